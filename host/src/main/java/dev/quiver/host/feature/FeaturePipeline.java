@@ -1,0 +1,42 @@
+package dev.quiver.host.feature;
+
+import dev.quiver.api.feature.FeatureSchema;
+import dev.quiver.host.data.BarData;
+import java.util.List;
+
+/**
+ * The one feature pipeline: streaming, O(1) per bar, point-in-time indicators over OHLCV bars.
+ * Serving and training both read it, so they can never disagree about a feature.
+ */
+public final class FeaturePipeline {
+
+    /** Schema {@code quiver-core} version 1. Changing a definition means bumping the version. */
+    public static final FeatureSchema SCHEMA =
+            new FeatureSchema(
+                    "quiver-core",
+                    "1",
+                    List.of(
+                            "log_return_1",
+                            "rsi_14",
+                            "macd_12_26",
+                            "macd_signal_9",
+                            "macd_hist_12_26_9",
+                            "macd_hist_pct",
+                            "bb_percent_b_20_2",
+                            "bb_width_20_2",
+                            "atr_14",
+                            "atr_pct_14",
+                            "volume_ratio_20"));
+
+    /**
+     * Computes every bar's features.
+     *
+     * @param bars the series
+     * @return {@code double[bars.size()][SCHEMA.size()]}, NaN before warm-up
+     */
+    public static FeatureMatrix compute(BarData bars) {
+        throw new UnsupportedOperationException("not yet implemented");
+    }
+
+    private FeaturePipeline() {}
+}
