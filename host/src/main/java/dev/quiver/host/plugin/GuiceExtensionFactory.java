@@ -1,0 +1,48 @@
+package dev.quiver.host.plugin;
+
+import com.google.inject.Guice;
+import com.google.inject.Injector;
+import com.google.inject.Stage;
+import dev.quiver.api.PluginContext;
+import java.util.Map;
+import org.pf4j.ExtensionFactory;
+import org.pf4j.PluginManager;
+import org.pf4j.PluginRuntimeException;
+import org.pf4j.PluginWrapper;
+
+/**
+ * Builds each extension in a child injector that exposes only api services: the plugin's own {@link
+ * PluginContext}. Plugins see {@code jakarta.inject} annotations, never Guice.
+ */
+final class GuiceExtensionFactory implements ExtensionFactory {
+
+    private final PluginManager manager;
+    private final Map<String, String> config;
+    private final Injector root = Guice.createInjector(Stage.PRODUCTION);
+
+    GuiceExtensionFactory(PluginManager manager, Map<String, String> config) {
+        this.manager = manager;
+        this.config = Map.copyOf(config);
+    }
+
+    @Override
+    public <T> T create(Class<T> extensionClass) {
+        PluginWrapper plugin = manager.whichPlugin(extensionClass);
+        String pluginId = plugin == null ? "host" : plugin.getPluginId();
+        try {
+            Injector child =
+                    root.createChildInjector(
+                            binder ->
+                                    binder.bind(PluginContext.class)
+                                            .toInstance(new HostPluginContext(pluginId, config)));
+            return child.getInstance(extensionClass);
+        } catch (RuntimeException e) {
+            throw new PluginRuntimeException(
+                    e,
+                    "[Quiver/EXTENSION_CREATE_FAILED] Plugin '{}' extension {} could not be created: {}",
+                    pluginId,
+                    extensionClass.getName(),
+                    e.getMessage());
+        }
+    }
+}

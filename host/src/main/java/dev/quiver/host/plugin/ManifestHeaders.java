@@ -1,0 +1,53 @@
+package dev.quiver.host.plugin;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.jar.Manifest;
+import java.util.zip.ZipFile;
+
+/** Reads a plugin's manifest headers (zip, jar, or expanded folder), the way PF4J lays them out. */
+final class ManifestHeaders {
+
+    private ManifestHeaders() {}
+
+    static Map<String, String> read(Path plugin) {
+        try {
+            Manifest manifest;
+            if (Files.isDirectory(plugin)) {
+                Path mf = plugin.resolve("classes/META-INF/MANIFEST.MF");
+                if (!Files.exists(mf)) {
+                    mf = plugin.resolve("META-INF/MANIFEST.MF");
+                }
+                if (!Files.exists(mf)) {
+                    return Map.of();
+                }
+                try (InputStream in = Files.newInputStream(mf)) {
+                    manifest = new Manifest(in);
+                }
+            } else {
+                try (ZipFile zip = new ZipFile(plugin.toFile())) {
+                    var entry = zip.getEntry("classes/META-INF/MANIFEST.MF");
+                    if (entry == null) {
+                        entry = zip.getEntry("META-INF/MANIFEST.MF");
+                    }
+                    if (entry == null) {
+                        return Map.of();
+                    }
+                    try (InputStream in = zip.getInputStream(entry)) {
+                        manifest = new Manifest(in);
+                    }
+                }
+            }
+            var headers = new TreeMap<String, String>();
+            manifest.getMainAttributes().forEach((k, v) -> headers.put(k.toString(), v.toString()));
+            return headers;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the manifest of " + plugin, e);
+        }
+    }
+}

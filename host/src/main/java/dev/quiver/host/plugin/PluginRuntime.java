@@ -1,0 +1,260 @@
+package dev.quiver.host.plugin;
+
+import dev.quiver.api.QuiverApi;
+import dev.quiver.api.ensemble.EnsembleCapability;
+import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.SizingCapability;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.pf4j.DefaultPluginManager;
+import org.pf4j.ExtensionFactory;
+import org.pf4j.PluginDescriptor;
+import org.pf4j.PluginRuntimeException;
+import org.pf4j.PluginState;
+import org.pf4j.PluginWrapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The host's plugin manager: loads plugin zips (or expanded folders) from one folder through PF4J,
+ * with the plugins-api version as PF4J's system version so {@code Plugin-Requires} is really
+ * checked, and with one unresolvable plugin refused alone instead of aborting all of them.
+ *
+ * <p>Every plugin that does not start is reported as a {@link PluginRefusal} naming the unmet
+ * requirement; the others run. Closing the runtime closes every extension and unloads the plugins.
+ */
+public final class PluginRuntime implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PluginRuntime.class);
+
+    private final QuiverPluginManager manager;
+    private final List<PluginRefusal> refusals = new ArrayList<>();
+    private final List<LoadedPlugin> loaded = new ArrayList<>();
+    private final List<PredictionCapability> predictions = new ArrayList<>();
+    private final List<EnsembleCapability> ensembles = new ArrayList<>();
+    private final List<SizingCapability> sizings = new ArrayList<>();
+
+    private PluginRuntime(Path pluginsDir, Map<String, String> config) {
+        this.manager = new QuiverPluginManager(pluginsDir, config);
+    }
+
+    /**
+     * Loads and starts every plugin in {@code pluginsDir}.
+     *
+     * @param pluginsDir folder holding plugin zips (PF4J expands each beside itself)
+     * @param config plugin configuration, keys {@code <plugin-id>.<key>}
+     * @return the running plugins, with refusals for those that did not start
+     * @throws IllegalArgumentException if {@code pluginsDir} is not a readable folder
+     */
+    public static PluginRuntime start(Path pluginsDir, Map<String, String> config) {
+        if (!Files.isDirectory(pluginsDir)) {
+            throw new IllegalArgumentException(
+                    "[Quiver/PLUGINS_DIR_MISSING] plugins folder "
+                            + pluginsDir.toAbsolutePath()
+                            + " does not exist or is not a folder; pass --plugins-dir DIR");
+        }
+        PluginRuntime runtime = new PluginRuntime(pluginsDir, config);
+        runtime.load();
+        return runtime;
+    }
+
+    private void load() {
+        manager.loadPlugins();
+        manager.startPlugins();
+        refusals.addAll(manager.loadFailures);
+        for (PluginWrapper plugin : manager.getPlugins()) {
+            PluginDescriptor d = plugin.getDescriptor();
+            if (plugin.getPluginState() != PluginState.STARTED) {
+                refusals.add(refusalOf(plugin));
+                continue;
+            }
+            var names = new ArrayList<String>();
+            collect(plugin, PredictionCapability.class, predictions, "prediction", names);
+            collect(plugin, EnsembleCapability.class, ensembles, "ensemble", names);
+            collect(plugin, SizingCapability.class, sizings, "sizing", names);
+            loaded.add(
+                    new LoadedPlugin(
+                            d.getPluginId(),
+                            d.getVersion(),
+                            d.getRequires(),
+                            manager.provides(plugin),
+                            plugin.getPluginPath(),
+                            names));
+        }
+        for (PluginRefusal r : refusals) {
+            log.warn(r.message());
+        }
+    }
+
+    private <T> void collect(
+            PluginWrapper plugin, Class<T> type, List<T> into, String kind, List<String> names) {
+        ExtensionFactory factory = manager.getExtensionFactory();
+        for (Class<? extends T> cls : manager.getExtensionClasses(type, plugin.getPluginId())) {
+            try {
+                T extension = factory.create(cls);
+                into.add(extension);
+                names.add(kind + ":" + nameOf(extension));
+            } catch (RuntimeException | LinkageError e) {
+                refusals.add(
+                        new PluginRefusal(
+                                "EXTENSION_CREATE_FAILED",
+                                plugin.getPluginId(),
+                                plugin.getPluginPath(),
+                                "[Quiver/EXTENSION_CREATE_FAILED] Plugin '"
+                                        + plugin.getPluginId()
+                                        + "': extension "
+                                        + cls.getName()
+                                        + " could not be created: "
+                                        + e));
+            }
+        }
+    }
+
+    private static String nameOf(Object extension) {
+        if (extension instanceof PredictionCapability p) {
+            return p.descriptor().name();
+        }
+        if (extension instanceof EnsembleCapability e) {
+            return e.descriptor().name();
+        }
+        if (extension instanceof SizingCapability s) {
+            return s.descriptor().name();
+        }
+        return extension.getClass().getSimpleName();
+    }
+
+    private PluginRefusal refusalOf(PluginWrapper plugin) {
+        PluginDescriptor d = plugin.getDescriptor();
+        String label = "Plugin '" + d.getPluginId() + "' " + d.getVersion();
+        if (!manager.validFor(plugin)) {
+            return new PluginRefusal(
+                    "PLUGIN_API_MISMATCH",
+                    d.getPluginId(),
+                    plugin.getPluginPath(),
+                    "[Quiver/PLUGIN_API_MISMATCH] "
+                            + label
+                            + " requires plugins-api "
+                            + d.getRequires()
+                            + "; this host provides "
+                            + QuiverApi.VERSION
+                            + ". Where: "
+                            + plugin.getPluginPath()
+                            + " (manifest Plugin-Requires). Hint: rebuild the plugin against"
+                            + " plugins-api "
+                            + QuiverApi.VERSION
+                            + " or use a host whose plugins-api is in that range. Learn more:"
+                            + " docs/errors/PLUGIN_API_MISMATCH.md");
+        }
+        Throwable failure = plugin.getFailedException();
+        return new PluginRefusal(
+                "PLUGIN_NOT_STARTED",
+                d.getPluginId(),
+                plugin.getPluginPath(),
+                "[Quiver/PLUGIN_NOT_STARTED] "
+                        + label
+                        + " is "
+                        + plugin.getPluginState()
+                        + (failure == null ? "" : ": " + failure)
+                        + ". Where: "
+                        + plugin.getPluginPath());
+    }
+
+    /** Plugins that started. */
+    public List<LoadedPlugin> plugins() {
+        return List.copyOf(loaded);
+    }
+
+    /** Plugins refused, each with its reason. */
+    public List<PluginRefusal> refusals() {
+        return List.copyOf(refusals);
+    }
+
+    public List<PredictionCapability> predictions() {
+        return List.copyOf(predictions);
+    }
+
+    public List<EnsembleCapability> ensembles() {
+        return List.copyOf(ensembles);
+    }
+
+    public List<SizingCapability> sizings() {
+        return List.copyOf(sizings);
+    }
+
+    @Override
+    public void close() {
+        var all = new ArrayList<AutoCloseable>();
+        all.addAll(predictions);
+        all.addAll(ensembles);
+        all.addAll(sizings);
+        for (AutoCloseable c : all) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("[Quiver/EXTENSION_CLOSE_FAILED] {} failed to close: {}", c, e.toString());
+            }
+        }
+        manager.stopPlugins();
+        manager.unloadPlugins();
+    }
+
+    /** PF4J configured deliberately: system version, recovery strategy, Guice extensions. */
+    static final class QuiverPluginManager extends DefaultPluginManager {
+
+        private final Map<String, String> config;
+        final List<PluginRefusal> loadFailures = new ArrayList<>();
+
+        QuiverPluginManager(Path pluginsDir, Map<String, String> config) {
+            super(pluginsDir);
+            this.config = config;
+            setSystemVersion(QuiverApi.VERSION);
+            setResolveRecoveryStrategy(ResolveRecoveryStrategy.IGNORE_PLUGIN_AND_CONTINUE);
+        }
+
+        @Override
+        protected ExtensionFactory createExtensionFactory() {
+            // Called from the super constructor, before our fields are set: defer to first use.
+            return new ExtensionFactory() {
+                private GuiceExtensionFactory delegate;
+
+                @Override
+                public <T> T create(Class<T> extensionClass) {
+                    if (delegate == null) {
+                        delegate = new GuiceExtensionFactory(QuiverPluginManager.this, config);
+                    }
+                    return delegate.create(extensionClass);
+                }
+            };
+        }
+
+        @Override
+        protected PluginWrapper loadPluginFromPath(Path pluginPath) {
+            try {
+                return super.loadPluginFromPath(pluginPath);
+            } catch (PluginRuntimeException e) {
+                loadFailures.add(
+                        new PluginRefusal(
+                                "PLUGIN_UNREADABLE",
+                                pluginPath.getFileName().toString(),
+                                pluginPath,
+                                "[Quiver/PLUGIN_UNREADABLE] "
+                                        + pluginPath
+                                        + " could not be loaded as a plugin: "
+                                        + e.getMessage()));
+                return null;
+            }
+        }
+
+        boolean validFor(PluginWrapper plugin) {
+            return isPluginValid(plugin);
+        }
+
+        String provides(PluginWrapper plugin) {
+            return ManifestHeaders.read(plugin.getPluginPath())
+                    .getOrDefault("Provide-Capability", "");
+        }
+    }
+}
