@@ -15,6 +15,27 @@ final class ManifestHeaders {
 
     private ManifestHeaders() {}
 
+    /**
+     * Why an archive cannot be a plugin, or {@code null} if it looks like one.
+     *
+     * @param archive a {@code .zip} or {@code .jar}
+     * @return the problem, e.g. "it is not a zip archive", or null
+     */
+    static String problemWith(Path archive) {
+        try {
+            Map<String, String> headers = read(archive);
+            if (headers.isEmpty()) {
+                return "it has no manifest (classes/META-INF/MANIFEST.MF)";
+            }
+            if (!headers.containsKey("Plugin-Id")) {
+                return "its manifest has no Plugin-Id";
+            }
+            return null;
+        } catch (UncheckedIOException e) {
+            return "it is not a readable zip archive (" + e.getCause().getMessage() + ")";
+        }
+    }
+
     static Map<String, String> read(Path plugin) {
         try {
             Manifest manifest;

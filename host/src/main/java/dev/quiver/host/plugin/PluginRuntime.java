@@ -12,7 +12,6 @@ import java.util.Map;
 import org.pf4j.DefaultPluginManager;
 import org.pf4j.ExtensionFactory;
 import org.pf4j.PluginDescriptor;
-import org.pf4j.PluginRuntimeException;
 import org.pf4j.PluginState;
 import org.pf4j.PluginWrapper;
 import org.slf4j.Logger;
@@ -62,6 +61,7 @@ public final class PluginRuntime implements AutoCloseable {
     }
 
     private void load() {
+        refusals.addAll(unreadableArchives());
         manager.loadPlugins();
         manager.startPlugins();
         refusals.addAll(manager.loadFailures);
@@ -87,6 +87,30 @@ public final class PluginRuntime implements AutoCloseable {
         for (PluginRefusal r : refusals) {
             log.warn(r.message());
         }
+    }
+
+    /**
+     * PF4J expands zips before loading and only logs an archive it cannot open; find those first so
+     * each is reported as a refusal.
+     */
+    private List<PluginRefusal> unreadableArchives() {
+        var out = new ArrayList<PluginRefusal>();
+        try (var files = Files.list(manager.getPluginsRoots().get(0))) {
+            for (Path file : files.sorted().toList()) {
+                String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+                if (!Files.isRegularFile(file)
+                        || !(name.endsWith(".zip") || name.endsWith(".jar"))) {
+                    continue;
+                }
+                String problem = ManifestHeaders.problemWith(file);
+                if (problem != null) {
+                    out.add(QuiverPluginManager.unreadable(file, problem));
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot list plugins folder", e);
+        }
+        return out;
     }
 
     private <T> void collect(
@@ -197,8 +221,11 @@ public final class PluginRuntime implements AutoCloseable {
                 log.warn("[Quiver/EXTENSION_CLOSE_FAILED] {} failed to close: {}", c, e.toString());
             }
         }
-        manager.stopPlugins();
-        manager.unloadPlugins();
+        // One by one, not stopPlugins(): PF4J 3.15.0's stopPlugins() modifies the list it iterates
+        // (ConcurrentModificationException). unloadPlugin stops the plugin first.
+        for (PluginWrapper plugin : List.copyOf(manager.getPlugins())) {
+            manager.unloadPlugin(plugin.getPluginId());
+        }
     }
 
     /** PF4J configured deliberately: system version, recovery strategy, Guice extensions. */
@@ -233,19 +260,29 @@ public final class PluginRuntime implements AutoCloseable {
         @Override
         protected PluginWrapper loadPluginFromPath(Path pluginPath) {
             try {
-                return super.loadPluginFromPath(pluginPath);
-            } catch (PluginRuntimeException e) {
-                loadFailures.add(
-                        new PluginRefusal(
-                                "PLUGIN_UNREADABLE",
-                                pluginPath.getFileName().toString(),
-                                pluginPath,
-                                "[Quiver/PLUGIN_UNREADABLE] "
-                                        + pluginPath
-                                        + " could not be loaded as a plugin: "
-                                        + e.getMessage()));
+                PluginWrapper plugin = super.loadPluginFromPath(pluginPath);
+                if (plugin == null) {
+                    // PF4J logs and returns null when a zip cannot be expanded.
+                    loadFailures.add(unreadable(pluginPath, "it is not a readable plugin zip"));
+                }
+                return plugin;
+            } catch (RuntimeException e) {
+                loadFailures.add(unreadable(pluginPath, e.getMessage()));
                 return null;
             }
+        }
+
+        private static PluginRefusal unreadable(Path pluginPath, String why) {
+            return new PluginRefusal(
+                    "PLUGIN_UNREADABLE",
+                    pluginPath.getFileName().toString(),
+                    pluginPath,
+                    "[Quiver/PLUGIN_UNREADABLE] "
+                            + pluginPath
+                            + " could not be loaded as a plugin: "
+                            + why
+                            + ". Hint: a plugin is a zip with classes/META-INF/MANIFEST.MF"
+                            + " (Plugin-Id, Plugin-Version, Plugin-Requires) and lib/.");
         }
 
         boolean validFor(PluginWrapper plugin) {

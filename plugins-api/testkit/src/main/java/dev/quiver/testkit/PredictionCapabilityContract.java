@@ -1,0 +1,114 @@
+package dev.quiver.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.api.prediction.Forecast;
+import dev.quiver.api.prediction.PredictionCapability;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The contract every {@link PredictionCapability} must meet, run on real bars ({@link
+ * FixtureSeries}). Implement it in a test class and supply {@link #newPrediction()}.
+ *
+ * <p>Frames before {@link #firstFrame()} are skipped, for sources that need a longer history.
+ */
+public interface PredictionCapabilityContract {
+
+    /**
+     * A fresh instance of the capability under test.
+     *
+     * @return the capability
+     */
+    PredictionCapability newPrediction();
+
+    /**
+     * First fixture bar the source is asked about.
+     *
+     * @return a bar index, default 60
+     */
+    default int firstFrame() {
+        return 60;
+    }
+
+    private List<Forecast> run(PredictionCapability p, FixtureSeries fx, int endExclusive) {
+        var out = new ArrayList<Forecast>();
+        for (int t = firstFrame(); t < endExclusive; t++) {
+            out.add(p.forecast(fx.frame(t)));
+        }
+        return out;
+    }
+
+    @Test
+    default void forecastsAreFiniteProbabilitiesForTheDecisionBar() {
+        var fx = FixtureSeries.btcUsd4h();
+        try (PredictionCapability p = newPrediction()) {
+            String horizon = p.descriptor().attributes().get("horizon");
+            for (int t = firstFrame(); t < fx.size(); t++) {
+                Forecast f = p.forecast(fx.frame(t));
+                assertThat(f.probabilityUp()).as("bar %s", t).isFinite().isBetween(0.0, 1.0);
+                assertThat(f.barTime()).isEqualTo(fx.frame(t).bar().start());
+                assertThat(f.source()).isEqualTo(p.descriptor().name());
+                if (horizon != null) {
+                    assertThat(f.horizonBars()).isEqualTo(Integer.parseInt(horizon));
+                }
+            }
+        }
+    }
+
+    @Test
+    default void pointInTimeSameForecastWhetherTheSeriesEndsOrGoesOn() {
+        var fx = FixtureSeries.btcUsd4h();
+        List<Forecast> full;
+        try (PredictionCapability p = newPrediction()) {
+            full = run(p, fx, fx.size());
+        }
+        for (int cut : new int[] {firstFrame() + 1, fx.size() / 2, fx.size() - 7}) {
+            try (PredictionCapability p = newPrediction()) {
+                List<Forecast> truncated = run(p, fx, cut + 1);
+                assertThat(truncated)
+                        .as("series ending at bar %s", cut)
+                        .isEqualTo(full.subList(0, truncated.size()));
+            }
+        }
+    }
+
+    @Test
+    default void deterministicForTheSameInput() {
+        var fx = FixtureSeries.btcUsd4h();
+        try (PredictionCapability a = newPrediction();
+                PredictionCapability b = newPrediction()) {
+            assertThat(run(a, fx, fx.size())).isEqualTo(run(b, fx, fx.size()));
+        }
+    }
+
+    @Test
+    default void aMissingFeatureIsRejectedWithItsName() {
+        var fx = FixtureSeries.btcUsd4h();
+        try (PredictionCapability p = newPrediction()) {
+            try {
+                p.forecast(fx.frameWithoutFeatures(fx.size() - 1));
+            } catch (QuiverInputException e) {
+                assertThat(e.field()).isNotBlank();
+                assertThat(e.getMessage()).contains(e.value());
+                return;
+            }
+            // A source that reads no feature has nothing to reject: it must still forecast.
+            assertThat(p.forecast(fx.frame(fx.size() - 1)).probabilityUp()).isBetween(0.0, 1.0);
+        }
+    }
+
+    @Test
+    default void closeIsIdempotentAndLaterCallsFailClearly() {
+        var fx = FixtureSeries.btcUsd4h();
+        PredictionCapability p = newPrediction();
+        p.close();
+        p.close();
+        assertThatThrownBy(() -> p.forecast(fx.frame(fx.size() - 1)))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("closed");
+    }
+}
