@@ -101,12 +101,14 @@ public final class BarCsvReader {
             var skipped = new ArrayList<QuiverInputException>();
             int[] columns = null;
             int width = 0;
+            String timeField = TIME_COLUMNS.get(0);
             Instant previous = null;
             for (CSVRecord record : parser) {
                 long line = parser.getCurrentLineNumber();
                 if (columns == null) {
                     columns = header(record, fileName);
                     width = record.size();
+                    timeField = record.get(columns[0]).trim();
                     continue;
                 }
                 if (record.size() == 1 && record.get(0).isEmpty()) {
@@ -114,11 +116,11 @@ public final class BarCsvReader {
                 }
                 String where = fileName + " line " + line;
                 try {
-                    Bar bar = parse(record, columns, width, where);
+                    Bar bar = parse(record, columns, width, timeField, where);
                     if (previous != null && !bar.start().isAfter(previous)) {
                         throw new QuiverInputException(
                                 "BAD_BAR",
-                                TIME_COLUMNS.get(0),
+                                timeField,
                                 where,
                                 bar.start(),
                                 bar.start().equals(previous)
@@ -193,7 +195,8 @@ public final class BarCsvReader {
         return columns;
     }
 
-    private static Bar parse(CSVRecord record, int[] columns, int width, String where) {
+    private static Bar parse(
+            CSVRecord record, int[] columns, int width, String timeField, String where) {
         if (record.size() != width) {
             throw new QuiverInputException(
                     "BAD_BAR",
@@ -202,7 +205,7 @@ public final class BarCsvReader {
                     record.size() + " columns",
                     "has a different number of columns from the header (" + width + ")");
         }
-        Instant start = parseTime(record.get(columns[0]), where);
+        Instant start = parseTime(record.get(columns[0]), timeField, where);
         double[] v = new double[5];
         for (int c = 0; c < 5; c++) {
             String field = VALUE_COLUMNS.get(c);
@@ -235,7 +238,7 @@ public final class BarCsvReader {
         return message.substring(start, end);
     }
 
-    static Instant parseTime(String text, String where) {
+    static Instant parseTime(String text, String field, String where) {
         try {
             if (!text.isEmpty() && text.chars().allMatch(Character::isDigit)) {
                 return Instant.ofEpochMilli(Long.parseLong(text));
@@ -254,7 +257,7 @@ public final class BarCsvReader {
         } catch (DateTimeParseException | NumberFormatException e) {
             throw new QuiverInputException(
                     "BAD_BAR",
-                    "timestamp",
+                    field,
                     where,
                     "'" + text + "'",
                     "is not a time (ISO-8601, M/d/yyyy or epoch milliseconds)");
