@@ -40,6 +40,7 @@ final class Charts {
                         false);
         LogAxis axis = new LogAxis("equity (quote currency, log scale)");
         axis.setStandardTickUnits(NumberAxis.createStandardTickUnits());
+        axis.setNumberFormatOverride(new java.text.DecimalFormat("#,##0"));
         chart.getXYPlot().setRangeAxis(axis);
         return png(chart);
     }
@@ -79,6 +80,9 @@ final class Charts {
     }
 
     private static byte[] png(JFreeChart chart) {
+        chart.getXYPlot().setBackgroundPaint(java.awt.Color.WHITE);
+        chart.getXYPlot().setRangeGridlinePaint(java.awt.Color.LIGHT_GRAY);
+        chart.getXYPlot().setDomainGridlinePaint(java.awt.Color.LIGHT_GRAY);
         if (System.getProperty("java.awt.headless") == null) {
             System.setProperty("java.awt.headless", "true");
         }
