@@ -1,0 +1,57 @@
+package dev.quiver.host.backtest;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a walk-forward run produced. Only out-of-sample test bars are evaluated.
+ *
+ * @param dataset data-set name, e.g. {@code btc-usd-4h}
+ * @param bars bars in the series
+ * @param config the configuration run
+ * @param folds the walk-forward folds, in time order
+ * @param testTimes start time (epoch ms) of every test bar, in order
+ * @param policies one result per sizing policy, by policy name, in the order given
+ * @param buyAndHold buy at the first test bar's next open (with costs), hold to the end
+ * @param forecasts forecast quality on the test bars, per source and for the ensemble (under its
+ *     descriptor name, {@code fused} for the built-in one)
+ * @param forecastFailures per source, bars where it threw or returned nothing (left out of that
+ *     bar's fusion)
+ * @param noSignalBars test bars where no forecast was available or the ensemble failed (every
+ *     policy went flat)
+ * @param throughputBarsPerSecond test bars processed per second of wall time of the run
+ * @param method one-line statement of how the evaluation was done
+ */
+public record BacktestResult(
+        String dataset,
+        int bars,
+        WalkForwardBacktest.Config config,
+        List<Fold> folds,
+        long[] testTimes,
+        Map<String, PolicyResult> policies,
+        PolicyResult buyAndHold,
+        Map<String, ForecastMetrics> forecasts,
+        Map<String, Integer> forecastFailures,
+        int noSignalBars,
+        double throughputBarsPerSecond,
+        String method) {
+
+    /**
+     * First test bar's start.
+     *
+     * @return the instant
+     */
+    public Instant testStart() {
+        return Instant.ofEpochMilli(testTimes[0]);
+    }
+
+    /**
+     * Last test bar's start.
+     *
+     * @return the instant
+     */
+    public Instant testEnd() {
+        return Instant.ofEpochMilli(testTimes[testTimes.length - 1]);
+    }
+}

@@ -1,0 +1,234 @@
+package dev.quiver.host.backtest;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a backtest's report files into a directory: {@code report.json} (machine-readable
+ * metrics), {@code report.html} (self-contained: charts embedded as base64 PNG data URIs, metric
+ * tables), {@code equity.png} and {@code drawdown.png}. Undefined metrics (NaN) are written as JSON
+ * {@code null} and as {@code n/a} in HTML.
+ */
+public final class ReportWriter {
+
+    private static final ObjectMapper JSON =
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** Creates a writer. */
+    public ReportWriter() {}
+
+    /**
+     * Writes the four files, creating {@code dir} if needed and replacing earlier files.
+     *
+     * @param result the backtest result
+     * @param dir output directory
+     * @return the path of {@code report.html}
+     * @throws IOException if a file cannot be written
+     */
+    public Path write(BacktestResult result, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        JSON.writeValue(dir.resolve("report.json").toFile(), json(result));
+        byte[] equity = Charts.equityPng(result);
+        byte[] drawdown = Charts.drawdownPng(result);
+        Files.write(dir.resolve("equity.png"), equity);
+        Files.write(dir.resolve("drawdown.png"), drawdown);
+        Path html = dir.resolve("report.html");
+        Files.writeString(html, html(result, equity, drawdown), StandardCharsets.UTF_8);
+        return html;
+    }
+
+    /** The report.json tree. */
+    static ObjectNode json(BacktestResult result) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("dataset", result.dataset());
+        root.put("bars", result.bars());
+        ObjectNode policies = root.putObject("policies");
+        for (PolicyResult p : all(result)) {
+            PerformanceMetrics m = p.metrics();
+            ObjectNode node = policies.putObject(p.name());
+            put(node, "cagr", m.cagr());
+            put(node, "sharpe", m.sharpe());
+            put(node, "sortino", m.sortino());
+            put(node, "max_drawdown", m.maxDrawdown());
+            put(node, "hit_rate", m.hitRate());
+            node.put("trades", m.trades());
+            put(node, "turnover", m.turnover());
+            put(node, "exposure", m.exposure());
+            put(node, "final_equity", m.finalEquity());
+            put(node, "total_costs", m.totalCosts());
+        }
+        ObjectNode forecasts = root.putObject("forecasts");
+        for (Map.Entry<String, ForecastMetrics> e : result.forecasts().entrySet()) {
+            ObjectNode node = forecasts.putObject(e.getKey());
+            put(node, "log_loss", e.getValue().logLoss());
+            put(node, "brier", e.getValue().brier());
+            put(node, "hit_rate", e.getValue().hitRate());
+            node.put("n", e.getValue().n());
+        }
+        put(root, "throughput_bars_per_s", result.throughputBarsPerSecond());
+        ObjectNode eval = root.putObject("evaluation");
+        var config = result.config();
+        ArrayNode folds = eval.putArray("folds");
+        for (Fold f : result.folds()) {
+            ObjectNode fold = folds.addObject();
+            fold.put("index", f.index());
+            fold.put("train_start", f.trainStart().toString());
+            fold.put("train_end", f.trainEnd().toString());
+            fold.put("test_start", f.testStart().toString());
+            fold.put("test_end", f.testEnd().toString());
+            fold.put("test_bars", f.testBars());
+        }
+        eval.put("train_bars", config.trainBars());
+        eval.put("embargo_bars", config.embargoBars());
+        eval.put("test_bars", config.testBars());
+        eval.put("test_bars_total", result.testTimes().length);
+        eval.put("test_start", result.testStart().toString());
+        eval.put("test_end", result.testEnd().toString());
+        eval.put("fee_bps", config.costs().feeBps());
+        eval.put("slippage_bps", config.costs().slippageBps());
+        eval.put("initial_equity", config.initialEquity());
+        eval.put("max_fraction", config.maxFraction());
+        eval.put("rebalance_band", config.rebalanceBand());
+        ObjectNode failures = eval.putObject("forecast_failures");
+        result.forecastFailures().forEach(failures::put);
+        eval.put("no_signal_bars", result.noSignalBars());
+        eval.put("method", result.method());
+        return root;
+    }
+
+    private static void put(ObjectNode node, String key, double value) {
+        if (Double.isFinite(value)) {
+            node.put(key, value);
+        } else {
+            node.putNull(key);
+        }
+    }
+
+    private static List<PolicyResult> all(BacktestResult result) {
+        List<PolicyResult> all = new ArrayList<>(result.policies().values());
+        all.add(result.buyAndHold());
+        return all;
+    }
+
+    static String html(BacktestResult result, byte[] equityPng, byte[] drawdownPng) {
+        StringBuilder h = new StringBuilder();
+        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
+                .append("<title>Quiver backtest: ")
+                .append(esc(result.dataset()))
+                .append("</title><style>body{font-family:sans-serif;margin:2em;max-width:1200px}")
+                .append("table{border-collapse:collapse;margin:1em 0}")
+                .append("td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}")
+                .append("th:first-child,td:first-child{text-align:left}</style></head><body>\n");
+        h.append("<h1>Walk-forward backtest: ").append(esc(result.dataset())).append("</h1>\n");
+        h.append("<p>")
+                .append(esc(result.method()))
+                .append("</p>\n<p>Test span ")
+                .append(esc(result.testStart().toString()))
+                .append(" to ")
+                .append(esc(result.testEnd().toString()))
+                .append(", ")
+                .append(result.testTimes().length)
+                .append(" test bars of ")
+                .append(result.bars())
+                .append(". A trade still open at the end is closed at the last close for")
+                .append(" reporting.</p>\n");
+        h.append("<h2>Policies</h2>\n<table><tr><th>metric</th>");
+        List<PolicyResult> all = all(result);
+        for (PolicyResult p : all) {
+            h.append("<th>").append(esc(p.name())).append("</th>");
+        }
+        h.append("</tr>\n");
+        htmlRow(h, all, "CAGR", m -> TextReport.pct(m.cagr()));
+        htmlRow(h, all, "Sharpe (annualised)", m -> TextReport.num(m.sharpe()));
+        htmlRow(h, all, "Sortino (annualised)", m -> TextReport.num(m.sortino()));
+        htmlRow(h, all, "max drawdown", m -> TextReport.pct(m.maxDrawdown()));
+        htmlRow(h, all, "hit rate", m -> TextReport.pct(m.hitRate()));
+        htmlRow(h, all, "trades", m -> Integer.toString(m.trades()));
+        htmlRow(h, all, "turnover / year", m -> TextReport.num(m.turnover()));
+        htmlRow(h, all, "exposure", m -> TextReport.pct(m.exposure()));
+        htmlRow(
+                h,
+                all,
+                "final equity",
+                m -> String.format(java.util.Locale.ROOT, "%.2f", m.finalEquity()));
+        htmlRow(
+                h,
+                all,
+                "total costs",
+                m -> String.format(java.util.Locale.ROOT, "%.2f", m.totalCosts()));
+        h.append("</table>\n");
+        h.append("<img alt=\"equity curves\" src=\"data:image/png;base64,")
+                .append(Base64.getEncoder().encodeToString(equityPng))
+                .append("\">\n");
+        h.append("<img alt=\"drawdowns\" src=\"data:image/png;base64,")
+                .append(Base64.getEncoder().encodeToString(drawdownPng))
+                .append("\">\n");
+        h.append("<h2>Forecast quality (test bars)</h2>\n<table><tr><th>source</th>")
+                .append("<th>log-loss</th><th>Brier</th><th>hit rate</th><th>n</th>")
+                .append("<th>failed bars</th></tr>\n");
+        for (Map.Entry<String, ForecastMetrics> e : result.forecasts().entrySet()) {
+            ForecastMetrics f = e.getValue();
+            Integer failed = result.forecastFailures().get(e.getKey());
+            h.append("<tr><td>")
+                    .append(esc(e.getKey()))
+                    .append("</td><td>")
+                    .append(TextReport.num(f.logLoss()))
+                    .append("</td><td>")
+                    .append(TextReport.num(f.brier()))
+                    .append("</td><td>")
+                    .append(TextReport.pct(f.hitRate()))
+                    .append("</td><td>")
+                    .append(f.n())
+                    .append("</td><td>")
+                    .append(failed == null ? "-" : failed)
+                    .append("</td></tr>\n");
+        }
+        h.append("</table>\n<p>Log-loss uses the natural log with p clipped to [1e-15, 1-1e-15]")
+                .append(" (as scikit-learn). Sharpe and Sortino use rf = 0 and empirical bars per")
+                .append(" year.</p>\n");
+        h.append("<h2>Folds</h2>\n<table><tr><th>fold</th><th>train</th><th>test</th>")
+                .append("<th>test bars</th></tr>\n");
+        for (Fold f : result.folds()) {
+            h.append("<tr><td>")
+                    .append(f.index())
+                    .append("</td><td>")
+                    .append(esc(f.trainStart() + " .. " + f.trainEnd()))
+                    .append("</td><td>")
+                    .append(esc(f.testStart() + " .. " + f.testEnd()))
+                    .append("</td><td>")
+                    .append(f.testBars())
+                    .append("</td></tr>\n");
+        }
+        h.append("</table>\n</body></html>\n");
+        return h.toString();
+    }
+
+    private static void htmlRow(
+            StringBuilder h,
+            List<PolicyResult> all,
+            String label,
+            java.util.function.Function<PerformanceMetrics, String> value) {
+        h.append("<tr><td>").append(esc(label)).append("</td>");
+        for (PolicyResult p : all) {
+            h.append("<td>").append(esc(value.apply(p.metrics()))).append("</td>");
+        }
+        h.append("</tr>\n");
+    }
+
+    private static String esc(String s) {
+        return s.replace("&", "&amp;")
+                .replace("<", "&lt;")
+                .replace(">", "&gt;")
+                .replace("\"", "&quot;");
+    }
+}

@@ -1,0 +1,520 @@
+package dev.quiver.host.backtest;
+
+import dev.quiver.api.ensemble.EnsembleCapability;
+import dev.quiver.api.ensemble.FusedSignal;
+import dev.quiver.api.ensemble.LabeledForecasts;
+import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.prediction.Forecast;
+import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.SizingCapability;
+import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.host.data.BarData;
+import dev.quiver.host.feature.FeatureMatrix;
+import dev.quiver.host.risk.GuardedDecision;
+import dev.quiver.host.risk.RiskGuard;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Walk-forward, point-in-time backtest: forecasts from every source, fused by an ensemble refitted
+ * before each fold on past labelled forecasts only, sized by each policy through the risk guard,
+ * traded with costs, compared with buy-and-hold on the same out-of-sample bars.
+ *
+ * <p>Layout (rolling, bar indices): fold {@code k} trains on {@code [s_k, s_k + trainBars)}, skips
+ * {@code embargoBars}, tests on the next {@code testBars} (the last fold may be shorter); {@code
+ * s_0 = features.firstWarmIndex()}, {@code s_(k+1) = s_k + testBars}, so the test windows are
+ * contiguous. The label of bar {@code i} is {@code close[i + 1] > close[i]} (horizon 1 bar), known
+ * at bar {@code i + 1}; every training label is known at or before {@code testFirst - embargoBars},
+ * which the run checks.
+ *
+ * <p>Trading, per policy as one account over all test bars: at bar {@code t}'s close the policy
+ * sizes from the fused signal, the equity, the drawdown, the cap, {@code atr_pct_14} of bar {@code
+ * t} and the trailing payoff ratio; the guarded target fills at bar {@code t + 1}'s open (no fill
+ * for the series' last bar), costs {@code |notional| * (feeBps + slippageBps) / 1e4} on every fill.
+ * No trade when the target is within {@code rebalanceBand} of the current weight, except going to
+ * or from flat. Long only, no leverage.
+ *
+ * <p>Not thread-safe: the capabilities are called from the calling thread only.
+ */
+public final class WalkForwardBacktest {
+
+    /** Forecast horizon of the labels, in bars. */
+    static final int HORIZON_BARS = 1;
+
+    /** Name of the buy-and-hold benchmark in results and reports. */
+    public static final String BUY_AND_HOLD = "buy_and_hold";
+
+    /**
+     * Backtest configuration.
+     *
+     * @param trainBars bars per training window, {@code >= 1}
+     * @param embargoBars bars skipped between a training window and its test window, {@code >=} the
+     *     horizon (1)
+     * @param testBars bars per test window, {@code >= 1}
+     * @param initialEquity starting equity, quote currency, finite and {@code > 0}
+     * @param costs fee and slippage
+     * @param maxFraction position cap, fraction of equity, in {@code (0, 1]} (long only, no
+     *     leverage)
+     * @param rebalanceBand minimum |target - current weight| to trade, in {@code [0, 1]}
+     * @param payoffWindowBars bars of 1-bar returns in the trailing payoff ratio, {@code >= 2}
+     */
+    public record Config(
+            int trainBars,
+            int embargoBars,
+            int testBars,
+            double initialEquity,
+            CostModel costs,
+            double maxFraction,
+            double rebalanceBand,
+            int payoffWindowBars) {
+
+        /**
+         * Validates.
+         *
+         * @throws IllegalArgumentException naming the field and value when one is out of range
+         */
+        public Config {
+            if (trainBars < 1) {
+                throw new IllegalArgumentException("trainBars must be >= 1, was " + trainBars);
+            }
+            if (embargoBars < HORIZON_BARS) {
+                throw new IllegalArgumentException(
+                        "embargoBars must be >= the horizon "
+                                + HORIZON_BARS
+                                + ", was "
+                                + embargoBars);
+            }
+            if (testBars < 1) {
+                throw new IllegalArgumentException("testBars must be >= 1, was " + testBars);
+            }
+            if (!(initialEquity > 0) || Double.isInfinite(initialEquity)) {
+                throw new IllegalArgumentException(
+                        "initialEquity must be finite and > 0, was " + initialEquity);
+            }
+            if (costs == null) {
+                throw new IllegalArgumentException("costs must not be null");
+            }
+            if (!(maxFraction > 0 && maxFraction <= 1)) {
+                throw new IllegalArgumentException(
+                        "maxFraction must be in (0, 1] (long only, no leverage), was "
+                                + maxFraction);
+            }
+            if (!(rebalanceBand >= 0 && rebalanceBand <= 1)) {
+                throw new IllegalArgumentException(
+                        "rebalanceBand must be in [0, 1], was " + rebalanceBand);
+            }
+            if (payoffWindowBars < 2) {
+                throw new IllegalArgumentException(
+                        "payoffWindowBars must be >= 2, was " + payoffWindowBars);
+            }
+        }
+
+        /**
+         * The defaults: train 1000, embargo 5, test 500 bars, equity 10,000, 10 bps fee + 5 bps
+         * slippage, cap 1.0, band 0.05, payoff window 250 bars.
+         *
+         * @return the default configuration
+         */
+        public static Config defaults() {
+            return new Config(1000, 5, 500, 10_000, CostModel.DEFAULT, 1.0, 0.05, 250);
+        }
+
+        /**
+         * This configuration with other costs.
+         *
+         * @param newCosts the costs
+         * @return a copy
+         */
+        public Config withCosts(CostModel newCosts) {
+            return new Config(
+                    trainBars,
+                    embargoBars,
+                    testBars,
+                    initialEquity,
+                    newCosts,
+                    maxFraction,
+                    rebalanceBand,
+                    payoffWindowBars);
+        }
+
+        /**
+         * This configuration with another window layout.
+         *
+         * @param train training bars
+         * @param embargo embargo bars
+         * @param test test bars
+         * @return a copy
+         */
+        public Config withWindows(int train, int embargo, int test) {
+            return new Config(
+                    train,
+                    embargo,
+                    test,
+                    initialEquity,
+                    costs,
+                    maxFraction,
+                    rebalanceBand,
+                    payoffWindowBars);
+        }
+    }
+
+    private final Config config;
+
+    /**
+     * Creates a backtest.
+     *
+     * @param config the configuration
+     */
+    public WalkForwardBacktest(Config config) {
+        this.config = config;
+    }
+
+    /**
+     * The fold layout for a series.
+     *
+     * @param bars the series
+     * @param firstWarmIndex first bar with every feature warmed up
+     * @param config windows
+     * @return the folds, possibly empty when the series is too short
+     */
+    static List<Fold> layout(BarData bars, int firstWarmIndex, Config config) {
+        int n = bars.size();
+        List<Fold> folds = new ArrayList<>();
+        for (int s = firstWarmIndex, k = 0; ; s += config.testBars(), k++) {
+            int trainLast = s + config.trainBars() - 1;
+            int testFirst = trainLast + config.embargoBars() + 1;
+            if (testFirst >= n) {
+                break;
+            }
+            int testLast = Math.min(testFirst + config.testBars(), n) - 1;
+            folds.add(
+                    new Fold(
+                            k,
+                            s,
+                            trainLast,
+                            testFirst,
+                            testLast,
+                            time(bars, s),
+                            time(bars, trainLast),
+                            time(bars, testFirst),
+                            time(bars, testLast)));
+        }
+        return folds;
+    }
+
+    private static Instant time(BarData bars, int i) {
+        return Instant.ofEpochMilli(bars.startMillis[i]);
+    }
+
+    /**
+     * Runs the walk-forward backtest.
+     *
+     * @param features the series' point-in-time features; must contain {@code atr_pct_14}
+     * @param predictors the forecast sources, at least one; a source that throws for a bar is left
+     *     out of that bar's fusion and counted
+     * @param ensemble fuses the sources; refitted before each fold on the training window
+     * @param policies the sizing policies, at least one, with distinct names
+     * @param guard enforces the cap on every decision
+     * @param progress told after each fold
+     * @return the result
+     * @throws IllegalArgumentException if the series has no test bar after warm-up, training and
+     *     embargo, or an argument list is empty
+     */
+    public BacktestResult run(
+            FeatureMatrix features,
+            List<PredictionCapability> predictors,
+            EnsembleCapability ensemble,
+            List<SizingCapability> policies,
+            RiskGuard guard,
+            Progress progress) {
+        long started = System.nanoTime();
+        if (predictors.isEmpty() || policies.isEmpty()) {
+            throw new IllegalArgumentException("need at least one predictor and one policy");
+        }
+        BarData bars = features.bars();
+        int n = bars.size();
+        List<Fold> folds = layout(bars, features.firstWarmIndex(), config);
+        if (folds.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "series '"
+                            + bars.symbol()
+                            + "' has "
+                            + n
+                            + " bars: too short for warm-up "
+                            + features.firstWarmIndex()
+                            + " + trainBars "
+                            + config.trainBars()
+                            + " + embargoBars "
+                            + config.embargoBars()
+                            + " + 1 test bar");
+        }
+        int testFirst = folds.get(0).testFirst();
+        int testCount = n - testFirst;
+        long[] testTimes = Arrays.copyOfRange(bars.startMillis, testFirst, n);
+
+        String[] sources = new String[predictors.size()];
+        for (int p = 0; p < sources.length; p++) {
+            sources[p] = predictors.get(p).descriptor().name();
+        }
+        String ensembleName = ensemble.descriptor().name();
+        String[] policyNames = new String[policies.size()];
+        for (int p = 0; p < policyNames.length; p++) {
+            policyNames[p] = policies.get(p).descriptor().name();
+        }
+        if (Arrays.stream(policyNames).distinct().count() != policyNames.length) {
+            throw new IllegalArgumentException(
+                    "policy names must be distinct: " + Arrays.toString(policyNames));
+        }
+
+        ForecastCache cache = new ForecastCache(features, predictors);
+        double[] atrPct = features.column("atr_pct_14");
+        double[] payoff = PayoffRatio.trailing(bars.close, config.payoffWindowBars());
+
+        Account[] accounts = new Account[policies.size()];
+        double[][] targets = new double[policies.size()][testCount];
+        String[][] reasons = new String[policies.size()][testCount];
+        for (int p = 0; p < accounts.length; p++) {
+            accounts[p] = new Account(config.initialEquity(), config.costs(), testCount);
+        }
+        Account hold = new Account(config.initialEquity(), config.costs(), testCount);
+        double[] holdTargets = new double[testCount];
+        String[] holdReasons = new String[testCount];
+        Arrays.fill(holdTargets, Double.NaN);
+        Arrays.fill(holdReasons, "hold");
+
+        ForecastMetrics.Accumulator[] sourceScores =
+                new ForecastMetrics.Accumulator[sources.length];
+        for (int p = 0; p < sources.length; p++) {
+            sourceScores[p] = new ForecastMetrics.Accumulator();
+        }
+        ForecastMetrics.Accumulator fusedScores = new ForecastMetrics.Accumulator();
+        double[] pending = new double[policies.size()];
+        Arrays.fill(pending, Double.NaN);
+        double holdPending = Double.NaN;
+        int noSignal = 0;
+
+        for (Fold fold : folds) {
+            ensemble.fit(trainingWindow(fold, bars, cache));
+            for (int t = fold.testFirst(); t <= fold.testLast(); t++) {
+                int k = t - testFirst;
+                // 1. fills of the orders decided at the previous close, at this bar's open
+                for (int p = 0; p < accounts.length; p++) {
+                    if (!Double.isNaN(pending[p])) {
+                        accounts[p].fill(pending[p], bars.open[t], bars.startMillis[t]);
+                        pending[p] = Double.NaN;
+                    }
+                }
+                if (!Double.isNaN(holdPending)) {
+                    hold.fill(holdPending, bars.open[t], bars.startMillis[t]);
+                    holdPending = Double.NaN;
+                }
+                // 2. mark at this bar's close
+                for (Account a : accounts) {
+                    a.mark(k, bars.close[t]);
+                }
+                hold.mark(k, bars.close[t]);
+                // 3. decide at this bar's close
+                boolean canFill = t + 1 < n;
+                if (k == 0) {
+                    holdTargets[0] = 1.0;
+                    holdReasons[0] = "buy and hold: all in at the next open";
+                    holdPending = canFill ? 1.0 : Double.NaN;
+                }
+                FeatureFrame frame = features.frame(t);
+                List<Forecast> forecasts = cache.at(t);
+                FusedSignal signal = null;
+                String noSignalReason = null;
+                if (forecasts.isEmpty()) {
+                    noSignalReason = "no forecast available (every source failed) -> flat";
+                } else {
+                    try {
+                        signal = ensemble.fuse(forecasts, frame);
+                        if (signal == null) {
+                            noSignalReason =
+                                    "ensemble '" + ensembleName + "' returned null -> flat";
+                        }
+                    } catch (RuntimeException e) {
+                        noSignalReason =
+                                "ensemble '"
+                                        + ensembleName
+                                        + "' failed: "
+                                        + e.getMessage()
+                                        + " -> flat";
+                    }
+                }
+                if (canFill) {
+                    boolean up = bars.close[t + 1] > bars.close[t];
+                    for (Forecast f : forecasts) {
+                        for (int p = 0; p < sources.length; p++) {
+                            if (sources[p].equals(f.source())) {
+                                sourceScores[p].add(f.probabilityUp(), up);
+                            }
+                        }
+                    }
+                    if (signal != null) {
+                        fusedScores.add(signal.probabilityUp(), up);
+                    }
+                }
+                if (signal == null) {
+                    noSignal++;
+                }
+                for (int p = 0; p < accounts.length; p++) {
+                    Account a = accounts[p];
+                    double target;
+                    String reason;
+                    if (signal == null) {
+                        target = 0;
+                        reason = noSignalReason;
+                    } else {
+                        SizingContext ctx =
+                                new SizingContext(
+                                        signal,
+                                        a.equity(k),
+                                        Math.min(a.drawdown(k), Math.nextDown(1.0)),
+                                        config.maxFraction(),
+                                        Double.isFinite(atrPct[t]) ? Math.max(0, atrPct[t]) : 0,
+                                        payoff[t]);
+                        GuardedDecision d = guard.decide(policies.get(p), ctx);
+                        target = d.fraction();
+                        reason = d.reason();
+                    }
+                    targets[p][k] = target;
+                    reasons[p][k] = reason;
+                    boolean trade =
+                            (target == 0 && !a.flat())
+                                    || (target > 0 && a.flat())
+                                    || Math.abs(target - a.weight(bars.close[t]))
+                                            >= config.rebalanceBand();
+                    if (trade && canFill && !(target == 0 && a.flat())) {
+                        pending[p] = target;
+                    }
+                }
+            }
+            progress.update(bars.symbol(), fold.index() + 1, folds.size(), fold.testLast() + 1, n);
+        }
+
+        long lastMillis = bars.startMillis[n - 1];
+        double lastClose = bars.close[n - 1];
+        Map<String, PolicyResult> results = new LinkedHashMap<>();
+        for (int p = 0; p < accounts.length; p++) {
+            accounts[p].closeForReport(lastClose, lastMillis);
+            results.put(
+                    policyNames[p],
+                    accounts[p].result(policyNames[p], testTimes, targets[p], reasons[p]));
+        }
+        hold.closeForReport(lastClose, lastMillis);
+        PolicyResult holdResult = hold.result(BUY_AND_HOLD, testTimes, holdTargets, holdReasons);
+
+        Map<String, ForecastMetrics> forecastMetrics = new LinkedHashMap<>();
+        Map<String, Integer> failures = new LinkedHashMap<>();
+        for (int p = 0; p < sources.length; p++) {
+            forecastMetrics.put(sources[p], sourceScores[p].result());
+            failures.put(sources[p], cache.failures[p]);
+        }
+        forecastMetrics.put(ensembleName, fusedScores.result());
+
+        double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
+        String method =
+                String.format(
+                        Locale.ROOT,
+                        "Walk-forward, rolling: %d folds of %d training bars, %d embargo bars, up"
+                                + " to %d test bars; ensemble refitted per fold on past labels"
+                                + " only; metrics on %d out-of-sample test bars only; orders fill"
+                                + " at the next bar's open; costs %.1f bps fee + %.1f bps slippage"
+                                + " on every traded notional; long only, cap %.2f.",
+                        folds.size(),
+                        config.trainBars(),
+                        config.embargoBars(),
+                        config.testBars(),
+                        testCount,
+                        config.costs().feeBps(),
+                        config.costs().slippageBps(),
+                        config.maxFraction());
+        return new BacktestResult(
+                bars.symbol(),
+                n,
+                config,
+                List.copyOf(folds),
+                testTimes,
+                results,
+                holdResult,
+                forecastMetrics,
+                failures,
+                noSignal,
+                testCount / seconds,
+                method);
+    }
+
+    /** Labelled forecasts of the fold's training window; checks that every label is in the past. */
+    private List<LabeledForecasts> trainingWindow(Fold fold, BarData bars, ForecastCache cache) {
+        List<LabeledForecasts> rows = new ArrayList<>(fold.trainLast() - fold.trainFirst() + 1);
+        for (int i = fold.trainFirst(); i <= fold.trainLast(); i++) {
+            int labelKnownAt = i + HORIZON_BARS;
+            if (labelKnownAt > fold.testFirst() - config.embargoBars()) {
+                throw new IllegalStateException(
+                        "look-ahead: label of training bar "
+                                + i
+                                + " is known only at bar "
+                                + labelKnownAt
+                                + ", after test start "
+                                + fold.testFirst()
+                                + " minus embargo "
+                                + config.embargoBars());
+            }
+            List<Forecast> forecasts = cache.at(i);
+            if (!forecasts.isEmpty()) {
+                rows.add(
+                        new LabeledForecasts(
+                                Instant.ofEpochMilli(bars.startMillis[i]),
+                                forecasts,
+                                bars.close[labelKnownAt] > bars.close[i]));
+            }
+        }
+        return rows;
+    }
+
+    /** Each source's forecast of each bar, computed once (folds' windows overlap). */
+    private static final class ForecastCache {
+        private final FeatureMatrix features;
+        private final List<PredictionCapability> predictors;
+        private final List<List<Forecast>> byBar;
+        final int[] failures;
+
+        ForecastCache(FeatureMatrix features, List<PredictionCapability> predictors) {
+            this.features = features;
+            this.predictors = predictors;
+            this.byBar =
+                    new ArrayList<>(java.util.Collections.nCopies(features.bars().size(), null));
+            this.failures = new int[predictors.size()];
+        }
+
+        List<Forecast> at(int i) {
+            List<Forecast> cached = byBar.get(i);
+            if (cached != null) {
+                return cached;
+            }
+            FeatureFrame frame = features.frame(i);
+            List<Forecast> out = new ArrayList<>(predictors.size());
+            for (int p = 0; p < predictors.size(); p++) {
+                try {
+                    Forecast f = predictors.get(p).forecast(frame);
+                    if (f == null) {
+                        failures[p]++;
+                    } else {
+                        out.add(f);
+                    }
+                } catch (RuntimeException | LinkageError | StackOverflowError e) {
+                    failures[p]++;
+                }
+            }
+            List<Forecast> result = List.copyOf(out);
+            byBar.set(i, result);
+            return result;
+        }
+    }
+}
