@@ -54,7 +54,8 @@ final class BacktestCommand implements Callable<Integer> {
             names = "--dataset",
             paramLabel = "ID",
             defaultValue = "btc-usd-4h",
-            description = "Bundled real series: btc-usd-4h, sp500-daily, nasdaq-daily, or all (default: ${DEFAULT-VALUE}).")
+            description =
+                    "Bundled real series: btc-usd-4h, sp500-daily, nasdaq-daily, or all (default: ${DEFAULT-VALUE}).")
     String dataset;
 
     @Option(
@@ -68,25 +69,46 @@ final class BacktestCommand implements Callable<Integer> {
             names = "--on-bad-bar",
             paramLabel = "fail|skip",
             defaultValue = "fail",
-            description = "A malformed CSV row stops the run (fail) or is left out and counted (skip).")
+            description =
+                    "A malformed CSV row stops the run (fail) or is left out and counted (skip).")
     String onBadBar;
 
-    @Option(names = "--fee-bps", defaultValue = "10", description = "Fee per side, basis points of traded notional (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--fee-bps",
+            defaultValue = "10",
+            description =
+                    "Fee per side, basis points of traded notional (default: ${DEFAULT-VALUE}).")
     double feeBps;
 
-    @Option(names = "--slippage-bps", defaultValue = "5", description = "Slippage per side, basis points (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--slippage-bps",
+            defaultValue = "5",
+            description = "Slippage per side, basis points (default: ${DEFAULT-VALUE}).")
     double slippageBps;
 
-    @Option(names = "--train-bars", defaultValue = "1000", description = "Training window, bars (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--train-bars",
+            defaultValue = "1000",
+            description = "Training window, bars (default: ${DEFAULT-VALUE}).")
     int trainBars;
 
-    @Option(names = "--embargo-bars", defaultValue = "5", description = "Gap between training and test, bars (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--embargo-bars",
+            defaultValue = "5",
+            description = "Gap between training and test, bars (default: ${DEFAULT-VALUE}).")
     int embargoBars;
 
-    @Option(names = "--test-bars", defaultValue = "500", description = "Test window, bars (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--test-bars",
+            defaultValue = "500",
+            description = "Test window, bars (default: ${DEFAULT-VALUE}).")
     int testBars;
 
-    @Option(names = "--max-position", defaultValue = "1.0", description = "Risk-guard cap, fraction of equity in (0, 1] (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--max-position",
+            defaultValue = "1.0",
+            description =
+                    "Risk-guard cap, fraction of equity in (0, 1] (default: ${DEFAULT-VALUE}).")
     double maxPosition;
 
     @Mixin HostOptions host;
@@ -134,7 +156,9 @@ final class BacktestCommand implements Callable<Integer> {
                                                     "--dataset",
                                                     "command line",
                                                     dataset,
-                                                    "is not one of " + BundledData.ids() + " or all"));
+                                                    "is not one of "
+                                                            + BundledData.ids()
+                                                            + " or all"));
             series.add(d.load());
         }
         try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), host.configuration())) {
