@@ -170,7 +170,8 @@ public final class Ta4jReference {
      *
      * <p>{@code p = 1 / (1 + exp(-s))}, {@code s = 1.0 * m + 1.0 * r + 1.0 * b} with momentum
      * {@code m = clamp(macdHistPct / atrPct, -3, 3)} (0 when {@code atrPct <= 0}), RSI reversion
-     * {@code r = (50 - rsi) / 50} and %B reversion {@code b = clamp(0.5 - percentB, -1, 1)}.
+     * {@code r = clamp((50 - rsi) / 50, -1, 1)} and %B reversion {@code b = clamp(0.5 - percentB,
+     * -1, 1)}.
      *
      * @param rsi RSI(14), in [0, 100]
      * @param macdHistPct MACD(12, 26, 9) histogram divided by the close, a fraction
@@ -182,7 +183,7 @@ public final class Ta4jReference {
             double rsi, double macdHistPct, double percentB, double atrPct) {
         double momentum =
                 atrPct > 0.0 ? clamp(macdHistPct / atrPct, -MOMENTUM_CAP, MOMENTUM_CAP) : 0.0;
-        double rsiReversion = (50.0 - rsi) / 50.0;
+        double rsiReversion = clamp((50.0 - rsi) / 50.0, -1.0, 1.0);
         double bandReversion = clamp(0.5 - percentB, -1.0, 1.0);
         double score =
                 MOMENTUM_WEIGHT * momentum
