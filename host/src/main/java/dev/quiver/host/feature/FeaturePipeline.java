@@ -29,13 +29,23 @@ public final class FeaturePipeline {
                             "volume_ratio_20"));
 
     /**
-     * Computes every bar's features.
+     * Computes every bar's features by running {@link StreamingFeatures} over the series (see there
+     * for each feature's definition, units and declared edge-case rules). Rows before {@link
+     * StreamingFeatures#FIRST_WARM_INDEX} are NaN; if the series is shorter than that, every row is
+     * NaN and {@code firstWarmIndex()} is beyond the last row.
      *
      * @param bars the series
      * @return {@code double[bars.size()][SCHEMA.size()]}, NaN before warm-up
      */
     public static FeatureMatrix compute(BarData bars) {
-        throw new UnsupportedOperationException("not yet implemented");
+        int n = bars.size();
+        double[][] values = new double[n][SCHEMA.size()];
+        StreamingFeatures features = new StreamingFeatures();
+        for (int i = 0; i < n; i++) {
+            features.update(bars.open[i], bars.high[i], bars.low[i], bars.close[i], bars.volume[i]);
+            features.copyValues(values[i]);
+        }
+        return new FeatureMatrix(SCHEMA, bars, values, StreamingFeatures.FIRST_WARM_INDEX);
     }
 
     private FeaturePipeline() {}
