@@ -62,7 +62,10 @@ public final class PluginRuntime implements AutoCloseable {
 
     private void load() {
         refusals.addAll(unreadableArchives());
+        Path root = manager.getPluginsRoots().get(0);
+        ExpandedZips.dropStale(root);
         manager.loadPlugins();
+        ExpandedZips.markFresh(root);
         manager.startPlugins();
         refusals.addAll(manager.loadFailures);
         for (PluginWrapper plugin : manager.getPlugins()) {
