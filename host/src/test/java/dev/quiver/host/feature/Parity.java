@@ -8,7 +8,6 @@ import dev.quiver.host.data.BundledData;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.function.Function;
-import java.util.function.ToDoubleFunction;
 import org.ta4j.core.BarSeries;
 import org.ta4j.core.Indicator;
 import org.ta4j.core.num.DoubleNum;
@@ -76,23 +75,6 @@ final class Parity {
                         worstBar < 0 ? "-" : reference.getValue(worstBar))
                 .isLessThanOrEqualTo(tolerance);
         return compared;
-    }
-
-    /** Runs a streaming computation over every bar and collects one value per bar. */
-    static <T> double[] stream(
-            BarData bars, T state, BarUpdate<T> update, ToDoubleFunction<T> read) {
-        double[] out = new double[bars.size()];
-        for (int i = 0; i < bars.size(); i++) {
-            update.apply(state, bars, i);
-            out[i] = read.applyAsDouble(state);
-        }
-        return out;
-    }
-
-    /** Feeds bar {@code i} to the state. */
-    @FunctionalInterface
-    interface BarUpdate<T> {
-        void apply(T state, BarData bars, int i);
     }
 
     private Parity() {}
