@@ -19,12 +19,13 @@ class MomentumForecasterTest implements PredictionCapabilityContract {
 
     @Test
     void formulaByHand() {
-        // r = ln(110/100) = 0.0953102; z = r / (0.01 * sqrt(4)) = 4.76551; p = 1/(1+e^-0.476551)
+        // r = ln(110/100) = 0.0953102; z = r / (0.01 * sqrt(4)) = 4.765509; p = 1/(1+e^-0.4765509)
+        // = 0.6169331
         double r = Math.log(1.1);
-        assertThat(MomentumForecaster.probabilityUp(r, 0.01, 4)).isCloseTo(0.616930, within(1e-6));
+        assertThat(MomentumForecaster.probabilityUp(r, 0.01, 4)).isCloseTo(0.6169331, within(1e-6));
         assertThat(MomentumForecaster.probabilityUp(0, 0.01, 4)).isEqualTo(0.5);
         assertThat(MomentumForecaster.probabilityUp(-r, 0.01, 4))
-                .isCloseTo(1 - 0.616930, within(1e-6));
+                .isCloseTo(1 - 0.6169331, within(1e-6));
     }
 
     @Test
