@@ -326,7 +326,7 @@ public final class WalkForwardBacktest {
                     holdPending = canFill ? 1.0 : Double.NaN;
                 }
                 FeatureFrame frame = features.frame(t);
-                List<Forecast> forecasts = cache.at(t);
+                List<Forecast> forecasts = cache.at(t, frame);
                 FusedSignal signal = null;
                 String noSignalReason = null;
                 if (forecasts.isEmpty()) {
@@ -494,11 +494,16 @@ public final class WalkForwardBacktest {
         }
 
         List<Forecast> at(int i) {
+            return at(i, null);
+        }
+
+        /** As {@link #at(int)}, reusing the caller's frame of bar {@code i} if one is given. */
+        List<Forecast> at(int i, FeatureFrame frameOfI) {
             List<Forecast> cached = byBar.get(i);
             if (cached != null) {
                 return cached;
             }
-            FeatureFrame frame = features.frame(i);
+            FeatureFrame frame = frameOfI != null ? frameOfI : features.frame(i);
             List<Forecast> out = new ArrayList<>(predictors.size());
             for (int p = 0; p < predictors.size(); p++) {
                 try {

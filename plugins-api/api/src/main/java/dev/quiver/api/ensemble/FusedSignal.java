@@ -30,16 +30,20 @@ public record FusedSignal(
      * @throws QuiverInputException with code {@code BAD_SIGNAL} if a value is NaN or out of range
      */
     public FusedSignal {
-        String where = "fused signal at bar " + barTime;
-        check("probabilityUp", probabilityUp, where);
-        check("confidence", confidence, where);
-        check("agreement", agreement, where);
+        check("probabilityUp", probabilityUp, barTime);
+        check("confidence", confidence, barTime);
+        check("agreement", agreement, barTime);
         contributions = List.copyOf(contributions);
     }
 
-    private static void check(String field, double value, String where) {
+    private static void check(String field, double value, Instant barTime) {
         if (!(value >= 0 && value <= 1)) {
-            throw new QuiverInputException("BAD_SIGNAL", field, where, value, "is not in [0, 1]");
+            throw new QuiverInputException(
+                    "BAD_SIGNAL",
+                    field,
+                    "fused signal at bar " + barTime,
+                    value,
+                    "is not in [0, 1]");
         }
     }
 }

@@ -33,35 +33,36 @@ public record Bar(
         if (start == null) {
             throw new QuiverInputException("BAD_BAR", "start", "bar", null, "is missing");
         }
-        String where = "bar " + start;
-        positive("open", open, where);
-        positive("high", high, where);
-        positive("low", low, where);
-        positive("close", close, where);
+        positive("open", open, start);
+        positive("high", high, start);
+        positive("low", low, start);
+        positive("close", close, start);
         if (!Double.isFinite(volume) || volume < 0) {
             throw new QuiverInputException(
-                    "BAD_BAR", "volume", where, volume, "must be finite and >= 0");
+                    "BAD_BAR", "volume", "bar " + start, volume, "must be finite and >= 0");
         }
         if (high < low) {
-            throw new QuiverInputException("BAD_BAR", "high", where, high, "is below low " + low);
+            throw new QuiverInputException(
+                    "BAD_BAR", "high", "bar " + start, high, "is below low " + low);
         }
-        inRange("open", open, low, high, where);
-        inRange("close", close, low, high, where);
+        inRange("open", open, low, high, start);
+        inRange("close", close, low, high, start);
     }
 
-    private static void positive(String field, double value, String where) {
+    private static void positive(String field, double value, Instant start) {
         if (!Double.isFinite(value) || value <= 0) {
             throw new QuiverInputException(
-                    "BAD_BAR", field, where, value, "must be a finite price > 0");
+                    "BAD_BAR", field, "bar " + start, value, "must be a finite price > 0");
         }
     }
 
-    private static void inRange(String field, double value, double low, double high, String where) {
+    private static void inRange(
+            String field, double value, double low, double high, Instant start) {
         if (value < low || value > high) {
             throw new QuiverInputException(
                     "BAD_BAR",
                     field,
-                    where,
+                    "bar " + start,
                     value,
                     "is outside [low, high] = [" + low + ", " + high + "]");
         }

@@ -4,7 +4,6 @@ import dev.quiver.api.Stable;
 import dev.quiver.api.error.QuiverInputException;
 import java.time.Instant;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * One source's probability that the close {@code horizonBars} bars after {@code barTime}'s bar is
@@ -14,7 +13,8 @@ import java.util.TreeMap;
  * @param barTime start of the decision bar
  * @param horizonBars forecast horizon in bars, {@code >= 1}
  * @param probabilityUp probability of an up move, in {@code [0, 1]}
- * @param details named diagnostic values (e.g. the indicator inputs), finite; copied, sorted
+ * @param details named diagnostic values (e.g. the indicator inputs), finite; copied into an
+ *     unmodifiable map (iteration order unspecified)
  * @since 1.0.0
  */
 @Stable(since = "1.0.0")
@@ -32,30 +32,45 @@ public record Forecast(
      *     infinite or outside [0, 1], {@code horizonBars < 1}, or a detail is not finite
      */
     public Forecast {
-        String where = "forecast of '" + source + "' at bar " + barTime;
         if (source == null || source.isBlank() || barTime == null) {
             throw new QuiverInputException(
                     "BAD_FORECAST",
                     source == null ? "source" : "barTime",
-                    where,
+                    where(source, barTime),
                     null,
                     "is missing");
         }
         if (!(probabilityUp >= 0.0 && probabilityUp <= 1.0)) {
             throw new QuiverInputException(
-                    "BAD_FORECAST", "probabilityUp", where, probabilityUp, "is not in [0, 1]");
+                    "BAD_FORECAST",
+                    "probabilityUp",
+                    where(source, barTime),
+                    probabilityUp,
+                    "is not in [0, 1]");
         }
         if (horizonBars < 1) {
             throw new QuiverInputException(
-                    "BAD_FORECAST", "horizonBars", where, horizonBars, "must be >= 1");
+                    "BAD_FORECAST",
+                    "horizonBars",
+                    where(source, barTime),
+                    horizonBars,
+                    "must be >= 1");
         }
-        details = Map.copyOf(new TreeMap<>(details == null ? Map.of() : details));
+        details = details == null ? Map.of() : Map.copyOf(details);
         details.forEach(
                 (k, v) -> {
                     if (!Double.isFinite(v)) {
                         throw new QuiverInputException(
-                                "BAD_FORECAST", "details." + k, where, v, "is not finite");
+                                "BAD_FORECAST",
+                                "details." + k,
+                                where(source, barTime),
+                                v,
+                                "is not finite");
                     }
                 });
+    }
+
+    private static String where(String source, Instant barTime) {
+        return "forecast of '" + source + "' at bar " + barTime;
     }
 }

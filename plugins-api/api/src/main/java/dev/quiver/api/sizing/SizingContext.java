@@ -34,24 +34,27 @@ public record SizingContext(
      *     is non-finite or out of range
      */
     public SizingContext {
-        String where = "sizing context at bar " + (signal == null ? null : signal.barTime());
         if (signal == null) {
             throw new QuiverInputException(
-                    "BAD_SIZING_CONTEXT", "signal", where, null, "is missing");
+                    "BAD_SIZING_CONTEXT", "signal", where(signal), null, "is missing");
         }
         if (!(equity > 0) || Double.isInfinite(equity)) {
             throw new QuiverInputException(
-                    "BAD_SIZING_CONTEXT", "equity", where, equity, "must be finite and > 0");
+                    "BAD_SIZING_CONTEXT",
+                    "equity",
+                    where(signal),
+                    equity,
+                    "must be finite and > 0");
         }
         if (!(drawdown >= 0 && drawdown < 1)) {
             throw new QuiverInputException(
-                    "BAD_SIZING_CONTEXT", "drawdown", where, drawdown, "is not in [0, 1)");
+                    "BAD_SIZING_CONTEXT", "drawdown", where(signal), drawdown, "is not in [0, 1)");
         }
         if (!(maxFraction > 0) || Double.isInfinite(maxFraction)) {
             throw new QuiverInputException(
                     "BAD_SIZING_CONTEXT",
                     "maxFraction",
-                    where,
+                    where(signal),
                     maxFraction,
                     "must be finite and > 0");
         }
@@ -59,7 +62,7 @@ public record SizingContext(
             throw new QuiverInputException(
                     "BAD_SIZING_CONTEXT",
                     "volatility",
-                    where,
+                    where(signal),
                     volatility,
                     "must be finite and >= 0");
         }
@@ -67,9 +70,13 @@ public record SizingContext(
             throw new QuiverInputException(
                     "BAD_SIZING_CONTEXT",
                     "payoffRatio",
-                    where,
+                    where(signal),
                     payoffRatio,
                     "must be finite and > 0");
         }
+    }
+
+    private static String where(FusedSignal signal) {
+        return "sizing context at bar " + (signal == null ? null : signal.barTime());
     }
 }

@@ -3,15 +3,14 @@ package dev.quiver.api.sizing;
 import dev.quiver.api.Stable;
 import dev.quiver.api.error.QuiverInputException;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * How much to hold over the next bar, long only, and why.
  *
  * @param fraction target position as a fraction of equity, finite and {@code >= 0} (0 = flat)
  * @param reason one line a person can read, e.g. {@code quarter-Kelly p=0.56 b=1.10 -> 0.040}
- * @param inputs the numbers the decision was made from (e.g. {@code p}, {@code b}), finite; copied,
- *     sorted
+ * @param inputs the numbers the decision was made from (e.g. {@code p}, {@code b}), finite; copied
+ *     into an unmodifiable map (iteration order unspecified)
  * @since 1.0.0
  */
 @Stable(since = "1.0.0")
@@ -36,7 +35,7 @@ public record SizingDecision(double fraction, String reason, Map<String, Double>
             throw new QuiverInputException(
                     "BAD_SIZING", "reason", "sizing decision", reason, "is blank");
         }
-        inputs = Map.copyOf(new TreeMap<>(inputs == null ? Map.of() : inputs));
+        inputs = inputs == null ? Map.of() : Map.copyOf(inputs);
         inputs.forEach(
                 (k, v) -> {
                     if (!Double.isFinite(v)) {

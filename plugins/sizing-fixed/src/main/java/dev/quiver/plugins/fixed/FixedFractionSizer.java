@@ -77,12 +77,14 @@ public final class FixedFractionSizer implements SizingCapability {
     public SizingDecision size(SizingContext context) {
         double p = context.signal().probabilityUp();
         if (p <= 0.5) {
-            return new SizingDecision(0, String.format("flat: p=%.4f <= 0.5", p), Map.of("p", p));
+            return new SizingDecision(0, "flat: p <= 0.5", Map.of("p", p));
         }
         double f = Math.min(fraction, context.maxFraction());
         return new SizingDecision(
                 f,
-                String.format("fixed %.3f: p=%.4f > 0.5", f, p),
+                f < fraction
+                        ? "fixed fraction, capped by the host: p > 0.5"
+                        : "fixed fraction: p > 0.5",
                 Map.of("p", p, "fraction", fraction));
     }
 }

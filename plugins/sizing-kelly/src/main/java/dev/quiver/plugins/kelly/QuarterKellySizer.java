@@ -85,30 +85,34 @@ public final class QuarterKellySizer implements SizingCapability {
         return descriptor;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The reason is one of three fixed phrases (no formatting on the per-bar path); the numbers
+     * behind it ({@code p}, {@code b}, {@code full_kelly}, {@code fraction}) are in the decision's
+     * inputs.
+     */
     @Override
     public SizingDecision size(SizingContext context) {
         double p = context.signal().probabilityUp();
         double b = context.payoffRatio();
         double full = fullKelly(p, b);
-        var inputs = Map.of("p", p, "b", b, "full_kelly", full);
         if (!(full > 0)) {
             return new SizingDecision(
                     0,
-                    String.format("no edge: p=%.4f b=%.3f full Kelly %.4f <= 0", p, b, full),
-                    inputs);
+                    "no edge: full Kelly p - (1 - p) / b <= 0",
+                    Map.of("p", p, "b", b, "full_kelly", full));
         }
         double f = multiplier * full;
         double limit = Math.min(cap, context.maxFraction());
         if (f > limit) {
             return new SizingDecision(
                     limit,
-                    String.format(
-                            "%.2f Kelly %.4f capped at %.3f (p=%.4f b=%.3f)",
-                            multiplier, f, limit, p, b),
-                    inputs);
+                    "fractional Kelly capped",
+                    Map.of("p", p, "b", b, "full_kelly", full, "fraction", f));
         }
         return new SizingDecision(
-                f, String.format("%.2f Kelly: p=%.4f b=%.3f -> %.4f", multiplier, p, b, f), inputs);
+                f, "fractional Kelly", Map.of("p", p, "b", b, "full_kelly", full, "fraction", f));
     }
 
     private static double number(String text, String key) {
