@@ -118,6 +118,7 @@ final class BacktestCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
         BadBarPolicy policy = badBarPolicy();
         var defaults = WalkForwardBacktest.Config.defaults();
         var config =
@@ -134,7 +135,7 @@ final class BacktestCommand implements Callable<Integer> {
         if (data != null) {
             var result = new BarCsvReader(policy).read(data, stem(data));
             if (!result.skipped().isEmpty()) {
-                System.err.printf(
+                stderr.printf(
                         Locale.ROOT,
                         "%s: skipped %d malformed row(s) (--on-bad-bar=skip), first: %s%n",
                         data,
@@ -163,7 +164,7 @@ final class BacktestCommand implements Callable<Integer> {
         }
         try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), host.configuration())) {
             for (PluginRefusal r : plugins.refusals()) {
-                System.err.println("warning: " + r.message());
+                stderr.println("warning: " + r.message());
             }
             if (plugins.predictions().isEmpty() || plugins.sizings().isEmpty()) {
                 throw new IllegalArgumentException(
@@ -177,7 +178,7 @@ final class BacktestCommand implements Callable<Integer> {
                         plugins.ensembles().isEmpty()
                                 ? new WeightedFusion()
                                 : plugins.ensembles().get(0);
-                System.err.printf(
+                stderr.printf(
                         Locale.ROOT,
                         "backtest %s: %,d bars, period %s, features %s v%s%n",
                         bars.symbol(),
@@ -185,6 +186,7 @@ final class BacktestCommand implements Callable<Integer> {
                         bars.period(),
                         FeaturePipeline.SCHEMA.name(),
                         FeaturePipeline.SCHEMA.version());
+                stderr.flush();
                 BacktestResult result =
                         new WalkForwardBacktest(config)
                                 .run(

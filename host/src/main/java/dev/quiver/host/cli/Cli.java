@@ -33,6 +33,22 @@ public final class Cli implements Runnable {
         return commandLine().execute(args);
     }
 
+    /**
+     * Runs the command line with its output and error text going to the given writers (usage,
+     * reports, error messages, warnings); progress lines still go to {@code System.err}.
+     *
+     * @param out standard output
+     * @param err error output
+     * @param args arguments
+     * @return exit code: 0 ok, 1 failure, 2 bad input or usage
+     */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cl = commandLine();
+        cl.setOut(out);
+        cl.setErr(err);
+        return cl.execute(args);
+    }
+
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Cli());
         cl.setExecutionExceptionHandler(

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
+import dev.quiver.host.feature.FeaturePipeline;
 import dev.quiver.host.fusion.WeightedFusion;
 import dev.quiver.host.risk.RiskGuard;
 import java.io.ByteArrayOutputStream;
@@ -37,7 +38,7 @@ class ReportWriterTest {
         result =
                 new WalkForwardBacktest(WalkForwardBacktest.Config.defaults())
                         .run(
-                                TestFeatures.of(bars),
+                                FeaturePipeline.compute(bars),
                                 List.of(
                                         TestCapabilities.momentum(10, 20),
                                         TestCapabilities.rsiReversion()),

@@ -10,6 +10,7 @@ import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.feature.FeatureMatrix;
+import dev.quiver.host.feature.FeaturePipeline;
 import dev.quiver.host.fusion.WeightedFusion;
 import dev.quiver.host.risk.RiskGuard;
 import java.time.Duration;
@@ -23,6 +24,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 class WalkForwardBacktestTest {
 
     private static final BarData BTC = BundledData.BTC_USD_4H.load();
+
+    /** The real pipeline's warm-up: RSI/ATR/MACD seeds decayed to negligible weight. */
+    private static final int WARM = 64;
+
     private static final WalkForwardBacktest.Config DEFAULTS =
             WalkForwardBacktest.Config.defaults();
     private static BacktestResult btcDefault;
@@ -38,7 +43,7 @@ class WalkForwardBacktestTest {
     private static BacktestResult run(BarData bars, WalkForwardBacktest.Config config) {
         return new WalkForwardBacktest(config)
                 .run(
-                        TestFeatures.of(bars),
+                        FeaturePipeline.compute(bars),
                         predictors(),
                         new WeightedFusion(),
                         policies(),
@@ -131,10 +136,10 @@ class WalkForwardBacktestTest {
     void foldsTrainBeforeEmbargoBeforeContiguousTestWindows() {
         BacktestResult r = btcDefault();
         List<Fold> folds = r.folds();
-        // (20,695 - 26 warm-up - 1,000 train - 5 embargo) / 500 test bars per fold, rounded up
-        int expected = (int) Math.ceil((BTC.size() - TestFeatures.WARM - 1000 - 5) / 500.0);
+        // (20,695 - 64 warm-up - 1,000 train - 5 embargo) / 500 test bars per fold, rounded up
+        int expected = (int) Math.ceil((BTC.size() - WARM - 1000 - 5) / 500.0);
         assertThat(folds).hasSize(expected);
-        assertThat(folds.get(0).trainFirst()).isEqualTo(TestFeatures.WARM);
+        assertThat(folds.get(0).trainFirst()).isEqualTo(WARM);
         for (int i = 0; i < folds.size(); i++) {
             Fold f = folds.get(i);
             assertThat(f.trainLast() - f.trainFirst() + 1).isEqualTo(1000);
@@ -173,7 +178,7 @@ class WalkForwardBacktestTest {
             list.add(new Bar(t0.plus(Duration.ofDays(i)), open, close + 1, open - 1, close, 1));
         }
         BarData bars = new BarData("hand", Duration.ofDays(1), list);
-        FeatureMatrix features = TestFeatures.constant(bars, 0);
+        FeatureMatrix features = constantFeatures(bars);
         WalkForwardBacktest.Config config =
                 new WalkForwardBacktest.Config(2, 1, 100, 1000, CostModel.NONE, 1.0, 0.05, 250);
         BacktestResult r =
@@ -213,7 +218,7 @@ class WalkForwardBacktestTest {
         // one round trip on real BTC bars, no rebalancing (band 1): the same units are traded with
         // and without costs, so the only difference is what was charged
         BarData bars = BTC.truncate(3_000);
-        FeatureMatrix features = TestFeatures.of(bars);
+        FeatureMatrix features = FeaturePipeline.compute(bars);
         Instant from = bars.bar(1_600).start();
         Instant to = bars.bar(2_400).start();
         double[] finals = new double[2];
@@ -249,7 +254,7 @@ class WalkForwardBacktestTest {
         BacktestResult r =
                 new WalkForwardBacktest(config)
                         .run(
-                                TestFeatures.of(bars),
+                                FeaturePipeline.compute(bars),
                                 List.of(
                                         TestCapabilities.momentum(10, 20),
                                         TestCapabilities.constant("flaky", 0.55, s -> s % 7 == 0)),
@@ -258,7 +263,7 @@ class WalkForwardBacktestTest {
                                 new RiskGuard(),
                                 Progress.NONE);
         long expectedFailures = 0;
-        for (int i = TestFeatures.WARM; i < bars.size(); i++) {
+        for (int i = WARM; i < bars.size(); i++) {
             if ((i + 1) % 7 == 0) {
                 expectedFailures++;
             }
@@ -277,7 +282,7 @@ class WalkForwardBacktestTest {
         List<String> lines = new ArrayList<>();
         new WalkForwardBacktest(DEFAULTS)
                 .run(
-                        TestFeatures.of(bars),
+                        FeaturePipeline.compute(bars),
                         predictors(),
                         new WeightedFusion(),
                         policies(),
@@ -286,7 +291,7 @@ class WalkForwardBacktestTest {
                                 lines.add(
                                         dataset + " " + fold + "/" + folds + " " + done + "/"
                                                 + total));
-        int folds = (int) Math.ceil((bars.size() - TestFeatures.WARM - 1005) / 500.0);
+        int folds = (int) Math.ceil((bars.size() - WARM - 1005) / 500.0);
         assertThat(lines).hasSize(folds);
         assertThat(lines.get(folds - 1))
                 .isEqualTo("nasdaq-daily " + folds + "/" + folds + " 5031/5031");
@@ -312,5 +317,14 @@ class WalkForwardBacktestTest {
         assertThatThrownBy(() -> run(bars, DEFAULTS))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("too short");
+    }
+
+    /**
+     * Every feature 0 from bar 0 on: for hand-built series far shorter than the real pipeline's
+     * warm-up, where the test is about fills and accounting, not features.
+     */
+    private static FeatureMatrix constantFeatures(BarData bars) {
+        double[][] v = new double[bars.size()][FeaturePipeline.SCHEMA.size()];
+        return new FeatureMatrix(FeaturePipeline.SCHEMA, bars, v, 0);
     }
 }
