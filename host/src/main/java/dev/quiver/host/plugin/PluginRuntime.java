@@ -68,7 +68,10 @@ public final class PluginRuntime implements AutoCloseable {
         ExpandedZips.markFresh(root);
         manager.startPlugins();
         refusals.addAll(manager.loadFailures);
-        for (PluginWrapper plugin : manager.getPlugins()) {
+        // Sorted by id: PF4J's load order depends on the file system, reports should not.
+        var plugins = new ArrayList<>(manager.getPlugins());
+        plugins.sort(java.util.Comparator.comparing(PluginWrapper::getPluginId));
+        for (PluginWrapper plugin : plugins) {
             PluginDescriptor d = plugin.getDescriptor();
             if (plugin.getPluginState() != PluginState.STARTED) {
                 refusals.add(refusalOf(plugin));
