@@ -5,6 +5,8 @@ import dev.quiver.api.Stable;
 import dev.quiver.api.error.CapabilityException;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.feature.LabeledFrame;
+import java.util.List;
 import org.pf4j.ExtensionPoint;
 
 /**
@@ -38,6 +40,18 @@ public interface PredictionCapability extends ExtensionPoint, AutoCloseable {
      * @throws CapabilityException if the source cannot forecast for another reason
      */
     Forecast forecast(FeatureFrame frame);
+
+    /**
+     * Fits the source (a model's weights, a calibration) on a past training window. Walk-forward
+     * calls it before each test fold with rows whose labels were known before the fold's first bar
+     * minus the embargo; forecasts of the fold's bars then come from this fit only. The default
+     * keeps the source as it is (rule-based and pre-trained sources).
+     *
+     * @param trainingWindow labelled frames in time order, possibly empty
+     * @throws CapabilityException if fitting fails; the host then leaves the source out of the fold
+     * @since 1.1.0
+     */
+    default void fit(List<LabeledFrame> trainingWindow) {}
 
     /**
      * Releases native resources. Idempotent; calls to {@link #forecast} after it fail with {@link

@@ -3,6 +3,7 @@ package dev.quiver.api.sizing;
 import dev.quiver.api.CapabilityDescriptor;
 import dev.quiver.api.Stable;
 import dev.quiver.api.error.CapabilityException;
+import java.util.List;
 import org.pf4j.ExtensionPoint;
 
 /**
@@ -34,6 +35,19 @@ public interface SizingCapability extends ExtensionPoint, AutoCloseable {
      * @throws CapabilityException if the policy cannot decide
      */
     SizingDecision size(SizingContext context);
+
+    /**
+     * Fits the policy on what past decisions would have earned. Walk-forward calls it before each
+     * test fold with outcomes fully realised before the fold's first bar minus the embargo; the
+     * contexts carry the out-of-sample fused signals of their bars. The default keeps the policy as
+     * it is.
+     *
+     * @param history outcomes in time order, possibly empty
+     * @throws CapabilityException if fitting fails; the host then sizes the fold flat for this
+     *     policy and says so
+     * @since 1.1.0
+     */
+    default void fit(List<SizingOutcome> history) {}
 
     /** Releases resources. Idempotent. */
     @Override
