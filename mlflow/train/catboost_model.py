@@ -16,6 +16,7 @@ from pathlib import Path
 
 import catboost
 import numpy as np
+import pandas as pd
 
 import common
 
@@ -55,7 +56,10 @@ def main() -> None:
         allow_writing_files=False,
         verbose=100,
     )
-    model.fit(x[fit], up[fit].astype(int), eval_set=(x[val], up[val].astype(int)))
+    def frame(rows: np.ndarray) -> pd.DataFrame:  # feature names travel inside the .cbm
+        return pd.DataFrame(rows, columns=common.FEATURES)
+
+    model.fit(frame(x[fit]), up[fit].astype(int), eval_set=(frame(x[val]), up[val].astype(int)))
     MODEL_DIR.mkdir(parents=True, exist_ok=True)
     path = MODEL_DIR / "catboost.cbm"
     model.save_model(str(path), format="cbm")
@@ -63,7 +67,7 @@ def main() -> None:
     loaded.load_model(str(path), format="cbm")
 
     def p_up(rows: np.ndarray) -> np.ndarray:
-        return loaded.predict_proba(rows)[:, 1]
+        return loaded.predict_proba(frame(rows))[:, 1]
 
     evaluation = {
         "btc-usd-4h training span": common.metrics(p_up(x[fit]), up[fit]),
@@ -123,7 +127,7 @@ def main() -> None:
                     "bar": ts[r],
                     "x": x[r].tolist(),
                     "p_up": float(p_up(x[r : r + 1])[0]),
-                    "raw": float(loaded.predict(x[r : r + 1], prediction_type="RawFormulaVal")[0]),
+                    "raw": float(loaded.predict(frame(x[r : r + 1]), prediction_type="RawFormulaVal")[0]),
                 }
                 for r in rows
             ],
