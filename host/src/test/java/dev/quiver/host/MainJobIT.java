@@ -70,7 +70,11 @@ class MainJobIT {
         assertThat(plugins.plugins())
                 .extracting(LoadedPlugin::id)
                 .containsExactlyInAnyOrder(
-                        "prediction-traditional", "sizing-fixed", "sizing-kelly");
+                        "prediction-catboost",
+                        "prediction-lstm",
+                        "prediction-traditional",
+                        "sizing-fixed",
+                        "sizing-kelly");
         btcFull = run(BTC);
     }
 
@@ -227,8 +231,9 @@ class MainJobIT {
             assertThat(p.get("max_drawdown").isNumber()).as(policy + ".max_drawdown").isTrue();
             assertThat(p.get("max_drawdown").asDouble()).isBetween(0.0, 1.0);
         }
-        assertThat(keys(root.get("forecasts"))).containsExactly("fused", "traditional");
-        for (String source : List.of("traditional", "fused")) {
+        assertThat(keys(root.get("forecasts")))
+                .containsExactly("catboost", "fused", "lstm", "traditional");
+        for (String source : List.of("traditional", "lstm", "catboost", "fused")) {
             JsonNode f = root.get("forecasts").get(source);
             for (String metric : List.of("log_loss", "brier", "hit_rate")) {
                 assertNumberOrNull(f, source + "." + metric, metric);
