@@ -271,7 +271,11 @@ public final class WalkForwardBacktest {
                     "policy names must be distinct: " + Arrays.toString(policyNames));
         }
 
-        ForecastCache cache = new ForecastCache(features, predictors);
+        int lastReusedBar = 0;
+        for (Fold fold : folds) {
+            lastReusedBar = Math.max(lastReusedBar, fold.trainLast());
+        }
+        ForecastCache cache = new ForecastCache(features, predictors, lastReusedBar);
         double[] atrPct = features.column("atr_pct_14");
         double[] payoff = PayoffRatio.trailing(bars.close, config.payoffWindowBars());
 
@@ -349,7 +353,8 @@ public final class WalkForwardBacktest {
                 }
                 if (canFill) {
                     boolean up = bars.close[t + 1] > bars.close[t];
-                    for (Forecast f : forecasts) {
+                    for (int j = 0; j < forecasts.size(); j++) {
+                        Forecast f = forecasts.get(j);
                         for (int p = 0; p < sources.length; p++) {
                             if (sources[p].equals(f.source())) {
                                 sourceScores[p].add(f.probabilityUp(), up);
@@ -478,18 +483,23 @@ public final class WalkForwardBacktest {
         return rows;
     }
 
-    /** Each source's forecast of each bar, computed once (folds' windows overlap). */
+    /**
+     * Each source's forecast of each bar, computed once (folds' windows overlap). Only bars up to
+     * {@code lastReusedBar}, the last bar a training window reads, are kept: a later test bar is
+     * read once, by its own test step, and keeping it would only retain garbage.
+     */
     private static final class ForecastCache {
         private final FeatureMatrix features;
         private final List<PredictionCapability> predictors;
-        private final List<List<Forecast>> byBar;
+        private final List<Forecast>[] byBar;
         final int[] failures;
 
-        ForecastCache(FeatureMatrix features, List<PredictionCapability> predictors) {
+        @SuppressWarnings("unchecked")
+        ForecastCache(
+                FeatureMatrix features, List<PredictionCapability> predictors, int lastReusedBar) {
             this.features = features;
             this.predictors = predictors;
-            this.byBar =
-                    new ArrayList<>(java.util.Collections.nCopies(features.bars().size(), null));
+            this.byBar = (List<Forecast>[]) new List<?>[lastReusedBar + 1];
             this.failures = new int[predictors.size()];
         }
 
@@ -499,27 +509,46 @@ public final class WalkForwardBacktest {
 
         /** As {@link #at(int)}, reusing the caller's frame of bar {@code i} if one is given. */
         List<Forecast> at(int i, FeatureFrame frameOfI) {
-            List<Forecast> cached = byBar.get(i);
-            if (cached != null) {
-                return cached;
-            }
-            FeatureFrame frame = frameOfI != null ? frameOfI : features.frame(i);
-            List<Forecast> out = new ArrayList<>(predictors.size());
-            for (int p = 0; p < predictors.size(); p++) {
-                try {
-                    Forecast f = predictors.get(p).forecast(frame);
-                    if (f == null) {
-                        failures[p]++;
-                    } else {
-                        out.add(f);
-                    }
-                } catch (RuntimeException | LinkageError | StackOverflowError e) {
-                    failures[p]++;
+            boolean kept = i < byBar.length;
+            if (kept) {
+                List<Forecast> cached = byBar[i];
+                if (cached != null) {
+                    return cached;
                 }
             }
-            List<Forecast> result = List.copyOf(out);
-            byBar.set(i, result);
+            FeatureFrame frame = frameOfI != null ? frameOfI : features.frame(i);
+            List<Forecast> result;
+            if (predictors.size() == 1) {
+                Forecast f = forecast(0, frame);
+                result = f == null ? List.of() : List.of(f);
+            } else {
+                List<Forecast> out = new ArrayList<>(predictors.size());
+                for (int p = 0; p < predictors.size(); p++) {
+                    Forecast f = forecast(p, frame);
+                    if (f != null) {
+                        out.add(f);
+                    }
+                }
+                result = List.copyOf(out);
+            }
+            if (kept) {
+                byBar[i] = result;
+            }
             return result;
+        }
+
+        /** Source {@code p}'s forecast, or null (counted as a failure) if it fails. */
+        private Forecast forecast(int p, FeatureFrame frame) {
+            try {
+                Forecast f = predictors.get(p).forecast(frame);
+                if (f == null) {
+                    failures[p]++;
+                }
+                return f;
+            } catch (RuntimeException | LinkageError | StackOverflowError e) {
+                failures[p]++;
+                return null;
+            }
         }
     }
 }

@@ -35,17 +35,17 @@ public final class FeaturePipeline {
      * NaN and {@code firstWarmIndex()} is beyond the last row.
      *
      * @param bars the series
-     * @return {@code double[bars.size()][SCHEMA.size()]}, NaN before warm-up
+     * @return {@code bars.size() x SCHEMA.size()} values, NaN before warm-up
      */
     public static FeatureMatrix compute(BarData bars) {
         int n = bars.size();
-        double[][] values = new double[n][SCHEMA.size()];
+        double[][] columns = new double[SCHEMA.size()][n];
         StreamingFeatures features = new StreamingFeatures();
         for (int i = 0; i < n; i++) {
             features.update(bars.open[i], bars.high[i], bars.low[i], bars.close[i], bars.volume[i]);
-            features.copyValues(values[i]);
+            features.copyValues(columns, i);
         }
-        return new FeatureMatrix(SCHEMA, bars, values, StreamingFeatures.FIRST_WARM_INDEX);
+        return FeatureMatrix.ofColumns(SCHEMA, bars, columns, StreamingFeatures.FIRST_WARM_INDEX);
     }
 
     private FeaturePipeline() {}
