@@ -8,78 +8,49 @@ import dev.quiver.host.data.BarData;
  * Features of every bar of a series, computed point-in-time: row {@code i} depends only on bars
  * {@code [0, i]}. Rows before {@link #firstWarmIndex()} hold NaN (indicators still warming up).
  *
- * <p>Shape: {@code bars x schema.size()}, stored by column ({@code double[schema.size()][bars]}) so
- * that the pipeline writes, and the backtest reads, long primitive arrays rather than one small
- * array per bar.
+ * <p>Shape: {@code bars x schema.size()}. A row is held either as the immutable {@link
+ * FeatureFrame} handed to plugins (built once, by the pipeline, for every warm row) or as a plain
+ * array (rows before warm-up, and every row of a matrix built from arrays), whose frame is built on
+ * each {@link #frame} call.
  */
 public final class FeatureMatrix {
 
     private final FeatureSchema schema;
     private final BarData bars;
-    private final double[][] columns;
+    private final double[][] rows;
+    private final FeatureFrame[] frames;
     private final int firstWarmIndex;
 
     /**
      * @param schema column layout
      * @param bars the series the rows belong to
-     * @param rows {@code double[bars.size()][schema.size()]}; copied
+     * @param values {@code double[bars.size()][schema.size()]}; not copied
      * @param firstWarmIndex first row whose every value is finite
      */
-    public FeatureMatrix(FeatureSchema schema, BarData bars, double[][] rows, int firstWarmIndex) {
-        this(schema, bars, transpose(rows, bars.size(), schema.size()), firstWarmIndex, true);
-    }
-
-    private FeatureMatrix(
-            FeatureSchema schema,
-            BarData bars,
-            double[][] columns,
-            int firstWarmIndex,
-            boolean byColumn) {
-        if (columns.length != schema.size()) {
-            throw new IllegalArgumentException(
-                    "feature columns " + columns.length + " != schema size " + schema.size());
-        }
-        for (double[] c : columns) {
-            if (c.length != bars.size()) {
-                throw new IllegalArgumentException(
-                        "feature rows " + c.length + " != bars " + bars.size());
-            }
-        }
-        this.schema = schema;
-        this.bars = bars;
-        this.columns = columns;
-        this.firstWarmIndex = firstWarmIndex;
+    public FeatureMatrix(
+            FeatureSchema schema, BarData bars, double[][] values, int firstWarmIndex) {
+        this(schema, bars, values, new FeatureFrame[values.length], firstWarmIndex);
     }
 
     /**
-     * A matrix over columns the caller hands over.
-     *
-     * @param schema column layout
-     * @param bars the series the rows belong to
-     * @param columns {@code double[schema.size()][bars.size()]}; not copied, must not be modified
-     * @param firstWarmIndex first row whose every value is finite
-     * @return the matrix
+     * @param rows row {@code i}'s values where {@code frames[i]} is null; not copied
+     * @param frames prebuilt frame of row {@code i}, or null; not copied
      */
-    static FeatureMatrix ofColumns(
-            FeatureSchema schema, BarData bars, double[][] columns, int firstWarmIndex) {
-        return new FeatureMatrix(schema, bars, columns, firstWarmIndex, true);
-    }
-
-    private static double[][] transpose(double[][] rows, int n, int width) {
-        if (rows.length != n) {
-            throw new IllegalArgumentException("feature rows " + rows.length + " != bars " + n);
+    FeatureMatrix(
+            FeatureSchema schema,
+            BarData bars,
+            double[][] rows,
+            FeatureFrame[] frames,
+            int firstWarmIndex) {
+        if (rows.length != bars.size() || frames.length != bars.size()) {
+            throw new IllegalArgumentException(
+                    "feature rows " + rows.length + " != bars " + bars.size());
         }
-        double[][] columns = new double[width][n];
-        for (int i = 0; i < n; i++) {
-            if (rows[i].length != width) {
-                throw new IllegalArgumentException(
-                        "feature row " + i + " has " + rows[i].length + " values, not " + width);
-            }
-            for (int f = 0; f < width; f++) {
-                columns[f][i] = rows[i][f];
-            }
-        }
-        return columns;
+        this.schema = schema;
+        this.bars = bars;
+        this.rows = rows;
+        this.frames = frames;
+        this.firstWarmIndex = firstWarmIndex;
     }
 
     public FeatureSchema schema() {
@@ -96,25 +67,29 @@ public final class FeatureMatrix {
 
     /** One value; NaN before warm-up. */
     public double get(int bar, int feature) {
-        return columns[feature][bar];
+        FeatureFrame f = frames[bar];
+        return f != null ? f.get(feature) : rows[bar][feature];
     }
 
     /** One column by name, shared array view is not exposed: a copy. */
     public double[] column(String feature) {
-        return columns[schema.indexOf(feature)].clone();
+        int f = schema.indexOf(feature);
+        double[] out = new double[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            out[i] = get(i, f);
+        }
+        return out;
     }
 
     /**
-     * The point-in-time frame handed to plugins for bar {@code i}.
+     * The point-in-time frame handed to plugins for bar {@code i}: the same instance on every call
+     * for a warm row computed by the pipeline.
      *
      * @param i decision bar, {@code >= firstWarmIndex()}
      * @return a frame whose history ends at bar {@code i}
      */
     public FeatureFrame frame(int i) {
-        double[] row = new double[columns.length];
-        for (int f = 0; f < row.length; f++) {
-            row[f] = columns[f][i];
-        }
-        return new FeatureFrame(schema, bars.viewThrough(i), row);
+        FeatureFrame f = frames[i];
+        return f != null ? f : new FeatureFrame(schema, bars.viewThrough(i), rows[i]);
     }
 }

@@ -1,5 +1,6 @@
 package dev.quiver.host.feature;
 
+import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.feature.FeatureSchema;
 import dev.quiver.host.data.BarData;
 import java.util.List;
@@ -39,13 +40,32 @@ public final class FeaturePipeline {
      */
     public static FeatureMatrix compute(BarData bars) {
         int n = bars.size();
-        double[][] columns = new double[SCHEMA.size()][n];
+        double[][] rows = new double[n][];
+        FeatureFrame[] frames = new FeatureFrame[n];
+        double[] row = new double[SCHEMA.size()];
         StreamingFeatures features = new StreamingFeatures();
         for (int i = 0; i < n; i++) {
             features.update(bars.open[i], bars.high[i], bars.low[i], bars.close[i], bars.volume[i]);
-            features.copyValues(columns, i);
+            features.copyValues(row);
+            if (features.isWarm() && allFinite(row)) {
+                // The frame plugins will see for this bar, built once (it copies the row).
+                frames[i] = new FeatureFrame(SCHEMA, bars.viewThrough(i), row);
+            } else {
+                // Warming up (NaN), or a value FeatureFrame would refuse: kept as numbers, and
+                // frame(i) reports the bad value when a plugin would need it.
+                rows[i] = row.clone();
+            }
         }
-        return FeatureMatrix.ofColumns(SCHEMA, bars, columns, StreamingFeatures.FIRST_WARM_INDEX);
+        return new FeatureMatrix(SCHEMA, bars, rows, frames, StreamingFeatures.FIRST_WARM_INDEX);
+    }
+
+    private static boolean allFinite(double[] row) {
+        for (double v : row) {
+            if (!Double.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private FeaturePipeline() {}

@@ -63,7 +63,6 @@ public final class StreamingFeatures {
     private double logReturn = Double.NaN;
     private double close = Double.NaN;
     private double volume = Double.NaN;
-    private final double[] scratch = new double[FEATURE_COUNT];
 
     /** Creates a pipeline that has seen no bar. */
     public StreamingFeatures() {}
@@ -150,25 +149,5 @@ public final class StreamingFeatures {
         out[8] = atrValue;
         out[9] = atrValue / close;
         out[10] = volumes.allZero() ? VOLUME_RATIO_WHEN_NO_VOLUME : volume / volumes.mean();
-    }
-
-    /**
-     * Writes the latest bar's features in schema order into row {@code row} of column-major
-     * storage: {@code columns[f][row]} for each feature {@code f}. Same values as {@link
-     * #copyValues(double[])}.
-     *
-     * @param columns {@code double[FeaturePipeline.SCHEMA.size()][>= row + 1]}
-     * @param row index to write
-     * @throws IllegalArgumentException if there are too few columns
-     */
-    void copyValues(double[][] columns, int row) {
-        if (columns.length < FEATURE_COUNT) {
-            throw new IllegalArgumentException(
-                    "output has " + columns.length + " columns, the schema needs " + FEATURE_COUNT);
-        }
-        copyValues(scratch);
-        for (int f = 0; f < FEATURE_COUNT; f++) {
-            columns[f][row] = scratch[f];
-        }
     }
 }
