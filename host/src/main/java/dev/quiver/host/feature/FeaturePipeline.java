@@ -49,7 +49,9 @@ public final class FeaturePipeline {
             features.copyValues(row);
             if (features.isWarm() && allFinite(row)) {
                 // The frame plugins will see for this bar, built once (it copies the row).
-                frames[i] = new FeatureFrame(SCHEMA, bars.viewThrough(i), row);
+                frames[i] =
+                        new FeatureFrame(
+                                SCHEMA, bars.viewThrough(i), row, i > 0 ? frames[i - 1] : null);
             } else {
                 // Warming up (NaN), or a value FeatureFrame would refuse: kept as numbers, and
                 // frame(i) reports the bad value when a plugin would need it.

@@ -13,7 +13,6 @@ import jakarta.inject.Inject;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.pf4j.Extension;
@@ -26,13 +25,11 @@ import org.pf4j.Extension;
  * mlflow/train/lstm.py} on BTC-USD 4h 2016-05-28..2018-12-31 (the sidecar {@code model/lstm.json}
  * says so, with the normalisation statistics fitted on that span).
  *
- * <p>Point-in-time window: a {@link FeatureFrame} carries only its own bar's features, so the
- * source remembers the rows of the frames it was given, keyed by bar start time, and builds the
- * window from the 31 bars before the decision bar as the frame's history names them. A window with
- * a bar this instance was never shown (the first 31 frames of a run, or a gap) is not guessed: the
- * forecast is then {@code 0.5} with detail {@code window_rows} < 32. Called bar by bar from the
- * same first bar, the forecast for bar t is therefore the same whether the series ends at t or goes
- * on, and the same on a fresh instance.
+ * <p>Point-in-time window: the input is {@link FeatureFrame#window(int)} of the decision bar, the
+ * feature rows of the last 32 bars chained by the host, oldest first. The source keeps no state
+ * between calls, so the forecast for bar t is the same whether the series ends at t or goes on,
+ * called in sequence or alone. A frame with fewer than 32 chained rows (the start of a series) is
+ * refused with {@code SHORT_HISTORY}: no coin-flip stand-in is ever reported as a forecast.
  *
  * <p>Refusals: a frame whose schema hash differs from the model's ({@code SCHEMA_MISMATCH}, naming
  * both); a bar of the training series inside the training span ({@link CapabilityException}: the
@@ -49,25 +46,14 @@ import org.pf4j.Extension;
 public final class LstmForecaster implements PredictionCapability {
 
     private static final String NAME = "lstm";
-    private static final int MAX_REMEMBERED_ROWS = 8192;
 
     private final LstmModel model;
     private final CapabilityDescriptor descriptor;
     private final int timesteps;
     private final int features;
-    private final Map<Long, float[]> rows =
-            new LinkedHashMap<>(1024, 0.75f, false) {
-                private static final long serialVersionUID = 1L;
-
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<Long, float[]> eldest) {
-                    return size() > MAX_REMEMBERED_ROWS;
-                }
-            };
     private final double[] raw;
     private FeatureSchema acceptedSchema;
     private int[] featureIndex;
-    private String seriesSymbol;
     private boolean closed;
 
     /**
@@ -114,11 +100,11 @@ public final class LstmForecaster implements PredictionCapability {
      * Forecasts the decision bar of {@code frame}.
      *
      * @param frame features of the decision bar (schema {@code quiver-core} v1) and its history
-     * @return {@code probabilityUp} in [0, 1], horizon 1, details {@code window_rows} (rows of the
-     *     window this instance has seen; the model runs only when it is {@code timesteps}) and,
-     *     when it runs, {@code p_down}
+     * @return {@code probabilityUp} in [0, 1], horizon 1, detail {@code p_down}
      * @throws QuiverInputException with code {@code SCHEMA_MISMATCH} if the frame's schema hash
-     *     differs from the model's
+     *     differs from the model's, or {@code SHORT_HISTORY} if fewer than {@code timesteps}
+     *     chained feature rows end at the frame's bar
+     * @throws CapabilityException if the model's output is not a probability
      * @throws CapabilityException if the bar lies inside the model's training span of its training
      *     series
      * @throws IllegalStateException after {@link #close()}
@@ -135,18 +121,6 @@ public final class LstmForecaster implements PredictionCapability {
         BarSeries history = frame.history();
         Instant barTime = frame.bar().start();
         Sidecar s = model.sidecar();
-        // Remember the row first: a training-span bar is a legitimate input to later windows.
-        if (!history.symbol().equals(seriesSymbol)) {
-            rows.clear();
-            seriesSymbol = history.symbol();
-        }
-        for (int i = 0; i < features; i++) {
-            raw[i] = frame.get(featureIndex[i]);
-        }
-        float[] row = new float[features];
-        model.normalise(raw, row);
-        rows.put(barTime.toEpochMilli(), row);
-
         if (history.symbol().equalsIgnoreCase(s.trainingSeries())
                 && !barTime.isBefore(s.trainingFirstBar())
                 && !barTime.isAfter(s.trainingLastBar())) {
@@ -164,34 +138,27 @@ public final class LstmForecaster implements PredictionCapability {
                             + " fitted on",
                     null);
         }
-        int n = history.size();
-        int found = 0;
+        double[][] window = frame.window(timesteps);
         FloatBuffer in = model.input();
-        if (n >= timesteps) {
-            for (int k = 0; k < timesteps; k++) {
-                float[] r =
-                        k == timesteps - 1
-                                ? row
-                                : rows.get(history.get(n - timesteps + k).start().toEpochMilli());
-                if (r != null) {
-                    in.put(k * features, r);
-                    found++;
-                }
+        float[] row = new float[features];
+        for (int k = 0; k < timesteps; k++) {
+            for (int i = 0; i < features; i++) {
+                raw[i] = window[k][featureIndex[i]];
             }
-        } else {
-            found = 1;
-        }
-        if (found < timesteps) {
-            return new Forecast(NAME, barTime, 1, 0.5, Map.of("window_rows", (double) found));
+            model.normalise(raw, row);
+            in.put(k * features, row);
         }
         float[] p = model.predict();
+        // Softmax output; float rounding may step past [0, 1] by a few ulps, anything more is a
+        // broken model and is refused rather than clamped.
+        if (!(p[1] >= -1e-6f && p[1] <= 1 + 1e-6f)) {
+            throw new CapabilityException(
+                    NAME,
+                    "model output p_up " + p[1] + " at bar " + barTime + " is not a probability",
+                    null);
+        }
         double up = Math.max(0.0, Math.min(1.0, p[1]));
-        return new Forecast(
-                NAME,
-                barTime,
-                1,
-                up,
-                Map.of("window_rows", (double) found, "p_down", (double) p[0]));
+        return new Forecast(NAME, barTime, 1, up, Map.of("p_down", (double) p[0]));
     }
 
     private void accept(FeatureSchema schema) {
@@ -228,7 +195,6 @@ public final class LstmForecaster implements PredictionCapability {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            rows.clear();
             model.close();
         }
     }

@@ -55,39 +55,36 @@ class LstmForecasterTest implements PredictionCapabilityContract {
     }
 
     @Test
-    void theFirstWindowIsNeutralUntilThirtyTwoBarsWereSeenThenTheModelSpeaks() {
+    void aSeriesStartShorterThanTheWindowIsRefusedNotGuessed() {
         var fx = FixtureSeries.btcUsd4h();
         try (var lstm = newPrediction()) {
-            List<Forecast> out = new ArrayList<>();
-            for (int t = 100; t < 200; t++) {
-                out.add(lstm.forecast(fx.frame(t)));
-            }
-            for (int k = 0; k < 31; k++) {
-                assertThat(out.get(k).probabilityUp()).isEqualTo(0.5);
-                assertThat(out.get(k).details()).containsEntry("window_rows", k + 1.0);
-            }
-            assertThat(out.subList(31, out.size()))
-                    .allSatisfy(f -> assertThat(f.details()).containsEntry("window_rows", 32.0))
-                    .extracting(Forecast::probabilityUp)
-                    .doesNotContain(0.5);
-            // the model's probabilities move with the window
-            assertThat(out.subList(31, out.size()).stream().map(Forecast::probabilityUp).distinct())
-                    .hasSizeGreaterThan(50);
+            // frame(t) chains t + 1 rows: 31 rows at t = 30, one short of the 32-bar window
+            assertThatThrownBy(() -> lstm.forecast(fx.frame(30)))
+                    .isInstanceOf(QuiverInputException.class)
+                    .hasMessageStartingWith("[Quiver/SHORT_HISTORY] feature window at bar ")
+                    .hasMessageEndingWith(
+                            ": field 'window' has fewer than 32 chained feature rows (value: 31)");
+            assertThat(lstm.forecast(fx.frame(31)).probabilityUp()).isBetween(0.0, 1.0);
         }
     }
 
     @Test
-    void aWindowAfterAGapIsNotGuessed() {
+    void theForecastDependsOnlyOnTheFrameNotOnEarlierCalls() {
         var fx = FixtureSeries.btcUsd4h();
+        List<Forecast> inSequence = new ArrayList<>();
         try (var lstm = newPrediction()) {
-            for (int t = 100; t < 140; t++) {
-                lstm.forecast(fx.frame(t));
+            for (int t = 100; t < 200; t++) {
+                inSequence.add(lstm.forecast(fx.frame(t)));
             }
-            // bars 140..144 never shown: bar 150's window lacks them
-            Forecast f = lstm.forecast(fx.frame(150));
-            assertThat(f.probabilityUp()).isEqualTo(0.5);
-            assertThat(f.details().get("window_rows")).isLessThan(32.0);
         }
+        try (var lstm = newPrediction()) {
+            for (int t = 199; t >= 100; t -= 7) {
+                assertThat(lstm.forecast(fx.frame(t))).isEqualTo(inSequence.get(t - 100));
+            }
+        }
+        // the model's probabilities move with the window
+        assertThat(inSequence.stream().map(Forecast::probabilityUp).distinct())
+                .hasSizeGreaterThan(50);
     }
 
     @Test
@@ -124,12 +121,15 @@ class LstmForecasterTest implements PredictionCapabilityContract {
                     .isInstanceOf(CapabilityException.class)
                     .hasMessageContaining("inside the model's training span")
                     .hasMessageContaining("2018-12-31T20:00:00Z");
-            assertThat(
-                            lstm.forecast(
+            // another series at the same dates is not refused for the span; this unchained
+            // frame fails only for its missing window
+            assertThatThrownBy(
+                            () ->
+                                    lstm.forecast(
                                             new FeatureFrame(
-                                                    real.schema(), otherSeries, real.toArray()))
-                                    .probabilityUp())
-                    .isEqualTo(0.5);
+                                                    real.schema(), otherSeries, real.toArray())))
+                    .isInstanceOf(QuiverInputException.class)
+                    .hasMessageStartingWith("[Quiver/SHORT_HISTORY]");
         }
     }
 
