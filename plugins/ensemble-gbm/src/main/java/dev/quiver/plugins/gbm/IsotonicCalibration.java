@@ -1,0 +1,94 @@
+package dev.quiver.plugins.gbm;
+
+import java.util.Arrays;
+
+/**
+ * Isotonic regression of outcomes on scores (pool-adjacent-violators; Zadrozny and Elkan 2002): the
+ * non-decreasing step function of the score that best fits the 0/1 outcomes in squared error.
+ * Between the centres of adjacent blocks the map is linearly interpolated (as scikit-learn's {@code
+ * IsotonicRegression}); outside them it is constant. Outputs are clipped to {@code [CLIP, 1 -
+ * CLIP]} so that one extreme block cannot make the log-loss infinite.
+ *
+ * <p>Immutable.
+ */
+final class IsotonicCalibration {
+
+    static final double CLIP = 0.005;
+
+    private final double[] x; // block score centres, increasing
+    private final double[] y; // block outcome means, non-decreasing
+
+    private IsotonicCalibration(double[] x, double[] y) {
+        this.x = x;
+        this.y = y;
+    }
+
+    /**
+     * Fits.
+     *
+     * @param scores predicted probabilities
+     * @param up outcomes
+     * @return the calibration
+     */
+    static IsotonicCalibration fit(double[] scores, boolean[] up) {
+        int n = scores.length;
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> Double.compare(scores[a], scores[b]));
+        double[] sumY = new double[n];
+        double[] sumX = new double[n];
+        int[] count = new int[n];
+        int blocks = 0;
+        for (int k = 0; k < n; k++) {
+            int i = order[k];
+            sumY[blocks] = up[i] ? 1 : 0;
+            sumX[blocks] = scores[i];
+            count[blocks] = 1;
+            blocks++;
+            while (blocks > 1
+                    && sumY[blocks - 2] / count[blocks - 2]
+                            >= sumY[blocks - 1] / count[blocks - 1]) {
+                sumY[blocks - 2] += sumY[blocks - 1];
+                sumX[blocks - 2] += sumX[blocks - 1];
+                count[blocks - 2] += count[blocks - 1];
+                blocks--;
+            }
+        }
+        double[] bx = new double[blocks];
+        double[] by = new double[blocks];
+        for (int b = 0; b < blocks; b++) {
+            bx[b] = sumX[b] / count[b];
+            by[b] = sumY[b] / count[b];
+        }
+        return new IsotonicCalibration(bx, by);
+    }
+
+    /** The calibrated probability of score {@code p}. */
+    double apply(double p) {
+        double v;
+        if (x.length == 0) {
+            v = p;
+        } else if (p <= x[0]) {
+            v = y[0];
+        } else if (p >= x[x.length - 1]) {
+            v = y[y.length - 1];
+        } else {
+            int i = Arrays.binarySearch(x, p);
+            if (i >= 0) {
+                v = y[i];
+            } else {
+                int hi = -i - 1;
+                int lo = hi - 1;
+                double w = (p - x[lo]) / (x[hi] - x[lo]);
+                v = y[lo] + w * (y[hi] - y[lo]);
+            }
+        }
+        return Math.min(1 - CLIP, Math.max(CLIP, v));
+    }
+
+    int blocks() {
+        return x.length;
+    }
+}
