@@ -37,6 +37,7 @@ abstract class GbmSource implements PredictionCapability {
     private TreeEnsemble trees;
     private CapabilityDescriptor descriptor;
     private boolean closed;
+    int fixedRounds; // > 0: no early stopping (parity tests want many trees)
 
     GbmSource(String name) {
         this.name = name;

@@ -84,10 +84,13 @@ public final class LgbmForecaster extends GbmSource {
                 booster.addValidData(valid);
                 int best = 0;
                 double bestLoss = Double.POSITIVE_INFINITY;
-                for (int round = 0; round < MAX_ROUNDS && round - best <= PATIENCE; round++) {
+                int rounds = fixedRounds > 0 ? fixedRounds : MAX_ROUNDS;
+                for (int round = 0;
+                        round < rounds && (fixedRounds > 0 || round - best <= PATIENCE);
+                        round++) {
                     boolean finished = booster.updateOneIter();
                     double loss = booster.getEval(1)[0];
-                    if (loss < bestLoss) {
+                    if (loss < bestLoss || fixedRounds > 0) {
                         bestLoss = loss;
                         best = round;
                     }

@@ -100,11 +100,14 @@ public final class XgbForecaster extends GbmSource {
             probe = XGBoost.train(fit, params(), 0, Map.of(), null, null);
             int best = 0;
             double bestLoss = Double.POSITIVE_INFINITY;
-            for (int round = 0; round < MAX_ROUNDS && round - best <= PATIENCE; round++) {
+            int rounds = fixedRounds > 0 ? fixedRounds : MAX_ROUNDS;
+            for (int round = 0;
+                    round < rounds && (fixedRounds > 0 || round - best <= PATIENCE);
+                    round++) {
                 probe.update(fit, round);
                 String eval = probe.evalSet(new DMatrix[] {valid}, new String[] {"valid"}, round);
                 double loss = Double.parseDouble(eval.substring(eval.lastIndexOf(':') + 1).trim());
-                if (loss < bestLoss) {
+                if (loss < bestLoss || fixedRounds > 0) {
                     bestLoss = loss;
                     best = round;
                 }
