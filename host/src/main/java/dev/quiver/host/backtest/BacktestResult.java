@@ -15,9 +15,11 @@ import java.util.Map;
  * @param policies one result per sizing policy, by policy name, in the order given
  * @param buyAndHold buy at the first test bar's next open (with costs), hold to the end
  * @param forecasts forecast quality on the test bars, per source and for the ensemble (under its
- *     descriptor name, {@code fused} for the built-in one)
+ *     {@code fused}, whatever the ensemble's own name)
  * @param forecastFailures per source, bars where it threw or returned nothing (left out of that
  *     bar's fusion)
+ * @param training per source and for {@code fused}, how it was trained (per fold, once on a stated
+ *     span, or not at all) and fit failures
  * @param noSignalBars test bars where no forecast was available or the ensemble failed (every
  *     policy went flat)
  * @param throughputBarsPerSecond test bars processed per second of wall time of the run
@@ -33,6 +35,7 @@ public record BacktestResult(
         PolicyResult buyAndHold,
         Map<String, ForecastMetrics> forecasts,
         Map<String, Integer> forecastFailures,
+        Map<String, String> training,
         int noSignalBars,
         double throughputBarsPerSecond,
         String method) {

@@ -69,6 +69,46 @@ final class Charts {
         return png(chart);
     }
 
+    /**
+     * Reliability diagram of the fused signal: observed share of up moves against mean predicted
+     * probability per equal-width bin (non-empty bins only), beside the diagonal of perfect
+     * calibration.
+     */
+    static byte[] reliabilityPng(BacktestResult result) {
+        ForecastMetrics f = result.forecasts().get(WalkForwardBacktest.FUSED);
+        XYSeriesCollection data = new XYSeriesCollection();
+        XYSeries diagonal = new XYSeries("perfect calibration");
+        diagonal.add(0, 0);
+        diagonal.add(1, 1);
+        XYSeries fused = new XYSeries("fused (ECE " + TextReport.num(f.ece()) + ")", false, true);
+        for (int b = 0; b < f.binCount().length; b++) {
+            if (f.binCount()[b] > 0) {
+                fused.add(f.binMeanP()[b], f.binFrequency()[b]);
+            }
+        }
+        data.addSeries(diagonal);
+        data.addSeries(fused);
+        JFreeChart chart =
+                ChartFactory.createXYLineChart(
+                        result.dataset()
+                                + ": reliability of the fused probability, test bars ("
+                                + ForecastMetrics.BINS
+                                + " bins)",
+                        "mean predicted probability of an up move",
+                        "observed share of up moves",
+                        data,
+                        org.jfree.chart.plot.PlotOrientation.VERTICAL,
+                        true,
+                        false,
+                        false);
+        var renderer = new org.jfree.chart.renderer.xy.XYLineAndShapeRenderer(true, true);
+        renderer.setSeriesShapesVisible(0, false);
+        chart.getXYPlot().setRenderer(renderer);
+        ((NumberAxis) chart.getXYPlot().getDomainAxis()).setRange(0, 1);
+        ((NumberAxis) chart.getXYPlot().getRangeAxis()).setRange(0, 1);
+        return png(chart);
+    }
+
     private static XYSeries series(String name, long[] times, double[] values) {
         XYSeries s = new XYSeries(name, false, true);
         int step = Math.max(1, values.length / 4000);

@@ -10,10 +10,27 @@ package dev.quiver.host.backtest;
  * @param hitRate share of bars where {@code p > 0.5} matched an up move (and {@code p <= 0.5} a
  *     non-up move)
  * @param n number of scored bars
+ * @param ece expected calibration error over {@value #BINS} equal-width bins of {@code p}: {@code
+ *     sum_b (n_b / n) |mean(p in b) - mean(y in b)|} (Naeini, Cooper and Hauskrecht 2015; Guo et
+ *     al. 2017); 0 is perfectly calibrated
+ * @param binMeanP per bin, mean predicted probability (NaN for an empty bin)
+ * @param binFrequency per bin, observed share of up moves (NaN for an empty bin)
+ * @param binCount per bin, number of bars
  */
-public record ForecastMetrics(double logLoss, double brier, double hitRate, int n) {
+public record ForecastMetrics(
+        double logLoss,
+        double brier,
+        double hitRate,
+        int n,
+        double ece,
+        double[] binMeanP,
+        double[] binFrequency,
+        int[] binCount) {
 
     static final double CLIP = 1e-15;
+
+    /** Number of equal-width calibration bins on [0, 1]. */
+    public static final int BINS = 10;
 
     /** Accumulates scores one bar at a time. */
     static final class Accumulator {
@@ -21,6 +38,9 @@ public record ForecastMetrics(double logLoss, double brier, double hitRate, int 
         private double brier;
         private int hits;
         private int n;
+        private final double[] sumP = new double[BINS];
+        private final double[] sumY = new double[BINS];
+        private final int[] count = new int[BINS];
 
         void add(double p, boolean up) {
             double q = Math.min(1 - CLIP, Math.max(CLIP, p));
@@ -29,13 +49,43 @@ public record ForecastMetrics(double logLoss, double brier, double hitRate, int 
             double y = up ? 1 : 0;
             brier += (p - y) * (p - y);
             hits += (p > 0.5) == up ? 1 : 0;
+            int b = Math.min(BINS - 1, (int) (p * BINS));
+            sumP[b] += p;
+            sumY[b] += y;
+            count[b]++;
             n++;
         }
 
         ForecastMetrics result() {
+            double[] meanP = new double[BINS];
+            double[] freq = new double[BINS];
+            double ece = 0;
+            for (int b = 0; b < BINS; b++) {
+                meanP[b] = count[b] == 0 ? Double.NaN : sumP[b] / count[b];
+                freq[b] = count[b] == 0 ? Double.NaN : sumY[b] / count[b];
+                if (count[b] > 0) {
+                    ece += count[b] * Math.abs(meanP[b] - freq[b]);
+                }
+            }
             return n == 0
-                    ? new ForecastMetrics(Double.NaN, Double.NaN, Double.NaN, 0)
-                    : new ForecastMetrics(logLoss / n, brier / n, (double) hits / n, n);
+                    ? new ForecastMetrics(
+                            Double.NaN,
+                            Double.NaN,
+                            Double.NaN,
+                            0,
+                            Double.NaN,
+                            meanP,
+                            freq,
+                            count.clone())
+                    : new ForecastMetrics(
+                            logLoss / n,
+                            brier / n,
+                            (double) hits / n,
+                            n,
+                            ece / n,
+                            meanP,
+                            freq,
+                            count.clone());
         }
     }
 }

@@ -42,8 +42,11 @@ public final class ReportWriter {
         byte[] drawdown = Charts.drawdownPng(result);
         Files.write(dir.resolve("equity.png"), equity);
         Files.write(dir.resolve("drawdown.png"), drawdown);
+        byte[] reliability = Charts.reliabilityPng(result);
+        Files.write(dir.resolve("reliability.png"), reliability);
         Path html = dir.resolve("report.html");
-        Files.writeString(html, html(result, equity, drawdown), StandardCharsets.UTF_8);
+        Files.writeString(
+                html, html(result, equity, drawdown, reliability), StandardCharsets.UTF_8);
         return html;
     }
 
@@ -72,8 +75,25 @@ public final class ReportWriter {
             ObjectNode node = forecasts.putObject(e.getKey());
             put(node, "log_loss", e.getValue().logLoss());
             put(node, "brier", e.getValue().brier());
+            put(node, "ece", e.getValue().ece());
             put(node, "hit_rate", e.getValue().hitRate());
             node.put("n", e.getValue().n());
+            String how = result.training().get(e.getKey());
+            if (how != null) {
+                node.put("training", how);
+            }
+        }
+        ForecastMetrics fused = result.forecasts().get(WalkForwardBacktest.FUSED);
+        if (fused != null) {
+            ArrayNode bins = root.putObject("reliability").put("source", "fused").putArray("bins");
+            for (int b = 0; b < fused.binCount().length; b++) {
+                ObjectNode bin = bins.addObject();
+                bin.put("from", (double) b / ForecastMetrics.BINS);
+                bin.put("to", (double) (b + 1) / ForecastMetrics.BINS);
+                put(bin, "mean_p", fused.binMeanP()[b]);
+                put(bin, "observed_up", fused.binFrequency()[b]);
+                bin.put("n", fused.binCount()[b]);
+            }
         }
         put(root, "throughput_bars_per_s", result.throughputBarsPerSecond());
         ObjectNode eval = root.putObject("evaluation");
@@ -120,7 +140,8 @@ public final class ReportWriter {
         return all;
     }
 
-    static String html(BacktestResult result, byte[] equityPng, byte[] drawdownPng) {
+    static String html(
+            BacktestResult result, byte[] equityPng, byte[] drawdownPng, byte[] reliabilityPng) {
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
                 .append("<title>Quiver backtest: ")
@@ -174,8 +195,8 @@ public final class ReportWriter {
                 .append(Base64.getEncoder().encodeToString(drawdownPng))
                 .append("\">\n");
         h.append("<h2>Forecast quality (test bars)</h2>\n<table><tr><th>source</th>")
-                .append("<th>log-loss</th><th>Brier</th><th>hit rate</th><th>n</th>")
-                .append("<th>failed bars</th></tr>\n");
+                .append("<th>log-loss</th><th>Brier</th><th>ECE</th><th>hit rate</th><th>n</th>")
+                .append("<th>failed bars</th><th>training</th></tr>\n");
         for (Map.Entry<String, ForecastMetrics> e : result.forecasts().entrySet()) {
             ForecastMetrics f = e.getValue();
             Integer failed = result.forecastFailures().get(e.getKey());
@@ -186,14 +207,24 @@ public final class ReportWriter {
                     .append("</td><td>")
                     .append(TextReport.num(f.brier()))
                     .append("</td><td>")
+                    .append(TextReport.num(f.ece()))
+                    .append("</td><td>")
                     .append(TextReport.pct(f.hitRate()))
                     .append("</td><td>")
                     .append(f.n())
                     .append("</td><td>")
                     .append(failed == null ? "-" : failed)
+                    .append("</td><td style=\"text-align:left\">")
+                    .append(esc(result.training().getOrDefault(e.getKey(), "")))
                     .append("</td></tr>\n");
         }
-        h.append("</table>\n<p>Log-loss uses the natural log with p clipped to [1e-15, 1-1e-15]")
+        h.append("</table>\n<p>ECE: expected calibration error over 10 equal-width bins of p")
+                .append(" (Naeini, Cooper and Hauskrecht 2015; Guo et al. 2017).</p>\n");
+        h.append(
+                        "<img alt=\"reliability diagram of the fused signal\" src=\"data:image/png;base64,")
+                .append(Base64.getEncoder().encodeToString(reliabilityPng))
+                .append("\">\n");
+        h.append("<p>Log-loss uses the natural log with p clipped to [1e-15, 1-1e-15]")
                 .append(" (as scikit-learn). Sharpe and Sortino use rf = 0 and empirical bars per")
                 .append(" year.</p>\n");
         h.append("<h2>Folds</h2>\n<table><tr><th>fold</th><th>train</th><th>test</th>")

@@ -50,10 +50,11 @@ public final class TextReport {
         out.append(
                 String.format(
                         Locale.ROOT,
-                        "%-14s%12s%12s%12s%10s%10s%n",
+                        "%-14s%12s%12s%12s%12s%10s%10s%n",
                         "forecast",
                         "log-loss",
                         "Brier",
+                        "ECE",
                         "hit rate",
                         "n",
                         "failed"));
@@ -63,10 +64,11 @@ public final class TextReport {
             out.append(
                     String.format(
                             Locale.ROOT,
-                            "%-14s%12s%12s%12s%10d%10s%n",
+                            "%-14s%12s%12s%12s%12s%10d%10s%n",
                             e.getKey(),
                             String.format(Locale.ROOT, "%.4f", f.logLoss()),
                             String.format(Locale.ROOT, "%.4f", f.brier()),
+                            String.format(Locale.ROOT, "%.4f", f.ece()),
                             pct(f.hitRate()),
                             f.n(),
                             failed == null ? "-" : failed.toString()));

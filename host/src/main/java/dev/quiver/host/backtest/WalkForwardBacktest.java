@@ -4,6 +4,7 @@ import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.ensemble.FusedSignal;
 import dev.quiver.api.ensemble.LabeledForecasts;
 import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.feature.LabeledFrame;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.sizing.SizingCapability;
@@ -276,6 +277,9 @@ public final class WalkForwardBacktest {
             lastReusedBar = Math.max(lastReusedBar, fold.trainLast());
         }
         ForecastCache cache = new ForecastCache(features, predictors, lastReusedBar);
+        int[] fitFailures = new int[predictors.size()];
+        String[] fitFailureReasons = new String[predictors.size()];
+        int priorFolds = 0;
         double[] atrPct = features.column("atr_pct_14");
         double[] payoff = PayoffRatio.trailing(bars.close, config.payoffWindowBars());
 
@@ -293,7 +297,28 @@ public final class WalkForwardBacktest {
         ForecastMetrics.Accumulator fusedScores = loop.fusedScores;
 
         for (Fold fold : folds) {
-            ensemble.fit(trainingWindow(fold, bars, cache));
+            // Sources first: each is fitted on the fold's labelled training frames; one that
+            // throws is left out of this fold (reason counted).
+            List<LabeledFrame> frames = labeledFrames(fold, features);
+            for (int p = 0; p < predictors.size(); p++) {
+                try {
+                    predictors.get(p).fit(frames);
+                    cache.active[p] = true;
+                } catch (RuntimeException | LinkageError e) {
+                    cache.active[p] = false;
+                    fitFailures[p]++;
+                    if (fitFailureReasons[p] == null) {
+                        fitFailureReasons[p] = "fold " + fold.index() + ": " + e.getMessage();
+                    }
+                }
+            }
+            // The ensemble only on out-of-fold forecasts: earlier folds' test bars inside this
+            // training window, each forecast by sources that were not trained on it.
+            List<LabeledForecasts> oof = trainingWindow(fold, bars, cache);
+            if (oof.isEmpty()) {
+                priorFolds++;
+            }
+            ensemble.fit(oof);
             for (int t = fold.testFirst(); t <= fold.testLast(); t++) {
                 loop.step(t);
             }
@@ -315,19 +340,42 @@ public final class WalkForwardBacktest {
 
         Map<String, ForecastMetrics> forecastMetrics = new LinkedHashMap<>();
         Map<String, Integer> failures = new LinkedHashMap<>();
+        Map<String, String> training = new LinkedHashMap<>();
         for (int p = 0; p < sources.length; p++) {
             forecastMetrics.put(sources[p], sourceScores[p].result());
             failures.put(sources[p], cache.failures[p]);
+            training.put(
+                    sources[p],
+                    training(predictors.get(p).descriptor().attributes())
+                            + (fitFailures[p] == 0
+                                    ? ""
+                                    : "; fit failed in "
+                                            + fitFailures[p]
+                                            + " of "
+                                            + folds.size()
+                                            + " folds (left out of them), first: "
+                                            + fitFailureReasons[p]));
         }
-        forecastMetrics.put(ensembleName, fusedScores.result());
+        // The ensemble is reported as "fused" whatever its name.
+        forecastMetrics.put(FUSED, fusedScores.result());
+        training.put(
+                FUSED,
+                ensembleName
+                        + ": fitted per fold on out-of-fold forecasts only (earlier folds' test"
+                        + " bars inside the training window); "
+                        + priorFolds
+                        + " of "
+                        + folds.size()
+                        + " folds had none and kept the prior fit");
 
         double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
         String method =
                 String.format(
                         Locale.ROOT,
                         "Walk-forward, rolling: %d folds of %d training bars, %d embargo bars, up"
-                                + " to %d test bars; ensemble refitted per fold on past labels"
-                                + " only; metrics on %d out-of-sample test bars only; orders fill"
+                                + " to %d test bars; every source fitted per fold on the training"
+                                + " window's labelled frames, the ensemble on out-of-fold"
+                                + " forecasts only; metrics on %d out-of-sample test bars only; orders fill"
                                 + " at the next bar's open; costs %.1f bps fee + %.1f bps slippage"
                                 + " on every traded notional; long only, cap %.2f.",
                         folds.size(),
@@ -348,6 +396,7 @@ public final class WalkForwardBacktest {
                 holdResult,
                 forecastMetrics,
                 failures,
+                training,
                 noSignal,
                 testCount / seconds,
                 method);
@@ -542,7 +591,59 @@ public final class WalkForwardBacktest {
         }
     }
 
-    /** Labelled forecasts of the fold's training window; checks that every label is in the past. */
+    /** Key of the ensemble's scores in {@link BacktestResult#forecasts()}. */
+    public static final String FUSED = "fused";
+
+    /** How a source was trained, from its descriptor attributes. */
+    static String training(Map<String, String> a) {
+        if (a.containsKey("trained_through") && !"per-fold".equals(a.get("training"))) {
+            return "trained once on "
+                    + a.getOrDefault("trained_on", "its own data")
+                    + " "
+                    + a.getOrDefault("trained_from", "?")
+                    + ".."
+                    + a.get("trained_through")
+                    + ", evaluated only after that span";
+        }
+        if ("per-fold".equals(a.get("training"))) {
+            return "trained per walk-forward fold on the fold's training window";
+        }
+        return "not trained (rule-based or fixed)";
+    }
+
+    /**
+     * The fold's training window as labelled frames; checks that every label is known at or before
+     * the fold's first test bar minus the embargo.
+     */
+    private List<LabeledFrame> labeledFrames(Fold fold, FeatureMatrix features) {
+        BarData bars = features.bars();
+        List<LabeledFrame> rows = new ArrayList<>(fold.trainLast() - fold.trainFirst() + 1);
+        for (int i = fold.trainFirst(); i <= fold.trainLast(); i++) {
+            int labelKnownAt = i + HORIZON_BARS;
+            if (labelKnownAt > fold.testFirst() - config.embargoBars()) {
+                throw new IllegalStateException(
+                        "look-ahead: label of training bar "
+                                + i
+                                + " is known only at bar "
+                                + labelKnownAt
+                                + ", after test start "
+                                + fold.testFirst()
+                                + " minus embargo "
+                                + config.embargoBars());
+            }
+            rows.add(
+                    new LabeledFrame(
+                            features.frame(i),
+                            HORIZON_BARS,
+                            Math.log(bars.close[labelKnownAt] / bars.close[i])));
+        }
+        return rows;
+    }
+
+    /**
+     * Labelled out-of-fold forecasts of the fold's training window: only bars an earlier fold
+     * tested (and stored); checks that every label is in the past.
+     */
     private List<LabeledForecasts> trainingWindow(Fold fold, BarData bars, ForecastCache cache) {
         List<LabeledForecasts> rows = new ArrayList<>(fold.trainLast() - fold.trainFirst() + 1);
         for (int i = fold.trainFirst(); i <= fold.trainLast(); i++) {
@@ -558,8 +659,8 @@ public final class WalkForwardBacktest {
                                 + " minus embargo "
                                 + config.embargoBars());
             }
-            List<Forecast> forecasts = cache.at(i);
-            if (!forecasts.isEmpty()) {
+            List<Forecast> forecasts = cache.stored(i);
+            if (forecasts != null && !forecasts.isEmpty()) {
                 rows.add(
                         new LabeledForecasts(
                                 Instant.ofEpochMilli(bars.startMillis[i]),
@@ -571,15 +672,19 @@ public final class WalkForwardBacktest {
     }
 
     /**
-     * Each source's forecast of each bar, computed once (folds' windows overlap). Only bars up to
-     * {@code lastReusedBar}, the last bar a training window reads, are kept: a later test bar is
-     * read once, by its own test step, and keeping it would only retain garbage.
+     * Each source's forecast of each test bar, made by the fit of the bar's own fold and stored for
+     * later folds' ensemble fits (out-of-fold forecasts). Only bars up to {@code lastReusedBar},
+     * the last bar a training window reads, are kept. A source out of the fold (its fit failed) is
+     * not asked.
      */
     private static final class ForecastCache {
         private final FeatureMatrix features;
         private final List<PredictionCapability> predictors;
         private final List<Forecast>[] byBar;
         final int[] failures;
+
+        /** Whether source p is in the current fold (its fit succeeded). */
+        final boolean[] active;
 
         @SuppressWarnings("unchecked")
         ForecastCache(
@@ -588,10 +693,13 @@ public final class WalkForwardBacktest {
             this.predictors = predictors;
             this.byBar = (List<Forecast>[]) new List<?>[lastReusedBar + 1];
             this.failures = new int[predictors.size()];
+            this.active = new boolean[predictors.size()];
+            java.util.Arrays.fill(active, true);
         }
 
-        List<Forecast> at(int i) {
-            return at(i, null);
+        /** The forecasts stored when bar {@code i} was a test bar, or null. */
+        List<Forecast> stored(int i) {
+            return i < byBar.length ? byBar[i] : null;
         }
 
         /** As {@link #at(int)}, reusing the caller's frame of bar {@code i} if one is given. */
@@ -606,12 +714,12 @@ public final class WalkForwardBacktest {
             FeatureFrame frame = frameOfI != null ? frameOfI : features.frame(i);
             List<Forecast> result;
             if (predictors.size() == 1) {
-                Forecast f = forecast(0, frame);
+                Forecast f = active[0] ? forecast(0, frame) : null;
                 result = f == null ? List.of() : List.of(f);
             } else {
                 List<Forecast> out = new ArrayList<>(predictors.size());
                 for (int p = 0; p < predictors.size(); p++) {
-                    Forecast f = forecast(p, frame);
+                    Forecast f = active[p] ? forecast(p, frame) : null;
                     if (f != null) {
                         out.add(f);
                     }

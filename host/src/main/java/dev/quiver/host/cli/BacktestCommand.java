@@ -173,11 +173,14 @@ final class BacktestCommand implements Callable<Integer> {
                                 + " has no prediction or no sizing plugin that started");
             }
             for (BarData bars : series) {
-                // The built-in weighted fusion unless a plugin provides an ensemble.
+                // The plugin's stacking ensemble when installed, else the first plugin ensemble,
+                // else the built-in weighted fusion.
                 EnsembleCapability ensemble =
-                        plugins.ensembles().isEmpty()
-                                ? new WeightedFusion()
-                                : plugins.ensembles().get(0);
+                        plugins.ensembles().stream()
+                                .filter(e -> e.descriptor().name().equals("stack"))
+                                .findFirst()
+                                .or(() -> plugins.ensembles().stream().findFirst())
+                                .orElseGet(WeightedFusion::new);
                 stderr.printf(
                         Locale.ROOT,
                         "backtest %s: %,d bars, period %s, features %s v%s%n",
