@@ -2,17 +2,25 @@ package dev.quiver.host.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.host.backtest.CostModel;
 import dev.quiver.host.bench.Bench;
+import dev.quiver.host.bench.DecisionLatency;
+import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
+import dev.quiver.host.feature.FeatureMatrix;
+import dev.quiver.host.feature.FeaturePipeline;
+import dev.quiver.host.fusion.WeightedFusion;
 import dev.quiver.host.plugin.PluginRuntime;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -64,6 +72,19 @@ final class BenchCommand implements Callable<Integer> {
                     "Timed runs for ta4j DecimalNum, the slow side (default: ${DEFAULT-VALUE}).")
     int decimalRuns;
 
+    @Option(
+            names = "--latency-rows",
+            defaultValue = "4000",
+            description =
+                    "Real feature rows the per-bar latency cycles through (default: ${DEFAULT-VALUE}).")
+    int latencyRows;
+
+    @Option(
+            names = "--latency-rounds",
+            defaultValue = "5",
+            description = "Timed passes over those rows (default: ${DEFAULT-VALUE}).")
+    int latencyRounds;
+
     @Mixin HostOptions host;
 
     @Spec CommandSpec spec;
@@ -91,6 +112,7 @@ final class BenchCommand implements Callable<Integer> {
             Bench.Result r =
                     new Bench(bars, traditional, fixed, CostModel.DEFAULT, System.err)
                             .run(warmupRuns, runs, decimalRuns);
+            last = r;
             PrintWriter o = spec.commandLine().getOut();
             o.printf(
                     Locale.ROOT,
@@ -121,11 +143,138 @@ final class BenchCommand implements Callable<Integer> {
                     r.identicalTrades(),
                     r.identicalTrades() ? "" : " (" + r.firstDifference() + ")");
             o.flush();
-            if (out != null) {
-                write(r);
-            }
-            return r.identicalTrades() ? 0 : 1;
+            latency = latency(bars, plugins, o);
         }
+        if (latency != null) {
+            nativeXgb = nativeXgboost(bars);
+            print(spec.commandLine().getOut());
+        }
+        if (out != null) {
+            write(last);
+        }
+        return last.identicalTrades() ? 0 : 1;
+    }
+
+    private DecisionLatency.Result latency;
+    private double[] nativeXgb;
+    private Bench.Result last;
+    private int stackFirst;
+    private FeatureMatrix features;
+
+    /** Latency of the fused decision; null when the plugins folder lacks the model sources. */
+    private DecisionLatency.Result latency(BarData bars, PluginRuntime plugins, PrintWriter o) {
+        features = FeaturePipeline.compute(bars);
+        // After the LSTM/CatBoost training span (through 2018-12-31) so every source serves.
+        long from = Instant.parse("2019-01-01T00:00:00Z").toEpochMilli();
+        stackFirst = 0;
+        while (stackFirst < bars.size() && bars.startMillis[stackFirst] < from) {
+            stackFirst++;
+        }
+        if (stackFirst + 1000 + latencyRows > bars.size() || stackFirst < 1100) {
+            o.println("latency: series too short for the decision-latency bench, skipped");
+            return null;
+        }
+        EnsembleCapability ensemble =
+                plugins.ensembles().stream()
+                        .filter(e -> e.descriptor().name().equals("stack"))
+                        .findFirst()
+                        .orElseGet(WeightedFusion::new);
+        SizingCapability policy =
+                plugins.sizings().stream()
+                        .filter(x -> x.descriptor().name().equals("kelly"))
+                        .findFirst()
+                        .orElse(plugins.sizings().get(0));
+        System.err.printf(
+                Locale.ROOT,
+                "bench %s: decision latency, %d rows x %d rounds%n",
+                bars.symbol(),
+                latencyRows,
+                latencyRounds);
+        return DecisionLatency.run(
+                features,
+                plugins.predictions(),
+                ensemble,
+                policy,
+                stackFirst + 1000,
+                latencyRows,
+                latencyRounds,
+                1000,
+                1000);
+    }
+
+    /** xgboost4j's own single-row predict through the same source (serving=xgboost4j). */
+    private double[] nativeXgboost(BarData bars) {
+        Map<String, String> config = new HashMap<>(host.configuration());
+        config.put("ensemble-gbm.xgboost.serving", "xgboost4j");
+        try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), config)) {
+            var xgb =
+                    plugins.predictions().stream()
+                            .filter(p -> p.descriptor().name().equals("xgboost"))
+                            .findFirst();
+            if (xgb.isEmpty()) {
+                return null;
+            }
+            int trainLast = stackFirst - 6;
+            return DecisionLatency.forecastLatency(
+                    features,
+                    xgb.get(),
+                    trainLast - 999,
+                    trainLast,
+                    stackFirst + 1000,
+                    Math.min(latencyRows, 2000),
+                    1);
+        }
+    }
+
+    private void print(PrintWriter o) {
+        DecisionLatency.Result l = latency;
+        o.printf(
+                Locale.ROOT,
+                "decision latency: %d real rows from %s, %d rounds, p50 / p99 us per bar%n",
+                l.rows(),
+                l.firstRow(),
+                l.rounds());
+        l.bareP50P99()
+                .forEach(
+                        (k, v) ->
+                                o.printf(
+                                        Locale.ROOT,
+                                        "  %-24s %9.2f %9.2f%n",
+                                        "bare " + k,
+                                        v[0],
+                                        v[1]));
+        o.printf(
+                Locale.ROOT,
+                "  %-24s %9.2f %9.2f%n",
+                "bare calls, sum per bar",
+                l.bareSumP50(),
+                l.bareSumP99());
+        o.printf(
+                Locale.ROOT,
+                "  %-24s %9.2f %9.2f   ratio p50 %.2fx (target <= 1.10), p99 %.2fx (target <= 1.20),"
+                        + " p99 %s 250 us%n",
+                "fused decision",
+                l.fusedP50(),
+                l.fusedP99(),
+                l.fusedP50() / l.bareSumP50(),
+                l.fusedP99() / l.bareSumP99(),
+                l.fusedP99() <= 250 ? "<=" : ">");
+        if (nativeXgb != null) {
+            o.printf(
+                    Locale.ROOT,
+                    "  xgboost serving (Java trees) p50 %.2f us; xgboost4j single-row predict p50"
+                            + " %.2f us (%.0fx)%n",
+                    xgbServing()[0],
+                    nativeXgb[0],
+                    nativeXgb[0] / xgbServing()[0]);
+        }
+        o.println("  ensemble: " + l.ensembleState());
+        o.flush();
+    }
+
+    private double[] xgbServing() {
+        double[] v = latency.bareP50P99().get("xgboost.forecast");
+        return v == null ? new double[] {Double.NaN, Double.NaN} : v;
     }
 
     private void write(Bench.Result r) {
@@ -145,6 +294,32 @@ final class BenchCommand implements Callable<Integer> {
                 "method",
                 "median wall time of timed runs after warm-up, same JVM; data loading not timed");
         json.put("backtest", backtest);
+        if (latency != null) {
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("fused_p50_us", latency.fusedP50());
+            d.put("fused_p99_us", latency.fusedP99());
+            d.put("bare_sum_p50_us", latency.bareSumP50());
+            d.put("bare_sum_p99_us", latency.bareSumP99());
+            d.put("xgboost_serving_p50_us", xgbServing()[0]);
+            d.put("xgboost4j_single_row_p50_us", nativeXgb == null ? null : nativeXgb[0]);
+            d.put("fused_over_bare_p50", latency.fusedP50() / latency.bareSumP50());
+            d.put("fused_over_bare_p99", latency.fusedP99() / latency.bareSumP99());
+            d.put("rows", latency.rows());
+            d.put("rounds", latency.rounds());
+            d.put("first_row", latency.firstRow());
+            Map<String, Object> calls = new LinkedHashMap<>();
+            latency.bareP50P99()
+                    .forEach((k, v) -> calls.put(k, Map.of("p50_us", v[0], "p99_us", v[1])));
+            d.put("bare_calls", calls);
+            d.put(
+                    "method",
+                    "per-bar wall time (System.nanoTime) cycling through real feature rows after"
+                            + " the LSTM/CatBoost training span; sources fitted on the 1000 bars"
+                            + " before a 1000-bar stacking span, ensemble fitted on that span's"
+                            + " forecasts; fused = frame + all forecasts + fusion + sizing through"
+                            + " the risk guard; bare_sum = per-bar sum of each call timed alone");
+            json.put("decision", d);
+        }
         try {
             Files.createDirectories(out);
             new ObjectMapper()

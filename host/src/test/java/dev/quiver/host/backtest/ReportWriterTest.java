@@ -67,6 +67,7 @@ class ReportWriterTest {
                         "policies",
                         "forecasts",
                         "throughput_bars_per_s",
+                        "reliability",
                         "evaluation");
         assertThat(root.get("dataset").asText()).isEqualTo("sp500-daily");
         assertThat(root.get("bars").asInt()).isEqualTo(5031);
@@ -91,7 +92,10 @@ class ReportWriterTest {
         assertThat(keys(root.get("forecasts")))
                 .containsExactlyInAnyOrder("momentum", "rsi", "fused");
         for (JsonNode f : root.get("forecasts")) {
-            assertThat(keys(f)).containsExactlyInAnyOrder("log_loss", "brier", "hit_rate", "n");
+            assertThat(keys(f))
+                    .containsExactlyInAnyOrder(
+                            "log_loss", "brier", "ece", "hit_rate", "n", "training");
+            assertThat(f.get("ece").asDouble()).isBetween(0.0, 1.0);
         }
         assertThat(root.get("throughput_bars_per_s").asDouble()).isPositive();
         JsonNode eval = root.get("evaluation");
@@ -122,7 +126,7 @@ class ReportWriterTest {
         while (m.find()) {
             images.add(Base64.getDecoder().decode(m.group(1)));
         }
-        assertThat(images).hasSize(2);
+        assertThat(images).hasSize(3); // equity, drawdown, reliability diagram
         for (byte[] png : images) {
             assertThat(png).startsWith(PNG_SIGNATURE);
         }
