@@ -70,6 +70,7 @@ class MainJobIT {
         assertThat(plugins.plugins())
                 .extracting(LoadedPlugin::id)
                 .containsExactlyInAnyOrder(
+                        "ensemble-gbm",
                         "prediction-catboost",
                         "prediction-lstm",
                         "prediction-traditional",
@@ -232,10 +233,11 @@ class MainJobIT {
             assertThat(p.get("max_drawdown").asDouble()).isBetween(0.0, 1.0);
         }
         assertThat(keys(root.get("forecasts")))
-                .containsExactly("catboost", "fused", "lstm", "traditional");
-        for (String source : List.of("traditional", "lstm", "catboost", "fused")) {
+                .containsExactly("catboost", "fused", "lightgbm", "lstm", "traditional", "xgboost");
+        for (String source :
+                List.of("traditional", "lstm", "catboost", "xgboost", "lightgbm", "fused")) {
             JsonNode f = root.get("forecasts").get(source);
-            for (String metric : List.of("log_loss", "brier", "hit_rate")) {
+            for (String metric : List.of("log_loss", "brier", "ece", "hit_rate")) {
                 assertNumberOrNull(f, source + "." + metric, metric);
             }
             assertThat(f.get("brier").isNumber()).as(source + ".brier").isTrue();

@@ -35,6 +35,7 @@ class PluginRuntimeIT {
             assertThat(runtime.plugins())
                     .extracting(LoadedPlugin::id)
                     .containsExactlyInAnyOrder(
+                            "ensemble-gbm",
                             "prediction-catboost",
                             "prediction-lstm",
                             "prediction-traditional",
@@ -43,9 +44,12 @@ class PluginRuntimeIT {
             assertThat(runtime.plugins())
                     .flatExtracting(LoadedPlugin::extensions)
                     .containsExactlyInAnyOrder(
+                            "ensemble:stack",
                             "prediction:catboost",
+                            "prediction:lightgbm",
                             "prediction:lstm",
                             "prediction:traditional",
+                            "prediction:xgboost",
                             "sizing:fixed",
                             "sizing:kelly");
             // Loaded by the plugin's own class loader, not the host's class path.
