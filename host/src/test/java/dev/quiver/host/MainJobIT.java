@@ -345,7 +345,7 @@ class MainJobIT {
     static void copyZips(Path from, Path to) throws IOException {
         try (Stream<Path> zips = Files.list(from)) {
             List<Path> all = zips.filter(p -> p.toString().endsWith(".zip")).toList();
-            assertThat(all).as("plugin zips in " + from).hasSize(5);
+            assertThat(all).as("plugin zips in " + from).hasSize(6);
             for (Path zip : all) {
                 Files.copy(zip, to.resolve(zip.getFileName()));
             }

@@ -46,8 +46,15 @@ class GbmPluginIT {
                 new WalkForwardBacktest.Config(
                         600, 5, 300, 10_000, CostModel.DEFAULT, 1.0, 0.05, 250);
         int cut = 3_100; // inside the 9th fold: eight folds of out-of-fold rows before it
-        BacktestResult whole = run(full, config);
-        BacktestResult truncated = run(full.truncate(cut), config);
+        BacktestResult whole;
+        BacktestResult truncated;
+        // One runtime for both runs: every fold refits every source and the ensemble from scratch.
+        try (var runtime = PluginRuntime.start(dir, Map.of())) {
+            whole = run(runtime, full, config);
+            truncated = run(runtime, full.truncate(cut), config);
+        }
+        assertThat(truncated.training().get("lightgbm")).doesNotContain("fit failed");
+        assertThat(truncated.training().get("xgboost")).doesNotContain("fit failed");
         assertThat(whole.forecasts()).containsKeys("xgboost", "lightgbm", "traditional", "fused");
         assertThat(whole.training().get("xgboost")).contains("per walk-forward fold");
         assertThat(whole.training().get("fused")).contains("stack").contains("1 of");
@@ -66,8 +73,9 @@ class GbmPluginIT {
         }
     }
 
-    private BacktestResult run(BarData bars, WalkForwardBacktest.Config config) {
-        try (var runtime = PluginRuntime.start(dir, Map.of())) {
+    private BacktestResult run(
+            PluginRuntime runtime, BarData bars, WalkForwardBacktest.Config config) {
+        {
             assertThat(runtime.refusals()).isEmpty();
             List<PredictionCapability> sources = runtime.predictions();
             EnsembleCapability stack =

@@ -67,6 +67,15 @@ public final class LgbmForecaster extends GbmSource {
         } catch (IOException e) {
             throw new CapabilityException(NAME, "LightGBM native library: " + e.getMessage(), e);
         }
+        if (!LGBMBooster.isNativeLoaded()) {
+            // lightgbm4j 4.3.0-1 extracts to a fixed /tmp/lib_lightgbm.so: a second plugin class
+            // loader in the same JVM cannot load it; calling into it then would crash the JVM.
+            throw new CapabilityException(
+                    NAME,
+                    "LightGBM native library did not load in this class loader (lightgbm4j loads"
+                            + " it once per JVM from /tmp/lib_lightgbm.so)",
+                    null);
+        }
         try (LGBMDataset fit =
                         LGBMDataset.createFromMat(
                                 m.xDouble(0, fitRows), fitRows, c, true, "max_bin=255", null);
