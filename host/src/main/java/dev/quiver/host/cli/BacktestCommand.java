@@ -1,5 +1,6 @@
 package dev.quiver.host.cli;
 
+import dev.quiver.api.QuiverApi;
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.host.backtest.BacktestResult;
@@ -14,16 +15,22 @@ import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.feature.FeaturePipeline;
 import dev.quiver.host.fusion.WeightedFusion;
+import dev.quiver.host.mlflow.MlflowClient;
+import dev.quiver.host.mlflow.MlflowHttp;
+import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.risk.RiskGuard;
+import dev.quiver.host.tracking.BacktestTracking;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -110,6 +117,22 @@ final class BacktestCommand implements Callable<Integer> {
             description =
                     "Risk-guard cap, fraction of equity in (0, 1] (default: ${DEFAULT-VALUE}).")
     double maxPosition;
+
+    @Option(
+            names = "--tracking-uri",
+            paramLabel = "URI",
+            description =
+                    "MLflow server to log the run to (params, every report figure as a metric,"
+                            + " the report files as artifacts), e.g. http://127.0.0.1:5000."
+                            + " Default: MLFLOW_TRACKING_URI if set, else no tracking.")
+    String trackingUri;
+
+    @Option(
+            names = "--experiment",
+            paramLabel = "NAME",
+            defaultValue = "quiver-backtest",
+            description = "MLflow experiment, created if missing (default: ${DEFAULT-VALUE}).")
+    String experiment;
 
     @Mixin HostOptions host;
 
@@ -205,9 +228,71 @@ final class BacktestCommand implements Callable<Integer> {
                 stdout.println(TextReport.render(result));
                 stdout.printf("report: %s%n", dir.resolve("report.html").toAbsolutePath());
                 stdout.flush();
+                String tracking = trackingUri();
+                if (tracking != null) {
+                    var client =
+                            new MlflowClient(
+                                    new MlflowHttp(tracking, MlflowHttp.Settings.defaults()));
+                    MlflowClient.Run run;
+                    try {
+                        run =
+                                new BacktestTracking(client)
+                                        .log(
+                                                experiment,
+                                                "backtest " + bars.symbol(),
+                                                params(result, plugins, config),
+                                                dir);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("cannot read the report in " + dir, e);
+                    }
+                    stdout.printf(
+                            "mlflow run: %s (experiment %s at %s)%n",
+                            run.runId(), experiment, tracking);
+                    stdout.flush();
+                }
             }
         }
         return 0;
+    }
+
+    private String trackingUri() {
+        if (trackingUri != null && !trackingUri.isBlank()) {
+            return trackingUri;
+        }
+        String env = System.getenv("MLFLOW_TRACKING_URI");
+        return env == null || env.isBlank() ? null : env;
+    }
+
+    /** The run's parameters: data set, span, plugins and versions, feature schema, costs. */
+    Map<String, String> params(
+            BacktestResult result, PluginRuntime plugins, WalkForwardBacktest.Config config) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("dataset", result.dataset());
+        if (data != null) {
+            p.put("data_file", data.toAbsolutePath().toString());
+        }
+        p.put("bars", Integer.toString(result.bars()));
+        p.put("test_start", result.testStart().toString());
+        p.put("test_end", result.testEnd().toString());
+        p.put("folds", Integer.toString(result.folds().size()));
+        p.put("train_bars", Integer.toString(config.trainBars()));
+        p.put("embargo_bars", Integer.toString(config.embargoBars()));
+        p.put("test_bars", Integer.toString(config.testBars()));
+        p.put("fee_bps", Double.toString(config.costs().feeBps()));
+        p.put("slippage_bps", Double.toString(config.costs().slippageBps()));
+        p.put("max_position", Double.toString(config.maxFraction()));
+        p.put("initial_equity", Double.toString(config.initialEquity()));
+        p.put(
+                "feature_schema",
+                FeaturePipeline.SCHEMA.name() + " v" + FeaturePipeline.SCHEMA.version());
+        p.put("feature_schema_hash", FeaturePipeline.SCHEMA.hash());
+        p.put("plugins_api", QuiverApi.VERSION);
+        String host = BacktestCommand.class.getPackage().getImplementationVersion();
+        p.put("quiver_host", host == null ? "dev" : host);
+        for (LoadedPlugin lp : plugins.plugins()) {
+            p.put("plugin." + lp.id(), lp.version());
+        }
+        return p;
     }
 
     private BadBarPolicy badBarPolicy() {
