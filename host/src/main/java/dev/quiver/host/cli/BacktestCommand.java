@@ -20,6 +20,7 @@ import dev.quiver.host.mlflow.MlflowHttp;
 import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.registry.ResolvedModel;
 import dev.quiver.host.risk.RiskGuard;
 import dev.quiver.host.tracking.BacktestTracking;
 import java.io.IOException;
@@ -134,6 +135,22 @@ final class BacktestCommand implements Callable<Integer> {
             description = "MLflow experiment, created if missing (default: ${DEFAULT-VALUE}).")
     String experiment;
 
+    @Option(
+            names = "--model",
+            paramLabel = "PLUGIN=MODEL_URI",
+            description =
+                    "Serve a plugin a registered model version, e.g."
+                            + " prediction-lstm=models:/quiver-lstm@champion: resolved (registry,"
+                            + " cache, or --models-dir without a tracking URI), verified, and"
+                            + " passed to the plugin as PLUGIN.model=<sidecar>. Repeatable.")
+    List<String> models = List.of();
+
+    @Option(
+            names = "--models-dir",
+            paramLabel = "DIR",
+            description = "Model cache / local model directory (default: QUIVER_HOME/models).")
+    Path modelsDir;
+
     @Mixin HostOptions host;
 
     @Spec CommandSpec spec;
@@ -185,7 +202,9 @@ final class BacktestCommand implements Callable<Integer> {
                                                             + " or all"));
             series.add(d.load());
         }
-        try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), host.configuration())) {
+        Map<String, String> configuration = host.configuration();
+        Map<String, String> modelParams = resolveModels(configuration);
+        try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), configuration)) {
             for (PluginRefusal r : plugins.refusals()) {
                 stderr.println("warning: " + r.message());
             }
@@ -240,7 +259,9 @@ final class BacktestCommand implements Callable<Integer> {
                                         .log(
                                                 experiment,
                                                 "backtest " + bars.symbol(),
-                                                params(result, plugins, config),
+                                                withModels(
+                                                        params(result, plugins, config),
+                                                        modelParams),
                                                 dir);
                     } catch (IOException e) {
                         throw new UncheckedIOException("cannot read the report in " + dir, e);
@@ -253,6 +274,56 @@ final class BacktestCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Resolves every --model, sets PLUGIN.model, returns the provenance params. */
+    private Map<String, String> resolveModels(Map<String, String> configuration) {
+        Map<String, String> params = new LinkedHashMap<>();
+        if (models.isEmpty()) {
+            return params;
+        }
+        var resolver = ModelsCommand.resolver(trackingUri(), modelsDir);
+        for (String spec : models) {
+            int eq = spec.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException(
+                        "[Quiver/BAD_OPTION] --model "
+                                + spec
+                                + ": expected PLUGIN=models:/NAME@ALIAS");
+            }
+            String plugin = spec.substring(0, eq).trim();
+            ResolvedModel m = resolver.resolve(spec.substring(eq + 1).trim());
+            Path sidecar =
+                    m.sidecar()
+                            .orElseThrow(
+                                    () ->
+                                            new IllegalArgumentException(
+                                                    "[Quiver/BAD_OPTION] --model "
+                                                            + spec
+                                                            + ": version "
+                                                            + m.version()
+                                                            + " has no sidecar; plugins read their model through it"));
+            configuration.put(plugin + ".model", sidecar.toString());
+            params.put("model." + plugin, "models:/" + m.name() + "/" + m.version());
+            params.put("model." + plugin + ".run_id", m.runId());
+            params.put("model." + plugin + ".sha256", m.sha256());
+            spec().commandLine()
+                    .getErr()
+                    .printf(
+                            "model %s: models:/%s/%s (%s) %s%n",
+                            plugin, m.name(), m.version(), m.origin(), m.note());
+        }
+        return params;
+    }
+
+    private CommandSpec spec() {
+        return spec;
+    }
+
+    private static Map<String, String> withModels(
+            Map<String, String> p, Map<String, String> models) {
+        p.putAll(models);
+        return p;
     }
 
     private String trackingUri() {

@@ -9,11 +9,14 @@ import dev.quiver.host.cli.Cli;
 import dev.quiver.host.mlflow.LocalMlflow;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowHttp;
+import dev.quiver.host.registry.ModelRegistrar;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -31,6 +34,20 @@ class BacktestTrackingIT {
     @Test
     void backtestRunIsLoggedAndItsMetricsReadBack(@TempDir Path tmp) throws Exception {
         String uri = LocalMlflow.uri();
+        var client = new MlflowClient(new MlflowHttp(uri, MlflowHttp.Settings.defaults()));
+        // The LSTM plugin is served a registered version, resolved through the registry.
+        Path lstmDir =
+                Path.of(
+                        "..",
+                        "plugins/prediction-lstm/src/main/resources/dev/quiver/plugins/lstm/model");
+        String lstm = "tracking-it-lstm-" + Long.toString(System.nanoTime(), 36);
+        var registered =
+                new ModelRegistrar(client)
+                        .register(
+                                lstm,
+                                lstmDir.resolve("lstm.onnx"),
+                                Optional.of(lstmDir.resolve("lstm.json")),
+                                List.of("champion"));
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int code =
@@ -49,13 +66,16 @@ class BacktestTrackingIT {
                         "--tracking-uri",
                         uri,
                         "--experiment",
-                        "tracking-it");
+                        "tracking-it",
+                        "--model",
+                        "prediction-lstm=models:/" + lstm + "@champion",
+                        "--models-dir",
+                        tmp.resolve("models").toString());
         assertThat(code).as("stderr: %s", err).isZero();
         Matcher m = Pattern.compile("mlflow run: ([0-9a-f]{32})").matcher(out.toString());
         assertThat(m.find()).as("stdout names the run: %s", out).isTrue();
         String runId = m.group(1);
 
-        var client = new MlflowClient(new MlflowHttp(uri, MlflowHttp.Settings.defaults()));
         JsonNode run = client.getRun(runId);
         assertThat(run.path("info").path("status").asText()).isEqualTo("FINISHED");
 
@@ -82,6 +102,18 @@ class BacktestTrackingIT {
         assertThat(params.get("plugin.prediction-lstm").asText()).isEqualTo("1.0.0");
         assertThat(params.get("plugin.sizing-kelly").asText()).isEqualTo("1.0.0");
         assertThat(params.get("test_start").asText()).startsWith("20");
+        assertThat(params.get("model.prediction-lstm").asText())
+                .isEqualTo("models:/" + lstm + "/" + registered.version());
+        assertThat(params.get("model.prediction-lstm.sha256").asText())
+                .isEqualTo(registered.tags().get("quiver.sha256"));
+        assertThat(params.get("model.prediction-lstm.run_id").asText())
+                .isEqualTo(registered.runId());
+        assertThat(
+                        tmp.resolve("models")
+                                .resolve(lstm)
+                                .resolve(registered.version())
+                                .resolve("lstm.onnx"))
+                .exists();
 
         String artifacts = run.path("info").path("artifact_uri").asText();
         JsonNode files = client.http().list(artifacts);
