@@ -87,7 +87,7 @@ ensure_venv() {
     fi
     say "installing server-requirements.lock into $venv (mlflow 3.17.2, ~90 packages, ~850 MB; about a minute)"
     local started=$SECONDS
-    "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off -q -r "$lock" >&2 \
+    "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off -r "$lock" >&2 \
         || die "pip install -r $lock failed (see above)"
     "$venv/bin/python" -m pip check >&2 || die "pip check failed in $venv"
     echo "$want" > "$stamp"
