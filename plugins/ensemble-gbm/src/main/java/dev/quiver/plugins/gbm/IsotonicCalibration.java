@@ -11,7 +11,7 @@ import java.util.Arrays;
  *
  * <p>Immutable.
  */
-final class IsotonicCalibration {
+final class IsotonicCalibration implements Calibrator {
 
     static final double CLIP = 0.005;
 
@@ -66,7 +66,8 @@ final class IsotonicCalibration {
     }
 
     /** The calibrated probability of score {@code p}. */
-    double apply(double p) {
+    @Override
+    public double apply(double p) {
         double v;
         if (x.length == 0) {
             v = p;
@@ -90,5 +91,10 @@ final class IsotonicCalibration {
 
     int blocks() {
         return x.length;
+    }
+
+    @Override
+    public String describe() {
+        return "isotonic (" + blocks() + " blocks)";
     }
 }

@@ -7,7 +7,6 @@ import io.github.metarank.lightgbm4j.LGBMBooster;
 import io.github.metarank.lightgbm4j.LGBMDataset;
 import io.github.metarank.lightgbm4j.LGBMException;
 import jakarta.inject.Inject;
-import java.io.IOException;
 import org.pf4j.Extension;
 
 /**
@@ -52,6 +51,7 @@ public final class LgbmForecaster extends GbmSource {
 
     /** LightGBM's own batch prediction of probabilities for row-major rows (tests). */
     static double[] libraryPredict(String model, double[] rows, int n, int cols) {
+        LightGbmNative.ensureLoaded();
         try (LGBMBooster b = LGBMBooster.loadModelFromString(model)) {
             return b.predictForMat(rows, n, cols, true, PredictionType.C_API_PREDICT_NORMAL);
         } catch (LGBMException e) {
@@ -62,20 +62,7 @@ public final class LgbmForecaster extends GbmSource {
     @Override
     Trained train(GbmFeatures.Matrix m, int fitRows) {
         int c = m.cols();
-        try {
-            LGBMBooster.loadNative();
-        } catch (IOException e) {
-            throw new CapabilityException(NAME, "LightGBM native library: " + e.getMessage(), e);
-        }
-        if (!LGBMBooster.isNativeLoaded()) {
-            // lightgbm4j 4.3.0-1 extracts to a fixed /tmp/lib_lightgbm.so: a second plugin class
-            // loader in the same JVM cannot load it; calling into it then would crash the JVM.
-            throw new CapabilityException(
-                    NAME,
-                    "LightGBM native library did not load in this class loader (lightgbm4j loads"
-                            + " it once per JVM from /tmp/lib_lightgbm.so)",
-                    null);
-        }
+        LightGbmNative.ensureLoaded();
         try (LGBMDataset fit =
                         LGBMDataset.createFromMat(
                                 m.xDouble(0, fitRows), fitRows, c, true, "max_bin=255", null);

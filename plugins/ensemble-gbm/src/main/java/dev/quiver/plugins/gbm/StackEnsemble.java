@@ -18,8 +18,9 @@ import org.pf4j.Extension;
 
 /**
  * The {@code stack} ensemble: a logistic-regression meta-learner over the sources' log-odds
- * (stacked generalisation, Wolpert 1992), then an isotonic calibration (Zadrozny and Elkan 2002)
- * fitted out-of-fold.
+ * (stacked generalisation, Wolpert 1992), then a calibration fitted out-of-fold: Platt scaling by
+ * default (two parameters; see {@link PlattCalibration} for why not isotonic regression with
+ * windows of this size), or isotonic regression (Zadrozny and Elkan 2002).
  *
  * <p>Fit, on the labelled forecasts the host passes (out-of-fold forecasts of earlier test bars, so
  * never a source's forecast of a bar it was trained on):
@@ -29,7 +30,7 @@ import org.pf4j.Extension;
  *       1 - 1e-4]}; a source absent for a bar contributes {@code logit(0.5) = 0};
  *   <li>the rows are cut into {@value #BLOCKS} contiguous blocks; for each block a meta-learner
  *       fitted on the other blocks predicts it, giving out-of-fold meta-probabilities;
- *   <li>the isotonic calibration is fitted on those out-of-fold meta-probabilities only;
+ *   <li>the calibration is fitted on those out-of-fold meta-probabilities only;
  *   <li>the served meta-learner is refitted on all rows (L2 ridge {@value #RIDGE}).
  * </ol>
  *
@@ -37,10 +38,10 @@ import org.pf4j.Extension;
  * the equal-weight mean of the sources' log-odds, no calibration; {@link #toString()} and {@link
  * #state()} say which state it is in.
  *
- * <p>Fuse: {@code p = iso(sigmoid(b0 + sum b_s logit(p_s)))}; contributions: each source's
+ * <p>Fuse: {@code p = cal(sigmoid(b0 + sum b_s logit(p_s)))}; contributions: each source's
  * probability with weight {@code |b_s| / sum |b|}; agreement: that weighted share of sources on the
- * fused side of 0.5. Configuration {@code ensemble-gbm.stack.calibration}: {@code isotonic}
- * (default) or {@code none}.
+ * fused side of 0.5. Configuration {@code ensemble-gbm.stack.calibration}: {@code platt} (default),
+ * {@code isotonic} or {@code none}.
  *
  * <p>{@code fit} is not thread-safe; {@code fuse} reads a state published by {@code fit}.
  *
@@ -55,7 +56,7 @@ public final class StackEnsemble implements EnsembleCapability {
     static final double RIDGE = 1.0;
     static final double P_CLIP = 1e-4;
 
-    private final boolean calibrate;
+    private final String calibration;
     private final CapabilityDescriptor descriptor;
     private volatile State state = State.prior(0);
 
@@ -63,7 +64,7 @@ public final class StackEnsemble implements EnsembleCapability {
     record State(
             List<String> sources,
             LogisticRegression meta,
-            IsotonicCalibration calibration,
+            Calibrator calibration,
             int rows,
             String note) {
         static State prior(int rows) {
@@ -86,16 +87,16 @@ public final class StackEnsemble implements EnsembleCapability {
      */
     @Inject
     public StackEnsemble(PluginContext context) {
-        String c = context.config("stack.calibration").orElse("isotonic");
-        if (!c.equals("isotonic") && !c.equals("none")) {
+        String c = context.config("stack.calibration").orElse("platt");
+        if (!c.equals("platt") && !c.equals("isotonic") && !c.equals("none")) {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_CONFIG] "
                             + context.pluginId()
                             + ".stack.calibration="
                             + c
-                            + " is not one of isotonic, none");
+                            + " is not one of platt, isotonic, none");
         }
-        this.calibrate = c.equals("isotonic");
+        this.calibration = c;
         this.descriptor =
                 new CapabilityDescriptor(
                         NAME,
@@ -104,11 +105,12 @@ public final class StackEnsemble implements EnsembleCapability {
                                 "meta_learner",
                                 "logistic-regression over logit(p), L2 " + RIDGE,
                                 "calibration",
-                                calibrate
-                                        ? "isotonic, fitted on out-of-fold meta-probabilities ("
+                                c.equals("none")
+                                        ? "none"
+                                        : c
+                                                + ", fitted on out-of-fold meta-probabilities ("
                                                 + BLOCKS
-                                                + " contiguous blocks)"
-                                        : "none",
+                                                + " contiguous blocks)",
                                 "min_training_rows",
                                 Integer.toString(MIN_TRAINING_ROWS)));
     }
@@ -143,8 +145,8 @@ public final class StackEnsemble implements EnsembleCapability {
             x[i] = inputs(sources, trainingWindow.get(i).forecasts());
             y[i] = trainingWindow.get(i).up();
         }
-        IsotonicCalibration calibration = null;
-        if (calibrate) {
+        Calibrator calibrator = null;
+        if (!calibration.equals("none")) {
             double[] oof = new double[n];
             for (int b = 0; b < BLOCKS; b++) {
                 int from = b * n / BLOCKS;
@@ -162,24 +164,25 @@ public final class StackEnsemble implements EnsembleCapability {
                     oof[i] = TreeEnsemble.sigmoid(lr.margin(x[i]));
                 }
             }
-            calibration = IsotonicCalibration.fit(oof, y);
+            calibrator =
+                    calibration.equals("platt")
+                            ? PlattCalibration.fit(oof, y, RIDGE)
+                            : IsotonicCalibration.fit(oof, y);
         }
         LogisticRegression meta = LogisticRegression.fit(x, y, RIDGE);
         state =
                 new State(
                         sources,
                         meta,
-                        calibration,
+                        calibrator,
                         n,
                         "logistic regression on "
                                 + n
                                 + " out-of-fold rows over "
                                 + sources
-                                + (calibration == null
+                                + (calibrator == null
                                         ? ", uncalibrated"
-                                        : ", isotonic calibration ("
-                                                + calibration.blocks()
-                                                + " blocks) fitted out-of-fold"));
+                                        : ", " + calibrator.describe() + " fitted out-of-fold"));
     }
 
     private static double[] inputs(List<String> sources, List<Forecast> forecasts) {
