@@ -14,6 +14,7 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "plugins",
         mixinStandardHelpOptions = true,
+        subcommands = PluginsCheckCommand.class,
         description = "List the plugins that load and the ones refused; exit 1 if any is refused.")
 final class PluginsCommand implements Callable<Integer> {
 
@@ -32,7 +33,7 @@ final class PluginsCommand implements Callable<Integer> {
                         p.id(), p.version(), p.requires(), String.join(", ", p.extensions()));
             }
             for (PluginRefusal r : runtime.refusals()) {
-                out.printf("  REFUSED  %s%n", r.message());
+                out.printf("  REFUSED  %s%n", r.message().replace("\n", "\n           "));
             }
             out.flush();
             return runtime.refusals().isEmpty() ? 0 : 1;

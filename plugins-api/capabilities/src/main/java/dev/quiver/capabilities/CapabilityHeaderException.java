@@ -13,7 +13,13 @@ public final class CapabilityHeaderException extends IllegalArgumentException {
     private final String clause;
     private final String problem;
 
-    CapabilityHeaderException(String header, int index, String clause, String problem) {
+    /**
+     * @param header {@code Provide-Capability} or {@code Require-Capability}
+     * @param index 1-based clause number
+     * @param clause the clause as written
+     * @param problem what is wrong with it
+     */
+    public CapabilityHeaderException(String header, int index, String clause, String problem) {
         super(header + " clause " + index + " \"" + clause + "\": " + problem);
         this.header = header;
         this.clause = clause;
