@@ -480,8 +480,89 @@ public final class PluginRuntime implements AutoCloseable {
             return out;
         }
 
+        /**
+         * PF4J's ignore-and-continue strategy unloads a plugin whose dependency is missing or at
+         * the wrong version with only a log line; record each as a refusal first.
+         */
+        @Override
+        protected org.pf4j.DependencyResolver.Result resolveDependencies() {
+            for (PluginWrapper p : List.copyOf(getPlugins())) {
+                String id = p.getPluginId();
+                for (org.pf4j.PluginDependency dep : p.getDescriptor().getDependencies()) {
+                    if (dep.isOptional() || dependencyRefused.contains(id)) {
+                        continue;
+                    }
+                    PluginWrapper target = getPlugin(dep.getPluginId());
+                    String problem = null;
+                    if (target == null) {
+                        problem = "is not installed";
+                    } else if (!getVersionManager()
+                            .checkVersionConstraint(
+                                    target.getDescriptor().getVersion(),
+                                    dep.getPluginVersionSupport())) {
+                        problem =
+                                "is installed at version "
+                                        + target.getDescriptor().getVersion()
+                                        + ", outside the range";
+                    }
+                    if (problem != null) {
+                        dependencyRefused.add(id);
+                        loadFailures.add(
+                                new PluginRefusal(
+                                        target == null
+                                                ? "MISSING_DEPENDENCY"
+                                                : "WRONG_DEPENDENCY_VERSION",
+                                        id,
+                                        p.getPluginPath(),
+                                        "[Quiver/"
+                                                + (target == null
+                                                        ? "MISSING_DEPENDENCY"
+                                                        : "WRONG_DEPENDENCY_VERSION")
+                                                + "] Plugin '"
+                                                + id
+                                                + "' "
+                                                + p.getDescriptor().getVersion()
+                                                + " depends on plugin '"
+                                                + dep.getPluginId()
+                                                + "' "
+                                                + dep.getPluginVersionSupport()
+                                                + ", which "
+                                                + problem
+                                                + ". Where: "
+                                                + p.getPluginPath()
+                                                + " (manifest Plugin-Dependencies). Hint: install"
+                                                + " that plugin in a matching version, or mark the"
+                                                + " dependency optional ('?')."));
+                    }
+                }
+            }
+            return super.resolveDependencies();
+        }
+
+        private final java.util.Set<String> dependencyRefused = new java.util.HashSet<>();
+
         @Override
         protected PluginWrapper loadPluginFromPath(Path pluginPath) {
+            String declaredId = ManifestHeaders.read(pluginPath).get("Plugin-Id");
+            PluginWrapper first = declaredId == null ? null : getPlugin(declaredId);
+            if (first != null) {
+                loadFailures.add(
+                        new PluginRefusal(
+                                "DUPLICATE_PLUGIN_ID",
+                                declaredId,
+                                pluginPath,
+                                "[Quiver/DUPLICATE_PLUGIN_ID] Plugin '"
+                                        + declaredId
+                                        + "' at "
+                                        + pluginPath
+                                        + " has the same Plugin-Id as the plugin already loaded"
+                                        + " from "
+                                        + first.getPluginPath()
+                                        + "; only the first (in file-name order) runs. Hint: give"
+                                        + " each plugin its own Plugin-Id (e.g. with its version),"
+                                        + " or remove the other copy."));
+                return null;
+            }
             try {
                 PluginWrapper plugin = super.loadPluginFromPath(pluginPath);
                 if (plugin == null) {
@@ -489,24 +570,6 @@ public final class PluginRuntime implements AutoCloseable {
                     loadFailures.add(unreadable(pluginPath, "it is not a readable plugin zip"));
                 }
                 return plugin;
-            } catch (org.pf4j.PluginAlreadyLoadedException e) {
-                PluginWrapper first = getPlugin(e.getPluginId());
-                loadFailures.add(
-                        new PluginRefusal(
-                                "DUPLICATE_PLUGIN_ID",
-                                e.getPluginId(),
-                                pluginPath,
-                                "[Quiver/DUPLICATE_PLUGIN_ID] Plugin '"
-                                        + e.getPluginId()
-                                        + "' at "
-                                        + pluginPath
-                                        + " has the same Plugin-Id as the plugin already loaded"
-                                        + " from "
-                                        + (first == null ? "another file" : first.getPluginPath())
-                                        + "; only the first (in file-name order) runs. Hint: give"
-                                        + " each plugin its own Plugin-Id, or remove the older"
-                                        + " copy."));
-                return null;
             } catch (RuntimeException e) {
                 loadFailures.add(unreadable(pluginPath, e.getMessage()));
                 return null;

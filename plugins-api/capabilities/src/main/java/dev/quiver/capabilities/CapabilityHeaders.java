@@ -17,6 +17,9 @@ import org.osgi.framework.Version;
  * directive ::= name ':=' value                      value: token or "quoted string"
  * </pre>
  *
+ * <p>Untyped values are Strings, as in OSGi, except the well-known {@code version} (a Version) and
+ * {@code horizon} (a Long).
+ *
  * <p>Example: {@code quiver.prediction; name=lstm; version:Version=1.0.0; horizon:Long=1;
  * calibrated=false; feature-schema=quiver-core@1}.
  */
@@ -27,6 +30,13 @@ public final class CapabilityHeaders {
 
     /** Manifest header of required capabilities. */
     public static final String REQUIRE = "Require-Capability";
+
+    /**
+     * Attributes whose untyped values are read with a type, so filters compare them properly:
+     * {@code version} as a Version, {@code horizon} as a Long ({@code version=1.0.0} and {@code
+     * version:Version=1.0.0} mean the same). An explicit type always wins.
+     */
+    static final Map<String, String> WELL_KNOWN = Map.of("version", "Version", "horizon", "Long");
 
     private CapabilityHeaders() {}
 
@@ -105,8 +115,8 @@ public final class CapabilityHeaders {
                 }
                 continue;
             }
-            String type = "String";
             int colon = key.indexOf(':');
+            String type = colon >= 0 ? "String" : WELL_KNOWN.getOrDefault(key.trim(), "String");
             if (colon >= 0) {
                 type = key.substring(colon + 1).trim();
                 key = key.substring(0, colon).trim();

@@ -42,6 +42,21 @@ class CapabilityHeadersTest {
     }
 
     @Test
+    void untypedVersionAndHorizonAreReadAsVersionAndLong() {
+        Capability c =
+                CapabilityHeaders.parseProvide("quiver.prediction; version=1.9.0; horizon=12")
+                        .get(0);
+        assertThat(c.attributes())
+                .containsEntry("version", new Version(1, 9, 0))
+                .containsEntry("horizon", 12L);
+        assertThat(require("(&(version>=1.10.0)(horizon>=9))").matches(c)).isFalse();
+        assertThat(require("(&(version>=1.2.0)(horizon>=9))").matches(c)).isTrue();
+        assertThatThrownBy(() -> CapabilityHeaders.parseProvide("quiver.prediction; horizon=one"))
+                .hasMessageEndingWith(
+                        "attribute 'horizon' value 'one' is not a Long (For input string: \"one\")");
+    }
+
+    @Test
     void emptyHeaderMeansNothing() {
         assertThat(CapabilityHeaders.parseProvide(null)).isEmpty();
         assertThat(CapabilityHeaders.parseRequire("  ")).isEmpty();
