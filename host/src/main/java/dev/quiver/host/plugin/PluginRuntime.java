@@ -43,9 +43,12 @@ public final class PluginRuntime implements AutoCloseable {
                     CapabilityResolver.hostCapabilities(QuiverApi.VERSION, FeaturePipeline.SCHEMA),
                     FeaturePipeline.SCHEMA);
     private CapabilityResolver.Resolution resolution;
+    private final IsolationPolicy isolation;
+    private final Map<String, PluginGuard> guards = new java.util.TreeMap<>();
 
     private PluginRuntime(Path pluginsDir, Map<String, String> config) {
         this.manager = new QuiverPluginManager(pluginsDir, config);
+        this.isolation = IsolationPolicy.from(config);
     }
 
     /**
@@ -114,6 +117,7 @@ public final class PluginRuntime implements AutoCloseable {
             PluginWrapper plugin = started.get(id);
             PluginDescriptor d = plugin.getDescriptor();
             List<Capability> declared = resolution.provided().get(id);
+            guards.put(id, new PluginGuard(id, isolation));
             var names = new ArrayList<String>();
             collect(plugin, PredictionCapability.class, predictions, declared, names);
             collect(plugin, EnsembleCapability.class, ensembles, declared, names);
@@ -216,13 +220,15 @@ public final class PluginRuntime implements AutoCloseable {
                 continue;
             }
             String name = nameOf(extension);
-            boolean isDeclared =
+            Capability capability =
                     declared.stream()
-                            .anyMatch(
+                            .filter(
                                     c ->
                                             c.namespace().equals(namespace)
-                                                    && name.equals(c.attribute("name")));
-            if (!isDeclared) {
+                                                    && name.equals(c.attribute("name")))
+                            .findFirst()
+                            .orElse(null);
+            if (capability == null) {
                 closeQuietly(extension);
                 refusals.add(
                         new PluginRefusal(
@@ -247,9 +253,21 @@ public final class PluginRuntime implements AutoCloseable {
                                         + " the plugin's pom."));
                 continue;
             }
-            into.add(extension);
+            into.add(type.cast(guard(extension, guards.get(plugin.getPluginId()), capability)));
             names.add(kindOf(type) + ":" + name);
         }
+    }
+
+    /** The extension behind its plugin's guard: deadline, garbage checks, quarantine. */
+    private static Object guard(Object extension, PluginGuard guard, Capability capability) {
+        if (extension instanceof PredictionCapability p) {
+            Object h = capability.attributes().get("horizon");
+            return new GuardedPrediction(p, guard, h instanceof Long l ? l : null);
+        }
+        if (extension instanceof EnsembleCapability e) {
+            return new GuardedEnsemble(e, guard);
+        }
+        return new GuardedSizing((SizingCapability) extension, guard);
     }
 
     private static String kindOf(Class<?> type) {
@@ -359,6 +377,21 @@ public final class PluginRuntime implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Each wired plugin's health: state ({@code ACTIVE} or {@code QUARANTINED}), calls, failures,
+     * missed deadlines and the reason, by plugin id.
+     *
+     * @return health per wired plugin, sorted by id
+     */
+    public List<PluginHealth> health() {
+        return guards.values().stream().map(PluginGuard::health).toList();
+    }
+
+    /** The isolation in force. */
+    public IsolationPolicy isolation() {
+        return isolation;
+    }
+
     public List<PredictionCapability> predictions() {
         return List.copyOf(predictions);
     }
@@ -384,6 +417,7 @@ public final class PluginRuntime implements AutoCloseable {
                 log.warn("[Quiver/EXTENSION_CLOSE_FAILED] {} failed to close: {}", c, e.toString());
             }
         }
+        guards.values().forEach(PluginGuard::close);
         // One by one, not stopPlugins(): PF4J 3.15.0's stopPlugins() modifies the list it iterates
         // (ConcurrentModificationException). unloadPlugin stops the plugin first.
         for (PluginWrapper plugin : List.copyOf(manager.getPlugins())) {

@@ -52,7 +52,7 @@ class PluginRuntimeIT {
             assertThat(runtime.sizings())
                     .allSatisfy(
                             s ->
-                                    assertThat(s.getClass().getClassLoader())
+                                    assertThat(((Guarded) s).delegate().getClass().getClassLoader())
                                             .isNotSameAs(PluginRuntime.class.getClassLoader()));
             // Configuration reaches the plugin through the injected PluginContext.
             var fixed =
