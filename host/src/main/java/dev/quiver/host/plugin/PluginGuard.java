@@ -4,11 +4,11 @@ import dev.quiver.api.error.QuiverInputException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -36,6 +36,7 @@ final class PluginGuard implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(PluginGuard.class);
     private static final int RECENT = 10;
+    private static final int QUEUED = 16;
 
     private final String pluginId;
     private final IsolationPolicy policy;
@@ -54,11 +55,13 @@ final class PluginGuard implements AutoCloseable {
         AtomicInteger n = new AtomicInteger();
         this.pool =
                 new ThreadPoolExecutor(
-                        0,
+                        policy.maxThreads(),
                         policy.maxThreads(),
                         30,
                         TimeUnit.SECONDS,
-                        new SynchronousQueue<>(),
+                        // Calls wait here while every thread is busy; their deadline includes
+                        // the wait. Full only when the threads are stuck and calls pile up.
+                        new ArrayBlockingQueue<>(QUEUED),
                         r -> {
                             Thread t =
                                     new Thread(
@@ -77,6 +80,7 @@ final class PluginGuard implements AutoCloseable {
                             t.setDaemon(true);
                             return t;
                         });
+        pool.allowCoreThreadTimeOut(true);
     }
 
     String pluginId() {
@@ -125,8 +129,10 @@ final class PluginGuard implements AutoCloseable {
                     operation
                             + " could not start: all "
                             + policy.maxThreads()
-                            + " threads of the plugin are still busy with calls that missed their"
-                            + " deadline",
+                            + " threads of the plugin are stuck in calls that missed their deadline"
+                            + " and "
+                            + QUEUED
+                            + " calls wait",
                     null);
         }
         T value;
