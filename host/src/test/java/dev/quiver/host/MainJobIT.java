@@ -70,6 +70,7 @@ class MainJobIT {
         assertThat(plugins.plugins())
                 .extracting(LoadedPlugin::id)
                 .containsExactlyInAnyOrder(
+                        "prediction-analogs",
                         "prediction-catboost",
                         "prediction-lstm",
                         "prediction-traditional",
@@ -232,8 +233,8 @@ class MainJobIT {
             assertThat(p.get("max_drawdown").asDouble()).isBetween(0.0, 1.0);
         }
         assertThat(keys(root.get("forecasts")))
-                .containsExactly("catboost", "fused", "lstm", "traditional");
-        for (String source : List.of("traditional", "lstm", "catboost", "fused")) {
+                .containsExactly("analogs", "catboost", "fused", "lstm", "traditional");
+        for (String source : List.of("traditional", "lstm", "catboost", "analogs", "fused")) {
             JsonNode f = root.get("forecasts").get(source);
             for (String metric : List.of("log_loss", "brier", "hit_rate")) {
                 assertNumberOrNull(f, source + "." + metric, metric);
@@ -343,7 +344,7 @@ class MainJobIT {
     static void copyZips(Path from, Path to) throws IOException {
         try (Stream<Path> zips = Files.list(from)) {
             List<Path> all = zips.filter(p -> p.toString().endsWith(".zip")).toList();
-            assertThat(all).as("plugin zips in " + from).hasSize(5);
+            assertThat(all).as("plugin zips in " + from).hasSize(6);
             for (Path zip : all) {
                 Files.copy(zip, to.resolve(zip.getFileName()));
             }

@@ -35,6 +35,7 @@ class PluginRuntimeIT {
             assertThat(runtime.plugins())
                     .extracting(LoadedPlugin::id)
                     .containsExactlyInAnyOrder(
+                            "prediction-analogs",
                             "prediction-catboost",
                             "prediction-lstm",
                             "prediction-traditional",
@@ -43,6 +44,7 @@ class PluginRuntimeIT {
             assertThat(runtime.plugins())
                     .flatExtracting(LoadedPlugin::extensions)
                     .containsExactlyInAnyOrder(
+                            "prediction:analogs",
                             "prediction:catboost",
                             "prediction:lstm",
                             "prediction:traditional",
@@ -89,7 +91,7 @@ class PluginRuntimeIT {
                                                         + ".");
                             });
             // One unresolvable plugin does not abort the others.
-            assertThat(runtime.plugins()).hasSize(5);
+            assertThat(runtime.plugins()).hasSize(6);
         }
     }
 
@@ -111,7 +113,7 @@ class PluginRuntimeIT {
         copyZips(DISTRIBUTION.resolve("plugins"), dir);
         Files.writeString(dir.resolve("not-a-plugin.zip"), "this is text, not a zip");
         try (var runtime = PluginRuntime.start(dir, Map.of())) {
-            assertThat(runtime.plugins()).hasSize(5);
+            assertThat(runtime.plugins()).hasSize(6);
             assertThat(runtime.refusals())
                     .singleElement()
                     .satisfies(r -> assertThat(r.message()).contains("not-a-plugin"));
