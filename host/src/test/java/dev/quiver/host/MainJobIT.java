@@ -150,13 +150,19 @@ class MainJobIT {
                         .isEqualTo(a.equity()[i]);
             }
         }
-        // the check compares real decisions: the policies traded in the compared span
+        // the check compares real decisions: every policy traded in the compared span, and the
+        // targets varied (with six sources the fused signal can stay on one side for the whole
+        // span, so fixed may hold one target while kelly's still moves)
+        long mostDistinctTargets = 0;
         for (String policy : btcFull.policies().keySet()) {
             PolicyResult b = cut.policies().get(policy);
             assertThat(b.trades()).as(policy + " trades up to t").isNotEmpty();
-            long distinctTargets = Arrays.stream(b.targetFraction()).distinct().count();
-            assertThat(distinctTargets).as(policy + " distinct targets up to t").isGreaterThan(1);
+            mostDistinctTargets =
+                    Math.max(
+                            mostDistinctTargets,
+                            Arrays.stream(b.targetFraction()).distinct().count());
         }
+        assertThat(mostDistinctTargets).as("distinct targets up to t").isGreaterThan(1);
     }
 
     private static PolicyResult policy(BacktestResult r, String name) {
