@@ -23,6 +23,13 @@ final class ManifestHeaders {
      */
     static String problemWith(Path archive) {
         try {
+            String escape = escapingEntry(archive);
+            if (escape != null) {
+                return "its entry '"
+                        + escape
+                        + "' would be written outside the plugin's folder (zip slip); nothing was"
+                        + " extracted";
+            }
             Map<String, String> headers = read(archive);
             if (headers.isEmpty()) {
                 return "it has no manifest (classes/META-INF/MANIFEST.MF)";
@@ -33,6 +40,25 @@ final class ManifestHeaders {
             return null;
         } catch (UncheckedIOException e) {
             return "it is not a readable zip archive (" + e.getCause().getMessage() + ")";
+        }
+    }
+
+    /** The first entry whose name is absolute or climbs out with {@code ..}, or null. */
+    static String escapingEntry(Path archive) {
+        try (ZipFile zip = new ZipFile(archive.toFile())) {
+            var entries = zip.entries();
+            while (entries.hasMoreElements()) {
+                String name = entries.nextElement().getName();
+                String n = name.replace('\\', '/');
+                if (n.startsWith("/")
+                        || n.matches("^[A-Za-z]:.*")
+                        || java.util.Arrays.asList(n.split("/")).contains("..")) {
+                    return name;
+                }
+            }
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + archive, e);
         }
     }
 

@@ -4,6 +4,9 @@ import dev.quiver.api.QuiverApi;
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.sizing.SizingCapability;
+import dev.quiver.capabilities.Capability;
+import dev.quiver.capabilities.CapabilityHeaders;
+import dev.quiver.host.feature.FeaturePipeline;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,9 +38,17 @@ public final class PluginRuntime implements AutoCloseable {
     private final List<PredictionCapability> predictions = new ArrayList<>();
     private final List<EnsembleCapability> ensembles = new ArrayList<>();
     private final List<SizingCapability> sizings = new ArrayList<>();
+    private final CapabilityResolver resolver =
+            new CapabilityResolver(
+                    CapabilityResolver.hostCapabilities(QuiverApi.VERSION, FeaturePipeline.SCHEMA),
+                    FeaturePipeline.SCHEMA);
+    private CapabilityResolver.Resolution resolution;
+    private final IsolationPolicy isolation;
+    private final Map<String, PluginGuard> guards = new java.util.TreeMap<>();
 
     private PluginRuntime(Path pluginsDir, Map<String, String> config) {
         this.manager = new QuiverPluginManager(pluginsDir, config);
+        this.isolation = IsolationPolicy.from(config);
     }
 
     /**
@@ -61,7 +72,9 @@ public final class PluginRuntime implements AutoCloseable {
     }
 
     private void load() {
-        refusals.addAll(unreadableArchives());
+        List<PluginRefusal> unreadable = unreadableArchives();
+        refusals.addAll(unreadable);
+        unreadable.forEach(r -> manager.excluded.add(r.path()));
         Path root = manager.getPluginsRoots().get(0);
         ExpandedZips.dropStale(root);
         manager.loadPlugins();
@@ -71,16 +84,44 @@ public final class PluginRuntime implements AutoCloseable {
         // Sorted by id: PF4J's load order depends on the file system, reports should not.
         var plugins = new ArrayList<>(manager.getPlugins());
         plugins.sort(java.util.Comparator.comparing(PluginWrapper::getPluginId));
+        var candidates = new ArrayList<CapabilityResolver.Candidate>();
+        var started = new java.util.LinkedHashMap<String, PluginWrapper>();
         for (PluginWrapper plugin : plugins) {
             PluginDescriptor d = plugin.getDescriptor();
             if (plugin.getPluginState() != PluginState.STARTED) {
                 refusals.add(refusalOf(plugin));
                 continue;
             }
+            PluginRefusal missing = missingExtensionClass(plugin);
+            if (missing != null) {
+                refusals.add(missing);
+                manager.unloadPlugin(d.getPluginId());
+                continue;
+            }
+            Map<String, String> headers = ManifestHeaders.read(plugin.getPluginPath());
+            candidates.add(
+                    new CapabilityResolver.Candidate(
+                            d.getPluginId(),
+                            d.getVersion(),
+                            plugin.getPluginPath(),
+                            headers.get(CapabilityHeaders.PROVIDE),
+                            headers.get(CapabilityHeaders.REQUIRE)));
+            started.put(d.getPluginId(), plugin);
+        }
+        resolution = resolver.resolve(candidates);
+        for (PluginRefusal r : resolution.refusals()) {
+            refusals.add(r);
+            manager.unloadPlugin(r.pluginId());
+        }
+        for (String id : resolution.wired()) {
+            PluginWrapper plugin = started.get(id);
+            PluginDescriptor d = plugin.getDescriptor();
+            List<Capability> declared = resolution.provided().get(id);
+            guards.put(id, new PluginGuard(id, isolation));
             var names = new ArrayList<String>();
-            collect(plugin, PredictionCapability.class, predictions, "prediction", names);
-            collect(plugin, EnsembleCapability.class, ensembles, "ensemble", names);
-            collect(plugin, SizingCapability.class, sizings, "sizing", names);
+            collect(plugin, PredictionCapability.class, predictions, declared, names);
+            collect(plugin, EnsembleCapability.class, ensembles, declared, names);
+            collect(plugin, SizingCapability.class, sizings, declared, names);
             loaded.add(
                     new LoadedPlugin(
                             d.getPluginId(),
@@ -93,6 +134,39 @@ public final class PluginRuntime implements AutoCloseable {
         for (PluginRefusal r : refusals) {
             log.warn(r.message());
         }
+    }
+
+    /**
+     * PF4J logs and skips an extension class named in the plugin's index that it cannot load; a
+     * plugin whose extension is missing is refused instead, naming the class.
+     */
+    private PluginRefusal missingExtensionClass(PluginWrapper plugin) {
+        for (String cls :
+                new java.util.TreeSet<>(manager.getExtensionClassNames(plugin.getPluginId()))) {
+            try {
+                Class.forName(cls, false, plugin.getPluginClassLoader());
+            } catch (ClassNotFoundException | LinkageError e) {
+                PluginDescriptor d = plugin.getDescriptor();
+                return new PluginRefusal(
+                        "EXTENSION_CLASS_MISSING",
+                        d.getPluginId(),
+                        plugin.getPluginPath(),
+                        "[Quiver/EXTENSION_CLASS_MISSING] Plugin '"
+                                + d.getPluginId()
+                                + "' "
+                                + d.getVersion()
+                                + " lists extension "
+                                + cls
+                                + " in META-INF/extensions.idx, but its class loader cannot load"
+                                + " it: "
+                                + e
+                                + ". Where: "
+                                + plugin.getPluginPath()
+                                + ". Hint: the zip was packed without that class or one it links"
+                                + " to; rebuild it with the plugins parent (classes/ + lib/).");
+            }
+        }
+        return null;
     }
 
     /**
@@ -120,13 +194,17 @@ public final class PluginRuntime implements AutoCloseable {
     }
 
     private <T> void collect(
-            PluginWrapper plugin, Class<T> type, List<T> into, String kind, List<String> names) {
+            PluginWrapper plugin,
+            Class<T> type,
+            List<T> into,
+            List<Capability> declared,
+            List<String> names) {
         ExtensionFactory factory = manager.getExtensionFactory();
+        String namespace = "quiver." + kindOf(type);
         for (Class<? extends T> cls : manager.getExtensionClasses(type, plugin.getPluginId())) {
+            T extension;
             try {
-                T extension = factory.create(cls);
-                into.add(extension);
-                names.add(kind + ":" + nameOf(extension));
+                extension = factory.create(cls);
             } catch (RuntimeException | LinkageError e) {
                 refusals.add(
                         new PluginRefusal(
@@ -139,6 +217,72 @@ public final class PluginRuntime implements AutoCloseable {
                                         + cls.getName()
                                         + " could not be created: "
                                         + e));
+                continue;
+            }
+            String name = nameOf(extension);
+            Capability capability =
+                    declared.stream()
+                            .filter(
+                                    c ->
+                                            c.namespace().equals(namespace)
+                                                    && name.equals(c.attribute("name")))
+                            .findFirst()
+                            .orElse(null);
+            if (capability == null) {
+                closeQuietly(extension);
+                refusals.add(
+                        new PluginRefusal(
+                                "CAPABILITY_UNDECLARED",
+                                plugin.getPluginId(),
+                                plugin.getPluginPath(),
+                                "[Quiver/CAPABILITY_UNDECLARED] Plugin '"
+                                        + plugin.getPluginId()
+                                        + "': extension "
+                                        + cls.getName()
+                                        + " is a "
+                                        + kindOf(type)
+                                        + " named '"
+                                        + name
+                                        + "', but the manifest's Provide-Capability declares no "
+                                        + namespace
+                                        + "; name="
+                                        + name
+                                        + " (declared: "
+                                        + declared
+                                        + "); it is not wired. Hint: add it to plugin.provides in"
+                                        + " the plugin's pom."));
+                continue;
+            }
+            into.add(type.cast(guard(extension, guards.get(plugin.getPluginId()), capability)));
+            names.add(kindOf(type) + ":" + name);
+        }
+    }
+
+    /** The extension behind its plugin's guard: deadline, garbage checks, quarantine. */
+    private static Object guard(Object extension, PluginGuard guard, Capability capability) {
+        if (extension instanceof PredictionCapability p) {
+            Object h = capability.attributes().get("horizon");
+            return new GuardedPrediction(p, guard, h instanceof Long l ? l : null);
+        }
+        if (extension instanceof EnsembleCapability e) {
+            return new GuardedEnsemble(e, guard);
+        }
+        return new GuardedSizing((SizingCapability) extension, guard);
+    }
+
+    private static String kindOf(Class<?> type) {
+        if (type == PredictionCapability.class) {
+            return "prediction";
+        }
+        return type == EnsembleCapability.class ? "ensemble" : "sizing";
+    }
+
+    private static void closeQuietly(Object extension) {
+        if (extension instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("[Quiver/EXTENSION_CLOSE_FAILED] {} failed to close: {}", c, e.toString());
             }
         }
     }
@@ -202,6 +346,52 @@ public final class PluginRuntime implements AutoCloseable {
         return List.copyOf(refusals);
     }
 
+    /**
+     * Capabilities offered by the host and each wired plugin, and which capability met each
+     * requirement, as lines: {@code prediction-x requires quiver.model; filter:="(...)" <- wired to
+     * quiver.model; name=...; (plugin 'model-y')}.
+     *
+     * @return the wiring, one line per capability or requirement
+     */
+    public List<String> wiring() {
+        var out = new ArrayList<String>();
+        for (Capability c : resolver.hostCapabilitiesOffered()) {
+            out.add("host provides " + c);
+        }
+        for (String id : resolution.wired()) {
+            for (Capability c : resolution.provided().get(id)) {
+                out.add(id + " provides " + c);
+            }
+        }
+        for (CapabilityResolver.Wire w : resolution.wires()) {
+            out.add(
+                    w.pluginId()
+                            + " requires "
+                            + w.requirement()
+                            + " <- "
+                            + w.provider().capability()
+                            + " ("
+                            + w.provider().owner()
+                            + ")");
+        }
+        return out;
+    }
+
+    /**
+     * Each wired plugin's health: state ({@code ACTIVE} or {@code QUARANTINED}), calls, failures,
+     * missed deadlines and the reason, by plugin id.
+     *
+     * @return health per wired plugin, sorted by id
+     */
+    public List<PluginHealth> health() {
+        return guards.values().stream().map(PluginGuard::health).toList();
+    }
+
+    /** The isolation in force. */
+    public IsolationPolicy isolation() {
+        return isolation;
+    }
+
     public List<PredictionCapability> predictions() {
         return List.copyOf(predictions);
     }
@@ -227,6 +417,7 @@ public final class PluginRuntime implements AutoCloseable {
                 log.warn("[Quiver/EXTENSION_CLOSE_FAILED] {} failed to close: {}", c, e.toString());
             }
         }
+        guards.values().forEach(PluginGuard::close);
         // One by one, not stopPlugins(): PF4J 3.15.0's stopPlugins() modifies the list it iterates
         // (ConcurrentModificationException). unloadPlugin stops the plugin first.
         for (PluginWrapper plugin : List.copyOf(manager.getPlugins())) {
@@ -263,8 +454,149 @@ public final class PluginRuntime implements AutoCloseable {
             };
         }
 
+        /** Archives refused before PF4J saw them: never expanded, never loaded. */
+        final java.util.Set<Path> excluded = new java.util.HashSet<>();
+
+        @Override
+        protected org.pf4j.PluginRepository createPluginRepository() {
+            return new org.pf4j.PluginRepository() {
+                @Override
+                public List<Path> getPluginPaths() {
+                    return pluginPaths();
+                }
+
+                @Override
+                public boolean deletePluginPath(Path pluginPath) {
+                    return false;
+                }
+            };
+        }
+
+        /**
+         * Zips (expanded beside themselves, as PF4J does), jars and expanded folders of the plugins
+         * folder, sorted by name, without the archives refused beforehand or their stale
+         * expansions.
+         */
+        private List<Path> pluginPaths() {
+            var out = new ArrayList<Path>();
+            for (Path root : getPluginsRoots()) {
+                List<Path> entries;
+                try (var files = Files.list(root)) {
+                    entries = files.sorted().toList();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException("cannot list plugins folder " + root, e);
+                }
+                var zips = new java.util.HashSet<Path>();
+                for (Path p : entries) {
+                    String name = p.getFileName().toString();
+                    if (Files.isRegularFile(p) && name.endsWith(".zip")) {
+                        zips.add(p.resolveSibling(name.substring(0, name.length() - 4)));
+                    }
+                }
+                for (Path p : entries) {
+                    String name = p.getFileName().toString();
+                    if (name.startsWith(".") || excluded.contains(p)) {
+                        continue;
+                    }
+                    if (Files.isRegularFile(p) && name.endsWith(".zip")) {
+                        try {
+                            out.add(org.pf4j.util.FileUtils.expandIfZip(p));
+                        } catch (java.io.IOException | RuntimeException e) {
+                            loadFailures.add(unreadable(p, "it cannot be expanded (" + e + ")"));
+                        }
+                    } else if (Files.isRegularFile(p) && name.endsWith(".jar")) {
+                        out.add(p);
+                    } else if (Files.isDirectory(p) && !zips.contains(p)) {
+                        out.add(p);
+                    }
+                }
+            }
+            return out;
+        }
+
+        /**
+         * PF4J's ignore-and-continue strategy unloads a plugin whose dependency is missing or at
+         * the wrong version with only a log line; record each as a refusal first.
+         */
+        @Override
+        protected org.pf4j.DependencyResolver.Result resolveDependencies() {
+            for (PluginWrapper p : List.copyOf(getPlugins())) {
+                String id = p.getPluginId();
+                for (org.pf4j.PluginDependency dep : p.getDescriptor().getDependencies()) {
+                    if (dep.isOptional() || dependencyRefused.contains(id)) {
+                        continue;
+                    }
+                    PluginWrapper target = getPlugin(dep.getPluginId());
+                    String problem = null;
+                    if (target == null) {
+                        problem = "is not installed";
+                    } else if (!getVersionManager()
+                            .checkVersionConstraint(
+                                    target.getDescriptor().getVersion(),
+                                    dep.getPluginVersionSupport())) {
+                        problem =
+                                "is installed at version "
+                                        + target.getDescriptor().getVersion()
+                                        + ", outside the range";
+                    }
+                    if (problem != null) {
+                        dependencyRefused.add(id);
+                        loadFailures.add(
+                                new PluginRefusal(
+                                        target == null
+                                                ? "MISSING_DEPENDENCY"
+                                                : "WRONG_DEPENDENCY_VERSION",
+                                        id,
+                                        p.getPluginPath(),
+                                        "[Quiver/"
+                                                + (target == null
+                                                        ? "MISSING_DEPENDENCY"
+                                                        : "WRONG_DEPENDENCY_VERSION")
+                                                + "] Plugin '"
+                                                + id
+                                                + "' "
+                                                + p.getDescriptor().getVersion()
+                                                + " depends on plugin '"
+                                                + dep.getPluginId()
+                                                + "' "
+                                                + dep.getPluginVersionSupport()
+                                                + ", which "
+                                                + problem
+                                                + ". Where: "
+                                                + p.getPluginPath()
+                                                + " (manifest Plugin-Dependencies). Hint: install"
+                                                + " that plugin in a matching version, or mark the"
+                                                + " dependency optional ('?')."));
+                    }
+                }
+            }
+            return super.resolveDependencies();
+        }
+
+        private final java.util.Set<String> dependencyRefused = new java.util.HashSet<>();
+
         @Override
         protected PluginWrapper loadPluginFromPath(Path pluginPath) {
+            String declaredId = ManifestHeaders.read(pluginPath).get("Plugin-Id");
+            PluginWrapper first = declaredId == null ? null : getPlugin(declaredId);
+            if (first != null) {
+                loadFailures.add(
+                        new PluginRefusal(
+                                "DUPLICATE_PLUGIN_ID",
+                                declaredId,
+                                pluginPath,
+                                "[Quiver/DUPLICATE_PLUGIN_ID] Plugin '"
+                                        + declaredId
+                                        + "' at "
+                                        + pluginPath
+                                        + " has the same Plugin-Id as the plugin already loaded"
+                                        + " from "
+                                        + first.getPluginPath()
+                                        + "; only the first (in file-name order) runs. Hint: give"
+                                        + " each plugin its own Plugin-Id (e.g. with its version),"
+                                        + " or remove the other copy."));
+                return null;
+            }
             try {
                 PluginWrapper plugin = super.loadPluginFromPath(pluginPath);
                 if (plugin == null) {

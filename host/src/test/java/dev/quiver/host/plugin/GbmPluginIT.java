@@ -83,7 +83,8 @@ class GbmPluginIT {
                             .filter(e -> e.descriptor().name().equals("stack"))
                             .findFirst()
                             .orElseThrow();
-            assertThat(stack.getClass().getClassLoader())
+            // Handed out behind the host's isolation guard; the stack itself is the plugin's.
+            assertThat(((Guarded) stack).delegate().getClass().getClassLoader())
                     .isNotSameAs(PluginRuntime.class.getClassLoader());
             return new WalkForwardBacktest(config)
                     .run(

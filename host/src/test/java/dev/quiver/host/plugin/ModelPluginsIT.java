@@ -61,10 +61,12 @@ class ModelPluginsIT {
                 assertThat(runtime.refusals()).isEmpty();
                 PredictionCapability lstm = source(runtime, "lstm");
                 PredictionCapability catboost = source(runtime, "catboost");
-                assertThat(lstm.getClass().getClassLoader())
+                // Behind the runtime's guard, the plugin's own object.
+                ClassLoader lstmLoader = ((Guarded) lstm).delegate().getClass().getClassLoader();
+                assertThat(lstmLoader)
                         .isNotSameAs(PluginRuntime.class.getClassLoader())
                         .isNotSameAs(firstLoader);
-                firstLoader = lstm.getClass().getClassLoader();
+                firstLoader = lstmLoader;
                 for (JsonNode block : lstmGolden.get("blocks")) {
                     int first = block.get("first_end_bar_index").asInt();
                     for (int t = first - 31; t < first; t++) {

@@ -36,6 +36,7 @@ class PluginRuntimeIT {
                     .extracting(LoadedPlugin::id)
                     .containsExactlyInAnyOrder(
                             "ensemble-gbm",
+                            "prediction-analogs",
                             "prediction-catboost",
                             "prediction-lstm",
                             "prediction-traditional",
@@ -45,6 +46,7 @@ class PluginRuntimeIT {
                     .flatExtracting(LoadedPlugin::extensions)
                     .containsExactlyInAnyOrder(
                             "ensemble:stack",
+                            "prediction:analogs",
                             "prediction:catboost",
                             "prediction:lightgbm",
                             "prediction:lstm",
@@ -56,7 +58,7 @@ class PluginRuntimeIT {
             assertThat(runtime.sizings())
                     .allSatisfy(
                             s ->
-                                    assertThat(s.getClass().getClassLoader())
+                                    assertThat(((Guarded) s).delegate().getClass().getClassLoader())
                                             .isNotSameAs(PluginRuntime.class.getClassLoader()));
             // Configuration reaches the plugin through the injected PluginContext.
             var fixed =
@@ -93,7 +95,7 @@ class PluginRuntimeIT {
                                                         + ".");
                             });
             // One unresolvable plugin does not abort the others.
-            assertThat(runtime.plugins()).hasSize(6);
+            assertThat(runtime.plugins()).hasSize(7);
         }
     }
 
@@ -115,7 +117,7 @@ class PluginRuntimeIT {
         copyZips(DISTRIBUTION.resolve("plugins"), dir);
         Files.writeString(dir.resolve("not-a-plugin.zip"), "this is text, not a zip");
         try (var runtime = PluginRuntime.start(dir, Map.of())) {
-            assertThat(runtime.plugins()).hasSize(6);
+            assertThat(runtime.plugins()).hasSize(7);
             assertThat(runtime.refusals())
                     .singleElement()
                     .satisfies(r -> assertThat(r.message()).contains("not-a-plugin"));

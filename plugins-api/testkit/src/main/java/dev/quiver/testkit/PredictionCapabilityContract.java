@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.api.feature.LabeledFrame;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import java.util.ArrayList;
@@ -14,7 +15,11 @@ import org.junit.jupiter.api.Test;
  * The contract every {@link PredictionCapability} must meet, run on real bars ({@link
  * FixtureSeries}). Implement it in a test class and supply {@link #newPrediction()}.
  *
- * <p>Frames before {@link #firstFrame()} are skipped, for sources that need a longer history.
+ * <p>Every fresh instance is first fitted ({@link PredictionCapability#fit}) on the labelled
+ * fixture bars before {@link #firstFrame()} minus one, then asked about the bars from {@link
+ * #firstFrame()} on: trainable sources (trained per walk-forward fold) and fixed ones (whose {@code
+ * fit} is a no-op) go through the same contract, and no forecast is of a bar the source was fitted
+ * on.
  */
 public interface PredictionCapabilityContract {
 
@@ -26,12 +31,36 @@ public interface PredictionCapabilityContract {
     PredictionCapability newPrediction();
 
     /**
-     * First fixture bar the source is asked about.
+     * First fixture bar the source is asked about; bars {@code [0, firstFrame() - 2]} are its
+     * training window.
      *
-     * @return a bar index, default 60
+     * @return a bar index, default 400 (of the fixture's 600)
      */
     default int firstFrame() {
-        return 60;
+        return 400;
+    }
+
+    /**
+     * The labelled frames every fresh instance is fitted on: fixture bars {@code [0, firstFrame() -
+     * 2]}, each labelled with the next bar's log return, so every label is known before the first
+     * bar asked about.
+     *
+     * @param fx the fixture
+     * @return the training window, in time order
+     */
+    default List<LabeledFrame> trainingWindow(FixtureSeries fx) {
+        var rows = new ArrayList<LabeledFrame>();
+        for (int t = 0; t <= firstFrame() - 2; t++) {
+            double r = Math.log(fx.frame(t + 1).bar().close() / fx.frame(t).bar().close());
+            rows.add(new LabeledFrame(fx.frame(t), 1, r));
+        }
+        return rows;
+    }
+
+    private PredictionCapability fitted(FixtureSeries fx) {
+        PredictionCapability p = newPrediction();
+        p.fit(trainingWindow(fx));
+        return p;
     }
 
     private List<Forecast> run(PredictionCapability p, FixtureSeries fx, int endExclusive) {
@@ -45,7 +74,7 @@ public interface PredictionCapabilityContract {
     @Test
     default void forecastsAreFiniteProbabilitiesForTheDecisionBar() {
         var fx = FixtureSeries.btcUsd4h();
-        try (PredictionCapability p = newPrediction()) {
+        try (PredictionCapability p = fitted(fx)) {
             String horizon = p.descriptor().attributes().get("horizon");
             for (int t = firstFrame(); t < fx.size(); t++) {
                 Forecast f = p.forecast(fx.frame(t));
@@ -63,11 +92,12 @@ public interface PredictionCapabilityContract {
     default void pointInTimeSameForecastWhetherTheSeriesEndsOrGoesOn() {
         var fx = FixtureSeries.btcUsd4h();
         List<Forecast> full;
-        try (PredictionCapability p = newPrediction()) {
+        try (PredictionCapability p = fitted(fx)) {
             full = run(p, fx, fx.size());
         }
-        for (int cut : new int[] {firstFrame() + 1, fx.size() / 2, fx.size() - 7}) {
-            try (PredictionCapability p = newPrediction()) {
+        for (int cut :
+                new int[] {firstFrame() + 1, (firstFrame() + fx.size()) / 2, fx.size() - 7}) {
+            try (PredictionCapability p = fitted(fx)) {
                 List<Forecast> truncated = run(p, fx, cut + 1);
                 assertThat(truncated)
                         .as("series ending at bar %s", cut)
@@ -79,8 +109,8 @@ public interface PredictionCapabilityContract {
     @Test
     default void deterministicForTheSameInput() {
         var fx = FixtureSeries.btcUsd4h();
-        try (PredictionCapability a = newPrediction();
-                PredictionCapability b = newPrediction()) {
+        try (PredictionCapability a = fitted(fx);
+                PredictionCapability b = fitted(fx)) {
             assertThat(run(a, fx, fx.size())).isEqualTo(run(b, fx, fx.size()));
         }
     }
@@ -88,7 +118,7 @@ public interface PredictionCapabilityContract {
     @Test
     default void aMissingFeatureIsRejectedWithItsName() {
         var fx = FixtureSeries.btcUsd4h();
-        try (PredictionCapability p = newPrediction()) {
+        try (PredictionCapability p = fitted(fx)) {
             try {
                 p.forecast(fx.frameWithoutFeatures(fx.size() - 1));
             } catch (QuiverInputException e) {
@@ -104,7 +134,7 @@ public interface PredictionCapabilityContract {
     @Test
     default void closeIsIdempotentAndLaterCallsFailClearly() {
         var fx = FixtureSeries.btcUsd4h();
-        PredictionCapability p = newPrediction();
+        PredictionCapability p = fitted(fx);
         p.close();
         p.close();
         assertThatThrownBy(() -> p.forecast(fx.frame(fx.size() - 1)))

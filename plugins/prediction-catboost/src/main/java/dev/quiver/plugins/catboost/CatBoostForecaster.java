@@ -199,8 +199,8 @@ public final class CatBoostForecaster implements PredictionCapability {
      * @return {@code probabilityUp} in [0, 1], horizon 1, detail {@code raw} (the log-odds)
      * @throws QuiverInputException with code {@code SCHEMA_MISMATCH} if the frame's schema hash
      *     differs from the model's
-     * @throws CapabilityException if the bar lies inside the model's training span of its training
-     *     series, or CatBoost fails
+     * @throws QuiverInputException with code {@code IN_TRAINING_SPAN} if the bar lies inside the
+     *     model's training span of its training series, or CatBoost fails
      * @throws IllegalStateException after {@link #close()}
      */
     @Override
@@ -216,19 +216,18 @@ public final class CatBoostForecaster implements PredictionCapability {
         if (frame.history().symbol().equalsIgnoreCase(trainingSeries)
                 && !barTime.isBefore(trainingFirst)
                 && !barTime.isAfter(trainingLast)) {
-            throw new CapabilityException(
-                    NAME,
-                    "bar "
-                            + barTime
-                            + " of "
-                            + frame.history().symbol()
-                            + " lies inside the model's training span "
+            // Declined input, not a failure: the model is never scored on bars it was fitted on.
+            throw new QuiverInputException(
+                    "IN_TRAINING_SPAN",
+                    "bar",
+                    "capability 'catboost' on " + frame.history().symbol(),
+                    barTime,
+                    "lies inside the model's training span "
                             + trainingFirst
                             + ".."
                             + trainingLast
                             + "; it is not forecast, so no score includes a bar the model was"
-                            + " fitted on",
-                    null);
+                            + " fitted on");
         }
         for (int i = 0; i < row.length; i++) {
             row[i] = (float) frame.get(featureIndex[i]);

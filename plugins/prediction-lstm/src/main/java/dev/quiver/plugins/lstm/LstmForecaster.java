@@ -105,8 +105,8 @@ public final class LstmForecaster implements PredictionCapability {
      *     differs from the model's, or {@code SHORT_HISTORY} if fewer than {@code timesteps}
      *     chained feature rows end at the frame's bar
      * @throws CapabilityException if the model's output is not a probability
-     * @throws CapabilityException if the bar lies inside the model's training span of its training
-     *     series
+     * @throws QuiverInputException with code {@code IN_TRAINING_SPAN} if the bar lies inside the
+     *     model's training span of its training series
      * @throws IllegalStateException after {@link #close()}
      */
     @Override
@@ -124,19 +124,18 @@ public final class LstmForecaster implements PredictionCapability {
         if (history.symbol().equalsIgnoreCase(s.trainingSeries())
                 && !barTime.isBefore(s.trainingFirstBar())
                 && !barTime.isAfter(s.trainingLastBar())) {
-            throw new CapabilityException(
-                    NAME,
-                    "bar "
-                            + barTime
-                            + " of "
-                            + history.symbol()
-                            + " lies inside the model's training span "
+            // Declined input, not a failure: the model is never scored on bars it was fitted on.
+            throw new QuiverInputException(
+                    "IN_TRAINING_SPAN",
+                    "bar",
+                    "capability 'lstm' on " + history.symbol(),
+                    barTime,
+                    "lies inside the model's training span "
                             + s.trainingFirstBar()
                             + ".."
                             + s.trainingLastBar()
                             + "; it is not forecast, so no score includes a bar the model was"
-                            + " fitted on",
-                    null);
+                            + " fitted on");
         }
         double[][] window = frame.window(timesteps);
         FloatBuffer in = model.input();

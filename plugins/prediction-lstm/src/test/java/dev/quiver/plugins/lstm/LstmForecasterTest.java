@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quiver.api.PluginContext;
-import dev.quiver.api.error.CapabilityException;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.feature.FeatureSchema;
@@ -118,7 +117,9 @@ class LstmForecasterTest implements PredictionCapabilityContract {
                                     lstm.forecast(
                                             new FeatureFrame(
                                                     real.schema(), inSpan, real.toArray())))
-                    .isInstanceOf(CapabilityException.class)
+                    .isInstanceOf(QuiverInputException.class)
+                    .hasMessageStartingWith(
+                            "[Quiver/IN_TRAINING_SPAN] capability 'lstm' on btc-usd-4h")
                     .hasMessageContaining("inside the model's training span")
                     .hasMessageContaining("2018-12-31T20:00:00Z");
             // another series at the same dates is not refused for the span; this unchained

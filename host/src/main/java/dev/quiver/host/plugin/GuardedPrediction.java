@@ -1,0 +1,116 @@
+package dev.quiver.host.plugin;
+
+import dev.quiver.api.CapabilityDescriptor;
+import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.feature.LabeledFrame;
+import dev.quiver.api.prediction.Forecast;
+import dev.quiver.api.prediction.PredictionCapability;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A plugin's prediction behind its {@link PluginGuard}: every call under a deadline on the plugin's
+ * pool; a forecast for another bar, with another horizon than declared, or under another source
+ * name is garbage. The descriptor is read once, when the plugin is wired.
+ */
+final class GuardedPrediction implements PredictionCapability, Guarded {
+
+    private static final Logger log = LoggerFactory.getLogger(GuardedPrediction.class);
+
+    private final PredictionCapability delegate;
+    private final PluginGuard guard;
+    private final CapabilityDescriptor descriptor;
+    private final Long horizonBars;
+
+    /**
+     * @param delegate the plugin's extension
+     * @param guard its plugin's guard
+     * @param horizonBars the horizon its capability declares, or null if it declares none
+     */
+    GuardedPrediction(PredictionCapability delegate, PluginGuard guard, Long horizonBars) {
+        this.delegate = delegate;
+        this.guard = guard;
+        this.descriptor = delegate.descriptor();
+        this.horizonBars = horizonBars;
+    }
+
+    @Override
+    public CapabilityDescriptor descriptor() {
+        return descriptor;
+    }
+
+    @Override
+    public Forecast forecast(FeatureFrame frame) {
+        return guard.call(
+                descriptor.name(),
+                "forecast",
+                guard.policy().deadline(),
+                () -> delegate.forecast(frame),
+                f -> problem(f, frame));
+    }
+
+    private String problem(Forecast f, FeatureFrame frame) {
+        if (!f.barTime().equals(frame.bar().start())) {
+            return "returned a forecast for bar "
+                    + f.barTime()
+                    + ", not the decision bar "
+                    + frame.bar().start();
+        }
+        if (horizonBars != null && f.horizonBars() != horizonBars) {
+            return "returned horizon "
+                    + f.horizonBars()
+                    + " bars; its capability declares horizon="
+                    + horizonBars;
+        }
+        if (!f.source().equals(descriptor.name())) {
+            return "returned source '" + f.source() + "', not its name '" + descriptor.name() + "'";
+        }
+        return null;
+    }
+
+    @Override
+    public void fit(List<LabeledFrame> trainingWindow) {
+        guard.call(
+                descriptor.name(),
+                "fit",
+                guard.policy().fitDeadline(),
+                () -> {
+                    delegate.fit(trainingWindow);
+                    return Boolean.TRUE;
+                },
+                ok -> null);
+    }
+
+    @Override
+    public void close() {
+        try {
+            guard.call(
+                    descriptor.name(),
+                    "close",
+                    guard.policy().deadline(),
+                    () -> {
+                        delegate.close();
+                        return Boolean.TRUE;
+                    },
+                    ok -> null);
+        } catch (RuntimeException e) {
+            log.warn("[Quiver/EXTENSION_CLOSE_FAILED] {}", e.getMessage());
+        }
+    }
+
+    @Override
+    public Object delegate() {
+        return delegate;
+    }
+
+    @Override
+    public String pluginId() {
+        return guard.pluginId();
+    }
+
+    @Override
+    public String toString() {
+        return "prediction '" + descriptor.name() + "' of plugin '" + guard.pluginId() + "'";
+    }
+}

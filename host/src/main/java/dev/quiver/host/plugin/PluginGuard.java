@@ -1,0 +1,238 @@
+package dev.quiver.host.plugin;
+
+import dev.quiver.api.error.QuiverInputException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one plugin's calls on that plugin's own capped pool, each under a deadline, and keeps its
+ * health: a call that throws, misses its deadline or returns garbage fails with a {@link
+ * PluginCallException} naming the reason; {@code quarantineAfterFailures} consecutive failures or
+ * {@code quarantineAfterDeadlineMisses} missed deadlines quarantine the plugin: every later call
+ * fails at once, and its pool is shut down and abandoned (threads stuck in a plugin cannot be
+ * killed; they are daemon threads, capped at {@code maxThreads}, and die when the call returns).
+ *
+ * <p>A {@link QuiverInputException} other than a garbage value ({@code BAD_FORECAST}, {@code
+ * BAD_SIZING}, {@code BAD_SIGNAL}) is the plugin declining an input it cannot use (e.g. {@code
+ * SHORT_HISTORY}): it is passed on as is and does not count towards quarantine.
+ *
+ * <p>Thread-safe.
+ */
+final class PluginGuard implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PluginGuard.class);
+    private static final int RECENT = 10;
+    private static final int QUEUED = 16;
+
+    private final String pluginId;
+    private final IsolationPolicy policy;
+    private final ThreadPoolExecutor pool;
+    private final AtomicInteger liveThreads = new AtomicInteger();
+    private final AtomicLong calls = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong deadlineMisses = new AtomicLong();
+    private final ArrayDeque<String> recent = new ArrayDeque<>();
+    private int consecutiveFailures;
+    private volatile String quarantineReason;
+
+    PluginGuard(String pluginId, IsolationPolicy policy) {
+        this.pluginId = pluginId;
+        this.policy = policy;
+        AtomicInteger n = new AtomicInteger();
+        this.pool =
+                new ThreadPoolExecutor(
+                        policy.maxThreads(),
+                        policy.maxThreads(),
+                        30,
+                        TimeUnit.SECONDS,
+                        // Calls wait here while every thread is busy; their deadline includes
+                        // the wait. Full only when the threads are stuck and calls pile up.
+                        new ArrayBlockingQueue<>(QUEUED),
+                        r -> {
+                            Thread t =
+                                    new Thread(
+                                            () -> {
+                                                liveThreads.incrementAndGet();
+                                                try {
+                                                    r.run();
+                                                } finally {
+                                                    liveThreads.decrementAndGet();
+                                                }
+                                            },
+                                            "quiver-plugin-"
+                                                    + pluginId
+                                                    + "-"
+                                                    + n.incrementAndGet());
+                            t.setDaemon(true);
+                            return t;
+                        });
+        pool.allowCoreThreadTimeOut(true);
+    }
+
+    String pluginId() {
+        return pluginId;
+    }
+
+    IsolationPolicy policy() {
+        return policy;
+    }
+
+    /**
+     * Calls {@code body} on the plugin's pool and checks its result.
+     *
+     * @param capability the capability's name, for messages
+     * @param operation e.g. {@code forecast}
+     * @param deadline how long the caller waits
+     * @param body the plugin call
+     * @param garbage what is wrong with a result, or null if it is acceptable
+     * @return the accepted result
+     * @throws PluginCallException if the call failed or the plugin is quarantined
+     * @throws QuiverInputException if the plugin declined the input (passed on as is)
+     */
+    <T> T call(
+            String capability,
+            String operation,
+            Duration deadline,
+            Callable<T> body,
+            Function<T, String> garbage) {
+        String quarantined = quarantineReason;
+        if (quarantined != null) {
+            throw new PluginCallException(
+                    "PLUGIN_QUARANTINED",
+                    pluginId,
+                    capability,
+                    "is quarantined until it is reloaded: " + quarantined,
+                    null);
+        }
+        calls.incrementAndGet();
+        Future<T> future;
+        try {
+            future = pool.submit(body);
+        } catch (RejectedExecutionException e) {
+            throw fail(
+                    "PLUGIN_POOL_EXHAUSTED",
+                    capability,
+                    operation
+                            + " could not start: all "
+                            + policy.maxThreads()
+                            + " threads of the plugin are stuck in calls that missed their deadline"
+                            + " and "
+                            + QUEUED
+                            + " calls wait",
+                    null);
+        }
+        T value;
+        try {
+            value = future.get(deadline.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            future.cancel(true);
+            deadlineMisses.incrementAndGet();
+            throw fail(
+                    "PLUGIN_DEADLINE",
+                    capability,
+                    operation
+                            + " did not return within its deadline of "
+                            + deadline.toMillis()
+                            + " ms",
+                    null);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof QuiverInputException q && !isGarbage(q.code())) {
+                throw q;
+            }
+            boolean garbageValue = cause instanceof QuiverInputException;
+            throw fail(
+                    garbageValue ? "PLUGIN_GARBAGE" : "PLUGIN_THREW",
+                    capability,
+                    operation + (garbageValue ? " built an invalid value: " : " threw ") + cause,
+                    cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            future.cancel(true);
+            throw new PluginCallException(
+                    "PLUGIN_INTERRUPTED", pluginId, capability, operation + " was interrupted", e);
+        }
+        String problem = value == null ? "returned null" : garbage.apply(value);
+        if (problem != null) {
+            throw fail("PLUGIN_GARBAGE", capability, operation + " " + problem, null);
+        }
+        synchronized (this) {
+            consecutiveFailures = 0;
+        }
+        return value;
+    }
+
+    private static boolean isGarbage(String code) {
+        return code.equals("BAD_FORECAST")
+                || code.equals("BAD_SIZING")
+                || code.equals("BAD_SIGNAL");
+    }
+
+    private PluginCallException fail(
+            String code, String capability, String reason, Throwable cause) {
+        failures.incrementAndGet();
+        String quarantine = null;
+        synchronized (this) {
+            consecutiveFailures++;
+            recent.addLast(code + ": " + reason);
+            while (recent.size() > RECENT) {
+                recent.removeFirst();
+            }
+            if (quarantineReason == null) {
+                if (consecutiveFailures >= policy.quarantineAfterFailures()) {
+                    quarantine =
+                            consecutiveFailures + " consecutive failed calls, the last: " + reason;
+                } else if (deadlineMisses.get() >= policy.quarantineAfterDeadlineMisses()) {
+                    quarantine = deadlineMisses.get() + " missed deadlines, the last: " + reason;
+                }
+                if (quarantine != null) {
+                    quarantineReason = quarantine;
+                }
+            }
+        }
+        if (quarantine != null) {
+            log.warn(
+                    "[Quiver/PLUGIN_QUARANTINED] plugin '{}' quarantined after {}",
+                    pluginId,
+                    quarantine);
+            // Abandon the pool: interrupt what runs, accept nothing more. Stuck threads are
+            // daemons and end when their call returns.
+            pool.shutdownNow();
+        }
+        return new PluginCallException(code, pluginId, capability, reason, cause);
+    }
+
+    /** Its health now. */
+    synchronized PluginHealth health() {
+        String last = recent.isEmpty() ? "" : recent.getLast();
+        return new PluginHealth(
+                pluginId,
+                quarantineReason == null ? "ACTIVE" : "QUARANTINED",
+                calls.get(),
+                failures.get(),
+                deadlineMisses.get(),
+                liveThreads.get(),
+                quarantineReason == null ? last : quarantineReason,
+                List.copyOf(recent));
+    }
+
+    /** Stops taking calls; threads still inside the plugin end when their call returns. */
+    @Override
+    public void close() {
+        pool.shutdownNow();
+    }
+}

@@ -1,0 +1,263 @@
+package dev.quiver.host.plugin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.quiver.api.CapabilityDescriptor;
+import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.prediction.Forecast;
+import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.SizingCapability;
+import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.api.sizing.SizingDecision;
+import dev.quiver.testkit.FixtureSeries;
+import dev.quiver.testkit.Fixtures;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.BiFunction;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The decorators and their guard, with in-process misbehaving fakes. */
+class PluginGuardTest {
+
+    static final FixtureSeries FX = FixtureSeries.btcUsd4h();
+    static final IsolationPolicy FAST =
+            new IsolationPolicy(Duration.ofMillis(100), Duration.ofSeconds(5), 3, 2, 2);
+
+    final CountDownLatch never = new CountDownLatch(1);
+    PluginGuard guard = new PluginGuard("bad-plugin", FAST);
+
+    @AfterEach
+    void release() {
+        never.countDown();
+        guard.close();
+    }
+
+    static PredictionCapability fake(BiFunction<Integer, FeatureFrame, Forecast> body) {
+        return new PredictionCapability() {
+            int calls;
+
+            @Override
+            public CapabilityDescriptor descriptor() {
+                return new CapabilityDescriptor("fake", "1.0.0", Map.of("horizon", "1"));
+            }
+
+            @Override
+            public Forecast forecast(FeatureFrame frame) {
+                return body.apply(++calls, frame);
+            }
+        };
+    }
+
+    static Forecast ok(FeatureFrame f) {
+        return new Forecast("fake", f.bar().start(), 1, 0.5, Map.of());
+    }
+
+    PredictionCapability guarded(BiFunction<Integer, FeatureFrame, Forecast> body) {
+        return new GuardedPrediction(fake(body), guard, 1L);
+    }
+
+    @Test
+    void aGoodCallPassesThroughOnThePluginsOwnThread() {
+        var seen = new String[1];
+        var p =
+                guarded(
+                        (n, f) -> {
+                            seen[0] = Thread.currentThread().getName();
+                            return ok(f);
+                        });
+        assertThat(p.forecast(FX.frame(100))).isEqualTo(ok(FX.frame(100)));
+        assertThat(seen[0]).startsWith("quiver-plugin-bad-plugin-");
+        assertThat(guard.health().state()).isEqualTo("ACTIVE");
+    }
+
+    @Test
+    void throwingIsAFailureAndThreeInARowQuarantine() {
+        var p =
+                guarded(
+                        (n, f) -> {
+                            if (n == 2) {
+                                throw new StackOverflowError();
+                            }
+                            throw new IllegalStateException("boom " + n);
+                        });
+        assertThatThrownBy(() -> p.forecast(FX.frame(100)))
+                .isInstanceOf(PluginCallException.class)
+                .hasMessage(
+                        "[Quiver/CAPABILITY_FAILED] capability 'fake': [PLUGIN_THREW] plugin"
+                                + " 'bad-plugin': forecast threw java.lang.IllegalStateException:"
+                                + " boom 1");
+        assertThatThrownBy(() -> p.forecast(FX.frame(100)))
+                .hasMessageContaining("threw java.lang.StackOverflowError");
+        assertThat(guard.health().state()).isEqualTo("ACTIVE");
+        assertThatThrownBy(() -> p.forecast(FX.frame(100))).hasMessageContaining("boom 3");
+        PluginHealth h = guard.health();
+        assertThat(h.state()).isEqualTo("QUARANTINED");
+        assertThat(h.reason())
+                .isEqualTo(
+                        "3 consecutive failed calls, the last: forecast threw"
+                                + " java.lang.IllegalStateException: boom 3");
+        // Quarantined: fails at once, the plugin is not called again.
+        assertThatThrownBy(() -> p.forecast(FX.frame(100)))
+                .isInstanceOfSatisfying(
+                        PluginCallException.class,
+                        e -> assertThat(e.code()).isEqualTo("PLUGIN_QUARANTINED"))
+                .hasMessageContaining("is quarantined until it is reloaded: 3 consecutive");
+        assertThat(guard.health().calls()).isEqualTo(3);
+    }
+
+    @Test
+    void aSuccessResetsTheConsecutiveCount() {
+        var p = guarded((n, f) -> n % 2 == 0 ? ok(f) : fake((a, b) -> null).forecast(f));
+        for (int i = 0; i < 20; i++) {
+            try {
+                p.forecast(FX.frame(100));
+            } catch (PluginCallException e) {
+                assertThat(e.code()).isEqualTo("PLUGIN_GARBAGE");
+            }
+        }
+        assertThat(guard.health().state()).isEqualTo("ACTIVE");
+        assertThat(guard.health().failures()).isEqualTo(10);
+    }
+
+    @Test
+    void hangingIsCutOffAtTheDeadlineAndRepeatedMissesQuarantineWithThreadsCapped() {
+        var p =
+                guarded(
+                        (n, f) -> {
+                            while (true) { // ignores interrupts, as a badly written plugin would
+                                try {
+                                    never.await();
+                                    return ok(f);
+                                } catch (InterruptedException ignored) {
+                                    // keep hanging
+                                }
+                            }
+                        });
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> p.forecast(FX.frame(100)))
+                .hasMessageEndingWith("forecast did not return within its deadline of 100 ms");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(2));
+        assertThatThrownBy(() -> p.forecast(FX.frame(100)))
+                .isInstanceOfSatisfying(
+                        PluginCallException.class,
+                        e -> assertThat(e.code()).isEqualTo("PLUGIN_DEADLINE"));
+        PluginHealth h = guard.health();
+        assertThat(h.state()).isEqualTo("QUARANTINED");
+        assertThat(h.deadlineMisses()).isEqualTo(2);
+        assertThat(h.reason()).startsWith("2 missed deadlines");
+        assertThat(h.liveThreads()).isLessThanOrEqualTo(FAST.maxThreads());
+        for (int i = 0; i < 50; i++) {
+            assertThatThrownBy(() -> p.forecast(FX.frame(100)))
+                    .isInstanceOf(PluginCallException.class);
+        }
+        assertThat(guard.health().liveThreads()).isLessThanOrEqualTo(FAST.maxThreads());
+    }
+
+    @Test
+    void garbageForecastsAreRefusedWithTheirReason() {
+        FeatureFrame frame = FX.frame(100);
+        assertThatThrownBy(() -> guarded((n, f) -> null).forecast(frame))
+                .hasMessageEndingWith("forecast returned null");
+        assertThatThrownBy(() -> guarded((n, f) -> ok(FX.frame(99))).forecast(frame))
+                .hasMessageContaining("returned a forecast for bar " + FX.frame(99).bar().start())
+                .hasMessageEndingWith("not the decision bar " + frame.bar().start());
+        guard = new PluginGuard("bad-plugin", FAST);
+        assertThatThrownBy(
+                        () ->
+                                guarded(
+                                                (n, f) ->
+                                                        new Forecast(
+                                                                "fake",
+                                                                f.bar().start(),
+                                                                4,
+                                                                0.5,
+                                                                Map.of()))
+                                        .forecast(frame))
+                .hasMessageEndingWith("returned horizon 4 bars; its capability declares horizon=1");
+        assertThatThrownBy(
+                        () ->
+                                guarded(
+                                                (n, f) ->
+                                                        new Forecast(
+                                                                "fake",
+                                                                f.bar().start(),
+                                                                1,
+                                                                Double.NaN,
+                                                                Map.of()))
+                                        .forecast(frame))
+                .isInstanceOfSatisfying(
+                        PluginCallException.class,
+                        e -> assertThat(e.code()).isEqualTo("PLUGIN_GARBAGE"))
+                .hasMessageContaining("forecast built an invalid value: ")
+                .hasMessageContaining("field 'probabilityUp' is not in [0, 1] (value: NaN)");
+        guard = new PluginGuard("bad-plugin", FAST);
+        assertThatThrownBy(
+                        () ->
+                                guarded(
+                                                (n, f) ->
+                                                        new Forecast(
+                                                                "other",
+                                                                f.bar().start(),
+                                                                1,
+                                                                0.5,
+                                                                Map.of()))
+                                        .forecast(frame))
+                .hasMessageEndingWith("returned source 'other', not its name 'fake'");
+    }
+
+    @Test
+    void aDeclinedInputPassesOnAndNeverQuarantines() {
+        var p =
+                guarded(
+                        (n, f) -> {
+                            throw new QuiverInputException(
+                                    "SHORT_HISTORY", "window", "fake", 3, "has fewer than 32 rows");
+                        });
+        for (int i = 0; i < 10; i++) {
+            assertThatThrownBy(() -> p.forecast(FX.frame(100)))
+                    .isInstanceOf(QuiverInputException.class)
+                    .isNotInstanceOf(PluginCallException.class);
+        }
+        assertThat(guard.health().state()).isEqualTo("ACTIVE");
+    }
+
+    @Test
+    void sizingAboveTheCapOrNullIsGarbage() {
+        SizingCapability huge =
+                new SizingCapability() {
+                    @Override
+                    public CapabilityDescriptor descriptor() {
+                        return CapabilityDescriptor.of("huge", "1.0.0");
+                    }
+
+                    @Override
+                    public SizingDecision size(SizingContext context) {
+                        return context.signal().probabilityUp() > 0.5
+                                ? new SizingDecision(1e308, "all in", Map.of())
+                                : null;
+                    }
+                };
+        var s = new GuardedSizing(huge, guard);
+        assertThatThrownBy(() -> s.size(Fixtures.sizing(0.9, 1, 0.25)))
+                .hasMessageEndingWith("size returned fraction 1.0E308, above the host cap 0.25");
+        assertThatThrownBy(() -> s.size(Fixtures.sizing(0.1, 1, 0.25)))
+                .hasMessageEndingWith("size returned null");
+        // The host's risk guard turns the failure into a flat decision with the reason.
+        var d = new dev.quiver.host.risk.RiskGuard().decide(s, Fixtures.sizing(0.9, 1, 0.25));
+        assertThat(d.fraction()).isZero();
+        assertThat(guard.health().state()).isEqualTo("QUARANTINED");
+    }
+
+    @Test
+    void policyComesFromConfigurationAndBadValuesAreNamed() {
+        assertThat(IsolationPolicy.from(Map.of("quiver.plugin.deadline-ms", "50")).deadline())
+                .isEqualTo(Duration.ofMillis(50));
+        assertThatThrownBy(() -> IsolationPolicy.from(Map.of("quiver.plugin.max-threads", "0")))
+                .hasMessage(
+                        "[Quiver/BAD_CONFIG] quiver.plugin.max-threads must be a positive integer (value: 0)");
+    }
+}
