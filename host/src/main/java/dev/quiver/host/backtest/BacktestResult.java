@@ -1,5 +1,6 @@
 package dev.quiver.host.backtest;
 
+import dev.quiver.host.risk.BreakerEvent;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +23,8 @@ import java.util.Map;
  *     policy went flat)
  * @param throughputBarsPerSecond test bars processed per second of wall time of the run
  * @param method one-line statement of how the evaluation was done
+ * @param circuitBreakerEvents every breaker arming and re-arming, per policy, in time order
+ * @param stopExits per policy, the positions the host's stops closed
  */
 public record BacktestResult(
         String dataset,
@@ -35,7 +38,9 @@ public record BacktestResult(
         Map<String, Integer> forecastFailures,
         int noSignalBars,
         double throughputBarsPerSecond,
-        String method) {
+        String method,
+        List<BreakerEvent> circuitBreakerEvents,
+        Map<String, StopExits> stopExits) {
 
     /**
      * First test bar's start.

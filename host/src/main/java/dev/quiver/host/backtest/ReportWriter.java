@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.quiver.host.risk.BreakerEvent;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -66,6 +67,22 @@ public final class ReportWriter {
             put(node, "exposure", m.exposure());
             put(node, "final_equity", m.finalEquity());
             put(node, "total_costs", m.totalCosts());
+            StopExits stops = result.stopExits().get(p.name());
+            if (stops != null) {
+                ObjectNode s = node.putObject("stop_exits");
+                s.put("stop_loss", stops.stopLoss());
+                s.put("take_profit", stops.takeProfit());
+                s.put("trailing", stops.trailing());
+            }
+        }
+        ArrayNode events = root.putArray("circuit_breaker_events");
+        for (BreakerEvent e : result.circuitBreakerEvents()) {
+            ObjectNode node = events.addObject();
+            node.put("time", e.time().toString());
+            node.put("policy", e.policy());
+            node.put("breaker", e.breaker().label());
+            node.put("event", e.event().label());
+            put(node, "value", e.value());
         }
         ObjectNode forecasts = root.putObject("forecasts");
         for (Map.Entry<String, ForecastMetrics> e : result.forecasts().entrySet()) {
