@@ -25,6 +25,8 @@ import java.util.Map;
  * @param method one-line statement of how the evaluation was done
  * @param circuitBreakerEvents every breaker arming and re-arming, per policy, in time order
  * @param stopExits per policy, the positions the host's stops closed
+ * @param intervals per policy and buy-and-hold, 95% stationary-bootstrap intervals of Sharpe, max
+ *     drawdown and the Sharpe difference against {@code fixed}
  */
 public record BacktestResult(
         String dataset,
@@ -40,7 +42,8 @@ public record BacktestResult(
         double throughputBarsPerSecond,
         String method,
         List<BreakerEvent> circuitBreakerEvents,
-        Map<String, StopExits> stopExits) {
+        Map<String, StopExits> stopExits,
+        Map<String, Bootstrap.Intervals> intervals) {
 
     /**
      * First test bar's start.

@@ -547,7 +547,27 @@ public final class WalkForwardBacktest {
                 testCount / seconds,
                 method,
                 risk.events(),
-                risk.stopExits());
+                risk.stopExits(),
+                intervals(results, holdResult));
+    }
+
+    /** Name of the baseline policy the Sharpe differences are taken against. */
+    public static final String BASELINE = "fixed";
+
+    private static Map<String, Bootstrap.Intervals> intervals(
+            Map<String, PolicyResult> results, PolicyResult hold) {
+        Map<String, double[]> curves = new LinkedHashMap<>();
+        results.forEach((k, v) -> curves.put(k, v.equity()));
+        curves.put(BUY_AND_HOLD, hold.equity());
+        if (hold.equity().length < 3) {
+            return Map.of();
+        }
+        return Bootstrap.intervals(
+                curves,
+                BASELINE,
+                hold.metrics().barsPerYear(),
+                Bootstrap.RESAMPLES,
+                Bootstrap.SEED);
     }
 
     /** Labelled forecasts of the fold's training window; checks that every label is in the past. */
