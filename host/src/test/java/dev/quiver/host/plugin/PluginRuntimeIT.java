@@ -39,7 +39,10 @@ class PluginRuntimeIT {
             assertThat(runtime.plugins())
                     .flatExtracting(LoadedPlugin::extensions)
                     .containsExactlyInAnyOrder(
-                            "prediction:traditional", "sizing:fixed", "sizing:kelly");
+                            "prediction:traditional",
+                            "sizing:fixed",
+                            "sizing:kelly",
+                            "sizing:kelly_ml");
             // Loaded by the plugin's own class loader, not the host's class path.
             assertThat(runtime.sizings())
                     .allSatisfy(
