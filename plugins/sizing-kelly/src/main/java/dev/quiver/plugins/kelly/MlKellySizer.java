@@ -337,7 +337,12 @@ public final class MlKellySizer implements SizingCapability {
         }
         double f = fraction(context, p, b);
         in.put("fraction", f);
-        return new SizingDecision(f, "ML quarter-Kelly (calibrated p, vol-targeted)", in);
+        return new SizingDecision(
+                f,
+                useAtrB
+                        ? "ML quarter-Kelly (calibrated p, b = ATR bracket, vol-targeted)"
+                        : "ML quarter-Kelly (calibrated p, b = trailing realised, vol-targeted)",
+                in);
     }
 
     @Override
