@@ -80,8 +80,7 @@ class ReportWriterTest {
         assertThat(root.get("bars").asInt()).isEqualTo(5031);
         assertThat(keys(root.get("policies")))
                 .containsExactlyInAnyOrder("fixed", "kelly", "buy_and_hold");
-        for (var it = root.get("policies").fields(); it.hasNext(); ) {
-            var entry = it.next();
+        for (var entry : root.get("policies").properties()) {
             JsonNode policy = entry.getValue();
             assertThat(keys(policy)).contains("sharpe_ci", "max_drawdown_ci");
             if (!entry.getKey().equals("fixed")) {
