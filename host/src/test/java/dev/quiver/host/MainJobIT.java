@@ -70,7 +70,11 @@ class MainJobIT {
         assertThat(plugins.plugins())
                 .extracting(LoadedPlugin::id)
                 .containsExactlyInAnyOrder(
-                        "prediction-traditional", "sizing-fixed", "sizing-kelly");
+                        "prediction-catboost",
+                        "prediction-lstm",
+                        "prediction-traditional",
+                        "sizing-fixed",
+                        "sizing-kelly");
         btcFull = run(BTC);
     }
 
@@ -232,8 +236,9 @@ class MainJobIT {
             assertThat(p.get("max_drawdown").isNumber()).as(policy + ".max_drawdown").isTrue();
             assertThat(p.get("max_drawdown").asDouble()).isBetween(0.0, 1.0);
         }
-        assertThat(keys(root.get("forecasts"))).containsExactly("fused", "traditional");
-        for (String source : List.of("traditional", "fused")) {
+        assertThat(keys(root.get("forecasts")))
+                .containsExactly("catboost", "fused", "lstm", "traditional");
+        for (String source : List.of("traditional", "lstm", "catboost", "fused")) {
             JsonNode f = root.get("forecasts").get(source);
             for (String metric : List.of("log_loss", "brier", "hit_rate")) {
                 assertNumberOrNull(f, source + "." + metric, metric);
@@ -343,7 +348,7 @@ class MainJobIT {
     static void copyZips(Path from, Path to) throws IOException {
         try (Stream<Path> zips = Files.list(from)) {
             List<Path> all = zips.filter(p -> p.toString().endsWith(".zip")).toList();
-            assertThat(all).as("plugin zips in " + from).hasSize(3);
+            assertThat(all).as("plugin zips in " + from).hasSize(5);
             for (Path zip : all) {
                 Files.copy(zip, to.resolve(zip.getFileName()));
             }

@@ -24,12 +24,11 @@ public record ForecastMetrics(double logLoss, double brier, double hitRate, int 
 
         void add(double p, boolean up) {
             double q = Math.min(1 - CLIP, Math.max(CLIP, p));
-            logLoss -= up ? Math.log(q) : Math.log(1 - q);
+            // One log of the selected argument (the same value as logging either branch).
+            logLoss -= Math.log(up ? q : 1 - q);
             double y = up ? 1 : 0;
             brier += (p - y) * (p - y);
-            if ((p > 0.5) == up) {
-                hits++;
-            }
+            hits += (p > 0.5) == up ? 1 : 0;
             n++;
         }
 

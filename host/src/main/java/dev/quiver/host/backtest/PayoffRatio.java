@@ -19,26 +19,25 @@ final class PayoffRatio {
         double lossSum = 0;
         int gains = 0;
         int losses = 0;
+        // Branch-free on the sign of each return (up and down bars alternate unpredictably):
+        // adding or subtracting +0.0 leaves a sum unchanged, so the sums are the ones the
+        // "only when r > 0 / r < 0" formulation gives, bit for bit.
         for (int t = 0; t < n; t++) {
             if (t >= 1) {
-                r[t] = close[t] / close[t - 1] - 1;
-                if (r[t] > 0) {
-                    gainSum += r[t];
-                    gains++;
-                } else if (r[t] < 0) {
-                    lossSum -= r[t];
-                    losses++;
-                }
+                double x = close[t] / close[t - 1] - 1;
+                r[t] = x;
+                gainSum += Math.max(x, 0.0);
+                gains += x > 0 ? 1 : 0;
+                lossSum -= Math.min(x, 0.0);
+                losses += x < 0 ? 1 : 0;
             }
             int out = t - window;
             if (out >= 1) {
-                if (r[out] > 0) {
-                    gainSum -= r[out];
-                    gains--;
-                } else if (r[out] < 0) {
-                    lossSum += r[out];
-                    losses--;
-                }
+                double x = r[out];
+                gainSum -= Math.max(x, 0.0);
+                gains -= x > 0 ? 1 : 0;
+                lossSum += Math.min(x, 0.0);
+                losses -= x < 0 ? 1 : 0;
             }
             if (gains > 0 && losses > 0 && gainSum > 0 && lossSum > 0) {
                 b[t] = (gainSum / gains) / (lossSum / losses);

@@ -2,7 +2,7 @@ package dev.quiver.host.backtest;
 
 import java.util.List;
 import org.apache.commons.math3.stat.descriptive.moment.Mean;
-import org.apache.commons.math3.stat.descriptive.moment.StandardDeviation;
+import org.apache.commons.math3.stat.descriptive.moment.Variance;
 
 /**
  * Performance of one equity curve over the test span.
@@ -68,11 +68,18 @@ public record PerformanceMetrics(
         double years = years(startMillis[0], startMillis[n - 1]);
         double barsPerYear = (n - 1) / years;
         double[] r = returns(equity);
-        long wins = trades.stream().filter(t -> t.netPnl() > 0).count();
+        // The mean return is shared by Sharpe and Sortino: computed once, the same value.
+        double meanReturn = r.length == 0 ? Double.NaN : new Mean().evaluate(r);
+        long wins = 0;
+        for (Trade t : trades) {
+            if (t.netPnl() > 0) {
+                wins++;
+            }
+        }
         return new PerformanceMetrics(
                 cagr(equity[0], equity[n - 1], years),
-                sharpe(r, barsPerYear),
-                sortino(r, barsPerYear),
+                sharpe(r, meanReturn, barsPerYear),
+                sortino(r, meanReturn, barsPerYear),
                 maxDrawdown(equity),
                 trades.isEmpty() ? Double.NaN : (double) wins / trades.size(),
                 trades.size(),
@@ -128,11 +135,17 @@ public record PerformanceMetrics(
      * @return {@code mean / sample sd * sqrt(barsPerYear)}, NaN if the sd is 0
      */
     static double sharpe(double[] r, double barsPerYear) {
+        return sharpe(r, r.length == 0 ? Double.NaN : new Mean().evaluate(r), barsPerYear);
+    }
+
+    /** As {@link #sharpe(double[], double)} with {@code mean = new Mean().evaluate(r)} given. */
+    static double sharpe(double[] r, double mean, double barsPerYear) {
         if (r.length < 2) {
             return Double.NaN;
         }
-        double sd = new StandardDeviation(true).evaluate(r);
-        return sd > 0 ? new Mean().evaluate(r) / sd * Math.sqrt(barsPerYear) : Double.NaN;
+        // StandardDeviation(true).evaluate(r) is sqrt(Variance(true).evaluate(r, Mean(r))).
+        double sd = Math.sqrt(new Variance(true).evaluate(r, mean));
+        return sd > 0 ? mean / sd * Math.sqrt(barsPerYear) : Double.NaN;
     }
 
     /**
@@ -143,6 +156,11 @@ public record PerformanceMetrics(
      * @return {@code mean / sqrt(sum(min(r,0)^2) / N) * sqrt(barsPerYear)}, NaN without a loss
      */
     static double sortino(double[] r, double barsPerYear) {
+        return sortino(r, r.length == 0 ? Double.NaN : new Mean().evaluate(r), barsPerYear);
+    }
+
+    /** As {@link #sortino(double[], double)} with {@code mean = new Mean().evaluate(r)} given. */
+    static double sortino(double[] r, double mean, double barsPerYear) {
         if (r.length == 0) {
             return Double.NaN;
         }
@@ -153,7 +171,7 @@ public record PerformanceMetrics(
             }
         }
         double dd = Math.sqrt(down / r.length);
-        return dd > 0 ? new Mean().evaluate(r) / dd * Math.sqrt(barsPerYear) : Double.NaN;
+        return dd > 0 ? mean / dd * Math.sqrt(barsPerYear) : Double.NaN;
     }
 
     /**

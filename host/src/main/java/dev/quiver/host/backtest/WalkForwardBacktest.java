@@ -351,10 +351,15 @@ public final class WalkForwardBacktest {
                     "policy names must be distinct: " + Arrays.toString(policyNames));
         }
 
-        ForecastCache cache = new ForecastCache(features, predictors);
+        int lastReusedBar = 0;
+        for (Fold fold : folds) {
+            lastReusedBar = Math.max(lastReusedBar, fold.trainLast());
+        }
+        ForecastCache cache = new ForecastCache(features, predictors, lastReusedBar);
         double[] atrPct = features.column("atr_pct_14");
         double[] payoff = PayoffRatio.trailing(bars.close, config.payoffWindowBars());
 
+<<<<<<< HEAD
         Account[] accounts = new Account[policies.size()];
         double[][] targets = new double[policies.size()][testCount];
         String[][] reasons = new String[policies.size()][testCount];
@@ -378,11 +383,26 @@ public final class WalkForwardBacktest {
         double holdPending = Double.NaN;
         int noSignal = 0;
         Risk risk = new Risk(config, policyNames, testCount);
+=======
+        TestLoop loop =
+                new TestLoop(
+                        config, features, cache, ensemble, policies, guard, sources, testFirst,
+                        atrPct, payoff);
+        Account[] accounts = loop.accounts;
+        Account hold = loop.hold;
+        double[][] targets = loop.targets;
+        String[][] reasons = loop.reasons;
+        double[] holdTargets = loop.holdTargets;
+        String[] holdReasons = loop.holdReasons;
+        ForecastMetrics.Accumulator[] sourceScores = loop.sourceScores;
+        ForecastMetrics.Accumulator fusedScores = loop.fusedScores;
+>>>>>>> main
 
         for (Fold fold : folds) {
             ensemble.fit(trainingWindow(fold, bars, cache));
             String[] fitFailed = risk.fit(policies, fold, testFirst, bars);
             for (int t = fold.testFirst(); t <= fold.testLast(); t++) {
+<<<<<<< HEAD
                 int k = t - testFirst;
                 // 1. fills of the orders decided at the previous close, at this bar's open
                 for (int p = 0; p < accounts.length; p++) {
@@ -490,9 +510,13 @@ public final class WalkForwardBacktest {
                         pending[p] = target;
                     }
                 }
+=======
+                loop.step(t);
+>>>>>>> main
             }
             progress.update(bars.symbol(), fold.index() + 1, folds.size(), fold.testLast() + 1, n);
         }
+        int noSignal = loop.noSignal;
 
         long lastMillis = bars.startMillis[n - 1];
         double lastClose = bars.close[n - 1];
@@ -570,6 +594,195 @@ public final class WalkForwardBacktest {
                 Bootstrap.SEED);
     }
 
+    /**
+     * The state of one run's test bars and the work of one bar, {@link #step}: fills at the open,
+     * marks at the close, then forecast, fusion and sizing at the close. A method per bar (rather
+     * than one loop body inside {@link #run}) lets the JIT compile the per-bar work early, with its
+     * own profile, instead of waiting for the whole of {@code run} to be compiled.
+     */
+    private static final class TestLoop {
+        final Account[] accounts;
+        final double[][] targets;
+        final String[][] reasons;
+        final Account hold;
+        final double[] holdTargets;
+        final String[] holdReasons;
+        final ForecastMetrics.Accumulator[] sourceScores;
+        final ForecastMetrics.Accumulator fusedScores;
+        int noSignal;
+
+        private final Config config;
+        private final BarData bars;
+        private final int n;
+        private final FeatureMatrix features;
+        private final ForecastCache cache;
+        private final EnsembleCapability ensemble;
+        private final String ensembleName;
+        private final List<SizingCapability> policies;
+        private final RiskGuard guard;
+        private final String[] sources;
+        private final int testFirst;
+        private final double[] atrPct;
+        private final double[] payoff;
+        private final double[] pending;
+        private double holdPending = Double.NaN;
+
+        TestLoop(
+                Config config,
+                FeatureMatrix features,
+                ForecastCache cache,
+                EnsembleCapability ensemble,
+                List<SizingCapability> policies,
+                RiskGuard guard,
+                String[] sources,
+                int testFirst,
+                double[] atrPct,
+                double[] payoff) {
+            this.config = config;
+            this.bars = features.bars();
+            this.n = bars.size();
+            this.features = features;
+            this.cache = cache;
+            this.ensemble = ensemble;
+            this.ensembleName = ensemble.descriptor().name();
+            this.policies = policies;
+            this.guard = guard;
+            this.sources = sources;
+            this.testFirst = testFirst;
+            this.atrPct = atrPct;
+            this.payoff = payoff;
+            int testCount = n - testFirst;
+            accounts = new Account[policies.size()];
+            targets = new double[policies.size()][testCount];
+            reasons = new String[policies.size()][testCount];
+            for (int p = 0; p < accounts.length; p++) {
+                accounts[p] = new Account(config.initialEquity(), config.costs(), testCount);
+            }
+            hold = new Account(config.initialEquity(), config.costs(), testCount);
+            holdTargets = new double[testCount];
+            holdReasons = new String[testCount];
+            Arrays.fill(holdTargets, Double.NaN);
+            Arrays.fill(holdReasons, "hold");
+            sourceScores = new ForecastMetrics.Accumulator[sources.length];
+            for (int p = 0; p < sources.length; p++) {
+                sourceScores[p] = new ForecastMetrics.Accumulator();
+            }
+            fusedScores = new ForecastMetrics.Accumulator();
+            pending = new double[policies.size()];
+            Arrays.fill(pending, Double.NaN);
+        }
+
+        /** Test bar {@code t}. */
+        void step(int t) {
+            int k = t - testFirst;
+            fillAndMark(t, k);
+            // 3. decide at this bar's close
+            boolean canFill = t + 1 < n;
+            if (k == 0) {
+                holdTargets[0] = 1.0;
+                holdReasons[0] = "buy and hold: all in at the next open";
+                holdPending = canFill ? 1.0 : Double.NaN;
+            }
+            FeatureFrame frame = features.frame(t);
+            List<Forecast> forecasts = cache.at(t, frame);
+            FusedSignal signal = null;
+            String noSignalReason = null;
+            if (forecasts.isEmpty()) {
+                noSignalReason = "no forecast available (every source failed) -> flat";
+            } else {
+                try {
+                    signal = ensemble.fuse(forecasts, frame);
+                    if (signal == null) {
+                        noSignalReason = "ensemble '" + ensembleName + "' returned null -> flat";
+                    }
+                } catch (RuntimeException e) {
+                    noSignalReason =
+                            "ensemble '"
+                                    + ensembleName
+                                    + "' failed: "
+                                    + e.getMessage()
+                                    + " -> flat";
+                }
+            }
+            if (canFill) {
+                score(t, forecasts, signal);
+            }
+            if (signal == null) {
+                noSignal++;
+            }
+            for (int p = 0; p < accounts.length; p++) {
+                decide(p, t, k, canFill, signal, noSignalReason);
+            }
+        }
+
+        /** 1. fills of the orders decided at the previous close, at this bar's open; 2. marks. */
+        private void fillAndMark(int t, int k) {
+            for (int p = 0; p < accounts.length; p++) {
+                if (!Double.isNaN(pending[p])) {
+                    accounts[p].fill(pending[p], bars.open[t], bars.startMillis[t]);
+                    pending[p] = Double.NaN;
+                }
+            }
+            if (!Double.isNaN(holdPending)) {
+                hold.fill(holdPending, bars.open[t], bars.startMillis[t]);
+                holdPending = Double.NaN;
+            }
+            for (Account a : accounts) {
+                a.mark(k, bars.close[t]);
+            }
+            hold.mark(k, bars.close[t]);
+        }
+
+        /** Forecast scores of bar {@code t}, whose label (bar {@code t + 1}) exists. */
+        private void score(int t, List<Forecast> forecasts, FusedSignal signal) {
+            boolean up = bars.close[t + 1] > bars.close[t];
+            for (int j = 0; j < forecasts.size(); j++) {
+                Forecast f = forecasts.get(j);
+                for (int p = 0; p < sources.length; p++) {
+                    if (sources[p].equals(f.source())) {
+                        sourceScores[p].add(f.probabilityUp(), up);
+                    }
+                }
+            }
+            if (signal != null) {
+                fusedScores.add(signal.probabilityUp(), up);
+            }
+        }
+
+        /** Policy {@code p}'s target at bar {@code t}'s close, through the guard. */
+        private void decide(
+                int p, int t, int k, boolean canFill, FusedSignal signal, String noSignalReason) {
+            Account a = accounts[p];
+            double target;
+            String reason;
+            if (signal == null) {
+                target = 0;
+                reason = noSignalReason;
+            } else {
+                SizingContext ctx =
+                        new SizingContext(
+                                signal,
+                                a.equity(k),
+                                Math.min(a.drawdown(k), Math.nextDown(1.0)),
+                                config.maxFraction(),
+                                Double.isFinite(atrPct[t]) ? Math.max(0, atrPct[t]) : 0,
+                                payoff[t]);
+                GuardedDecision d = guard.decide(policies.get(p), ctx);
+                target = d.fraction();
+                reason = d.reason();
+            }
+            targets[p][k] = target;
+            reasons[p][k] = reason;
+            boolean trade =
+                    (target == 0 && !a.flat())
+                            || (target > 0 && a.flat())
+                            || Math.abs(target - a.weight(bars.close[t])) >= config.rebalanceBand();
+            if (trade && canFill && !(target == 0 && a.flat())) {
+                pending[p] = target;
+            }
+        }
+    }
+
     /** Labelled forecasts of the fold's training window; checks that every label is in the past. */
     private List<LabeledForecasts> trainingWindow(Fold fold, BarData bars, ForecastCache cache) {
         List<LabeledForecasts> rows = new ArrayList<>(fold.trainLast() - fold.trainFirst() + 1);
@@ -598,18 +811,23 @@ public final class WalkForwardBacktest {
         return rows;
     }
 
-    /** Each source's forecast of each bar, computed once (folds' windows overlap). */
+    /**
+     * Each source's forecast of each bar, computed once (folds' windows overlap). Only bars up to
+     * {@code lastReusedBar}, the last bar a training window reads, are kept: a later test bar is
+     * read once, by its own test step, and keeping it would only retain garbage.
+     */
     private static final class ForecastCache {
         private final FeatureMatrix features;
         private final List<PredictionCapability> predictors;
-        private final List<List<Forecast>> byBar;
+        private final List<Forecast>[] byBar;
         final int[] failures;
 
-        ForecastCache(FeatureMatrix features, List<PredictionCapability> predictors) {
+        @SuppressWarnings("unchecked")
+        ForecastCache(
+                FeatureMatrix features, List<PredictionCapability> predictors, int lastReusedBar) {
             this.features = features;
             this.predictors = predictors;
-            this.byBar =
-                    new ArrayList<>(java.util.Collections.nCopies(features.bars().size(), null));
+            this.byBar = (List<Forecast>[]) new List<?>[lastReusedBar + 1];
             this.failures = new int[predictors.size()];
         }
 
@@ -619,27 +837,46 @@ public final class WalkForwardBacktest {
 
         /** As {@link #at(int)}, reusing the caller's frame of bar {@code i} if one is given. */
         List<Forecast> at(int i, FeatureFrame frameOfI) {
-            List<Forecast> cached = byBar.get(i);
-            if (cached != null) {
-                return cached;
-            }
-            FeatureFrame frame = frameOfI != null ? frameOfI : features.frame(i);
-            List<Forecast> out = new ArrayList<>(predictors.size());
-            for (int p = 0; p < predictors.size(); p++) {
-                try {
-                    Forecast f = predictors.get(p).forecast(frame);
-                    if (f == null) {
-                        failures[p]++;
-                    } else {
-                        out.add(f);
-                    }
-                } catch (RuntimeException | LinkageError | StackOverflowError e) {
-                    failures[p]++;
+            boolean kept = i < byBar.length;
+            if (kept) {
+                List<Forecast> cached = byBar[i];
+                if (cached != null) {
+                    return cached;
                 }
             }
-            List<Forecast> result = List.copyOf(out);
-            byBar.set(i, result);
+            FeatureFrame frame = frameOfI != null ? frameOfI : features.frame(i);
+            List<Forecast> result;
+            if (predictors.size() == 1) {
+                Forecast f = forecast(0, frame);
+                result = f == null ? List.of() : List.of(f);
+            } else {
+                List<Forecast> out = new ArrayList<>(predictors.size());
+                for (int p = 0; p < predictors.size(); p++) {
+                    Forecast f = forecast(p, frame);
+                    if (f != null) {
+                        out.add(f);
+                    }
+                }
+                result = List.copyOf(out);
+            }
+            if (kept) {
+                byBar[i] = result;
+            }
             return result;
+        }
+
+        /** Source {@code p}'s forecast, or null (counted as a failure) if it fails. */
+        private Forecast forecast(int p, FeatureFrame frame) {
+            try {
+                Forecast f = predictors.get(p).forecast(frame);
+                if (f == null) {
+                    failures[p]++;
+                }
+                return f;
+            } catch (RuntimeException | LinkageError | StackOverflowError e) {
+                failures[p]++;
+                return null;
+            }
         }
     }
 }

@@ -13,7 +13,12 @@ import picocli.CommandLine.Command;
         versionProvider = Cli.Version.class,
         description =
                 "Quiver: trading-signal capabilities as plugins, fused, sized and backtested.",
-        subcommands = {BacktestCommand.class, BenchCommand.class, PluginsCommand.class})
+        subcommands = {
+            BacktestCommand.class,
+            BenchCommand.class,
+            FeaturesCommand.class,
+            PluginsCommand.class
+        })
 public final class Cli implements Runnable {
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

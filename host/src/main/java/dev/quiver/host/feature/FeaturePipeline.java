@@ -1,5 +1,6 @@
 package dev.quiver.host.feature;
 
+import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.feature.FeatureSchema;
 import dev.quiver.host.data.BarData;
 import java.util.List;
@@ -35,17 +36,38 @@ public final class FeaturePipeline {
      * NaN and {@code firstWarmIndex()} is beyond the last row.
      *
      * @param bars the series
-     * @return {@code double[bars.size()][SCHEMA.size()]}, NaN before warm-up
+     * @return {@code bars.size() x SCHEMA.size()} values, NaN before warm-up
      */
     public static FeatureMatrix compute(BarData bars) {
         int n = bars.size();
-        double[][] values = new double[n][SCHEMA.size()];
+        double[][] rows = new double[n][];
+        FeatureFrame[] frames = new FeatureFrame[n];
+        double[] row = new double[SCHEMA.size()];
         StreamingFeatures features = new StreamingFeatures();
         for (int i = 0; i < n; i++) {
             features.update(bars.open[i], bars.high[i], bars.low[i], bars.close[i], bars.volume[i]);
-            features.copyValues(values[i]);
+            features.copyValues(row);
+            if (features.isWarm() && allFinite(row)) {
+                // The frame plugins will see for this bar, built once (it copies the row).
+                frames[i] =
+                        new FeatureFrame(
+                                SCHEMA, bars.viewThrough(i), row, i > 0 ? frames[i - 1] : null);
+            } else {
+                // Warming up (NaN), or a value FeatureFrame would refuse: kept as numbers, and
+                // frame(i) reports the bad value when a plugin would need it.
+                rows[i] = row.clone();
+            }
         }
-        return new FeatureMatrix(SCHEMA, bars, values, StreamingFeatures.FIRST_WARM_INDEX);
+        return new FeatureMatrix(SCHEMA, bars, rows, frames, StreamingFeatures.FIRST_WARM_INDEX);
+    }
+
+    private static boolean allFinite(double[] row) {
+        for (double v : row) {
+            if (!Double.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private FeaturePipeline() {}

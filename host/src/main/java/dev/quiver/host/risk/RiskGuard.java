@@ -33,7 +33,6 @@ public final class RiskGuard {
      * @return a decision in {@code [0, ctx.maxFraction()]}, never {@code null}
      */
     public GuardedDecision decide(SizingCapability policy, SizingContext ctx) {
-        String name = nameOf(policy);
         SizingDecision decision;
         try {
             decision = policy.size(ctx);
@@ -41,7 +40,7 @@ public final class RiskGuard {
             return new GuardedDecision(
                     0.0,
                     "risk guard: policy '"
-                            + name
+                            + nameOf(policy)
                             + "' failed ("
                             + e.getClass().getSimpleName()
                             + ": "
@@ -52,7 +51,9 @@ public final class RiskGuard {
         if (decision == null) {
             return new GuardedDecision(
                     0.0,
-                    "risk guard: policy '" + name + "' returned no decision (null) -> flat",
+                    "risk guard: policy '"
+                            + nameOf(policy)
+                            + "' returned no decision (null) -> flat",
                     true);
         }
         double fraction = decision.fraction();
@@ -61,7 +62,11 @@ public final class RiskGuard {
             // SizingDecision already rejects these; kept so the guard never depends on it.
             return new GuardedDecision(
                     0.0,
-                    "risk guard: policy '" + name + "' returned fraction " + fraction + " -> flat",
+                    "risk guard: policy '"
+                            + nameOf(policy)
+                            + "' returned fraction "
+                            + fraction
+                            + " -> flat",
                     true);
         }
         if (fraction > cap) {

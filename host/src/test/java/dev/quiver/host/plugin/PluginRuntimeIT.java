@@ -35,14 +35,26 @@ class PluginRuntimeIT {
             assertThat(runtime.plugins())
                     .extracting(LoadedPlugin::id)
                     .containsExactlyInAnyOrder(
-                            "prediction-traditional", "sizing-fixed", "sizing-kelly");
+                            "prediction-catboost",
+                            "prediction-lstm",
+                            "prediction-traditional",
+                            "sizing-fixed",
+                            "sizing-kelly");
             assertThat(runtime.plugins())
                     .flatExtracting(LoadedPlugin::extensions)
                     .containsExactlyInAnyOrder(
+<<<<<<< HEAD
                             "prediction:traditional",
                             "sizing:fixed",
                             "sizing:kelly",
                             "sizing:kelly_ml");
+=======
+                            "prediction:catboost",
+                            "prediction:lstm",
+                            "prediction:traditional",
+                            "sizing:fixed",
+                            "sizing:kelly");
+>>>>>>> main
             // Loaded by the plugin's own class loader, not the host's class path.
             assertThat(runtime.sizings())
                     .allSatisfy(
@@ -84,7 +96,7 @@ class PluginRuntimeIT {
                                                         + ".");
                             });
             // One unresolvable plugin does not abort the others.
-            assertThat(runtime.plugins()).hasSize(3);
+            assertThat(runtime.plugins()).hasSize(5);
         }
     }
 
@@ -106,7 +118,7 @@ class PluginRuntimeIT {
         copyZips(DISTRIBUTION.resolve("plugins"), dir);
         Files.writeString(dir.resolve("not-a-plugin.zip"), "this is text, not a zip");
         try (var runtime = PluginRuntime.start(dir, Map.of())) {
-            assertThat(runtime.plugins()).hasSize(3);
+            assertThat(runtime.plugins()).hasSize(5);
             assertThat(runtime.refusals())
                     .singleElement()
                     .satisfies(r -> assertThat(r.message()).contains("not-a-plugin"));

@@ -98,7 +98,13 @@ public final class FixtureSeries {
      * @return a point-in-time frame
      */
     public FeatureFrame frame(int t) {
-        return new FeatureFrame(schema, view(t + 1), features.get(t));
+        // Chained to the previous bar's frame, as the host chains them: frame(t).window(k) works
+        // for k <= t + 1. Built iteratively (no deep recursion), a new chain on every call.
+        FeatureFrame f = null;
+        for (int i = 0; i <= t; i++) {
+            f = new FeatureFrame(schema, view(i + 1), features.get(i), f);
+        }
+        return f;
     }
 
     /**

@@ -21,6 +21,7 @@ public final class FeatureFrame {
     private final FeatureSchema schema;
     private final BarSeries history;
     private final double[] values;
+    private final FeatureFrame previous;
 
     /**
      * Creates a frame for the last bar of {@code history}.
@@ -33,6 +34,40 @@ public final class FeatureFrame {
      *     from the schema
      */
     public FeatureFrame(FeatureSchema schema, BarSeries history, double[] values) {
+        this(schema, history, values, null);
+    }
+
+    /**
+     * Creates a frame for the last bar of {@code history}, chained to the frame of the bar before
+     * it, so that sequence models can read a window of earlier rows point-in-time ({@link
+     * #window}).
+     *
+     * @param schema the vector layout
+     * @param history bars up to and including the decision bar, nothing after it
+     * @param values feature values in schema order; copied
+     * @param previous the frame of the bar before the decision bar (same schema), or {@code null}
+     *     when that bar has no frame (before warm-up)
+     * @throws QuiverInputException as {@link #FeatureFrame(FeatureSchema, BarSeries, double[])}, or
+     *     with code {@code BAD_FRAME_CHAIN} if {@code previous} is not the frame of the bar before,
+     *     with the same schema
+     * @since 1.1.0
+     */
+    public FeatureFrame(
+            FeatureSchema schema, BarSeries history, double[] values, FeatureFrame previous) {
+        if (previous != null
+                && (history.size() < 2
+                        || !previous.schema.equals(schema)
+                        || !previous.bar()
+                                .start()
+                                .equals(history.get(history.size() - 2).start()))) {
+            throw new QuiverInputException(
+                    "BAD_FRAME_CHAIN",
+                    "previous",
+                    "feature frame at bar " + history.last().start(),
+                    previous.bar().start(),
+                    "is not the frame of the bar before, with the same schema");
+        }
+        this.previous = previous;
         this.schema = schema;
         this.history = history;
         if (values.length != schema.size()) {
@@ -81,6 +116,55 @@ public final class FeatureFrame {
      */
     public Bar bar() {
         return history.last();
+    }
+
+    /**
+     * The frame of the bar before the decision bar, if it has one.
+     *
+     * @return the previous frame, or {@code null} before warm-up or when the host did not chain
+     *     frames
+     * @since 1.1.0
+     */
+    public FeatureFrame previous() {
+        return previous;
+    }
+
+    /**
+     * The feature rows of the last {@code rows} bars, oldest first, ending with this frame's bar:
+     * the input of a sequence model. Point-in-time by construction (frames chain backwards only).
+     *
+     * <p>Shape: {@code double[rows][schema().size()]}; each row a copy.
+     *
+     * @param rows window length in bars, {@code >= 1}
+     * @return the window
+     * @throws QuiverInputException with code {@code SHORT_HISTORY} if fewer than {@code rows}
+     *     chained frames end at this bar (the start of a series, or before warm-up)
+     * @since 1.1.0
+     */
+    public double[][] window(int rows) {
+        if (rows < 1) {
+            throw new QuiverInputException(
+                    "SHORT_HISTORY",
+                    "rows",
+                    "feature window at bar " + bar().start(),
+                    rows,
+                    "must be >= 1");
+        }
+        double[][] out = new double[rows][];
+        FeatureFrame f = this;
+        for (int k = rows - 1; k >= 0; k--) {
+            if (f == null) {
+                throw new QuiverInputException(
+                        "SHORT_HISTORY",
+                        "window",
+                        "feature window at bar " + bar().start(),
+                        rows - 1 - k,
+                        "has fewer than " + rows + " chained feature rows");
+            }
+            out[k] = f.values.clone();
+            f = f.previous;
+        }
+        return out;
     }
 
     /**

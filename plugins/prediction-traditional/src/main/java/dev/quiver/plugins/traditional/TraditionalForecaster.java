@@ -3,6 +3,7 @@ package dev.quiver.plugins.traditional;
 import dev.quiver.api.CapabilityDescriptor;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.feature.FeatureSchema;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import java.util.Map;
@@ -22,9 +23,10 @@ import org.pf4j.Extension;
  * <p>Descriptor: {@code traditional} {@code 1.0.0}, {@code horizon=1}, {@code calibrated=false}:
  * the output is a monotone, bounded score mapped to (0, 1), not a measured frequency.
  *
- * <p>Stateless apart from the closed flag: point-in-time and deterministic (the forecast depends
- * only on the frame), thread-safe. {@link #close()} is idempotent; {@link #forecast} after it
- * throws {@link IllegalStateException}.
+ * <p>Stateless apart from the closed flag and a cache of the four features' positions in the last
+ * schema seen: point-in-time and deterministic (the forecast depends only on the frame),
+ * thread-safe. {@link #close()} is idempotent; {@link #forecast} after it throws {@link
+ * IllegalStateException}.
  *
  * @since 1.0.0
  */
@@ -56,6 +58,27 @@ public final class TraditionalForecaster implements PredictionCapability {
 
     private final AtomicBoolean closed = new AtomicBoolean();
 
+    /**
+     * Positions of the four features in the last schema seen (by identity: the host hands every
+     * frame of a series the same schema instance), so that a frame is read by index instead of by a
+     * name search per feature. Immutable; a racy replacement only recomputes it.
+     */
+    private Positions positions;
+
+    private record Positions(
+            FeatureSchema schema, int rsi, int macdHistPct, int percentB, int atr) {
+
+        /** Looks the four names up; throws {@code UNKNOWN_FEATURE} naming a missing one. */
+        static Positions of(FeatureSchema schema) {
+            return new Positions(
+                    schema,
+                    schema.indexOf(RSI),
+                    schema.indexOf(MACD_HIST_PCT),
+                    schema.indexOf(PERCENT_B),
+                    schema.indexOf(ATR_PCT));
+        }
+    }
+
     /** Creates the forecaster; it needs no configuration and no model. */
     public TraditionalForecaster() {}
 
@@ -83,10 +106,15 @@ public final class TraditionalForecaster implements PredictionCapability {
                             + " instance to forecast bar "
                             + frame.bar().start());
         }
-        double rsi = frame.get(RSI);
-        double macdHistPct = frame.get(MACD_HIST_PCT);
-        double percentB = frame.get(PERCENT_B);
-        double atrPct = frame.get(ATR_PCT);
+        Positions at = positions;
+        if (at == null || at.schema() != frame.schema()) {
+            at = Positions.of(frame.schema());
+            positions = at;
+        }
+        double rsi = frame.get(at.rsi());
+        double macdHistPct = frame.get(at.macdHistPct());
+        double percentB = frame.get(at.percentB());
+        double atrPct = frame.get(at.atr());
         double score = score(rsi, macdHistPct, percentB, atrPct);
         return new Forecast(
                 DESCRIPTOR.name(),

@@ -27,6 +27,7 @@ public final class FixedFractionSizer implements SizingCapability {
             new CapabilityDescriptor("fixed", "1.0.0", Map.of("long-only", "true"));
 
     private final double fraction;
+    private final Double boxedFraction;
 
     /**
      * Reads the configured fraction.
@@ -53,6 +54,7 @@ public final class FixedFractionSizer implements SizingCapability {
                     "is not in (0, 1]");
         }
         this.fraction = fraction;
+        this.boxedFraction = fraction;
     }
 
     private static double parse(String text) {
@@ -85,6 +87,6 @@ public final class FixedFractionSizer implements SizingCapability {
                 f < fraction
                         ? "fixed fraction, capped by the host: p > 0.5"
                         : "fixed fraction: p > 0.5",
-                Map.of("p", p, "fraction", fraction));
+                Map.of("p", p, "fraction", boxedFraction));
     }
 }

@@ -1,0 +1,336 @@
+package dev.quiver.plugins.catboost;
+
+import ai.catboost.CatBoostError;
+import ai.catboost.CatBoostModel;
+import ai.catboost.CatBoostPredictions;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.quiver.api.CapabilityDescriptor;
+import dev.quiver.api.PluginContext;
+import dev.quiver.api.error.CapabilityException;
+import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.feature.FeatureSchema;
+import dev.quiver.api.prediction.Forecast;
+import dev.quiver.api.prediction.PredictionCapability;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import org.pf4j.Extension;
+
+/**
+ * The CatBoost source: a gradient-boosted-trees direction classifier trained by {@code
+ * mlflow/train/catboost_model.py} (catboost 1.2.7, BTC-USD 4h 2016-05-28..2018-12-31) and served
+ * with catboost-prediction 1.2.7, the Java reader of that file version. Input: the decision bar's
+ * scale-free features {@code log_return_1, rsi_14, macd_hist_pct, bb_percent_b_20_2, bb_width_20_2,
+ * atr_pct_14, volume_ratio_20} as {@code float[7]} (CatBoost evaluates in float, as Python does);
+ * output {@code p_up = 1 / (1 + exp(-raw))}, horizon 1 bar.
+ *
+ * <p>Validated before the first call: the {@code .cbm}'s sha256 against the sidecar {@code
+ * model/catboost.json}, CatBoost's own parse, one prediction dimension and the model's feature
+ * names against the sidecar; every frame's schema hash against the sidecar's. Bars of the training
+ * series inside the training span are refused ({@link CapabilityException}), so no score includes a
+ * bar the model was fitted on. Stateless per bar: point-in-time by construction.
+ *
+ * <p>Thread-safe: calls are serialised with {@link #close()}, which frees the native model once no
+ * call is in flight. Idempotent.
+ *
+ * @since 1.0.0
+ */
+@Extension
+public final class CatBoostForecaster implements PredictionCapability {
+
+    private static final String NAME = "catboost";
+    private static final String BASE = "classpath:dev/quiver/plugins/catboost/model/";
+
+    private final CatBoostModel model;
+    private final CatBoostPredictions prediction = new CatBoostPredictions(1, 1);
+    private final List<String> features;
+    private final String schemaHash;
+    private final String schemaLabel;
+    private final String trainingSeries;
+    private final Instant trainingFirst;
+    private final Instant trainingLast;
+    private final CapabilityDescriptor descriptor;
+    private final float[] row;
+    private final String[] noCategories = new String[0];
+    private FeatureSchema acceptedSchema;
+    private int[] featureIndex;
+    private boolean closed;
+
+    /**
+     * Creates the source with the bundled model.
+     *
+     * @param context the plugin's context (no configuration is read)
+     * @throws IllegalArgumentException {@code [Quiver/MODEL_REFUSED]} naming the file if the model
+     *     or its sidecar is refused
+     */
+    @Inject
+    public CatBoostForecaster(PluginContext context) {
+        this(resource("catboost.json"), BASE + "catboost.json", null, null);
+    }
+
+    /**
+     * Creates the source from a sidecar and model bytes (tests, other locations).
+     *
+     * @param sidecarJson the sidecar
+     * @param sidecarName its name for messages
+     * @param cbm the model bytes, or null to read the bundled file the sidecar names
+     * @param cbmName the model's name for messages, or null with {@code cbm}
+     */
+    CatBoostForecaster(byte[] sidecarJson, String sidecarName, byte[] cbm, String cbmName) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(sidecarJson);
+        } catch (IOException e) {
+            throw refused(sidecarName, "is not valid JSON: " + e.getMessage(), e);
+        }
+        if (root == null
+                || !"quiver-catboost-sidecar/1".equals(text(root, "format", sidecarName))) {
+            throw refused(sidecarName, "format is not quiver-catboost-sidecar/1", null);
+        }
+        String file = text(root, "model_file", sidecarName);
+        if (cbm == null) {
+            cbmName = BASE + file;
+            cbm = resource(file);
+        }
+        List<String> names = new ArrayList<>();
+        for (JsonNode f : node(root, "features", sidecarName)) {
+            names.add(f.asText());
+        }
+        this.features = List.copyOf(names);
+        JsonNode schema = node(root, "schema", sidecarName);
+        this.schemaHash = text(schema, "hash", sidecarName);
+        this.schemaLabel =
+                text(schema, "name", sidecarName) + " v" + text(schema, "version", sidecarName);
+        JsonNode training = node(root, "training", sidecarName);
+        this.trainingSeries = text(training, "series", sidecarName);
+        this.trainingFirst = Instant.parse(text(training, "first_bar", sidecarName));
+        this.trainingLast = Instant.parse(text(training, "last_bar", sidecarName));
+        String want = text(root, "model_sha256", sidecarName);
+        String sha = sha256(cbm);
+        if (!sha.equals(want)) {
+            throw refused(
+                    cbmName,
+                    "sha256 "
+                            + sha
+                            + " ("
+                            + cbm.length
+                            + " bytes) differs from the sidecar's "
+                            + want
+                            + ": the file is truncated, corrupted or not the model the sidecar"
+                            + " describes",
+                    null);
+        }
+        CatBoostModel loaded;
+        try {
+            loaded = CatBoostModel.loadModel(cbm, "cbm");
+        } catch (CatBoostError | RuntimeException e) {
+            throw refused(
+                    cbmName,
+                    "CatBoost cannot load it ("
+                            + cbm.length
+                            + " bytes; expected a catboost 1.2.7 .cbm classifier over "
+                            + features.size()
+                            + " numeric features): "
+                            + e.getMessage(),
+                    e);
+        }
+        String[] modelNames = loaded.getFeatureNames();
+        if (loaded.getPredictionDimension() != 1
+                || loaded.getUsedCategoricFeatureCount() != 0
+                || !Arrays.asList(modelNames).equals(features)) {
+            String found =
+                    "prediction dimension "
+                            + loaded.getPredictionDimension()
+                            + ", "
+                            + loaded.getUsedCategoricFeatureCount()
+                            + " categorical features, feature names "
+                            + Arrays.toString(modelNames);
+            close(loaded);
+            throw refused(
+                    cbmName,
+                    found
+                            + " differ from the expected binary classifier over the sidecar's"
+                            + " features "
+                            + features,
+                    null);
+        }
+        this.model = loaded;
+        this.row = new float[features.size()];
+        this.descriptor =
+                new CapabilityDescriptor(
+                        NAME,
+                        "1.0.0",
+                        Map.of(
+                                "horizon",
+                                "1",
+                                "calibrated",
+                                "false",
+                                "trees",
+                                String.valueOf(loaded.getTreeCount()),
+                                "schema_hash",
+                                schemaHash,
+                                "trained_on",
+                                trainingSeries,
+                                "trained_from",
+                                trainingFirst.toString(),
+                                "trained_through",
+                                trainingLast.toString()));
+    }
+
+    @Override
+    public CapabilityDescriptor descriptor() {
+        return descriptor;
+    }
+
+    /**
+     * Forecasts the decision bar of {@code frame}.
+     *
+     * @param frame features of the decision bar (schema {@code quiver-core} v1)
+     * @return {@code probabilityUp} in [0, 1], horizon 1, detail {@code raw} (the log-odds)
+     * @throws QuiverInputException with code {@code SCHEMA_MISMATCH} if the frame's schema hash
+     *     differs from the model's
+     * @throws CapabilityException if the bar lies inside the model's training span of its training
+     *     series, or CatBoost fails
+     * @throws IllegalStateException after {@link #close()}
+     */
+    @Override
+    public synchronized Forecast forecast(FeatureFrame frame) {
+        if (closed) {
+            throw new IllegalStateException(
+                    "[Quiver/CAPABILITY_CLOSED] capability 'catboost' was closed; create a new"
+                            + " instance to forecast bar "
+                            + frame.bar().start());
+        }
+        accept(frame.schema());
+        Instant barTime = frame.bar().start();
+        if (frame.history().symbol().equalsIgnoreCase(trainingSeries)
+                && !barTime.isBefore(trainingFirst)
+                && !barTime.isAfter(trainingLast)) {
+            throw new CapabilityException(
+                    NAME,
+                    "bar "
+                            + barTime
+                            + " of "
+                            + frame.history().symbol()
+                            + " lies inside the model's training span "
+                            + trainingFirst
+                            + ".."
+                            + trainingLast
+                            + "; it is not forecast, so no score includes a bar the model was"
+                            + " fitted on",
+                    null);
+        }
+        for (int i = 0; i < row.length; i++) {
+            row[i] = (float) frame.get(featureIndex[i]);
+        }
+        double raw = raw(row);
+        return new Forecast(NAME, barTime, 1, probabilityUp(raw), Map.of("raw", raw));
+    }
+
+    /** The model's log-odds of an up move for one float row in sidecar feature order. */
+    double raw(float[] features) {
+        try {
+            model.predict(features, noCategories, prediction);
+        } catch (CatBoostError e) {
+            throw new CapabilityException(NAME, "CatBoost failed: " + e.getMessage(), e);
+        }
+        return prediction.get(0, 0);
+    }
+
+    /** {@code 1 / (1 + exp(-raw))}, CatBoost's probability for Logloss. */
+    static double probabilityUp(double raw) {
+        return 1.0 / (1.0 + Math.exp(-raw));
+    }
+
+    List<String> features() {
+        return features;
+    }
+
+    private void accept(FeatureSchema schema) {
+        if (schema == acceptedSchema) {
+            return;
+        }
+        String hash = schema.hash();
+        if (!hash.equals(schemaHash)) {
+            throw new QuiverInputException(
+                    "SCHEMA_MISMATCH",
+                    "schema",
+                    "capability 'catboost'",
+                    schema.name() + " v" + schema.version() + " sha256=" + hash,
+                    "differs from the schema the model was trained on, "
+                            + schemaLabel
+                            + " sha256="
+                            + schemaHash
+                            + "; retrain the model (mlflow/train/catboost_model.py)");
+        }
+        int[] index = new int[features.size()];
+        for (int i = 0; i < index.length; i++) {
+            index[i] = schema.indexOf(features.get(i));
+        }
+        featureIndex = index;
+        acceptedSchema = schema;
+    }
+
+    /** Frees the native model once no call is in flight. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            close(model);
+        }
+    }
+
+    private static void close(CatBoostModel m) {
+        try {
+            m.close();
+        } catch (CatBoostError e) {
+            throw new IllegalStateException("closing the CatBoost model", e);
+        }
+    }
+
+    private static IllegalArgumentException refused(String file, String problem, Throwable cause) {
+        return new IllegalArgumentException(
+                "[Quiver/MODEL_REFUSED] " + file + ": " + problem, cause);
+    }
+
+    private static JsonNode node(JsonNode parent, String field, String file) {
+        JsonNode n = parent.get(field);
+        if (n == null || n.isNull()) {
+            throw refused(file, "field '" + field + "' is missing", null);
+        }
+        return n;
+    }
+
+    private static String text(JsonNode parent, String field, String file) {
+        return node(parent, field, file).asText();
+    }
+
+    private static byte[] resource(String name) {
+        try (InputStream in = CatBoostForecaster.class.getResourceAsStream("model/" + name)) {
+            if (in == null) {
+                throw refused(BASE + name, "is missing from the plugin", null);
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw refused(BASE + name, "cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JDK", e);
+        }
+    }
+}

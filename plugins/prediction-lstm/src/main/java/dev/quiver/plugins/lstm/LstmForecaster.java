@@ -1,0 +1,201 @@
+package dev.quiver.plugins.lstm;
+
+import dev.quiver.api.CapabilityDescriptor;
+import dev.quiver.api.PluginContext;
+import dev.quiver.api.error.CapabilityException;
+import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.feature.FeatureSchema;
+import dev.quiver.api.market.BarSeries;
+import dev.quiver.api.prediction.Forecast;
+import dev.quiver.api.prediction.PredictionCapability;
+import jakarta.inject.Inject;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.pf4j.Extension;
+
+/**
+ * The LSTM source: a Keras LSTM direction classifier served with ONNX Runtime. Input {@code
+ * float[1][32][7]}: the z-scored scale-free features ({@code log_return_1, rsi_14, macd_hist_pct,
+ * bb_percent_b_20_2, bb_width_20_2, atr_pct_14, volume_ratio_20}) of the 32 bars ending at the
+ * decision bar; output {@code [p_down, p_up]}, horizon 1 bar. Trained by {@code
+ * mlflow/train/lstm.py} on BTC-USD 4h 2016-05-28..2018-12-31 (the sidecar {@code model/lstm.json}
+ * says so, with the normalisation statistics fitted on that span).
+ *
+ * <p>Point-in-time window: the input is {@link FeatureFrame#window(int)} of the decision bar, the
+ * feature rows of the last 32 bars chained by the host, oldest first. The source keeps no state
+ * between calls, so the forecast for bar t is the same whether the series ends at t or goes on,
+ * called in sequence or alone. A frame with fewer than 32 chained rows (the start of a series) is
+ * refused with {@code SHORT_HISTORY}: no coin-flip stand-in is ever reported as a forecast.
+ *
+ * <p>Refusals: a frame whose schema hash differs from the model's ({@code SCHEMA_MISMATCH}, naming
+ * both); a bar of the training series inside the training span ({@link CapabilityException}: the
+ * model is never scored on bars it was fitted on); a model file that is truncated, altered or of
+ * the wrong shape ({@link ModelRefusedException} at construction, naming the file and what was
+ * expected).
+ *
+ * <p>Thread-safe: calls are serialised (one reused input buffer); {@link #close()} waits for a call
+ * in flight, then closes the session. Idempotent.
+ *
+ * @since 1.0.0
+ */
+@Extension
+public final class LstmForecaster implements PredictionCapability {
+
+    private static final String NAME = "lstm";
+
+    private final LstmModel model;
+    private final CapabilityDescriptor descriptor;
+    private final int timesteps;
+    private final int features;
+    private final double[] raw;
+    private FeatureSchema acceptedSchema;
+    private int[] featureIndex;
+    private boolean closed;
+
+    /**
+     * Creates the source with the bundled model, or with the model whose sidecar the plugin
+     * configuration names ({@code prediction-lstm.model=/path/lstm.json}).
+     *
+     * @param context the plugin's context
+     * @throws ModelRefusedException if the model or its sidecar is refused
+     */
+    @Inject
+    public LstmForecaster(PluginContext context) {
+        this(
+                context.config("model")
+                        .map(p -> LstmModel.fromFiles(Path.of(p)))
+                        .orElseGet(LstmModel::bundled));
+    }
+
+    LstmForecaster(LstmModel model) {
+        this.model = model;
+        Sidecar s = model.sidecar();
+        this.timesteps = s.timesteps();
+        this.features = s.features().size();
+        this.raw = new double[features];
+        this.descriptor =
+                new CapabilityDescriptor(
+                        NAME,
+                        "1.0.0",
+                        Map.of(
+                                "horizon", "1",
+                                "calibrated", "false",
+                                "timesteps", String.valueOf(timesteps),
+                                "schema_hash", s.schemaHash(),
+                                "trained_on", s.trainingSeries(),
+                                "trained_from", s.trainingFirstBar().toString(),
+                                "trained_through", s.trainingLastBar().toString()));
+    }
+
+    @Override
+    public CapabilityDescriptor descriptor() {
+        return descriptor;
+    }
+
+    /**
+     * Forecasts the decision bar of {@code frame}.
+     *
+     * @param frame features of the decision bar (schema {@code quiver-core} v1) and its history
+     * @return {@code probabilityUp} in [0, 1], horizon 1, detail {@code p_down}
+     * @throws QuiverInputException with code {@code SCHEMA_MISMATCH} if the frame's schema hash
+     *     differs from the model's, or {@code SHORT_HISTORY} if fewer than {@code timesteps}
+     *     chained feature rows end at the frame's bar
+     * @throws CapabilityException if the model's output is not a probability
+     * @throws CapabilityException if the bar lies inside the model's training span of its training
+     *     series
+     * @throws IllegalStateException after {@link #close()}
+     */
+    @Override
+    public synchronized Forecast forecast(FeatureFrame frame) {
+        if (closed) {
+            throw new IllegalStateException(
+                    "[Quiver/CAPABILITY_CLOSED] capability 'lstm' was closed; create a new instance"
+                            + " to forecast bar "
+                            + frame.bar().start());
+        }
+        accept(frame.schema());
+        BarSeries history = frame.history();
+        Instant barTime = frame.bar().start();
+        Sidecar s = model.sidecar();
+        if (history.symbol().equalsIgnoreCase(s.trainingSeries())
+                && !barTime.isBefore(s.trainingFirstBar())
+                && !barTime.isAfter(s.trainingLastBar())) {
+            throw new CapabilityException(
+                    NAME,
+                    "bar "
+                            + barTime
+                            + " of "
+                            + history.symbol()
+                            + " lies inside the model's training span "
+                            + s.trainingFirstBar()
+                            + ".."
+                            + s.trainingLastBar()
+                            + "; it is not forecast, so no score includes a bar the model was"
+                            + " fitted on",
+                    null);
+        }
+        double[][] window = frame.window(timesteps);
+        FloatBuffer in = model.input();
+        float[] row = new float[features];
+        for (int k = 0; k < timesteps; k++) {
+            for (int i = 0; i < features; i++) {
+                raw[i] = window[k][featureIndex[i]];
+            }
+            model.normalise(raw, row);
+            in.put(k * features, row);
+        }
+        float[] p = model.predict();
+        // Softmax output; float rounding may step past [0, 1] by a few ulps, anything more is a
+        // broken model and is refused rather than clamped.
+        if (!(p[1] >= -1e-6f && p[1] <= 1 + 1e-6f)) {
+            throw new CapabilityException(
+                    NAME,
+                    "model output p_up " + p[1] + " at bar " + barTime + " is not a probability",
+                    null);
+        }
+        double up = Math.max(0.0, Math.min(1.0, p[1]));
+        return new Forecast(NAME, barTime, 1, up, Map.of("p_down", (double) p[0]));
+    }
+
+    private void accept(FeatureSchema schema) {
+        if (schema == acceptedSchema) {
+            return;
+        }
+        Sidecar s = model.sidecar();
+        String hash = schema.hash();
+        if (!hash.equals(s.schemaHash())) {
+            throw new QuiverInputException(
+                    "SCHEMA_MISMATCH",
+                    "schema",
+                    "capability 'lstm' (" + model.modelName() + ")",
+                    schema.name() + " v" + schema.version() + " sha256=" + hash,
+                    "differs from the schema the model was trained on, "
+                            + s.schemaName()
+                            + " v"
+                            + s.schemaVersion()
+                            + " sha256="
+                            + s.schemaHash()
+                            + "; retrain the model (mlflow/train/lstm.py) on the host's features");
+        }
+        List<String> names = s.features();
+        int[] index = new int[names.size()];
+        for (int i = 0; i < index.length; i++) {
+            index[i] = schema.indexOf(names.get(i));
+        }
+        featureIndex = index;
+        acceptedSchema = schema;
+    }
+
+    /** Closes the ONNX session once no call is in flight. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            model.close();
+        }
+    }
+}
