@@ -359,35 +359,19 @@ public final class WalkForwardBacktest {
         double[] atrPct = features.column("atr_pct_14");
         double[] payoff = PayoffRatio.trailing(bars.close, config.payoffWindowBars());
 
-<<<<<<< HEAD
-        Account[] accounts = new Account[policies.size()];
-        double[][] targets = new double[policies.size()][testCount];
-        String[][] reasons = new String[policies.size()][testCount];
-        for (int p = 0; p < accounts.length; p++) {
-            accounts[p] = new Account(config.initialEquity(), config.costs(), testCount);
-        }
-        Account hold = new Account(config.initialEquity(), config.costs(), testCount);
-        double[] holdTargets = new double[testCount];
-        String[] holdReasons = new String[testCount];
-        Arrays.fill(holdTargets, Double.NaN);
-        Arrays.fill(holdReasons, "hold");
-
-        ForecastMetrics.Accumulator[] sourceScores =
-                new ForecastMetrics.Accumulator[sources.length];
-        for (int p = 0; p < sources.length; p++) {
-            sourceScores[p] = new ForecastMetrics.Accumulator();
-        }
-        ForecastMetrics.Accumulator fusedScores = new ForecastMetrics.Accumulator();
-        double[] pending = new double[policies.size()];
-        Arrays.fill(pending, Double.NaN);
-        double holdPending = Double.NaN;
-        int noSignal = 0;
-        Risk risk = new Risk(config, policyNames, testCount);
-=======
         TestLoop loop =
                 new TestLoop(
-                        config, features, cache, ensemble, policies, guard, sources, testFirst,
-                        atrPct, payoff);
+                        config,
+                        features,
+                        cache,
+                        ensemble,
+                        policies,
+                        guard,
+                        sources,
+                        testFirst,
+                        atrPct,
+                        payoff,
+                        new Risk(config, policyNames, testCount));
         Account[] accounts = loop.accounts;
         Account hold = loop.hold;
         double[][] targets = loop.targets;
@@ -396,123 +380,12 @@ public final class WalkForwardBacktest {
         String[] holdReasons = loop.holdReasons;
         ForecastMetrics.Accumulator[] sourceScores = loop.sourceScores;
         ForecastMetrics.Accumulator fusedScores = loop.fusedScores;
->>>>>>> main
 
         for (Fold fold : folds) {
             ensemble.fit(trainingWindow(fold, bars, cache));
-            String[] fitFailed = risk.fit(policies, fold, testFirst, bars);
+            loop.fitFailed = loop.risk.fit(policies, fold, testFirst, bars);
             for (int t = fold.testFirst(); t <= fold.testLast(); t++) {
-<<<<<<< HEAD
-                int k = t - testFirst;
-                // 1. fills of the orders decided at the previous close, at this bar's open
-                for (int p = 0; p < accounts.length; p++) {
-                    risk.observeOpen(p, accounts[p], bars, t);
-                    if (!Double.isNaN(pending[p])) {
-                        boolean wasFlat = accounts[p].flat();
-                        accounts[p].fill(pending[p], bars.open[t], bars.startMillis[t]);
-                        pending[p] = Double.NaN;
-                        if (wasFlat && !accounts[p].flat()) {
-                            risk.entered(p, bars.open[t], atrPct[t - 1]);
-                        }
-                    }
-                    // 1b. host-side stops inside this bar
-                    risk.stops(p, accounts[p], bars, t);
-                }
-                if (!Double.isNaN(holdPending)) {
-                    hold.fill(holdPending, bars.open[t], bars.startMillis[t]);
-                    holdPending = Double.NaN;
-                }
-                // 2. mark at this bar's close
-                for (int p = 0; p < accounts.length; p++) {
-                    accounts[p].mark(k, bars.close[t]);
-                    risk.observeClose(p, accounts[p], bars, t, k);
-                }
-                hold.mark(k, bars.close[t]);
-                // 3. decide at this bar's close
-                boolean canFill = t + 1 < n;
-                if (k == 0) {
-                    holdTargets[0] = 1.0;
-                    holdReasons[0] = "buy and hold: all in at the next open";
-                    holdPending = canFill ? 1.0 : Double.NaN;
-                }
-                FeatureFrame frame = features.frame(t);
-                List<Forecast> forecasts = cache.at(t, frame);
-                FusedSignal signal = null;
-                String noSignalReason = null;
-                if (forecasts.isEmpty()) {
-                    noSignalReason = "no forecast available (every source failed) -> flat";
-                } else {
-                    try {
-                        signal = ensemble.fuse(forecasts, frame);
-                        if (signal == null) {
-                            noSignalReason =
-                                    "ensemble '" + ensembleName + "' returned null -> flat";
-                        }
-                    } catch (RuntimeException e) {
-                        noSignalReason =
-                                "ensemble '"
-                                        + ensembleName
-                                        + "' failed: "
-                                        + e.getMessage()
-                                        + " -> flat";
-                    }
-                }
-                if (canFill) {
-                    boolean up = bars.close[t + 1] > bars.close[t];
-                    for (Forecast f : forecasts) {
-                        for (int p = 0; p < sources.length; p++) {
-                            if (sources[p].equals(f.source())) {
-                                sourceScores[p].add(f.probabilityUp(), up);
-                            }
-                        }
-                    }
-                    if (signal != null) {
-                        fusedScores.add(signal.probabilityUp(), up);
-                    }
-                }
-                if (signal == null) {
-                    noSignal++;
-                }
-                for (int p = 0; p < accounts.length; p++) {
-                    Account a = accounts[p];
-                    double target;
-                    String reason;
-                    if (signal == null) {
-                        target = 0;
-                        reason = noSignalReason;
-                    } else if (fitFailed[p] != null) {
-                        target = 0;
-                        reason = fitFailed[p];
-                    } else {
-                        SizingContext ctx =
-                                new SizingContext(
-                                        signal,
-                                        a.equity(k),
-                                        Math.min(a.drawdown(k), Math.nextDown(1.0)),
-                                        config.maxFraction(),
-                                        Double.isFinite(atrPct[t]) ? Math.max(0, atrPct[t]) : 0,
-                                        payoff[t]);
-                        risk.saw(p, k, ctx);
-                        GuardedDecision d = guard.decide(policies.get(p), ctx);
-                        risk.proposed(p, k, d.fraction());
-                        d = risk.halt(p, d, a.weight(bars.close[t]));
-                        target = d.fraction();
-                        reason = d.reason();
-                    }
-                    targets[p][k] = target;
-                    reasons[p][k] = reason;
-                    boolean trade =
-                            (target == 0 && !a.flat())
-                                    || (target > 0 && a.flat())
-                                    || Math.abs(target - a.weight(bars.close[t]))
-                                            >= config.rebalanceBand();
-                    if (trade && canFill && !(target == 0 && a.flat())) {
-                        pending[p] = target;
-                    }
-                }
-=======
                 loop.step(t);
->>>>>>> main
             }
             progress.update(bars.symbol(), fold.index() + 1, folds.size(), fold.testLast() + 1, n);
         }
@@ -570,28 +443,9 @@ public final class WalkForwardBacktest {
                 noSignal,
                 testCount / seconds,
                 method,
-                risk.events(),
-                risk.stopExits(),
+                loop.risk.events(),
+                loop.risk.stopExits(),
                 intervals(results, holdResult));
-    }
-
-    /** Name of the baseline policy the Sharpe differences are taken against. */
-    public static final String BASELINE = "fixed";
-
-    private static Map<String, Bootstrap.Intervals> intervals(
-            Map<String, PolicyResult> results, PolicyResult hold) {
-        Map<String, double[]> curves = new LinkedHashMap<>();
-        results.forEach((k, v) -> curves.put(k, v.equity()));
-        curves.put(BUY_AND_HOLD, hold.equity());
-        if (hold.equity().length < 3) {
-            return Map.of();
-        }
-        return Bootstrap.intervals(
-                curves,
-                BASELINE,
-                hold.metrics().barsPerYear(),
-                Bootstrap.RESAMPLES,
-                Bootstrap.SEED);
     }
 
     /**
@@ -610,6 +464,8 @@ public final class WalkForwardBacktest {
         final ForecastMetrics.Accumulator[] sourceScores;
         final ForecastMetrics.Accumulator fusedScores;
         int noSignal;
+        final Risk risk;
+        String[] fitFailed;
 
         private final Config config;
         private final BarData bars;
@@ -637,8 +493,11 @@ public final class WalkForwardBacktest {
                 String[] sources,
                 int testFirst,
                 double[] atrPct,
-                double[] payoff) {
+                double[] payoff,
+                Risk risk) {
             this.config = config;
+            this.risk = risk;
+            this.fitFailed = new String[policies.size()];
             this.bars = features.bars();
             this.n = bars.size();
             this.features = features;
@@ -718,17 +577,25 @@ public final class WalkForwardBacktest {
         /** 1. fills of the orders decided at the previous close, at this bar's open; 2. marks. */
         private void fillAndMark(int t, int k) {
             for (int p = 0; p < accounts.length; p++) {
+                risk.observeOpen(p, accounts[p], bars, t);
                 if (!Double.isNaN(pending[p])) {
+                    boolean wasFlat = accounts[p].flat();
                     accounts[p].fill(pending[p], bars.open[t], bars.startMillis[t]);
                     pending[p] = Double.NaN;
+                    if (wasFlat && !accounts[p].flat()) {
+                        risk.entered(p, bars.open[t], atrPct[t - 1]);
+                    }
                 }
+                // 1b. host-side stops inside this bar
+                risk.stops(p, accounts[p], bars, t);
             }
             if (!Double.isNaN(holdPending)) {
                 hold.fill(holdPending, bars.open[t], bars.startMillis[t]);
                 holdPending = Double.NaN;
             }
-            for (Account a : accounts) {
-                a.mark(k, bars.close[t]);
+            for (int p = 0; p < accounts.length; p++) {
+                accounts[p].mark(k, bars.close[t]);
+                risk.observeClose(p, accounts[p], bars, t, k);
             }
             hold.mark(k, bars.close[t]);
         }
@@ -758,6 +625,9 @@ public final class WalkForwardBacktest {
             if (signal == null) {
                 target = 0;
                 reason = noSignalReason;
+            } else if (fitFailed[p] != null) {
+                target = 0;
+                reason = fitFailed[p];
             } else {
                 SizingContext ctx =
                         new SizingContext(
@@ -767,7 +637,10 @@ public final class WalkForwardBacktest {
                                 config.maxFraction(),
                                 Double.isFinite(atrPct[t]) ? Math.max(0, atrPct[t]) : 0,
                                 payoff[t]);
+                risk.saw(p, k, ctx);
                 GuardedDecision d = guard.decide(policies.get(p), ctx);
+                risk.proposed(p, k, d.fraction());
+                d = risk.halt(p, d, a.weight(bars.close[t]));
                 target = d.fraction();
                 reason = d.reason();
             }
@@ -781,6 +654,25 @@ public final class WalkForwardBacktest {
                 pending[p] = target;
             }
         }
+    }
+
+    /** Name of the baseline policy the Sharpe differences are taken against. */
+    public static final String BASELINE = "fixed";
+
+    private static Map<String, Bootstrap.Intervals> intervals(
+            Map<String, PolicyResult> results, PolicyResult hold) {
+        Map<String, double[]> curves = new LinkedHashMap<>();
+        results.forEach((k, v) -> curves.put(k, v.equity()));
+        curves.put(BUY_AND_HOLD, hold.equity());
+        if (hold.equity().length < 3) {
+            return Map.of();
+        }
+        return Bootstrap.intervals(
+                curves,
+                BASELINE,
+                hold.metrics().barsPerYear(),
+                Bootstrap.RESAMPLES,
+                Bootstrap.SEED);
     }
 
     /** Labelled forecasts of the fold's training window; checks that every label is in the past. */

@@ -43,18 +43,12 @@ class PluginRuntimeIT {
             assertThat(runtime.plugins())
                     .flatExtracting(LoadedPlugin::extensions)
                     .containsExactlyInAnyOrder(
-<<<<<<< HEAD
-                            "prediction:traditional",
-                            "sizing:fixed",
-                            "sizing:kelly",
-                            "sizing:kelly_ml");
-=======
                             "prediction:catboost",
                             "prediction:lstm",
                             "prediction:traditional",
                             "sizing:fixed",
-                            "sizing:kelly");
->>>>>>> main
+                            "sizing:kelly",
+                            "sizing:kelly_ml");
             // Loaded by the plugin's own class loader, not the host's class path.
             assertThat(runtime.sizings())
                     .allSatisfy(
