@@ -1,5 +1,6 @@
 package dev.quiver.host.cli;
 
+import dev.quiver.api.QuiverApi;
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.host.backtest.BacktestResult;
@@ -15,17 +16,24 @@ import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.feature.FeaturePipeline;
 import dev.quiver.host.fusion.WeightedFusion;
+import dev.quiver.host.mlflow.MlflowClient;
+import dev.quiver.host.mlflow.MlflowHttp;
+import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.registry.ResolvedModel;
 import dev.quiver.host.risk.CircuitBreakers;
 import dev.quiver.host.risk.RiskGuard;
+import dev.quiver.host.tracking.BacktestTracking;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -164,6 +172,38 @@ final class BacktestCommand implements Callable<Integer> {
     @Option(names = "--no-circuit-breakers", description = "Run without circuit breakers.")
     boolean noBreakers;
 
+    @Option(
+            names = "--tracking-uri",
+            paramLabel = "URI",
+            description =
+                    "MLflow server to log the run to (params, every report figure as a metric,"
+                            + " the report files as artifacts), e.g. http://127.0.0.1:5000."
+                            + " Default: MLFLOW_TRACKING_URI if set, else no tracking.")
+    String trackingUri;
+
+    @Option(
+            names = "--experiment",
+            paramLabel = "NAME",
+            defaultValue = "quiver-backtest",
+            description = "MLflow experiment, created if missing (default: ${DEFAULT-VALUE}).")
+    String experiment;
+
+    @Option(
+            names = "--model",
+            paramLabel = "PLUGIN=MODEL_URI",
+            description =
+                    "Serve a plugin a registered model version, e.g."
+                            + " prediction-lstm=models:/quiver-lstm@champion: resolved (registry,"
+                            + " cache, or --models-dir without a tracking URI), verified, and"
+                            + " passed to the plugin as PLUGIN.model=<sidecar>. Repeatable.")
+    List<String> models = List.of();
+
+    @Option(
+            names = "--models-dir",
+            paramLabel = "DIR",
+            description = "Model cache / local model directory (default: QUIVER_HOME/models).")
+    Path modelsDir;
+
     @Mixin HostOptions host;
 
     @Spec CommandSpec spec;
@@ -224,7 +264,9 @@ final class BacktestCommand implements Callable<Integer> {
                                                             + " or all"));
             series.add(d.load());
         }
-        try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), host.configuration())) {
+        Map<String, String> configuration = host.configuration();
+        Map<String, String> modelParams = resolveModels(configuration);
+        try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), configuration)) {
             for (PluginRefusal r : plugins.refusals()) {
                 stderr.println("warning: " + r.message());
             }
@@ -267,9 +309,123 @@ final class BacktestCommand implements Callable<Integer> {
                 stdout.println(TextReport.render(result));
                 stdout.printf("report: %s%n", dir.resolve("report.html").toAbsolutePath());
                 stdout.flush();
+                String tracking = trackingUri();
+                if (tracking != null) {
+                    var client =
+                            new MlflowClient(
+                                    new MlflowHttp(tracking, MlflowHttp.Settings.defaults()));
+                    MlflowClient.Run run;
+                    try {
+                        run =
+                                new BacktestTracking(client)
+                                        .log(
+                                                experiment,
+                                                "backtest " + bars.symbol(),
+                                                withModels(
+                                                        params(result, plugins, config),
+                                                        modelParams),
+                                                dir);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("cannot read the report in " + dir, e);
+                    }
+                    stdout.printf(
+                            "mlflow run: %s (experiment %s at %s)%n",
+                            run.runId(), experiment, tracking);
+                    stdout.flush();
+                }
             }
         }
         return 0;
+    }
+
+    /** Resolves every --model, sets PLUGIN.model, returns the provenance params. */
+    private Map<String, String> resolveModels(Map<String, String> configuration) {
+        Map<String, String> params = new LinkedHashMap<>();
+        if (models.isEmpty()) {
+            return params;
+        }
+        var resolver = ModelsCommand.resolver(trackingUri(), modelsDir);
+        for (String spec : models) {
+            int eq = spec.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException(
+                        "[Quiver/BAD_OPTION] --model "
+                                + spec
+                                + ": expected PLUGIN=models:/NAME@ALIAS");
+            }
+            String plugin = spec.substring(0, eq).trim();
+            ResolvedModel m = resolver.resolve(spec.substring(eq + 1).trim());
+            Path sidecar =
+                    m.sidecar()
+                            .orElseThrow(
+                                    () ->
+                                            new IllegalArgumentException(
+                                                    "[Quiver/BAD_OPTION] --model "
+                                                            + spec
+                                                            + ": version "
+                                                            + m.version()
+                                                            + " has no sidecar; plugins read their model through it"));
+            configuration.put(plugin + ".model", sidecar.toString());
+            params.put("model." + plugin, "models:/" + m.name() + "/" + m.version());
+            params.put("model." + plugin + ".run_id", m.runId());
+            params.put("model." + plugin + ".sha256", m.sha256());
+            spec().commandLine()
+                    .getErr()
+                    .printf(
+                            "model %s: models:/%s/%s (%s) %s%n",
+                            plugin, m.name(), m.version(), m.origin(), m.note());
+        }
+        return params;
+    }
+
+    private CommandSpec spec() {
+        return spec;
+    }
+
+    private static Map<String, String> withModels(
+            Map<String, String> p, Map<String, String> models) {
+        p.putAll(models);
+        return p;
+    }
+
+    private String trackingUri() {
+        if (trackingUri != null && !trackingUri.isBlank()) {
+            return trackingUri;
+        }
+        String env = System.getenv("MLFLOW_TRACKING_URI");
+        return env == null || env.isBlank() ? null : env;
+    }
+
+    /** The run's parameters: data set, span, plugins and versions, feature schema, costs. */
+    Map<String, String> params(
+            BacktestResult result, PluginRuntime plugins, WalkForwardBacktest.Config config) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("dataset", result.dataset());
+        if (data != null) {
+            p.put("data_file", data.toAbsolutePath().toString());
+        }
+        p.put("bars", Integer.toString(result.bars()));
+        p.put("test_start", result.testStart().toString());
+        p.put("test_end", result.testEnd().toString());
+        p.put("folds", Integer.toString(result.folds().size()));
+        p.put("train_bars", Integer.toString(config.trainBars()));
+        p.put("embargo_bars", Integer.toString(config.embargoBars()));
+        p.put("test_bars", Integer.toString(config.testBars()));
+        p.put("fee_bps", Double.toString(config.costs().feeBps()));
+        p.put("slippage_bps", Double.toString(config.costs().slippageBps()));
+        p.put("max_position", Double.toString(config.maxFraction()));
+        p.put("initial_equity", Double.toString(config.initialEquity()));
+        p.put(
+                "feature_schema",
+                FeaturePipeline.SCHEMA.name() + " v" + FeaturePipeline.SCHEMA.version());
+        p.put("feature_schema_hash", FeaturePipeline.SCHEMA.hash());
+        p.put("plugins_api", QuiverApi.VERSION);
+        String host = BacktestCommand.class.getPackage().getImplementationVersion();
+        p.put("quiver_host", host == null ? "dev" : host);
+        for (LoadedPlugin lp : plugins.plugins()) {
+            p.put("plugin." + lp.id(), lp.version());
+        }
+        return p;
     }
 
     private BadBarPolicy badBarPolicy() {

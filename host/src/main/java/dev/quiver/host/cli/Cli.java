@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             BacktestCommand.class,
             BenchCommand.class,
             FeaturesCommand.class,
+            ModelsCommand.class,
             PluginsCommand.class
         })
 public final class Cli implements Runnable {

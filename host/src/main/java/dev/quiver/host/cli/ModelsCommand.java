@@ -1,0 +1,238 @@
+package dev.quiver.host.cli;
+
+import dev.quiver.host.mlflow.MlflowClient;
+import dev.quiver.host.mlflow.MlflowHttp;
+import dev.quiver.host.registry.ModelRegistrar;
+import dev.quiver.host.registry.ModelResolver;
+import dev.quiver.host.registry.ResolvedModel;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code quiver models}: register model files in MLflow, move aliases, resolve references. */
+@Command(
+        name = "models",
+        mixinStandardHelpOptions = true,
+        description = "MLflow model registry: register, alias, resolve.",
+        subcommands = {
+            ModelsCommand.Register.class,
+            ModelsCommand.Alias.class,
+            ModelsCommand.Resolve.class
+        })
+final class ModelsCommand implements Runnable {
+
+    @Spec CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    static MlflowClient client(String trackingUri) {
+        String uri = trackingUri;
+        if (uri == null || uri.isBlank()) {
+            uri = System.getenv("MLFLOW_TRACKING_URI");
+        }
+        if (uri == null || uri.isBlank()) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] --tracking-uri: required (or MLFLOW_TRACKING_URI);"
+                            + " start a local server with mlflow/server.sh start");
+        }
+        return new MlflowClient(new MlflowHttp(uri, MlflowHttp.Settings.defaults()));
+    }
+
+    /**
+     * The model directory: cache of the registry, or the registry itself without one.
+     *
+     * @param given {@code --models-dir}
+     * @return the folder
+     */
+    static Path modelsDir(Path given) {
+        if (given != null) {
+            return given;
+        }
+        String home = System.getProperty("quiver.home");
+        return home != null ? Path.of(home, "models") : Path.of("quiver-models");
+    }
+
+    /** {@code quiver models register}. */
+    @Command(
+            name = "register",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Register a model file (and its sidecar) as a new version of a registered"
+                            + " model, tagged with sha256, size, format, feature schema hash,"
+                            + " training span and data set.")
+    static final class Register implements Callable<Integer> {
+        @Option(
+                names = "--tracking-uri",
+                paramLabel = "URI",
+                description = "MLflow server (default: MLFLOW_TRACKING_URI).")
+        String trackingUri;
+
+        @Option(
+                names = "--name",
+                required = true,
+                paramLabel = "NAME",
+                description = "Registered model name.")
+        String name;
+
+        @Option(
+                names = "--model",
+                required = true,
+                paramLabel = "FILE",
+                description =
+                        "Model file: .onnx, .json/.ubj (XGBoost), .txt (LightGBM), .cbm (CatBoost).")
+        Path model;
+
+        @Option(
+                names = "--sidecar",
+                paramLabel = "FILE",
+                description = "The model's sidecar JSON (schema, training span).")
+        Path sidecar;
+
+        @Option(
+                names = "--alias",
+                paramLabel = "ALIAS",
+                description = "Point this alias at the new version (repeatable).")
+        List<String> aliases = List.of();
+
+        @Spec CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            try {
+                var r =
+                        new ModelRegistrar(client(trackingUri))
+                                .register(name, model, Optional.ofNullable(sidecar), aliases);
+                out.printf("registered models:/%s/%s (run %s)%n", r.name(), r.version(), r.runId());
+                r.tags().forEach((k, v) -> out.printf("  %s = %s%n", k, v));
+                for (String a : aliases) {
+                    out.printf("  @%s -> %s%n", a, r.version());
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    /** {@code quiver models alias}. */
+    @Command(
+            name = "alias",
+            mixinStandardHelpOptions = true,
+            description = "Point an alias at a version.")
+    static final class Alias implements Callable<Integer> {
+        @Option(
+                names = "--tracking-uri",
+                paramLabel = "URI",
+                description = "MLflow server (default: MLFLOW_TRACKING_URI).")
+        String trackingUri;
+
+        @Option(
+                names = "--name",
+                required = true,
+                paramLabel = "NAME",
+                description = "Registered model name.")
+        String name;
+
+        @Option(
+                names = "--alias",
+                required = true,
+                paramLabel = "ALIAS",
+                description = "e.g. champion.")
+        String alias;
+
+        @Option(
+                names = "--version",
+                required = true,
+                paramLabel = "N",
+                description = "Version number.")
+        String version;
+
+        @Spec CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            client(trackingUri).setAlias(name, alias, version);
+            spec.commandLine().getOut().printf("models:/%s@%s -> %s%n", name, alias, version);
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+
+    /** {@code quiver models resolve}. */
+    @Command(
+            name = "resolve",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Resolve models:/NAME@ALIAS or models:/NAME/VERSION to a verified local folder"
+                            + " (downloaded and checked, or from the cache / local model directory).")
+    static final class Resolve implements Callable<Integer> {
+        @Parameters(
+                paramLabel = "MODEL_URI",
+                description = "models:/NAME@ALIAS or models:/NAME/VERSION")
+        String uri;
+
+        @Option(
+                names = "--tracking-uri",
+                paramLabel = "URI",
+                description =
+                        "MLflow server (default: MLFLOW_TRACKING_URI; none: the local model directory).")
+        String trackingUri;
+
+        @Option(
+                names = "--models-dir",
+                paramLabel = "DIR",
+                description = "Cache / local model directory (default: QUIVER_HOME/models).")
+        Path modelsDir;
+
+        @Spec CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            ResolvedModel m = resolver(trackingUri, modelsDir).resolve(uri);
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf(
+                    "%s -> models:/%s/%s (%s%s)%n  dir %s%n  model %s (%s, sha256 %s)%n  run %s%n",
+                    uri,
+                    m.name(),
+                    m.version(),
+                    m.origin(),
+                    m.note().isEmpty() ? "" : ": " + m.note(),
+                    m.dir(),
+                    m.modelFile().getFileName(),
+                    m.format().tag(),
+                    m.sha256(),
+                    m.runId());
+            m.sidecar().ifPresent(s -> out.printf("  sidecar %s%n", s));
+            out.flush();
+            return 0;
+        }
+    }
+
+    static ModelResolver resolver(String trackingUri, Path modelsDir) {
+        String uri = trackingUri;
+        if (uri == null || uri.isBlank()) {
+            uri = System.getenv("MLFLOW_TRACKING_URI");
+        }
+        Optional<MlflowClient> client =
+                uri == null || uri.isBlank()
+                        ? Optional.empty()
+                        : Optional.of(
+                                new MlflowClient(
+                                        new MlflowHttp(uri, MlflowHttp.Settings.defaults())));
+        return new ModelResolver(client, modelsDir(modelsDir));
+    }
+}
