@@ -131,8 +131,8 @@ class MainJobIT {
         assertThat(cut.folds().get(0).testFirst()).isEqualTo(first);
         int k = t - first;
         assertThat(cut.testTimes()).hasSize(k + 1);
-        assertThat(cut.policies()).containsOnlyKeys("fixed", "kelly");
-        assertThat(btcFull.policies()).containsOnlyKeys("fixed", "kelly");
+        assertThat(cut.policies()).containsOnlyKeys("fixed", "kelly", "kelly_ml");
+        assertThat(btcFull.policies()).containsOnlyKeys("fixed", "kelly", "kelly_ml");
         List<String> names = new ArrayList<>(btcFull.policies().keySet());
         names.add(WalkForwardBacktest.BUY_AND_HOLD);
         for (String policy : names) {
@@ -182,7 +182,8 @@ class MainJobIT {
         all.add(r.buyAndHold());
         assertThat(all)
                 .extracting(PolicyResult::name)
-                .containsExactlyInAnyOrder("fixed", "kelly", WalkForwardBacktest.BUY_AND_HOLD);
+                .containsExactlyInAnyOrder(
+                        "fixed", "kelly", "kelly_ml", WalkForwardBacktest.BUY_AND_HOLD);
         for (PolicyResult p : all) {
             assertThat(p.trades()).as(p.name() + " trades").isNotEmpty();
             assertThat(p.totalCosts()).as(p.name() + " costs").isPositive();
@@ -227,8 +228,12 @@ class MainJobIT {
         assertThat(root.get("dataset").asText()).isEqualTo("sp500");
         assertThat(root.get("bars").isInt()).isTrue();
         assertThat(root.get("bars").asInt()).isEqualTo(5031);
-        assertThat(keys(root.get("policies"))).containsExactly("buy_and_hold", "fixed", "kelly");
-        for (String policy : List.of("fixed", "kelly", "buy_and_hold")) {
+        assertThat(keys(root.get("policies")))
+                .containsExactly("buy_and_hold", "fixed", "kelly", "kelly_ml");
+        assertThat(root.get("circuit_breaker_events").isArray()).isTrue();
+        for (String policy : List.of("fixed", "kelly", "kelly_ml", "buy_and_hold")) {
+            assertThat(root.get("policies").get(policy).get("sharpe_ci").size()).isEqualTo(2);
+            assertThat(root.get("policies").get(policy).get("max_drawdown_ci").size()).isEqualTo(2);
             JsonNode p = root.get("policies").get(policy);
             for (String metric :
                     List.of("cagr", "sharpe", "sortino", "max_drawdown", "hit_rate", "trades")) {

@@ -95,6 +95,11 @@ final class Account {
         return drawdown[k];
     }
 
+    /** Equity valued at {@code price}. */
+    double value(double price) {
+        return cash + units * price;
+    }
+
     /** Current weight of the position at {@code close}. */
     double weight(double close) {
         double e = cash + units * close;

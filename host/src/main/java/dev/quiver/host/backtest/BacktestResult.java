@@ -1,5 +1,6 @@
 package dev.quiver.host.backtest;
 
+import dev.quiver.host.risk.BreakerEvent;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +25,10 @@ import java.util.Map;
  *     policy went flat)
  * @param throughputBarsPerSecond test bars processed per second of wall time of the run
  * @param method one-line statement of how the evaluation was done
+ * @param circuitBreakerEvents every breaker arming and re-arming, per policy, in time order
+ * @param stopExits per policy, the positions the host's stops closed
+ * @param intervals per policy and buy-and-hold, 95% stationary-bootstrap intervals of Sharpe, max
+ *     drawdown and the Sharpe difference against {@code fixed}
  */
 public record BacktestResult(
         String dataset,
@@ -38,7 +43,10 @@ public record BacktestResult(
         Map<String, String> training,
         int noSignalBars,
         double throughputBarsPerSecond,
-        String method) {
+        String method,
+        List<BreakerEvent> circuitBreakerEvents,
+        Map<String, StopExits> stopExits,
+        Map<String, Bootstrap.Intervals> intervals) {
 
     /**
      * First test bar's start.

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.quiver.host.risk.BreakerEvent;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -69,6 +70,32 @@ public final class ReportWriter {
             put(node, "exposure", m.exposure());
             put(node, "final_equity", m.finalEquity());
             put(node, "total_costs", m.totalCosts());
+            Bootstrap.Intervals ci = result.intervals().get(p.name());
+            if (ci != null) {
+                pair(node, "sharpe_ci", ci.sharpe());
+                pair(node, "max_drawdown_ci", ci.maxDrawdown());
+                if (!p.name().equals(WalkForwardBacktest.BASELINE)) {
+                    pair(node, "sharpe_diff_vs_fixed_ci", ci.sharpeDiffVsBaseline());
+                }
+            }
+            StopExits stops = result.stopExits().get(p.name());
+            if (stops != null) {
+                ObjectNode s = node.putObject("stop_exits");
+                s.put("stop_loss", stops.stopLoss());
+                s.put("take_profit", stops.takeProfit());
+                s.put("trailing", stops.trailing());
+            }
+        }
+        root.put("bootstrap", TextReport.bootstrapNote(result));
+        root.put("seed_parity", TextReport.seedParity(result));
+        ArrayNode events = root.putArray("circuit_breaker_events");
+        for (BreakerEvent e : result.circuitBreakerEvents()) {
+            ObjectNode node = events.addObject();
+            node.put("time", e.time().toString());
+            node.put("policy", e.policy());
+            node.put("breaker", e.breaker().label());
+            node.put("event", e.event().label());
+            put(node, "value", e.value());
         }
         ObjectNode forecasts = root.putObject("forecasts");
         for (Map.Entry<String, ForecastMetrics> e : result.forecasts().entrySet()) {
@@ -126,6 +153,17 @@ public final class ReportWriter {
         return root;
     }
 
+    private static void pair(ObjectNode node, String key, double[] lowHigh) {
+        ArrayNode a = node.putArray(key);
+        for (double v : lowHigh) {
+            if (Double.isFinite(v)) {
+                a.add(v);
+            } else {
+                a.addNull();
+            }
+        }
+    }
+
     private static void put(ObjectNode node, String key, double value) {
         if (Double.isFinite(value)) {
             node.put(key, value);
@@ -171,8 +209,21 @@ public final class ReportWriter {
         h.append("</tr>\n");
         htmlRow(h, all, "CAGR", m -> TextReport.pct(m.cagr()));
         htmlRow(h, all, "Sharpe (annualised)", m -> TextReport.num(m.sharpe()));
+        htmlCiRow(h, all, result, "Sharpe 95% CI", ci -> TextReport.range(ci.sharpe(), false));
+        htmlCiRow(
+                h,
+                all,
+                result,
+                "Sharpe - fixed, 95% CI",
+                ci -> TextReport.range(ci.sharpeDiffVsBaseline(), false));
         htmlRow(h, all, "Sortino (annualised)", m -> TextReport.num(m.sortino()));
         htmlRow(h, all, "max drawdown", m -> TextReport.pct(m.maxDrawdown()));
+        htmlCiRow(
+                h,
+                all,
+                result,
+                "max drawdown 95% CI",
+                ci -> TextReport.range(ci.maxDrawdown(), true));
         htmlRow(h, all, "hit rate", m -> TextReport.pct(m.hitRate()));
         htmlRow(h, all, "trades", m -> Integer.toString(m.trades()));
         htmlRow(h, all, "turnover / year", m -> TextReport.num(m.turnover()));
@@ -187,6 +238,28 @@ public final class ReportWriter {
                 all,
                 "total costs",
                 m -> String.format(java.util.Locale.ROOT, "%.2f", m.totalCosts()));
+        h.append("</table>\n");
+        h.append("<p>").append(esc(TextReport.bootstrapNote(result))).append("</p>\n");
+        h.append("<h2>What the data says</h2>\n<p>")
+                .append(esc(TextReport.seedParity(result)))
+                .append("</p>\n");
+        h.append("<h2>Circuit breakers</h2>\n<p>")
+                .append(result.circuitBreakerEvents().size())
+                .append(" events.</p>\n<table><tr><th>time</th><th>policy</th><th>breaker</th>")
+                .append("<th>event</th><th>value</th></tr>\n");
+        for (BreakerEvent e : result.circuitBreakerEvents()) {
+            h.append("<tr><td>")
+                    .append(esc(e.time().toString()))
+                    .append("</td><td>")
+                    .append(esc(e.policy()))
+                    .append("</td><td>")
+                    .append(esc(e.breaker().label()))
+                    .append("</td><td>")
+                    .append(esc(e.event().label()))
+                    .append("</td><td>")
+                    .append(TextReport.num(e.value()))
+                    .append("</td></tr>\n");
+        }
         h.append("</table>\n");
         h.append("<img alt=\"equity curves\" src=\"data:image/png;base64,")
                 .append(Base64.getEncoder().encodeToString(equityPng))
@@ -252,6 +325,20 @@ public final class ReportWriter {
         h.append("<tr><td>").append(esc(label)).append("</td>");
         for (PolicyResult p : all) {
             h.append("<td>").append(esc(value.apply(p.metrics()))).append("</td>");
+        }
+        h.append("</tr>\n");
+    }
+
+    private static void htmlCiRow(
+            StringBuilder h,
+            List<PolicyResult> all,
+            BacktestResult result,
+            String label,
+            java.util.function.Function<Bootstrap.Intervals, String> value) {
+        h.append("<tr><td>").append(esc(label)).append("</td>");
+        for (PolicyResult p : all) {
+            Bootstrap.Intervals ci = result.intervals().get(p.name());
+            h.append("<td>").append(esc(ci == null ? "n/a" : value.apply(ci))).append("</td>");
         }
         h.append("</tr>\n");
     }

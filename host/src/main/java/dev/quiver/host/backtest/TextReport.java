@@ -38,8 +38,11 @@ public final class TextReport {
         out.append('\n');
         row(out, columns, "CAGR", m -> pct(m.cagr()));
         row(out, columns, "Sharpe", m -> num(m.sharpe()));
+        ciRow(out, columns, result, "Sharpe CI", ci -> range(ci.sharpe(), false));
+        ciRow(out, columns, result, "dSharpe v fix", ci -> range(ci.sharpeDiffVsBaseline(), false));
         row(out, columns, "Sortino", m -> num(m.sortino()));
         row(out, columns, "max drawdown", m -> pct(m.maxDrawdown()));
+        ciRow(out, columns, result, "maxDD CI", ci -> range(ci.maxDrawdown(), true));
         row(out, columns, "hit rate", m -> pct(m.hitRate()));
         row(out, columns, "trades", m -> Integer.toString(m.trades()));
         row(out, columns, "turnover/yr", m -> num(m.turnover()));
@@ -73,6 +76,13 @@ public final class TextReport {
                             f.n(),
                             failed == null ? "-" : failed.toString()));
         }
+        out.append('\n').append(bootstrapNote(result)).append('\n');
+        out.append(
+                String.format(
+                        Locale.ROOT,
+                        "circuit breaker events: %d (report.json circuit_breaker_events)%n",
+                        result.circuitBreakerEvents().size()));
+        out.append("what the data says: ").append(seedParity(result)).append('\n');
         out.append(
                 String.format(
                         Locale.ROOT,
@@ -91,6 +101,118 @@ public final class TextReport {
             out.append(String.format(Locale.ROOT, "%14s", value.apply(p.metrics())));
         }
         out.append('\n');
+    }
+
+    private static void ciRow(
+            StringBuilder out,
+            List<PolicyResult> columns,
+            BacktestResult result,
+            String label,
+            Function<Bootstrap.Intervals, String> value) {
+        out.append(String.format(Locale.ROOT, "%-14s", label));
+        for (PolicyResult p : columns) {
+            Bootstrap.Intervals ci = result.intervals().get(p.name());
+            out.append(String.format(Locale.ROOT, "%14s", ci == null ? "n/a" : value.apply(ci)));
+        }
+        out.append('\n');
+    }
+
+    /** {@code [low, high]} as {@code low..high}, percent or plain; {@code -} when undefined. */
+    static String range(double[] lowHigh, boolean percent) {
+        if (!Double.isFinite(lowHigh[0]) || !Double.isFinite(lowHigh[1])) {
+            return "-";
+        }
+        return percent
+                ? String.format(Locale.ROOT, "%.0f..%.0f%%", 100 * lowHigh[0], 100 * lowHigh[1])
+                : String.format(Locale.ROOT, "%.2f..%.2f", lowHigh[0], lowHigh[1]);
+    }
+
+    /**
+     * How the intervals were made.
+     *
+     * @param result the result
+     * @return one sentence
+     */
+    public static String bootstrapNote(BacktestResult result) {
+        int n = result.testTimes().length - 1;
+        return String.format(
+                Locale.ROOT,
+                "95%% intervals: stationary bootstrap (Politis & Romano 1994) of the %d per-bar"
+                        + " returns, mean block %d bars (n^(1/3)), %d resamples, seed %d, the same"
+                        + " draws for every policy (paired Sharpe differences vs fixed).",
+                n,
+                Bootstrap.blockLength(n),
+                Bootstrap.RESAMPLES,
+                Bootstrap.SEED);
+    }
+
+    /**
+     * What the data says against the seed plans' promises ("Kelly &gt; 15% better than fixed", "max
+     * drawdown -30-40%"), from the point estimates and the bootstrap intervals.
+     *
+     * @param result the result
+     * @return a few sentences
+     */
+    public static String seedParity(BacktestResult result) {
+        PolicyResult fixed = result.policies().get(WalkForwardBacktest.BASELINE);
+        if (fixed == null) {
+            return "no fixed policy ran: the seed plans' comparison cannot be made.";
+        }
+        StringBuilder s = new StringBuilder();
+        double fs = fixed.metrics().sharpe();
+        for (String k : List.of("kelly", "kelly_ml")) {
+            PolicyResult p = result.policies().get(k);
+            if (p == null) {
+                continue;
+            }
+            double ks = p.metrics().sharpe();
+            Bootstrap.Intervals ci = result.intervals().get(k);
+            double[] d =
+                    ci == null ? new double[] {Double.NaN, Double.NaN} : ci.sharpeDiffVsBaseline();
+            boolean better15 = fs > 0 ? ks >= 1.15 * fs : ks > fs && ks > 0;
+            boolean significant = d[0] > 0;
+            boolean worseSig = d[1] < 0;
+            s.append(
+                    String.format(
+                            Locale.ROOT,
+                            "%s Sharpe %s vs fixed %s (difference 95%% CI %s): %s. ",
+                            k,
+                            num(ks),
+                            num(fs),
+                            range(d, false),
+                            verdict(significant, worseSig, better15, ks)));
+            double dd = p.metrics().maxDrawdown();
+            s.append(
+                    String.format(
+                            Locale.ROOT,
+                            "%s max drawdown %s (95%% CI %s) %s the promised 30-40%%. ",
+                            k,
+                            pct(dd),
+                            ci == null ? "-" : range(ci.maxDrawdown(), true),
+                            dd >= 0.30 && dd <= 0.40
+                                    ? "is within"
+                                    : dd < 0.30 ? "is below (shallower than)" : "is deeper than"));
+        }
+        return s.toString().trim();
+    }
+
+    private static String verdict(
+            boolean significant, boolean worseSig, boolean better15, double sharpe) {
+        if (worseSig) {
+            return "worse than fixed beyond sampling noise; the promise is not supported";
+        }
+        if (!significant) {
+            return "the difference is within sampling noise; the promise \"Kelly > 15% better"
+                    + " than fixed\" is not supported";
+        }
+        if (!(sharpe > 0)) {
+            return "better than fixed beyond sampling noise, but only by losing less: its own"
+                    + " Sharpe is not positive, so the promise of a better strategy is not met";
+        }
+        return better15
+                ? "better than fixed beyond sampling noise by at least 15% of Sharpe: consistent"
+                        + " with the promise"
+                : "better than fixed beyond sampling noise, but by less than 15% of Sharpe";
     }
 
     static String pct(double v) {

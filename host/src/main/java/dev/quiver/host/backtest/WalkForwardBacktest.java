@@ -11,6 +11,7 @@ import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.host.data.BarData;
 import dev.quiver.host.feature.FeatureMatrix;
+import dev.quiver.host.risk.CircuitBreakers;
 import dev.quiver.host.risk.GuardedDecision;
 import dev.quiver.host.risk.RiskGuard;
 import java.time.Instant;
@@ -63,6 +64,9 @@ public final class WalkForwardBacktest {
      *     leverage)
      * @param rebalanceBand minimum |target - current weight| to trade, in {@code [0, 1]}
      * @param payoffWindowBars bars of 1-bar returns in the trailing payoff ratio, {@code >= 2}
+     * @param stops host-side ATR stop-loss, take-profit and trailing stop; {@link Stops#NONE} for
+     *     none
+     * @param breakers circuit-breaker limits, one set of breakers per policy; {@code null} for none
      */
     public record Config(
             int trainBars,
@@ -72,7 +76,44 @@ public final class WalkForwardBacktest {
             CostModel costs,
             double maxFraction,
             double rebalanceBand,
-            int payoffWindowBars) {
+            int payoffWindowBars,
+            Stops stops,
+            CircuitBreakers.Config breakers) {
+
+        /**
+         * A configuration without stops and circuit breakers (the engine as ta4j's reference runs
+         * it).
+         *
+         * @param trainBars see the record
+         * @param embargoBars see the record
+         * @param testBars see the record
+         * @param initialEquity see the record
+         * @param costs see the record
+         * @param maxFraction see the record
+         * @param rebalanceBand see the record
+         * @param payoffWindowBars see the record
+         */
+        public Config(
+                int trainBars,
+                int embargoBars,
+                int testBars,
+                double initialEquity,
+                CostModel costs,
+                double maxFraction,
+                double rebalanceBand,
+                int payoffWindowBars) {
+            this(
+                    trainBars,
+                    embargoBars,
+                    testBars,
+                    initialEquity,
+                    costs,
+                    maxFraction,
+                    rebalanceBand,
+                    payoffWindowBars,
+                    Stops.NONE,
+                    null);
+        }
 
         /**
          * Validates.
@@ -113,16 +154,51 @@ public final class WalkForwardBacktest {
                 throw new IllegalArgumentException(
                         "payoffWindowBars must be >= 2, was " + payoffWindowBars);
             }
+            if (stops == null) {
+                throw new IllegalArgumentException("stops must not be null (Stops.NONE for none)");
+            }
         }
 
         /**
          * The defaults: train 1000, embargo 5, test 500 bars, equity 10,000, 10 bps fee + 5 bps
-         * slippage, cap 1.0, band 0.05, payoff window 250 bars.
+         * slippage, cap 1.0, band 0.05, payoff window 250 bars, {@link Stops#DEFAULT} and {@link
+         * CircuitBreakers.Config#defaults()}.
          *
          * @return the default configuration
          */
         public static Config defaults() {
-            return new Config(1000, 5, 500, 10_000, CostModel.DEFAULT, 1.0, 0.05, 250);
+            return new Config(
+                    1000,
+                    5,
+                    500,
+                    10_000,
+                    CostModel.DEFAULT,
+                    1.0,
+                    0.05,
+                    250,
+                    Stops.DEFAULT,
+                    CircuitBreakers.Config.defaults());
+        }
+
+        /**
+         * This configuration with other stops and breakers.
+         *
+         * @param newStops the stops
+         * @param newBreakers the breaker limits, or {@code null} for none
+         * @return a copy
+         */
+        public Config withRisk(Stops newStops, CircuitBreakers.Config newBreakers) {
+            return new Config(
+                    trainBars,
+                    embargoBars,
+                    testBars,
+                    initialEquity,
+                    costs,
+                    maxFraction,
+                    rebalanceBand,
+                    payoffWindowBars,
+                    newStops,
+                    newBreakers);
         }
 
         /**
@@ -140,7 +216,9 @@ public final class WalkForwardBacktest {
                     newCosts,
                     maxFraction,
                     rebalanceBand,
-                    payoffWindowBars);
+                    payoffWindowBars,
+                    stops,
+                    breakers);
         }
 
         /**
@@ -160,7 +238,9 @@ public final class WalkForwardBacktest {
                     costs,
                     maxFraction,
                     rebalanceBand,
-                    payoffWindowBars);
+                    payoffWindowBars,
+                    stops,
+                    breakers);
         }
     }
 
@@ -285,8 +365,17 @@ public final class WalkForwardBacktest {
 
         TestLoop loop =
                 new TestLoop(
-                        config, features, cache, ensemble, policies, guard, sources, testFirst,
-                        atrPct, payoff);
+                        config,
+                        features,
+                        cache,
+                        ensemble,
+                        policies,
+                        guard,
+                        sources,
+                        testFirst,
+                        atrPct,
+                        payoff,
+                        new Risk(config, policyNames, testCount));
         Account[] accounts = loop.accounts;
         Account hold = loop.hold;
         double[][] targets = loop.targets;
@@ -319,6 +408,7 @@ public final class WalkForwardBacktest {
                 priorFolds++;
             }
             ensemble.fit(oof);
+            loop.fitFailed = loop.risk.fit(policies, fold, testFirst, bars);
             for (int t = fold.testFirst(); t <= fold.testLast(); t++) {
                 loop.step(t);
             }
@@ -377,7 +467,7 @@ public final class WalkForwardBacktest {
                                 + " window's labelled frames, the ensemble on out-of-fold"
                                 + " forecasts only; metrics on %d out-of-sample test bars only; orders fill"
                                 + " at the next bar's open; costs %.1f bps fee + %.1f bps slippage"
-                                + " on every traded notional; long only, cap %.2f.",
+                                + " on every traded notional; long only, cap %.2f; %s; %s.",
                         folds.size(),
                         config.trainBars(),
                         config.embargoBars(),
@@ -385,7 +475,9 @@ public final class WalkForwardBacktest {
                         testCount,
                         config.costs().feeBps(),
                         config.costs().slippageBps(),
-                        config.maxFraction());
+                        config.maxFraction(),
+                        Risk.describe(config.stops()),
+                        Risk.describe(config.breakers()));
         return new BacktestResult(
                 bars.symbol(),
                 n,
@@ -399,7 +491,10 @@ public final class WalkForwardBacktest {
                 training,
                 noSignal,
                 testCount / seconds,
-                method);
+                method,
+                loop.risk.events(),
+                loop.risk.stopExits(),
+                intervals(results, holdResult));
     }
 
     /**
@@ -418,6 +513,8 @@ public final class WalkForwardBacktest {
         final ForecastMetrics.Accumulator[] sourceScores;
         final ForecastMetrics.Accumulator fusedScores;
         int noSignal;
+        final Risk risk;
+        String[] fitFailed;
 
         private final Config config;
         private final BarData bars;
@@ -445,8 +542,11 @@ public final class WalkForwardBacktest {
                 String[] sources,
                 int testFirst,
                 double[] atrPct,
-                double[] payoff) {
+                double[] payoff,
+                Risk risk) {
             this.config = config;
+            this.risk = risk;
+            this.fitFailed = new String[policies.size()];
             this.bars = features.bars();
             this.n = bars.size();
             this.features = features;
@@ -526,17 +626,25 @@ public final class WalkForwardBacktest {
         /** 1. fills of the orders decided at the previous close, at this bar's open; 2. marks. */
         private void fillAndMark(int t, int k) {
             for (int p = 0; p < accounts.length; p++) {
+                risk.observeOpen(p, accounts[p], bars, t);
                 if (!Double.isNaN(pending[p])) {
+                    boolean wasFlat = accounts[p].flat();
                     accounts[p].fill(pending[p], bars.open[t], bars.startMillis[t]);
                     pending[p] = Double.NaN;
+                    if (wasFlat && !accounts[p].flat()) {
+                        risk.entered(p, bars.open[t], atrPct[t - 1]);
+                    }
                 }
+                // 1b. host-side stops inside this bar
+                risk.stops(p, accounts[p], bars, t);
             }
             if (!Double.isNaN(holdPending)) {
                 hold.fill(holdPending, bars.open[t], bars.startMillis[t]);
                 holdPending = Double.NaN;
             }
-            for (Account a : accounts) {
-                a.mark(k, bars.close[t]);
+            for (int p = 0; p < accounts.length; p++) {
+                accounts[p].mark(k, bars.close[t]);
+                risk.observeClose(p, accounts[p], bars, t, k);
             }
             hold.mark(k, bars.close[t]);
         }
@@ -566,6 +674,9 @@ public final class WalkForwardBacktest {
             if (signal == null) {
                 target = 0;
                 reason = noSignalReason;
+            } else if (fitFailed[p] != null) {
+                target = 0;
+                reason = fitFailed[p];
             } else {
                 SizingContext ctx =
                         new SizingContext(
@@ -575,7 +686,10 @@ public final class WalkForwardBacktest {
                                 config.maxFraction(),
                                 Double.isFinite(atrPct[t]) ? Math.max(0, atrPct[t]) : 0,
                                 payoff[t]);
+                risk.saw(p, k, ctx);
                 GuardedDecision d = guard.decide(policies.get(p), ctx);
+                risk.proposed(p, k, d.fraction());
+                d = risk.halt(p, d, a.weight(bars.close[t]));
                 target = d.fraction();
                 reason = d.reason();
             }
@@ -589,6 +703,25 @@ public final class WalkForwardBacktest {
                 pending[p] = target;
             }
         }
+    }
+
+    /** Name of the baseline policy the Sharpe differences are taken against. */
+    public static final String BASELINE = "fixed";
+
+    private static Map<String, Bootstrap.Intervals> intervals(
+            Map<String, PolicyResult> results, PolicyResult hold) {
+        Map<String, double[]> curves = new LinkedHashMap<>();
+        results.forEach((k, v) -> curves.put(k, v.equity()));
+        curves.put(BUY_AND_HOLD, hold.equity());
+        if (hold.equity().length < 3) {
+            return Map.of();
+        }
+        return Bootstrap.intervals(
+                curves,
+                BASELINE,
+                hold.metrics().barsPerYear(),
+                Bootstrap.RESAMPLES,
+                Bootstrap.SEED);
     }
 
     /** Key of the ensemble's scores in {@link BacktestResult#forecasts()}. */

@@ -7,6 +7,7 @@ import dev.quiver.host.backtest.BacktestResult;
 import dev.quiver.host.backtest.CostModel;
 import dev.quiver.host.backtest.Progress;
 import dev.quiver.host.backtest.ReportWriter;
+import dev.quiver.host.backtest.Stops;
 import dev.quiver.host.backtest.TextReport;
 import dev.quiver.host.backtest.WalkForwardBacktest;
 import dev.quiver.host.data.BadBarPolicy;
@@ -21,6 +22,7 @@ import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.registry.ResolvedModel;
+import dev.quiver.host.risk.CircuitBreakers;
 import dev.quiver.host.risk.RiskGuard;
 import dev.quiver.host.tracking.BacktestTracking;
 import java.io.IOException;
@@ -120,6 +122,57 @@ final class BacktestCommand implements Callable<Integer> {
     double maxPosition;
 
     @Option(
+            names = "--stop-loss-atr",
+            defaultValue = "2",
+            description =
+                    "Host stop-loss below the entry, ATRs at entry; 0 = off (default: ${DEFAULT-VALUE}).")
+    double stopLossAtr;
+
+    @Option(
+            names = "--take-profit-atr",
+            defaultValue = "3",
+            description =
+                    "Host take-profit above the entry, ATRs at entry; 0 = off (default: ${DEFAULT-VALUE}).")
+    double takeProfitAtr;
+
+    @Option(
+            names = "--trailing-atr",
+            defaultValue = "3",
+            description =
+                    "Host trailing stop below the highest high, ATRs at entry; 0 = off (default: ${DEFAULT-VALUE}).")
+    double trailingAtr;
+
+    @Option(
+            names = "--max-drawdown",
+            defaultValue = "0.15",
+            description = "Circuit breaker: drawdown limit, fraction (default: ${DEFAULT-VALUE}).")
+    double maxDrawdown;
+
+    @Option(
+            names = "--daily-loss",
+            defaultValue = "0.05",
+            description =
+                    "Circuit breaker: loss limit per UTC day, fraction (default: ${DEFAULT-VALUE}).")
+    double dailyLoss;
+
+    @Option(
+            names = "--min-hit-rate",
+            defaultValue = "0.40",
+            description =
+                    "Circuit breaker: rolling hit-rate floor, fraction (default: ${DEFAULT-VALUE}).")
+    double minHitRate;
+
+    @Option(
+            names = "--hit-rate-window",
+            defaultValue = "50",
+            description =
+                    "Circuit breaker: closed decisions in the rolling hit rate (default: ${DEFAULT-VALUE}).")
+    int hitRateWindow;
+
+    @Option(names = "--no-circuit-breakers", description = "Run without circuit breakers.")
+    boolean noBreakers;
+
+    @Option(
             names = "--tracking-uri",
             paramLabel = "URI",
             description =
@@ -170,7 +223,16 @@ final class BacktestCommand implements Callable<Integer> {
                         new CostModel(feeBps, slippageBps),
                         maxPosition,
                         defaults.rebalanceBand(),
-                        defaults.payoffWindowBars());
+                        defaults.payoffWindowBars(),
+                        new Stops(stopLossAtr, takeProfitAtr, trailingAtr),
+                        noBreakers
+                                ? null
+                                : new CircuitBreakers.Config(
+                                        maxDrawdown,
+                                        dailyLoss,
+                                        minHitRate,
+                                        hitRateWindow,
+                                        defaults.breakers().drawdownCooldownDays()));
         List<BarData> series = new ArrayList<>();
         if (data != null) {
             var result = new BarCsvReader(policy).read(data, stem(data));

@@ -75,7 +75,9 @@ public final class RiskGuard {
                     decision.reason() + "; risk guard: clipped from " + fraction + " to cap " + cap,
                     true);
         }
-        return new GuardedDecision(fraction, decision.reason(), false);
+        // + 0.0 turns a -0.0 (which passes ">= 0") into 0.0, so nothing downstream sees a signed
+        // zero
+        return new GuardedDecision(fraction + 0.0, decision.reason(), false);
     }
 
     private static String nameOf(SizingCapability policy) {

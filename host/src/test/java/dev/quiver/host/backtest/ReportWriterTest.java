@@ -68,14 +68,35 @@ class ReportWriterTest {
                         "forecasts",
                         "throughput_bars_per_s",
                         "reliability",
-                        "evaluation");
+                        "evaluation",
+                        "bootstrap",
+                        "seed_parity",
+                        "circuit_breaker_events");
+        assertThat(root.get("circuit_breaker_events").isArray()).isTrue();
+        for (JsonNode e : root.get("circuit_breaker_events")) {
+            assertThat(keys(e))
+                    .containsExactlyInAnyOrder("time", "policy", "breaker", "event", "value");
+            assertThat(e.get("event").asText()).isIn("armed", "re-armed");
+        }
         assertThat(root.get("dataset").asText()).isEqualTo("sp500-daily");
         assertThat(root.get("bars").asInt()).isEqualTo(5031);
         assertThat(keys(root.get("policies")))
                 .containsExactlyInAnyOrder("fixed", "kelly", "buy_and_hold");
-        for (JsonNode policy : root.get("policies")) {
+        for (var entry : root.get("policies").properties()) {
+            JsonNode policy = entry.getValue();
+            assertThat(keys(policy)).contains("sharpe_ci", "max_drawdown_ci");
+            if (!entry.getKey().equals("fixed")) {
+                assertThat(keys(policy)).contains("sharpe_diff_vs_fixed_ci");
+            }
+            JsonNode ci = policy.get("sharpe_ci");
+            assertThat(ci.size()).isEqualTo(2);
+            assertThat(policy.get("sharpe").asDouble())
+                    .isBetween(ci.get(0).asDouble(), ci.get(1).asDouble());
+            JsonNode dd = policy.get("max_drawdown_ci");
+            assertThat(policy.get("max_drawdown").asDouble())
+                    .isBetween(dd.get(0).asDouble(), dd.get(1).asDouble());
             assertThat(keys(policy))
-                    .containsExactlyInAnyOrder(
+                    .contains(
                             "cagr",
                             "sharpe",
                             "sortino",

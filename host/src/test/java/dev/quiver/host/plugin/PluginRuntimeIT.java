@@ -53,7 +53,8 @@ class PluginRuntimeIT {
                             "prediction:traditional",
                             "prediction:xgboost",
                             "sizing:fixed",
-                            "sizing:kelly");
+                            "sizing:kelly",
+                            "sizing:kelly_ml");
             // Loaded by the plugin's own class loader, not the host's class path.
             assertThat(runtime.sizings())
                     .allSatisfy(

@@ -1,0 +1,210 @@
+package dev.quiver.host.risk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.quiver.host.risk.CircuitBreakers.Breaker;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Boundary tests in LEAN's style: exactly at the limit nothing happens, one step past halts. */
+class CircuitBreakersTest {
+
+    private static final long T0 = Instant.parse("2024-01-01T00:00:00Z").toEpochMilli();
+    private static final long HOUR = 3_600_000L;
+    private static final long DAY = 24 * HOUR;
+
+    private static CircuitBreakers breakers() {
+        return new CircuitBreakers(CircuitBreakers.Config.defaults(), "p");
+    }
+
+    private static GuardedDecision want(double f) {
+        return new GuardedDecision(f, "policy wants " + f, false);
+    }
+
+    // --- max drawdown (15%) --------------------------------------------------------------------
+
+    @Test
+    void drawdownExactlyAtTheLimitDoesNotHalt() {
+        CircuitBreakers b = breakers();
+        b.observeEquity(T0, 100);
+        b.observeEquity(T0 + 48 * HOUR, 85); // 1 - 85/100 = 0.15, the limit
+        assertThat(b.halted()).isFalse();
+        assertThat(b.events()).isEmpty();
+        assertThat(b.apply(want(0.8), 0.2).fraction()).isEqualTo(0.8);
+    }
+
+    @Test
+    void drawdownOneBasisPointPastTheLimitHaltsNewRiskButAllowsReductions() {
+        CircuitBreakers b = breakers();
+        b.observeEquity(T0, 100);
+        b.observeEquity(T0 + 48 * HOUR, 84.99); // 15.01%
+        assertThat(b.tripped(Breaker.MAX_DRAWDOWN)).isTrue();
+        GuardedDecision more = b.apply(want(0.8), 0.2);
+        assertThat(more.fraction()).isEqualTo(0.2);
+        assertThat(more.overridden()).isTrue();
+        assertThat(more.reason())
+                .contains("circuit breaker max_drawdown armed: drawdown 0.1501 > limit 0.1500");
+        GuardedDecision less = b.apply(want(0.1), 0.2);
+        assertThat(less.fraction()).isEqualTo(0.1);
+        assertThat(b.apply(want(0.5), 0).fraction()).isZero();
+        assertThat(b.events())
+                .singleElement()
+                .satisfies(
+                        e -> {
+                            assertThat(e.breaker()).isEqualTo(Breaker.MAX_DRAWDOWN);
+                            assertThat(e.event()).isEqualTo(BreakerEvent.Kind.ARMED);
+                            assertThat(e.value()).isCloseTo(0.1501, within());
+                            assertThat(e.time()).isEqualTo(Instant.ofEpochMilli(T0 + 48 * HOUR));
+                            assertThat(e.policy()).isEqualTo("p");
+                        });
+    }
+
+    @Test
+    void drawdownReArmsWhenItRecoversToHalfTheLimit() {
+        CircuitBreakers b = breakers();
+        b.observeEquity(T0, 100);
+        b.observeEquity(T0 + DAY, 80);
+        b.observeEquity(T0 + 2 * DAY, 92.49); // 7.51% > 7.5%: still halted
+        assertThat(b.halted()).isTrue();
+        b.observeEquity(T0 + 3 * DAY, 92.5); // 7.5% = half the limit
+        assertThat(b.halted()).isFalse();
+        assertThat(b.events()).hasSize(2);
+        assertThat(b.events().get(1).event()).isEqualTo(BreakerEvent.Kind.REARMED);
+        assertThat(b.events().get(1).value()).isCloseTo(0.075, within());
+    }
+
+    @Test
+    void drawdownReArmsAfterTheCooldownWithAFreshPeak() {
+        CircuitBreakers b = breakers();
+        b.observeEquity(T0, 100);
+        b.observeEquity(T0 + DAY, 80);
+        b.observeEquity(T0 + 30 * DAY, 80); // 29 days halted
+        assertThat(b.halted()).isTrue();
+        b.observeEquity(T0 + 31 * DAY, 80); // 30 days: re-armed, peak restarts at 80
+        assertThat(b.halted()).isFalse();
+        b.observeEquity(T0 + 32 * DAY, 68); // 1 - 68/80 = 0.15: at the limit
+        assertThat(b.halted()).isFalse();
+        b.observeEquity(T0 + 33 * DAY, 67.99);
+        assertThat(b.halted()).isTrue();
+        assertThat(b.events())
+                .extracting(BreakerEvent::event)
+                .containsExactly(
+                        BreakerEvent.Kind.ARMED,
+                        BreakerEvent.Kind.REARMED,
+                        BreakerEvent.Kind.ARMED);
+    }
+
+    // --- daily loss (5%) -----------------------------------------------------------------------
+
+    @Test
+    void dailyLossExactlyAtTheLimitDoesNotHalt() {
+        CircuitBreakers b = breakers();
+        b.observeEquity(T0 + HOUR, 100); // the day's first observation
+        b.observeEquity(T0 + 20 * HOUR, 95); // 5%
+        assertThat(b.halted()).isFalse();
+    }
+
+    @Test
+    void dailyLossOneStepPastHaltsAndReArmsOnTheNextUtcDay() {
+        CircuitBreakers b = breakers();
+        b.observeEquity(T0 + HOUR, 100);
+        b.observeEquity(T0 + 20 * HOUR, 94.99);
+        assertThat(b.tripped(Breaker.DAILY_LOSS)).isTrue();
+        assertThat(b.apply(want(0.5), 0.1).reason())
+                .contains("circuit breaker daily_loss armed: daily loss 0.0501 > limit 0.0500");
+        b.observeEquity(T0 + 23 * HOUR, 99); // same day, recovered: stays halted
+        assertThat(b.halted()).isTrue();
+        b.observeEquity(T0 + DAY, 99); // next UTC day
+        assertThat(b.halted()).isFalse();
+        assertThat(b.events())
+                .extracting(BreakerEvent::breaker, BreakerEvent::event)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(
+                                Breaker.DAILY_LOSS, BreakerEvent.Kind.ARMED),
+                        org.assertj.core.groups.Tuple.tuple(
+                                Breaker.DAILY_LOSS, BreakerEvent.Kind.REARMED));
+    }
+
+    @Test
+    void dailyLossIsMeasuredFromTheDaysFirstObservationNotThePeak() {
+        CircuitBreakers b = breakers();
+        b.observeEquity(T0, 100);
+        b.observeEquity(T0 + DAY, 96); // new day starts at 96
+        b.observeEquity(T0 + DAY + HOUR, 91.2); // 1 - 91.2/96 = 5%
+        assertThat(b.tripped(Breaker.DAILY_LOSS)).isFalse();
+        b.observeEquity(T0 + DAY + 2 * HOUR, 91.19);
+        assertThat(b.tripped(Breaker.DAILY_LOSS)).isTrue();
+    }
+
+    // --- rolling hit rate (40% over 50) --------------------------------------------------------
+
+    private static void decisions(CircuitBreakers b, int wins, int losses) {
+        for (int i = 0; i < losses; i++) {
+            b.observeDecision(T0 + i * HOUR, false);
+        }
+        for (int i = 0; i < wins; i++) {
+            b.observeDecision(T0 + (losses + i) * HOUR, true);
+        }
+    }
+
+    @Test
+    void hitRateExactlyAtTheFloorDoesNotHalt() {
+        CircuitBreakers b = breakers();
+        decisions(b, 20, 30); // 20 / 50 = 40%
+        assertThat(b.hitRate()).isEqualTo(0.4);
+        assertThat(b.halted()).isFalse();
+    }
+
+    @Test
+    void hitRateOneDecisionBelowTheFloorHaltsAndReArmsWhenBackAtTheFloor() {
+        CircuitBreakers b = breakers();
+        decisions(b, 19, 31); // 38%
+        assertThat(b.tripped(Breaker.HIT_RATE)).isTrue();
+        assertThat(b.apply(want(1), 0).reason())
+                .contains("circuit breaker hit_rate armed: hit rate 0.3800 < limit 0.4000");
+        // the oldest outcome (a loss) leaves the window, a win comes in: 20 / 50
+        b.observeDecision(T0 + 100 * HOUR, true);
+        assertThat(b.hitRate()).isEqualTo(0.4);
+        assertThat(b.halted()).isFalse();
+        assertThat(b.events()).hasSize(2);
+        assertThat(b.events().get(0).value()).isEqualTo(0.38);
+        assertThat(b.events().get(1).event()).isEqualTo(BreakerEvent.Kind.REARMED);
+    }
+
+    @Test
+    void hitRateNeedsAFullWindow() {
+        CircuitBreakers b = breakers();
+        decisions(b, 0, 49);
+        assertThat(b.halted()).isFalse();
+        b.observeDecision(T0 + 99 * HOUR, false);
+        assertThat(b.halted()).isTrue();
+    }
+
+    // --- config --------------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @CsvSource({
+        "-0.15, 0.05, 0.4, 50, 30, maxDrawdown",
+        "NaN, 0.05, 0.4, 50, 30, maxDrawdown",
+        "0.15, -0.05, 0.4, 50, 30, dailyLoss",
+        "0.15, NaN, 0.4, 50, 30, dailyLoss",
+        "0.15, 0.05, NaN, 50, 30, minHitRate",
+        "0.15, 0.05, 1.5, 50, 30, minHitRate",
+        "0.15, 0.05, 0.4, 0, 30, hitRateWindow",
+        "0.15, 0.05, 0.4, 50, NaN, drawdownCooldownDays",
+        "0.15, 0.05, 0.4, 50, -1, drawdownCooldownDays",
+    })
+    void badConfigIsRefusedWithTheFieldNamed(
+            double dd, double daily, double hit, int window, double cooldown, String field) {
+        assertThatThrownBy(() -> new CircuitBreakers.Config(dd, daily, hit, window, cooldown))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("field '" + field + "'");
+    }
+
+    private static org.assertj.core.data.Offset<Double> within() {
+        return org.assertj.core.data.Offset.offset(1e-9);
+    }
+}
