@@ -245,6 +245,7 @@ public final class WalkForwardBacktest {
     }
 
     private final Config config;
+    private final boolean bootstrapIntervals;
 
     /**
      * Creates a backtest.
@@ -252,7 +253,22 @@ public final class WalkForwardBacktest {
      * @param config the configuration
      */
     public WalkForwardBacktest(Config config) {
+        this(config, true);
+    }
+
+    private WalkForwardBacktest(Config config, boolean bootstrapIntervals) {
         this.config = config;
+        this.bootstrapIntervals = bootstrapIntervals;
+    }
+
+    /**
+     * The same backtest without the bootstrap confidence intervals (a reporting step of 1,000
+     * resamples per policy, not part of the decision loop): for throughput benchmarks.
+     *
+     * @return a copy whose results carry no intervals
+     */
+    public WalkForwardBacktest withoutIntervals() {
+        return new WalkForwardBacktest(config, false);
     }
 
     /**
@@ -494,7 +510,7 @@ public final class WalkForwardBacktest {
                 method,
                 loop.risk.events(),
                 loop.risk.stopExits(),
-                intervals(results, holdResult));
+                bootstrapIntervals ? intervals(results, holdResult) : Map.of());
     }
 
     /**

@@ -103,6 +103,7 @@ public final class Bench {
         Supplier<BacktestResult> quiver =
                 () ->
                         new WalkForwardBacktest(config)
+                                .withoutIntervals()
                                 .run(
                                         FeaturePipeline.compute(bars),
                                         List.of(traditional),

@@ -264,7 +264,7 @@ final class BacktestCommand implements Callable<Integer> {
                                                             + " or all"));
             series.add(d.load());
         }
-        Map<String, String> configuration = host.configuration();
+        Map<String, String> configuration = host.batchConfiguration();
         Map<String, String> modelParams = resolveModels(configuration);
         try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), configuration)) {
             for (PluginRefusal r : plugins.refusals()) {

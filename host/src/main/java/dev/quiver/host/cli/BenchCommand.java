@@ -105,7 +105,8 @@ final class BenchCommand implements Callable<Integer> {
                                                         + " is not one of "
                                                         + BundledData.ids()))
                         .load();
-        try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), host.configuration())) {
+        try (PluginRuntime plugins =
+                PluginRuntime.start(host.pluginsDir(), host.batchConfiguration())) {
             PredictionCapability traditional =
                     pick(plugins.predictions(), "prediction", "traditional");
             SizingCapability fixed = pick(plugins.sizings(), "sizing", "fixed");
@@ -204,7 +205,7 @@ final class BenchCommand implements Callable<Integer> {
 
     /** xgboost4j's own single-row predict through the same source (serving=xgboost4j). */
     private double[] nativeXgboost(BarData bars) {
-        Map<String, String> config = new HashMap<>(host.configuration());
+        Map<String, String> config = new HashMap<>(host.batchConfiguration());
         config.put("ensemble-gbm.xgboost.serving", "xgboost4j");
         try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), config)) {
             var xgb =

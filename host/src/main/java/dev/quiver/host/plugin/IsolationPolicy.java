@@ -19,13 +19,42 @@ import java.util.Map;
  * @param quarantineAfterFailures consecutive failed calls that quarantine a plugin, {@code >= 1}
  * @param quarantineAfterDeadlineMisses missed deadlines that quarantine a plugin, {@code >= 1}
  * @param maxThreads threads a plugin's pool may hold, {@code >= 1}
+ * @param sameThread run calls on the caller's thread ({@code quiver.plugin.isolation=same-thread}):
+ *     exceptions, garbage and late results are isolated exactly as on the pool, at no hand-off
+ *     cost, but a call that never returns blocks the caller; for batch jobs over trusted plugins.
+ *     The default ({@code thread}) runs each call on the plugin's pool under a hard deadline.
  */
 public record IsolationPolicy(
         Duration deadline,
         Duration fitDeadline,
         int quarantineAfterFailures,
         int quarantineAfterDeadlineMisses,
-        int maxThreads) {
+        int maxThreads,
+        boolean sameThread) {
+
+    /**
+     * Thread isolation with the given limits.
+     *
+     * @param deadline per-call deadline
+     * @param fitDeadline deadline of a fit call
+     * @param quarantineAfterFailures consecutive failures that quarantine a plugin
+     * @param quarantineAfterDeadlineMisses missed deadlines that quarantine a plugin
+     * @param maxThreads threads a plugin's pool may hold
+     */
+    public IsolationPolicy(
+            Duration deadline,
+            Duration fitDeadline,
+            int quarantineAfterFailures,
+            int quarantineAfterDeadlineMisses,
+            int maxThreads) {
+        this(
+                deadline,
+                fitDeadline,
+                quarantineAfterFailures,
+                quarantineAfterDeadlineMisses,
+                maxThreads,
+                false);
+    }
 
     /** Validates. */
     public IsolationPolicy {
@@ -70,7 +99,20 @@ public record IsolationPolicy(
                 Duration.ofMillis(read(config, "quiver.plugin.fit-deadline-ms", 600_000)),
                 (int) read(config, "quiver.plugin.quarantine-after-failures", 3),
                 (int) read(config, "quiver.plugin.quarantine-after-deadline-misses", 3),
-                (int) read(config, "quiver.plugin.max-threads", 4));
+                (int) read(config, "quiver.plugin.max-threads", 4),
+                sameThread(config.getOrDefault("quiver.plugin.isolation", "thread")));
+    }
+
+    private static boolean sameThread(String mode) {
+        return switch (mode) {
+            case "thread" -> false;
+            case "same-thread" -> true;
+            default ->
+                    throw new IllegalArgumentException(
+                            "[Quiver/BAD_CONFIG] quiver.plugin.isolation="
+                                    + mode
+                                    + " is not one of thread, same-thread");
+        };
     }
 
     private static long read(Map<String, String> config, String key, long fallback) {

@@ -119,6 +119,9 @@ final class PluginGuard implements AutoCloseable {
                     null);
         }
         calls.incrementAndGet();
+        if (policy.sameThread()) {
+            return callHere(capability, operation, deadline, body, garbage);
+        }
         Future<T> future;
         try {
             future = pool.submit(body);
@@ -165,6 +168,47 @@ final class PluginGuard implements AutoCloseable {
             future.cancel(true);
             throw new PluginCallException(
                     "PLUGIN_INTERRUPTED", pluginId, capability, operation + " was interrupted", e);
+        }
+        String problem = value == null ? "returned null" : garbage.apply(value);
+        if (problem != null) {
+            throw fail("PLUGIN_GARBAGE", capability, operation + " " + problem, null);
+        }
+        synchronized (this) {
+            consecutiveFailures = 0;
+        }
+        return value;
+    }
+
+    /** {@link #call} on the caller's thread: the same checks, a late result refused. */
+    private <T> T callHere(
+            String capability,
+            String operation,
+            Duration deadline,
+            Callable<T> body,
+            Function<T, String> garbage) {
+        long started = System.nanoTime();
+        T value;
+        try {
+            value = body.call();
+        } catch (QuiverInputException q) {
+            if (!isGarbage(q.code())) {
+                throw q;
+            }
+            throw fail(
+                    "PLUGIN_GARBAGE", capability, operation + " built an invalid value: " + q, q);
+        } catch (Exception | LinkageError | StackOverflowError e) {
+            throw fail("PLUGIN_THREW", capability, operation + " threw " + e, e);
+        }
+        if (System.nanoTime() - started > deadline.toNanos()) {
+            deadlineMisses.incrementAndGet();
+            throw fail(
+                    "PLUGIN_DEADLINE",
+                    capability,
+                    operation
+                            + " returned after its deadline of "
+                            + deadline.toMillis()
+                            + " ms; the late result is not used",
+                    null);
         }
         String problem = value == null ? "returned null" : garbage.apply(value);
         if (problem != null) {
