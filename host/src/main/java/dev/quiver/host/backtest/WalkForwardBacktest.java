@@ -761,6 +761,28 @@ public final class WalkForwardBacktest {
     }
 
     /**
+     * The bar at whose close training bar {@code i}'s label is known, checked to lie at or before
+     * the fold's first test bar minus the embargo.
+     *
+     * @throws IllegalStateException if it does not (look-ahead)
+     */
+    private int labelKnownAt(int i, Fold fold) {
+        int labelKnownAt = i + HORIZON_BARS;
+        if (labelKnownAt > fold.testFirst() - config.embargoBars()) {
+            throw new IllegalStateException(
+                    "look-ahead: label of training bar "
+                            + i
+                            + " is known only at bar "
+                            + labelKnownAt
+                            + ", after test start "
+                            + fold.testFirst()
+                            + " minus embargo "
+                            + config.embargoBars());
+        }
+        return labelKnownAt;
+    }
+
+    /**
      * The fold's training window as labelled frames; checks that every label is known at or before
      * the fold's first test bar minus the embargo.
      */
@@ -768,18 +790,7 @@ public final class WalkForwardBacktest {
         BarData bars = features.bars();
         List<LabeledFrame> rows = new ArrayList<>(fold.trainLast() - fold.trainFirst() + 1);
         for (int i = fold.trainFirst(); i <= fold.trainLast(); i++) {
-            int labelKnownAt = i + HORIZON_BARS;
-            if (labelKnownAt > fold.testFirst() - config.embargoBars()) {
-                throw new IllegalStateException(
-                        "look-ahead: label of training bar "
-                                + i
-                                + " is known only at bar "
-                                + labelKnownAt
-                                + ", after test start "
-                                + fold.testFirst()
-                                + " minus embargo "
-                                + config.embargoBars());
-            }
+            int labelKnownAt = labelKnownAt(i, fold);
             rows.add(
                     new LabeledFrame(
                             features.frame(i),
@@ -796,18 +807,7 @@ public final class WalkForwardBacktest {
     private List<LabeledForecasts> trainingWindow(Fold fold, BarData bars, ForecastCache cache) {
         List<LabeledForecasts> rows = new ArrayList<>(fold.trainLast() - fold.trainFirst() + 1);
         for (int i = fold.trainFirst(); i <= fold.trainLast(); i++) {
-            int labelKnownAt = i + HORIZON_BARS;
-            if (labelKnownAt > fold.testFirst() - config.embargoBars()) {
-                throw new IllegalStateException(
-                        "look-ahead: label of training bar "
-                                + i
-                                + " is known only at bar "
-                                + labelKnownAt
-                                + ", after test start "
-                                + fold.testFirst()
-                                + " minus embargo "
-                                + config.embargoBars());
-            }
+            int labelKnownAt = labelKnownAt(i, fold);
             List<Forecast> forecasts = cache.stored(i);
             if (forecasts != null && !forecasts.isEmpty()) {
                 rows.add(
