@@ -7,13 +7,9 @@ import dev.quiver.api.ensemble.LabeledForecasts;
 import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.prediction.Forecast;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /** A plugin's ensemble behind its {@link PluginGuard}: a signal for another bar is garbage. */
 final class GuardedEnsemble implements EnsembleCapability, Guarded {
-
-    private static final Logger log = LoggerFactory.getLogger(GuardedEnsemble.class);
 
     private final EnsembleCapability delegate;
     private final PluginGuard guard;
@@ -61,19 +57,7 @@ final class GuardedEnsemble implements EnsembleCapability, Guarded {
 
     @Override
     public void close() {
-        try {
-            guard.call(
-                    descriptor.name(),
-                    "close",
-                    guard.policy().deadline(),
-                    () -> {
-                        delegate.close();
-                        return Boolean.TRUE;
-                    },
-                    ok -> null);
-        } catch (RuntimeException e) {
-            log.warn("[Quiver/EXTENSION_CLOSE_FAILED] {}", e.getMessage());
-        }
+        guard.closeExtension(descriptor.name(), delegate);
     }
 
     @Override

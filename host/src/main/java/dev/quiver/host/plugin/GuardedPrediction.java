@@ -6,8 +6,6 @@ import dev.quiver.api.feature.LabeledFrame;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A plugin's prediction behind its {@link PluginGuard}: every call under a deadline on the plugin's
@@ -15,8 +13,6 @@ import org.slf4j.LoggerFactory;
  * name is garbage. The descriptor is read once, when the plugin is wired.
  */
 final class GuardedPrediction implements PredictionCapability, Guarded {
-
-    private static final Logger log = LoggerFactory.getLogger(GuardedPrediction.class);
 
     private final PredictionCapability delegate;
     private final PluginGuard guard;
@@ -84,19 +80,7 @@ final class GuardedPrediction implements PredictionCapability, Guarded {
 
     @Override
     public void close() {
-        try {
-            guard.call(
-                    descriptor.name(),
-                    "close",
-                    guard.policy().deadline(),
-                    () -> {
-                        delegate.close();
-                        return Boolean.TRUE;
-                    },
-                    ok -> null);
-        } catch (RuntimeException e) {
-            log.warn("[Quiver/EXTENSION_CLOSE_FAILED] {}", e.getMessage());
-        }
+        guard.closeExtension(descriptor.name(), delegate);
     }
 
     @Override

@@ -6,16 +6,12 @@ import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.api.sizing.SizingDecision;
 import dev.quiver.api.sizing.SizingOutcome;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A plugin's sizing policy behind its {@link PluginGuard}: a fraction above the host's cap is
  * garbage (NaN, infinite and negative fractions cannot even be built).
  */
 final class GuardedSizing implements SizingCapability, Guarded {
-
-    private static final Logger log = LoggerFactory.getLogger(GuardedSizing.class);
 
     private final SizingCapability delegate;
     private final PluginGuard guard;
@@ -63,19 +59,7 @@ final class GuardedSizing implements SizingCapability, Guarded {
 
     @Override
     public void close() {
-        try {
-            guard.call(
-                    descriptor.name(),
-                    "close",
-                    guard.policy().deadline(),
-                    () -> {
-                        delegate.close();
-                        return Boolean.TRUE;
-                    },
-                    ok -> null);
-        } catch (RuntimeException e) {
-            log.warn("[Quiver/EXTENSION_CLOSE_FAILED] {}", e.getMessage());
-        }
+        guard.closeExtension(descriptor.name(), delegate);
     }
 
     @Override

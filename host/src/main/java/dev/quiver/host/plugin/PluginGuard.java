@@ -220,6 +220,26 @@ final class PluginGuard implements AutoCloseable {
         return value;
     }
 
+    /**
+     * Closes one of the plugin's extensions, on the caller's thread, also when the plugin is
+     * quarantined: a quarantined plugin's native handles must still be freed. A failure is logged,
+     * never thrown (closing continues with the next extension).
+     *
+     * @param capability the capability's name, for the log
+     * @param extension the plugin's extension (not the guard's decorator)
+     */
+    void closeExtension(String capability, AutoCloseable extension) {
+        try {
+            extension.close();
+        } catch (Exception | LinkageError e) {
+            log.warn(
+                    "[Quiver/EXTENSION_CLOSE_FAILED] capability '{}' of plugin '{}': {}",
+                    capability,
+                    pluginId,
+                    e.toString());
+        }
+    }
+
     private static boolean isGarbage(String code) {
         return code.equals("BAD_FORECAST")
                 || code.equals("BAD_SIZING")
