@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             FeaturesCommand.class,
             ModelsCommand.class,
-            PluginsCommand.class
+            PluginsCommand.class,
+            ServeCommand.class
         })
 public final class Cli implements Runnable {
 

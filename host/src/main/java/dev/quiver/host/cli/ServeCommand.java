@@ -1,0 +1,83 @@
+package dev.quiver.host.cli;
+
+import dev.quiver.host.plugin.PluginRefusal;
+import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.web.QuiverServer;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code quiver serve}: the live decision service over HTTP. */
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Live decision service: POST /v1/decisions (bars in, fused and risk-guarded decision"
+                    + " per sizing policy out, with provenance), GET /v1/plugins,"
+                    + " /v1/capabilities, /health/live, /health/ready, /metrics (Prometheus),"
+                    + " /openapi.json. Stops on SIGTERM / Ctrl-C."
+        })
+final class ServeCommand implements Callable<Integer> {
+
+    @Option(
+            names = "--port",
+            defaultValue = "8080",
+            description = "Port to listen on, 0 for any free one (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(
+            names = "--host",
+            defaultValue = "127.0.0.1",
+            description = "Address to bind (default: ${DEFAULT-VALUE}, local only).")
+    String bindHost;
+
+    @Option(
+            names = "--max-position",
+            defaultValue = "1.0",
+            description =
+                    "Risk-guard cap, fraction of equity in (0, 1] (default: ${DEFAULT-VALUE}).")
+    double maxPosition;
+
+    @Mixin HostOptions host;
+
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        // Live service: plugin calls keep their own threads and deadlines (the default isolation).
+        PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), host.configuration());
+        for (PluginRefusal r : plugins.refusals()) {
+            err.println("warning: " + r.message());
+        }
+        err.flush();
+        QuiverServer server;
+        try {
+            server = QuiverServer.start(plugins, bindHost, port, maxPosition);
+        } catch (RuntimeException e) {
+            plugins.close();
+            throw e;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook =
+                new Thread(
+                        () -> {
+                            server.close();
+                            plugins.close();
+                            stopped.countDown();
+                        },
+                        "quiver-serve-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        out.printf("quiver serve: listening on http://%s:%d/%n", bindHost, server.port());
+        out.flush();
+        stopped.await();
+        return 0;
+    }
+}
