@@ -1,8 +1,11 @@
 package dev.quiver.host.cli;
 
+import dev.quiver.host.data.BarData;
+import dev.quiver.host.data.BundledData;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.web.QuiverServer;
+import dev.quiver.host.web.SourceFitting;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -24,6 +27,22 @@ import picocli.CommandLine.Spec;
                     + " /openapi.json. Stops on SIGTERM / Ctrl-C."
         })
 final class ServeCommand implements Callable<Integer> {
+
+    @Option(
+            names = "--fit-on",
+            defaultValue = "btc-usd-4h",
+            description =
+                    "Bundled series whose last --fit-bars labelled bars fit the trainable sources"
+                            + " (XGBoost, LightGBM) before serving, or none (default:"
+                            + " ${DEFAULT-VALUE}). Features are scale-free, so a fit carries to"
+                            + " other markets.")
+    String fitOn;
+
+    @Option(
+            names = "--fit-bars",
+            defaultValue = "1000",
+            description = "Training window for --fit-on, bars (default: ${DEFAULT-VALUE}).")
+    int fitBars;
 
     @Option(
             names = "--port",
@@ -58,6 +77,22 @@ final class ServeCommand implements Callable<Integer> {
             err.println("warning: " + r.message());
         }
         err.flush();
+        if (!fitOn.equals("none")) {
+            BarData history =
+                    BundledData.byId(fitOn)
+                            .orElseThrow(
+                                    () ->
+                                            new IllegalArgumentException(
+                                                    "[Quiver/BAD_OPTION] --fit-on "
+                                                            + fitOn
+                                                            + " is not one of "
+                                                            + BundledData.ids()
+                                                            + " or none"))
+                            .load();
+            SourceFitting.fit(plugins.predictions(), history, fitBars)
+                    .forEach((name, what) -> err.println("serve: source '" + name + "' " + what));
+            err.flush();
+        }
         QuiverServer server;
         try {
             server = QuiverServer.start(plugins, bindHost, port, maxPosition);

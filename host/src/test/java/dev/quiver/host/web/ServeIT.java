@@ -37,6 +37,8 @@ class ServeIT {
 
     PluginRuntime runtime;
     QuiverServer server;
+    Map<String, String> fitted;
+
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @BeforeAll
@@ -48,6 +50,12 @@ class ServeIT {
             }
         }
         runtime = PluginRuntime.start(dir, Map.of());
+        // As `quiver serve` does by default: the per-fold sources fitted on the last real bars.
+        fitted =
+                SourceFitting.fit(
+                        runtime.predictions(),
+                        dev.quiver.host.data.BundledData.SP500_DAILY.load(),
+                        1000);
         server = QuiverServer.start(runtime, "127.0.0.1", 0, CAP);
     }
 
@@ -97,6 +105,11 @@ class ServeIT {
         assertThat(provenance.get("plugins").get("sizing-kelly").asText()).isEqualTo("1.1.0");
         assertThat(provenance.get("feature_schema_hash").asText()).isNotBlank();
         assertThat(provenance.get("failed_sources").isObject()).isTrue();
+        // fitted before serving, the per-fold GBM sources answer like the others
+        assertThat(fitted.get("xgboost")).startsWith("fit on sp500-daily ");
+        assertThat(fitted.get("lightgbm")).startsWith("fit on sp500-daily ");
+        assertThat(provenance.get("failed_sources").has("xgboost")).isFalse();
+        assertThat(provenance.get("failed_sources").has("lightgbm")).isFalse();
 
         String metrics = get("/metrics").body();
         assertThat(metrics)
