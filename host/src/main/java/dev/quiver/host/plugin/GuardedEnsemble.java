@@ -28,15 +28,7 @@ final class GuardedEnsemble implements EnsembleCapability, Guarded {
 
     @Override
     public void fit(List<LabeledForecasts> trainingWindow) {
-        guard.call(
-                descriptor.name(),
-                "fit",
-                guard.policy().fitDeadline(),
-                () -> {
-                    delegate.fit(trainingWindow);
-                    return Boolean.TRUE;
-                },
-                ok -> null);
+        guard.fit(descriptor.name(), () -> delegate.fit(trainingWindow));
     }
 
     @Override

@@ -67,15 +67,7 @@ final class GuardedPrediction implements PredictionCapability, Guarded {
 
     @Override
     public void fit(List<LabeledFrame> trainingWindow) {
-        guard.call(
-                descriptor.name(),
-                "fit",
-                guard.policy().fitDeadline(),
-                () -> {
-                    delegate.fit(trainingWindow);
-                    return Boolean.TRUE;
-                },
-                ok -> null);
+        guard.fit(descriptor.name(), () -> delegate.fit(trainingWindow));
     }
 
     @Override

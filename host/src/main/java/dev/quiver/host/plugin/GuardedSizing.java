@@ -46,15 +46,7 @@ final class GuardedSizing implements SizingCapability, Guarded {
 
     @Override
     public void fit(List<SizingOutcome> history) {
-        guard.call(
-                descriptor.name(),
-                "fit",
-                guard.policy().fitDeadline(),
-                () -> {
-                    delegate.fit(history);
-                    return Boolean.TRUE;
-                },
-                ok -> null);
+        guard.fit(descriptor.name(), () -> delegate.fit(history));
     }
 
     @Override

@@ -221,6 +221,26 @@ final class PluginGuard implements AutoCloseable {
     }
 
     /**
+     * Runs a capability's {@code fit} under the fit deadline, with the same failure accounting as
+     * any call.
+     *
+     * @param capability the capability's name, for messages
+     * @param fit the plugin's fit call
+     * @throws PluginCallException if the fit failed or the plugin is quarantined
+     */
+    void fit(String capability, Runnable fit) {
+        call(
+                capability,
+                "fit",
+                policy.fitDeadline(),
+                () -> {
+                    fit.run();
+                    return Boolean.TRUE;
+                },
+                ok -> null);
+    }
+
+    /**
      * Closes one of the plugin's extensions, on the caller's thread, also when the plugin is
      * quarantined: a quarantined plugin's native handles must still be freed. A failure is logged,
      * never thrown (closing continues with the next extension).

@@ -87,11 +87,14 @@ public final class MlKellySizer implements SizingCapability {
     @Inject
     public MlKellySizer(PluginContext context) {
         this(
-                number(context.config("ml.multiplier").orElse("0.25"), "ml.multiplier"),
-                number(context.config("ml.cap").orElse("1.0"), "ml.cap"),
-                number(context.config("ml.drawdown_zero_at").orElse("0.30"), "ml.drawdown_zero_at"),
-                number(context.config("ml.stop_loss_atr").orElse("2"), "ml.stop_loss_atr"),
-                number(context.config("ml.take_profit_atr").orElse("3"), "ml.take_profit_atr"));
+                Settings.number(context.config("ml.multiplier").orElse("0.25"), "ml.multiplier"),
+                Settings.number(context.config("ml.cap").orElse("1.0"), "ml.cap"),
+                Settings.number(
+                        context.config("ml.drawdown_zero_at").orElse("0.30"),
+                        "ml.drawdown_zero_at"),
+                Settings.number(context.config("ml.stop_loss_atr").orElse("2"), "ml.stop_loss_atr"),
+                Settings.number(
+                        context.config("ml.take_profit_atr").orElse("3"), "ml.take_profit_atr"));
     }
 
     /**
@@ -108,11 +111,11 @@ public final class MlKellySizer implements SizingCapability {
             double drawdownZeroAt,
             double stopLossAtr,
             double takeProfitAtr) {
-        unit(multiplier, "ml.multiplier");
-        unit(cap, "ml.cap");
-        unit(drawdownZeroAt, "ml.drawdown_zero_at");
-        positive(stopLossAtr, "ml.stop_loss_atr");
-        positive(takeProfitAtr, "ml.take_profit_atr");
+        Settings.unit(multiplier, "ml.multiplier");
+        Settings.unit(cap, "ml.cap");
+        Settings.unit(drawdownZeroAt, "ml.drawdown_zero_at");
+        Settings.positive(stopLossAtr, "ml.stop_loss_atr");
+        Settings.positive(takeProfitAtr, "ml.take_profit_atr");
         this.multiplier = multiplier;
         this.cap = cap;
         this.drawdownZeroAt = drawdownZeroAt;
@@ -354,41 +357,6 @@ public final class MlKellySizer implements SizingCapability {
         if (booster != null) {
             booster.dispose();
             booster = null;
-        }
-    }
-
-    private static double number(String text, String key) {
-        try {
-            return Double.parseDouble(text);
-        } catch (NumberFormatException e) {
-            throw new QuiverInputException(
-                    "BAD_CONFIG",
-                    "sizing-kelly." + key,
-                    "plugin sizing-kelly",
-                    text,
-                    "is not a number");
-        }
-    }
-
-    private static void unit(double value, String key) {
-        if (!(value > 0 && value <= 1)) {
-            throw new QuiverInputException(
-                    "BAD_CONFIG",
-                    "sizing-kelly." + key,
-                    "plugin sizing-kelly",
-                    value,
-                    "is not in (0, 1]");
-        }
-    }
-
-    private static void positive(double value, String key) {
-        if (!(value > 0) || Double.isInfinite(value)) {
-            throw new QuiverInputException(
-                    "BAD_CONFIG",
-                    "sizing-kelly." + key,
-                    "plugin sizing-kelly",
-                    value,
-                    "must be finite and > 0");
         }
     }
 }

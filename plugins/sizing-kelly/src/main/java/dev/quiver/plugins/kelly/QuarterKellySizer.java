@@ -44,8 +44,8 @@ public final class QuarterKellySizer implements SizingCapability {
     @Inject
     public QuarterKellySizer(PluginContext context) {
         this(
-                number(context.config("multiplier").orElse("0.25"), "multiplier"),
-                number(context.config("cap").orElse("1.0"), "cap"));
+                Settings.number(context.config("multiplier").orElse("0.25"), "multiplier"),
+                Settings.number(context.config("cap").orElse("1.0"), "cap"));
     }
 
     /**
@@ -54,8 +54,8 @@ public final class QuarterKellySizer implements SizingCapability {
      * @throws QuiverInputException if a value is outside (0, 1]
      */
     public QuarterKellySizer(double multiplier, double cap) {
-        check(multiplier, "multiplier");
-        check(cap, "cap");
+        Settings.unit(multiplier, "multiplier");
+        Settings.unit(cap, "cap");
         this.multiplier = multiplier;
         this.cap = cap;
         this.descriptor =
@@ -113,29 +113,5 @@ public final class QuarterKellySizer implements SizingCapability {
         }
         return new SizingDecision(
                 f, "fractional Kelly", Map.of("p", p, "b", b, "full_kelly", full, "fraction", f));
-    }
-
-    private static double number(String text, String key) {
-        try {
-            return Double.parseDouble(text);
-        } catch (NumberFormatException e) {
-            throw new QuiverInputException(
-                    "BAD_CONFIG",
-                    "sizing-kelly." + key,
-                    "plugin sizing-kelly",
-                    text,
-                    "is not a number");
-        }
-    }
-
-    private static void check(double value, String key) {
-        if (!(value > 0 && value <= 1)) {
-            throw new QuiverInputException(
-                    "BAD_CONFIG",
-                    "sizing-kelly." + key,
-                    "plugin sizing-kelly",
-                    value,
-                    "is not in (0, 1]");
-        }
     }
 }
