@@ -43,7 +43,7 @@ class RolloutRegistryIT {
     static String v3;
 
     @BeforeAll
-    static void register() {
+    static void register() throws java.io.IOException {
         client =
                 new MlflowClient(new MlflowHttp(LocalMlflow.uri(), MlflowHttp.Settings.defaults()));
         ModelRegistrar registrar = new ModelRegistrar(client);
