@@ -299,7 +299,9 @@ public final class MlflowClient {
      *     an alias that does not exist
      */
     public void deleteAlias(String name, String alias) {
-        http.delete("registered-models/alias", Map.of("name", name, "alias", alias));
+        http.delete(
+                "registered-models/alias",
+                MlflowHttp.JSON.createObjectNode().put("name", name).put("alias", alias));
     }
 
     /**

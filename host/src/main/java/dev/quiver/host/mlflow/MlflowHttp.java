@@ -171,17 +171,16 @@ public final class MlflowHttp {
     }
 
     /**
-     * {@code DELETE /api/2.0/mlflow/<path>?query} (MLflow reads a DELETE's fields from the query).
+     * {@code DELETE /api/2.0/mlflow/<path>} with a JSON body (MLflow's server reads a DELETE's
+     * fields from its JSON body).
      *
      * @param path e.g. {@code registered-models/alias}
-     * @param query parameters, URL-encoded here
+     * @param body JSON body
      * @return the JSON answer
      * @throws MlflowException on an error status or when unreachable after the retries
      */
-    public JsonNode delete(String path, Map<String, String> query) {
-        String q = query(query);
-        URI uri = base.resolve("api/2.0/mlflow/" + path + (q.isEmpty() ? "" : "?" + q));
-        return json("DELETE " + path, () -> request(uri).DELETE().build());
+    public JsonNode delete(String path, JsonNode body) {
+        return send("DELETE", path, body);
     }
 
     /**

@@ -357,7 +357,9 @@ public final class RolloutManager implements AutoCloseable {
                         try {
                             now = client.versionByAlias(name, "challenger");
                         } catch (MlflowException e) {
-                            if (e.notFound()) {
+                            // MLflow answers an unknown alias with 400 "... not found"
+                            if (e.notFound()
+                                    || String.valueOf(e.getMessage()).contains("not found")) {
                                 return; // already gone
                             }
                             throw e;
