@@ -2,11 +2,20 @@ package dev.quiver.host.cli;
 
 import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
+import dev.quiver.host.mlflow.MlflowClient;
+import dev.quiver.host.mlflow.MlflowHttp;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.registry.ModelResolver;
+import dev.quiver.host.rollout.LiveRollouts;
+import dev.quiver.host.rollout.RolloutManager;
+import dev.quiver.host.rollout.RolloutStore;
 import dev.quiver.host.web.QuiverServer;
 import dev.quiver.host.web.SourceFitting;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -63,9 +72,42 @@ final class ServeCommand implements Callable<Integer> {
                     "Risk-guard cap, fraction of equity in (0, 1] (default: ${DEFAULT-VALUE}).")
     double maxPosition;
 
+    @Option(
+            names = "--rollouts-dir",
+            paramLabel = "DIR",
+            description =
+                    "Rollout state and audit log (default: QUIVER_HOME/rollouts); rollouts saved"
+                            + " there resume on start.")
+    Path rolloutsDir;
+
+    @Option(
+            names = "--tracking-uri",
+            paramLabel = "URI",
+            description =
+                    "MLflow registry for model-version rollouts (their aliases follow the rollout)."
+                            + " Default: MLFLOW_TRACKING_URI if set, else the local --models-dir.")
+    String trackingUri;
+
+    @Option(
+            names = "--models-dir",
+            paramLabel = "DIR",
+            description = "Model cache / local model directory (default: QUIVER_HOME/models).")
+    Path modelsDir;
+
     @Mixin HostOptions host;
 
     @Spec CommandSpec spec;
+
+    private Optional<MlflowClient> registry() {
+        String uri = trackingUri;
+        if (uri == null || uri.isBlank()) {
+            uri = System.getenv("MLFLOW_TRACKING_URI");
+        }
+        return uri == null || uri.isBlank()
+                ? Optional.empty()
+                : Optional.of(
+                        new MlflowClient(new MlflowHttp(uri, MlflowHttp.Settings.defaults())));
+    }
 
     @Override
     public Integer call() throws InterruptedException {
@@ -94,9 +136,34 @@ final class ServeCommand implements Callable<Integer> {
             err.flush();
         }
         QuiverServer server;
+        LiveRollouts rollouts;
         try {
-            server = QuiverServer.start(plugins, bindHost, port, maxPosition);
+            ModelResolver resolver = ModelsCommand.resolver(trackingUri, modelsDir);
+            Path dir = rolloutsDir != null ? rolloutsDir : HostOptions.home().resolve("rollouts");
+            RolloutManager manager =
+                    RolloutManager.open(new RolloutStore(dir), registry(), Clock.systemUTC());
+            rollouts =
+                    LiveRollouts.open(
+                            manager,
+                            host.pluginsDir(),
+                            host.configuration(),
+                            Optional.of(resolver),
+                            dir.resolve("variants"));
+            for (LiveRollouts.Active a : rollouts.active()) {
+                err.printf(
+                        "serve: rollout %s resumed in %s%n",
+                        a.controller().id(), a.controller().stage().id());
+            }
+            err.flush();
         } catch (RuntimeException e) {
+            plugins.close();
+            throw e;
+        }
+        try {
+            server =
+                    QuiverServer.start(plugins, bindHost, port, maxPosition, Optional.of(rollouts));
+        } catch (RuntimeException e) {
+            rollouts.close();
             plugins.close();
             throw e;
         }
@@ -105,6 +172,7 @@ final class ServeCommand implements Callable<Integer> {
                 new Thread(
                         () -> {
                             server.close();
+                            rollouts.close();
                             plugins.close();
                             stopped.countDown();
                         },

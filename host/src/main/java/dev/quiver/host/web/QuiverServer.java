@@ -10,6 +10,14 @@ import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginHealth;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.rollout.LiveRollouts;
+import dev.quiver.host.rollout.Role;
+import dev.quiver.host.rollout.RolloutController;
+import dev.quiver.host.rollout.RolloutManager;
+import dev.quiver.host.rollout.RolloutSpec;
+import dev.quiver.host.rollout.RolloutSpecException;
+import dev.quiver.host.rollout.RolloutStore;
+import dev.quiver.host.rollout.Transition;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.micrometer.core.instrument.Counter;
@@ -23,6 +31,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,11 +53,15 @@ public final class QuiverServer implements AutoCloseable {
     private final Javalin app;
     private final String openApi;
 
-    private QuiverServer(PluginRuntime runtime, double maxFraction) {
+    private final Optional<LiveRollouts> rollouts;
+
+    private QuiverServer(
+            PluginRuntime runtime, double maxFraction, Optional<LiveRollouts> rollouts) {
         this.runtime = runtime;
+        this.rollouts = rollouts;
         this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.pipelines = new PipelineHolder(Pipeline.of(runtime));
-        this.decisions = new DecisionService(pipelines, metrics, maxFraction);
+        this.decisions = new DecisionService(pipelines, metrics, maxFraction, rollouts);
         this.decisionCount =
                 Counter.builder("quiver.decisions")
                         .description("Decisions answered")
@@ -61,6 +74,30 @@ public final class QuiverServer implements AutoCloseable {
                         });
         app.post("/v1/decisions", this::decision);
         app.get("/v1/plugins", this::plugins);
+        app.post("/v1/rollouts", ctx -> rolloutCall(ctx, () -> startRollout(ctx)));
+        app.get(
+                "/v1/rollouts",
+                ctx -> rolloutCall(ctx, () -> json(ctx, 200, Map.of("rollouts", rolloutList()))));
+        app.get(
+                "/v1/rollouts/{id}",
+                ctx -> rolloutCall(ctx, () -> json(ctx, 200, rolloutStatus(rollout(ctx)))));
+        app.post(
+                "/v1/rollouts/{id}/promote",
+                ctx -> rolloutCall(ctx, () -> command(ctx, "promote")));
+        app.post(
+                "/v1/rollouts/{id}/rollback",
+                ctx -> rolloutCall(ctx, () -> command(ctx, "rollback")));
+        app.post("/v1/rollouts/{id}/abort", ctx -> rolloutCall(ctx, () -> command(ctx, "abort")));
+        app.exception(
+                RolloutSpecException.class,
+                (e, ctx) -> {
+                    error("bad_request");
+                    Map<String, Object> body = new LinkedHashMap<>();
+                    body.put("error", RolloutSpecException.CODE);
+                    body.put("field", e.field());
+                    body.put("message", e.getMessage());
+                    json(ctx, 400, body);
+                });
         app.get("/v1/capabilities", this::capabilities);
         app.get("/health/live", ctx -> json(ctx, 200, Map.of("status", "live")));
         app.get("/health/ready", this::ready);
@@ -106,11 +143,31 @@ public final class QuiverServer implements AutoCloseable {
      */
     public static QuiverServer start(
             PluginRuntime runtime, String host, int port, double maxFraction) {
+        return start(runtime, host, port, maxFraction, Optional.empty());
+    }
+
+    /**
+     * Starts the API with rollouts applied to its decisions and the {@code /v1/rollouts} endpoints.
+     *
+     * @param runtime started plugins; stays owned by the caller
+     * @param host address to bind, e.g. {@code 127.0.0.1}
+     * @param port port, 0 for any free one
+     * @param maxFraction the risk guard's cap, in (0, 1]
+     * @param rollouts the service's rollouts (stays owned by the caller), or empty: the rollout
+     *     endpoints then answer 404
+     * @return the running server
+     */
+    public static QuiverServer start(
+            PluginRuntime runtime,
+            String host,
+            int port,
+            double maxFraction,
+            Optional<LiveRollouts> rollouts) {
         if (!(maxFraction > 0 && maxFraction <= 1)) {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_OPTION] --max-position must be in (0, 1], was " + maxFraction);
         }
-        QuiverServer server = new QuiverServer(runtime, maxFraction);
+        QuiverServer server = new QuiverServer(runtime, maxFraction, rollouts);
         server.app.start(host, port);
         return server;
     }
@@ -148,9 +205,102 @@ public final class QuiverServer implements AutoCloseable {
                     "[Quiver/BAD_JSON] the body is not valid JSON: " + e.getOriginalMessage());
         }
         BarData bars = DecisionService.parse(body);
-        Map<String, Object> answer = decisions.decide(bars);
+        JsonNode account = body.get("account");
+        Map<String, Object> answer =
+                decisions.decide(
+                        bars, account == null || account.isNull() ? null : account.asText());
         decisionCount.increment();
         json(ctx, 200, answer);
+    }
+
+    /**
+     * Unknown rollout: 404; taken id, conflicting or finished rollout: 409 (the message says
+     * which).
+     */
+    private void rolloutCall(Context ctx, Runnable call) {
+        try {
+            call.run();
+        } catch (java.util.NoSuchElementException e) {
+            error("not_found");
+            json(ctx, 404, Map.of("error", "NOT_FOUND", "message", String.valueOf(e.getMessage())));
+        } catch (IllegalStateException e) {
+            error("conflict");
+            json(ctx, 409, Map.of("error", "CONFLICT", "message", String.valueOf(e.getMessage())));
+        }
+    }
+
+    private LiveRollouts live() {
+        return rollouts.orElseThrow(
+                () ->
+                        new java.util.NoSuchElementException(
+                                "[Quiver/NO_ROLLOUTS] this service was started without rollouts"));
+    }
+
+    private RolloutController rollout(Context ctx) {
+        String id = ctx.pathParam("id");
+        return live().manager()
+                .get(id)
+                .orElseThrow(
+                        () ->
+                                new java.util.NoSuchElementException(
+                                        "[Quiver/NO_SUCH_ROLLOUT] no rollout with id '"
+                                                + id
+                                                + "'"));
+    }
+
+    private void startRollout(Context ctx) {
+        RolloutSpec spec = RolloutSpec.parse(ctx.body(), "request body", null);
+        RolloutController c = live().start(spec);
+        json(ctx, 201, rolloutStatus(c));
+    }
+
+    private void command(Context ctx, String what) {
+        String id = ctx.pathParam("id");
+        String reason = ctx.queryParam("reason");
+        if (reason == null || reason.isBlank()) {
+            reason = "operator " + what + " over HTTP";
+        }
+        RolloutManager m = live().manager();
+        Transition t =
+                switch (what) {
+                    case "promote" -> m.promote(id, reason);
+                    case "rollback" -> m.rollback(id, reason);
+                    default -> m.abort(id, reason);
+                };
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("transition", t);
+        body.put("rollout", rolloutStatus(m.get(id).orElseThrow()));
+        json(ctx, 200, body);
+    }
+
+    private List<Map<String, Object>> rolloutList() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (RolloutController c : live().manager().list()) {
+            out.add(rolloutStatus(c));
+        }
+        return out;
+    }
+
+    private Map<String, Object> rolloutStatus(RolloutController c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", c.id());
+        m.put("stage", c.stage().id());
+        m.put("spec", c.spec().toJson());
+        m.put("variants", live().variantDescriptions(c.id()));
+        Map<String, Object> figures = new LinkedHashMap<>();
+        for (Role r : Role.values()) {
+            figures.put(r.id(), c.figures(r));
+        }
+        figures.put("served", c.servedFigures());
+        m.put("figures", figures);
+        Map<String, Object> acted = new LinkedHashMap<>();
+        for (Role r : Role.values()) {
+            acted.put(r.id(), c.acted(r));
+        }
+        m.put("acted", acted);
+        m.put("current_stage", c.stageStatus());
+        m.put("transitions", c.transitions());
+        return m;
     }
 
     private void plugins(Context ctx) {
@@ -230,7 +380,9 @@ public final class QuiverServer implements AutoCloseable {
 
     private static void json(Context ctx, int status, Object body) {
         try {
-            ctx.status(status).contentType(JSON_TYPE).result(JSON.writeValueAsString(body));
+            ctx.status(status)
+                    .contentType(JSON_TYPE)
+                    .result(RolloutStore.JSON.writeValueAsString(body));
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
