@@ -273,6 +273,19 @@ public final class PluginRuntime implements AutoCloseable {
         }
     }
 
+    /**
+     * The plugin a capability handed out by a runtime belongs to.
+     *
+     * @param capability a prediction, ensemble or sizing capability
+     * @return its plugin id, or empty if the runtime did not hand it out (e.g. the host's built-in
+     *     fusion)
+     */
+    public static java.util.Optional<String> pluginIdOf(Object capability) {
+        return capability instanceof Guarded g
+                ? java.util.Optional.of(g.pluginId())
+                : java.util.Optional.empty();
+    }
+
     /** The extension behind its plugin's guard: deadline, garbage checks, quarantine. */
     private static Object guard(Object extension, PluginGuard guard, Capability capability) {
         if (extension instanceof PredictionCapability p) {
