@@ -9,6 +9,7 @@ import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.registry.AliasHistory;
 import dev.quiver.host.registry.ModelRefusedException;
 import dev.quiver.host.registry.ModelResolver;
+import dev.quiver.host.registry.ModelStore;
 import dev.quiver.host.registry.ModelUri;
 import dev.quiver.host.registry.ResolvedModel;
 import dev.quiver.host.registry.SmokeSet;
@@ -162,6 +163,8 @@ public final class LiveModels implements AutoCloseable {
                         return t;
                     });
     private final Timer aliasToServing;
+    private final java.util.Set<String> childPassed =
+            java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile Thread poller;
     private volatile PipelineHolder holder;
     private volatile boolean closed;
@@ -390,15 +393,37 @@ public final class LiveModels implements AutoCloseable {
                         .map(LoadedPlugin::path)
                         .findFirst()
                         .orElseThrow();
-        SmokeCheck.Result child =
-                SmokeCheck.inChildJvm(
-                        pluginPath,
-                        s.pluginId,
-                        m.sidecar().get(),
-                        m.smoke().get(),
-                        settings.childTimeout());
-        if (!child.passed()) {
-            return refuse(s, version, "smoke_child", child.reason());
+        // Files that already passed the child check in this process (same model, sidecar and
+        // smoke bytes, re-verified above) are not re-run there: the child guards this JVM against
+        // a file it has not loaded yet. The in-process smoke below runs every time.
+        String childKey;
+        try {
+            childKey =
+                    s.pluginId
+                            + "|"
+                            + m.sha256()
+                            + "|"
+                            + ModelStore.sha256(m.sidecar().get())
+                            + "|"
+                            + ModelStore.sha256(m.smoke().get());
+        } catch (IOException e) {
+            return refuse(s, version, "verify", "cannot read the version's files: " + e);
+        }
+        SmokeCheck.Result child;
+        if (childPassed.contains(childKey)) {
+            child = new SmokeCheck.Result(true, 0, Double.NaN, "passed before in a child JVM");
+        } else {
+            child =
+                    SmokeCheck.inChildJvm(
+                            pluginPath,
+                            s.pluginId,
+                            m.sidecar().get(),
+                            m.smoke().get(),
+                            settings.childTimeout());
+            if (!child.passed()) {
+                return refuse(s, version, "smoke_child", child.reason());
+            }
+            childPassed.add(childKey);
         }
         PredictionCapability fresh;
         try {
@@ -429,14 +454,25 @@ public final class LiveModels implements AutoCloseable {
         s.binding.model().alias().ifPresent(a -> resolver.remember(m.name(), a, version));
         if (swap) {
             ServedModel served = s.served();
+            var replaced = new java.util.concurrent.atomic.AtomicReference<PredictionCapability>();
             holder.swap(
-                    p ->
-                            p.toBuilder()
-                                    .replacePrediction(s.binding.capability(), fresh, served)
-                                    .build(),
+                    p -> {
+                        Pipeline.Builder b = p.toBuilder();
+                        replaced.set(b.replacePrediction(s.binding.capability(), fresh, served));
+                        return b.build();
+                    },
                     () -> {
+                        // What the swap replaced: the instance this binding served before.
+                        PredictionCapability r = replaced.get();
                         if (old != null) {
                             old.close();
+                        }
+                        if (r != old) {
+                            LOG.warn(
+                                    "{}: the swap replaced {}, not the instance this binding"
+                                            + " served (closed the binding's own)",
+                                    s.binding,
+                                    r);
                         }
                     });
             s.swaps.incrementAndGet();
@@ -444,8 +480,8 @@ public final class LiveModels implements AutoCloseable {
             aliasToServing.record(Duration.between(seenAt, clock.instant()));
         }
         LOG.info(
-                "{}: serving models:/{}/{} (run {}, sha256 {}, {}; smoke {} cases, max |diff| {} in"
-                        + " the child JVM and {} here)",
+                "{}: serving models:/{}/{} (run {}, sha256 {}, {}; smoke: {} cases, max |diff| {}"
+                        + " here; child JVM: {})",
                 s.binding,
                 m.name(),
                 version,
@@ -453,8 +489,10 @@ public final class LiveModels implements AutoCloseable {
                 m.sha256(),
                 m.origin(),
                 here.cases(),
-                child.maxAbsDiff(),
-                here.maxAbsDiff());
+                here.maxAbsDiff(),
+                child.reason().isEmpty()
+                        ? child.cases() + " cases, max |diff| " + child.maxAbsDiff()
+                        : child.reason());
         return null;
     }
 
@@ -769,8 +807,8 @@ public final class LiveModels implements AutoCloseable {
      * Stops polling and closes the serving instances. Call after the HTTP server has stopped (no
      * decision may hold them).
      */
-    @Override
-    public void close() {
+    /** Stops the poller (an attempt in progress is interrupted); idempotent. */
+    public void stopPolling() {
         closed = true;
         Thread t = poller;
         if (t != null) {
@@ -782,6 +820,20 @@ public final class LiveModels implements AutoCloseable {
             }
         }
         attempts.shutdownNow();
+        try {
+            attempts.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Stops polling and closes the serving instances. Call after the HTTP server has stopped (no
+     * decision may hold them).
+     */
+    @Override
+    public void close() {
+        stopPolling();
         for (Bound s : bound) {
             PredictionCapability p = s.instance;
             if (p != null) {

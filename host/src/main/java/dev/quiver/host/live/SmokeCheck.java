@@ -9,7 +9,6 @@ import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.feature.FeatureMatrix;
 import dev.quiver.host.feature.FeaturePipeline;
-import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.registry.SmokeSet;
 import java.io.IOException;
@@ -373,6 +372,17 @@ public final class SmokeCheck {
         }
     }
 
+    /**
+     * The plugin's own refusal inside a wrapped message (Guice and PF4J wrap it in several lines):
+     * from its last {@code [Quiver/} code to the end of that line.
+     */
+    static String innermost(String message) {
+        int i = message.lastIndexOf("[Quiver/");
+        String tail = i < 0 ? message : message.substring(i);
+        int nl = tail.indexOf('\n');
+        return (nl < 0 ? tail : tail.substring(0, nl)).strip();
+    }
+
     private static java.io.File nullFile() {
         return new java.io.File(
                 System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("win")
@@ -462,7 +472,7 @@ public final class SmokeCheck {
                 if (p == null) {
                     String why =
                             runtime.refusals().stream()
-                                    .map(PluginRefusal::message)
+                                    .map(r -> innermost(r.message()))
                                     .reduce((a, b) -> a + "; " + b)
                                     .orElse("no refusal recorded");
                     result =

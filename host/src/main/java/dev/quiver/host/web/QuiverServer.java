@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.host.data.BarData;
+import dev.quiver.host.live.LiveModels;
 import dev.quiver.host.live.Pipeline;
 import dev.quiver.host.live.PipelineHolder;
 import dev.quiver.host.plugin.LoadedPlugin;
@@ -39,15 +40,25 @@ public final class QuiverServer implements AutoCloseable {
     private final PluginRuntime runtime;
     private final PrometheusMeterRegistry metrics;
     private final PipelineHolder pipelines;
+    private final LiveModels models;
     private final DecisionService decisions;
     private final Counter decisionCount;
     private final Javalin app;
     private final String openApi;
 
-    private QuiverServer(PluginRuntime runtime, double maxFraction) {
+    private QuiverServer(
+            PluginRuntime runtime,
+            PrometheusMeterRegistry metrics,
+            LiveModels models,
+            double maxFraction) {
         this.runtime = runtime;
-        this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        this.pipelines = new PipelineHolder(Pipeline.of(runtime));
+        this.metrics = metrics;
+        this.models = models;
+        this.pipelines =
+                new PipelineHolder(
+                        models == null
+                                ? Pipeline.of(runtime)
+                                : models.install(Pipeline.of(runtime)));
         this.decisions = new DecisionService(pipelines, metrics, maxFraction);
         this.decisionCount =
                 Counter.builder("quiver.decisions")
@@ -62,6 +73,7 @@ public final class QuiverServer implements AutoCloseable {
         app.post("/v1/decisions", this::decision);
         app.get("/v1/plugins", this::plugins);
         app.get("/v1/capabilities", this::capabilities);
+        app.get("/v1/models", this::models);
         app.get("/health/live", ctx -> json(ctx, 200, Map.of("status", "live")));
         app.get("/health/ready", this::ready);
         app.get(
@@ -106,12 +118,47 @@ public final class QuiverServer implements AutoCloseable {
      */
     public static QuiverServer start(
             PluginRuntime runtime, String host, int port, double maxFraction) {
+        return start(
+                runtime,
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                null,
+                host,
+                port,
+                maxFraction);
+    }
+
+    /**
+     * Starts the API serving registered model versions: the pipeline holds the {@code models}'
+     * instances in place of the plugins' own, and the models follow their aliases (swaps go through
+     * this server's {@link #pipelines()}).
+     *
+     * @param runtime started plugins; stays owned by the caller
+     * @param metrics the registry {@code /metrics} exposes (the models' meters are in it); closed
+     *     with the server
+     * @param models the bound model versions, or null for none; stays owned by the caller, who
+     *     closes it after the server
+     * @param host address to bind, e.g. {@code 127.0.0.1}
+     * @param port port, 0 for any free one
+     * @param maxFraction the risk guard's cap, in (0, 1]
+     * @return the running server
+     * @throws IllegalArgumentException if {@code maxFraction} is outside (0, 1]
+     */
+    public static QuiverServer start(
+            PluginRuntime runtime,
+            PrometheusMeterRegistry metrics,
+            LiveModels models,
+            String host,
+            int port,
+            double maxFraction) {
         if (!(maxFraction > 0 && maxFraction <= 1)) {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_OPTION] --max-position must be in (0, 1], was " + maxFraction);
         }
-        QuiverServer server = new QuiverServer(runtime, maxFraction);
+        QuiverServer server = new QuiverServer(runtime, metrics, models, maxFraction);
         server.app.start(host, port);
+        if (models != null) {
+            models.startPolling(server.pipelines);
+        }
         return server;
     }
 
@@ -191,6 +238,18 @@ public final class QuiverServer implements AutoCloseable {
         json(ctx, 200, body);
     }
 
+    private void models(Context ctx) {
+        Pipeline current = pipelines.current();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("pipeline_generation", current.generation());
+        body.put("bindings", models == null ? List.of() : models.status());
+        // Model instances built for bindings and not closed: one per binding once every retired
+        // version has drained and been closed.
+        body.put("open_model_instances", runtime.openInstances());
+        body.put("decisions_in_flight", pipelines.inFlight());
+        json(ctx, 200, body);
+    }
+
     private void capabilities(Context ctx) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (LoadedPlugin p : runtime.plugins()) {
@@ -253,6 +312,9 @@ public final class QuiverServer implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (models != null) {
+            models.stopPolling();
+        }
         app.stop();
         pipelines.close();
         metrics.close();
