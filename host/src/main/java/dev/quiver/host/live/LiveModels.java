@@ -624,6 +624,9 @@ public final class LiveModels implements AutoCloseable {
         try {
             target = aliasTarget(uri);
         } catch (MlflowException e) {
+            if (closed) {
+                return;
+            }
             if (e.unavailable()) {
                 s.unreachableInARow++;
                 Duration ceiling = backoff(s.unreachableInARow);

@@ -568,6 +568,141 @@ class HotSwapIT {
         }
     }
 
+    /**
+     * The registry goes away (its own MLflow server, stopped mid-test; then a port that accepts and
+     * never answers): decisions keep flowing on the cached version, and a restart with the registry
+     * still down serves from the cache.
+     */
+    @Test
+    void registryDownKeepsServingTheCachedVersionAlsoAfterARestart() throws Exception {
+        Path state = work.resolve("mlflow-own");
+        String uri = serverSh("start", state);
+        try {
+            MlflowClient own = new MlflowClient(new MlflowHttp(uri, quickSettings()));
+            String name = unique("quiver-lstm-down");
+            String v1 =
+                    new ModelRegistrar(own)
+                            .register(
+                                    name,
+                                    LSTM,
+                                    Optional.of(LSTM_SIDECAR),
+                                    Optional.of(smokeV1),
+                                    List.of("champion"))
+                            .version();
+            Path cache = work.resolve("cache-down");
+            String binding = "lstm=models:/" + name + "@champion";
+            try (Service s = new Service(own, cache, binding)) {
+                assertThat(
+                                s.decide()
+                                        .get("provenance")
+                                        .get("models")
+                                        .get("lstm")
+                                        .get("version")
+                                        .asText())
+                        .isEqualTo(v1);
+                serverSh("stop", state);
+                await(
+                        Duration.ofSeconds(60),
+                        () ->
+                                s.binding()
+                                        .get("last_poll_result")
+                                        .asText()
+                                        .contains("registry unavailable"),
+                        "a failed poll");
+                for (int i = 0; i < 40; i++) {
+                    JsonNode d = s.decide();
+                    assertThat(
+                                    d.get("provenance")
+                                            .get("models")
+                                            .get("lstm")
+                                            .get("version")
+                                            .asText())
+                            .isEqualTo(v1);
+                }
+                assertThat(get(s, "/metrics").body())
+                        .contains("quiver_model_polls_total{result=\"unavailable\"}");
+                assertThat(s.serving()).isEqualTo(v1);
+            }
+            // Restart with the registry still down (nothing listens on its port).
+            try (Service s = new Service(own, cache, binding)) {
+                JsonNode serving = s.binding().get("serving");
+                assertThat(serving.get("version").asText()).isEqualTo(v1);
+                assertThat(serving.get("origin").asText()).isEqualTo("cache");
+                assertThat(s.binding().get("last_poll_result").asText())
+                        .contains("registry unavailable");
+                assertThat(
+                                s.decide()
+                                        .get("provenance")
+                                        .get("models")
+                                        .get("lstm")
+                                        .get("version")
+                                        .asText())
+                        .isEqualTo(v1);
+            }
+            // Restart against a port that accepts connections and never answers.
+            List<java.net.Socket> accepted =
+                    java.util.Collections.synchronizedList(new ArrayList<>());
+            try (java.net.ServerSocket silent =
+                    new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+                Thread acceptor =
+                        new Thread(
+                                () -> {
+                                    try {
+                                        while (true) {
+                                            accepted.add(silent.accept());
+                                        }
+                                    } catch (IOException e) {
+                                        // closed at the end of the test
+                                    }
+                                });
+                acceptor.setDaemon(true);
+                acceptor.start();
+                MlflowClient hanging =
+                        new MlflowClient(
+                                new MlflowHttp(
+                                        "http://127.0.0.1:" + silent.getLocalPort(),
+                                        quickSettings()));
+                try (Service s = new Service(hanging, cache, binding)) {
+                    assertThat(s.binding().get("serving").get("origin").asText())
+                            .isEqualTo("cache");
+                    for (int i = 0; i < 20; i++) {
+                        assertThat(
+                                        s.decide()
+                                                .get("provenance")
+                                                .get("models")
+                                                .get("lstm")
+                                                .get("version")
+                                                .asText())
+                                .isEqualTo(v1);
+                    }
+                }
+                assertThat(accepted).as("the client did connect").isNotEmpty();
+            } finally {
+                for (java.net.Socket a : accepted) {
+                    a.close();
+                }
+            }
+        } finally {
+            serverSh("stop", state);
+        }
+    }
+
+    /** Runs mlflow/server.sh (the same script the build uses) for a second, private server. */
+    static String serverSh(String command, Path state) throws Exception {
+        String script = System.getProperty("quiver.mlflow.script");
+        Process p =
+                new ProcessBuilder("bash", script, command, "--state-dir", state.toString())
+                        .redirectError(ProcessBuilder.Redirect.INHERIT)
+                        .start();
+        String out =
+                new String(
+                                p.getInputStream().readAllBytes(),
+                                java.nio.charset.StandardCharsets.UTF_8)
+                        .strip();
+        assertThat(p.waitFor()).as("server.sh " + command).isZero();
+        return out.lines().reduce((a, b) -> b).orElse("");
+    }
+
     static byte[] flip(byte[] bytes) {
         byte[] f = bytes.clone();
         f[f.length / 2] ^= 0x01;
