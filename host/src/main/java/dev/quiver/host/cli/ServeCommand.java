@@ -201,13 +201,16 @@ final class ServeCommand implements Callable<Integer> {
                                 LiveModels.Settings.every(
                                         duration("--poll-interval", pollInterval)));
                 for (var b : live.status()) {
-                    err.println(
-                            "serve: "
-                                    + b.get("capability")
-                                    + " <- "
-                                    + b.get("requested")
-                                    + " = "
-                                    + b.get("serving"));
+                    @SuppressWarnings("unchecked")
+                    var serving = (java.util.Map<String, Object>) b.get("serving");
+                    err.printf(
+                            "serve: %s <- %s: serving models:/%s/%s (run %s, %s)%n",
+                            b.get("capability"),
+                            b.get("requested"),
+                            serving.get("name"),
+                            serving.get("version"),
+                            serving.get("run_id"),
+                            serving.get("origin"));
                 }
                 err.flush();
             }
