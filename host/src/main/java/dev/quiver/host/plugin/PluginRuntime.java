@@ -87,6 +87,9 @@ public final class PluginRuntime implements AutoCloseable {
         List<PluginRefusal> unreadable = unreadableArchives();
         refusals.addAll(unreadable);
         unreadable.forEach(r -> manager.excluded.add(r.path()));
+        List<PluginRefusal> cycles = dependencyCycles();
+        refusals.addAll(cycles);
+        cycles.forEach(r -> manager.excluded.add(r.path()));
         Path root = manager.getPluginsRoots().get(0);
         ExpandedZips.dropStale(root);
         manager.loadPlugins();
@@ -202,6 +205,56 @@ public final class PluginRuntime implements AutoCloseable {
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("cannot list plugins folder", e);
         }
+        return out;
+    }
+
+    /**
+     * Plugins on a {@code Plugin-Dependencies} cycle, refused before PF4J sees them (its resolver
+     * would otherwise throw and load nothing).
+     */
+    private List<PluginRefusal> dependencyCycles() {
+        Map<String, List<String>> dependencies = new java.util.TreeMap<>();
+        Map<String, Path> paths = new java.util.HashMap<>();
+        try (var files = Files.list(manager.getPluginsRoots().get(0))) {
+            for (Path file : files.sorted().toList()) {
+                String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+                if (!Files.isRegularFile(file)
+                        || !(name.endsWith(".zip") || name.endsWith(".jar"))
+                        || manager.excluded.contains(file)) {
+                    continue;
+                }
+                Map<String, String> headers = ManifestHeaders.read(file);
+                String id = headers.get("Plugin-Id");
+                if (id == null || paths.containsKey(id)) {
+                    continue; // PF4J refuses these itself (no id, duplicate id)
+                }
+                paths.put(id, file);
+                dependencies.put(id, DependencyCycles.parse(headers.get("Plugin-Dependencies")));
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot list plugins folder", e);
+        }
+        var out = new ArrayList<PluginRefusal>();
+        DependencyCycles.find(dependencies)
+                .forEach(
+                        (id, cycle) ->
+                                out.add(
+                                        new PluginRefusal(
+                                                "DEPENDENCY_CYCLE",
+                                                id,
+                                                paths.get(id),
+                                                "[Quiver/DEPENDENCY_CYCLE] Plugin '"
+                                                        + id
+                                                        + "' ("
+                                                        + paths.get(id).getFileName()
+                                                        + ") is on a Plugin-Dependencies cycle "
+                                                        + cycle
+                                                        + "; no load order exists, so every"
+                                                        + " plugin on it is refused. Hint: move"
+                                                        + " what they share into a third plugin,"
+                                                        + " or express one side as a"
+                                                        + " Require-Capability (capabilities may"
+                                                        + " be mutual).")));
         return out;
     }
 
