@@ -86,12 +86,14 @@ class HotSwapIT {
     void start(@TempDir Path dir) throws IOException {
         work = dir;
         plugins = Files.createDirectories(work.resolve("plugins"));
-        for (String zip :
-                List.of(
-                        "prediction-traditional-1.0.0.zip",
-                        "prediction-lstm-1.0.0.zip",
-                        "sizing-fixed-1.0.0.zip")) {
-            Files.copy(DISTRIBUTION.resolve("plugins").resolve(zip), plugins.resolve(zip));
+        // Only what the tests need: two sources (one model-backed) and a sizing policy.
+        for (String id : List.of("prediction-traditional", "prediction-lstm", "sizing-fixed")) {
+            try (var zips =
+                    Files.newDirectoryStream(DISTRIBUTION.resolve("plugins"), id + "-*.zip")) {
+                for (Path zip : zips) {
+                    Files.copy(zip, plugins.resolve(zip.getFileName()));
+                }
+            }
         }
         runtime = PluginRuntime.start(plugins, Map.of());
         client = new MlflowClient(new MlflowHttp(LocalMlflow.uri(), quickSettings()));
@@ -701,6 +703,39 @@ class HotSwapIT {
                         .strip();
         assertThat(p.waitFor()).as("server.sh " + command).isZero();
         return out.lines().reduce((a, b) -> b).orElse("");
+    }
+
+    /** The child JVM's own limits: a check that outlives its timeout is killed and refused. */
+    @Test
+    void aChildJvmPastItsTimeoutIsKilledAndRefused() {
+        Path lstmPlugin =
+                runtime.plugins().stream()
+                        .filter(p -> p.id().equals(PLUGIN))
+                        .findFirst()
+                        .orElseThrow()
+                        .path();
+        SmokeCheck.Result r =
+                SmokeCheck.inChildJvm(
+                        lstmPlugin, PLUGIN, LSTM_SIDECAR, smokeV1, Duration.ofMillis(1));
+        assertThat(r.passed()).isFalse();
+        assertThat(r.reason()).contains("did not finish within").contains("(killed)");
+
+        SmokeCheck.Result ok =
+                SmokeCheck.inChildJvm(
+                        lstmPlugin, PLUGIN, LSTM_SIDECAR, smokeV1, Duration.ofSeconds(90));
+        assertThat(ok.passed()).as(ok.reason()).isTrue();
+        assertThat(ok.cases()).isEqualTo(6);
+        assertThat(ok.maxAbsDiff()).isLessThanOrEqualTo(1e-5);
+
+        SmokeCheck.Result noPlugin =
+                SmokeCheck.inChildJvm(
+                        work.resolve("no-such-plugin"),
+                        PLUGIN,
+                        LSTM_SIDECAR,
+                        smokeV1,
+                        Duration.ofSeconds(90));
+        assertThat(noPlugin.passed()).isFalse();
+        assertThat(noPlugin.reason()).contains("did not provide capability 'lstm'");
     }
 
     static byte[] flip(byte[] bytes) {
