@@ -302,6 +302,27 @@ class HotSwapIT {
                                     cache.toString()))
                     .isZero();
             assertThat(asOf.toString()).contains("-> models:/" + name + "/" + v2);
+            // A backtest asked for the alias before the service ever saw it is refused, naming it.
+            var backtestErr = new StringWriter();
+            int backtest =
+                    Cli.execute(
+                            new PrintWriter(new StringWriter()),
+                            new PrintWriter(backtestErr),
+                            "backtest",
+                            "--dataset",
+                            "sp500-daily",
+                            "--plugins-dir",
+                            plugins.toString(),
+                            "--model",
+                            PLUGIN + "=models:/" + name + "@champion",
+                            "--models-as-of",
+                            moves.get(0).observedAt().minusSeconds(60).toString(),
+                            "--models-dir",
+                            cache.toString());
+            assertThat(backtest).isNotZero();
+            assertThat(backtestErr.toString())
+                    .contains("[Quiver/NO_ALIAS_HISTORY] models:/" + name + "@champion")
+                    .contains("first observed " + moves.get(0).observedAt());
         }
         assertThat(runtime.openInstances()).as("closed with the service").isZero();
     }
