@@ -446,39 +446,57 @@ public final class LiveModels implements AutoCloseable {
             return "timeout: given up before the swap";
         }
         PredictionCapability old = s.instance;
+        if (swap) {
+            ServedModel served =
+                    new ServedModel(
+                            s.binding.capability(),
+                            s.pluginId,
+                            s.binding.requested(),
+                            m.name(),
+                            version,
+                            m.runId(),
+                            m.sha256());
+            var replaced = new java.util.concurrent.atomic.AtomicReference<PredictionCapability>();
+            try {
+                holder.swap(
+                        p -> {
+                            Pipeline.Builder b = p.toBuilder();
+                            replaced.set(
+                                    b.replacePrediction(s.binding.capability(), fresh, served));
+                            return b.build();
+                        },
+                        () -> {
+                            // What the swap replaced: the instance this binding served before.
+                            PredictionCapability r = replaced.get();
+                            if (old != null) {
+                                old.close();
+                            }
+                            if (r != old) {
+                                LOG.warn(
+                                        "{}: the swap replaced {}, not the instance this binding"
+                                                + " served (closed the binding's own)",
+                                        s.binding,
+                                        r);
+                            }
+                        });
+            } catch (RuntimeException e) {
+                // e.g. the service is shutting down: the holder takes no more swaps.
+                fresh.close();
+                return refuse(s, version, "error", "the swap failed: " + e.getMessage());
+            }
+        }
+        // Published only once the pipeline serves it: status never runs ahead of decisions.
         s.model = m;
         s.instance = fresh;
         s.servingSince = clock.instant();
-        // The cache's alias record is the last version that passed: what a restart with the
-        // registry down serves.
-        s.binding.model().alias().ifPresent(a -> resolver.remember(m.name(), a, version));
         if (swap) {
-            ServedModel served = s.served();
-            var replaced = new java.util.concurrent.atomic.AtomicReference<PredictionCapability>();
-            holder.swap(
-                    p -> {
-                        Pipeline.Builder b = p.toBuilder();
-                        replaced.set(b.replacePrediction(s.binding.capability(), fresh, served));
-                        return b.build();
-                    },
-                    () -> {
-                        // What the swap replaced: the instance this binding served before.
-                        PredictionCapability r = replaced.get();
-                        if (old != null) {
-                            old.close();
-                        }
-                        if (r != old) {
-                            LOG.warn(
-                                    "{}: the swap replaced {}, not the instance this binding"
-                                            + " served (closed the binding's own)",
-                                    s.binding,
-                                    r);
-                        }
-                    });
             s.swaps.incrementAndGet();
             swapCounter("ok").increment();
             aliasToServing.record(Duration.between(seenAt, clock.instant()));
         }
+        // The cache's alias record is the last version that passed: what a restart with the
+        // registry down serves.
+        s.binding.model().alias().ifPresent(a -> resolver.remember(m.name(), a, version));
         LOG.info(
                 "{}: serving models:/{}/{} (run {}, sha256 {}, {}; smoke: {} cases, max |diff| {}"
                         + " here; child JVM: {})",
