@@ -46,9 +46,21 @@ public final class PluginRuntime implements AutoCloseable {
     private final IsolationPolicy isolation;
     private final Map<String, PluginGuard> guards = new java.util.TreeMap<>();
 
+    /** Wired extension classes by {@code kind:name}, e.g. {@code prediction:lstm}. */
+    private final Map<String, WiredExtension> wiredByName = new java.util.TreeMap<>();
+
+    private final java.util.concurrent.atomic.AtomicInteger openInstances =
+            new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean closed;
+    private final Map<String, String> config;
+
+    /** Where a wired extension came from, to make more instances of it. */
+    private record WiredExtension(String pluginId, Class<?> type, Capability capability) {}
+
     private PluginRuntime(Path pluginsDir, Map<String, String> config) {
         this.manager = new QuiverPluginManager(pluginsDir, config);
         this.isolation = IsolationPolicy.from(config);
+        this.config = Map.copyOf(config);
     }
 
     /**
@@ -308,6 +320,9 @@ public final class PluginRuntime implements AutoCloseable {
             }
             into.add(type.cast(guard(extension, guards.get(plugin.getPluginId()), capability)));
             names.add(kindOf(type) + ":" + name);
+            wiredByName.putIfAbsent(
+                    kindOf(type) + ":" + name,
+                    new WiredExtension(plugin.getPluginId(), cls, capability));
         }
     }
 
@@ -402,6 +417,126 @@ public final class PluginRuntime implements AutoCloseable {
                         + plugin.getPluginPath());
     }
 
+    /**
+     * A new instance of a wired plugin's prediction capability, created by the plugin's already
+     * loaded class loader (no reload) with this runtime's configuration plus per-instance
+     * overrides, behind its own {@link PluginGuard} (same isolation policy as the others, its own
+     * pool and quarantine, so a bad instance never quarantines the instances already serving). Used
+     * to serve another model version beside the one serving now.
+     *
+     * <p>The caller owns the instance: {@link PredictionCapability#close()} closes the plugin's
+     * extension (and its native handles) and the instance's guard. {@link #openInstances()} counts
+     * instances made here and not yet closed.
+     *
+     * @param capabilityName the prediction's name, e.g. {@code lstm}
+     * @param overrides plugin-local configuration keys without the plugin id, e.g. {@code model ->
+     *     /cache/quiver-lstm/3/lstm.json}; they win over the runtime's configuration
+     * @return the new instance and the plugin it belongs to
+     * @throws IllegalArgumentException if no wired plugin provides that prediction
+     * @throws IllegalStateException after {@link #close()}
+     * @throws RuntimeException what the plugin's constructor threw (e.g. a refused model file),
+     *     with the plugin and extension named
+     */
+    public NewInstance newPrediction(String capabilityName, Map<String, String> overrides) {
+        if (closed) {
+            throw new IllegalStateException(
+                    "[Quiver/RUNTIME_CLOSED] the plugin runtime is closed; no new instance of"
+                            + " prediction '"
+                            + capabilityName
+                            + "'");
+        }
+        WiredExtension wired = wiredByName.get("prediction:" + capabilityName);
+        if (wired == null) {
+            throw new IllegalArgumentException(
+                    "[Quiver/NO_SUCH_CAPABILITY] no wired plugin provides prediction '"
+                            + capabilityName
+                            + "' (wired: "
+                            + wiredByName.keySet()
+                            + ")");
+        }
+        Map<String, String> merged = new java.util.HashMap<>(config);
+        overrides.forEach((k, v) -> merged.put(wired.pluginId() + "." + k, v));
+        Object extension;
+        try {
+            extension = new GuiceExtensionFactory(manager, merged).create(wired.type());
+        } catch (org.pf4j.PluginRuntimeException e) {
+            // Guice wraps the constructor's exception; report the plugin's own message.
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            throw new IllegalArgumentException(
+                    "[Quiver/EXTENSION_CREATE_FAILED] Plugin '"
+                            + wired.pluginId()
+                            + "' prediction '"
+                            + capabilityName
+                            + "' ("
+                            + wired.type().getName()
+                            + ") could not be created with "
+                            + overrides
+                            + ": "
+                            + root.getMessage(),
+                    root);
+        }
+        if (!(extension instanceof PredictionCapability p)) {
+            closeQuietly(extension);
+            throw new IllegalStateException(
+                    "[Quiver/EXTENSION_CREATE_FAILED] " + wired.type() + " is not a prediction");
+        }
+        Object h = wired.capability().attributes().get("horizon");
+        PluginGuard guard = new PluginGuard(wired.pluginId(), isolation);
+        openInstances.incrementAndGet();
+        GuardedPrediction guarded =
+                new GuardedPrediction(
+                        p,
+                        guard,
+                        h instanceof Long l ? l : null,
+                        () -> {
+                            guard.close();
+                            openInstances.decrementAndGet();
+                        });
+        LoadedPlugin plugin =
+                loaded.stream()
+                        .filter(x -> x.id().equals(wired.pluginId()))
+                        .findFirst()
+                        .orElseThrow();
+        return new NewInstance(plugin.id(), plugin.version(), plugin.path(), guarded);
+    }
+
+    /**
+     * A capability instance made by {@link #newPrediction}.
+     *
+     * @param pluginId the plugin it belongs to
+     * @param pluginVersion that plugin's version
+     * @param pluginPath where the plugin was loaded from (an expanded folder or a jar)
+     * @param prediction the guarded instance; closing it closes the extension and its guard
+     */
+    public record NewInstance(
+            String pluginId,
+            String pluginVersion,
+            Path pluginPath,
+            PredictionCapability prediction) {}
+
+    /**
+     * Instances made by {@link #newPrediction} and not closed yet.
+     *
+     * @return the count, {@code >= 0}
+     */
+    public int openInstances() {
+        return openInstances.get();
+    }
+
+    /**
+     * The plugin that provides a wired prediction.
+     *
+     * @param capabilityName e.g. {@code lstm}
+     * @return the plugin id, or empty if no wired plugin provides it
+     */
+    public java.util.Optional<String> pluginOfPrediction(String capabilityName) {
+        return java.util.Optional.ofNullable(wiredByName.get("prediction:" + capabilityName))
+                .map(WiredExtension::pluginId);
+    }
+
     /** Plugins that started. */
     public List<LoadedPlugin> plugins() {
         return List.copyOf(loaded);
@@ -472,6 +607,7 @@ public final class PluginRuntime implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         var all = new ArrayList<AutoCloseable>();
         all.addAll(predictions);
         all.addAll(ensembles);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.host.data.BarData;
+import dev.quiver.host.live.LiveModels;
 import dev.quiver.host.live.Pipeline;
 import dev.quiver.host.live.PipelineHolder;
 import dev.quiver.host.plugin.LoadedPlugin;
@@ -48,6 +49,7 @@ public final class QuiverServer implements AutoCloseable {
     private final PluginRuntime runtime;
     private final PrometheusMeterRegistry metrics;
     private final PipelineHolder pipelines;
+    private final LiveModels models;
     private final DecisionService decisions;
     private final Counter decisionCount;
     private final Javalin app;
@@ -56,11 +58,20 @@ public final class QuiverServer implements AutoCloseable {
     private final Optional<LiveRollouts> rollouts;
 
     private QuiverServer(
-            PluginRuntime runtime, double maxFraction, Optional<LiveRollouts> rollouts) {
+            PluginRuntime runtime,
+            PrometheusMeterRegistry metrics,
+            LiveModels models,
+            Optional<LiveRollouts> rollouts,
+            double maxFraction) {
         this.runtime = runtime;
+        this.metrics = metrics;
+        this.models = models;
         this.rollouts = rollouts;
-        this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        this.pipelines = new PipelineHolder(Pipeline.of(runtime));
+        this.pipelines =
+                new PipelineHolder(
+                        models == null
+                                ? Pipeline.of(runtime)
+                                : models.install(Pipeline.of(runtime)));
         this.decisions = new DecisionService(pipelines, metrics, maxFraction, rollouts);
         this.decisionCount =
                 Counter.builder("quiver.decisions")
@@ -99,6 +110,7 @@ public final class QuiverServer implements AutoCloseable {
                     json(ctx, 400, body);
                 });
         app.get("/v1/capabilities", this::capabilities);
+        app.get("/v1/models", this::models);
         app.get("/health/live", ctx -> json(ctx, 200, Map.of("status", "live")));
         app.get("/health/ready", this::ready);
         app.get(
@@ -143,7 +155,14 @@ public final class QuiverServer implements AutoCloseable {
      */
     public static QuiverServer start(
             PluginRuntime runtime, String host, int port, double maxFraction) {
-        return start(runtime, host, port, maxFraction, Optional.empty());
+        return start(
+                runtime,
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                null,
+                Optional.empty(),
+                host,
+                port,
+                maxFraction);
     }
 
     /**
@@ -163,12 +182,67 @@ public final class QuiverServer implements AutoCloseable {
             int port,
             double maxFraction,
             Optional<LiveRollouts> rollouts) {
+        return start(
+                runtime,
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                null,
+                rollouts,
+                host,
+                port,
+                maxFraction);
+    }
+
+    /**
+     * Starts the API serving registered model versions, without rollouts.
+     *
+     * @see #start(PluginRuntime, PrometheusMeterRegistry, LiveModels, Optional, String, int,
+     *     double)
+     */
+    public static QuiverServer start(
+            PluginRuntime runtime,
+            PrometheusMeterRegistry metrics,
+            LiveModels models,
+            String host,
+            int port,
+            double maxFraction) {
+        return start(runtime, metrics, models, Optional.empty(), host, port, maxFraction);
+    }
+
+    /**
+     * Starts the API serving registered model versions and rollouts: the pipeline holds the {@code
+     * models}' instances in place of the plugins' own, and the models follow their aliases (swaps
+     * go through this server's {@link #pipelines()}).
+     *
+     * @param runtime started plugins; stays owned by the caller
+     * @param metrics the registry {@code /metrics} exposes (the models' meters are in it); closed
+     *     with the server
+     * @param models the bound model versions, or null for none; stays owned by the caller, who
+     *     closes it after the server
+     * @param rollouts the service's rollouts (stays owned by the caller), or empty: the rollout
+     *     endpoints then answer 404
+     * @param host address to bind, e.g. {@code 127.0.0.1}
+     * @param port port, 0 for any free one
+     * @param maxFraction the risk guard's cap, in (0, 1]
+     * @return the running server
+     * @throws IllegalArgumentException if {@code maxFraction} is outside (0, 1]
+     */
+    public static QuiverServer start(
+            PluginRuntime runtime,
+            PrometheusMeterRegistry metrics,
+            LiveModels models,
+            Optional<LiveRollouts> rollouts,
+            String host,
+            int port,
+            double maxFraction) {
         if (!(maxFraction > 0 && maxFraction <= 1)) {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_OPTION] --max-position must be in (0, 1], was " + maxFraction);
         }
-        QuiverServer server = new QuiverServer(runtime, maxFraction, rollouts);
+        QuiverServer server = new QuiverServer(runtime, metrics, models, rollouts, maxFraction);
         server.app.start(host, port);
+        if (models != null) {
+            models.startPolling(server.pipelines);
+        }
         return server;
     }
 
@@ -341,6 +415,18 @@ public final class QuiverServer implements AutoCloseable {
         json(ctx, 200, body);
     }
 
+    private void models(Context ctx) {
+        Pipeline current = pipelines.current();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("pipeline_generation", current.generation());
+        body.put("bindings", models == null ? List.of() : models.status());
+        // Model instances built for bindings and not closed: one per binding once every retired
+        // version has drained and been closed.
+        body.put("open_model_instances", runtime.openInstances());
+        body.put("decisions_in_flight", pipelines.inFlight());
+        json(ctx, 200, body);
+    }
+
     private void capabilities(Context ctx) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (LoadedPlugin p : runtime.plugins()) {
@@ -405,6 +491,9 @@ public final class QuiverServer implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (models != null) {
+            models.stopPolling();
+        }
         app.stop();
         pipelines.close();
         metrics.close();
