@@ -272,14 +272,15 @@ public final class WalkForwardBacktest {
     }
 
     /**
-     * The fold layout for a series.
+     * The fold layout for a series (rolling windows, see the class comment). Public so that other
+     * replays over the same history ({@code backtest --rollout}) use exactly these folds.
      *
      * @param bars the series
      * @param firstWarmIndex first bar with every feature warmed up
      * @param config windows
      * @return the folds, possibly empty when the series is too short
      */
-    static List<Fold> layout(BarData bars, int firstWarmIndex, Config config) {
+    public static List<Fold> layout(BarData bars, int firstWarmIndex, Config config) {
         int n = bars.size();
         List<Fold> folds = new ArrayList<>();
         for (int s = firstWarmIndex, k = 0; ; s += config.testBars(), k++) {
@@ -767,6 +768,10 @@ public final class WalkForwardBacktest {
      * @throws IllegalStateException if it does not (look-ahead)
      */
     private int labelKnownAt(int i, Fold fold) {
+        return labelKnownAt(i, fold, config);
+    }
+
+    private static int labelKnownAt(int i, Fold fold, Config config) {
         int labelKnownAt = i + HORIZON_BARS;
         if (labelKnownAt > fold.testFirst() - config.embargoBars()) {
             throw new IllegalStateException(
@@ -787,10 +792,27 @@ public final class WalkForwardBacktest {
      * the fold's first test bar minus the embargo.
      */
     private List<LabeledFrame> labeledFrames(Fold fold, FeatureMatrix features) {
+        return trainingFrames(fold, features, config);
+    }
+
+    /**
+     * A fold's training window as labelled frames, exactly what {@link #run} fits every source on:
+     * bars {@code [trainFirst, trainLast]}, each labelled with {@code ln(close[i + 1] / close[i])}
+     * (horizon 1 bar).
+     *
+     * @param fold the fold (from {@link #layout})
+     * @param features the series' features
+     * @param config the windows (its embargo is checked)
+     * @return the labelled frames, oldest first
+     * @throws IllegalStateException if a label would be known after the fold's first test bar minus
+     *     the embargo (look-ahead)
+     */
+    public static List<LabeledFrame> trainingFrames(
+            Fold fold, FeatureMatrix features, Config config) {
         BarData bars = features.bars();
         List<LabeledFrame> rows = new ArrayList<>(fold.trainLast() - fold.trainFirst() + 1);
         for (int i = fold.trainFirst(); i <= fold.trainLast(); i++) {
-            int labelKnownAt = labelKnownAt(i, fold);
+            int labelKnownAt = labelKnownAt(i, fold, config);
             rows.add(
                     new LabeledFrame(
                             features.frame(i),

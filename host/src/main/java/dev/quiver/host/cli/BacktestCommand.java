@@ -14,6 +14,7 @@ import dev.quiver.host.data.BadBarPolicy;
 import dev.quiver.host.data.BarCsvReader;
 import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
+import dev.quiver.host.feature.FeatureMatrix;
 import dev.quiver.host.feature.FeaturePipeline;
 import dev.quiver.host.fusion.WeightedFusion;
 import dev.quiver.host.mlflow.MlflowClient;
@@ -21,20 +22,28 @@ import dev.quiver.host.mlflow.MlflowHttp;
 import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.registry.ModelResolver;
 import dev.quiver.host.registry.ModelUri;
 import dev.quiver.host.registry.ResolvedModel;
 import dev.quiver.host.risk.CircuitBreakers;
 import dev.quiver.host.risk.RiskGuard;
+import dev.quiver.host.rollout.Role;
+import dev.quiver.host.rollout.RolloutBacktest;
+import dev.quiver.host.rollout.RolloutBacktestReport;
+import dev.quiver.host.rollout.RolloutSpec;
+import dev.quiver.host.rollout.VariantRuntime;
 import dev.quiver.host.tracking.BacktestTracking;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -58,16 +67,39 @@ final class BacktestCommand implements Callable<Integer> {
     @Option(
             names = "--data",
             paramLabel = "FILE",
-            description = "OHLCV CSV to run on (default: the bundled --dataset).")
-    Path data;
+            arity = "1..*",
+            description =
+                    "OHLCV CSV(s) to run on, one series each (default: the bundled --dataset).")
+    List<Path> data = List.of();
 
     @Option(
             names = "--dataset",
-            paramLabel = "ID",
+            paramLabel = "ID[,ID...]",
             defaultValue = "btc-usd-4h",
             description =
-                    "Bundled real series: btc-usd-4h, sp500-daily, nasdaq-daily, or all (default: ${DEFAULT-VALUE}).")
+                    "Bundled real series: btc-usd-4h, sp500-daily, nasdaq-daily, a comma-separated"
+                            + " list of them, or all (default: ${DEFAULT-VALUE}).")
     String dataset;
+
+    @Option(
+            names = "--rollout",
+            paramLabel = "SPEC.json",
+            description =
+                    "Replay a prediction rollout instead: champion and challenger fitted per fold"
+                            + " and forecast point-in-time, every series' bars interleaved in time,"
+                            + " routed and judged by the service's controller; reports per-variant"
+                            + " figures and when the rules would have promoted or rolled back.")
+    Path rollout;
+
+    @Option(
+            names = "--rollout-key",
+            paramLabel = "series|bar",
+            defaultValue = "series",
+            description =
+                    "With --rollout: the routing key is the series (the service's symbol key) or"
+                            + " each bar (series@time: a canary share of bars) (default:"
+                            + " ${DEFAULT-VALUE}).")
+    String rolloutKey;
 
     @Option(
             names = "--out",
@@ -243,36 +275,9 @@ final class BacktestCommand implements Callable<Integer> {
                                         minHitRate,
                                         hitRateWindow,
                                         defaults.breakers().drawdownCooldownDays()));
-        List<BarData> series = new ArrayList<>();
-        if (data != null) {
-            var result = new BarCsvReader(policy).read(data, stem(data));
-            if (!result.skipped().isEmpty()) {
-                stderr.printf(
-                        Locale.ROOT,
-                        "%s: skipped %d malformed row(s) (--on-bad-bar=skip), first: %s%n",
-                        data,
-                        result.skipped().size(),
-                        result.skipped().get(0).getMessage());
-            }
-            series.add(result.data());
-        } else if (dataset.equals("all")) {
-            for (BundledData d : BundledData.values()) {
-                series.add(d.load());
-            }
-        } else {
-            BundledData d =
-                    BundledData.byId(dataset)
-                            .orElseThrow(
-                                    () ->
-                                            new QuiverInputException(
-                                                    "BAD_OPTION",
-                                                    "--dataset",
-                                                    "command line",
-                                                    dataset,
-                                                    "is not one of "
-                                                            + BundledData.ids()
-                                                            + " or all"));
-            series.add(d.load());
+        List<BarData> series = series(policy, stderr);
+        if (rollout != null) {
+            return runRollout(series, config, stdout, stderr);
         }
         Map<String, String> configuration = host.batchConfiguration();
         Map<String, String> modelParams = resolveModels(configuration);
@@ -351,6 +356,141 @@ final class BacktestCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The series of --data (each file) or --dataset (one, a list, or all). */
+    private List<BarData> series(BadBarPolicy policy, PrintWriter stderr) {
+        List<BarData> series = new ArrayList<>();
+        if (!data.isEmpty()) {
+            for (Path file : data) {
+                var result = new BarCsvReader(policy).read(file, stem(file));
+                if (!result.skipped().isEmpty()) {
+                    stderr.printf(
+                            Locale.ROOT,
+                            "%s: skipped %d malformed row(s) (--on-bad-bar=skip), first: %s%n",
+                            file,
+                            result.skipped().size(),
+                            result.skipped().get(0).getMessage());
+                }
+                series.add(result.data());
+            }
+        } else if (dataset.equals("all")) {
+            for (BundledData d : BundledData.values()) {
+                series.add(d.load());
+            }
+        } else {
+            for (String id : dataset.split(",", -1)) {
+                BundledData d =
+                        BundledData.byId(id.trim())
+                                .orElseThrow(
+                                        () ->
+                                                new QuiverInputException(
+                                                        "BAD_OPTION",
+                                                        "--dataset",
+                                                        "command line",
+                                                        dataset,
+                                                        "'"
+                                                                + id
+                                                                + "' is not one of "
+                                                                + BundledData.ids()
+                                                                + " or all"));
+                series.add(d.load());
+            }
+        }
+        return series;
+    }
+
+    /** backtest --rollout: both variants started as the service starts them, then the replay. */
+    private int runRollout(
+            List<BarData> series,
+            WalkForwardBacktest.Config config,
+            PrintWriter stdout,
+            PrintWriter stderr) {
+        RolloutBacktest.KeyMode keyMode = RolloutBacktest.KeyMode.parse(rolloutKey);
+        RolloutSpec spec = RolloutSpec.read(rollout);
+        if (spec.kind() != RolloutSpec.Kind.PREDICTION) {
+            throw new IllegalArgumentException(
+                    "[Quiver/ROLLOUT_BACKTEST] "
+                            + rollout
+                            + ": rollout '"
+                            + spec.id()
+                            + "' is of a sizing capability; only prediction rollouts can be"
+                            + " backtested (a sizing policy's output depends on the account it"
+                            + " sizes)");
+        }
+        RolloutBacktest.checkCosts(spec, config);
+        boolean needsResolver =
+                spec.champion().model().isPresent() || spec.challenger().model().isPresent();
+        Optional<ModelResolver> resolver =
+                needsResolver
+                        ? Optional.of(ModelsCommand.resolver(trackingUri(), modelsDir))
+                        : Optional.empty();
+        Map<String, String> configuration = host.batchConfiguration();
+        Path work;
+        try {
+            work = Files.createTempDirectory("quiver-rollout-backtest-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a work folder for the variants", e);
+        }
+        List<FeatureMatrix> features = new ArrayList<>();
+        for (BarData bars : series) {
+            stderr.printf(
+                    Locale.ROOT,
+                    "rollout backtest %s: %,d bars, period %s, features %s v%s%n",
+                    bars.symbol(),
+                    bars.size(),
+                    bars.period(),
+                    FeaturePipeline.SCHEMA.name(),
+                    FeaturePipeline.SCHEMA.version());
+            features.add(FeaturePipeline.compute(bars));
+        }
+        stderr.flush();
+        RolloutBacktest.Result result;
+        Map<Role, String> descriptions = new java.util.EnumMap<>(Role.class);
+        try (VariantRuntime champion =
+                        VariantRuntime.start(
+                                spec,
+                                Role.CHAMPION,
+                                host.pluginsDir(),
+                                configuration,
+                                resolver,
+                                work);
+                VariantRuntime challenger =
+                        VariantRuntime.start(
+                                spec,
+                                Role.CHALLENGER,
+                                host.pluginsDir(),
+                                configuration,
+                                resolver,
+                                work)) {
+            descriptions.put(Role.CHAMPION, champion.description());
+            descriptions.put(Role.CHALLENGER, challenger.description());
+            result =
+                    new RolloutBacktest(config, keyMode)
+                            .run(
+                                    spec,
+                                    features,
+                                    champion.prediction(),
+                                    challenger.prediction(),
+                                    Progress.stderr());
+        } finally {
+            try {
+                Files.deleteIfExists(work.resolve(spec.id()));
+                Files.deleteIfExists(work);
+            } catch (IOException e) {
+                stderr.println("warning: cannot delete " + work + ": " + e.getMessage());
+            }
+        }
+        Path dir = out.resolve("rollout-" + spec.id());
+        try {
+            RolloutBacktestReport.write(result, descriptions, dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the report to " + dir, e);
+        }
+        stdout.print(RolloutBacktestReport.text(result, descriptions));
+        stdout.printf("report: %s%n", dir.toAbsolutePath());
+        stdout.flush();
+        return 0;
+    }
+
     /** Resolves every --model, sets PLUGIN.model, returns the provenance params. */
     private Map<String, String> resolveModels(Map<String, String> configuration) {
         Map<String, String> params = new LinkedHashMap<>();
@@ -421,8 +561,10 @@ final class BacktestCommand implements Callable<Integer> {
             BacktestResult result, PluginRuntime plugins, WalkForwardBacktest.Config config) {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("dataset", result.dataset());
-        if (data != null) {
-            p.put("data_file", data.toAbsolutePath().toString());
+        for (Path file : data) {
+            if (stem(file).equals(result.dataset())) {
+                p.put("data_file", file.toAbsolutePath().toString());
+            }
         }
         p.put("bars", Integer.toString(result.bars()));
         p.put("test_start", result.testStart().toString());
