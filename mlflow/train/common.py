@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -104,7 +105,10 @@ def add_registry_args(parser) -> None:
 
 
 def _metric_key(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in text).strip("_")
+    """An MLflow metric key: 'btc-usd-4h out-of-sample 2019-01-01.. log_loss' ->
+    'btc-usd-4h_out-of-sample_2019-01-01_log_loss'."""
+    key = "".join(c if c.isalnum() or c in "-" else "_" for c in text)
+    return re.sub("_+", "_", key).strip("_")
 
 
 def register(args, model: Path, sidecar: Path, plugin: str, source: str,
