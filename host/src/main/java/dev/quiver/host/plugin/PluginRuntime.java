@@ -120,6 +120,9 @@ public final class PluginRuntime implements AutoCloseable {
         List<PluginRefusal> unreadable = unreadableArchives(archives);
         refusals.addAll(unreadable);
         unreadable.forEach(r -> manager.excluded.add(r.path()));
+        List<PluginRefusal> cycles = dependencyCycles();
+        refusals.addAll(cycles);
+        cycles.forEach(r -> manager.excluded.add(r.path()));
         Path root = manager.getPluginsRoots().get(0);
         ExpandedZips.dropStale(root);
         manager.loadPlugins();
@@ -616,6 +619,56 @@ public final class PluginRuntime implements AutoCloseable {
                 && Files.isRegularFile(file);
     }
 
+    /**
+     * Plugins on a {@code Plugin-Dependencies} cycle, refused before PF4J sees them (its resolver
+     * would otherwise throw and load nothing).
+     */
+    private List<PluginRefusal> dependencyCycles() {
+        Map<String, List<String>> dependencies = new java.util.TreeMap<>();
+        Map<String, Path> paths = new java.util.HashMap<>();
+        try (var files = Files.list(manager.getPluginsRoots().get(0))) {
+            for (Path file : files.sorted().toList()) {
+                String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+                if (!Files.isRegularFile(file)
+                        || !(name.endsWith(".zip") || name.endsWith(".jar"))
+                        || manager.excluded.contains(file)) {
+                    continue;
+                }
+                Map<String, String> headers = ManifestHeaders.read(file);
+                String id = headers.get("Plugin-Id");
+                if (id == null || paths.containsKey(id)) {
+                    continue; // PF4J refuses these itself (no id, duplicate id)
+                }
+                paths.put(id, file);
+                dependencies.put(id, DependencyCycles.parse(headers.get("Plugin-Dependencies")));
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot list plugins folder", e);
+        }
+        var out = new ArrayList<PluginRefusal>();
+        DependencyCycles.find(dependencies)
+                .forEach(
+                        (id, cycle) ->
+                                out.add(
+                                        new PluginRefusal(
+                                                "DEPENDENCY_CYCLE",
+                                                id,
+                                                paths.get(id),
+                                                "[Quiver/DEPENDENCY_CYCLE] Plugin '"
+                                                        + id
+                                                        + "' ("
+                                                        + paths.get(id).getFileName()
+                                                        + ") is on a Plugin-Dependencies cycle "
+                                                        + cycle
+                                                        + "; no load order exists, so every"
+                                                        + " plugin on it is refused. Hint: move"
+                                                        + " what they share into a third plugin,"
+                                                        + " or express one side as a"
+                                                        + " Require-Capability (capabilities may"
+                                                        + " be mutual).")));
+        return out;
+    }
+
     private <T> void collect(
             QuiverPluginManager owner,
             PluginWrapper plugin,
@@ -682,6 +735,19 @@ public final class PluginRuntime implements AutoCloseable {
             into.add(type.cast(guard(extension, guard, capability)));
             names.add(kindOf(type) + ":" + name);
         }
+    }
+
+    /**
+     * The plugin a capability handed out by a runtime belongs to.
+     *
+     * @param capability a prediction, ensemble or sizing capability
+     * @return its plugin id, or empty if the runtime did not hand it out (e.g. the host's built-in
+     *     fusion)
+     */
+    public static java.util.Optional<String> pluginIdOf(Object capability) {
+        return capability instanceof Guarded g
+                ? java.util.Optional.of(g.pluginId())
+                : java.util.Optional.empty();
     }
 
     /** The extension behind its plugin's guard: deadline, garbage checks, quarantine. */

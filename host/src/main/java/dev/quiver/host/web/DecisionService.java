@@ -15,8 +15,9 @@ import dev.quiver.host.data.BarData;
 import dev.quiver.host.feature.FeatureMatrix;
 import dev.quiver.host.feature.FeaturePipeline;
 import dev.quiver.host.fusion.WeightedFusion;
-import dev.quiver.host.plugin.LoadedPlugin;
-import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.live.Pipeline;
+import dev.quiver.host.live.PipelineHolder;
+import dev.quiver.host.live.ServedModel;
 import dev.quiver.host.risk.GuardedDecision;
 import dev.quiver.host.risk.RiskGuard;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -33,21 +34,22 @@ import java.util.function.Supplier;
 /**
  * One decision from a request's bars: point-in-time features, every prediction plugin on the last
  * bar's frame, fusion, every sizing policy through the {@link RiskGuard}. Calls into plugins are
- * serialised (plugins are not required to be thread-safe).
+ * serialised (plugins are not required to be thread-safe). Each decision takes a lease on the
+ * holder's current {@link Pipeline} and uses only that generation, so a swap never splits one.
  */
 final class DecisionService {
 
     /** Trailing window of 1-bar returns for the payoff ratio handed to sizing, as the backtest. */
     static final int PAYOFF_WINDOW_BARS = 250;
 
-    private final PluginRuntime runtime;
+    private final PipelineHolder pipelines;
     private final MeterRegistry metrics;
     private final double maxFraction;
     private final RiskGuard guard = new RiskGuard();
     private final WeightedFusion untrainedFusion = new WeightedFusion();
 
-    DecisionService(PluginRuntime runtime, MeterRegistry metrics, double maxFraction) {
-        this.runtime = runtime;
+    DecisionService(PipelineHolder pipelines, MeterRegistry metrics, double maxFraction) {
+        this.pipelines = pipelines;
         this.metrics = metrics;
         this.maxFraction = maxFraction;
     }
@@ -158,7 +160,13 @@ final class DecisionService {
     }
 
     /** Computes the decision; the answer is a JSON-ready map. */
-    synchronized Map<String, Object> decide(BarData bars) {
+    Map<String, Object> decide(BarData bars) {
+        try (PipelineHolder.Lease lease = pipelines.acquire()) {
+            return decide(bars, lease.pipeline());
+        }
+    }
+
+    private synchronized Map<String, Object> decide(BarData bars, Pipeline pipeline) {
         FeatureMatrix features = FeaturePipeline.compute(bars);
         int last = bars.size() - 1;
         if (last < features.firstWarmIndex()) {
@@ -176,7 +184,7 @@ final class DecisionService {
 
         List<Forecast> forecasts = new ArrayList<>();
         Map<String, String> failed = new LinkedHashMap<>();
-        for (PredictionCapability p : runtime.predictions()) {
+        for (PredictionCapability p : pipeline.predictions()) {
             String name = p.descriptor().name();
             try {
                 Forecast f = timed("prediction", name, () -> p.forecast(frame));
@@ -197,10 +205,10 @@ final class DecisionService {
         // The plugin's stacking ensemble when installed, else the first plugin ensemble, else the
         // built-in weighted fusion; a fusion that fails falls back to the untrained weighted one.
         EnsembleCapability ensemble =
-                runtime.ensembles().stream()
+                pipeline.ensembles().stream()
                         .filter(e -> e.descriptor().name().equals("stack"))
                         .findFirst()
-                        .or(() -> runtime.ensembles().stream().findFirst())
+                        .or(() -> pipeline.ensembles().stream().findFirst())
                         .orElse(untrainedFusion);
         FusedSignal fused;
         String fusionName = ensemble.descriptor().name();
@@ -229,7 +237,7 @@ final class DecisionService {
         double payoff = payoffRatio(bars.close, PAYOFF_WINDOW_BARS);
         SizingContext ctx = new SizingContext(fused, 1.0, 0.0, maxFraction, volatility, payoff);
         Map<String, Object> decisions = new LinkedHashMap<>();
-        for (SizingCapability s : runtime.sizings()) {
+        for (SizingCapability s : pipeline.sizings()) {
             String name = s.descriptor().name();
             GuardedDecision d = timed("sizing", name, () -> guard.decide(s, ctx));
             Map<String, Object> inputs = new LinkedHashMap<>();
@@ -264,12 +272,21 @@ final class DecisionService {
         fusedOut.put("fusion_note", fusionNote);
         fusedOut.put("contributions", contributions);
 
-        Map<String, String> plugins = new LinkedHashMap<>();
-        for (LoadedPlugin p : runtime.plugins()) {
-            plugins.put(p.id(), p.version());
+        Map<String, Object> models = new LinkedHashMap<>();
+        for (ServedModel m : pipeline.models().values()) {
+            Map<String, Object> model = new LinkedHashMap<>();
+            model.put("plugin_id", m.pluginId());
+            model.put("requested", m.requested());
+            model.put("name", m.name());
+            model.put("version", m.version());
+            model.put("run_id", m.runId());
+            model.put("sha256", m.sha256());
+            models.put(m.capability(), model);
         }
         Map<String, Object> provenance = new LinkedHashMap<>();
-        provenance.put("plugins", plugins);
+        provenance.put("pipeline_generation", pipeline.generation());
+        provenance.put("plugins", pipeline.pluginVersions());
+        provenance.put("models", models);
         provenance.put(
                 "feature_schema",
                 FeaturePipeline.SCHEMA.name() + " v" + FeaturePipeline.SCHEMA.version());

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.host.data.BarData;
+import dev.quiver.host.live.Pipeline;
+import dev.quiver.host.live.PipelineHolder;
 import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginHealth;
 import dev.quiver.host.plugin.PluginRefusal;
@@ -36,6 +38,7 @@ public final class QuiverServer implements AutoCloseable {
 
     private final PluginRuntime runtime;
     private final PrometheusMeterRegistry metrics;
+    private final PipelineHolder pipelines;
     private final DecisionService decisions;
     private final Counter decisionCount;
     private final Javalin app;
@@ -44,7 +47,8 @@ public final class QuiverServer implements AutoCloseable {
     private QuiverServer(PluginRuntime runtime, double maxFraction) {
         this.runtime = runtime;
         this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        this.decisions = new DecisionService(runtime, metrics, maxFraction);
+        this.pipelines = new PipelineHolder(Pipeline.of(runtime));
+        this.decisions = new DecisionService(pipelines, metrics, maxFraction);
         this.decisionCount =
                 Counter.builder("quiver.decisions")
                         .description("Decisions answered")
@@ -109,6 +113,14 @@ public final class QuiverServer implements AutoCloseable {
         QuiverServer server = new QuiverServer(runtime, maxFraction);
         server.app.start(host, port);
         return server;
+    }
+
+    /**
+     * The pipeline holder decisions are served from: swap through it to change models or plugins
+     * while the server runs.
+     */
+    public PipelineHolder pipelines() {
+        return pipelines;
     }
 
     /** The bound port. */
@@ -196,8 +208,9 @@ public final class QuiverServer implements AutoCloseable {
     }
 
     private void ready(Context ctx) {
-        int predictions = runtime.predictions().size();
-        int sizings = runtime.sizings().size();
+        Pipeline pipeline = pipelines.current();
+        int predictions = pipeline.predictions().size();
+        int sizings = pipeline.sizings().size();
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("predictions", predictions);
         body.put("sizings", sizings);
@@ -234,10 +247,14 @@ public final class QuiverServer implements AutoCloseable {
         }
     }
 
-    /** Stops the HTTP server (in-flight requests finish first); the plugin runtime stays open. */
+    /**
+     * Stops the HTTP server (in-flight requests finish first) and waits for pending drains; the
+     * plugin runtime stays open.
+     */
     @Override
     public void close() {
         app.stop();
+        pipelines.close();
         metrics.close();
     }
 }

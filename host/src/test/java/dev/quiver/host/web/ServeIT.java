@@ -104,6 +104,8 @@ class ServeIT {
         }
         assertThat(provenance.get("plugins").get("sizing-kelly").asText()).isEqualTo("1.1.0");
         assertThat(provenance.get("feature_schema_hash").asText()).isNotBlank();
+        assertThat(provenance.get("pipeline_generation").asLong()).isZero();
+        assertThat(provenance.get("models").isObject()).isTrue();
         assertThat(provenance.get("failed_sources").isObject()).isTrue();
         // fitted before serving, the per-fold GBM sources answer like the others
         assertThat(fitted.get("xgboost")).startsWith("fit on sp500-daily ");

@@ -1,0 +1,245 @@
+package dev.quiver.host.live;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Holds the service's current {@link Pipeline} and changes it while decisions flow, without
+ * dropping or mixing any: snapshot and drain.
+ *
+ * <ul>
+ *   <li>A decision takes a {@link Lease} on the current pipeline and uses only that pipeline until
+ *       it closes the lease, so a decision never mixes two generations.
+ *   <li>{@link #swap} installs the next pipeline atomically: new decisions get it at once. The old
+ *       one is retired; when its last lease is released, the swap's {@code onDrained} action runs
+ *       exactly once on the holder's drain thread. That is where the instances the swap replaced
+ *       are closed (native sessions freed), never while a decision may still call them.
+ * </ul>
+ *
+ * <p>Lock-free on the decision path: an acquire is two atomic operations (retried only if a swap
+ * lands in between). Swaps are serialised.
+ */
+public final class PipelineHolder implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PipelineHolder.class);
+
+    /** A pipeline with its lease count; retired by a swap, drained when the count reaches 0. */
+    private static final class Slot {
+        final Pipeline pipeline;
+        final AtomicInteger leases = new AtomicInteger();
+        final AtomicBoolean drained = new AtomicBoolean();
+        volatile boolean retired;
+        volatile Runnable onDrained;
+
+        Slot(Pipeline pipeline) {
+            this.pipeline = pipeline;
+        }
+    }
+
+    private volatile Slot current;
+    private final Object swapLock = new Object();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger retiredPending = new AtomicInteger();
+    private final AtomicLong drainFailures = new AtomicLong();
+    private final ExecutorService drainer =
+            Executors.newSingleThreadExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "quiver-pipeline-drain");
+                        t.setDaemon(true);
+                        return t;
+                    });
+
+    /**
+     * @param initial the pipeline the service starts with
+     */
+    public PipelineHolder(Pipeline initial) {
+        this.current = new Slot(Objects.requireNonNull(initial, "initial"));
+    }
+
+    /** The pipeline new decisions get now (for reporting; decisions use {@link #acquire()}). */
+    public Pipeline current() {
+        return current.pipeline;
+    }
+
+    /**
+     * Takes a lease on the current pipeline; close it when the decision is done (try with
+     * resources). Never blocks.
+     */
+    public Lease acquire() {
+        while (true) {
+            Slot s = current;
+            s.leases.incrementAndGet();
+            if (s == current) {
+                inFlight.incrementAndGet();
+                return new Lease(s);
+            }
+            // A swap landed between the read and the increment: hand it back and take the new one.
+            release(s);
+        }
+    }
+
+    /**
+     * Installs {@code change.apply(current())} atomically. Swaps are serialised, so concurrent
+     * changers (model poller, plugin watcher, rollout controller) never lose each other's change.
+     *
+     * @param change computes the next pipeline from the current one, usually via {@link
+     *     Pipeline#toBuilder()}; must not return the current pipeline or null
+     * @param onDrained runs once, on the drain thread, after every decision that started on the old
+     *     pipeline has finished: close the instances the change replaced here. A failure is logged
+     *     and counted in {@link #drainFailures()}.
+     * @return the pipeline now current
+     * @throws IllegalArgumentException if {@code change} returned null or the current pipeline
+     * @throws IllegalStateException if the holder is closed
+     */
+    public Pipeline swap(UnaryOperator<Pipeline> change, Runnable onDrained) {
+        Objects.requireNonNull(onDrained, "onDrained");
+        synchronized (swapLock) {
+            if (drainer.isShutdown()) {
+                throw new IllegalStateException("[Quiver/CLOSED] the pipeline holder is closed");
+            }
+            Slot old = current;
+            Pipeline next = change.apply(old.pipeline);
+            if (next == null || next == old.pipeline) {
+                throw new IllegalArgumentException(
+                        "[Quiver/BAD_SWAP] a swap must produce a new pipeline (got "
+                                + (next == null ? "null" : "the current one")
+                                + ")");
+            }
+            old.onDrained = onDrained;
+            retiredPending.incrementAndGet();
+            current = new Slot(next);
+            old.retired = true;
+            if (old.leases.get() == 0) {
+                drain(old);
+            }
+            LOG.info(
+                    "pipeline generation {} -> {}: {}",
+                    old.pipeline.generation(),
+                    next.generation(),
+                    next);
+            return next;
+        }
+    }
+
+    /** Decisions holding a lease right now, on any generation. */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    /** How many {@code onDrained} actions threw. */
+    public long drainFailures() {
+        return drainFailures.get();
+    }
+
+    /**
+     * Waits until every retired pipeline has drained and its {@code onDrained} action has run.
+     *
+     * @param timeout how long to wait at most
+     * @return true if everything drained in time
+     * @throws InterruptedException if interrupted while waiting
+     */
+    public boolean awaitDrained(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (retiredPending) {
+            while (retiredPending.get() > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(retiredPending, left);
+            }
+        }
+        return true;
+    }
+
+    private void release(Slot s) {
+        if (s.leases.decrementAndGet() == 0 && s.retired) {
+            drain(s);
+        }
+    }
+
+    private void drain(Slot s) {
+        if (!s.drained.compareAndSet(false, true)) {
+            return;
+        }
+        Runnable action = s.onDrained;
+        drainer.execute(
+                () -> {
+                    try {
+                        action.run();
+                    } catch (RuntimeException | Error e) {
+                        drainFailures.incrementAndGet();
+                        LOG.error(
+                                "[Quiver/DRAIN_FAILED] closing what generation {} replaced failed",
+                                s.pipeline.generation(),
+                                e);
+                    } finally {
+                        synchronized (retiredPending) {
+                            retiredPending.decrementAndGet();
+                            retiredPending.notifyAll();
+                        }
+                    }
+                });
+    }
+
+    /**
+     * Stops accepting swaps and waits (up to 30 s) for pending drain actions. The current
+     * pipeline's instances are not closed here: they belong to whoever created them (the plugin
+     * runtime closes its own).
+     */
+    @Override
+    public void close() {
+        List<Runnable> dropped = new ArrayList<>();
+        synchronized (swapLock) {
+            if (drainer.isShutdown()) {
+                return;
+            }
+            drainer.shutdown();
+        }
+        try {
+            if (!drainer.awaitTermination(30, TimeUnit.SECONDS)) {
+                dropped.addAll(drainer.shutdownNow());
+                LOG.warn(
+                        "[Quiver/DRAIN_TIMEOUT] {} drain actions did not finish within 30 s",
+                        dropped.size());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A decision's hold on one pipeline generation; close it exactly when the decision is done. */
+    public final class Lease implements AutoCloseable {
+        private final Slot slot;
+        private final AtomicBoolean closed = new AtomicBoolean();
+
+        private Lease(Slot slot) {
+            this.slot = slot;
+        }
+
+        /** The pipeline this decision uses throughout. */
+        public Pipeline pipeline() {
+            return slot.pipeline;
+        }
+
+        /** Releases the lease; idempotent. */
+        @Override
+        public void close() {
+            if (closed.compareAndSet(false, true)) {
+                inFlight.decrementAndGet();
+                release(slot);
+            }
+        }
+    }
+}

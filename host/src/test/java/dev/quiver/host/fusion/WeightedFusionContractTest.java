@@ -1,0 +1,13 @@
+package dev.quiver.host.fusion;
+
+import dev.quiver.api.ensemble.EnsembleCapability;
+import dev.quiver.testkit.EnsembleCapabilityContract;
+
+/** The host's built-in fusion meets the same contract as a plugin ensemble. */
+class WeightedFusionContractTest implements EnsembleCapabilityContract {
+
+    @Override
+    public EnsembleCapability newEnsemble() {
+        return new WeightedFusion();
+    }
+}
