@@ -7,6 +7,7 @@ import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.web.QuiverServer;
 import dev.quiver.host.web.SourceFitting;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -27,6 +28,9 @@ import picocli.CommandLine.Spec;
                     + " /openapi.json. Stops on SIGTERM / Ctrl-C."
         })
 final class ServeCommand implements Callable<Integer> {
+
+    private static final org.slf4j.Logger log =
+            org.slf4j.LoggerFactory.getLogger(ServeCommand.class);
 
     @Option(
             names = "--fit-on",
@@ -63,6 +67,15 @@ final class ServeCommand implements Callable<Integer> {
                     "Risk-guard cap, fraction of equity in (0, 1] (default: ${DEFAULT-VALUE}).")
     double maxPosition;
 
+    @Option(
+            names = "--watch-interval-ms",
+            defaultValue = "1000",
+            description =
+                    "Poll the plugins folder this often and load, reload or unload a plugin zip"
+                            + " added, replaced or removed while serving, 0 to never (default:"
+                            + " ${DEFAULT-VALUE}).")
+    long watchIntervalMillis;
+
     @Mixin HostOptions host;
 
     @Spec CommandSpec spec;
@@ -77,8 +90,9 @@ final class ServeCommand implements Callable<Integer> {
             err.println("warning: " + r.message());
         }
         err.flush();
+        BarData history = null;
         if (!fitOn.equals("none")) {
-            BarData history =
+            history =
                     BundledData.byId(fitOn)
                             .orElseThrow(
                                     () ->
@@ -93,12 +107,37 @@ final class ServeCommand implements Callable<Integer> {
                     .forEach((name, what) -> err.println("serve: source '" + name + "' " + what));
             err.flush();
         }
+        if (watchIntervalMillis < 0) {
+            plugins.close();
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] --watch-interval-ms must be 0 (off) or at least 10, was "
+                            + watchIntervalMillis);
+        }
         QuiverServer server;
         try {
             server = QuiverServer.start(plugins, bindHost, port, maxPosition);
         } catch (RuntimeException e) {
             plugins.close();
             throw e;
+        }
+        if (watchIntervalMillis > 0) {
+            BarData fitHistory = history;
+            server.watchPlugins(
+                    Duration.ofMillis(watchIntervalMillis),
+                    t -> {
+                        // A plugin dropped in answers like the ones loaded at start: fitted first.
+                        if (fitHistory != null) {
+                            SourceFitting.fit(t.addedPredictions(), fitHistory, fitBars)
+                                    .forEach(
+                                            (name, what) ->
+                                                    log.info("serve: source '{}' {}", name, what));
+                        }
+                        t.actions().forEach(a -> log.info("serve: plugins: {}", a));
+                    });
+            err.printf(
+                    "serve: watching %s every %d ms for plugin zips added, replaced or removed%n",
+                    host.pluginsDir(), watchIntervalMillis);
+            err.flush();
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook =

@@ -56,6 +56,7 @@ public final class PluginRuntime implements AutoCloseable {
     private static final Set<String> RETRIED =
             Set.of(
                     "DUPLICATE_PLUGIN_ID",
+                    "DUPLICATE_CAPABILITY",
                     "MISSING_DEPENDENCY",
                     "WRONG_DEPENDENCY_VERSION",
                     "CAPABILITY_UNRESOLVED");
@@ -350,9 +351,14 @@ public final class PluginRuntime implements AutoCloseable {
             }
         }
         var added = new ArrayList<InstalledPlugin>();
+        var names = new HashSet<String>();
+        wired.forEach(p -> names.addAll(p.info.extensions()));
         for (Cell c : cells) {
             String id = c.plugin.getPluginId();
             PluginRefusal r = unresolved.get(id);
+            if (r == null) {
+                r = nameTaken(c, resolution.provided().get(id), names);
+            }
             if (r != null) {
                 fresh.add(withArchive(r, c.archive));
                 c.unload();
@@ -370,6 +376,7 @@ public final class PluginRuntime implements AutoCloseable {
                             fresh);
             wired.add(installed);
             added.add(installed);
+            names.addAll(installed.info.extensions());
         }
         for (InstalledPlugin p : added) {
             InstalledPlugin old =
@@ -419,6 +426,38 @@ public final class PluginRuntime implements AutoCloseable {
         PluginTransition t = new PluginTransition(added, retiring, fresh, actions);
         log.info("[Quiver/PLUGINS_CHANGED] {}", t);
         return t;
+    }
+
+    /**
+     * A live-loaded plugin may not offer a capability under a name a running plugin already uses:
+     * the service keys sources and sizing policies by name.
+     */
+    private static PluginRefusal nameTaken(Cell c, List<Capability> declared, Set<String> taken) {
+        for (Capability cap : declared) {
+            String kind = cap.namespace().replaceFirst("^quiver\\.", "");
+            Object name = cap.attribute("name");
+            if (name != null && taken.contains(kind + ":" + name)) {
+                String id = c.plugin.getPluginId();
+                return new PluginRefusal(
+                        "DUPLICATE_CAPABILITY",
+                        id,
+                        c.archive,
+                        "[Quiver/DUPLICATE_CAPABILITY] Plugin '"
+                                + id
+                                + "' "
+                                + c.plugin.getDescriptor().getVersion()
+                                + " ("
+                                + c.archive.getFileName()
+                                + ") provides "
+                                + kind
+                                + " '"
+                                + name
+                                + "', which a running plugin already provides; it is not loaded."
+                                + " Hint: give the capability another name, or replace the plugin"
+                                + " that provides it (overwrite its archive).");
+            }
+        }
+        return null;
     }
 
     private static PluginRefusal withArchive(PluginRefusal r, Path archive) {
