@@ -99,6 +99,46 @@ final class InstalledPlugin {
         if (!retired.compareAndSet(false, true)) {
             return;
         }
+        ClassLoader loader = classLoader.get();
+        try {
+            // On a thread of the plugin's own, as its setup was (see PluginLeaks).
+            PluginLeaks.onOwnThread(
+                    info.id(),
+                    "unload",
+                    () -> {
+                        closeAll();
+                        guard.close();
+                        if (loader != null) {
+                            PluginLeaks.releaseShutdownHooks(info.id(), loader);
+                        }
+                        manager.unloadPlugin(info.id());
+                        return null;
+                    });
+        } catch (RuntimeException e) {
+            log.warn(
+                    "[Quiver/PLUGIN_UNLOAD_FAILED] plugin '{}' {} could not be unloaded: {}",
+                    info.id(),
+                    info.version(),
+                    e.toString());
+        }
+        if (loader != null) {
+            List<String> threads = PluginLeaks.threadsOf(loader);
+            if (!threads.isEmpty()) {
+                log.warn(
+                        "[Quiver/PLUGIN_THREADS_LEFT] plugin '{}' {} left threads running after"
+                                + " unload, which keep its class loader: {}",
+                        info.id(),
+                        info.version(),
+                        threads);
+            }
+        }
+        deleteQuietly(stagingDir);
+        if (forgetExpansion) {
+            deleteQuietly(startExpansion);
+        }
+    }
+
+    private void closeAll() {
         var all = new ArrayList<AutoCloseable>();
         all.addAll(predictions);
         all.addAll(ensembles);
@@ -109,20 +149,6 @@ final class InstalledPlugin {
             } catch (Exception e) {
                 log.warn("[Quiver/EXTENSION_CLOSE_FAILED] {} failed to close: {}", c, e.toString());
             }
-        }
-        guard.close();
-        try {
-            manager.unloadPlugin(info.id());
-        } catch (RuntimeException e) {
-            log.warn(
-                    "[Quiver/PLUGIN_UNLOAD_FAILED] plugin '{}' {} could not be unloaded: {}",
-                    info.id(),
-                    info.version(),
-                    e.toString());
-        }
-        deleteQuietly(stagingDir);
-        if (forgetExpansion) {
-            deleteQuietly(startExpansion);
         }
     }
 

@@ -202,25 +202,43 @@ public final class PluginRuntime implements AutoCloseable {
         var predictions = new ArrayList<PredictionCapability>();
         var ensembles = new ArrayList<EnsembleCapability>();
         var sizings = new ArrayList<SizingCapability>();
-        collect(
-                owner,
-                plugin,
-                guard,
-                PredictionCapability.class,
-                predictions,
-                declared,
-                names,
-                refusals);
-        collect(
-                owner,
-                plugin,
-                guard,
-                EnsembleCapability.class,
-                ensembles,
-                declared,
-                names,
-                refusals);
-        collect(owner, plugin, guard, SizingCapability.class, sizings, declared, names, refusals);
+        var found = new ArrayList<PluginRefusal>();
+        // On a thread of the plugin's own: what its constructors cache per thread (Jackson's
+        // buffer recyclers, say) must not pin its class loader to a long-lived host thread.
+        PluginLeaks.onOwnThread(
+                d.getPluginId(),
+                "setup",
+                () -> {
+                    collect(
+                            owner,
+                            plugin,
+                            guard,
+                            PredictionCapability.class,
+                            predictions,
+                            declared,
+                            names,
+                            found);
+                    collect(
+                            owner,
+                            plugin,
+                            guard,
+                            EnsembleCapability.class,
+                            ensembles,
+                            declared,
+                            names,
+                            found);
+                    collect(
+                            owner,
+                            plugin,
+                            guard,
+                            SizingCapability.class,
+                            sizings,
+                            declared,
+                            names,
+                            found);
+                    return null;
+                });
+        refusals.addAll(found);
         var info =
                 new LoadedPlugin(
                         d.getPluginId(),
