@@ -46,6 +46,7 @@ final class InstalledPlugin {
 
     private final WeakReference<ClassLoader> classLoader;
     private final AtomicBoolean retired = new AtomicBoolean();
+    private volatile List<String> threadsLeft = List.of();
 
     InstalledPlugin(
             LoadedPlugin info,
@@ -123,6 +124,7 @@ final class InstalledPlugin {
         }
         if (loader != null) {
             List<String> threads = PluginLeaks.threadsOf(loader);
+            threadsLeft = threads;
             if (!threads.isEmpty()) {
                 log.warn(
                         "[Quiver/PLUGIN_THREADS_LEFT] plugin '{}' {} left threads running after"
@@ -136,6 +138,11 @@ final class InstalledPlugin {
         if (forgetExpansion) {
             deleteQuietly(startExpansion);
         }
+    }
+
+    /** Threads of the plugin still running after it was unloaded (named in a warning). */
+    List<String> threadsLeft() {
+        return threadsLeft;
     }
 
     private void closeAll() {

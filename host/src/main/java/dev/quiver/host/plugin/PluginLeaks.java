@@ -175,16 +175,40 @@ final class PluginLeaks {
     }
 
     /**
-     * Live threads that belong to a plugin: their class or context class loader is the plugin's.
+     * Live threads that belong to a plugin: their class, their {@code Runnable}'s class (when the
+     * JVM lets the host look) or their context class loader is the plugin's.
      *
      * @return their names, sorted
      */
     static List<String> threadsOf(ClassLoader loader) {
+        Field target = threadTarget();
         return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> belongs(t, loader) || t.getContextClassLoader() == loader)
+                .filter(
+                        t ->
+                                belongs(t, loader)
+                                        || t.getContextClassLoader() == loader
+                                        || belongs(targetOf(target, t), loader))
                 .map(Thread::getName)
                 .sorted()
                 .toList();
+    }
+
+    private static Field threadTarget() {
+        try {
+            Field f = Thread.class.getDeclaredField("target");
+            f.setAccessible(true);
+            return f;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static Object targetOf(Field target, Thread t) {
+        try {
+            return target == null ? null : target.get(t);
+        } catch (IllegalAccessException e) {
+            return null;
+        }
     }
 
     private static boolean belongs(Object o, ClassLoader loader) {

@@ -115,6 +115,13 @@ public final class PluginTransition {
         }
     }
 
+    /** Threads the retired plugins left running (each keeps its plugin's class loader). */
+    List<String> threadsLeftBehind() {
+        var out = new ArrayList<String>();
+        retiring.forEach(p -> out.addAll(p.threadsLeft()));
+        return out;
+    }
+
     /** The class loaders of the plugins taken out, for leak checks. */
     List<WeakReference<ClassLoader>> retiredClassLoaders() {
         return retiring.stream().map(InstalledPlugin::classLoader).toList();

@@ -257,6 +257,27 @@ class LiveLifecycleIT {
     }
 
     @Test
+    void aPluginThatLeavesAThreadRunningIsNamedWhenItIsUnloaded() throws IOException {
+        Path zip = dir.resolve("leaking.zip");
+        LivePlugins.oneClass(
+                zip,
+                "bad-leaking",
+                "1.0.0",
+                "quiver.prediction; name=leaking; horizon=1",
+                "dev.quiver.host.plugin.misbehaving.ThreadLeakingForecaster");
+        try (var runtime = PluginRuntime.start(dir, Map.of())) {
+            var watcher = watcher(runtime, false);
+            Files.delete(zip);
+            PluginTransition removed = watcher.scan();
+            removed.retire();
+            assertThat(removed.threadsLeftBehind()).containsExactly("leaky-cache-refresher");
+            assertThat(ReloadLeakIT.collect(removed.retiredClassLoaders()))
+                    .as("its class loader, pinned by the thread")
+                    .isEqualTo(1);
+        }
+    }
+
+    @Test
     void aSecondCopyOfARunningPluginIsRefusedUntilTheFirstLeaves() throws IOException {
         LivePlugins.template("1.0.0", dir.resolve("a-momentum.zip"));
         try (var runtime = PluginRuntime.start(dir, Map.of())) {
