@@ -100,6 +100,9 @@ public final class PluginFolderWatcher implements AutoCloseable {
         boolean stable;
         String sha256;
 
+        /** Its change could not be published: held back until the file changes again. */
+        boolean heldBack;
+
         Seen(long size, FileTime modified, Object fileKey, Instant firstSeen) {
             this.size = size;
             this.modified = modified;
@@ -248,6 +251,10 @@ public final class PluginFolderWatcher implements AutoCloseable {
                 continue;
             }
             s.stable = true;
+            if (s.heldBack) {
+                unsettled.add(file);
+                continue;
+            }
             if (s.sha256 == null) {
                 boolean readable = opensAsZip(file);
                 if (!readable && Duration.between(s.firstSeen, now).compareTo(brokenAfter) < 0) {
@@ -271,7 +278,21 @@ public final class PluginFolderWatcher implements AutoCloseable {
         }
         String published = "";
         if (t.changesWiring()) {
-            published = publisher.publish(t);
+            try {
+                published = publisher.publish(t);
+            } catch (RuntimeException | LinkageError e) {
+                // Not in service: undo it, and hold its archives back until they change again
+                // (rather than loading and failing on every poll).
+                runtime.revert(t);
+                for (Path p : t.addedArchives()) {
+                    Seen s = seen.get(p);
+                    if (s != null) {
+                        s.heldBack = true;
+                    }
+                }
+                throw new IllegalStateException(
+                        "[Quiver/PLUGINS_NOT_PUBLISHED] " + t + ": " + e, e);
+            }
         }
         lastChange = new Change(clock.instant(), ++sequence, t.actions(), published);
         return t;

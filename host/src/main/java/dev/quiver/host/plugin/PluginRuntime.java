@@ -49,8 +49,15 @@ public final class PluginRuntime implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(PluginRuntime.class);
 
-    /** Folder inside the plugins folder where live loads are expanded (hidden from PF4J). */
-    static final String STAGING = ".quiver-live";
+    /**
+     * Prefix of the folders inside the plugins folder where live loads are expanded (hidden from
+     * PF4J): {@code .quiver-live-<pid>-<n>}, one per runtime, so two processes (a service and a
+     * {@code plugins check} of its folder) never touch each other's.
+     */
+    static final String STAGING = ".quiver-live-";
+
+    private static final java.util.concurrent.atomic.AtomicInteger RUNTIMES =
+            new java.util.concurrent.atomic.AtomicInteger();
 
     /** Refusals that depend on the other plugins; such an archive is tried again on each change. */
     private static final Set<String> RETRIED =
@@ -80,6 +87,7 @@ public final class PluginRuntime implements AutoCloseable {
                     FeaturePipeline.SCHEMA);
     private final IsolationPolicy isolation;
     private final AtomicLong liveLoads = new AtomicLong();
+    private final Path staging;
     private volatile State state;
 
     private PluginRuntime(Path pluginsDir, Map<String, String> config) {
@@ -87,6 +95,9 @@ public final class PluginRuntime implements AutoCloseable {
         this.config = Map.copyOf(config);
         this.manager = new QuiverPluginManager(pluginsDir, config);
         this.isolation = IsolationPolicy.from(config);
+        this.staging =
+                pluginsDir.resolve(
+                        STAGING + ProcessHandle.current().pid() + "-" + RUNTIMES.incrementAndGet());
     }
 
     /**
@@ -114,8 +125,40 @@ public final class PluginRuntime implements AutoCloseable {
         return pluginsDir;
     }
 
+    /** The folder this runtime stages live loads in (created on the first one). */
+    Path stagingDir() {
+        return staging;
+    }
+
+    /** Deletes staging folders left by processes that are gone (a crash, a kill -9). */
+    private void dropStaleStaging() {
+        try (var files = Files.list(pluginsDir)) {
+            for (Path p : files.toList()) {
+                String name = p.getFileName().toString();
+                if (!name.startsWith(STAGING) || !Files.isDirectory(p)) {
+                    continue;
+                }
+                String pid = name.substring(STAGING.length()).replaceFirst("-.*$", "");
+                boolean alive;
+                try {
+                    alive =
+                            ProcessHandle.of(Long.parseLong(pid))
+                                    .map(ProcessHandle::isAlive)
+                                    .orElse(false);
+                } catch (NumberFormatException e) {
+                    alive = false;
+                }
+                if (!alive) {
+                    InstalledPlugin.deleteQuietly(p);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list plugins folder " + pluginsDir, e);
+        }
+    }
+
     private void load() {
-        InstalledPlugin.deleteQuietly(pluginsDir.resolve(STAGING));
+        dropStaleStaging();
         var refusals = new ArrayList<PluginRefusal>();
         Map<Path, ArchiveStamp> archives = new TreeMap<>();
         List<PluginRefusal> unreadable = unreadableArchives(archives);
@@ -440,8 +483,9 @@ public final class PluginRuntime implements AutoCloseable {
         }
         refusals.addAll(fresh);
         wired.sort(Comparator.comparing(InstalledPlugin::id));
-        state = new State(List.copyOf(wired), List.copyOf(refusals), resolution, archives);
-        PluginTransition t = new PluginTransition(added, retiring, fresh, actions);
+        State next = new State(List.copyOf(wired), List.copyOf(refusals), resolution, archives);
+        state = next;
+        PluginTransition t = new PluginTransition(added, retiring, fresh, actions, s, next);
         log.info("[Quiver/PLUGINS_CHANGED] {}", t);
         return t;
     }
@@ -478,6 +522,24 @@ public final class PluginRuntime implements AutoCloseable {
         return null;
     }
 
+    /**
+     * Undoes a transition that could not be published: the runtime reports what it did before, and
+     * the plugins the transition loaded are unloaded (the ones it took out were never closed and
+     * keep serving). Only the latest transition can be undone.
+     *
+     * @param t the transition {@link #apply} returned last
+     * @return whether it was undone (false if another change came after it)
+     */
+    public synchronized boolean revert(PluginTransition t) {
+        if (state == null || state != t.nextState()) {
+            return false;
+        }
+        state = (State) t.previousState();
+        t.abandon();
+        log.warn("[Quiver/PLUGINS_CHANGE_REVERTED] not published, undone: {}", t);
+        return true;
+    }
+
     private static PluginRefusal withArchive(PluginRefusal r, Path archive) {
         return new PluginRefusal(r.code(), r.pluginId(), archive, r.message());
     }
@@ -508,10 +570,7 @@ public final class PluginRuntime implements AutoCloseable {
             Set<String> takenIds,
             List<PluginRefusal> refusals) {
         String name = archive.getFileName().toString();
-        Path dir =
-                pluginsDir
-                        .resolve(STAGING)
-                        .resolve(liveLoads.incrementAndGet() + "-" + name + ".d");
+        Path dir = staging.resolve(liveLoads.incrementAndGet() + "-" + name + ".d");
         Path copy = dir.resolve(name);
         try {
             Files.createDirectories(dir);
@@ -993,7 +1052,7 @@ public final class PluginRuntime implements AutoCloseable {
         }
         state = null;
         s.wired().forEach(p -> p.unload(false));
-        InstalledPlugin.deleteQuietly(pluginsDir.resolve(STAGING));
+        InstalledPlugin.deleteQuietly(staging);
         // One by one, not stopPlugins(): PF4J 3.15.0's stopPlugins() modifies the list it iterates
         // (ConcurrentModificationException). unloadPlugin stops the plugin first.
         for (PluginWrapper plugin : List.copyOf(manager.getPlugins())) {

@@ -27,20 +27,46 @@ public final class PluginTransition {
     private final List<PluginRefusal> refusals;
     private final List<String> actions;
     private final AtomicBoolean retired = new AtomicBoolean();
+    private final Object previousState;
+    private final Object nextState;
 
     PluginTransition(
             List<InstalledPlugin> added,
             List<InstalledPlugin> retiring,
             List<PluginRefusal> refusals,
-            List<String> actions) {
+            List<String> actions,
+            Object previousState,
+            Object nextState) {
         this.added = List.copyOf(added);
         this.retiring = List.copyOf(retiring);
         this.refusals = List.copyOf(refusals);
         this.actions = List.copyOf(actions);
+        this.previousState = previousState;
+        this.nextState = nextState;
     }
 
     static PluginTransition none() {
-        return new PluginTransition(List.of(), List.of(), List.of(), List.of());
+        return new PluginTransition(List.of(), List.of(), List.of(), List.of(), null, null);
+    }
+
+    Object previousState() {
+        return previousState;
+    }
+
+    Object nextState() {
+        return nextState;
+    }
+
+    /** The archives of the plugins this change wired. */
+    List<java.nio.file.Path> addedArchives() {
+        return added.stream().map(p -> p.archive).toList();
+    }
+
+    /** Unloads what this change loaded (it was never published); the old plugins stay. */
+    void abandon() {
+        if (retired.compareAndSet(false, true)) {
+            added.forEach(InstalledPlugin::retire);
+        }
     }
 
     /** Whether the folder change did nothing at all (no plugin wired, unwired or refused). */

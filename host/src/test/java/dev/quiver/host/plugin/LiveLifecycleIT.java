@@ -111,7 +111,7 @@ class LiveLifecycleIT {
             assertThat(status.lastChange().published()).isEqualTo("published 3");
             assertThat(status.lastChange().actions()).isEqualTo(removed.actions());
             // Nothing of the live loads is left behind.
-            try (var staged = Files.list(dir.resolve(PluginRuntime.STAGING))) {
+            try (var staged = Files.list(runtime.stagingDir())) {
                 assertThat(staged.toList()).isEmpty();
             }
         }
@@ -274,6 +274,46 @@ class LiveLifecycleIT {
             assertThat(ReloadLeakIT.collect(removed.retiredClassLoaders()))
                     .as("its class loader, pinned by the thread")
                     .isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aChangeThatCannotBePublishedIsUndoneAndHeldBackUntilTheFileChanges() throws IOException {
+        Path zip = dir.resolve("momentum.zip");
+        LivePlugins.template("1.0.0", zip);
+        try (var runtime = PluginRuntime.start(dir, Map.of())) {
+            var failNext = new java.util.concurrent.atomic.AtomicBoolean(true);
+            var watcher =
+                    new PluginFolderWatcher(
+                            runtime,
+                            Duration.ofMillis(100),
+                            Duration.ofHours(1),
+                            t -> {
+                                if (failNext.getAndSet(false)) {
+                                    throw new IllegalStateException("the pipeline is closed");
+                                }
+                                t.retire();
+                                return "ok";
+                            });
+            LivePlugins.template("1.0.1", zip);
+            watcher.scan();
+            assertThatThrownBy(watcher::scan)
+                    .hasMessageContaining("PLUGINS_NOT_PUBLISHED")
+                    .hasMessageContaining("replaced " + TEMPLATE_ID + " 1.0.0 -> 1.0.1")
+                    .hasMessageContaining("the pipeline is closed");
+            // Undone: the old version is what the runtime reports and serves.
+            assertThat(runtime.plugins())
+                    .extracting(LoadedPlugin::version)
+                    .containsExactly("1.0.0");
+            assertThat(runtime.predictions().get(0).forecast(frame).probabilityUp())
+                    .isBetween(0.0, 1.0);
+            assertThat(watcher.scan().isEmpty()).as("held back, not retried every poll").isTrue();
+            assertThat(watcher.status().pending()).containsExactly("momentum.zip");
+
+            LivePlugins.template("1.0.2", zip);
+            watcher.scan();
+            assertThat(watcher.scan().actions())
+                    .containsExactly("replaced " + TEMPLATE_ID + " 1.0.0 -> 1.0.2 (momentum.zip)");
         }
     }
 

@@ -98,7 +98,7 @@ class ReloadLeakIT {
                     .as("open file descriptors after %d reloads vs after 20", RELOADS)
                     .isLessThanOrEqualTo(baselineFds + FD_TOLERANCE);
             // Every expansion of a retired version was deleted: only the running one is staged.
-            try (var staged = Files.list(dir.resolve(PluginRuntime.STAGING))) {
+            try (var staged = Files.list(runtime.stagingDir())) {
                 assertThat(staged.toList()).hasSize(1);
             }
             assertThat(runtime.plugins())
