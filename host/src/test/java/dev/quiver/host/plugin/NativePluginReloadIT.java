@@ -48,15 +48,16 @@ class NativePluginReloadIT {
 
     @ParameterizedTest
     @ValueSource(
-            strings = {
-                "prediction-lstm-1.0.0.zip",
-                "prediction-catboost-1.0.0.zip",
-                "ensemble-gbm-1.0.0.zip",
-                "sizing-kelly-1.1.0.zip"
-            })
-    void reloadedNativePluginsLeaveNoClassLoaderBehind(String name) throws IOException {
+            strings = {"prediction-lstm", "prediction-catboost", "ensemble-gbm", "sizing-kelly"})
+    void reloadedNativePluginsLeaveNoClassLoaderBehind(String pluginId) throws IOException {
+        Path source;
+        try (var zips =
+                Files.newDirectoryStream(
+                        LivePlugins.DISTRIBUTION.resolve("plugins"), pluginId + "-[0-9]*.zip")) {
+            source = zips.iterator().next();
+        }
+        String name = source.getFileName().toString();
         Path zip = dir.resolve(name);
-        Path source = LivePlugins.DISTRIBUTION.resolve("plugins").resolve(name);
         Files.copy(source, zip);
         String sha = LivePlugins.sha(zip);
         var retired = new ArrayList<WeakReference<ClassLoader>>();

@@ -85,7 +85,9 @@ class ResolutionIT {
             List<PluginRefusal> refusals = runtime.refusals();
             assertThat(refusals).hasSize(7);
             assertThat(refusal(refusals, "momentum-api-2").message())
-                    .contains("requires plugins-api >=2.0.0 & <3.0.0; this host provides 1.1.0");
+                    .contains(
+                            "requires plugins-api >=2.0.0 & <3.0.0; this host provides "
+                                    + dev.quiver.api.QuiverApi.VERSION);
             assertThat(refusal(refusals, "momentum-needs-dep").message())
                     .contains("momentum-needs-dep")
                     .contains("prediction-nowhere");
@@ -135,7 +137,9 @@ class ResolutionIT {
                         dir.toString());
         assertThat(code).isEqualTo(1);
         assertThat(out.toString())
-                .contains("host provides quiver.host; api:Version=1.1.0")
+                .contains(
+                        "host provides quiver.host; api:Version="
+                                + dev.quiver.api.QuiverApi.VERSION)
                 .contains("prediction-momentum-template provides quiver.prediction; name=momentum")
                 .contains("WIRED    prediction-momentum-template")
                 .contains("REFUSED  [Quiver/CAPABILITY_UNRESOLVED] Plugin 'momentum-needs-model'")

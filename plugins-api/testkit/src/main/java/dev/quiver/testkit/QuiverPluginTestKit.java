@@ -96,6 +96,7 @@ public final class QuiverPluginTestKit {
             }
             id = headers.getOrDefault("Plugin-Id", id);
             List<Capability> declared = checkManifest(headers, failures);
+            checkLibraries(zip, failures);
             // On a thread of its own, as the host runs plugin code: what the plugin caches per
             // thread (a ThreadLocal) ends with that thread, not with the caller's.
             String pluginId = id;
@@ -461,6 +462,37 @@ public final class QuiverPluginTestKit {
             }
         }
         return ref.get() == null;
+    }
+
+    /**
+     * Jar name prefixes of the APIs the host provides to every plugin. A plugin's own copy in
+     * {@code lib/} shadows the host's (PF4J loads plugin-first): its own copy of the contract types
+     * makes extension lookup fail, and its own {@code slf4j-api} rejects the host's provider ("not
+     * a subtype") and drops every log line of the plugin.
+     */
+    static final List<String> HOST_PROVIDED =
+            List.of("quiver-plugins-api-", "pf4j-", "jakarta.inject-api-", "slf4j-api-");
+
+    private static void checkLibraries(Path zip, List<String> failures) {
+        try (ZipFile z = new ZipFile(zip.toFile())) {
+            z.stream()
+                    .map(java.util.zip.ZipEntry::getName)
+                    .filter(n -> n.startsWith("lib/") && n.endsWith(".jar"))
+                    .map(n -> n.substring("lib/".length()))
+                    .filter(n -> HOST_PROVIDED.stream().anyMatch(n::startsWith))
+                    .sorted()
+                    .forEach(
+                            n ->
+                                    failures.add(
+                                            "lib: "
+                                                    + n
+                                                    + " is provided by the host; bundling it"
+                                                    + " shadows the host's copy (declare it"
+                                                    + " <scope>provided</scope>, or exclude it"
+                                                    + " from the dependency that brings it)"));
+        } catch (IOException e) {
+            failures.add("lib: cannot read " + zip + ": " + e.getMessage());
+        }
     }
 
     private static Map<String, String> manifest(Path zip) {

@@ -84,6 +84,33 @@ class QuiverPluginTestKitTest {
                                                 "unload: the plugin's class loader is still reachable"));
     }
 
+    @Test
+    void aBundledCopyOfAHostProvidedApiIsNamed() throws Exception {
+        Path zip =
+                zip(
+                        "half",
+                        "quiver.prediction; name=half; horizon=1",
+                        ">=1.0.0 & <2.0.0",
+                        "HalfForecaster");
+        Path slf4j =
+                Path.of(
+                        org.slf4j.Logger.class
+                                .getProtectionDomain()
+                                .getCodeSource()
+                                .getLocation()
+                                .toURI());
+        try (var fs = java.nio.file.FileSystems.newFileSystem(zip)) {
+            Files.createDirectories(fs.getPath("lib"));
+            Files.copy(slf4j, fs.getPath("lib", slf4j.getFileName().toString()));
+        }
+        assertThat(QuiverPluginTestKit.load(zip).failures())
+                .anySatisfy(
+                        f ->
+                                assertThat(f)
+                                        .startsWith("lib: " + slf4j.getFileName())
+                                        .contains("is provided by the host"));
+    }
+
     Path zip(String id, String provides, String requires, String simpleName) throws IOException {
         String cls = "dev.quiver.testkit.fake." + simpleName;
         var mf = new Manifest();

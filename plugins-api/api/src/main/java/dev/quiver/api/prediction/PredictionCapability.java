@@ -54,6 +54,30 @@ public interface PredictionCapability extends ExtensionPoint, AutoCloseable {
     default void fit(List<LabeledFrame> trainingWindow) {}
 
     /**
+     * Writes the model this source serves, as currently fitted, into {@code dir} so that the host
+     * can log it and register it as a model version (MLflow Model Registry). The model file must be
+     * in a non-executable format the host accepts ({@code .onnx}, XGBoost {@code .json}/{@code
+     * .ubj}, LightGBM {@code .txt}, CatBoost {@code .cbm}); the sidecar JSON describes it: {@code
+     * model_file}, {@code model_sha256}, {@code schema} ({@code name}, {@code version}, {@code
+     * hash}), {@code features}, {@code horizon_bars} and {@code training} ({@code series}, {@code
+     * first_bar}, {@code last_bar}, {@code rows}). A source configured with such a sidecar (plugin
+     * key {@code <name>.model}) serves that model and is not refitted.
+     *
+     * <p>The default exports nothing: fixed rules and sources without a model of their own.
+     *
+     * @param dir an existing folder the files are written into (flat, no sub-folders)
+     * @return the files written: the model file first, then its sidecar JSON
+     * @throws UnsupportedOperationException if this source has no exportable model (the default)
+     * @throws IllegalStateException if it has not been fitted yet, or is closed
+     * @throws java.io.UncheckedIOException if a file cannot be written
+     * @since 1.2.0
+     */
+    default List<java.nio.file.Path> exportModel(java.nio.file.Path dir) {
+        throw new UnsupportedOperationException(
+                "prediction '" + descriptor().name() + "' has no model to export");
+    }
+
+    /**
      * Releases native resources. Idempotent; calls to {@link #forecast} after it fail with {@link
      * IllegalStateException}.
      */

@@ -32,11 +32,25 @@ public final class LgbmForecaster extends GbmSource {
     /**
      * Creates an unfitted source.
      *
-     * @param context not read
+     * @param context reads {@code lightgbm.model} (a registered model's sidecar to serve pinned)
+     * @throws ModelRefusedException if the configured model cannot be served
      */
     @Inject
     public LgbmForecaster(PluginContext context) {
-        super(NAME);
+        super(NAME, context);
+    }
+
+    @Override
+    String modelExtension() {
+        return "txt";
+    }
+
+    @Override
+    TreeEnsemble parse(byte[] model, String file) {
+        return LgbmText.parse(
+                new String(model, java.nio.charset.StandardCharsets.UTF_8),
+                file,
+                GbmFeatures.NAMES.size());
     }
 
     @Override
@@ -99,7 +113,11 @@ public final class LgbmForecaster extends GbmSource {
                                 0, best + 1, LGBMBooster.FeatureImportanceType.SPLIT);
                 TreeEnsemble trees = LgbmText.parse(text, "lightgbm model text (in memory)", c);
                 modelText = text;
-                return new Trained(trees, best + 1, bestLoss);
+                return new Trained(
+                        trees,
+                        best + 1,
+                        bestLoss,
+                        text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             }
         } catch (LGBMException e) {
             throw new CapabilityException(NAME, "LightGBM failed: " + e.getMessage(), e);

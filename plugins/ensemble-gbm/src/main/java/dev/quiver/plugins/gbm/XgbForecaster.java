@@ -35,11 +35,13 @@ public final class XgbForecaster extends GbmSource {
     /**
      * Creates an unfitted source.
      *
-     * @param context reads {@code xgboost.serving}
+     * @param context reads {@code xgboost.serving} and {@code xgboost.model} (a registered model's
+     *     sidecar to serve pinned)
+     * @throws ModelRefusedException if the configured model cannot be served
      */
     @Inject
     public XgbForecaster(PluginContext context) {
-        super(NAME);
+        super(NAME, context);
         String serving = context.config("xgboost.serving").orElse("trees");
         if (!serving.equals("trees") && !serving.equals("xgboost4j")) {
             throw new IllegalArgumentException(
@@ -56,6 +58,16 @@ public final class XgbForecaster extends GbmSource {
     @Override
     String library() {
         return "xgboost4j 2.1.4";
+    }
+
+    @Override
+    String modelExtension() {
+        return "json";
+    }
+
+    @Override
+    TreeEnsemble parse(byte[] model, String file) {
+        return XgbJson.parse(model, file, GbmFeatures.NAMES.size());
     }
 
     /** Keeps the trained booster after each fit (parity tests). */
@@ -114,8 +126,8 @@ public final class XgbForecaster extends GbmSource {
             }
             // The same seed and rows retrain to exactly the early-stopped model.
             last = XGBoost.train(fit, params(), best + 1, Map.of(), null, null);
-            TreeEnsemble trees =
-                    XgbJson.parse(last.toByteArray("json"), "xgboost model JSON (in memory)", c);
+            byte[] json = last.toByteArray("json");
+            TreeEnsemble trees = XgbJson.parse(json, "xgboost model JSON (in memory)", c);
             if (booster != null) {
                 booster.dispose();
                 booster = null;
@@ -124,7 +136,7 @@ public final class XgbForecaster extends GbmSource {
                 booster = last;
                 last = null;
             }
-            return new Trained(trees, best + 1, bestLoss);
+            return new Trained(trees, best + 1, bestLoss, json);
         } catch (XGBoostError e) {
             throw new CapabilityException(NAME, "XGBoost failed: " + e.getMessage(), e);
         } finally {

@@ -3,15 +3,20 @@ package dev.quiver.plugins.gbm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.api.error.CapabilityException;
+import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.LabeledFrame;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import ml.dmlc.xgboost4j.java.Booster;
 import ml.dmlc.xgboost4j.java.DMatrix;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class GbmSourcesTest {
 
@@ -28,10 +33,11 @@ class GbmSourcesTest {
 
     /**
      * The Java tree evaluator equals xgboost4j's own prediction within 1e-5 on every one of 19,625
-     * real rows, and serves a single row at least 10x faster than xgboost4j's single-row predict.
+     * real rows. The per-row costs are printed for information; the benchmark ({@code bin/quiver
+     * bench}) is where the speed claim is measured, not a timed assertion here.
      */
     @Test
-    void javaTreesEqualXgboost4jOnRealRowsAndAreTenTimesFaster() throws Exception {
+    void javaTreesEqualXgboost4jOnRealRows() throws Exception {
         try (var xgb = new XgbForecaster(RealRows.context(Map.of()))) {
             xgb.keepBooster();
             xgb.fixedRounds = 150; // many trees: a stronger parity check than an early stop
@@ -94,7 +100,6 @@ class GbmSourcesTest {
                     "xgboost %d trees: java %.3f us/row, xgboost4j inplace_predict %.1f us/row,"
                             + " DMatrix+predict %.1f us/row, max diff %.2e on %d rows (%s)%n",
                     trees.trees(), javaUs, inplaceUs, dmatrixUs, worst, n, sink > 0);
-            assertThat(Math.min(inplaceUs, dmatrixUs) / javaUs).isGreaterThanOrEqualTo(10);
         }
     }
 
@@ -196,5 +201,105 @@ class GbmSourcesTest {
                         () -> XgbJson.parse(badNode.getBytes(StandardCharsets.UTF_8), "m.json", 7))
                 .hasMessageContaining("m.json")
                 .hasMessageContaining("expected a feature in [0, 7)");
+    }
+
+    /**
+     * A fitted model exported with its sidecar and served pinned from those files forecasts exactly
+     * as the source that trained it, is never refitted, and declines the bars it was trained on.
+     */
+    @Test
+    void anExportedModelServesPinnedWithTheSameForecastsAndIsNeverRefitted(@TempDir Path dir)
+            throws Exception {
+        for (String name : List.of("xgboost", "lightgbm")) {
+            Path out = Files.createDirectories(dir.resolve(name));
+            List<Path> files;
+            try (GbmSource trained = source(name, Map.of())) {
+                trained.fit(WINDOW);
+                files = trained.exportModel(out);
+                assertThat(files)
+                        .extracting(f -> f.getFileName().toString())
+                        .containsExactly(
+                                name + (name.equals("xgboost") ? ".json" : ".txt"),
+                                name + "-sidecar.json");
+                var sidecar = new ObjectMapper().readTree(files.get(1).toFile());
+                assertThat(sidecar.path("model_sha256").asText())
+                        .isEqualTo(GbmSource.sha256(Files.readAllBytes(files.get(0))));
+                assertThat(sidecar.path("training").path("last_bar").asText())
+                        .isEqualTo(WINDOW.get(999).frame().bar().start().toString());
+                assertThat(sidecar.path("training").path("rows").asInt()).isEqualTo(1000);
+                assertThat(sidecar.path("schema").path("hash").asText())
+                        .isEqualTo(RealRows.SCHEMA.hash());
+
+                try (GbmSource pinned =
+                        source(name, Map.of(name + ".model", files.get(1).toString()))) {
+                    assertThat(pinned.descriptor().attributes())
+                            .containsEntry("training", "registered")
+                            .containsEntry(
+                                    "trained_through",
+                                    WINDOW.get(999).frame().bar().start().toString());
+                    pinned.fit(RealRows.BTC.subList(3000, 4000)); // must leave the model alone
+                    for (LabeledFrame lf : LATER.subList(0, 2000)) {
+                        assertThat(pinned.forecast(lf.frame()).probabilityUp())
+                                .as("%s at %s", name, lf.frame().bar().start())
+                                .isEqualTo(trained.forecast(lf.frame()).probabilityUp());
+                    }
+                    assertThatThrownBy(() -> pinned.forecast(WINDOW.get(999).frame()))
+                            .isInstanceOf(QuiverInputException.class)
+                            .hasMessageContaining("IN_TRAINING_SPAN");
+                    assertThatThrownBy(() -> pinned.forecast(WINDOW.get(3).frame()))
+                            .isInstanceOf(QuiverInputException.class)
+                            .hasMessageContaining("IN_TRAINING_SPAN");
+                    // A pinned model re-exports byte for byte.
+                    List<Path> again = pinned.exportModel(Files.createTempDirectory(dir, "x"));
+                    assertThat(Files.readAllBytes(again.get(0)))
+                            .isEqualTo(Files.readAllBytes(files.get(0)));
+                }
+            }
+        }
+    }
+
+    /** A registered model whose file was damaged, or whose sidecar points outside, never serves. */
+    @Test
+    void aDamagedOrEscapingRegisteredModelIsRefusedNamingTheFile(@TempDir Path dir)
+            throws Exception {
+        List<Path> files;
+        try (var xgb = new XgbForecaster(RealRows.context(Map.of()))) {
+            xgb.fit(WINDOW);
+            files = xgb.exportModel(dir);
+        }
+        Path sidecar = files.get(1);
+        byte[] model = Files.readAllBytes(files.get(0));
+        model[model.length / 2] ^= 1;
+        Files.write(files.get(0), model);
+        assertThatThrownBy(
+                        () ->
+                                new XgbForecaster(
+                                        RealRows.context(
+                                                Map.of("xgboost.model", sidecar.toString()))))
+                .isInstanceOf(ModelRefusedException.class)
+                .hasMessageContaining(files.get(0).toString())
+                .hasMessageContaining("damaged or replaced");
+        String escaping =
+                Files.readString(sidecar).replace("\"xgboost.json\"", "\"../xgboost.json\"");
+        Files.writeString(sidecar, escaping);
+        assertThatThrownBy(
+                        () ->
+                                new XgbForecaster(
+                                        RealRows.context(
+                                                Map.of("xgboost.model", sidecar.toString()))))
+                .isInstanceOf(ModelRefusedException.class)
+                .hasMessageContaining("must be a plain file name");
+        assertThatThrownBy(
+                        () ->
+                                new LgbmForecaster(
+                                        RealRows.context(
+                                                Map.of("lightgbm.model", sidecar.toString()))))
+                .isInstanceOf(ModelRefusedException.class);
+    }
+
+    private static GbmSource source(String name, Map<String, String> config) {
+        return name.equals("xgboost")
+                ? new XgbForecaster(RealRows.context(config))
+                : new LgbmForecaster(RealRows.context(config));
     }
 }
