@@ -84,6 +84,11 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (watchIntervalMillis < 0 || (watchIntervalMillis > 0 && watchIntervalMillis < 10)) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] --watch-interval-ms must be 0 (off) or at least 10, was "
+                            + watchIntervalMillis);
+        }
         // Live service: plugin calls keep their own threads and deadlines (the default isolation).
         PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), host.configuration());
         for (PluginRefusal r : plugins.refusals()) {
@@ -106,12 +111,6 @@ final class ServeCommand implements Callable<Integer> {
             SourceFitting.fit(plugins.predictions(), history, fitBars)
                     .forEach((name, what) -> err.println("serve: source '" + name + "' " + what));
             err.flush();
-        }
-        if (watchIntervalMillis < 0) {
-            plugins.close();
-            throw new IllegalArgumentException(
-                    "[Quiver/BAD_OPTION] --watch-interval-ms must be 0 (off) or at least 10, was "
-                            + watchIntervalMillis);
         }
         QuiverServer server;
         try {

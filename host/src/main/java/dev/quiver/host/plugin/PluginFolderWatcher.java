@@ -97,7 +97,6 @@ public final class PluginFolderWatcher implements AutoCloseable {
         final FileTime modified;
         final Object fileKey;
         final Instant firstSeen;
-        boolean stable;
         String sha256;
 
         /** Its change could not be published: held back until the file changes again. */
@@ -117,8 +116,8 @@ public final class PluginFolderWatcher implements AutoCloseable {
     private final Publisher publisher;
     private final Clock clock;
     private final Map<Path, Seen> seen = new HashMap<>();
-    private ScheduledExecutorService poller;
-    private long scans;
+    private volatile ScheduledExecutorService poller;
+    private volatile long scans;
     private long sequence;
     private volatile Change lastChange;
     private volatile String lastError;
@@ -173,7 +172,6 @@ public final class PluginFolderWatcher implements AutoCloseable {
                                             stamp.modified(),
                                             stamp.fileKey(),
                                             now);
-                            s.stable = true;
                             s.sha256 = stamp.sha256();
                             seen.put(path, s);
                         });
@@ -250,7 +248,6 @@ public final class PluginFolderWatcher implements AutoCloseable {
                 unsettled.add(file);
                 continue;
             }
-            s.stable = true;
             if (s.heldBack) {
                 unsettled.add(file);
                 continue;
@@ -306,12 +303,13 @@ public final class PluginFolderWatcher implements AutoCloseable {
         }
     }
 
-    /** What the watcher saw and did, for {@code GET /v1/plugins}. */
-    public synchronized Status status() {
+    /** What the watcher saw and did, for {@code GET /v1/plugins}; never waits for a poll. */
+    public Status status() {
+        ScheduledExecutorService p = poller;
         return new Status(
                 runtime.pluginsDir(),
                 interval.toMillis(),
-                poller != null && !poller.isShutdown(),
+                p != null && !p.isShutdown(),
                 scans,
                 pending,
                 lastChange,

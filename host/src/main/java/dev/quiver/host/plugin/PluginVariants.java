@@ -28,6 +28,16 @@ public final class PluginVariants {
     private PluginVariants() {}
 
     /**
+     * {@link #load(String, Path, Map)} labelled with the folder's name, e.g. {@code challenger}.
+     *
+     * @throws IllegalArgumentException if {@code variantDir} is not a folder
+     */
+    public static PluginVariant load(Path variantDir, Map<String, String> config) {
+        Path name = variantDir.toAbsolutePath().normalize().getFileName();
+        return load(name == null ? variantDir.toString() : name.toString(), variantDir, config);
+    }
+
+    /**
      * Loads and starts every plugin in {@code variantDir} in a PF4J manager of its own.
      *
      * @param label the variant's name in reports, e.g. {@code champion} or {@code challenger}

@@ -348,7 +348,8 @@ class LiveLifecycleIT {
         Path challenger = Files.createDirectories(variants.resolve("challenger"));
         LivePlugins.template("1.0.0", champion.resolve("momentum.zip"));
         LivePlugins.template("1.1.0", challenger.resolve("momentum.zip"));
-        PluginVariant a = PluginVariants.load("champion", champion, Map.of());
+        PluginVariant a = PluginVariants.load(champion, Map.of());
+        assertThat(a.label()).isEqualTo("champion");
         try (PluginVariant b = PluginVariants.load("challenger", challenger, Map.of())) {
             assertThat(a.versions()).isEqualTo(Map.of(TEMPLATE_ID, "1.0.0"));
             assertThat(b.versions()).isEqualTo(Map.of(TEMPLATE_ID, "1.1.0"));
