@@ -378,6 +378,17 @@ public final class PluginRuntime implements AutoCloseable {
             refusals.add(r);
         }
         toLoad.sort(Comparator.naturalOrder());
+        // An archive tried again whose earlier version still runs (kept when the newer one was
+        // refused) is a replacement like a changed one: the running version goes only if the
+        // newer one is wired.
+        var replacing = new HashSet<Path>(changed);
+        for (InstalledPlugin p : List.copyOf(keep)) {
+            if (toLoad.contains(p.archive)) {
+                keep.remove(p);
+                retiring.add(p);
+                replacing.add(p.archive);
+            }
+        }
 
         var archives = new TreeMap<>(s.archives());
         removed.forEach(archives::remove);
@@ -385,20 +396,77 @@ public final class PluginRuntime implements AutoCloseable {
         var cells = new ArrayList<Cell>();
         var ids = new HashSet<String>();
         keep.forEach(p -> ids.add(p.id()));
+        var names = new HashSet<String>();
+        keep.forEach(p -> names.addAll(p.info.extensions()));
+        var failedArchives = new HashSet<Path>();
         for (Path archive : toLoad) {
             Cell cell = loadCell(archive, archives, ids, fresh);
-            if (cell != null) {
-                cells.add(cell);
-                ids.add(cell.plugin.getPluginId());
+            PluginRefusal taken = cell == null ? null : nameTaken(cell, names);
+            if (taken != null) {
+                fresh.add(taken);
+                cell.unload();
+                cell = null;
             }
+            if (cell == null) {
+                failedArchives.add(archive);
+                continue;
+            }
+            cells.add(cell);
+            ids.add(cell.plugin.getPluginId());
+            names.addAll(declaredNames(cell.candidate));
         }
 
-        var candidates = new ArrayList<CapabilityResolver.Candidate>();
-        keep.forEach(p -> candidates.add(p.candidate));
-        cells.forEach(c -> candidates.add(c.candidate));
-        CapabilityResolver.Resolution resolution = resolver.resolve(candidates);
+        // Resolve the kept and the new plugins together. A replacement that is refused leaves the
+        // running version in place (resolution then runs again with it), as a bad model version
+        // never displaces the one serving.
+        var restored = new ArrayList<InstalledPlugin>();
+        CapabilityResolver.Resolution resolution;
         var unresolved = new java.util.HashMap<String, PluginRefusal>();
-        resolution.refusals().forEach(r -> unresolved.put(r.pluginId(), r));
+        while (true) {
+            for (InstalledPlugin old : List.copyOf(retiring)) {
+                if (replacing.contains(old.archive) && failedArchives.contains(old.archive)) {
+                    retiring.remove(old);
+                    keep.add(old);
+                    restored.add(old);
+                }
+            }
+            var candidates = new ArrayList<CapabilityResolver.Candidate>();
+            keep.forEach(p -> candidates.add(p.candidate));
+            cells.forEach(c -> candidates.add(c.candidate));
+            resolution = resolver.resolve(candidates);
+            unresolved.clear();
+            resolution.refusals().forEach(r -> unresolved.put(r.pluginId(), r));
+            boolean again = false;
+            for (Cell c : List.copyOf(cells)) {
+                PluginRefusal r = unresolved.get(c.plugin.getPluginId());
+                if (r == null) {
+                    continue;
+                }
+                fresh.add(withArchive(r, c.archive));
+                c.unload();
+                cells.remove(c);
+                failedArchives.add(c.archive);
+                again |=
+                        retiring.stream()
+                                .anyMatch(
+                                        o ->
+                                                o.archive.equals(c.archive)
+                                                        && changed.contains(c.archive));
+            }
+            if (!again) {
+                break;
+            }
+        }
+        for (InstalledPlugin old : restored) {
+            actions.add(
+                    "kept "
+                            + old.id()
+                            + " "
+                            + old.info.version()
+                            + ": the new "
+                            + old.archive.getFileName()
+                            + " was refused");
+        }
 
         var wired = new ArrayList<InstalledPlugin>();
         for (InstalledPlugin p : keep) {
@@ -412,19 +480,8 @@ public final class PluginRuntime implements AutoCloseable {
             }
         }
         var added = new ArrayList<InstalledPlugin>();
-        var names = new HashSet<String>();
-        wired.forEach(p -> names.addAll(p.info.extensions()));
         for (Cell c : cells) {
             String id = c.plugin.getPluginId();
-            PluginRefusal r = unresolved.get(id);
-            if (r == null) {
-                r = nameTaken(c, resolution.provided().get(id), names);
-            }
-            if (r != null) {
-                fresh.add(withArchive(r, c.archive));
-                c.unload();
-                continue;
-            }
             InstalledPlugin installed =
                     install(
                             c.manager,
@@ -437,7 +494,6 @@ public final class PluginRuntime implements AutoCloseable {
                             fresh);
             wired.add(installed);
             added.add(installed);
-            names.addAll(installed.info.extensions());
         }
         for (InstalledPlugin p : added) {
             InstalledPlugin old =
@@ -490,16 +546,32 @@ public final class PluginRuntime implements AutoCloseable {
         return t;
     }
 
+    /** {@code kind:name} of each prediction, ensemble and sizing a candidate declares. */
+    private static Set<String> declaredNames(CapabilityResolver.Candidate c) {
+        var out = new HashSet<String>();
+        try {
+            for (Capability cap : CapabilityHeaders.parseProvide(c.provides())) {
+                String name = cap.attribute("name");
+                if (name != null && cap.namespace().startsWith("quiver.")) {
+                    out.add(cap.namespace().substring("quiver.".length()) + ":" + name);
+                }
+            }
+        } catch (RuntimeException e) {
+            // A header that does not parse is the resolver's to refuse, with its reason.
+        }
+        return out;
+    }
+
     /**
      * A live-loaded plugin may not offer a capability under a name a running plugin already uses:
      * the service keys sources and sizing policies by name.
      */
-    private static PluginRefusal nameTaken(Cell c, List<Capability> declared, Set<String> taken) {
-        for (Capability cap : declared) {
-            String kind = cap.namespace().replaceFirst("^quiver\\.", "");
-            Object name = cap.attribute("name");
-            if (name != null && taken.contains(kind + ":" + name)) {
+    private static PluginRefusal nameTaken(Cell c, Set<String> taken) {
+        for (String kindAndName : new java.util.TreeSet<>(declaredNames(c.candidate))) {
+            if (taken.contains(kindAndName)) {
                 String id = c.plugin.getPluginId();
+                String kind = kindAndName.substring(0, kindAndName.indexOf(':'));
+                String name = kindAndName.substring(kindAndName.indexOf(':') + 1);
                 return new PluginRefusal(
                         "DUPLICATE_CAPABILITY",
                         id,

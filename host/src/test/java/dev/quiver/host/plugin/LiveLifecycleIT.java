@@ -118,6 +118,47 @@ class LiveLifecycleIT {
     }
 
     @Test
+    void aNewVersionThatCannotBeWiredLeavesTheRunningOneServing() throws IOException {
+        Path zip = dir.resolve("momentum.zip");
+        LivePlugins.template("1.0.0", zip);
+        try (var runtime = PluginRuntime.start(dir, Map.of())) {
+            var watcher = watcher(runtime, true);
+            LivePlugins.template(
+                    "1.0.1",
+                    zip,
+                    Map.of("Require-Capability", "quiver.sizing; filter:=\"(name=nobody)\""));
+            watcher.scan();
+            PluginTransition refused = watcher.scan();
+            assertThat(refused.changesWiring()).isFalse();
+            assertThat(published).isEmpty();
+            assertThat(refused.actions())
+                    .contains("kept " + TEMPLATE_ID + " 1.0.0: the new momentum.zip was refused")
+                    .anySatisfy(
+                            a ->
+                                    assertThat(a)
+                                            .startsWith(
+                                                    "refused "
+                                                            + TEMPLATE_ID
+                                                            + ": [Quiver/CAPABILITY_UNRESOLVED]")
+                                            .contains("(name=nobody)"));
+            assertThat(runtime.plugins())
+                    .extracting(LoadedPlugin::version)
+                    .containsExactly("1.0.0");
+            assertThat(runtime.predictions().get(0).forecast(frame).probabilityUp())
+                    .isBetween(0.0, 1.0);
+            assertThat(runtime.refusals())
+                    .singleElement()
+                    .satisfies(r -> assertThat(r.path()).isEqualTo(zip));
+
+            LivePlugins.template("1.0.2", zip);
+            watcher.scan();
+            assertThat(watcher.scan().actions())
+                    .containsExactly("replaced " + TEMPLATE_ID + " 1.0.0 -> 1.0.2 (momentum.zip)");
+            assertThat(runtime.refusals()).isEmpty();
+        }
+    }
+
+    @Test
     void aPartialCopyIsNotLoadedUntilItIsComplete() throws IOException {
         try (var runtime = PluginRuntime.start(dir, Map.of())) {
             var watcher = watcher(runtime, true);
