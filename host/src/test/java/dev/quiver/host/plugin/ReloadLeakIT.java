@@ -38,6 +38,12 @@ class ReloadLeakIT {
      */
     static final int FD_TOLERANCE = 3;
 
+    /**
+     * Metaspace growth allowed from reload 20 to reload 200 (RELIABILITY.md P3): one template
+     * version's classes take tens of kB, so 180 leaked versions would pass it.
+     */
+    static final long METASPACE_TOLERANCE_BYTES = 5_000_000;
+
     /** Full collections attempted before a class loader still reachable counts as leaked. */
     static final int GC_ATTEMPTS = 20;
 
@@ -97,6 +103,10 @@ class ReloadLeakIT {
             assertThat(fds)
                     .as("open file descriptors after %d reloads vs after 20", RELOADS)
                     .isLessThanOrEqualTo(baselineFds + FD_TOLERANCE);
+            // RELIABILITY.md P3: the classes of 180 retired versions must not pile up.
+            assertThat(metaspace - metaspaceAt20)
+                    .as("Metaspace growth from reload 20 to %d, bytes", RELOADS)
+                    .isLessThan(METASPACE_TOLERANCE_BYTES);
             // Every expansion of a retired version was deleted: only the running one is staged.
             try (var staged = Files.list(runtime.stagingDir())) {
                 assertThat(staged.toList()).hasSize(1);

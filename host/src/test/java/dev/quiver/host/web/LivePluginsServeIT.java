@@ -55,6 +55,7 @@ class LivePluginsServeIT {
     /** What one decision answered. */
     record Answer(
             long startedNanos,
+            long endedNanos,
             long generation,
             Map<String, String> plugins,
             List<String> sources) {}
@@ -140,8 +141,10 @@ class LivePluginsServeIT {
 
             assertThat(failures).as("failed decisions").isEmpty();
             System.out.printf(
-                    "LivePluginsServeIT: %d decisions from %d clients across 3 swaps, %d failed%n",
-                    answers.size(), CLIENTS, failures.size());
+                    "LivePluginsServeIT: %d decisions from %d clients across 3 swaps, %d failed;"
+                            + " latency per generation (ms, p50/p99/max, %d clients, serialised"
+                            + " decisions): %s%n",
+                    answers.size(), CLIENTS, failures.size(), CLIENTS, latencies(answers));
             for (Answer a : answers) {
                 Step expected =
                         steps.stream()
@@ -169,6 +172,37 @@ class LivePluginsServeIT {
             stop.set(true);
             clients.shutdownNow();
         }
+    }
+
+    /** Decision latency per generation, printed (a measurement, not an assertion). */
+    static String latencies(List<Answer> answers) {
+        var byGeneration = new TreeMap<Long, List<Long>>();
+        for (Answer a : List.copyOf(answers)) {
+            byGeneration
+                    .computeIfAbsent(a.generation(), g -> new ArrayList<>())
+                    .add(a.endedNanos() - a.startedNanos());
+        }
+        var out = new StringBuilder();
+        byGeneration.forEach(
+                (g, ns) -> {
+                    Collections.sort(ns);
+                    out.append(
+                            String.format(
+                                    java.util.Locale.ROOT,
+                                    "g%d n=%d %.1f/%.1f/%.1f; ",
+                                    g,
+                                    ns.size(),
+                                    ns.get(ns.size() / 2) / 1e6,
+                                    ns.get(
+                                                    (int)
+                                                            Math.min(
+                                                                    ns.size() - 1,
+                                                                    Math.ceil(ns.size() * 0.99)
+                                                                            - 1))
+                                            / 1e6,
+                                    ns.get(ns.size() - 1) / 1e6));
+                });
+        return out.toString();
     }
 
     void post(URI uri, String body, List<Answer> answers, List<String> failures) {
@@ -200,6 +234,7 @@ class LivePluginsServeIT {
             answers.add(
                     new Answer(
                             started,
+                            System.nanoTime(),
                             provenance.get("pipeline_generation").asLong(),
                             plugins,
                             sources));
