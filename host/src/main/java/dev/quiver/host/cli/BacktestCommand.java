@@ -21,6 +21,7 @@ import dev.quiver.host.mlflow.MlflowHttp;
 import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.registry.ModelUri;
 import dev.quiver.host.registry.ResolvedModel;
 import dev.quiver.host.risk.CircuitBreakers;
 import dev.quiver.host.risk.RiskGuard;
@@ -199,6 +200,15 @@ final class BacktestCommand implements Callable<Integer> {
     List<String> models = List.of();
 
     @Option(
+            names = "--models-as-of",
+            paramLabel = "TIME",
+            description =
+                    "Resolve every --model alias as it pointed at this ISO-8601 instant, from the"
+                            + " alias history a live service recorded in --models-dir (e.g."
+                            + " 2026-11-27T10:00:00Z); pinned versions stay as given.")
+    String modelsAsOf;
+
+    @Option(
             names = "--models-dir",
             paramLabel = "DIR",
             description = "Model cache / local model directory (default: QUIVER_HOME/models).")
@@ -357,7 +367,14 @@ final class BacktestCommand implements Callable<Integer> {
                                 + ": expected PLUGIN=models:/NAME@ALIAS");
             }
             String plugin = spec.substring(0, eq).trim();
-            ResolvedModel m = resolver.resolve(spec.substring(eq + 1).trim());
+            String uri = spec.substring(eq + 1).trim();
+            if (modelsAsOf != null && ModelUri.parse(uri).alias().isPresent()) {
+                String version = ModelsCommand.asOf(uri, modelsAsOf, modelsDir);
+                String pinned = "models:/" + ModelUri.parse(uri).name() + "/" + version;
+                params.put("model." + plugin + ".as_of", uri + " at " + modelsAsOf);
+                uri = pinned;
+            }
+            ResolvedModel m = resolver.resolve(uri);
             Path sidecar =
                     m.sidecar()
                             .orElseThrow(

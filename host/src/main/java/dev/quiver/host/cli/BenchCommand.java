@@ -8,11 +8,13 @@ import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.host.backtest.CostModel;
 import dev.quiver.host.bench.Bench;
 import dev.quiver.host.bench.DecisionLatency;
+import dev.quiver.host.bench.SwapBench;
 import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.feature.FeatureMatrix;
 import dev.quiver.host.feature.FeaturePipeline;
 import dev.quiver.host.fusion.WeightedFusion;
+import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.plugin.PluginRuntime;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -85,12 +87,144 @@ final class BenchCommand implements Callable<Integer> {
             description = "Timed passes over those rows (default: ${DEFAULT-VALUE}).")
     int latencyRounds;
 
+    @Option(
+            names = "--swap",
+            description =
+                    "Instead: decision latency over HTTP in steady state and while a model alias"
+                            + " moves (--swaps times between the two --swap-versions of"
+                            + " --swap-model, through the bench's own alias 'bench'), and the time"
+                            + " from each alias move to the new version serving. Needs"
+                            + " --tracking-uri (or MLFLOW_TRACKING_URI).")
+    boolean swap;
+
+    @Option(
+            names = "--tracking-uri",
+            paramLabel = "URI",
+            description = "MLflow server for --swap (default: MLFLOW_TRACKING_URI).")
+    String trackingUri;
+
+    @Option(
+            names = "--swap-model",
+            paramLabel = "NAME",
+            defaultValue = "quiver-lstm",
+            description = "Registered model for --swap (default: ${DEFAULT-VALUE}).")
+    String swapModel;
+
+    @Option(
+            names = "--swap-capability",
+            paramLabel = "CAP",
+            defaultValue = "lstm",
+            description = "Capability it serves (default: ${DEFAULT-VALUE}).")
+    String swapCapability;
+
+    @Option(
+            names = "--swap-versions",
+            paramLabel = "A,B",
+            defaultValue = "1,2",
+            split = ",",
+            description = "The two versions the alias moves between (default: ${DEFAULT-VALUE}).")
+    List<String> swapVersions;
+
+    @Option(
+            names = "--swaps",
+            defaultValue = "20",
+            description = "Alias moves (default: ${DEFAULT-VALUE}).")
+    int swaps;
+
+    @Option(
+            names = "--swap-clients",
+            defaultValue = "4",
+            description = "HTTP client threads (default: ${DEFAULT-VALUE}).")
+    int swapClients;
+
+    @Option(
+            names = "--swap-steady-requests",
+            defaultValue = "500",
+            description = "Timed steady-state requests per client (default: ${DEFAULT-VALUE}).")
+    int swapSteadyRequests;
+
+    @Option(
+            names = "--poll-interval",
+            defaultValue = "200ms",
+            paramLabel = "DURATION",
+            description =
+                    "The service's alias poll interval for --swap (default: ${DEFAULT-VALUE}).")
+    String pollInterval;
+
     @Mixin HostOptions host;
 
     @Spec CommandSpec spec;
 
+    private int swapBench() throws Exception {
+        if (swapVersions.size() != 2 || swaps < 1 || swapClients < 1 || swapSteadyRequests < 1) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] --swap needs --swap-versions A,B (two versions), --swaps,"
+                            + " --swap-clients and --swap-steady-requests >= 1");
+        }
+        MlflowClient registry = ModelsCommand.client(trackingUri);
+        var plan =
+                new SwapBench.Plan(
+                        swapModel,
+                        swapCapability,
+                        "bench",
+                        swapVersions.get(0),
+                        swapVersions.get(1),
+                        swaps,
+                        swapClients,
+                        200,
+                        swapSteadyRequests,
+                        ServeCommand.duration("--poll-interval", pollInterval));
+        Path cache = Files.createTempDirectory("quiver-swap-bench-");
+        SwapBench.Result r;
+        // The live service's isolation: every plugin call on its pool, under its deadline.
+        try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), host.configuration())) {
+            r = SwapBench.run(plan, plugins, registry, cache, BundledData.BTC_USD_4H.load());
+        }
+        PrintWriter o = spec.commandLine().getOut();
+        o.printf(
+                Locale.ROOT,
+                "swap bench: %s=models:/%s@bench, versions %s <-> %s, %d swaps, %d HTTP clients,"
+                        + " 300 real BTC-USD 4h bars per request, poll interval %s%n",
+                swapCapability,
+                swapModel,
+                plan.versionA(),
+                plan.versionB(),
+                swaps,
+                swapClients,
+                pollInterval);
+        o.printf(
+                Locale.ROOT,
+                "  steady state   n=%,7d  p50 %7.2f ms  p99 %7.2f ms%n",
+                r.steadyN(),
+                r.steadyP50(),
+                r.steadyP99());
+        o.printf(
+                Locale.ROOT,
+                "  during swaps   n=%,7d  p50 %7.2f ms  p99 %7.2f ms  (p99 %.2fx steady; target <= 2x)%n",
+                r.swapN(),
+                r.swapP50(),
+                r.swapP99(),
+                r.swapP99() / r.steadyP99());
+        o.printf(
+                Locale.ROOT,
+                "  alias move -> serving: p50 %.0f ms, max %.0f ms (includes up to one poll interval;"
+                        + " the first move to each version also runs the child-JVM smoke check)%n",
+                r.moveToServingP50(),
+                r.moveToServingMax());
+        o.printf(
+                Locale.ROOT,
+                "  failed requests: %d; swaps the service reported: %d%n",
+                r.failed(),
+                r.swapsDone());
+        o.flush();
+        return r.failed() == 0 ? 0 : 1;
+    }
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
+        if (swap) {
+            return swapBench();
+        }
         if (runs < 1 || decimalRuns < 1 || warmupRuns < 0) {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_OPTION] --runs and --decimal-runs must be >= 1, --warmup-runs >= 0");

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             FeaturesCommand.class,
             ModelsCommand.class,
             PluginsCommand.class,
+            RolloutCommand.class,
             ServeCommand.class
         })
 public final class Cli implements Runnable {

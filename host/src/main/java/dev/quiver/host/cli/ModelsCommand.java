@@ -1,10 +1,14 @@
 package dev.quiver.host.cli;
 
+import dev.quiver.host.live.SmokeCheck;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowHttp;
+import dev.quiver.host.registry.AliasHistory;
 import dev.quiver.host.registry.ModelRegistrar;
 import dev.quiver.host.registry.ModelResolver;
+import dev.quiver.host.registry.ModelUri;
 import dev.quiver.host.registry.ResolvedModel;
+import dev.quiver.host.registry.SmokeSet;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -26,7 +30,8 @@ import picocli.CommandLine.Spec;
         subcommands = {
             ModelsCommand.Register.class,
             ModelsCommand.Alias.class,
-            ModelsCommand.Resolve.class
+            ModelsCommand.Resolve.class,
+            ModelsCommand.AsOf.class
         })
 final class ModelsCommand implements Runnable {
 
@@ -106,15 +111,79 @@ final class ModelsCommand implements Runnable {
                 description = "Point this alias at the new version (repeatable).")
         List<String> aliases = List.of();
 
+        @Option(
+                names = "--plugin",
+                paramLabel = "ID",
+                description =
+                        "The plugin that serves this model (e.g. prediction-lstm). Its prediction,"
+                                + " built with --sidecar, forecasts the last --smoke-bars bars of"
+                                + " --smoke-dataset; the probabilities are stored with the version"
+                                + " as smoke.json, and a live service serves the version only if"
+                                + " it reproduces them. Without it the version has no smoke"
+                                + " file and is never hot-swapped in.")
+        String plugin;
+
+        @Option(
+                names = "--smoke-dataset",
+                defaultValue = "btc-usd-4h",
+                paramLabel = "ID",
+                description = "Bundled series for the smoke cases (default: ${DEFAULT-VALUE}).")
+        String smokeDataset;
+
+        @Option(
+                names = "--smoke-bars",
+                defaultValue = "8",
+                paramLabel = "N",
+                description =
+                        "Smoke cases, the series' last forecast bars (default: ${DEFAULT-VALUE}).")
+        int smokeBars;
+
+        @Option(
+                names = "--smoke-tolerance",
+                defaultValue = "1e-5",
+                paramLabel = "X",
+                description =
+                        "Largest accepted |p_up - recorded| when the smoke cases are replayed"
+                                + " (default: ${DEFAULT-VALUE}).")
+        double smokeTolerance;
+
+        @Option(
+                names = "--plugins-dir",
+                paramLabel = "DIR",
+                description = "Folder of plugin zips, for --plugin (default: QUIVER_HOME/plugins).")
+        Path pluginsDir;
+
         @Spec CommandSpec spec;
 
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
             try {
+                Optional<Path> smoke = Optional.empty();
+                if (plugin != null) {
+                    if (sidecar == null) {
+                        throw new IllegalArgumentException(
+                                "[Quiver/BAD_OPTION] --plugin "
+                                        + plugin
+                                        + " needs --sidecar: the plugin reads its model through it");
+                    }
+                    Path dir =
+                            pluginsDir != null ? pluginsDir : HostOptions.home().resolve("plugins");
+                    SmokeSet set =
+                            SmokeCheck.record(
+                                    dir, plugin, sidecar, smokeDataset, smokeBars, smokeTolerance);
+                    Path file = java.nio.file.Files.createTempFile("quiver-smoke-", ".json");
+                    file.toFile().deleteOnExit();
+                    set.write(file);
+                    smoke = Optional.of(file);
+                    out.printf(
+                            "smoke: %d cases of %s recorded by %s/%s%n",
+                            set.cases().size(), set.dataset(), plugin, set.capability());
+                }
                 var r =
                         new ModelRegistrar(client(trackingUri))
-                                .register(name, model, Optional.ofNullable(sidecar), aliases);
+                                .register(
+                                        name, model, Optional.ofNullable(sidecar), smoke, aliases);
                 out.printf("registered models:/%s/%s (run %s)%n", r.name(), r.version(), r.runId());
                 r.tags().forEach((k, v) -> out.printf("  %s = %s%n", k, v));
                 for (String a : aliases) {
@@ -220,6 +289,109 @@ final class ModelsCommand implements Runnable {
             out.flush();
             return 0;
         }
+    }
+
+    /** {@code quiver models as-of}. */
+    @Command(
+            name = "as-of",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Which version an alias pointed at, at a past time, as observed by a live"
+                            + " service (the alias history of the model cache).")
+    static final class AsOf implements Callable<Integer> {
+        @Parameters(paramLabel = "MODEL_URI", description = "models:/NAME@ALIAS")
+        String uri;
+
+        @Option(
+                names = "--at",
+                required = true,
+                paramLabel = "TIME",
+                description = "ISO-8601 instant, e.g. 2026-11-27T10:00:00Z.")
+        String at;
+
+        @Option(
+                names = "--models-dir",
+                paramLabel = "DIR",
+                description =
+                        "Model cache holding alias-history.jsonl (default: QUIVER_HOME/models).")
+        Path modelsDir;
+
+        @Spec CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            String version = asOf(uri, at, modelsDir);
+            spec.commandLine()
+                    .getOut()
+                    .printf(
+                            "%s at %s -> models:/%s/%s%n",
+                            uri, at, ModelUri.parse(uri).name(), version);
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+
+    /**
+     * The version an alias pointed at, at a time, from the alias history.
+     *
+     * @param uri {@code models:/NAME@ALIAS}
+     * @param at ISO-8601 instant
+     * @param modelsDir the cache, or null for the default
+     * @return the version number
+     * @throws IllegalArgumentException if the URI names no alias, the time is malformed, or no move
+     *     of that alias was observed at or before it
+     */
+    static String asOf(String uri, String at, Path modelsDir) {
+        ModelUri ref = ModelUri.parse(uri);
+        if (ref.alias().isEmpty()) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] "
+                            + uri
+                            + " names a version, not an alias (models:/NAME@ALIAS)");
+        }
+        java.time.Instant t;
+        try {
+            t = java.time.Instant.parse(at);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] --at '"
+                            + at
+                            + "' is not an ISO-8601 instant (e.g. 2026-11-27T10:00:00Z)");
+        }
+        AliasHistory history = new AliasHistory(modelsDir(modelsDir));
+        return history.asOf(ref.name(), ref.alias().get(), t)
+                .map(AliasHistory.Move::to)
+                .orElseThrow(
+                        () ->
+                                new IllegalArgumentException(
+                                        "[Quiver/NO_ALIAS_HISTORY] "
+                                                + uri
+                                                + ": no move of that alias observed at or before "
+                                                + t
+                                                + " in "
+                                                + history.file()
+                                                + history.latest(ref.name(), ref.alias().get())
+                                                        .map(
+                                                                m ->
+                                                                        " (first observed "
+                                                                                + history
+                                                                                        .moves()
+                                                                                        .stream()
+                                                                                        .filter(
+                                                                                                x ->
+                                                                                                        x.model()
+                                                                                                                        .equals(
+                                                                                                                                ref
+                                                                                                                                        .name())
+                                                                                                                && x.alias()
+                                                                                                                        .equals(
+                                                                                                                                ref.alias()
+                                                                                                                                        .get()))
+                                                                                        .findFirst()
+                                                                                        .orElseThrow()
+                                                                                        .observedAt()
+                                                                                + ")")
+                                                        .orElse(" (never observed)")));
     }
 
     static ModelResolver resolver(String trackingUri, Path modelsDir) {

@@ -2,12 +2,26 @@ package dev.quiver.host.cli;
 
 import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
+import dev.quiver.host.live.LiveModels;
+import dev.quiver.host.live.ModelBinding;
+import dev.quiver.host.mlflow.MlflowClient;
+import dev.quiver.host.mlflow.MlflowHttp;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.registry.ModelResolver;
+import dev.quiver.host.rollout.LiveRollouts;
+import dev.quiver.host.rollout.RolloutManager;
+import dev.quiver.host.rollout.RolloutStore;
 import dev.quiver.host.web.QuiverServer;
 import dev.quiver.host.web.SourceFitting;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -76,9 +90,99 @@ final class ServeCommand implements Callable<Integer> {
                             + " ${DEFAULT-VALUE}).")
     long watchIntervalMillis;
 
+    @Option(
+            names = "--rollouts-dir",
+            paramLabel = "DIR",
+            description =
+                    "Rollout state and audit log (default: QUIVER_HOME/rollouts); rollouts saved"
+                            + " there resume on start.")
+    Path rolloutsDir;
+
+    @Option(
+            names = "--tracking-uri",
+            paramLabel = "URI",
+            description =
+                    "MLflow server the --model bindings resolve against and are polled on"
+                            + " (default: MLFLOW_TRACKING_URI; none: --model-cache is the local"
+                            + " model directory).")
+    String trackingUri;
+
+    @Option(
+            names = "--model",
+            paramLabel = "CAP=MODEL_URI",
+            description =
+                    "Serve capability CAP with a registered model, e.g."
+                            + " lstm=models:/quiver-lstm@champion (follows the alias) or"
+                            + " lstm=models:/quiver-lstm/3 (pinned). Repeatable.")
+    List<String> models = List.of();
+
+    @Option(
+            names = "--poll-interval",
+            defaultValue = "5s",
+            paramLabel = "DURATION",
+            description =
+                    "How often aliases are polled, e.g. 500ms, 5s, 1m (default: ${DEFAULT-VALUE});"
+                            + " backs off to 60 s while the registry is unreachable.")
+    String pollInterval;
+
+    @Option(
+            names = "--model-cache",
+            paramLabel = "DIR",
+            description =
+                    "Verified model cache and alias history (default: QUIVER_HOME/models); the"
+                            + " local model directory without a tracking URI.")
+    Path modelCache;
+
     @Mixin HostOptions host;
 
     @Spec CommandSpec spec;
+
+    /**
+     * The registry client for polling: short timeouts (1 s connect, 5 s read) and 2 attempts, so a
+     * slow registry never holds a poll long; the poller adds its own backoff.
+     */
+    static Optional<MlflowClient> client(String trackingUri) {
+        String uri = trackingUri;
+        if (uri == null || uri.isBlank()) {
+            uri = System.getenv("MLFLOW_TRACKING_URI");
+        }
+        if (uri == null || uri.isBlank()) {
+            return Optional.empty();
+        }
+        return Optional.of(
+                new MlflowClient(
+                        new MlflowHttp(
+                                uri,
+                                new MlflowHttp.Settings(
+                                        Duration.ofSeconds(1),
+                                        Duration.ofSeconds(5),
+                                        2,
+                                        Duration.ofMillis(100),
+                                        Duration.ofMillis(500)))));
+    }
+
+    /**
+     * Parses {@code 500ms}, {@code 5s}, {@code 2m}.
+     *
+     * @throws IllegalArgumentException naming the option
+     */
+    static Duration duration(String option, String value) {
+        var m = java.util.regex.Pattern.compile("([0-9]+)(ms|s|m)").matcher(value.trim());
+        if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] "
+                            + option
+                            + " '"
+                            + value
+                            + "': expected a positive duration like 500ms, 5s or 1m");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            default -> Duration.ofMinutes(n);
+        };
+    }
 
     @Override
     public Integer call() throws InterruptedException {
@@ -112,10 +216,70 @@ final class ServeCommand implements Callable<Integer> {
                     .forEach((name, what) -> err.println("serve: source '" + name + "' " + what));
             err.flush();
         }
+        PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        LiveModels live = null;
         QuiverServer server;
+        LiveRollouts rollouts = null;
         try {
-            server = QuiverServer.start(plugins, bindHost, port, maxPosition);
+            ModelResolver resolver = ModelsCommand.resolver(trackingUri, modelCache);
+            Path dir = rolloutsDir != null ? rolloutsDir : HostOptions.home().resolve("rollouts");
+            RolloutManager manager =
+                    RolloutManager.open(
+                            new RolloutStore(dir), client(trackingUri), Clock.systemUTC());
+            rollouts =
+                    LiveRollouts.open(
+                            manager,
+                            host.pluginsDir(),
+                            host.configuration(),
+                            Optional.of(resolver),
+                            dir.resolve("variants"));
+            for (LiveRollouts.Active a : rollouts.active()) {
+                err.printf(
+                        "serve: rollout %s resumed in %s%n",
+                        a.controller().id(), a.controller().stage().id());
+            }
+            err.flush();
+            if (!models.isEmpty()) {
+                List<ModelBinding> bindings = models.stream().map(ModelBinding::parse).toList();
+                live =
+                        LiveModels.open(
+                                plugins,
+                                client(trackingUri),
+                                ModelsCommand.modelsDir(modelCache),
+                                metrics,
+                                bindings,
+                                LiveModels.Settings.every(
+                                        duration("--poll-interval", pollInterval)));
+                for (var b : live.status()) {
+                    @SuppressWarnings("unchecked")
+                    var serving = (java.util.Map<String, Object>) b.get("serving");
+                    err.printf(
+                            "serve: %s <- %s: serving models:/%s/%s (run %s, %s)%n",
+                            b.get("capability"),
+                            b.get("requested"),
+                            serving.get("name"),
+                            serving.get("version"),
+                            serving.get("run_id"),
+                            serving.get("origin"));
+                }
+                err.flush();
+            }
+            server =
+                    QuiverServer.start(
+                            plugins,
+                            metrics,
+                            live,
+                            Optional.of(rollouts),
+                            bindHost,
+                            port,
+                            maxPosition);
         } catch (RuntimeException e) {
+            if (live != null) {
+                live.close();
+            }
+            if (rollouts != null) {
+                rollouts.close();
+            }
             plugins.close();
             throw e;
         }
@@ -138,11 +302,17 @@ final class ServeCommand implements Callable<Integer> {
                     host.pluginsDir(), watchIntervalMillis);
             err.flush();
         }
+        LiveRollouts liveRollouts = rollouts;
+        LiveModels liveModels = live;
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook =
                 new Thread(
                         () -> {
                             server.close();
+                            if (liveModels != null) {
+                                liveModels.close();
+                            }
+                            liveRollouts.close();
                             plugins.close();
                             stopped.countDown();
                         },

@@ -291,6 +291,20 @@ public final class MlflowClient {
     }
 
     /**
+     * Removes an alias (the version stays).
+     *
+     * @param name registered model name
+     * @param alias e.g. {@code challenger}
+     * @throws MlflowException if the registry refuses or is unreachable; MLflow answers success for
+     *     an alias that does not exist
+     */
+    public void deleteAlias(String name, String alias) {
+        http.delete(
+                "registered-models/alias",
+                MlflowHttp.JSON.createObjectNode().put("name", name).put("alias", alias));
+    }
+
+    /**
      * The version an alias points at.
      *
      * @param name registered model name

@@ -171,6 +171,19 @@ public final class MlflowHttp {
     }
 
     /**
+     * {@code DELETE /api/2.0/mlflow/<path>} with a JSON body (MLflow's server reads a DELETE's
+     * fields from its JSON body).
+     *
+     * @param path e.g. {@code registered-models/alias}
+     * @param body JSON body
+     * @return the JSON answer
+     * @throws MlflowException on an error status or when unreachable after the retries
+     */
+    public JsonNode delete(String path, JsonNode body) {
+        return send("DELETE", path, body);
+    }
+
+    /**
      * {@code POST /api/2.0/mlflow/<path>} with a JSON body.
      *
      * @param path e.g. {@code runs/create}

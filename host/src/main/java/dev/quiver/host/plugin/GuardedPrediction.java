@@ -18,6 +18,9 @@ final class GuardedPrediction implements PredictionCapability, Guarded {
     private final PluginGuard guard;
     private final CapabilityDescriptor descriptor;
     private final Long horizonBars;
+    private final Runnable afterClose;
+    private final java.util.concurrent.atomic.AtomicBoolean closed =
+            new java.util.concurrent.atomic.AtomicBoolean();
 
     /**
      * @param delegate the plugin's extension
@@ -25,10 +28,23 @@ final class GuardedPrediction implements PredictionCapability, Guarded {
      * @param horizonBars the horizon its capability declares, or null if it declares none
      */
     GuardedPrediction(PredictionCapability delegate, PluginGuard guard, Long horizonBars) {
+        this(delegate, guard, horizonBars, () -> {});
+    }
+
+    /**
+     * @param afterClose run once after the first {@link #close()} (e.g. closing an instance's own
+     *     guard)
+     */
+    GuardedPrediction(
+            PredictionCapability delegate,
+            PluginGuard guard,
+            Long horizonBars,
+            Runnable afterClose) {
         this.delegate = delegate;
         this.guard = guard;
         this.descriptor = delegate.descriptor();
         this.horizonBars = horizonBars;
+        this.afterClose = afterClose;
     }
 
     @Override
@@ -72,7 +88,10 @@ final class GuardedPrediction implements PredictionCapability, Guarded {
 
     @Override
     public void close() {
-        guard.closeExtension(descriptor.name(), delegate);
+        if (closed.compareAndSet(false, true)) {
+            guard.closeExtension(descriptor.name(), delegate);
+            afterClose.run();
+        }
     }
 
     @Override

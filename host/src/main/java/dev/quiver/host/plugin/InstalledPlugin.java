@@ -36,6 +36,9 @@ final class InstalledPlugin {
     final List<EnsembleCapability> ensembles;
     final List<SizingCapability> sizings;
 
+    /** Its extension classes by {@code kind:name}, to make more instances of one. */
+    final java.util.Map<String, PluginRuntime.WiredExtension> extensionTypes;
+
     private final PluginRuntime.QuiverPluginManager manager;
 
     /** Folder this plugin alone was expanded into (a live load), deleted on retirement; or null. */
@@ -56,6 +59,7 @@ final class InstalledPlugin {
             List<PredictionCapability> predictions,
             List<EnsembleCapability> ensembles,
             List<SizingCapability> sizings,
+            java.util.Map<String, PluginRuntime.WiredExtension> extensionTypes,
             PluginRuntime.QuiverPluginManager manager,
             Path stagingDir,
             Path startExpansion,
@@ -67,6 +71,7 @@ final class InstalledPlugin {
         this.predictions = List.copyOf(predictions);
         this.ensembles = List.copyOf(ensembles);
         this.sizings = List.copyOf(sizings);
+        this.extensionTypes = java.util.Map.copyOf(extensionTypes);
         this.manager = manager;
         this.stagingDir = stagingDir;
         this.startExpansion = startExpansion;
@@ -75,6 +80,11 @@ final class InstalledPlugin {
 
     String id() {
         return info.id();
+    }
+
+    /** The PF4J manager that loaded it. */
+    PluginRuntime.QuiverPluginManager manager() {
+        return manager;
     }
 
     /** The plugin's class loader while it is reachable; cleared once it has been collected. */

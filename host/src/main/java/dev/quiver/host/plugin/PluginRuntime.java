@@ -90,6 +90,12 @@ public final class PluginRuntime implements AutoCloseable {
     private final Path staging;
     private volatile State state;
 
+    private final java.util.concurrent.atomic.AtomicInteger openInstances =
+            new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Where a wired extension came from, to make more instances of it. */
+    record WiredExtension(String pluginId, Class<?> type, Capability capability) {}
+
     private PluginRuntime(Path pluginsDir, Map<String, String> config) {
         this.pluginsDir = pluginsDir;
         this.config = Map.copyOf(config);
@@ -246,6 +252,7 @@ public final class PluginRuntime implements AutoCloseable {
         var ensembles = new ArrayList<EnsembleCapability>();
         var sizings = new ArrayList<SizingCapability>();
         var found = new ArrayList<PluginRefusal>();
+        var types = new java.util.TreeMap<String, WiredExtension>();
         // On a thread of the plugin's own: what its constructors cache per thread (Jackson's
         // buffer recyclers, say) must not pin its class loader to a long-lived host thread.
         PluginLeaks.onOwnThread(
@@ -260,6 +267,7 @@ public final class PluginRuntime implements AutoCloseable {
                             predictions,
                             declared,
                             names,
+                            types,
                             found);
                     collect(
                             owner,
@@ -269,6 +277,7 @@ public final class PluginRuntime implements AutoCloseable {
                             ensembles,
                             declared,
                             names,
+                            types,
                             found);
                     collect(
                             owner,
@@ -278,6 +287,7 @@ public final class PluginRuntime implements AutoCloseable {
                             sizings,
                             declared,
                             names,
+                            types,
                             found);
                     return null;
                 });
@@ -298,6 +308,7 @@ public final class PluginRuntime implements AutoCloseable {
                 predictions,
                 ensembles,
                 sizings,
+                types,
                 owner,
                 stagingDir,
                 startExpansion,
@@ -865,6 +876,7 @@ public final class PluginRuntime implements AutoCloseable {
             List<T> into,
             List<Capability> declared,
             List<String> names,
+            Map<String, WiredExtension> types,
             List<PluginRefusal> refusals) {
         ExtensionFactory factory = owner.getExtensionFactory();
         String namespace = "quiver." + kindOf(type);
@@ -922,6 +934,9 @@ public final class PluginRuntime implements AutoCloseable {
             }
             into.add(type.cast(guard(extension, guard, capability)));
             names.add(kindOf(type) + ":" + name);
+            types.putIfAbsent(
+                    kindOf(type) + ":" + name,
+                    new WiredExtension(plugin.getPluginId(), cls, capability));
         }
     }
 
@@ -1022,6 +1037,146 @@ public final class PluginRuntime implements AutoCloseable {
             throw new IllegalStateException("[Quiver/RUNTIME_CLOSED] the plugin runtime is closed");
         }
         return s;
+    }
+
+    /**
+     * A new instance of a wired plugin's prediction capability, created by the plugin's already
+     * loaded class loader (no reload) with this runtime's configuration plus per-instance
+     * overrides, behind its own {@link PluginGuard} (same isolation policy as the others, its own
+     * pool and quarantine, so a bad instance never quarantines the instances already serving). Used
+     * to serve another model version beside the one serving now.
+     *
+     * <p>The caller owns the instance: {@link PredictionCapability#close()} closes the plugin's
+     * extension (and its native handles) and the instance's guard. {@link #openInstances()} counts
+     * instances made here and not yet closed.
+     *
+     * @param capabilityName the prediction's name, e.g. {@code lstm}
+     * @param overrides plugin-local configuration keys without the plugin id, e.g. {@code model ->
+     *     /cache/quiver-lstm/3/lstm.json}; they win over the runtime's configuration
+     * @return the new instance and the plugin it belongs to
+     * @throws IllegalArgumentException if no wired plugin provides that prediction
+     * @throws IllegalStateException after {@link #close()}
+     * @throws RuntimeException what the plugin's constructor threw (e.g. a refused model file),
+     *     with the plugin and extension named
+     */
+    public NewInstance newPrediction(String capabilityName, Map<String, String> overrides) {
+        State s = state;
+        if (s == null) {
+            throw new IllegalStateException(
+                    "[Quiver/RUNTIME_CLOSED] the plugin runtime is closed; no new instance of"
+                            + " prediction '"
+                            + capabilityName
+                            + "'");
+        }
+        String key = "prediction:" + capabilityName;
+        InstalledPlugin owner =
+                s.wired().stream()
+                        .filter(p -> p.extensionTypes.containsKey(key))
+                        .findFirst()
+                        .orElseThrow(
+                                () ->
+                                        new IllegalArgumentException(
+                                                "[Quiver/NO_SUCH_CAPABILITY] no wired plugin"
+                                                        + " provides prediction '"
+                                                        + capabilityName
+                                                        + "' (wired: "
+                                                        + s.wired().stream()
+                                                                .flatMap(
+                                                                        p ->
+                                                                                p
+                                                                                        .extensionTypes
+                                                                                        .keySet()
+                                                                                        .stream())
+                                                                .sorted()
+                                                                .toList()
+                                                        + ")"));
+        WiredExtension wired = owner.extensionTypes.get(key);
+        Map<String, String> merged = new java.util.HashMap<>(config);
+        overrides.forEach((k, v) -> merged.put(wired.pluginId() + "." + k, v));
+        Object extension;
+        try {
+            // On a thread of the plugin's own, as at setup (see PluginLeaks).
+            extension =
+                    PluginLeaks.onOwnThread(
+                            wired.pluginId(),
+                            "instance",
+                            () ->
+                                    new GuiceExtensionFactory(owner.manager(), merged)
+                                            .create(wired.type()));
+        } catch (org.pf4j.PluginRuntimeException e) {
+            // Guice wraps the constructor's exception; report the plugin's own message.
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            throw new IllegalArgumentException(
+                    "[Quiver/EXTENSION_CREATE_FAILED] Plugin '"
+                            + wired.pluginId()
+                            + "' prediction '"
+                            + capabilityName
+                            + "' ("
+                            + wired.type().getName()
+                            + ") could not be created with "
+                            + overrides
+                            + ": "
+                            + root.getMessage(),
+                    root);
+        }
+        if (!(extension instanceof PredictionCapability p)) {
+            closeQuietly(extension);
+            throw new IllegalStateException(
+                    "[Quiver/EXTENSION_CREATE_FAILED] " + wired.type() + " is not a prediction");
+        }
+        Object h = wired.capability().attributes().get("horizon");
+        PluginGuard guard = new PluginGuard(wired.pluginId(), isolation);
+        openInstances.incrementAndGet();
+        GuardedPrediction guarded =
+                new GuardedPrediction(
+                        p,
+                        guard,
+                        h instanceof Long l ? l : null,
+                        () -> {
+                            guard.close();
+                            openInstances.decrementAndGet();
+                        });
+        LoadedPlugin plugin = owner.info;
+        return new NewInstance(plugin.id(), plugin.version(), plugin.path(), guarded);
+    }
+
+    /**
+     * A capability instance made by {@link #newPrediction}.
+     *
+     * @param pluginId the plugin it belongs to
+     * @param pluginVersion that plugin's version
+     * @param pluginPath where the plugin was loaded from (an expanded folder or a jar)
+     * @param prediction the guarded instance; closing it closes the extension and its guard
+     */
+    public record NewInstance(
+            String pluginId,
+            String pluginVersion,
+            Path pluginPath,
+            PredictionCapability prediction) {}
+
+    /**
+     * Instances made by {@link #newPrediction} and not closed yet.
+     *
+     * @return the count, {@code >= 0}
+     */
+    public int openInstances() {
+        return openInstances.get();
+    }
+
+    /**
+     * The plugin that provides a wired prediction.
+     *
+     * @param capabilityName e.g. {@code lstm}
+     * @return the plugin id, or empty if no wired plugin provides it
+     */
+    public java.util.Optional<String> pluginOfPrediction(String capabilityName) {
+        return state().wired().stream()
+                .filter(p -> p.extensionTypes.containsKey("prediction:" + capabilityName))
+                .map(InstalledPlugin::id)
+                .findFirst();
     }
 
     /** Plugins wired now, sorted by id. */

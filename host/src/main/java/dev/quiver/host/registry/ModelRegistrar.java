@@ -95,14 +95,60 @@ public final class ModelRegistrar {
     public Registered register(
             String name, Path modelFile, Optional<Path> sidecar, List<String> aliases)
             throws IOException {
+        return register(name, modelFile, sidecar, Optional.empty(), aliases);
+    }
+
+    /**
+     * Registers a model file, its sidecar and its smoke file ({@link SmokeSet}, stored as {@code
+     * smoke.json}, tagged {@code quiver.smoke}, {@code quiver.smoke_sha256} and {@code
+     * quiver.plugin}), optionally pointing aliases at the new version.
+     *
+     * @param name registered model name
+     * @param modelFile the model file
+     * @param sidecar its sidecar, if any
+     * @param smoke recorded inputs and expected outputs, if any
+     * @param aliases aliases to point at the new version, e.g. {@code champion}
+     * @return the version
+     * @throws IOException if a file cannot be read
+     * @throws IllegalArgumentException if the smoke file is not a valid {@link SmokeSet}
+     */
+    public Registered register(
+            String name,
+            Path modelFile,
+            Optional<Path> sidecar,
+            Optional<Path> smoke,
+            List<String> aliases)
+            throws IOException {
         Map<String, Path> files = new LinkedHashMap<>();
         files.put(modelFile.getFileName().toString(), modelFile);
         sidecar.ifPresent(s -> files.put(s.getFileName().toString(), s));
-        Registered r = registerFiles(name, files, tagsFor(modelFile, sidecar));
+        Map<String, String> tags = tagsFor(modelFile, sidecar);
+        if (smoke.isPresent()) {
+            SmokeSet set = SmokeSet.read(smoke.get());
+            files.put(SmokeSet.FILE_NAME, smoke.get());
+            tags.putAll(smokeTags(smoke.get(), set));
+        }
+        Registered r = registerFiles(name, files, tags);
         for (String alias : aliases) {
             client.setAlias(name, alias, r.version());
         }
         return r;
+    }
+
+    /**
+     * The tags that describe a smoke file stored as {@code smoke.json}.
+     *
+     * @param smoke the file
+     * @param set its content
+     * @return {@code quiver.smoke}, {@code quiver.smoke_sha256}, {@code quiver.plugin}
+     * @throws IOException if it cannot be read
+     */
+    public static Map<String, String> smokeTags(Path smoke, SmokeSet set) throws IOException {
+        Map<String, String> tags = new LinkedHashMap<>();
+        tags.put(ModelStore.TAG_SMOKE, SmokeSet.FILE_NAME);
+        tags.put(ModelStore.TAG_SMOKE_SHA256, ModelStore.sha256(smoke));
+        tags.put(ModelStore.TAG_PLUGIN, set.pluginId());
+        return tags;
     }
 
     /**

@@ -114,6 +114,36 @@ public final class ModelResolver {
         }
     }
 
+    /**
+     * The version the cache holds for a reference, without asking the registry: for an alias, the
+     * version last {@link #remember remembered} for it.
+     *
+     * @param uri {@code models:/NAME@ALIAS} or {@code models:/NAME/VERSION}
+     * @param note why the cache is used, for the result
+     * @return the verified cached version ({@code origin = cache}), or empty if none is cached
+     * @throws ModelRefusedException if a cached copy fails verification
+     */
+    public Optional<ResolvedModel> cached(String uri, String note) {
+        return fromStore(ModelUri.parse(uri), "cache", note);
+    }
+
+    /**
+     * Records the version an alias points at in the cache, so that {@link #cached} (and {@link
+     * #resolve} with the registry unreachable, also after a restart) serves it.
+     *
+     * @param name registered model name
+     * @param alias alias
+     * @param version version number
+     * @throws UncheckedIOException if the cache cannot be written
+     */
+    public void remember(String name, String alias, String version) {
+        try {
+            store.recordAlias(name, alias, version);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the model cache " + store.root(), e);
+        }
+    }
+
     private Optional<ResolvedModel> fromStore(ModelUri ref, String origin, String note) {
         String version =
                 ref.version()

@@ -32,6 +32,8 @@ import java.util.stream.Stream;
  * ROOT/NAME/VERSION/quiver-version.json   name, version, run_id, source, tags
  * ROOT/NAME/VERSION/lstm.onnx       the model file (tag quiver.model_file)
  * ROOT/NAME/VERSION/lstm.json       its sidecar (tag quiver.sidecar), optional
+ * ROOT/NAME/VERSION/smoke.json      recorded inputs + expected outputs (tag quiver.smoke), optional
+ * ROOT/alias-history.jsonl          every alias move observed, append-only ({@link AliasHistory})
  * </pre>
  *
  * <p>Every read re-verifies the folder ({@link #verify}): the cache is a file system anyone may
@@ -67,6 +69,15 @@ public final class ModelStore {
 
     /** Tag: the data set trained on. */
     public static final String TAG_DATASET = "quiver.dataset";
+
+    /** Tag: the smoke file's name ({@link SmokeSet}: recorded inputs and expected outputs). */
+    public static final String TAG_SMOKE = "quiver.smoke";
+
+    /** Tag: lower-case hex sha256 of the smoke file. */
+    public static final String TAG_SMOKE_SHA256 = "quiver.smoke_sha256";
+
+    /** Tag: the plugin that serves the model (and recorded the smoke outputs). */
+    public static final String TAG_PLUGIN = "quiver.plugin";
 
     /** A file name we accept inside a version folder: flat, no separators, no leading dot. */
     private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,200}");
@@ -275,11 +286,50 @@ public final class ModelStore {
                 }
                 sidecar = Optional.of(s);
             }
+            String smokeName = tags.get(TAG_SMOKE);
+            if (smokeName != null && !smokeName.isEmpty()) {
+                verifySmoke(model, dir, smokeName, tags.get(TAG_SMOKE_SHA256));
+            }
             return new Verified(modelFile, sidecar, sha, format);
         } catch (IOException e) {
             throw new ModelRefusedException(model, "cannot read " + dir + ": " + e, e);
         } catch (NumberFormatException e) {
             throw new ModelRefusedException(model, "tag " + TAG_SIZE + " is not a number", e);
+        }
+    }
+
+    /**
+     * The smoke file named by {@code quiver.smoke}: a plain {@code .json} name in the folder, the
+     * checksum its tag records, and a valid {@link SmokeSet}.
+     */
+    private static void verifySmoke(String model, Path dir, String name, String wantSha)
+            throws IOException {
+        containedName(model, "tag " + TAG_SMOKE, name);
+        Path f = dir.resolve(name);
+        if (!name.endsWith(".json") || !Files.isRegularFile(f)) {
+            throw new ModelRefusedException(
+                    model, "smoke file " + name + " is missing or not .json");
+        }
+        if (wantSha != null) {
+            String sha = sha256(f);
+            if (!sha.equals(wantSha)) {
+                throw new ModelRefusedException(
+                        model,
+                        "sha256 of "
+                                + name
+                                + " is "
+                                + sha
+                                + ", the version's tag "
+                                + TAG_SMOKE_SHA256
+                                + " says "
+                                + wantSha
+                                + " (checksum mismatch)");
+            }
+        }
+        try {
+            SmokeSet.read(f);
+        } catch (IllegalArgumentException e) {
+            throw new ModelRefusedException(model, e.getMessage(), e);
         }
     }
 

@@ -39,4 +39,24 @@ public record ResolvedModel(
     public ResolvedModel {
         tags = Map.copyOf(tags);
     }
+
+    /**
+     * The recorded inputs and expected outputs stored with the version (tag {@code quiver.smoke}),
+     * verified with the folder.
+     *
+     * @return the smoke file inside {@code dir}, or empty if the version has none
+     */
+    public Optional<Path> smoke() {
+        String name = tags.get(ModelStore.TAG_SMOKE);
+        return name == null || name.isEmpty() ? Optional.empty() : Optional.of(dir.resolve(name));
+    }
+
+    /**
+     * The plugin the version was registered for (tag {@code quiver.plugin}).
+     *
+     * @return the plugin id, or empty
+     */
+    public Optional<String> plugin() {
+        return Optional.ofNullable(tags.get(ModelStore.TAG_PLUGIN)).filter(s -> !s.isEmpty());
+    }
 }

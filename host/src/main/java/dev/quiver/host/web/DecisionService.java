@@ -20,6 +20,12 @@ import dev.quiver.host.live.PipelineHolder;
 import dev.quiver.host.live.ServedModel;
 import dev.quiver.host.risk.GuardedDecision;
 import dev.quiver.host.risk.RiskGuard;
+import dev.quiver.host.rollout.LiveRollouts;
+import dev.quiver.host.rollout.Role;
+import dev.quiver.host.rollout.RolloutController;
+import dev.quiver.host.rollout.RolloutSpec;
+import dev.quiver.host.rollout.Transition;
+import dev.quiver.host.rollout.VariantOutput;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
@@ -29,6 +35,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -48,10 +55,21 @@ final class DecisionService {
     private final RiskGuard guard = new RiskGuard();
     private final WeightedFusion untrainedFusion = new WeightedFusion();
 
+    private final Optional<LiveRollouts> rollouts;
+
     DecisionService(PipelineHolder pipelines, MeterRegistry metrics, double maxFraction) {
+        this(pipelines, metrics, maxFraction, Optional.empty());
+    }
+
+    DecisionService(
+            PipelineHolder pipelines,
+            MeterRegistry metrics,
+            double maxFraction,
+            Optional<LiveRollouts> rollouts) {
         this.pipelines = pipelines;
         this.metrics = metrics;
         this.maxFraction = maxFraction;
+        this.rollouts = rollouts;
     }
 
     double maxFraction() {
@@ -161,12 +179,21 @@ final class DecisionService {
 
     /** Computes the decision; the answer is a JSON-ready map. */
     Map<String, Object> decide(BarData bars) {
+        return decide(bars, null);
+    }
+
+    /**
+     * Computes the decision for a request that may name an account (a rollout routed by account
+     * uses it; without one, the symbol).
+     */
+    Map<String, Object> decide(BarData bars, String account) {
         try (PipelineHolder.Lease lease = pipelines.acquire()) {
-            return decide(bars, lease.pipeline());
+            return decide(bars, account, lease.pipeline());
         }
     }
 
-    private synchronized Map<String, Object> decide(BarData bars, Pipeline pipeline) {
+    private synchronized Map<String, Object> decide(
+            BarData bars, String account, Pipeline pipeline) {
         FeatureMatrix features = FeaturePipeline.compute(bars);
         int last = bars.size() - 1;
         if (last < features.firstWarmIndex()) {
@@ -182,10 +209,34 @@ final class DecisionService {
         }
         FeatureFrame frame = features.frame(last);
 
+        // Rollouts: score the outcomes this request's bars reveal, before anything new is recorded.
+        List<LiveRollouts.Active> active = rollouts.map(LiveRollouts::active).orElse(List.of());
+        for (LiveRollouts.Active a : active) {
+            scoreOutcomes(a, routingKey(a, bars, account), bars);
+        }
+        List<Map<String, Object>> rolloutProvenance = new ArrayList<>();
+        Instant barTime = bars.bar(last).start();
+
         List<Forecast> forecasts = new ArrayList<>();
         Map<String, String> failed = new LinkedHashMap<>();
+        java.util.Set<String> rolledOut = new java.util.HashSet<>();
         for (PredictionCapability p : pipeline.predictions()) {
             String name = p.descriptor().name();
+            Optional<LiveRollouts.Active> rollout =
+                    rollouts.flatMap(r -> r.forCapability(RolloutSpec.Kind.PREDICTION, name));
+            if (rollout.isPresent()) {
+                rolledOut.add(name);
+                rolloutForecast(
+                        rollout.get(),
+                        frame,
+                        routingKey(rollout.get(), bars, account),
+                        bars,
+                        barTime,
+                        forecasts,
+                        failed,
+                        rolloutProvenance);
+                continue;
+            }
             try {
                 Forecast f = timed("prediction", name, () -> p.forecast(frame));
                 if (f == null) {
@@ -195,6 +246,24 @@ final class DecisionService {
                 }
             } catch (RuntimeException e) {
                 failed.put(name, String.valueOf(e.getMessage()));
+            }
+        }
+        for (LiveRollouts.Active a : active) {
+            RolloutSpec spec = a.controller().spec();
+            if (spec.kind() == RolloutSpec.Kind.PREDICTION
+                    && !rolledOut.contains(spec.capability())
+                    && rollouts.get().forCapability(spec.kind(), spec.capability()).orElse(null)
+                            == a) {
+                // a capability the pipeline does not have: the rollout adds it
+                rolloutForecast(
+                        a,
+                        frame,
+                        routingKey(a, bars, account),
+                        bars,
+                        barTime,
+                        forecasts,
+                        failed,
+                        rolloutProvenance);
             }
         }
         if (forecasts.isEmpty()) {
@@ -239,7 +308,18 @@ final class DecisionService {
         Map<String, Object> decisions = new LinkedHashMap<>();
         for (SizingCapability s : pipeline.sizings()) {
             String name = s.descriptor().name();
-            GuardedDecision d = timed("sizing", name, () -> guard.decide(s, ctx));
+            Optional<LiveRollouts.Active> rollout =
+                    rollouts.flatMap(r -> r.forCapability(RolloutSpec.Kind.SIZING, name));
+            GuardedDecision d =
+                    rollout.isPresent()
+                            ? rolloutSizing(
+                                    rollout.get(),
+                                    ctx,
+                                    routingKey(rollout.get(), bars, account),
+                                    bars,
+                                    barTime,
+                                    rolloutProvenance)
+                            : timed("sizing", name, () -> guard.decide(s, ctx));
             Map<String, Object> inputs = new LinkedHashMap<>();
             inputs.put("p_up", fused.probabilityUp());
             inputs.put("confidence", fused.confidence());
@@ -292,6 +372,9 @@ final class DecisionService {
                 FeaturePipeline.SCHEMA.name() + " v" + FeaturePipeline.SCHEMA.version());
         provenance.put("feature_schema_hash", FeaturePipeline.SCHEMA.hash());
         provenance.put("failed_sources", failed);
+        if (!rolloutProvenance.isEmpty()) {
+            provenance.put("rollouts", rolloutProvenance);
+        }
 
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("symbol", bars.symbol());
@@ -300,6 +383,165 @@ final class DecisionService {
         out.put("decisions", decisions);
         out.put("provenance", provenance);
         return out;
+    }
+
+    private static String routingKey(LiveRollouts.Active a, BarData bars, String account) {
+        return a.controller().spec().routingKey() == RolloutSpec.RoutingKey.ACCOUNT
+                        && account != null
+                        && !account.isBlank()
+                ? account
+                : bars.symbol();
+    }
+
+    /**
+     * Scores a rollout's pending forecasts for this key whose next bar is in the request: the
+     * outcome of bar t is the close of the bar right after t, known only once a request brings it.
+     */
+    private void scoreOutcomes(LiveRollouts.Active a, String key, BarData bars) {
+        RolloutController c = a.controller();
+        List<Transition> transitions = new ArrayList<>();
+        boolean scored = false;
+        for (Instant t : c.pendingBars(key)) {
+            int j = java.util.Arrays.binarySearch(bars.startMillis, t.toEpochMilli());
+            if (j >= 0 && j + 1 < bars.size()) {
+                transitions.addAll(
+                        c.resolve(
+                                key,
+                                t,
+                                Instant.ofEpochMilli(bars.startMillis[j + 1]),
+                                bars.close[j + 1],
+                                Instant.now()));
+                scored = true;
+            }
+        }
+        if (scored) {
+            rollouts.orElseThrow().manager().applied(c, transitions);
+        }
+    }
+
+    private void rolloutForecast(
+            LiveRollouts.Active a,
+            FeatureFrame frame,
+            String key,
+            BarData bars,
+            Instant barTime,
+            List<Forecast> forecasts,
+            Map<String, String> failed,
+            List<Map<String, Object>> provenance) {
+        RolloutController c = a.controller();
+        String name = c.spec().capability();
+        Role acting = c.route(key);
+        Map<Role, Forecast> out = new java.util.EnumMap<>(Role.class);
+        for (Role role : Role.values()) {
+            if (!c.computes(role)) {
+                continue;
+            }
+            try {
+                Forecast f =
+                        timed(
+                                "prediction",
+                                name + "@" + role.id(),
+                                () -> a.variant(role).prediction().forecast(frame));
+                if (f == null) {
+                    failed.put(name + "@" + role.id(), "returned no forecast");
+                } else {
+                    out.put(role, f);
+                }
+            } catch (RuntimeException e) {
+                failed.put(name + "@" + role.id(), String.valueOf(e.getMessage()));
+            }
+        }
+        Role used =
+                out.containsKey(acting)
+                        ? acting
+                        : out.isEmpty() ? acting : out.keySet().iterator().next();
+        Forecast f = out.get(used);
+        if (f != null) {
+            forecasts.add(f);
+        }
+        c.record(
+                key,
+                barTime,
+                bars.close[bars.size() - 1],
+                out.containsKey(Role.CHAMPION)
+                        ? VariantOutput.forecast(out.get(Role.CHAMPION).probabilityUp())
+                        : null,
+                out.containsKey(Role.CHALLENGER)
+                        ? VariantOutput.forecast(out.get(Role.CHALLENGER).probabilityUp())
+                        : null,
+                used);
+        rollouts.orElseThrow().manager().saveSoon(c);
+        Map<String, Object> m = rolloutEntry(a, key, acting, used);
+        m.put(
+                "champion_p_up",
+                out.containsKey(Role.CHAMPION) ? out.get(Role.CHAMPION).probabilityUp() : null);
+        m.put(
+                "challenger_p_up",
+                out.containsKey(Role.CHALLENGER) ? out.get(Role.CHALLENGER).probabilityUp() : null);
+        provenance.add(m);
+    }
+
+    private GuardedDecision rolloutSizing(
+            LiveRollouts.Active a,
+            SizingContext ctx,
+            String key,
+            BarData bars,
+            Instant barTime,
+            List<Map<String, Object>> provenance) {
+        RolloutController c = a.controller();
+        String name = c.spec().capability();
+        Role acting = c.route(key);
+        Map<Role, GuardedDecision> out = new java.util.EnumMap<>(Role.class);
+        for (Role role : Role.values()) {
+            if (c.computes(role)) {
+                // the risk guard turns a failure into a flat decision with a reason
+                out.put(
+                        role,
+                        timed(
+                                "sizing",
+                                name + "@" + role.id(),
+                                () -> guard.decide(a.variant(role).sizing(), ctx)));
+            }
+        }
+        Role used = out.containsKey(acting) ? acting : out.keySet().iterator().next();
+        c.record(
+                key,
+                barTime,
+                bars.close[bars.size() - 1],
+                out.containsKey(Role.CHAMPION)
+                        ? VariantOutput.sizing(out.get(Role.CHAMPION).fraction())
+                        : null,
+                out.containsKey(Role.CHALLENGER)
+                        ? VariantOutput.sizing(out.get(Role.CHALLENGER).fraction())
+                        : null,
+                used);
+        rollouts.orElseThrow().manager().saveSoon(c);
+        Map<String, Object> m = rolloutEntry(a, key, acting, used);
+        m.put(
+                "champion_fraction",
+                out.containsKey(Role.CHAMPION) ? out.get(Role.CHAMPION).fraction() : null);
+        m.put(
+                "challenger_fraction",
+                out.containsKey(Role.CHALLENGER) ? out.get(Role.CHALLENGER).fraction() : null);
+        provenance.add(m);
+        return out.get(used);
+    }
+
+    private static Map<String, Object> rolloutEntry(
+            LiveRollouts.Active a, String key, Role acting, Role used) {
+        RolloutController c = a.controller();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("rollout", c.id());
+        m.put("stage", c.stage().id());
+        m.put("capability", c.spec().kind().id() + ":" + c.spec().capability());
+        m.put("routing_key", key);
+        m.put("routed", acting.id());
+        m.put("acted", used.id());
+        if (used != acting) {
+            m.put("note", "the routed " + acting.id() + " failed; the " + used.id() + " acted");
+        }
+        m.put("variant", a.variant(used).description());
+        return m;
     }
 
     private <T> T timed(String capability, String name, Supplier<T> call) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.host.data.BarData;
+import dev.quiver.host.live.LiveModels;
 import dev.quiver.host.live.Pipeline;
 import dev.quiver.host.live.PipelineHolder;
 import dev.quiver.host.plugin.LoadedPlugin;
@@ -12,6 +13,14 @@ import dev.quiver.host.plugin.PluginHealth;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.plugin.PluginTransition;
+import dev.quiver.host.rollout.LiveRollouts;
+import dev.quiver.host.rollout.Role;
+import dev.quiver.host.rollout.RolloutController;
+import dev.quiver.host.rollout.RolloutManager;
+import dev.quiver.host.rollout.RolloutSpec;
+import dev.quiver.host.rollout.RolloutSpecException;
+import dev.quiver.host.rollout.RolloutStore;
+import dev.quiver.host.rollout.Transition;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.micrometer.core.instrument.Counter;
@@ -26,6 +35,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,17 +53,31 @@ public final class QuiverServer implements AutoCloseable {
     private final PluginRuntime runtime;
     private final PrometheusMeterRegistry metrics;
     private final PipelineHolder pipelines;
+    private final LiveModels models;
     private final DecisionService decisions;
     private final Counter decisionCount;
     private final Javalin app;
     private final String openApi;
     private volatile PluginFolderWatcher watcher;
 
-    private QuiverServer(PluginRuntime runtime, double maxFraction) {
+    private final Optional<LiveRollouts> rollouts;
+
+    private QuiverServer(
+            PluginRuntime runtime,
+            PrometheusMeterRegistry metrics,
+            LiveModels models,
+            Optional<LiveRollouts> rollouts,
+            double maxFraction) {
         this.runtime = runtime;
-        this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        this.pipelines = new PipelineHolder(Pipeline.of(runtime));
-        this.decisions = new DecisionService(pipelines, metrics, maxFraction);
+        this.metrics = metrics;
+        this.models = models;
+        this.rollouts = rollouts;
+        this.pipelines =
+                new PipelineHolder(
+                        models == null
+                                ? Pipeline.of(runtime)
+                                : models.install(Pipeline.of(runtime)));
+        this.decisions = new DecisionService(pipelines, metrics, maxFraction, rollouts);
         this.decisionCount =
                 Counter.builder("quiver.decisions")
                         .description("Decisions answered")
@@ -66,7 +90,32 @@ public final class QuiverServer implements AutoCloseable {
                         });
         app.post("/v1/decisions", this::decision);
         app.get("/v1/plugins", this::plugins);
+        app.post("/v1/rollouts", ctx -> rolloutCall(ctx, () -> startRollout(ctx)));
+        app.get(
+                "/v1/rollouts",
+                ctx -> rolloutCall(ctx, () -> json(ctx, 200, Map.of("rollouts", rolloutList()))));
+        app.get(
+                "/v1/rollouts/{id}",
+                ctx -> rolloutCall(ctx, () -> json(ctx, 200, rolloutStatus(rollout(ctx)))));
+        app.post(
+                "/v1/rollouts/{id}/promote",
+                ctx -> rolloutCall(ctx, () -> command(ctx, "promote")));
+        app.post(
+                "/v1/rollouts/{id}/rollback",
+                ctx -> rolloutCall(ctx, () -> command(ctx, "rollback")));
+        app.post("/v1/rollouts/{id}/abort", ctx -> rolloutCall(ctx, () -> command(ctx, "abort")));
+        app.exception(
+                RolloutSpecException.class,
+                (e, ctx) -> {
+                    error("bad_request");
+                    Map<String, Object> body = new LinkedHashMap<>();
+                    body.put("error", RolloutSpecException.CODE);
+                    body.put("field", e.field());
+                    body.put("message", e.getMessage());
+                    json(ctx, 400, body);
+                });
         app.get("/v1/capabilities", this::capabilities);
+        app.get("/v1/models", this::models);
         app.get("/health/live", ctx -> json(ctx, 200, Map.of("status", "live")));
         app.get("/health/ready", this::ready);
         app.get(
@@ -111,12 +160,94 @@ public final class QuiverServer implements AutoCloseable {
      */
     public static QuiverServer start(
             PluginRuntime runtime, String host, int port, double maxFraction) {
+        return start(
+                runtime,
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                null,
+                Optional.empty(),
+                host,
+                port,
+                maxFraction);
+    }
+
+    /**
+     * Starts the API with rollouts applied to its decisions and the {@code /v1/rollouts} endpoints.
+     *
+     * @param runtime started plugins; stays owned by the caller
+     * @param host address to bind, e.g. {@code 127.0.0.1}
+     * @param port port, 0 for any free one
+     * @param maxFraction the risk guard's cap, in (0, 1]
+     * @param rollouts the service's rollouts (stays owned by the caller), or empty: the rollout
+     *     endpoints then answer 404
+     * @return the running server
+     */
+    public static QuiverServer start(
+            PluginRuntime runtime,
+            String host,
+            int port,
+            double maxFraction,
+            Optional<LiveRollouts> rollouts) {
+        return start(
+                runtime,
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                null,
+                rollouts,
+                host,
+                port,
+                maxFraction);
+    }
+
+    /**
+     * Starts the API serving registered model versions, without rollouts.
+     *
+     * @see #start(PluginRuntime, PrometheusMeterRegistry, LiveModels, Optional, String, int,
+     *     double)
+     */
+    public static QuiverServer start(
+            PluginRuntime runtime,
+            PrometheusMeterRegistry metrics,
+            LiveModels models,
+            String host,
+            int port,
+            double maxFraction) {
+        return start(runtime, metrics, models, Optional.empty(), host, port, maxFraction);
+    }
+
+    /**
+     * Starts the API serving registered model versions and rollouts: the pipeline holds the {@code
+     * models}' instances in place of the plugins' own, and the models follow their aliases (swaps
+     * go through this server's {@link #pipelines()}).
+     *
+     * @param runtime started plugins; stays owned by the caller
+     * @param metrics the registry {@code /metrics} exposes (the models' meters are in it); closed
+     *     with the server
+     * @param models the bound model versions, or null for none; stays owned by the caller, who
+     *     closes it after the server
+     * @param rollouts the service's rollouts (stays owned by the caller), or empty: the rollout
+     *     endpoints then answer 404
+     * @param host address to bind, e.g. {@code 127.0.0.1}
+     * @param port port, 0 for any free one
+     * @param maxFraction the risk guard's cap, in (0, 1]
+     * @return the running server
+     * @throws IllegalArgumentException if {@code maxFraction} is outside (0, 1]
+     */
+    public static QuiverServer start(
+            PluginRuntime runtime,
+            PrometheusMeterRegistry metrics,
+            LiveModels models,
+            Optional<LiveRollouts> rollouts,
+            String host,
+            int port,
+            double maxFraction) {
         if (!(maxFraction > 0 && maxFraction <= 1)) {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_OPTION] --max-position must be in (0, 1], was " + maxFraction);
         }
-        QuiverServer server = new QuiverServer(runtime, maxFraction);
+        QuiverServer server = new QuiverServer(runtime, metrics, models, rollouts, maxFraction);
         server.app.start(host, port);
+        if (models != null) {
+            models.startPolling(server.pipelines);
+        }
         return server;
     }
 
@@ -139,10 +270,14 @@ public final class QuiverServer implements AutoCloseable {
      * @throws IllegalStateException if the server is closed
      */
     public Pipeline publish(PluginTransition transition) {
+        // Everything the swap takes out, also instances made for a model binding
+        // (PluginRuntime.newPrediction): closed once drained, before their plugin is unloaded.
+        var removed = new java.util.concurrent.CopyOnWriteArrayList<Object>();
         return pipelines.swap(
                 current -> {
                     Pipeline.Builder b = current.toBuilder();
-                    transition.removedPluginIds().forEach(b::removePlugin);
+                    removed.clear();
+                    transition.removedPluginIds().forEach(id -> removed.addAll(b.removePlugin(id)));
                     for (LoadedPlugin p : transition.added()) {
                         b.plugin(p.id(), p.version());
                     }
@@ -151,7 +286,18 @@ public final class QuiverServer implements AutoCloseable {
                     transition.addedSizings().forEach(c -> b.addSizing(pluginOf(c), c));
                     return b.build();
                 },
-                transition::retire);
+                () -> {
+                    for (Object c : removed) {
+                        if (c instanceof AutoCloseable closeable) {
+                            try {
+                                closeable.close(); // idempotent: the plugin's own are closed again
+                            } catch (Exception e) {
+                                LOG.warn("[Quiver/EXTENSION_CLOSE_FAILED] {}: {}", c, e.toString());
+                            }
+                        }
+                    }
+                    transition.retire();
+                });
     }
 
     private static String pluginOf(Object capability) {
@@ -212,9 +358,102 @@ public final class QuiverServer implements AutoCloseable {
                     "[Quiver/BAD_JSON] the body is not valid JSON: " + e.getOriginalMessage());
         }
         BarData bars = DecisionService.parse(body);
-        Map<String, Object> answer = decisions.decide(bars);
+        JsonNode account = body.get("account");
+        Map<String, Object> answer =
+                decisions.decide(
+                        bars, account == null || account.isNull() ? null : account.asText());
         decisionCount.increment();
         json(ctx, 200, answer);
+    }
+
+    /**
+     * Unknown rollout: 404; taken id, conflicting or finished rollout: 409 (the message says
+     * which).
+     */
+    private void rolloutCall(Context ctx, Runnable call) {
+        try {
+            call.run();
+        } catch (java.util.NoSuchElementException e) {
+            error("not_found");
+            json(ctx, 404, Map.of("error", "NOT_FOUND", "message", String.valueOf(e.getMessage())));
+        } catch (IllegalStateException e) {
+            error("conflict");
+            json(ctx, 409, Map.of("error", "CONFLICT", "message", String.valueOf(e.getMessage())));
+        }
+    }
+
+    private LiveRollouts live() {
+        return rollouts.orElseThrow(
+                () ->
+                        new java.util.NoSuchElementException(
+                                "[Quiver/NO_ROLLOUTS] this service was started without rollouts"));
+    }
+
+    private RolloutController rollout(Context ctx) {
+        String id = ctx.pathParam("id");
+        return live().manager()
+                .get(id)
+                .orElseThrow(
+                        () ->
+                                new java.util.NoSuchElementException(
+                                        "[Quiver/NO_SUCH_ROLLOUT] no rollout with id '"
+                                                + id
+                                                + "'"));
+    }
+
+    private void startRollout(Context ctx) {
+        RolloutSpec spec = RolloutSpec.parse(ctx.body(), "request body", null);
+        RolloutController c = live().start(spec);
+        json(ctx, 201, rolloutStatus(c));
+    }
+
+    private void command(Context ctx, String what) {
+        String id = ctx.pathParam("id");
+        String reason = ctx.queryParam("reason");
+        if (reason == null || reason.isBlank()) {
+            reason = "operator " + what + " over HTTP";
+        }
+        RolloutManager m = live().manager();
+        Transition t =
+                switch (what) {
+                    case "promote" -> m.promote(id, reason);
+                    case "rollback" -> m.rollback(id, reason);
+                    default -> m.abort(id, reason);
+                };
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("transition", t);
+        body.put("rollout", rolloutStatus(m.get(id).orElseThrow()));
+        json(ctx, 200, body);
+    }
+
+    private List<Map<String, Object>> rolloutList() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (RolloutController c : live().manager().list()) {
+            out.add(rolloutStatus(c));
+        }
+        return out;
+    }
+
+    private Map<String, Object> rolloutStatus(RolloutController c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", c.id());
+        m.put("stage", c.stage().id());
+        m.put("spec", c.spec().toJson());
+        m.put("variants", live().variantDescriptions(c.id()));
+        Map<String, Object> figures = new LinkedHashMap<>();
+        for (Role r : Role.values()) {
+            figures.put(r.id(), c.figures(r));
+        }
+        figures.put("served", c.servedFigures());
+        m.put("figures", figures);
+        Map<String, Object> acted = new LinkedHashMap<>();
+        for (Role r : Role.values()) {
+            acted.put(r.id(), c.acted(r));
+        }
+        m.put("acted", acted);
+        m.put("current_stage", c.stageStatus());
+        m.put("transitions", c.transitions());
+        return m;
     }
 
     private void plugins(Context ctx) {
@@ -294,6 +533,18 @@ public final class QuiverServer implements AutoCloseable {
         return m;
     }
 
+    private void models(Context ctx) {
+        Pipeline current = pipelines.current();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("pipeline_generation", current.generation());
+        body.put("bindings", models == null ? List.of() : models.status());
+        // Model instances built for bindings and not closed: one per binding once every retired
+        // version has drained and been closed.
+        body.put("open_model_instances", runtime.openInstances());
+        body.put("decisions_in_flight", pipelines.inFlight());
+        json(ctx, 200, body);
+    }
+
     private void capabilities(Context ctx) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (LoadedPlugin p : runtime.plugins()) {
@@ -333,7 +584,9 @@ public final class QuiverServer implements AutoCloseable {
 
     private static void json(Context ctx, int status, Object body) {
         try {
-            ctx.status(status).contentType(JSON_TYPE).result(JSON.writeValueAsString(body));
+            ctx.status(status)
+                    .contentType(JSON_TYPE)
+                    .result(RolloutStore.JSON.writeValueAsString(body));
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
@@ -359,6 +612,9 @@ public final class QuiverServer implements AutoCloseable {
         PluginFolderWatcher w = watcher;
         if (w != null) {
             w.close();
+        }
+        if (models != null) {
+            models.stopPolling();
         }
         app.stop();
         pipelines.close();

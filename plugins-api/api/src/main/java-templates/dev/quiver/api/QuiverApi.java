@@ -12,11 +12,20 @@ package dev.quiver.api;
 @Stable(since = "1.0.0")
 public final class QuiverApi {
 
-    /** Semantic version of {@code quiver-plugins-api}, e.g. {@code 1.0.0}. */
-    public static final String VERSION = "${project.version}";
+    /**
+     * Semantic version of {@code quiver-plugins-api}, e.g. {@code 1.0.0}: the version of the api
+     * jar the host runs with. Deliberately not a compile-time constant, so that javac does not copy
+     * it into the host's classes: a host compiled against one api version reports the one it runs
+     * with.
+     */
+    public static final String VERSION = notInlined("${project.version}");
 
     /** Package every plugin-facing type lives under; part of the contract, never changes. */
     public static final String BASE_PACKAGE = "dev.quiver";
 
     private QuiverApi() {}
+
+    private static String notInlined(String value) {
+        return value;
+    }
 }

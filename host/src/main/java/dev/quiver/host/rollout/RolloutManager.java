@@ -1,0 +1,447 @@
+package dev.quiver.host.rollout;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.quiver.host.mlflow.MlflowClient;
+import dev.quiver.host.mlflow.MlflowException;
+import dev.quiver.host.registry.ModelUri;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The rollouts of one service: starts them, applies manual commands, and carries out what every
+ * transition implies: an audit line (fsync'd), the persisted state (atomic), and, when a variant is
+ * a registered model version, the MLflow aliases.
+ *
+ * <p>Aliases: starting a rollout whose challenger is {@code models:/NAME/V} points {@code
+ * NAME@challenger} at V; completing it points {@code NAME@champion} at V and removes {@code
+ * @challenger}; rolling back or aborting removes {@code @challenger} if it still points at V. These
+ * calls run on one background thread, never on a decision's path (the registry may be slow or
+ * down); each outcome is its own audit line ({@code "event": "registry"}). A failed alias move is
+ * logged and audited, and the rollout's own state stays authoritative.
+ *
+ * <p>Thread-safe.
+ */
+public final class RolloutManager implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RolloutManager.class);
+
+    private final RolloutStore store;
+    private final Optional<MlflowClient> registry;
+    private final Clock clock;
+    private final Map<String, RolloutController> rollouts = new LinkedHashMap<>();
+    private final ExecutorService registryThread =
+            Executors.newSingleThreadExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "quiver-rollout-registry");
+                        t.setDaemon(true);
+                        return t;
+                    });
+
+    /** Longest a scored outcome waits before its state is written. */
+    public static final long FLUSH_MILLIS = 1000;
+
+    private final Map<String, RolloutController> dirty = new LinkedHashMap<>();
+    private final ScheduledExecutorService flusher =
+            Executors.newSingleThreadScheduledExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "quiver-rollout-flush");
+                        t.setDaemon(true);
+                        return t;
+                    });
+
+    private RolloutManager(RolloutStore store, Optional<MlflowClient> registry, Clock clock) {
+        this.store = store;
+        this.registry = registry;
+        this.clock = clock;
+        flusher.scheduleWithFixedDelay(
+                () -> {
+                    try {
+                        flush();
+                    } catch (RuntimeException e) {
+                        LOG.error("cannot save rollout state: {}", e.getMessage(), e);
+                    }
+                },
+                FLUSH_MILLIS,
+                FLUSH_MILLIS,
+                TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Opens the store and restores every rollout saved in it.
+     *
+     * @param store where state and audit live
+     * @param registry the MLflow registry whose aliases follow model-version rollouts, or empty
+     * @param clock time stamps of transitions
+     * @return the manager
+     * @throws java.io.UncheckedIOException if a state file cannot be read (naming it)
+     */
+    public static RolloutManager open(
+            RolloutStore store, Optional<MlflowClient> registry, Clock clock) {
+        RolloutManager m = new RolloutManager(store, registry, clock);
+        for (RolloutSnapshot s : store.loadAll()) {
+            RolloutController c = RolloutController.restore(s);
+            m.rollouts.put(c.id(), c);
+        }
+        return m;
+    }
+
+    /**
+     * The store.
+     *
+     * @return the store
+     */
+    public RolloutStore store() {
+        return store;
+    }
+
+    /**
+     * Starts a rollout.
+     *
+     * @param spec the spec
+     * @return its controller
+     * @throws IllegalStateException with code {@code ROLLOUT_EXISTS} if the id is taken, or {@code
+     *     ROLLOUT_CONFLICT} if another live rollout has the same capability
+     */
+    public synchronized RolloutController start(RolloutSpec spec) {
+        if (rollouts.containsKey(spec.id())) {
+            throw new IllegalStateException(
+                    "[Quiver/ROLLOUT_EXISTS] a rollout with id '"
+                            + spec.id()
+                            + "' exists ("
+                            + rollouts.get(spec.id()).stage().id()
+                            + "); choose another id");
+        }
+        Optional<RolloutController> other = live(spec.kind(), spec.capability());
+        if (other.isPresent()) {
+            throw new IllegalStateException(
+                    "[Quiver/ROLLOUT_CONFLICT] rollout '"
+                            + other.get().id()
+                            + "' is already "
+                            + other.get().stage().id()
+                            + " for "
+                            + spec.kind().id()
+                            + " '"
+                            + spec.capability()
+                            + "'; finish, roll back or abort it first");
+        }
+        RolloutController c = RolloutController.start(spec, clock.instant());
+        rollouts.put(spec.id(), c);
+        store.save(c.snapshot());
+        ObjectNode line = RolloutStore.JSON.createObjectNode();
+        line.put("event", "start")
+                .put("time", clock.instant().toString())
+                .put("rollout", spec.id())
+                .putNull("from")
+                .put("to", spec.mode().id())
+                .put("actor", "operator")
+                .put("reason", "started");
+        line.set("spec", spec.toJson());
+        store.appendAudit(line);
+        spec.challenger()
+                .modelUri()
+                .ifPresent(
+                        m ->
+                                registryAction(
+                                        spec.id(),
+                                        "set "
+                                                + m.name()
+                                                + "@challenger -> "
+                                                + m.version().orElseThrow(),
+                                        c2 ->
+                                                c2.setAlias(
+                                                        m.name(),
+                                                        "challenger",
+                                                        m.version().orElseThrow())));
+        LOG.info("rollout {} started in {}: {}", spec.id(), spec.mode().id(), describe(spec));
+        return c;
+    }
+
+    private static String describe(RolloutSpec spec) {
+        return spec.kind().id()
+                + " '"
+                + spec.capability()
+                + "', champion "
+                + spec.champion().describe(spec.plugin())
+                + ", challenger "
+                + spec.challenger().describe(spec.plugin());
+    }
+
+    /**
+     * Every rollout, in start order.
+     *
+     * @return the controllers
+     */
+    public synchronized List<RolloutController> list() {
+        return new ArrayList<>(rollouts.values());
+    }
+
+    /**
+     * One rollout.
+     *
+     * @param id its id
+     * @return the controller, if any
+     */
+    public synchronized Optional<RolloutController> get(String id) {
+        return Optional.ofNullable(rollouts.get(id));
+    }
+
+    /**
+     * The live (not terminal) rollout of a capability.
+     *
+     * @param kind capability kind
+     * @param capability its name
+     * @return the controller, if any
+     */
+    public synchronized Optional<RolloutController> live(RolloutSpec.Kind kind, String capability) {
+        return rollouts.values().stream()
+                .filter(c -> !c.stage().terminal())
+                .filter(c -> c.spec().kind() == kind && c.spec().capability().equals(capability))
+                .findFirst();
+    }
+
+    /**
+     * An operator's promotion (one stage forward).
+     *
+     * @param id rollout id
+     * @param reason why, for the audit log
+     * @return the transition
+     * @throws java.util.NoSuchElementException if there is no such rollout
+     * @throws IllegalStateException if it is over
+     */
+    public Transition promote(String id, String reason) {
+        RolloutController c = require(id);
+        Transition t = c.promote(reason, clock.instant());
+        applied(c, List.of(t));
+        return t;
+    }
+
+    /**
+     * An operator's rollback.
+     *
+     * @param id rollout id
+     * @param reason why
+     * @return the transition
+     * @throws java.util.NoSuchElementException if there is no such rollout
+     * @throws IllegalStateException if it is over
+     */
+    public Transition rollback(String id, String reason) {
+        RolloutController c = require(id);
+        Transition t = c.rollback(reason, clock.instant());
+        applied(c, List.of(t));
+        return t;
+    }
+
+    /**
+     * An operator's abort.
+     *
+     * @param id rollout id
+     * @param reason why
+     * @return the transition
+     * @throws java.util.NoSuchElementException if there is no such rollout
+     * @throws IllegalStateException if it is over
+     */
+    public Transition abort(String id, String reason) {
+        RolloutController c = require(id);
+        Transition t = c.abort(reason, clock.instant());
+        applied(c, List.of(t));
+        return t;
+    }
+
+    private RolloutController require(String id) {
+        return get(id).orElseThrow(
+                        () ->
+                                new java.util.NoSuchElementException(
+                                        "[Quiver/NO_SUCH_ROLLOUT] no rollout with id '"
+                                                + id
+                                                + "'"));
+    }
+
+    /**
+     * Carries out transitions a controller made (rule or operator): one audit line each, the alias
+     * moves they imply, and the state saved.
+     *
+     * @param c the controller
+     * @param transitions what it returned
+     */
+    public void applied(RolloutController c, List<Transition> transitions) {
+        if (transitions.isEmpty()) {
+            saveSoon(c);
+            return;
+        }
+        for (Transition t : transitions) {
+            ObjectNode line = RolloutStore.JSON.createObjectNode().put("event", "transition");
+            line.setAll((ObjectNode) RolloutStore.JSON.valueToTree(t));
+            store.appendAudit(line);
+            LOG.info(
+                    "rollout {}: {} -> {} by {}: {}",
+                    t.rollout(),
+                    t.from(),
+                    t.to(),
+                    t.actor(),
+                    t.reason());
+            aliasesFor(c.spec(), t);
+        }
+        store.save(c.snapshot());
+    }
+
+    /**
+     * Persists a controller's state now.
+     *
+     * @param c the controller
+     */
+    public void save(RolloutController c) {
+        synchronized (dirty) {
+            dirty.remove(c.id());
+        }
+        store.save(c.snapshot());
+    }
+
+    /**
+     * Marks a controller's state for the next flush (at most {@value #FLUSH_MILLIS} ms away): what
+     * the decision path calls after recording or scoring outcomes, so a request never waits for an
+     * fsync. A crash loses at most that much of the outcome statistics; transitions are saved at
+     * once.
+     *
+     * @param c the controller
+     */
+    public void saveSoon(RolloutController c) {
+        synchronized (dirty) {
+            dirty.put(c.id(), c);
+        }
+    }
+
+    /** Writes every state marked by {@link #saveSoon}. */
+    public void flush() {
+        List<RolloutController> todo;
+        synchronized (dirty) {
+            todo = new ArrayList<>(dirty.values());
+            dirty.clear();
+        }
+        for (RolloutController c : todo) {
+            store.save(c.snapshot());
+        }
+    }
+
+    private void aliasesFor(RolloutSpec spec, Transition t) {
+        Optional<ModelUri> challenger = spec.challenger().modelUri();
+        if (challenger.isEmpty()) {
+            return;
+        }
+        String name = challenger.get().name();
+        String version = challenger.get().version().orElseThrow();
+        if (t.to().equals(Stage.COMPLETED.id())) {
+            registryAction(
+                    spec.id(),
+                    "set " + name + "@champion -> " + version + "; remove " + name + "@challenger",
+                    client -> {
+                        client.setAlias(name, "champion", version);
+                        client.deleteAlias(name, "challenger");
+                    });
+        } else if (t.to().equals(Stage.ROLLED_BACK.id()) || t.to().equals(Stage.ABORTED.id())) {
+            registryAction(
+                    spec.id(),
+                    "remove " + name + "@challenger (was " + version + ")",
+                    client -> {
+                        JsonNode now;
+                        try {
+                            now = client.versionByAlias(name, "challenger");
+                        } catch (MlflowException e) {
+                            // MLflow answers an unknown alias with 400 "... not found"
+                            if (e.notFound()
+                                    || String.valueOf(e.getMessage()).contains("not found")) {
+                                return; // already gone
+                            }
+                            throw e;
+                        }
+                        if (!now.path("version").asText().equals(version)) {
+                            throw new IllegalStateException(
+                                    name
+                                            + "@challenger now points at version "
+                                            + now.path("version").asText()
+                                            + ", not "
+                                            + version
+                                            + "; left as it is");
+                        }
+                        client.deleteAlias(name, "challenger");
+                    });
+        }
+    }
+
+    private interface RegistryCall {
+        void run(MlflowClient client);
+    }
+
+    private void registryAction(String rollout, String action, RegistryCall call) {
+        if (registry.isEmpty()) {
+            store.appendAudit(
+                    registryLine(rollout, action, "skipped: no tracking URI (no registry)"));
+            return;
+        }
+        registryThread.execute(
+                () -> {
+                    String result;
+                    try {
+                        call.run(registry.get());
+                        result = "ok";
+                    } catch (RuntimeException e) {
+                        result = "failed: " + e.getMessage();
+                        LOG.warn(
+                                "rollout {}: registry action '{}' failed: {}",
+                                rollout,
+                                action,
+                                e.getMessage());
+                    }
+                    store.appendAudit(registryLine(rollout, action, result));
+                });
+    }
+
+    private ObjectNode registryLine(String rollout, String action, String result) {
+        return RolloutStore.JSON
+                .createObjectNode()
+                .put("event", "registry")
+                .put("time", clock.instant().toString())
+                .put("rollout", rollout)
+                .put("action", action)
+                .put("result", result);
+    }
+
+    /**
+     * Waits until every registry action queued so far has run (tests, shutdown).
+     *
+     * @throws InterruptedException if interrupted while waiting
+     */
+    public void awaitRegistry() throws InterruptedException {
+        var done = new java.util.concurrent.CountDownLatch(1);
+        registryThread.execute(done::countDown);
+        done.await();
+    }
+
+    /**
+     * Writes pending state, runs the queued registry actions (waiting up to 30 s), then stops the
+     * background threads.
+     */
+    @Override
+    public void close() {
+        flusher.shutdown();
+        flush();
+        registryThread.shutdown();
+        try {
+            if (!registryThread.awaitTermination(30, TimeUnit.SECONDS)) {
+                LOG.warn("rollout registry actions still running after 30 s at shutdown");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,839 @@
+package dev.quiver.host.live;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.quiver.host.cli.Cli;
+import dev.quiver.host.data.BarData;
+import dev.quiver.host.data.BundledData;
+import dev.quiver.host.mlflow.LocalMlflow;
+import dev.quiver.host.mlflow.MlflowClient;
+import dev.quiver.host.mlflow.MlflowHttp;
+import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.registry.AliasHistory;
+import dev.quiver.host.registry.ModelRegistrar;
+import dev.quiver.host.registry.ModelStore;
+import dev.quiver.host.registry.SmokeSet;
+import dev.quiver.host.web.QuiverServer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Hot swap of model versions in the live service, against the real MLflow server the build starts,
+ * with the distribution's real plugins and the LSTM plugin's bundled ONNX model registered as
+ * versions in the test.
+ *
+ * <p>Two distinguishable versions: v1 is the bundled model and sidecar; v2 is the same network with
+ * another normalisation in its sidecar (the RSI mean shifted by 2 points), so the two give
+ * different probabilities on the same bars and a decision shows which one computed it.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HotSwapIT {
+
+    static final Path DISTRIBUTION = Path.of(System.getProperty("quiver.distribution"));
+    static final Path PLUGIN_SOURCES = Path.of("..", "plugins").toAbsolutePath().normalize();
+    static final Path LSTM_DIR =
+            PLUGIN_SOURCES.resolve(
+                    "prediction-lstm/src/main/resources/dev/quiver/plugins/lstm/model");
+    static final Path LSTM = LSTM_DIR.resolve("lstm.onnx");
+    static final Path LSTM_SIDECAR = LSTM_DIR.resolve("lstm.json");
+    static final Path WRONG_SHAPE =
+            PLUGIN_SOURCES.resolve(
+                    "prediction-lstm/src/test/resources/dev/quiver/plugins/lstm/wrong-shape.onnx");
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String PLUGIN = "prediction-lstm";
+
+    Path work;
+    Path plugins;
+    PluginRuntime runtime;
+    MlflowClient client;
+    ModelRegistrar registrar;
+    Path v2Sidecar;
+    Path smokeV1;
+    Path smokeV2;
+    String requestBody;
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @BeforeAll
+    void start(@TempDir Path dir) throws IOException {
+        work = dir;
+        plugins = Files.createDirectories(work.resolve("plugins"));
+        // Only what the tests need: two sources (one model-backed) and a sizing policy.
+        for (String id : List.of("prediction-traditional", "prediction-lstm", "sizing-fixed")) {
+            try (var zips =
+                    Files.newDirectoryStream(DISTRIBUTION.resolve("plugins"), id + "-*.zip")) {
+                for (Path zip : zips) {
+                    Files.copy(zip, plugins.resolve(zip.getFileName()));
+                }
+            }
+        }
+        runtime = PluginRuntime.start(plugins, Map.of());
+        client = new MlflowClient(new MlflowHttp(LocalMlflow.uri(), quickSettings()));
+        registrar = new ModelRegistrar(client);
+
+        ObjectNode sidecar = (ObjectNode) JSON.readTree(LSTM_SIDECAR.toFile());
+        ArrayNode mean = (ArrayNode) sidecar.path("normalisation").path("mean");
+        mean.set(1, mean.get(1).asDouble() + 2.0);
+        v2Sidecar = Files.createDirectories(work.resolve("v2")).resolve("lstm.json");
+        Files.copy(LSTM, v2Sidecar.resolveSibling("lstm.onnx"));
+        JSON.writerWithDefaultPrettyPrinter().writeValue(v2Sidecar.toFile(), sidecar);
+
+        smokeV1 = recordSmoke(LSTM_SIDECAR, work.resolve("smoke-v1.json"));
+        smokeV2 = recordSmoke(v2Sidecar, work.resolve("smoke-v2.json"));
+        requestBody = request(BundledData.BTC_USD_4H.load(), 300);
+    }
+
+    @AfterAll
+    void stop() {
+        if (runtime != null) {
+            runtime.close();
+        }
+    }
+
+    static MlflowHttp.Settings quickSettings() {
+        return new MlflowHttp.Settings(
+                Duration.ofMillis(500),
+                Duration.ofSeconds(3),
+                2,
+                Duration.ofMillis(50),
+                Duration.ofMillis(200));
+    }
+
+    static LiveModels.Settings fastPolling() {
+        return new LiveModels.Settings(
+                Duration.ofMillis(200),
+                Duration.ofSeconds(1),
+                Duration.ofSeconds(90),
+                Duration.ofSeconds(120));
+    }
+
+    Path recordSmoke(Path sidecar, Path out) throws IOException {
+        var p = runtime.newPrediction("lstm", Map.of("model", sidecar.toString())).prediction();
+        try {
+            SmokeSet set = SmokeCheck.record(p, PLUGIN, BundledData.BTC_USD_4H, 6, 1e-5);
+            set.write(out);
+            return out;
+        } finally {
+            p.close();
+        }
+    }
+
+    static String unique(String stem) {
+        return stem + "-" + Long.toString(System.nanoTime(), 36);
+    }
+
+    String registerV1(String name, List<String> aliases) throws IOException {
+        return registrar
+                .register(name, LSTM, Optional.of(LSTM_SIDECAR), Optional.of(smokeV1), aliases)
+                .version();
+    }
+
+    String registerV2(String name) throws IOException {
+        return registrar
+                .register(
+                        name,
+                        v2Sidecar.resolveSibling("lstm.onnx"),
+                        Optional.of(v2Sidecar),
+                        Optional.of(smokeV2),
+                        List.of())
+                .version();
+    }
+
+    /** A running service: live models + HTTP server, closed in order. */
+    final class Service implements AutoCloseable {
+        final LiveModels models;
+        final QuiverServer server;
+        final PrometheusMeterRegistry metrics;
+
+        Service(MlflowClient registry, Path cache, String binding) {
+            metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            models =
+                    LiveModels.open(
+                            runtime,
+                            Optional.of(registry),
+                            cache,
+                            metrics,
+                            List.of(ModelBinding.parse(binding)),
+                            fastPolling());
+            server = QuiverServer.start(runtime, metrics, models, "127.0.0.1", 0, 1.0);
+        }
+
+        JsonNode decide() throws Exception {
+            HttpResponse<String> r = post(this, requestBody);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            return JSON.readTree(r.body());
+        }
+
+        JsonNode models() throws Exception {
+            return JSON.readTree(get(this, "/v1/models").body());
+        }
+
+        JsonNode binding() throws Exception {
+            return models().get("bindings").get(0);
+        }
+
+        String serving() throws Exception {
+            return binding().get("serving").get("version").asText();
+        }
+
+        @Override
+        public void close() {
+            server.close();
+            models.close();
+        }
+    }
+
+    @Test
+    void championMovesBetweenTwoVersionsAndTheServiceFollows() throws Exception {
+        String name = unique("quiver-lstm");
+        // v1 through the CLI: it records the smoke cases by running the plugin on bundled bars.
+        var out = new StringWriter();
+        var err = new StringWriter();
+        int code =
+                Cli.execute(
+                        new PrintWriter(out),
+                        new PrintWriter(err),
+                        "models",
+                        "register",
+                        "--tracking-uri",
+                        LocalMlflow.uri(),
+                        "--name",
+                        name,
+                        "--model",
+                        LSTM.toString(),
+                        "--sidecar",
+                        LSTM_SIDECAR.toString(),
+                        "--plugin",
+                        PLUGIN,
+                        "--plugins-dir",
+                        plugins.toString(),
+                        "--alias",
+                        "champion");
+        assertThat(code).as("stderr: %s", err).isZero();
+        assertThat(out.toString())
+                .contains("smoke: 8 cases of btc-usd-4h")
+                .contains("quiver.smoke = smoke.json");
+        String v1 = "1";
+        String v2 = registerV2(name);
+        Path cache = work.resolve("cache-follow");
+
+        try (Service s = new Service(client, cache, "lstm=models:/" + name + "@champion")) {
+            JsonNode d1 = s.decide();
+            JsonNode m1 = d1.get("provenance").get("models").get("lstm");
+            assertThat(m1.get("name").asText()).isEqualTo(name);
+            assertThat(m1.get("version").asText()).isEqualTo(v1);
+            assertThat(m1.get("run_id").asText()).isNotBlank();
+            assertThat(m1.get("requested").asText()).isEqualTo("models:/" + name + "@champion");
+            double p1 = lstmProbability(d1);
+
+            client.setAlias(name, "champion", v2);
+            await(Duration.ofSeconds(120), () -> v2.equals(s.serving()), "serving v2");
+            JsonNode d2 = s.decide();
+            assertThat(d2.get("provenance").get("models").get("lstm").get("version").asText())
+                    .isEqualTo(v2);
+            assertThat(lstmProbability(d2)).as("v2 computes differently").isNotEqualTo(p1);
+            assertThat(d2.get("provenance").get("pipeline_generation").asLong())
+                    .isGreaterThan(d1.get("provenance").get("pipeline_generation").asLong());
+
+            client.setAlias(name, "champion", v1);
+            await(Duration.ofSeconds(120), () -> v1.equals(s.serving()), "serving v1 again");
+            JsonNode d3 = s.decide();
+            assertThat(lstmProbability(d3)).isEqualTo(p1);
+
+            JsonNode b = s.binding();
+            assertThat(b.get("swaps").asLong()).isEqualTo(2);
+            assertThat(b.get("serving").get("origin").asText()).isEqualTo("registry");
+            assertThat(b.get("serving").get("sha256").asText()).isEqualTo(ModelStore.sha256(LSTM));
+            assertThat(b.get("last_poll").asText()).isNotEqualTo("null");
+            assertThat(b.get("refused")).isEmpty();
+            assertThat(get(s, "/metrics").body())
+                    .contains("quiver_model_swaps_total{result=\"ok\"} 2.0")
+                    .contains("quiver_model_alias_to_serving_seconds_count 2");
+            await(
+                    Duration.ofSeconds(30),
+                    () -> s.models().get("open_model_instances").asInt() == 1,
+                    "retired instances closed");
+
+            // As-of: the moves were recorded, in order, and the CLI answers from them.
+            List<AliasHistory.Move> moves =
+                    new AliasHistory(cache)
+                            .moves().stream().filter(m -> m.model().equals(name)).toList();
+            assertThat(moves).extracting(AliasHistory.Move::to).containsExactly(v1, v2, v1);
+            Instant whileV2 = moves.get(1).observedAt();
+            var asOf = new StringWriter();
+            assertThat(
+                            Cli.execute(
+                                    new PrintWriter(asOf),
+                                    new PrintWriter(new StringWriter()),
+                                    "models",
+                                    "as-of",
+                                    "models:/" + name + "@champion",
+                                    "--at",
+                                    whileV2.toString(),
+                                    "--models-dir",
+                                    cache.toString()))
+                    .isZero();
+            assertThat(asOf.toString()).contains("-> models:/" + name + "/" + v2);
+            // A backtest asked for the alias before the service ever saw it is refused, naming it.
+            var backtestErr = new StringWriter();
+            int backtest =
+                    Cli.execute(
+                            new PrintWriter(new StringWriter()),
+                            new PrintWriter(backtestErr),
+                            "backtest",
+                            "--dataset",
+                            "sp500-daily",
+                            "--plugins-dir",
+                            plugins.toString(),
+                            "--model",
+                            PLUGIN + "=models:/" + name + "@champion",
+                            "--models-as-of",
+                            moves.get(0).observedAt().minusSeconds(60).toString(),
+                            "--models-dir",
+                            cache.toString());
+            assertThat(backtest).isNotZero();
+            assertThat(backtestErr.toString())
+                    .contains("[Quiver/NO_ALIAS_HISTORY] models:/" + name + "@champion")
+                    .contains("first observed " + moves.get(0).observedAt());
+        }
+        assertThat(runtime.openInstances()).as("closed with the service").isZero();
+    }
+
+    @Test
+    void swapUnderLoadDropsNothingAndMixesNothing() throws Exception {
+        String name = unique("quiver-lstm-load");
+        String v1 = registerV1(name, List.of("champion"));
+        String v2 = registerV2(name);
+        try (Service s =
+                new Service(
+                        client, work.resolve("cache-load"), "lstm=models:/" + name + "@champion")) {
+            // What each version answers on the request's bars, measured before the load.
+            Map<String, Double> expected = new LinkedHashMap<>();
+            expected.put(v1, lstmProbability(s.decide()));
+            client.setAlias(name, "champion", v2);
+            await(Duration.ofSeconds(120), () -> v2.equals(s.serving()), "serving v2");
+            expected.put(v2, lstmProbability(s.decide()));
+            assertThat(expected.get(v1)).isNotEqualTo(expected.get(v2));
+
+            int threads = 16;
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicInteger ok = new AtomicInteger();
+            List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            Map<Long, String> versionOfGeneration = new ConcurrentHashMap<>();
+            Map<String, AtomicInteger> perVersion = new ConcurrentHashMap<>();
+            CountDownLatch done = new CountDownLatch(threads);
+            for (int t = 0; t < threads; t++) {
+                Thread c =
+                        new Thread(
+                                () -> {
+                                    try {
+                                        while (!stop.get()) {
+                                            HttpResponse<String> r = post(s, requestBody);
+                                            if (r.statusCode() != 200) {
+                                                failures.add(r.statusCode() + " " + r.body());
+                                                continue;
+                                            }
+                                            JsonNode d = JSON.readTree(r.body());
+                                            JsonNode models = d.get("provenance").get("models");
+                                            if (models.size() != 1 || !models.has("lstm")) {
+                                                failures.add("models " + models);
+                                                continue;
+                                            }
+                                            String v = models.get("lstm").get("version").asText();
+                                            Double want = expected.get(v);
+                                            double got = lstmProbability(d);
+                                            if (want == null || want != got) {
+                                                failures.add(
+                                                        "version "
+                                                                + v
+                                                                + " but lstm p_up "
+                                                                + got
+                                                                + " ("
+                                                                + expected
+                                                                + ")");
+                                            }
+                                            long g =
+                                                    d.get("provenance")
+                                                            .get("pipeline_generation")
+                                                            .asLong();
+                                            String before = versionOfGeneration.putIfAbsent(g, v);
+                                            if (before != null && !before.equals(v)) {
+                                                failures.add(
+                                                        "generation "
+                                                                + g
+                                                                + " named "
+                                                                + before
+                                                                + " and "
+                                                                + v);
+                                            }
+                                            perVersion
+                                                    .computeIfAbsent(v, k -> new AtomicInteger())
+                                                    .incrementAndGet();
+                                            ok.incrementAndGet();
+                                        }
+                                    } catch (Exception e) {
+                                        failures.add(e.toString());
+                                    } finally {
+                                        done.countDown();
+                                    }
+                                },
+                                "client-" + t);
+                c.setDaemon(true);
+                c.start();
+            }
+            long swapsBefore = s.binding().get("swaps").asLong();
+            String target = v2;
+            for (int move = 0; move < 20; move++) {
+                target = target.equals(v1) ? v2 : v1;
+                String want = target;
+                int decisionsBefore = ok.get();
+                client.setAlias(name, "champion", want);
+                await(
+                        Duration.ofSeconds(120),
+                        () -> want.equals(s.serving()),
+                        "serving " + want + " (move " + move + ")");
+                // Let decisions flow on each version before the next move.
+                await(
+                        Duration.ofSeconds(60),
+                        () -> ok.get() >= decisionsBefore + 16,
+                        "decisions flowing");
+            }
+            stop.set(true);
+            assertThat(done.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+            assertThat(failures).as("failed or mixed decisions").isEmpty();
+            assertThat(ok.get()).isGreaterThan(20 * 16);
+            assertThat(perVersion.keySet()).containsExactlyInAnyOrder(v1, v2);
+            assertThat(s.binding().get("swaps").asLong() - swapsBefore).isEqualTo(20);
+            assertThat(versionOfGeneration.size())
+                    .as("generations seen")
+                    .isGreaterThanOrEqualTo(20);
+            // Every retired instance is closed once its decisions finished: one stays open.
+            await(
+                    Duration.ofSeconds(30),
+                    () -> s.models().get("open_model_instances").asInt() == 1,
+                    "retired instances closed");
+            assertThat(s.server.pipelines().drainFailures()).isZero();
+        }
+        assertThat(runtime.openInstances()).isZero();
+    }
+
+    @Test
+    void badVersionsAreRefusedWithTheirReasonAndTheGoodOneKeepsServing() throws Exception {
+        String name = unique("quiver-lstm-bad");
+        String good = registerV1(name, List.of("champion"));
+        byte[] bytes = Files.readAllBytes(LSTM);
+        Map<String, String> goodTags = ModelRegistrar.tagsFor(LSTM, Optional.of(LSTM_SIDECAR));
+        goodTags.putAll(ModelRegistrar.smokeTags(smokeV1, SmokeSet.read(smokeV1)));
+
+        Path truncated =
+                write("truncated/lstm.onnx", java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        Path flipped = write("flipped/lstm.onnx", flip(bytes));
+        Path pickle =
+                write(
+                        "pickle/lstm.onnx",
+                        new byte[] {
+                            (byte) 0x80,
+                            0x04,
+                            (byte) 0x95,
+                            0x09,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            (byte) 0x8c,
+                            0x01,
+                            'x',
+                            (byte) 0x94,
+                            (byte) 0x85,
+                            (byte) 0x94,
+                            '.'
+                        });
+        // wrong-shape.onnx with a sidecar that names it (checksum and all): every file check
+        // passes; ONNX Runtime in the child JVM finds the input shape wrong.
+        Path wrongDir = Files.createDirectories(work.resolve("wrong-shape"));
+        Path wrong = Files.copy(WRONG_SHAPE, wrongDir.resolve("lstm.onnx"));
+        ObjectNode wrongSidecar = (ObjectNode) JSON.readTree(LSTM_SIDECAR.toFile());
+        wrongSidecar.put("model_sha256", ModelStore.sha256(wrong));
+        JSON.writeValue(wrongDir.resolve("lstm.json").toFile(), wrongSidecar);
+        Map<String, String> wrongTags =
+                ModelRegistrar.tagsFor(wrong, Optional.of(wrongDir.resolve("lstm.json")));
+        wrongTags.putAll(ModelRegistrar.smokeTags(smokeV1, SmokeSet.read(smokeV1)));
+        // The good model whose recorded outputs it does not reproduce.
+        ObjectNode lying = (ObjectNode) JSON.readTree(smokeV1.toFile());
+        ((ObjectNode) lying.withArray("cases").get(0)).put("p_up", 0.01);
+        Path lyingSmoke = work.resolve("lying-smoke.json");
+        JSON.writeValue(lyingSmoke.toFile(), lying);
+        Map<String, String> lyingTags = ModelRegistrar.tagsFor(LSTM, Optional.of(LSTM_SIDECAR));
+        lyingTags.putAll(ModelRegistrar.smokeTags(lyingSmoke, SmokeSet.read(lyingSmoke)));
+        Map<String, String> escape = new LinkedHashMap<>(goodTags);
+        escape.put(ModelStore.TAG_MODEL_FILE, "../../escaped.onnx");
+
+        record Bad(
+                String what,
+                Map<String, Path> files,
+                Map<String, String> tags,
+                String reason,
+                String detail) {}
+        List<Bad> bad =
+                List.of(
+                        new Bad(
+                                "truncated",
+                                files(truncated, LSTM_SIDECAR, smokeV1),
+                                goodTags,
+                                "truncated",
+                                "(truncated)"),
+                        new Bad(
+                                "checksum",
+                                files(flipped, LSTM_SIDECAR, smokeV1),
+                                goodTags,
+                                "checksum",
+                                "(checksum mismatch)"),
+                        new Bad(
+                                "pickle",
+                                files(pickle, LSTM_SIDECAR, smokeV1),
+                                ModelRegistrar.tagsFor(pickle, Optional.empty()),
+                                "format",
+                                "is a Python pickle"),
+                        new Bad(
+                                "escape",
+                                files(LSTM, LSTM_SIDECAR, smokeV1),
+                                escape,
+                                "containment",
+                                "path escape"),
+                        new Bad(
+                                "wrong shape",
+                                files(wrong, wrongDir.resolve("lstm.json"), smokeV1),
+                                wrongTags,
+                                "smoke_child",
+                                "input shape"),
+                        new Bad(
+                                "smoke mismatch",
+                                files(LSTM, LSTM_SIDECAR, lyingSmoke),
+                                lyingTags,
+                                "smoke_child",
+                                "> tolerance"));
+
+        try (Service s =
+                new Service(
+                        client, work.resolve("cache-bad"), "lstm=models:/" + name + "@champion")) {
+            double goodP = lstmProbability(s.decide());
+            for (Bad b : bad) {
+                String v = registrar.registerFiles(name, b.files(), b.tags()).version();
+                client.setAlias(name, "champion", v);
+                await(
+                        Duration.ofSeconds(120),
+                        () -> {
+                            for (JsonNode r : s.binding().get("refused")) {
+                                if (r.get("version").asText().equals(v)) {
+                                    return true;
+                                }
+                            }
+                            return false;
+                        },
+                        b.what() + " refused");
+                JsonNode refusal = null;
+                for (JsonNode r : s.binding().get("refused")) {
+                    if (r.get("version").asText().equals(v)) {
+                        refusal = r;
+                    }
+                }
+                assertThat(refusal.get("reason").asText()).as(b.what()).isEqualTo(b.reason());
+                assertThat(refusal.get("detail").asText()).as(b.what()).contains(b.detail());
+                JsonNode d = s.decide();
+                assertThat(d.get("provenance").get("models").get("lstm").get("version").asText())
+                        .as("still serving the good version after " + b.what())
+                        .isEqualTo(good);
+                assertThat(lstmProbability(d)).isEqualTo(goodP);
+                assertThat(s.binding().get("last_poll_result").asText()).contains("refused");
+            }
+            assertThat(work.resolve("cache-bad").resolve("escaped.onnx")).doesNotExist();
+            assertThat(work.resolve("escaped.onnx")).doesNotExist();
+            String metrics = get(s, "/metrics").body();
+            for (String reason :
+                    List.of("truncated", "checksum", "format", "containment", "smoke_child")) {
+                assertThat(metrics)
+                        .contains("quiver_model_refusals_total{reason=\"" + reason + "\"}");
+            }
+            assertThat(s.binding().get("swaps").asLong()).isZero();
+            assertThat(runtime.openInstances()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * The registry goes away (its own MLflow server, stopped mid-test; then a port that accepts and
+     * never answers): decisions keep flowing on the cached version, and a restart with the registry
+     * still down serves from the cache.
+     */
+    @Test
+    void registryDownKeepsServingTheCachedVersionAlsoAfterARestart() throws Exception {
+        Path state = work.resolve("mlflow-own");
+        String uri = serverSh("start", state);
+        try {
+            MlflowClient own = new MlflowClient(new MlflowHttp(uri, quickSettings()));
+            String name = unique("quiver-lstm-down");
+            String v1 =
+                    new ModelRegistrar(own)
+                            .register(
+                                    name,
+                                    LSTM,
+                                    Optional.of(LSTM_SIDECAR),
+                                    Optional.of(smokeV1),
+                                    List.of("champion"))
+                            .version();
+            Path cache = work.resolve("cache-down");
+            String binding = "lstm=models:/" + name + "@champion";
+            try (Service s = new Service(own, cache, binding)) {
+                assertThat(
+                                s.decide()
+                                        .get("provenance")
+                                        .get("models")
+                                        .get("lstm")
+                                        .get("version")
+                                        .asText())
+                        .isEqualTo(v1);
+                serverSh("stop", state);
+                await(
+                        Duration.ofSeconds(60),
+                        () ->
+                                s.binding()
+                                        .get("last_poll_result")
+                                        .asText()
+                                        .contains("registry unavailable"),
+                        "a failed poll");
+                for (int i = 0; i < 40; i++) {
+                    JsonNode d = s.decide();
+                    assertThat(
+                                    d.get("provenance")
+                                            .get("models")
+                                            .get("lstm")
+                                            .get("version")
+                                            .asText())
+                            .isEqualTo(v1);
+                }
+                assertThat(get(s, "/metrics").body())
+                        .contains("quiver_model_polls_total{result=\"unavailable\"}");
+                assertThat(s.serving()).isEqualTo(v1);
+            }
+            // Restart with the registry still down (nothing listens on its port).
+            try (Service s = new Service(own, cache, binding)) {
+                JsonNode serving = s.binding().get("serving");
+                assertThat(serving.get("version").asText()).isEqualTo(v1);
+                assertThat(serving.get("origin").asText()).isEqualTo("cache");
+                assertThat(s.binding().get("last_poll_result").asText())
+                        .contains("registry unavailable");
+                assertThat(
+                                s.decide()
+                                        .get("provenance")
+                                        .get("models")
+                                        .get("lstm")
+                                        .get("version")
+                                        .asText())
+                        .isEqualTo(v1);
+            }
+            // Restart against a port that accepts connections and never answers.
+            List<java.net.Socket> accepted =
+                    java.util.Collections.synchronizedList(new ArrayList<>());
+            try (java.net.ServerSocket silent =
+                    new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+                Thread acceptor =
+                        new Thread(
+                                () -> {
+                                    try {
+                                        while (true) {
+                                            accepted.add(silent.accept());
+                                        }
+                                    } catch (IOException e) {
+                                        // closed at the end of the test
+                                    }
+                                });
+                acceptor.setDaemon(true);
+                acceptor.start();
+                MlflowClient hanging =
+                        new MlflowClient(
+                                new MlflowHttp(
+                                        "http://127.0.0.1:" + silent.getLocalPort(),
+                                        quickSettings()));
+                try (Service s = new Service(hanging, cache, binding)) {
+                    assertThat(s.binding().get("serving").get("origin").asText())
+                            .isEqualTo("cache");
+                    for (int i = 0; i < 20; i++) {
+                        assertThat(
+                                        s.decide()
+                                                .get("provenance")
+                                                .get("models")
+                                                .get("lstm")
+                                                .get("version")
+                                                .asText())
+                                .isEqualTo(v1);
+                    }
+                }
+                assertThat(accepted).as("the client did connect").isNotEmpty();
+            } finally {
+                for (java.net.Socket a : accepted) {
+                    a.close();
+                }
+            }
+        } finally {
+            serverSh("stop", state);
+        }
+    }
+
+    /** Runs mlflow/server.sh (the same script the build uses) for a second, private server. */
+    static String serverSh(String command, Path state) throws Exception {
+        String script = System.getProperty("quiver.mlflow.script");
+        Process p =
+                new ProcessBuilder("bash", script, command, "--state-dir", state.toString())
+                        .redirectError(ProcessBuilder.Redirect.INHERIT)
+                        .start();
+        String out =
+                new String(
+                                p.getInputStream().readAllBytes(),
+                                java.nio.charset.StandardCharsets.UTF_8)
+                        .strip();
+        assertThat(p.waitFor()).as("server.sh " + command).isZero();
+        return out.lines().reduce((a, b) -> b).orElse("");
+    }
+
+    /** The child JVM's own limits: a check that outlives its timeout is killed and refused. */
+    @Test
+    void aChildJvmPastItsTimeoutIsKilledAndRefused() {
+        Path lstmPlugin =
+                runtime.plugins().stream()
+                        .filter(p -> p.id().equals(PLUGIN))
+                        .findFirst()
+                        .orElseThrow()
+                        .path();
+        SmokeCheck.Result r =
+                SmokeCheck.inChildJvm(
+                        lstmPlugin, PLUGIN, LSTM_SIDECAR, smokeV1, Duration.ofMillis(1));
+        assertThat(r.passed()).isFalse();
+        assertThat(r.reason()).contains("did not finish within").contains("(killed)");
+
+        SmokeCheck.Result ok =
+                SmokeCheck.inChildJvm(
+                        lstmPlugin, PLUGIN, LSTM_SIDECAR, smokeV1, Duration.ofSeconds(90));
+        assertThat(ok.passed()).as(ok.reason()).isTrue();
+        assertThat(ok.cases()).isEqualTo(6);
+        assertThat(ok.maxAbsDiff()).isLessThanOrEqualTo(1e-5);
+
+        SmokeCheck.Result noPlugin =
+                SmokeCheck.inChildJvm(
+                        work.resolve("no-such-plugin"),
+                        PLUGIN,
+                        LSTM_SIDECAR,
+                        smokeV1,
+                        Duration.ofSeconds(90));
+        assertThat(noPlugin.passed()).isFalse();
+        assertThat(noPlugin.reason()).contains("did not provide capability 'lstm'");
+    }
+
+    static byte[] flip(byte[] bytes) {
+        byte[] f = bytes.clone();
+        f[f.length / 2] ^= 0x01;
+        return f;
+    }
+
+    Path write(String relative, byte[] bytes) throws IOException {
+        Path p = work.resolve(relative);
+        Files.createDirectories(p.getParent());
+        return Files.write(p, bytes);
+    }
+
+    static Map<String, Path> files(Path model, Path sidecar, Path smoke) {
+        Map<String, Path> m = new LinkedHashMap<>();
+        m.put(model.getFileName().toString(), model);
+        m.put(sidecar.getFileName().toString(), sidecar);
+        m.put(SmokeSet.FILE_NAME, smoke);
+        return m;
+    }
+
+    static double lstmProbability(JsonNode decision) {
+        for (JsonNode c : decision.get("fused").get("contributions")) {
+            if (c.get("source").asText().equals("lstm")) {
+                return c.get("p_up").asDouble();
+            }
+        }
+        throw new AssertionError("no lstm contribution in " + decision);
+    }
+
+    static String request(BarData data, int n) {
+        ObjectNode body = JSON.createObjectNode();
+        body.put("symbol", data.symbol());
+        ArrayNode bars = body.putArray("bars");
+        for (int i = data.size() - n; i < data.size(); i++) {
+            ObjectNode b = bars.addObject();
+            b.put("timestamp", data.bar(i).start().toString());
+            b.put("open", data.open[i]);
+            b.put("high", data.high[i]);
+            b.put("low", data.low[i]);
+            b.put("close", data.close[i]);
+            b.put("volume", data.volume[i]);
+        }
+        return body.toString();
+    }
+
+    HttpResponse<String> post(Service s, String body) throws Exception {
+        return http.send(
+                HttpRequest.newBuilder(
+                                URI.create("http://127.0.0.1:" + s.server.port() + "/v1/decisions"))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> get(Service s, String path) throws Exception {
+        return http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.server.port() + path))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Waits for a condition (not a timing assertion: the limit only bounds a hang). */
+    static void await(Duration max, ThrowingCondition condition, String what) throws Exception {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (!condition.met()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not reached within " + max.toSeconds() + " s: " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    interface ThrowingCondition {
+        boolean met() throws Exception;
+    }
+}
