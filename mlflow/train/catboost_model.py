@@ -29,7 +29,14 @@ GOLDEN_ROWS = 200
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "quiver-train")
+    parser.add_argument("--model-dir", type=Path, default=MODEL_DIR,
+                        help="where the model and sidecar go (default: the plugin's bundled model;"
+                             " elsewhere, e.g. for a version to register, the plugin's golden test"
+                             " files are left alone)")
+    common.add_registry_args(parser)
     args = parser.parse_args()
+    model_dir = args.model_dir
+    bundled = model_dir.resolve() == MODEL_DIR.resolve()
 
     schema, table = common.read_export(common.export(common.TRAIN_SERIES, args.work))
     x = table[common.FEATURES].to_numpy(np.float64)
@@ -60,8 +67,8 @@ def main() -> None:
         return pd.DataFrame(rows, columns=common.FEATURES)
 
     model.fit(frame(x[fit]), up[fit].astype(int), eval_set=(frame(x[val]), up[val].astype(int)))
-    MODEL_DIR.mkdir(parents=True, exist_ok=True)
-    path = MODEL_DIR / "catboost.cbm"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    path = model_dir / "catboost.cbm"
     model.save_model(str(path), format="cbm")
     loaded = catboost.CatBoostClassifier()
     loaded.load_model(str(path), format="cbm")
@@ -86,7 +93,7 @@ def main() -> None:
               f"hit {v['hit_rate']:.4f}, n {v['n']}")
 
     common.write_json(
-        MODEL_DIR / "catboost.json",
+        model_dir / "catboost.json",
         {
             "format": "quiver-catboost-sidecar/1",
             "model_file": path.name,
@@ -111,6 +118,17 @@ def main() -> None:
             "evaluation": evaluation,
         },
     )
+
+    common.register(
+        args, path, model_dir / "catboost.json", "prediction-catboost", "catboost",
+        {**{k: v for k, v in model.get_params().items() if k != "verbose"},
+         "trees": int(loaded.tree_count_), "seed": common.SEED, "series": common.TRAIN_SERIES,
+         "first_bar": common.TRAIN_FIRST, "last_bar": common.TRAIN_LAST},
+        evaluation,
+    )
+    if not bundled:
+        print(f"catboost: wrote {model_dir} (the plugin's golden test files left as they are)")
+        return
 
     rows = np.flatnonzero(oos)[np.linspace(0, oos.sum() - 1, GOLDEN_ROWS).astype(int)]
     ts = table["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy()

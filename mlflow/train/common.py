@@ -92,5 +92,43 @@ def write_json(path: Path, value) -> None:
         f.write("\n")
 
 
+def add_registry_args(parser) -> None:
+    """--tracking-uri / --register / --alias: log the training and register the model it wrote."""
+    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI"),
+                        help="MLflow server to log the training to and register the model in "
+                             "(default: MLFLOW_TRACKING_URI; neither: files only)")
+    parser.add_argument("--register", metavar="NAME",
+                        help="registered model name (default: none, i.e. no registration)")
+    parser.add_argument("--alias", action="append", default=[],
+                        help="point this alias at the new version (repeatable)")
+
+
+def _metric_key(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in text).strip("_")
+
+
+def register(args, model: Path, sidecar: Path, plugin: str, source: str,
+             params: dict, evaluation: dict) -> None:
+    """Registers the trained files through Quiver's own path (`quiver models register`): one run in
+    MLflow carrying the training's parameters and evaluation figures, the version tagged with
+    sha256, format, schema hash, training span and data set, and smoke cases recorded by the
+    plugin that serves it. Does nothing without --register."""
+    if not args.register:
+        return
+    if not args.tracking_uri:
+        sys.exit("--register needs --tracking-uri (or MLFLOW_TRACKING_URI)")
+    cmd = [str(QUIVER), "models", "register", "--tracking-uri", args.tracking_uri,
+           "--name", args.register, "--model", str(model), "--sidecar", str(sidecar),
+           "--plugin", plugin, "--run-name", f"train {source}"]
+    for alias in args.alias:
+        cmd += ["--alias", alias]
+    for k, v in params.items():
+        cmd += ["--param", f"{k}={v}"]
+    for span, figures in evaluation.items():
+        for k in ("log_loss", "brier", "hit_rate", "n"):
+            cmd += ["--metric", f"{_metric_key(span + ' ' + k)}={figures[k]}"]
+    subprocess.run(cmd, check=True)
+
+
 def quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

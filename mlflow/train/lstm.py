@@ -2,6 +2,9 @@
 
     mlflow/venv.sh && ./mvnw -B -q install -DskipTests && mlflow/.venv/bin/python mlflow/train/lstm.py
 
+With `--tracking-uri URI --register quiver-lstm [--alias challenger]` the training is logged to
+MLflow and the model registered as a new version through `bin/quiver models register`.
+
 Reads the Java feature export (`bin/quiver features`), builds windows float32[batch][32][7] of the
 scale-free features (z-scored with statistics fitted on the training span only, clipped to +-5),
 trains Keras LSTM(16) -> Dense(2, softmax) [down, up] on BTC-USD 4h 2016-05-28..2018-12-31 with a
@@ -83,7 +86,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "quiver-train")
     parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--model-dir", type=Path, default=MODEL_DIR,
+                        help="where the model and sidecar go (default: the plugin's bundled model;"
+                             " elsewhere, e.g. for a version to register, the plugin's golden test"
+                             " files are left alone)")
+    common.add_registry_args(parser)
     args = parser.parse_args()
+    model_dir = args.model_dir
+    bundled = model_dir.resolve() == MODEL_DIR.resolve()
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.config.experimental.enable_op_determinism()
@@ -120,8 +130,8 @@ def main() -> None:
         callbacks=[keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True)],
     )
 
-    MODEL_DIR.mkdir(parents=True, exist_ok=True)
-    onnx_path = MODEL_DIR / "lstm.onnx"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = model_dir / "lstm.onnx"
     export_onnx(model, onnx_path)
     graph = onnx.load(str(onnx_path))
     onnx.checker.check_model(graph)
@@ -190,7 +200,17 @@ def main() -> None:
         "command": "mlflow/venv.sh && ./mvnw -B -q install -DskipTests && mlflow/.venv/bin/python mlflow/train/lstm.py",
         "evaluation": evaluation,
     }
-    common.write_json(MODEL_DIR / "lstm.json", sidecar)
+    common.write_json(model_dir / "lstm.json", sidecar)
+    common.register(
+        args, onnx_path, model_dir / "lstm.json", "prediction-lstm", "lstm",
+        {"epochs": args.epochs, "epochs_run": sidecar["training"]["epochs_run"], "units": UNITS,
+         "timesteps": TIMESTEPS, "seed": common.SEED, "series": common.TRAIN_SERIES,
+         "first_bar": common.TRAIN_FIRST, "last_bar": common.TRAIN_LAST},
+        evaluation,
+    )
+    if not bundled:
+        print(f"lstm: wrote {model_dir} (the plugin's golden test files left as they are)")
+        return
 
     blocks = []
     for start in GOLDEN_STARTS:
@@ -222,7 +242,7 @@ def main() -> None:
     keras.utils.set_random_seed(1)
     wrong = keras.Sequential([keras.Input((8, 3), name="window"), keras.layers.LSTM(2), keras.layers.Dense(2, activation="softmax")])
     export_onnx(wrong, TEST_DIR / "wrong-shape.onnx")
-    print(f"lstm: wrote {MODEL_DIR} and {TEST_DIR}")
+    print(f"lstm: wrote {model_dir} and {TEST_DIR}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -31,7 +33,8 @@ import picocli.CommandLine.Spec;
             ModelsCommand.Register.class,
             ModelsCommand.Alias.class,
             ModelsCommand.Resolve.class,
-            ModelsCommand.AsOf.class
+            ModelsCommand.AsOf.class,
+            ModelsTrainCommand.class
         })
 final class ModelsCommand implements Runnable {
 
@@ -153,6 +156,30 @@ final class ModelsCommand implements Runnable {
                 description = "Folder of plugin zips, for --plugin (default: QUIVER_HOME/plugins).")
         Path pluginsDir;
 
+        @Option(
+                names = "--run-name",
+                paramLabel = "NAME",
+                description =
+                        "Name of the MLflow run that registers the version (default: register"
+                                + " NAME); a training script names its training here.")
+        String runName = "";
+
+        @Option(
+                names = "--param",
+                paramLabel = "KEY=VALUE",
+                description =
+                        "A training parameter to log with the registering run (repeatable), e.g."
+                                + " --param epochs=40.")
+        Map<String, String> params = new LinkedHashMap<>();
+
+        @Option(
+                names = "--metric",
+                paramLabel = "KEY=VALUE",
+                description =
+                        "A training figure to log with the registering run (repeatable, a finite"
+                                + " number), e.g. --metric valid_log_loss=0.6921.")
+        Map<String, String> metrics = new LinkedHashMap<>();
+
         @Spec CommandSpec spec;
 
         @Override
@@ -183,7 +210,12 @@ final class ModelsCommand implements Runnable {
                 var r =
                         new ModelRegistrar(client(trackingUri))
                                 .register(
-                                        name, model, Optional.ofNullable(sidecar), smoke, aliases);
+                                        name,
+                                        model,
+                                        Optional.ofNullable(sidecar),
+                                        smoke,
+                                        aliases,
+                                        training(runName, params, metrics));
                 out.printf("registered models:/%s/%s (run %s)%n", r.name(), r.version(), r.runId());
                 r.tags().forEach((k, v) -> out.printf("  %s = %s%n", k, v));
                 for (String a : aliases) {
@@ -195,6 +227,34 @@ final class ModelsCommand implements Runnable {
             out.flush();
             return 0;
         }
+    }
+
+    /** The training a registration records; {@link ModelRegistrar.Training#NONE} if none given. */
+    static ModelRegistrar.Training training(
+            String runName, Map<String, String> params, Map<String, String> metrics) {
+        if (runName.isEmpty() && params.isEmpty() && metrics.isEmpty()) {
+            return ModelRegistrar.Training.NONE;
+        }
+        Map<String, Double> values = new LinkedHashMap<>();
+        metrics.forEach(
+                (k, v) -> {
+                    double x;
+                    try {
+                        x = Double.parseDouble(v);
+                    } catch (NumberFormatException e) {
+                        x = Double.NaN;
+                    }
+                    if (!Double.isFinite(x)) {
+                        throw new IllegalArgumentException(
+                                "[Quiver/BAD_OPTION] --metric "
+                                        + k
+                                        + "="
+                                        + v
+                                        + ": the value must be a finite number");
+                    }
+                    values.put(k, x);
+                });
+        return new ModelRegistrar.Training(runName, params, values);
     }
 
     /** {@code quiver models alias}. */

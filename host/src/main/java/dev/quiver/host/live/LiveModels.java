@@ -430,7 +430,9 @@ public final class LiveModels implements AutoCloseable {
             fresh =
                     runtime.newPrediction(
                                     s.binding.capability(),
-                                    Map.of("model", m.sidecar().get().toString()))
+                                    Map.of(
+                                            s.binding.capability() + ".model",
+                                            m.sidecar().get().toString()))
                             .prediction();
         } catch (RuntimeException e) {
             return refuse(s, version, "load", e.getMessage());

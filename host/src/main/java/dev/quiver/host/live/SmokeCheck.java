@@ -174,7 +174,9 @@ public final class SmokeCheck {
             PredictionCapability p =
                     runtime.newPrediction(
                                     capability,
-                                    Map.of("model", sidecar.toAbsolutePath().toString()))
+                                    Map.of(
+                                            capability + ".model",
+                                            sidecar.toAbsolutePath().toString()))
                             .prediction();
             try {
                 return record(p, pluginId, data, count, tolerance);

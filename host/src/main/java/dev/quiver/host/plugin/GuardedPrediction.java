@@ -86,6 +86,49 @@ final class GuardedPrediction implements PredictionCapability, Guarded {
         guard.fit(descriptor.name(), () -> delegate.fit(trainingWindow));
     }
 
+    /**
+     * The plugin's export, under the guard with the fit deadline; the result must name two files
+     * that exist in {@code dir}. A source that does not override {@code exportModel} is answered
+     * without calling the plugin (having no model is not a failure of the plugin).
+     */
+    @Override
+    public List<java.nio.file.Path> exportModel(java.nio.file.Path dir) {
+        boolean overridden;
+        try {
+            overridden =
+                    delegate.getClass()
+                                    .getMethod("exportModel", java.nio.file.Path.class)
+                                    .getDeclaringClass()
+                            != PredictionCapability.class;
+        } catch (NoSuchMethodException e) {
+            overridden = false;
+        }
+        if (!overridden) {
+            throw new UnsupportedOperationException(
+                    "prediction '" + descriptor.name() + "' has no model to export");
+        }
+        return guard.call(
+                descriptor.name(),
+                "exportModel",
+                guard.policy().fitDeadline(),
+                () -> delegate.exportModel(dir),
+                files -> {
+                    if (files == null || files.size() != 2) {
+                        return "returned " + files + ", not [model file, sidecar]";
+                    }
+                    for (java.nio.file.Path f : files) {
+                        if (!f.toAbsolutePath()
+                                        .normalize()
+                                        .getParent()
+                                        .equals(dir.toAbsolutePath().normalize())
+                                || !java.nio.file.Files.isRegularFile(f)) {
+                            return "returned " + f + ", which is not a file it wrote in " + dir;
+                        }
+                    }
+                    return null;
+                });
+    }
+
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {

@@ -1051,8 +1051,9 @@ public final class PluginRuntime implements AutoCloseable {
      * instances made here and not yet closed.
      *
      * @param capabilityName the prediction's name, e.g. {@code lstm}
-     * @param overrides plugin-local configuration keys without the plugin id, e.g. {@code model ->
-     *     /cache/quiver-lstm/3/lstm.json}; they win over the runtime's configuration
+     * @param overrides plugin-local configuration keys without the plugin id, e.g. {@code
+     *     lstm.model -> /cache/quiver-lstm/3/lstm.json} (the {@code <capability>.model}
+     *     convention); they win over the runtime's configuration
      * @return the new instance and the plugin it belongs to
      * @throws IllegalArgumentException if no wired plugin provides that prediction
      * @throws IllegalStateException after {@link #close()}

@@ -119,6 +119,52 @@ public final class ModelRegistrar {
             Optional<Path> smoke,
             List<String> aliases)
             throws IOException {
+        return register(name, modelFile, sidecar, smoke, aliases, Training.NONE);
+    }
+
+    /**
+     * What the run that registers a version records about the training that produced it: the
+     * training's parameters and figures, logged with the registration's tags.
+     *
+     * @param runName the MLflow run's name, e.g. {@code train xgboost}; empty for the default
+     * @param params e.g. {@code source}, {@code dataset}, {@code train_bars}
+     * @param metrics e.g. {@code valid_log_loss}, {@code rows}, {@code rounds}
+     */
+    public record Training(
+            String runName, Map<String, String> params, Map<String, Double> metrics) {
+
+        /** No training information: a plain registration. */
+        public static final Training NONE = new Training("", Map.of(), Map.of());
+
+        /** Copies the maps. */
+        public Training {
+            params = Map.copyOf(params);
+            metrics = Map.copyOf(metrics);
+        }
+    }
+
+    /**
+     * Registers as {@link #register(String, Path, Optional, Optional, List)} from a run that also
+     * records the training's parameters and metrics.
+     *
+     * @param name registered model name
+     * @param modelFile the model file
+     * @param sidecar its sidecar, if any
+     * @param smoke recorded inputs and expected outputs, if any
+     * @param aliases aliases to point at the new version
+     * @param training the training's parameters and figures
+     * @return the version
+     * @throws IOException if a file cannot be read
+     * @throws IllegalArgumentException if the smoke file is not a valid {@link SmokeSet}
+     */
+    public Registered register(
+            String name,
+            Path modelFile,
+            Optional<Path> sidecar,
+            Optional<Path> smoke,
+            List<String> aliases,
+            Training training)
+            throws IOException {
         Map<String, Path> files = new LinkedHashMap<>();
         files.put(modelFile.getFileName().toString(), modelFile);
         sidecar.ifPresent(s -> files.put(s.getFileName().toString(), s));
@@ -128,7 +174,7 @@ public final class ModelRegistrar {
             files.put(SmokeSet.FILE_NAME, smoke.get());
             tags.putAll(smokeTags(smoke.get(), set));
         }
-        Registered r = registerFiles(name, files, tags);
+        Registered r = registerFiles(name, files, tags, training);
         for (String alias : aliases) {
             client.setAlias(name, alias, r.version());
         }
@@ -162,18 +208,26 @@ public final class ModelRegistrar {
      */
     public Registered registerFiles(
             String name, Map<String, Path> files, Map<String, String> tags) {
+        return registerFiles(name, files, tags, Training.NONE);
+    }
+
+    private Registered registerFiles(
+            String name, Map<String, Path> files, Map<String, String> tags, Training training) {
         ModelUri.parse("models:/" + name + "/1"); // the name must be usable as a folder
         long now = System.currentTimeMillis();
         String experimentId = client.experimentId(EXPERIMENT);
         Map<String, String> runTags = new LinkedHashMap<>();
-        runTags.put("quiver.kind", "model-registration");
+        boolean trained = training != Training.NONE;
+        runTags.put("quiver.kind", trained ? "model-training" : "model-registration");
         runTags.put("mlflow.source.name", "quiver models register");
-        MlflowClient.Run run = client.createRun(experimentId, "register " + name, now, runTags);
+        String runName = training.runName().isEmpty() ? "register " + name : training.runName();
+        MlflowClient.Run run = client.createRun(experimentId, runName, now, runTags);
         boolean ok = false;
         try {
             Map<String, String> params = new LinkedHashMap<>(tags);
             params.put("registered_model", name);
-            client.logBatch(run.runId(), params, Map.of(), now);
+            params.putAll(training.params());
+            client.logBatch(run.runId(), params, training.metrics(), now);
             MlflowClient.LoggedModel model =
                     client.createLoggedModel(experimentId, name, run.runId(), tags);
             files.forEach((n, p) -> client.http().upload(model.artifactUri(), n, p));

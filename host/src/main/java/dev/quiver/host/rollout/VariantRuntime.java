@@ -124,7 +124,8 @@ public final class VariantRuntime implements AutoCloseable {
                                                             + ": version "
                                                             + m.version()
                                                             + " has no sidecar; plugins read their model through it"));
-            config.put(spec.plugin() + ".model", sidecar.toString());
+            // The convention every model-backed source follows: <capability>.model = its sidecar.
+            config.put(spec.plugin() + "." + spec.capability() + ".model", sidecar.toString());
             model = Optional.of(m);
         }
         Path dir = workDir.resolve(spec.id()).resolve(role.id());

@@ -67,15 +67,57 @@ public final class CatBoostForecaster implements PredictionCapability {
     private boolean closed;
 
     /**
-     * Creates the source with the bundled model.
+     * Creates the source with the bundled model, or with the model whose sidecar the plugin
+     * configuration names: {@code prediction-catboost.catboost.model=/path/catboost.json} (the
+     * {@code <capability>.model} convention of {@code PredictionCapability.exportModel}); the model
+     * file is the sidecar's {@code model_file}, beside it.
      *
-     * @param context the plugin's context (no configuration is read)
+     * @param context the plugin's context; reads {@code catboost.model}
      * @throws IllegalArgumentException {@code [Quiver/MODEL_REFUSED]} naming the file if the model
-     *     or its sidecar is refused
+     *     or its sidecar is refused (unreadable, not beside the sidecar, checksum mismatch, ...)
      */
     @Inject
     public CatBoostForecaster(PluginContext context) {
-        this(resource("catboost.json"), BASE + "catboost.json", null, null);
+        this(configured(context.config(NAME + ".model")));
+    }
+
+    private CatBoostForecaster(ModelFiles files) {
+        this(files.sidecar(), files.sidecarName(), files.cbm(), files.cbmName());
+    }
+
+    /** Sidecar bytes and name, model bytes (null: the bundled file) and name. */
+    private record ModelFiles(byte[] sidecar, String sidecarName, byte[] cbm, String cbmName) {}
+
+    private static ModelFiles configured(java.util.Optional<String> sidecar) {
+        if (sidecar.isEmpty()) {
+            return new ModelFiles(resource("catboost.json"), BASE + "catboost.json", null, null);
+        }
+        java.nio.file.Path file = java.nio.file.Path.of(sidecar.get());
+        byte[] json = read(file);
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(json);
+        } catch (IOException e) {
+            throw refused(file.toString(), "is not valid JSON: " + e.getMessage(), e);
+        }
+        String model = root == null ? "" : root.path("model_file").asText();
+        if (model.isEmpty()
+                || !model.equals(java.nio.file.Path.of(model).getFileName().toString())) {
+            throw refused(
+                    file.toString(),
+                    "model_file '" + model + "' must be a plain file name beside the sidecar",
+                    null);
+        }
+        java.nio.file.Path cbm = file.resolveSibling(model);
+        return new ModelFiles(json, file.toString(), read(cbm), cbm.toString());
+    }
+
+    private static byte[] read(java.nio.file.Path file) {
+        try {
+            return java.nio.file.Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw refused(file.toString(), "cannot be read: " + e, e);
+        }
     }
 
     /**

@@ -13,9 +13,12 @@ import dev.quiver.testkit.PredictionCapabilityContract;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class CatBoostForecasterTest implements PredictionCapabilityContract {
 
@@ -120,5 +123,58 @@ class CatBoostForecasterTest implements PredictionCapabilityContract {
                     .containsEntry("trained_through", "2018-12-31T20:00:00Z")
                     .containsEntry("schema_hash", FixtureSeries.btcUsd4h().schema().hash());
         }
+    }
+
+    private static PluginContext configured(String key, String value) {
+        return new PluginContext() {
+            @Override
+            public String pluginId() {
+                return "prediction-catboost";
+            }
+
+            @Override
+            public Optional<String> config(String k) {
+                return k.equals(key) ? Optional.of(value) : Optional.empty();
+            }
+        };
+    }
+
+    /**
+     * A registered version's files (sidecar + model beside it), named by {@code catboost.model},
+     * serve the same forecasts as the bundled model; a damaged file or an escaping model_file is
+     * refused naming the file.
+     */
+    @Test
+    void aConfiguredSidecarServesItsModelAndDamagedFilesAreRefused(@TempDir Path dir)
+            throws IOException {
+        Path sidecar = dir.resolve("catboost.json");
+        Files.write(sidecar, resource("model/catboost.json"));
+        Files.write(dir.resolve("catboost.cbm"), resource("model/catboost.cbm"));
+        var fx = FixtureSeries.btcUsd4h();
+        try (var bundled = new CatBoostForecaster(CONTEXT);
+                var fromFiles =
+                        new CatBoostForecaster(configured("catboost.model", sidecar.toString()))) {
+            for (int t = 400; t < fx.size(); t++) {
+                assertThat(fromFiles.forecast(fx.frame(t)).probabilityUp())
+                        .isEqualTo(bundled.forecast(fx.frame(t)).probabilityUp());
+            }
+        }
+        byte[] cbm = Files.readAllBytes(dir.resolve("catboost.cbm"));
+        cbm[cbm.length / 2] ^= 1;
+        Files.write(dir.resolve("catboost.cbm"), cbm);
+        assertThatThrownBy(
+                        () ->
+                                new CatBoostForecaster(
+                                        configured("catboost.model", sidecar.toString())))
+                .hasMessageContaining("MODEL_REFUSED")
+                .hasMessageContaining(dir.resolve("catboost.cbm").toString());
+        Files.writeString(
+                sidecar,
+                Files.readString(sidecar).replace("\"catboost.cbm\"", "\"../catboost.cbm\""));
+        assertThatThrownBy(
+                        () ->
+                                new CatBoostForecaster(
+                                        configured("catboost.model", sidecar.toString())))
+                .hasMessageContaining("must be a plain file name beside the sidecar");
     }
 }

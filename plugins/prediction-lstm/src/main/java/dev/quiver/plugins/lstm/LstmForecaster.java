@@ -58,7 +58,9 @@ public final class LstmForecaster implements PredictionCapability {
 
     /**
      * Creates the source with the bundled model, or with the model whose sidecar the plugin
-     * configuration names ({@code prediction-lstm.model=/path/lstm.json}).
+     * configuration names: {@code prediction-lstm.lstm.model=/path/lstm.json} (the {@code
+     * <capability>.model} convention of {@code PredictionCapability.exportModel}), or the older
+     * {@code prediction-lstm.model}.
      *
      * @param context the plugin's context
      * @throws ModelRefusedException if the model or its sidecar is refused
@@ -66,7 +68,8 @@ public final class LstmForecaster implements PredictionCapability {
     @Inject
     public LstmForecaster(PluginContext context) {
         this(
-                context.config("model")
+                context.config("lstm.model")
+                        .or(() -> context.config("model"))
                         .map(p -> LstmModel.fromFiles(Path.of(p)))
                         .orElseGet(LstmModel::bundled));
     }
