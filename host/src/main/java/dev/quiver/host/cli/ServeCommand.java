@@ -43,6 +43,9 @@ import picocli.CommandLine.Spec;
         })
 final class ServeCommand implements Callable<Integer> {
 
+    private static final org.slf4j.Logger log =
+            org.slf4j.LoggerFactory.getLogger(ServeCommand.class);
+
     @Option(
             names = "--fit-on",
             defaultValue = "btc-usd-4h",
@@ -77,6 +80,15 @@ final class ServeCommand implements Callable<Integer> {
             description =
                     "Risk-guard cap, fraction of equity in (0, 1] (default: ${DEFAULT-VALUE}).")
     double maxPosition;
+
+    @Option(
+            names = "--watch-interval-ms",
+            defaultValue = "1000",
+            description =
+                    "Poll the plugins folder this often and load, reload or unload a plugin zip"
+                            + " added, replaced or removed while serving, 0 to never (default:"
+                            + " ${DEFAULT-VALUE}).")
+    long watchIntervalMillis;
 
     @Option(
             names = "--rollouts-dir",
@@ -176,14 +188,20 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (watchIntervalMillis < 0 || (watchIntervalMillis > 0 && watchIntervalMillis < 10)) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] --watch-interval-ms must be 0 (off) or at least 10, was "
+                            + watchIntervalMillis);
+        }
         // Live service: plugin calls keep their own threads and deadlines (the default isolation).
         PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), host.configuration());
         for (PluginRefusal r : plugins.refusals()) {
             err.println("warning: " + r.message());
         }
         err.flush();
+        BarData history = null;
         if (!fitOn.equals("none")) {
-            BarData history =
+            history =
                     BundledData.byId(fitOn)
                             .orElseThrow(
                                     () ->
@@ -264,6 +282,25 @@ final class ServeCommand implements Callable<Integer> {
             }
             plugins.close();
             throw e;
+        }
+        if (watchIntervalMillis > 0) {
+            BarData fitHistory = history;
+            server.watchPlugins(
+                    Duration.ofMillis(watchIntervalMillis),
+                    t -> {
+                        // A plugin dropped in answers like the ones loaded at start: fitted first.
+                        if (fitHistory != null) {
+                            SourceFitting.fit(t.addedPredictions(), fitHistory, fitBars)
+                                    .forEach(
+                                            (name, what) ->
+                                                    log.info("serve: source '{}' {}", name, what));
+                        }
+                        t.actions().forEach(a -> log.info("serve: plugins: {}", a));
+                    });
+            err.printf(
+                    "serve: watching %s every %d ms for plugin zips added, replaced or removed%n",
+                    host.pluginsDir(), watchIntervalMillis);
+            err.flush();
         }
         LiveRollouts liveRollouts = rollouts;
         LiveModels liveModels = live;

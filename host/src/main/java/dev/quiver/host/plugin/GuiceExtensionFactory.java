@@ -11,14 +11,18 @@ import org.pf4j.PluginRuntimeException;
 import org.pf4j.PluginWrapper;
 
 /**
- * Builds each extension in a child injector that exposes only api services: the plugin's own {@link
- * PluginContext}. Plugins see {@code jakarta.inject} annotations, never Guice.
+ * Builds each extension in an injector of its own that exposes only api services: the plugin's own
+ * {@link PluginContext}. Plugins see {@code jakarta.inject} annotations, never Guice.
+ *
+ * <p>Not a child of a shared injector: a parent injector remembers the keys its children bound just
+ * in time (Guice bans them in the parent, and a failed attempt to bind them there is remembered
+ * too), which would keep an unloaded plugin's classes, and so its class loader, reachable for as
+ * long as the parent lives. An injector per extension is garbage with the extension.
  */
 final class GuiceExtensionFactory implements ExtensionFactory {
 
     private final PluginManager manager;
     private final Map<String, String> config;
-    private final Injector root = Guice.createInjector(Stage.PRODUCTION);
 
     GuiceExtensionFactory(PluginManager manager, Map<String, String> config) {
         this.manager = manager;
@@ -30,12 +34,13 @@ final class GuiceExtensionFactory implements ExtensionFactory {
         PluginWrapper plugin = manager.whichPlugin(extensionClass);
         String pluginId = plugin == null ? "host" : plugin.getPluginId();
         try {
-            Injector child =
-                    root.createChildInjector(
+            Injector injector =
+                    Guice.createInjector(
+                            Stage.PRODUCTION,
                             binder ->
                                     binder.bind(PluginContext.class)
                                             .toInstance(new HostPluginContext(pluginId, config)));
-            return child.getInstance(extensionClass);
+            return injector.getInstance(extensionClass);
         } catch (RuntimeException e) {
             throw new PluginRuntimeException(
                     e,

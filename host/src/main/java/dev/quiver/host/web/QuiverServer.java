@@ -8,9 +8,11 @@ import dev.quiver.host.live.LiveModels;
 import dev.quiver.host.live.Pipeline;
 import dev.quiver.host.live.PipelineHolder;
 import dev.quiver.host.plugin.LoadedPlugin;
+import dev.quiver.host.plugin.PluginFolderWatcher;
 import dev.quiver.host.plugin.PluginHealth;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.plugin.PluginTransition;
 import dev.quiver.host.rollout.LiveRollouts;
 import dev.quiver.host.rollout.Role;
 import dev.quiver.host.rollout.RolloutController;
@@ -28,11 +30,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +58,7 @@ public final class QuiverServer implements AutoCloseable {
     private final Counter decisionCount;
     private final Javalin app;
     private final String openApi;
+    private volatile PluginFolderWatcher watcher;
 
     private final Optional<LiveRollouts> rollouts;
 
@@ -254,6 +259,80 @@ public final class QuiverServer implements AutoCloseable {
         return pipelines;
     }
 
+    /**
+     * Swaps a change of the plugins folder into service: the capabilities of the plugins it took
+     * out leave the pipeline, those of the plugins it wired join it (a replaced plugin's new
+     * version takes its place), in one atomic swap; the old plugins are retired (extensions closed,
+     * unloaded) once the decisions that hold the old pipeline have finished.
+     *
+     * @param transition what {@link PluginRuntime#apply} changed
+     * @return the pipeline now serving
+     * @throws IllegalStateException if the server is closed
+     */
+    public Pipeline publish(PluginTransition transition) {
+        // Everything the swap takes out, also instances made for a model binding
+        // (PluginRuntime.newPrediction): closed once drained, before their plugin is unloaded.
+        var removed = new java.util.concurrent.CopyOnWriteArrayList<Object>();
+        return pipelines.swap(
+                current -> {
+                    Pipeline.Builder b = current.toBuilder();
+                    removed.clear();
+                    transition.removedPluginIds().forEach(id -> removed.addAll(b.removePlugin(id)));
+                    for (LoadedPlugin p : transition.added()) {
+                        b.plugin(p.id(), p.version());
+                    }
+                    transition.addedPredictions().forEach(c -> b.addPrediction(pluginOf(c), c));
+                    transition.addedEnsembles().forEach(c -> b.addEnsemble(pluginOf(c), c));
+                    transition.addedSizings().forEach(c -> b.addSizing(pluginOf(c), c));
+                    return b.build();
+                },
+                () -> {
+                    for (Object c : removed) {
+                        if (c instanceof AutoCloseable closeable) {
+                            try {
+                                closeable.close(); // idempotent: the plugin's own are closed again
+                            } catch (Exception e) {
+                                LOG.warn("[Quiver/EXTENSION_CLOSE_FAILED] {}: {}", c, e.toString());
+                            }
+                        }
+                    }
+                    transition.retire();
+                });
+    }
+
+    private static String pluginOf(Object capability) {
+        return PluginRuntime.pluginIdOf(capability).orElseThrow();
+    }
+
+    /**
+     * Watches the runtime's plugins folder and publishes every change (see {@link
+     * PluginFolderWatcher}); stopped by {@link #close()}.
+     *
+     * @param interval time between polls, at least 10 ms
+     * @param prepare runs on each change before it is published, e.g. to fit the added trainable
+     *     sources; an exception stops that publication and is reported as the watcher's last error
+     * @return the running watcher
+     * @throws IllegalStateException if the folder is already watched
+     */
+    public synchronized PluginFolderWatcher watchPlugins(
+            Duration interval, Consumer<PluginTransition> prepare) {
+        if (watcher != null) {
+            throw new IllegalStateException("the plugins folder is already watched");
+        }
+        watcher =
+                new PluginFolderWatcher(
+                        runtime,
+                        interval,
+                        interval.multipliedBy(10).compareTo(Duration.ofSeconds(30)) > 0
+                                ? interval.multipliedBy(10)
+                                : Duration.ofSeconds(30),
+                        t -> {
+                            prepare.accept(t);
+                            return "generation " + publish(t).generation();
+                        });
+        return watcher.start();
+    }
+
     /** The bound port. */
     public int port() {
         return app.port();
@@ -379,12 +458,19 @@ public final class QuiverServer implements AutoCloseable {
 
     private void plugins(Context ctx) {
         List<Map<String, Object>> loaded = new ArrayList<>();
+        Map<String, PluginHealth> byId = new LinkedHashMap<>();
+        runtime.health().forEach(h -> byId.put(h.pluginId(), h));
         for (LoadedPlugin p : runtime.plugins()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("id", p.id());
             m.put("version", p.version());
             m.put("requires", p.requires());
             m.put("extensions", p.extensions());
+            PluginHealth h = byId.get(p.id());
+            m.put("state", h == null ? "LOADED" : h.state());
+            if (h != null && h.quarantined()) {
+                m.put("reason", h.reason());
+            }
             loaded.add(m);
         }
         List<Map<String, Object>> refused = new ArrayList<>();
@@ -408,11 +494,43 @@ public final class QuiverServer implements AutoCloseable {
             m.put("recent_failures", h.recentFailures());
             health.add(m);
         }
+        Pipeline serving = pipelines.current();
+        Map<String, Object> pipeline = new LinkedHashMap<>();
+        pipeline.put("generation", serving.generation());
+        pipeline.put("plugins", serving.pluginVersions());
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("plugins", loaded);
         body.put("refusals", refused);
         body.put("health", health);
+        body.put("serving", pipeline);
+        body.put("watcher", watcherStatus());
         json(ctx, 200, body);
+    }
+
+    private Map<String, Object> watcherStatus() {
+        PluginFolderWatcher w = watcher;
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (w == null) {
+            m.put("enabled", false);
+            return m;
+        }
+        PluginFolderWatcher.Status s = w.status();
+        m.put("enabled", s.running());
+        m.put("folder", s.folder().toString());
+        m.put("interval_ms", s.intervalMillis());
+        m.put("scans", s.scans());
+        m.put("pending", s.pending());
+        PluginFolderWatcher.Change c = s.lastChange();
+        if (c != null) {
+            Map<String, Object> last = new LinkedHashMap<>();
+            last.put("at", c.at().toString());
+            last.put("sequence", c.sequence());
+            last.put("actions", c.actions());
+            last.put("published", c.published());
+            m.put("last_change", last);
+        }
+        m.put("last_error", s.lastError());
+        return m;
     }
 
     private void models(Context ctx) {
@@ -486,11 +604,15 @@ public final class QuiverServer implements AutoCloseable {
     }
 
     /**
-     * Stops the HTTP server (in-flight requests finish first) and waits for pending drains; the
-     * plugin runtime stays open.
+     * Stops the plugins folder watcher and the HTTP server (in-flight requests finish first) and
+     * waits for pending drains; the plugin runtime stays open.
      */
     @Override
     public void close() {
+        PluginFolderWatcher w = watcher;
+        if (w != null) {
+            w.close();
+        }
         if (models != null) {
             models.stopPolling();
         }

@@ -46,7 +46,9 @@ import org.pf4j.PluginWrapper;
  * Require-Capability} parse); the plugin starts; its extensions come from its own class loader and
  * each is declared in {@code Provide-Capability}; the capability contracts ({@link
  * PredictionCapabilityContract}, {@link SizingCapabilityContract}) pass through the packaged
- * extensions; after unloading, the plugin's class loader is collectable.
+ * extensions; after unloading, the plugin's class loader is collectable. The plugin runs on a
+ * thread of its own and JVM shutdown hooks it registered are released before unloading, as the host
+ * does.
  *
  * <pre>{@code
  * QuiverPluginTestKit.load(Path.of("target/prediction-analogs-1.0.0.zip"))
@@ -95,13 +97,42 @@ public final class QuiverPluginTestKit {
             id = headers.getOrDefault("Plugin-Id", id);
             List<Capability> declared = checkManifest(headers, failures);
             checkLibraries(zip, failures);
-            WeakReference<ClassLoader> loader =
-                    run(root, id, config, declared, capabilities, failures);
+            // On a thread of its own, as the host runs plugin code: what the plugin caches per
+            // thread (a ThreadLocal) ends with that thread, not with the caller's.
+            String pluginId = id;
+            List<Capability> caps = declared;
+            var loaderRef =
+                    new java.util.concurrent.atomic.AtomicReference<WeakReference<ClassLoader>>();
+            var hooks = new java.util.concurrent.atomic.AtomicReference<Object>(List.of());
+            Thread runner =
+                    new Thread(
+                            () ->
+                                    loaderRef.set(
+                                            run(
+                                                    root,
+                                                    pluginId,
+                                                    config,
+                                                    caps,
+                                                    capabilities,
+                                                    failures,
+                                                    hooks)),
+                            "quiver-testkit-" + id);
+            runner.setDaemon(true);
+            runner.start();
+            try {
+                runner.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                failures.add("load: interrupted");
+                return new PackagedPluginResults(id, capabilities, failures);
+            }
+            WeakReference<ClassLoader> loader = loaderRef.get();
             if (loader != null && !collected(loader)) {
                 failures.add(
                         "unload: the plugin's class loader is still reachable after unloading and"
                                 + " 20 garbage collections (a static cache, thread or ThreadLocal"
-                                + " holds one of its classes)");
+                                + " holds one of its classes)"
+                                + (hooks.get() instanceof String why ? "; " + why : ""));
             }
         } finally {
             deleteTree(root);
@@ -156,7 +187,8 @@ public final class QuiverPluginTestKit {
             Map<String, String> config,
             List<Capability> declared,
             List<String> capabilities,
-            List<String> failures) {
+            List<String> failures,
+            java.util.concurrent.atomic.AtomicReference<Object> hooks) {
         PluginContext context = context(id, config);
         var manager =
                 new DefaultPluginManager(root) {
@@ -235,6 +267,10 @@ public final class QuiverPluginTestKit {
             failures.add("load: " + e);
             return null;
         } finally {
+            PluginWrapper plugin = manager.getPlugin(id);
+            if (plugin != null) {
+                hooks.set(ShutdownHooks.release(plugin.getPluginClassLoader()));
+            }
             for (PluginWrapper p : List.copyOf(manager.getPlugins())) {
                 manager.unloadPlugin(p.getPluginId());
             }

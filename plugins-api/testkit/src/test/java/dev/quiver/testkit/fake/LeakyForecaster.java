@@ -8,11 +8,12 @@ import java.util.Map;
 
 /**
  * Zipped into a plugin by {@code QuiverPluginTestKitTest}: looks ahead-free but forecasts a bar
- * other than the decision bar, and leaves a ThreadLocal on the caller's thread (pinning its class
- * loader).
+ * other than the decision bar, and leaves a thread of its own running that is never stopped
+ * (pinning its class loader: the kit runs plugins on a thread of their own, so a ThreadLocal would
+ * no longer do).
  */
 public final class LeakyForecaster implements PredictionCapability {
-    private static final ThreadLocal<Object> PINNED = new ThreadLocal<>();
+    private static Thread pinned;
 
     @Override
     public CapabilityDescriptor descriptor() {
@@ -21,7 +22,25 @@ public final class LeakyForecaster implements PredictionCapability {
 
     @Override
     public Forecast forecast(FeatureFrame frame) {
-        PINNED.set(this);
+        synchronized (LeakyForecaster.class) {
+            if (pinned == null) {
+                Object self = this;
+                pinned =
+                        new Thread(
+                                () -> {
+                                    while (self != null) {
+                                        try {
+                                            Thread.sleep(Long.MAX_VALUE);
+                                        } catch (InterruptedException e) {
+                                            return;
+                                        }
+                                    }
+                                },
+                                "leaky-forecaster");
+                pinned.setDaemon(true);
+                pinned.start();
+            }
+        }
         return new Forecast("leaky", frame.history().get(0).start(), 1, 0.5, Map.of());
     }
 }
