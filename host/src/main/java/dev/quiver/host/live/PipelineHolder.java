@@ -28,18 +28,27 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>Lock-free on the decision path: an acquire is two atomic operations (retried only if a swap
- * lands in between). Swaps are serialised.
+ * lands in between). Swaps are serialised. Each pipeline is reference counted: the holder holds one
+ * reference while it is current and each lease one more; it drains at 0.
  */
 public final class PipelineHolder implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(PipelineHolder.class);
 
-    /** A pipeline with its lease count; retired by a swap, drained when the count reaches 0. */
+    /**
+     * A pipeline with its reference count: one reference held by the holder while the slot is
+     * current, plus one per open lease. A swap gives up the holder's reference; the slot drains
+     * when the count reaches 0, which can only happen after that.
+     *
+     * <p>The holder's own reference is what makes this safe: with a bare lease count and a separate
+     * "retired" flag, a lease released while the slot was still current could see the count at 0,
+     * then (after a swap and a new lease) the flag set, and drain a slot with a lease open. The
+     * concurrency test caught exactly that.
+     */
     private static final class Slot {
         final Pipeline pipeline;
-        final AtomicInteger leases = new AtomicInteger();
+        final AtomicInteger references = new AtomicInteger(1);
         final AtomicBoolean drained = new AtomicBoolean();
-        volatile boolean retired;
         volatile Runnable onDrained;
 
         Slot(Pipeline pipeline) {
@@ -79,7 +88,7 @@ public final class PipelineHolder implements AutoCloseable {
     public Lease acquire() {
         while (true) {
             Slot s = current;
-            s.leases.incrementAndGet();
+            s.references.incrementAndGet();
             if (s == current) {
                 inFlight.incrementAndGet();
                 return new Lease(s);
@@ -119,10 +128,7 @@ public final class PipelineHolder implements AutoCloseable {
             old.onDrained = onDrained;
             retiredPending.incrementAndGet();
             current = new Slot(next);
-            old.retired = true;
-            if (old.leases.get() == 0) {
-                drain(old);
-            }
+            release(old); // the holder's own reference: drains now if no lease is open
             LOG.info(
                     "pipeline generation {} -> {}: {}",
                     old.pipeline.generation(),
@@ -164,7 +170,7 @@ public final class PipelineHolder implements AutoCloseable {
     }
 
     private void release(Slot s) {
-        if (s.leases.decrementAndGet() == 0 && s.retired) {
+        if (s.references.decrementAndGet() == 0) {
             drain(s);
         }
     }
