@@ -40,6 +40,15 @@ final class PluginLeaks {
 
     private PluginLeaks() {}
 
+    /** A plugin's start, construction or close that did not end within its deadline. */
+    static final class PluginStuckException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        PluginStuckException(String message) {
+            super(message);
+        }
+    }
+
     /**
      * Runs {@code body} on a new daemon thread named {@code quiver-plugin-<id>-<what>} and waits
      * for it, so whatever the plugin caches per thread dies with that thread.
@@ -49,6 +58,16 @@ final class PluginLeaks {
      * @throws IllegalStateException if it did not end within {@link #OWN_THREAD_JOIN_MILLIS}
      */
     static <T> T onOwnThread(String pluginId, String what, Callable<T> body) {
+        return onOwnThread(pluginId, what, body, OWN_THREAD_JOIN_MILLIS);
+    }
+
+    /**
+     * As {@link #onOwnThread(String, String, Callable)}, waiting at most {@code deadlineMillis}.
+     *
+     * @throws PluginStuckException if it did not end within {@code deadlineMillis}; its thread is
+     *     left behind (Java cannot kill a thread)
+     */
+    static <T> T onOwnThread(String pluginId, String what, Callable<T> body, long deadlineMillis) {
         var result = new AtomicReference<T>();
         var failure = new AtomicReference<Throwable>();
         Thread t =
@@ -64,20 +83,20 @@ final class PluginLeaks {
         t.setDaemon(true);
         t.start();
         try {
-            t.join(OWN_THREAD_JOIN_MILLIS);
+            t.join(deadlineMillis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(
                     "interrupted while plugin '" + pluginId + "' was at " + what, e);
         }
         if (t.isAlive()) {
-            throw new IllegalStateException(
+            throw new PluginStuckException(
                     "[Quiver/PLUGIN_STUCK] plugin '"
                             + pluginId
                             + "' did not finish "
                             + what
                             + " within "
-                            + OWN_THREAD_JOIN_MILLIS
+                            + deadlineMillis
                             + " ms; its thread "
                             + t.getName()
                             + " is left behind");

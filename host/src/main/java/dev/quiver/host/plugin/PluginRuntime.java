@@ -207,7 +207,7 @@ public final class PluginRuntime implements AutoCloseable {
         for (String id : resolution.wired()) {
             PluginWrapper plugin = started.get(id);
             Path archive = archiveOf(plugin.getPluginPath());
-            wired.add(
+            InstalledPlugin installed =
                     install(
                             manager,
                             plugin,
@@ -216,7 +216,10 @@ public final class PluginRuntime implements AutoCloseable {
                             archive,
                             null,
                             archive.equals(plugin.getPluginPath()) ? null : plugin.getPluginPath(),
-                            refusals));
+                            refusals);
+            if (installed != null) {
+                wired.add(installed);
+            }
         }
         for (PluginRefusal r : refusals) {
             log.warn(r.message());
@@ -235,7 +238,12 @@ public final class PluginRuntime implements AutoCloseable {
                 headers.get(CapabilityHeaders.REQUIRE));
     }
 
-    /** Wires one resolved plugin: its guard and its extensions behind it. */
+    /**
+     * Wires one resolved plugin: its guard and its extensions behind it.
+     *
+     * @return the plugin, or null if creating its extensions missed the create deadline (refused
+     *     with {@code PLUGIN_STUCK} into {@code refusals})
+     */
     private InstalledPlugin install(
             QuiverPluginManager owner,
             PluginWrapper plugin,
@@ -255,42 +263,57 @@ public final class PluginRuntime implements AutoCloseable {
         var types = new java.util.TreeMap<String, WiredExtension>();
         // On a thread of the plugin's own: what its constructors cache per thread (Jackson's
         // buffer recyclers, say) must not pin its class loader to a long-lived host thread.
-        PluginLeaks.onOwnThread(
-                d.getPluginId(),
-                "setup",
-                () -> {
-                    collect(
-                            owner,
-                            plugin,
-                            guard,
-                            PredictionCapability.class,
-                            predictions,
-                            declared,
-                            names,
-                            types,
-                            found);
-                    collect(
-                            owner,
-                            plugin,
-                            guard,
-                            EnsembleCapability.class,
-                            ensembles,
-                            declared,
-                            names,
-                            types,
-                            found);
-                    collect(
-                            owner,
-                            plugin,
-                            guard,
-                            SizingCapability.class,
-                            sizings,
-                            declared,
-                            names,
-                            types,
-                            found);
-                    return null;
-                });
+        try {
+            PluginLeaks.onOwnThread(
+                    d.getPluginId(),
+                    "setup",
+                    () -> {
+                        collect(
+                                owner,
+                                plugin,
+                                guard,
+                                PredictionCapability.class,
+                                predictions,
+                                declared,
+                                names,
+                                types,
+                                found);
+                        collect(
+                                owner,
+                                plugin,
+                                guard,
+                                EnsembleCapability.class,
+                                ensembles,
+                                declared,
+                                names,
+                                types,
+                                found);
+                        collect(
+                                owner,
+                                plugin,
+                                guard,
+                                SizingCapability.class,
+                                sizings,
+                                declared,
+                                names,
+                                types,
+                                found);
+                        return null;
+                    },
+                    owner.createDeadlineMillis);
+        } catch (PluginLeaks.PluginStuckException e) {
+            // A constructor that never returns: the plugin is refused, its thread left behind.
+            guard.close();
+            refusals.add(
+                    new PluginRefusal(
+                            "PLUGIN_STUCK",
+                            d.getPluginId(),
+                            plugin.getPluginPath(),
+                            e.getMessage()
+                                    + " (creating its extensions; deadline"
+                                    + " quiver.plugin.create-deadline-ms)"));
+            return null;
+        }
         refusals.addAll(found);
         var info =
                 new LoadedPlugin(
@@ -503,6 +526,9 @@ public final class PluginRuntime implements AutoCloseable {
                             c.stagingDir,
                             null,
                             fresh);
+            if (installed == null) {
+                continue;
+            }
             wired.add(installed);
             added.add(installed);
         }
@@ -1018,6 +1044,13 @@ public final class PluginRuntime implements AutoCloseable {
                             + " docs/errors/PLUGIN_API_MISMATCH.md");
         }
         Throwable failure = plugin.getFailedException();
+        if (failure instanceof PluginLeaks.PluginStuckException) {
+            return new PluginRefusal(
+                    "PLUGIN_STUCK",
+                    d.getPluginId(),
+                    plugin.getPluginPath(),
+                    failure.getMessage() + ". Where: " + plugin.getPluginPath());
+        }
         return new PluginRefusal(
                 "PLUGIN_NOT_STARTED",
                 d.getPluginId(),
@@ -1294,11 +1327,74 @@ public final class PluginRuntime implements AutoCloseable {
         private final Map<String, String> config;
         final List<PluginRefusal> loadFailures = new ArrayList<>();
 
+        /** Longest a plugin's {@code start()} may take: {@code quiver.plugin.start-deadline-ms}. */
+        final long startDeadlineMillis;
+
+        /**
+         * Longest creating a plugin's extensions may take: {@code
+         * quiver.plugin.create-deadline-ms}.
+         */
+        final long createDeadlineMillis;
+
         QuiverPluginManager(Path pluginsDir, Map<String, String> config) {
             super(pluginsDir);
             this.config = config;
+            this.startDeadlineMillis = millis(config, "quiver.plugin.start-deadline-ms", 10_000);
+            this.createDeadlineMillis = millis(config, "quiver.plugin.create-deadline-ms", 60_000);
             setSystemVersion(QuiverApi.VERSION);
             setResolveRecoveryStrategy(ResolveRecoveryStrategy.IGNORE_PLUGIN_AND_CONTINUE);
+        }
+
+        private static long millis(Map<String, String> config, String key, long fallback) {
+            String v = config.get(key);
+            if (v == null) {
+                return fallback;
+            }
+            try {
+                long ms = Long.parseLong(v.trim());
+                if (ms > 0) {
+                    return ms;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_CONFIG] " + key + "=" + v + " is not a positive number of ms");
+        }
+
+        /**
+         * PF4J's start, each plugin on a thread of its own under {@link #startDeadlineMillis}
+         * (RELIABILITY.md P2): a {@code start()} that never returns leaves the plugin FAILED with
+         * {@code PLUGIN_STUCK} and its thread behind, and the host carries on; an {@link Error} it
+         * throws fails that plugin only. PF4J itself calls {@code start()} on the caller's thread
+         * with no limit, and lets an {@code Error} other than a {@code LinkageError} escape.
+         */
+        @Override
+        public void startPlugins() {
+            for (PluginWrapper plugin : new ArrayList<>(getResolvedPlugins())) {
+                PluginState st = plugin.getPluginState();
+                if (st.isDisabled() || st.isStarted() || st == PluginState.FAILED) {
+                    continue;
+                }
+                String id = plugin.getPluginId();
+                try {
+                    PluginLeaks.onOwnThread(
+                            id,
+                            "start",
+                            () -> QuiverPluginManager.super.startPlugin(id),
+                            startDeadlineMillis);
+                } catch (PluginLeaks.PluginStuckException e) {
+                    plugin.setPluginState(PluginState.FAILED);
+                    plugin.setFailedException(
+                            new PluginLeaks.PluginStuckException(
+                                    e.getMessage()
+                                            + " (Plugin.start(); deadline"
+                                            + " quiver.plugin.start-deadline-ms)"));
+                } catch (RuntimeException | Error e) {
+                    plugin.setPluginState(PluginState.FAILED);
+                    plugin.setFailedException(e);
+                }
+            }
         }
 
         @Override
