@@ -68,6 +68,7 @@ public final class LiveRollouts implements AutoCloseable {
             Optional<ModelResolver> resolver,
             Path workDir) {
         LiveRollouts l = new LiveRollouts(manager, pluginsDir, hostConfig, resolver, workDir);
+        manager.installWinnersInto(pluginsDir);
         for (RolloutController c : manager.list()) {
             if (!c.stage().terminal()) {
                 VariantRuntime[] v = l.variants(c.spec());

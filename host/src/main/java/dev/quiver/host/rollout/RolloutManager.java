@@ -5,6 +5,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowException;
 import dev.quiver.host.registry.ModelUri;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -291,6 +295,7 @@ public final class RolloutManager implements AutoCloseable {
                     t.actor(),
                     t.reason());
             aliasesFor(c.spec(), t);
+            installFor(c.spec(), t);
         }
         store.save(c.snapshot());
     }
@@ -375,6 +380,101 @@ public final class RolloutManager implements AutoCloseable {
                         }
                         client.deleteAlias(name, "challenger");
                     });
+        }
+    }
+
+    /** Where a completed plugin-version rollout installs its winner; null: nowhere. */
+    private volatile Path pluginsDir;
+
+    /**
+     * Makes a completed rollout whose challenger is another plugin zip durable: the zip is copied
+     * into {@code pluginsDir} (atomically, under its own file name) and the champion's archive of
+     * the same plugin id removed, so a service that watches the folder swaps it in and a restart
+     * serves it. Without this call a finished plugin rollout routes to its winner only until the
+     * service stops.
+     *
+     * @param pluginsDir the service's plugins folder
+     */
+    public void installWinnersInto(Path pluginsDir) {
+        this.pluginsDir = pluginsDir;
+    }
+
+    private void installFor(RolloutSpec spec, Transition t) {
+        Optional<Path> zip = spec.challenger().pluginZip();
+        Path dir = pluginsDir;
+        if (zip.isEmpty() || dir == null || !t.to().equals(Stage.COMPLETED.id())) {
+            return;
+        }
+        String action =
+                "install " + zip.get().getFileName() + " as " + spec.plugin() + " in " + dir;
+        registryThread.execute(
+                () -> {
+                    String result;
+                    try {
+                        result = "ok: " + install(spec.plugin(), zip.get(), dir);
+                    } catch (IOException | RuntimeException e) {
+                        result = "failed: " + e;
+                        LOG.warn("rollout {}: '{}' failed: {}", spec.id(), action, e.toString());
+                    }
+                    store.appendAudit(
+                            RolloutStore.JSON
+                                    .createObjectNode()
+                                    .put("event", "install")
+                                    .put("time", clock.instant().toString())
+                                    .put("rollout", spec.id())
+                                    .put("action", action)
+                                    .put("result", result));
+                });
+    }
+
+    /**
+     * Copies {@code zip} into {@code dir} under its own name (via a hidden temporary file and an
+     * atomic move, so a folder watcher never sees half a zip), then removes the other archives of
+     * plugin {@code pluginId}.
+     *
+     * @return what was replaced, for the audit log
+     */
+    static String install(String pluginId, Path zip, Path dir) throws IOException {
+        Path target = dir.resolve(zip.getFileName().toString());
+        List<Path> others = new ArrayList<>();
+        try (var files = Files.list(dir)) {
+            for (Path f : files.sorted().toList()) {
+                String n = f.getFileName().toString();
+                if (!f.equals(target)
+                        && Files.isRegularFile(f)
+                        && (n.endsWith(".zip") || n.endsWith(".jar"))
+                        && pluginId.equals(pluginIdOf(f))) {
+                    others.add(f);
+                }
+            }
+        }
+        Path tmp = dir.resolve("." + target.getFileName() + ".installing");
+        Files.copy(zip, tmp, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(
+                tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        for (Path o : others) {
+            Files.delete(o);
+        }
+        return others.isEmpty()
+                ? "added " + target.getFileName()
+                : "replaced " + others.stream().map(o -> o.getFileName().toString()).toList();
+    }
+
+    /** The {@code Plugin-Id} in an archive's manifest, or null if it has none or cannot be read. */
+    private static String pluginIdOf(Path archive) {
+        try (var zip = new java.util.zip.ZipFile(archive.toFile())) {
+            var entry = zip.getEntry("classes/META-INF/MANIFEST.MF");
+            if (entry == null) {
+                entry = zip.getEntry("META-INF/MANIFEST.MF");
+            }
+            if (entry == null) {
+                return null;
+            }
+            try (var in = zip.getInputStream(entry)) {
+                return new java.util.jar.Manifest(in).getMainAttributes().getValue("Plugin-Id");
+            }
+        } catch (IOException e) {
+            return null;
         }
     }
 
