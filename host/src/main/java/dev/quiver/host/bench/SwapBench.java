@@ -2,13 +2,12 @@ package dev.quiver.host.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.host.data.BarData;
 import dev.quiver.host.live.LiveModels;
 import dev.quiver.host.live.ModelBinding;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.web.DecisionRequests;
 import dev.quiver.host.web.QuiverServer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -313,18 +312,6 @@ public final class SwapBench {
     }
 
     static String request(BarData data, int n) {
-        ObjectNode body = JSON.createObjectNode();
-        body.put("symbol", data.symbol());
-        ArrayNode a = body.putArray("bars");
-        for (int i = Math.max(0, data.size() - n); i < data.size(); i++) {
-            ObjectNode b = a.addObject();
-            b.put("timestamp", data.bar(i).start().toString());
-            b.put("open", data.open[i]);
-            b.put("high", data.high[i]);
-            b.put("low", data.low[i]);
-            b.put("close", data.close[i]);
-            b.put("volume", data.volume[i]);
-        }
-        return body.toString();
+        return DecisionRequests.lastBars(data, Math.min(n, data.size())).toString();
     }
 }

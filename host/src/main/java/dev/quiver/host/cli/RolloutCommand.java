@@ -145,11 +145,8 @@ final class RolloutCommand implements Runnable {
         }
     }
 
-    @Command(
-            name = "promote",
-            mixinStandardHelpOptions = true,
-            description = "One stage forward: shadow -> canary -> full -> completed.")
-    static final class Promote implements Callable<Integer> {
+    /** An operator's command on one rollout: {@code POST /v1/rollouts/{id}/{action}}. */
+    abstract static class OperatorCommand implements Callable<Integer> {
         @ParentCommand RolloutCommand parent;
         @Spec CommandSpec spec;
 
@@ -159,10 +156,27 @@ final class RolloutCommand implements Runnable {
         @Option(names = "--reason", description = "Why, for the audit log.")
         String reason;
 
+        /** The action's path segment: promote, rollback or abort. */
+        abstract String action();
+
         @Override
         public Integer call() {
             return parent.call(
-                    spec, "POST", "/v1/rollouts/" + id + "/promote" + reasonQuery(reason), null);
+                    spec,
+                    "POST",
+                    "/v1/rollouts/" + id + "/" + action() + reasonQuery(reason),
+                    null);
+        }
+    }
+
+    @Command(
+            name = "promote",
+            mixinStandardHelpOptions = true,
+            description = "One stage forward: shadow -> canary -> full -> completed.")
+    static final class Promote extends OperatorCommand {
+        @Override
+        String action() {
+            return "promote";
         }
     }
 
@@ -170,20 +184,10 @@ final class RolloutCommand implements Runnable {
             name = "rollback",
             mixinStandardHelpOptions = true,
             description = "Back to the champion for every key.")
-    static final class Rollback implements Callable<Integer> {
-        @ParentCommand RolloutCommand parent;
-        @Spec CommandSpec spec;
-
-        @Parameters(paramLabel = "ID")
-        String id;
-
-        @Option(names = "--reason", description = "Why, for the audit log.")
-        String reason;
-
+    static final class Rollback extends OperatorCommand {
         @Override
-        public Integer call() {
-            return parent.call(
-                    spec, "POST", "/v1/rollouts/" + id + "/rollback" + reasonQuery(reason), null);
+        String action() {
+            return "rollback";
         }
     }
 
@@ -191,20 +195,10 @@ final class RolloutCommand implements Runnable {
             name = "abort",
             mixinStandardHelpOptions = true,
             description = "Stop without a verdict; the champion serves.")
-    static final class Abort implements Callable<Integer> {
-        @ParentCommand RolloutCommand parent;
-        @Spec CommandSpec spec;
-
-        @Parameters(paramLabel = "ID")
-        String id;
-
-        @Option(names = "--reason", description = "Why, for the audit log.")
-        String reason;
-
+    static final class Abort extends OperatorCommand {
         @Override
-        public Integer call() {
-            return parent.call(
-                    spec, "POST", "/v1/rollouts/" + id + "/abort" + reasonQuery(reason), null);
+        String action() {
+            return "abort";
         }
     }
 }

@@ -789,19 +789,7 @@ class HotSwapIT {
     }
 
     static String request(BarData data, int n) {
-        ObjectNode body = JSON.createObjectNode();
-        body.put("symbol", data.symbol());
-        ArrayNode bars = body.putArray("bars");
-        for (int i = data.size() - n; i < data.size(); i++) {
-            ObjectNode b = bars.addObject();
-            b.put("timestamp", data.bar(i).start().toString());
-            b.put("open", data.open[i]);
-            b.put("high", data.high[i]);
-            b.put("low", data.low[i]);
-            b.put("close", data.close[i]);
-            b.put("volume", data.volume[i]);
-        }
-        return body.toString();
+        return dev.quiver.host.web.DecisionRequests.lastBars(data, n).toString();
     }
 
     HttpResponse<String> post(Service s, String body) throws Exception {

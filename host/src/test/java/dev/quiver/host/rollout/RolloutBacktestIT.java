@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.host.backtest.CostModel;
 import dev.quiver.host.backtest.Progress;
@@ -367,19 +366,10 @@ class RolloutBacktestIT {
                 List<RolloutBacktest.Row> rows = r.rows();
                 for (RolloutBacktest.Row row : rows.subList(rows.size() - 60, rows.size())) {
                     int end = index.get(row.barStart());
-                    ObjectNode body = JSON.createObjectNode();
-                    body.put("symbol", row.series());
+                    ObjectNode body =
+                            dev.quiver.host.web.DecisionRequests.body(
+                                    row.series(), btc, end - 199, end);
                     body.put("account", row.key());
-                    ArrayNode bars = body.putArray("bars");
-                    for (int i = end - 199; i <= end; i++) {
-                        ObjectNode b = bars.addObject();
-                        b.put("timestamp", btc.bar(i).start().toString());
-                        b.put("open", btc.open[i]);
-                        b.put("high", btc.high[i]);
-                        b.put("low", btc.low[i]);
-                        b.put("close", btc.close[i]);
-                        b.put("volume", btc.volume[i]);
-                    }
                     HttpResponse<String> resp =
                             http.send(
                                     HttpRequest.newBuilder(

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.host.cli.Cli;
 import dev.quiver.host.data.BarData;
@@ -54,19 +53,7 @@ class RolloutServeIT {
             """;
 
     static ObjectNode request(String symbol, BarData data, int end, int n) {
-        ObjectNode body = JSON.createObjectNode();
-        body.put("symbol", symbol);
-        ArrayNode bars = body.putArray("bars");
-        for (int i = end - n + 1; i <= end; i++) {
-            ObjectNode b = bars.addObject();
-            b.put("timestamp", data.bar(i).start().toString());
-            b.put("open", data.open[i]);
-            b.put("high", data.high[i]);
-            b.put("low", data.low[i]);
-            b.put("close", data.close[i]);
-            b.put("volume", data.volume[i]);
-        }
-        return body;
+        return DecisionRequests.body(symbol, data, end - n + 1, end);
     }
 
     static HttpResponse<String> send(String method, URI uri, String body) throws Exception {

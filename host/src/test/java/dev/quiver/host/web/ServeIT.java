@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
@@ -195,19 +194,7 @@ class ServeIT {
     }
 
     static ObjectNode request(BarData data, int n) {
-        ObjectNode body = JSON.createObjectNode();
-        body.put("symbol", data.symbol());
-        ArrayNode bars = body.putArray("bars");
-        for (int i = data.size() - n; i < data.size(); i++) {
-            ObjectNode b = bars.addObject();
-            b.put("timestamp", data.bar(i).start().toString());
-            b.put("open", data.open[i]);
-            b.put("high", data.high[i]);
-            b.put("low", data.low[i]);
-            b.put("close", data.close[i]);
-            b.put("volume", data.volume[i]);
-        }
-        return body;
+        return DecisionRequests.lastBars(data, n);
     }
 
     HttpResponse<String> post(String path, String body) throws Exception {
