@@ -401,6 +401,8 @@ public final class LiveModels implements AutoCloseable {
             childKey =
                     s.pluginId
                             + "|"
+                            + pluginPath // another build of the plugin is checked again
+                            + "|"
                             + m.sha256()
                             + "|"
                             + ModelStore.sha256(m.sidecar().get())
@@ -582,6 +584,42 @@ public final class LiveModels implements AutoCloseable {
             b.replacePrediction(s.binding.capability(), s.instance, s.served());
         }
         return b.build();
+    }
+
+    /**
+     * Serves each binding's current version again after its plugin was replaced in a running
+     * service: the plugin change took the bound instance out with the old plugin, and the new
+     * plugin's own instance (its bundled model) serves until this has swapped a bound instance from
+     * the new plugin back in, with every check a new version gets (the child-JVM smoke check runs
+     * again: another build of the plugin). Asynchronous, on the model loader thread; the outcome
+     * shows in {@code /v1/models} ({@code last_poll_result}) and the log.
+     *
+     * @param capabilities the prediction capabilities the plugin change wired anew
+     */
+    public void rebind(java.util.Collection<String> capabilities) {
+        if (holder == null || closed) {
+            return;
+        }
+        for (Bound s : bound) {
+            ResolvedModel m = s.model;
+            if (m == null || !capabilities.contains(s.binding.capability())) {
+                continue;
+            }
+            attempts.execute(
+                    () -> {
+                        String r = serveResolved(s, m, clock.instant(), true);
+                        s.lastPollResult =
+                                "plugin replaced: "
+                                        + (r == null
+                                                ? "models:/"
+                                                        + m.name()
+                                                        + "/"
+                                                        + m.version()
+                                                        + " serving again"
+                                                : "version " + m.version() + " not served: " + r);
+                        LOG.info("{}: {}", s.binding, s.lastPollResult);
+                    });
+        }
     }
 
     /**

@@ -270,6 +270,18 @@ public final class QuiverServer implements AutoCloseable {
      * @throws IllegalStateException if the server is closed
      */
     public Pipeline publish(PluginTransition transition) {
+        Pipeline now = swapIn(transition);
+        if (models != null) {
+            // A replaced plugin took its bound model instances out: serve the versions again.
+            models.rebind(
+                    transition.addedPredictions().stream()
+                            .map(c -> c.descriptor().name())
+                            .toList());
+        }
+        return now;
+    }
+
+    private Pipeline swapIn(PluginTransition transition) {
         // Everything the swap takes out, also instances made for a model binding
         // (PluginRuntime.newPrediction): closed once drained, before their plugin is unloaded.
         var removed = new java.util.concurrent.CopyOnWriteArrayList<Object>();

@@ -779,6 +779,111 @@ class HotSwapIT {
         return m;
     }
 
+    /**
+     * A plugin replaced in a running service (the live folder watcher) takes its bound model
+     * instance out with the old build; the service then serves the bound version again from the new
+     * build, checked like a new version, and never leaves the binding on the plugin's bundled
+     * model.
+     */
+    @Test
+    void aReplacedPluginServesTheBoundVersionAgain() throws Exception {
+        Path own = Files.createDirectories(work.resolve("plugins-replaced"));
+        for (String id : List.of("prediction-traditional", "prediction-lstm", "sizing-fixed")) {
+            try (var zips = Files.newDirectoryStream(plugins, id + "-*.zip")) {
+                for (Path zip : zips) {
+                    Files.copy(zip, own.resolve(zip.getFileName()));
+                }
+            }
+        }
+        String name = unique("quiver-lstm-replaced");
+        String v2 = registerV2(name);
+        client.setAlias(name, "champion", v2);
+        try (PluginRuntime rt = PluginRuntime.start(own, Map.of())) {
+            var metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            LiveModels models =
+                    LiveModels.open(
+                            rt,
+                            Optional.of(client),
+                            work.resolve("cache-replaced"),
+                            metrics,
+                            List.of(ModelBinding.parse("lstm=models:/" + name + "@champion")),
+                            fastPolling());
+            QuiverServer server = QuiverServer.start(rt, metrics, models, "127.0.0.1", 0, 1.0);
+            try {
+                JsonNode before = decide(server);
+                assertThat(before.at("/provenance/models/lstm/version").asText()).isEqualTo(v2);
+                assertThat(before.at("/provenance/plugins/prediction-lstm").asText())
+                        .isEqualTo("1.0.0");
+                double v2p = lstmProbability(before);
+
+                server.watchPlugins(Duration.ofMillis(100), t -> {});
+                Path zip = own.resolve("prediction-lstm-1.0.0.zip");
+                Path next = own.resolve(".prediction-lstm.next");
+                withPluginVersion(zip, next, "1.0.1");
+                Files.move(
+                        next,
+                        zip,
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+
+                await(
+                        Duration.ofSeconds(120),
+                        () -> {
+                            JsonNode d = decide(server);
+                            return d.at("/provenance/plugins/prediction-lstm")
+                                            .asText()
+                                            .equals("1.0.1")
+                                    && d.at("/provenance/models/lstm/version").asText().equals(v2);
+                        },
+                        "the new build serving the bound version");
+                JsonNode after = decide(server);
+                assertThat(lstmProbability(after)).isEqualTo(v2p);
+                assertThat(after.at("/provenance/pipeline_generation").asLong())
+                        .isGreaterThanOrEqualTo(2);
+            } finally {
+                server.close();
+                models.close();
+            }
+        }
+    }
+
+    JsonNode decide(QuiverServer server) throws Exception {
+        HttpResponse<String> r =
+                http.send(
+                        HttpRequest.newBuilder(
+                                        URI.create(
+                                                "http://127.0.0.1:"
+                                                        + server.port()
+                                                        + "/v1/decisions"))
+                                .header("Content-Type", "application/json")
+                                .POST(HttpRequest.BodyPublishers.ofString(requestBody))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body());
+    }
+
+    /** The zip with its manifest's Plugin-Version replaced (the same classes: a rebuild). */
+    static void withPluginVersion(Path source, Path target, String version) throws IOException {
+        try (var in = new java.util.zip.ZipFile(source.toFile());
+                var zos = new java.util.zip.ZipOutputStream(Files.newOutputStream(target))) {
+            for (var e : in.stream().toList()) {
+                zos.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
+                try (var data = in.getInputStream(e)) {
+                    if (e.getName().equals("classes/META-INF/MANIFEST.MF")) {
+                        var mf = new java.util.jar.Manifest(data);
+                        mf.getMainAttributes()
+                                .put(new java.util.jar.Attributes.Name("Plugin-Version"), version);
+                        mf.write(zos);
+                    } else {
+                        data.transferTo(zos);
+                    }
+                }
+                zos.closeEntry();
+            }
+        }
+    }
+
     static double lstmProbability(JsonNode decision) {
         for (JsonNode c : decision.get("fused").get("contributions")) {
             if (c.get("source").asText().equals("lstm")) {
