@@ -126,17 +126,50 @@ public final class MlflowHttp {
                         .connectTimeout(settings.connectTimeout())
                         .followRedirects(HttpClient.Redirect.NEVER)
                         .build();
-        this.authorization = authorization(env);
+        this.authorization = authorization(uri, env);
     }
 
-    private static Optional<String> authorization(Map<String, String> env) {
+    /** MLflow's built-in basic-auth administrator, which every fresh auth-enabled server has. */
+    static final String DEFAULT_USER = "admin";
+
+    /** ... and its documented default password. */
+    static final String DEFAULT_PASSWORD = "password1234";
+
+    /** Opt-in for a registry on another host that takes no credentials. */
+    static final String ANONYMOUS_OPT_IN = "QUIVER_REGISTRY_ANONYMOUS";
+
+    /**
+     * The Authorization header, and the credential policy (RELIABILITY.md P17): a token, or a user
+     * and password together; never MLflow's default administrator password; and a registry on
+     * another host than this one is only used with credentials, unless {@value #ANONYMOUS_OPT_IN}
+     * is {@code 1}. Nothing here ever puts a credential in a message.
+     *
+     * @throws IllegalArgumentException naming the variable that is wrong or missing
+     */
+    static Optional<String> authorization(URI server, Map<String, String> env) {
         String token = env.get("MLFLOW_TRACKING_TOKEN");
         if (token != null && !token.isBlank()) {
             return Optional.of("Bearer " + token);
         }
         String user = env.get("MLFLOW_TRACKING_USERNAME");
         String password = env.get("MLFLOW_TRACKING_PASSWORD");
-        if (user != null && password != null) {
+        if ((user == null) != (password == null)) {
+            throw new IllegalArgumentException(
+                    "[Quiver/CREDENTIALS_INCOMPLETE] "
+                            + (user == null
+                                    ? "MLFLOW_TRACKING_PASSWORD is set but MLFLOW_TRACKING_USERNAME"
+                                            + " is not"
+                                    : "MLFLOW_TRACKING_USERNAME is set but MLFLOW_TRACKING_PASSWORD"
+                                            + " is not")
+                            + "; set both (basic auth) or MLFLOW_TRACKING_TOKEN");
+        }
+        if (user != null) {
+            if (user.equals(DEFAULT_USER) && password.equals(DEFAULT_PASSWORD)) {
+                throw new IllegalArgumentException(
+                        "[Quiver/DEFAULT_CREDENTIALS] MLFLOW_TRACKING_USERNAME/PASSWORD are MLflow's"
+                                + " built-in administrator defaults; change the password on the"
+                                + " server (mlflow server --app-name basic-auth) and use that");
+            }
             return Optional.of(
                     "Basic "
                             + Base64.getEncoder()
@@ -144,7 +177,29 @@ public final class MlflowHttp {
                                             (user + ":" + password)
                                                     .getBytes(StandardCharsets.UTF_8)));
         }
+        if (!isLoopback(server.getHost()) && !"1".equals(env.get(ANONYMOUS_OPT_IN))) {
+            throw new IllegalArgumentException(
+                    "[Quiver/NO_CREDENTIALS] the registry "
+                            + server
+                            + " is on another host and no credentials are set: set"
+                            + " MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and"
+                            + " MLFLOW_TRACKING_PASSWORD (a server on this machine, 127.0.0.1 or"
+                            + " localhost, needs none; "
+                            + ANONYMOUS_OPT_IN
+                            + "=1 accepts an anonymous remote registry)");
+        }
         return Optional.empty();
+    }
+
+    private static boolean isLoopback(String host) {
+        if (host == null) {
+            return false;
+        }
+        String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+        return h.equals("localhost")
+                || h.equals("::1")
+                || h.equals("0:0:0:0:0:0:0:1")
+                || h.startsWith("127.");
     }
 
     /**
