@@ -209,6 +209,88 @@ class RolloutServeIT {
         }
     }
 
+    /**
+     * A sizing rollout end to end: the fixed-fraction policy as installed (0.5 of equity) against
+     * 0.25, canary at 50% over two symbols; each decision's {@code fixed} fraction is the routed
+     * variant's, both fractions are named in provenance, and outcomes are scored by cost-adjusted
+     * P&L (the only metric a sizing rollout takes).
+     */
+    @Test
+    void aSizingRolloutRoutesTheFractionAndScoresPnl(@TempDir Path plugins, @TempDir Path state)
+            throws Exception {
+        for (String zip : List.of("prediction-traditional-1.0.0.zip", "sizing-fixed-1.0.0.zip")) {
+            Files.copy(DISTRIBUTION.resolve("plugins").resolve(zip), plugins.resolve(zip));
+        }
+        String spec =
+                """
+                {"id": "fixed-quarter",
+                 "capability": {"kind": "sizing", "name": "fixed", "plugin": "sizing-fixed"},
+                 "champion": {},
+                 "challenger": {"config": {"fraction": 0.25}},
+                 "mode": "canary",
+                 "routing": {"key": "symbol", "canary_percent": 50},
+                 "rules": {"metric": "pnl", "min_samples": 30, "automatic": false}}
+                """;
+        BarData btc = BundledData.BTC_USD_4H.load();
+        int first = btc.size() - STEPS - 1;
+        try (PluginRuntime runtime = PluginRuntime.start(plugins, Map.of())) {
+            LiveRollouts rollouts = open(plugins, state);
+            QuiverServer server =
+                    QuiverServer.start(runtime, "127.0.0.1", 0, 1.0, Optional.of(rollouts));
+            String base = "http://127.0.0.1:" + server.port();
+            try {
+                HttpResponse<String> started =
+                        send("POST", URI.create(base + "/v1/rollouts"), spec);
+                assertThat(started.statusCode()).as(started.body()).isEqualTo(201);
+                java.util.Map<String, String> variantOf = new java.util.HashMap<>();
+                int fractionsSeen = 0;
+                for (int i = first; i < first + STEPS; i++) {
+                    for (String symbol : List.of("BTC-USD", "BTC-COPY")) {
+                        HttpResponse<String> r =
+                                send(
+                                        "POST",
+                                        URI.create(base + "/v1/decisions"),
+                                        request(symbol, btc, i, 200).toString());
+                        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                        JsonNode d = JSON.readTree(r.body());
+                        JsonNode ro = d.path("provenance").path("rollouts").get(0);
+                        assertThat(ro.path("capability").asText()).isEqualTo("sizing:fixed");
+                        String acted = ro.path("acted").asText();
+                        assertThat(
+                                        variantOf.putIfAbsent(symbol, acted) == null
+                                                || variantOf.get(symbol).equals(acted))
+                                .as("sticky routing of %s", symbol)
+                                .isTrue();
+                        double champion = ro.path("champion_fraction").asDouble();
+                        double challenger = ro.path("challenger_fraction").asDouble();
+                        double served =
+                                d.path("decisions").path("fixed").path("fraction").asDouble();
+                        assertThat(served)
+                                .isEqualTo(acted.equals("challenger") ? challenger : champion);
+                        if (champion > 0) {
+                            // p > 0.5: both policies take a position, at their own fractions
+                            assertThat(champion).isEqualTo(0.5);
+                            assertThat(challenger).isEqualTo(0.25);
+                            fractionsSeen++;
+                        }
+                    }
+                }
+                assertThat(fractionsSeen).isPositive();
+                JsonNode status =
+                        JSON.readTree(
+                                send("GET", URI.create(base + "/v1/rollouts/fixed-quarter"), null)
+                                        .body());
+                assertThat(status.path("figures").path("champion").path("n").asLong())
+                        .isEqualTo(2L * (STEPS - 1));
+                assertThat(status.path("figures").path("challenger").path("pnl").isNumber())
+                        .isTrue();
+            } finally {
+                server.close();
+                rollouts.close();
+            }
+        }
+    }
+
     static LiveRollouts open(Path plugins, Path state) {
         return LiveRollouts.open(
                 RolloutManager.open(new RolloutStore(state), Optional.empty(), Clock.systemUTC()),
