@@ -352,9 +352,14 @@ public final class RolloutController {
                     case AUTO -> stagePaired.n() >= spec.rules().minSamples();
                 };
         if (paired) {
-            return stagePaired.n() < 2
-                    ? Optional.empty()
-                    : Optional.of(Significance.paired(stagePaired));
+            if (stagePaired.n() < 2) {
+                return Optional.empty();
+            }
+            // 0/1 losses: the exact test for paired proportions, not a t approximation.
+            return Optional.of(
+                    spec.rules().metric() == Metric.HIT_RATE
+                            ? Significance.mcNemar(stagePaired)
+                            : Significance.paired(stagePaired));
         }
         return a.n() < 2 || b.n() < 2 ? Optional.empty() : Optional.of(Significance.welch(a, b));
     }

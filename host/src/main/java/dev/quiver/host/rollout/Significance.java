@@ -1,5 +1,6 @@
 package dev.quiver.host.rollout;
 
+import org.apache.commons.math3.distribution.BinomialDistribution;
 import org.apache.commons.math3.distribution.TDistribution;
 
 /**
@@ -29,6 +30,15 @@ import org.apache.commons.math3.distribution.TDistribution;
  * same amount) and {@code t = 0} (no verdict) for none. Per-bar losses of one series are serially
  * dependent when volatility clusters; at {@code h = 1} DM's asymptotics need only the losses'
  * differences to be covariance-stationary, which is why the rules test differences, never levels.
+ *
+ * <p><b>McNemar</b> (hit rate, paired): with 0/1 losses a difference is -1 (only the challenger
+ * hit), +1 (only the champion hit) or 0, so the t approximation is coarse for small counts of
+ * disagreements. The exact McNemar test (Q. McNemar, Psychometrika 12(2), 1947; exact binomial form
+ * as in Agresti, "Categorical Data Analysis", 3rd ed., 2013, section 11.1) conditions on the {@code
+ * m = b + c} bars where exactly one variant hit: under equal hit rates the challenger's share
+ * {@code c} is Binomial(m, 1/2). {@code b} and {@code c} follow from the running moments of the
+ * differences alone ({@code c - b = -n mean(d)}, {@code b + c = sum d^2}), so nothing else has to
+ * be stored.
  */
 public final class Significance {
 
@@ -69,6 +79,55 @@ public final class Significance {
         double se = Math.sqrt(differences.variance() / n);
         double t = statistic(differences.mean(), se);
         return result("paired", n, differences.mean(), t, n - 1);
+    }
+
+    /**
+     * The exact McNemar test on paired 0/1 losses (1 = a miss), from the moments of {@code
+     * loss(challenger) - loss(champion)} per bar.
+     *
+     * @param differences moments of differences that are each -1, 0 or +1
+     * @return the result: {@code test = mcnemar}, {@code statistic} the challenger's wins among the
+     *     discordant bars minus their expectation {@code m/2}, {@code degreesOfFreedom} the number
+     *     {@code m} of discordant bars; with none, no verdict (both p-values 1)
+     * @throws IllegalArgumentException if fewer than 2 differences, or the moments are not those of
+     *     -1/0/+1 values
+     */
+    public static Result mcNemar(Moments differences) {
+        long n = differences.n();
+        if (n < 2) {
+            throw new IllegalArgumentException("McNemar test needs >= 2 pairs, has " + n);
+        }
+        double sum = differences.mean() * n; // = b - c
+        double sumSquares = differences.m2() + n * differences.mean() * differences.mean();
+        long discordant = Math.round(sumSquares);
+        long bMinusC = Math.round(sum);
+        if (Math.abs(sumSquares - discordant) > 1e-6 * Math.max(1, sumSquares)
+                || Math.abs(sum - bMinusC) > 1e-6 * Math.max(1, Math.abs(sum))
+                || Math.abs(bMinusC) > discordant
+                || (discordant - bMinusC) % 2 != 0) {
+            throw new IllegalArgumentException(
+                    "McNemar test needs differences of 0/1 losses (-1, 0, +1); the moments (n="
+                            + n
+                            + ", mean="
+                            + differences.mean()
+                            + ") are not");
+        }
+        long b = (discordant + bMinusC) / 2; // only the champion hit (challenger's loss 1)
+        long c = discordant - b; // only the challenger hit
+        if (discordant == 0) {
+            return new Result("mcnemar", n, differences.mean(), 0, 0, 1, 1);
+        }
+        BinomialDistribution x = new BinomialDistribution(null, (int) discordant, 0.5);
+        double pBetter = 1 - x.cumulativeProbability((int) c - 1); // P(X >= c)
+        double pWorse = x.cumulativeProbability((int) c); // P(X <= c)
+        return new Result(
+                "mcnemar",
+                n,
+                differences.mean(),
+                c - discordant / 2.0,
+                discordant,
+                Math.min(1, pBetter),
+                Math.min(1, pWorse));
     }
 
     /**

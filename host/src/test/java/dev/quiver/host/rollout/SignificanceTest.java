@@ -54,6 +54,57 @@ class SignificanceTest {
         assertThat(r.pWorse()).isLessThan(r.pBetter());
     }
 
+    /**
+     * McNemar from the running moments equals the exact binomial test computed from the counted
+     * discordant pairs, on real-looking 0/1 losses.
+     */
+    @Test
+    void mcNemarFromMomentsEqualsTheCountedExactTest() {
+        Random rnd = new Random(3);
+        Moments d = Moments.EMPTY;
+        int onlyChampion = 0;
+        int onlyChallenger = 0;
+        for (int i = 0; i < 600; i++) {
+            int champion = rnd.nextDouble() < 0.49 ? 1 : 0; // 1 = a miss
+            int challenger = rnd.nextDouble() < 0.44 ? 1 : 0;
+            if (champion == 0 && challenger == 1) {
+                onlyChampion++;
+            } else if (champion == 1 && challenger == 0) {
+                onlyChallenger++;
+            }
+            d = d.plus(challenger - champion);
+        }
+        Significance.Result r = Significance.mcNemar(d);
+        int m = onlyChampion + onlyChallenger;
+        var bin = new org.apache.commons.math3.distribution.BinomialDistribution(null, m, 0.5);
+        assertThat(r.test()).isEqualTo("mcnemar");
+        assertThat(r.degreesOfFreedom()).isEqualTo(m);
+        assertThat(r.pBetter())
+                .isCloseTo(1 - bin.cumulativeProbability(onlyChallenger - 1), within(1e-12));
+        assertThat(r.pWorse()).isCloseTo(bin.cumulativeProbability(onlyChallenger), within(1e-12));
+        // commons-math's two-sided exact binomial test agrees (p-values symmetric at 1/2)
+        double twoSided =
+                new org.apache.commons.math3.stat.inference.BinomialTest()
+                        .binomialTest(
+                                m,
+                                onlyChallenger,
+                                0.5,
+                                org.apache.commons.math3.stat.inference.AlternativeHypothesis
+                                        .TWO_SIDED);
+        assertThat(Math.min(1, 2 * Math.min(r.pBetter(), r.pWorse())))
+                .isCloseTo(twoSided, within(1e-9));
+    }
+
+    @Test
+    void mcNemarRefusesLossesThatAreNotZeroOrOne() {
+        Moments d = Moments.EMPTY.plus(0.3).plus(-0.2).plus(0.5);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Significance.mcNemar(d))
+                .hasMessageContaining("0/1 losses");
+        Moments none = Moments.EMPTY.plus(0).plus(0).plus(0);
+        assertThat(Significance.mcNemar(none).pBetter()).isEqualTo(1);
+        assertThat(Significance.mcNemar(none).pWorse()).isEqualTo(1);
+    }
+
     @Test
     void welfordMatchesTheTwoPassVariance() {
         double[] x = {1e9 + 4, 1e9 + 7, 1e9 + 13, 1e9 + 16};
