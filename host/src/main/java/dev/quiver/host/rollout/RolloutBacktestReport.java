@@ -328,8 +328,11 @@ public final class RolloutBacktestReport {
         plot.setBackgroundPaint(Color.WHITE);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
         plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
+        int k = 0;
         for (RolloutBacktest.Event e : r.timeline()) {
             ValueMarker mk = new ValueMarker(e.barStart().toEpochMilli());
+            // Labels on three rows, so transitions close in time do not print over each other.
+            mk.setLabelOffset(new org.jfree.chart.ui.RectangleInsets(4 + 16 * (k++ % 3), 4, 4, 4));
             mk.setPaint(
                     e.transition().to().equals("rolled_back") ? Color.RED : new Color(0, 120, 0));
             mk.setStroke(new BasicStroke(1.5f));
