@@ -549,11 +549,7 @@ final class BacktestCommand implements Callable<Integer> {
     }
 
     private String trackingUri() {
-        if (trackingUri != null && !trackingUri.isBlank()) {
-            return trackingUri;
-        }
-        String env = System.getenv("MLFLOW_TRACKING_URI");
-        return env == null || env.isBlank() ? null : env;
+        return HostOptions.trackingUri(trackingUri).orElse(null);
     }
 
     /** The run's parameters: data set, span, plugins and versions, feature schema, costs. */

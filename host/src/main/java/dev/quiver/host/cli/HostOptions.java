@@ -37,6 +37,23 @@ final class HostOptions {
             description = "Override one configuration value, e.g. -D sizing-fixed.fraction=0.3.")
     List<String> overrides = List.of();
 
+    /**
+     * The MLflow tracking URI a command uses: its {@code --tracking-uri}, else the {@code
+     * MLFLOW_TRACKING_URI} environment variable; empty when neither is set (no registry).
+     *
+     * @param option the command's {@code --tracking-uri}, or null
+     * @return the URI, if any
+     */
+    static java.util.Optional<String> trackingUri(String option) {
+        String uri = option;
+        if (uri == null || uri.isBlank()) {
+            uri = System.getenv("MLFLOW_TRACKING_URI");
+        }
+        return uri == null || uri.isBlank()
+                ? java.util.Optional.empty()
+                : java.util.Optional.of(uri);
+    }
+
     static Path home() {
         String home = System.getProperty("quiver.home");
         if (home == null) {

@@ -46,15 +46,14 @@ final class ModelsCommand implements Runnable {
     }
 
     static MlflowClient client(String trackingUri) {
-        String uri = trackingUri;
-        if (uri == null || uri.isBlank()) {
-            uri = System.getenv("MLFLOW_TRACKING_URI");
-        }
-        if (uri == null || uri.isBlank()) {
-            throw new IllegalArgumentException(
-                    "[Quiver/BAD_OPTION] --tracking-uri: required (or MLFLOW_TRACKING_URI);"
-                            + " start a local server with mlflow/server.sh start");
-        }
+        String uri =
+                HostOptions.trackingUri(trackingUri)
+                        .orElseThrow(
+                                () ->
+                                        new IllegalArgumentException(
+                                                "[Quiver/BAD_OPTION] --tracking-uri: required (or"
+                                                        + " MLFLOW_TRACKING_URI); start a local"
+                                                        + " server with mlflow/server.sh start"));
         return new MlflowClient(new MlflowHttp(uri, MlflowHttp.Settings.defaults()));
     }
 
@@ -455,16 +454,13 @@ final class ModelsCommand implements Runnable {
     }
 
     static ModelResolver resolver(String trackingUri, Path modelsDir) {
-        String uri = trackingUri;
-        if (uri == null || uri.isBlank()) {
-            uri = System.getenv("MLFLOW_TRACKING_URI");
-        }
         Optional<MlflowClient> client =
-                uri == null || uri.isBlank()
-                        ? Optional.empty()
-                        : Optional.of(
-                                new MlflowClient(
-                                        new MlflowHttp(uri, MlflowHttp.Settings.defaults())));
+                HostOptions.trackingUri(trackingUri)
+                        .map(
+                                uri ->
+                                        new MlflowClient(
+                                                new MlflowHttp(
+                                                        uri, MlflowHttp.Settings.defaults())));
         return new ModelResolver(client, modelsDir(modelsDir));
     }
 }

@@ -165,7 +165,7 @@ final class ModelsTrainCommand implements Callable<Integer> {
                     t.path("rows").asInt(),
                     s.path("rounds").asInt(),
                     s.path("valid_log_loss").asDouble());
-            if (trackingUri == null && System.getenv("MLFLOW_TRACKING_URI") == null) {
+            if (HostOptions.trackingUri(trackingUri).isEmpty()) {
                 out.println("not registered: no --tracking-uri (or MLFLOW_TRACKING_URI)");
                 out.flush();
                 return 0;

@@ -156,15 +156,13 @@ final class RolloutCommand implements Runnable {
         @Option(names = "--reason", description = "Why, for the audit log.")
         String reason;
 
-        /** The action's path segment: promote, rollback or abort. */
-        abstract String action();
-
         @Override
         public Integer call() {
             return parent.call(
                     spec,
                     "POST",
-                    "/v1/rollouts/" + id + "/" + action() + reasonQuery(reason),
+                    // the subcommand's name is the endpoint's: promote, rollback, abort
+                    "/v1/rollouts/" + id + "/" + spec.name() + reasonQuery(reason),
                     null);
         }
     }
@@ -173,32 +171,17 @@ final class RolloutCommand implements Runnable {
             name = "promote",
             mixinStandardHelpOptions = true,
             description = "One stage forward: shadow -> canary -> full -> completed.")
-    static final class Promote extends OperatorCommand {
-        @Override
-        String action() {
-            return "promote";
-        }
-    }
+    static final class Promote extends OperatorCommand {}
 
     @Command(
             name = "rollback",
             mixinStandardHelpOptions = true,
             description = "Back to the champion for every key.")
-    static final class Rollback extends OperatorCommand {
-        @Override
-        String action() {
-            return "rollback";
-        }
-    }
+    static final class Rollback extends OperatorCommand {}
 
     @Command(
             name = "abort",
             mixinStandardHelpOptions = true,
             description = "Stop without a verdict; the champion serves.")
-    static final class Abort extends OperatorCommand {
-        @Override
-        String action() {
-            return "abort";
-        }
-    }
+    static final class Abort extends OperatorCommand {}
 }

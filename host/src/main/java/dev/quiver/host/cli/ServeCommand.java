@@ -142,23 +142,18 @@ final class ServeCommand implements Callable<Integer> {
      * slow registry never holds a poll long; the poller adds its own backoff.
      */
     static Optional<MlflowClient> client(String trackingUri) {
-        String uri = trackingUri;
-        if (uri == null || uri.isBlank()) {
-            uri = System.getenv("MLFLOW_TRACKING_URI");
-        }
-        if (uri == null || uri.isBlank()) {
-            return Optional.empty();
-        }
-        return Optional.of(
-                new MlflowClient(
-                        new MlflowHttp(
-                                uri,
-                                new MlflowHttp.Settings(
-                                        Duration.ofSeconds(1),
-                                        Duration.ofSeconds(5),
-                                        2,
-                                        Duration.ofMillis(100),
-                                        Duration.ofMillis(500)))));
+        return HostOptions.trackingUri(trackingUri)
+                .map(
+                        uri ->
+                                new MlflowClient(
+                                        new MlflowHttp(
+                                                uri,
+                                                new MlflowHttp.Settings(
+                                                        Duration.ofSeconds(1),
+                                                        Duration.ofSeconds(5),
+                                                        2,
+                                                        Duration.ofMillis(100),
+                                                        Duration.ofMillis(500)))));
     }
 
     /**

@@ -35,12 +35,19 @@ public final class Pipeline {
     private final List<Wired<SizingCapability>> sizings;
     private final Map<String, String> pluginVersions;
     private final Map<String, ServedModel> models;
+    // The bare capability lists, built once: every decision reads them.
+    private final List<PredictionCapability> predictionList;
+    private final List<EnsembleCapability> ensembleList;
+    private final List<SizingCapability> sizingList;
 
     private Pipeline(Builder b, long generation) {
         this.generation = generation;
         this.predictions = List.copyOf(b.predictions);
         this.ensembles = List.copyOf(b.ensembles);
         this.sizings = List.copyOf(b.sizings);
+        this.predictionList = predictions.stream().map(Wired::capability).toList();
+        this.ensembleList = ensembles.stream().map(Wired::capability).toList();
+        this.sizingList = sizings.stream().map(Wired::capability).toList();
         this.pluginVersions = Collections.unmodifiableMap(new TreeMap<>(b.pluginVersions));
         this.models = Collections.unmodifiableMap(new TreeMap<>(b.models));
     }
@@ -85,17 +92,17 @@ public final class Pipeline {
 
     /** Prediction sources in the order they are consulted. */
     public List<PredictionCapability> predictions() {
-        return predictions.stream().map(Wired::capability).toList();
+        return predictionList;
     }
 
     /** Ensembles, first preferred unless the service picks one by name. */
     public List<EnsembleCapability> ensembles() {
-        return ensembles.stream().map(Wired::capability).toList();
+        return ensembleList;
     }
 
     /** Sizing policies. */
     public List<SizingCapability> sizings() {
-        return sizings.stream().map(Wired::capability).toList();
+        return sizingList;
     }
 
     /** Plugin id to version, sorted by id. */

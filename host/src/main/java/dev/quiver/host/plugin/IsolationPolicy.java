@@ -115,7 +115,12 @@ public record IsolationPolicy(
         };
     }
 
-    private static long read(Map<String, String> config, String key, long fallback) {
+    /**
+     * A positive integer setting, e.g. a deadline in ms.
+     *
+     * @throws IllegalArgumentException naming the key and value if it is not one
+     */
+    static long read(Map<String, String> config, String key, long fallback) {
         String v = config.get(key);
         if (v == null) {
             return fallback;

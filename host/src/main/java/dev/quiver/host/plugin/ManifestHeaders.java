@@ -11,7 +11,7 @@ import java.util.jar.Manifest;
 import java.util.zip.ZipFile;
 
 /** Reads a plugin's manifest headers (zip, jar, or expanded folder), the way PF4J lays them out. */
-final class ManifestHeaders {
+public final class ManifestHeaders {
 
     private ManifestHeaders() {}
 
@@ -62,7 +62,15 @@ final class ManifestHeaders {
         }
     }
 
-    static Map<String, String> read(Path plugin) {
+    /**
+     * A plugin's main manifest attributes ({@code classes/META-INF/MANIFEST.MF} in PF4J's zip
+     * layout, else {@code META-INF/MANIFEST.MF}).
+     *
+     * @param plugin a zip, jar or expanded plugin folder
+     * @return header name to value; empty if it has no manifest
+     * @throws java.io.UncheckedIOException if it cannot be read
+     */
+    public static Map<String, String> read(Path plugin) {
         try {
             Manifest manifest;
             if (Files.isDirectory(plugin)) {

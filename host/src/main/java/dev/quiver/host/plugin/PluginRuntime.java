@@ -1339,27 +1339,12 @@ public final class PluginRuntime implements AutoCloseable {
         QuiverPluginManager(Path pluginsDir, Map<String, String> config) {
             super(pluginsDir);
             this.config = config;
-            this.startDeadlineMillis = millis(config, "quiver.plugin.start-deadline-ms", 10_000);
-            this.createDeadlineMillis = millis(config, "quiver.plugin.create-deadline-ms", 60_000);
+            this.startDeadlineMillis =
+                    IsolationPolicy.read(config, "quiver.plugin.start-deadline-ms", 10_000);
+            this.createDeadlineMillis =
+                    IsolationPolicy.read(config, "quiver.plugin.create-deadline-ms", 60_000);
             setSystemVersion(QuiverApi.VERSION);
             setResolveRecoveryStrategy(ResolveRecoveryStrategy.IGNORE_PLUGIN_AND_CONTINUE);
-        }
-
-        private static long millis(Map<String, String> config, String key, long fallback) {
-            String v = config.get(key);
-            if (v == null) {
-                return fallback;
-            }
-            try {
-                long ms = Long.parseLong(v.trim());
-                if (ms > 0) {
-                    return ms;
-                }
-            } catch (NumberFormatException e) {
-                // reported below
-            }
-            throw new IllegalArgumentException(
-                    "[Quiver/BAD_CONFIG] " + key + "=" + v + " is not a positive number of ms");
         }
 
         /**

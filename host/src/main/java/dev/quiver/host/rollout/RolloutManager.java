@@ -460,21 +460,12 @@ public final class RolloutManager implements AutoCloseable {
                 : "replaced " + others.stream().map(o -> o.getFileName().toString()).toList();
     }
 
-    /** The {@code Plugin-Id} in an archive's manifest, or null if it has none or cannot be read. */
+    /** The {@code Plugin-Id} in an archive's manifest, or null if it has none or is unreadable. */
     private static String pluginIdOf(Path archive) {
-        try (var zip = new java.util.zip.ZipFile(archive.toFile())) {
-            var entry = zip.getEntry("classes/META-INF/MANIFEST.MF");
-            if (entry == null) {
-                entry = zip.getEntry("META-INF/MANIFEST.MF");
-            }
-            if (entry == null) {
-                return null;
-            }
-            try (var in = zip.getInputStream(entry)) {
-                return new java.util.jar.Manifest(in).getMainAttributes().getValue("Plugin-Id");
-            }
-        } catch (IOException e) {
-            return null;
+        try {
+            return dev.quiver.host.plugin.ManifestHeaders.read(archive).get("Plugin-Id");
+        } catch (java.io.UncheckedIOException e) {
+            return null; // not a readable plugin archive, so not the champion's
         }
     }
 

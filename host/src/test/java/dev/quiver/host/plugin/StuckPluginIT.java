@@ -74,7 +74,8 @@ class StuckPluginIT {
                         () ->
                                 PluginRuntime.start(
                                         dir, Map.of("quiver.plugin.start-deadline-ms", "-1")))
-                .hasMessageContaining("quiver.plugin.start-deadline-ms=-1");
+                .hasMessageContaining("quiver.plugin.start-deadline-ms")
+                .hasMessageContaining("(value: -1)");
     }
 
     private void zip(
