@@ -1,6 +1,7 @@
 package dev.quiver.host.backtest;
 
-import dev.quiver.host.risk.BreakerEvent;
+import dev.quiver.engine.risk.BreakerEvent;
+import dev.quiver.engine.trading.StopExits;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

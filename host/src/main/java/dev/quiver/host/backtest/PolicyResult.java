@@ -1,5 +1,6 @@
 package dev.quiver.host.backtest;
 
+import dev.quiver.engine.trading.Trade;
 import java.util.List;
 
 /**

@@ -8,12 +8,20 @@ import dev.quiver.api.feature.LabeledFrame;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.sizing.SizingCapability;
-import dev.quiver.api.sizing.SizingContext;
-import dev.quiver.host.data.BarData;
-import dev.quiver.host.feature.FeatureMatrix;
-import dev.quiver.host.risk.CircuitBreakers;
-import dev.quiver.host.risk.GuardedDecision;
-import dev.quiver.host.risk.RiskGuard;
+import dev.quiver.engine.Forecasts;
+import dev.quiver.engine.PolicyStep;
+import dev.quiver.engine.Step;
+import dev.quiver.engine.Strategy;
+import dev.quiver.engine.SymbolEngine;
+import dev.quiver.engine.TradingRules;
+import dev.quiver.engine.feature.FeatureMatrix;
+import dev.quiver.engine.market.BarData;
+import dev.quiver.engine.risk.CircuitBreakers;
+import dev.quiver.engine.risk.RiskGuard;
+import dev.quiver.engine.trading.Account;
+import dev.quiver.engine.trading.CostModel;
+import dev.quiver.engine.trading.PayoffRatio;
+import dev.quiver.engine.trading.Stops;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -202,6 +210,16 @@ public final class WalkForwardBacktest {
         }
 
         /**
+         * The trading rules the engine steps with.
+         *
+         * @return costs, cap, band, payoff window, stops and breakers of this configuration
+         */
+        public TradingRules rules() {
+            return new TradingRules(
+                    costs, maxFraction, rebalanceBand, payoffWindowBars, stops, breakers);
+        }
+
+        /**
          * This configuration with other costs.
          *
          * @param newCosts the costs
@@ -377,7 +395,6 @@ public final class WalkForwardBacktest {
         int[] fitFailures = new int[predictors.size()];
         String[] fitFailureReasons = new String[predictors.size()];
         int priorFolds = 0;
-        double[] atrPct = features.column("atr_pct_14");
         double[] payoff = PayoffRatio.trailing(bars.close, config.payoffWindowBars());
 
         TestLoop loop =
@@ -385,14 +402,11 @@ public final class WalkForwardBacktest {
                         config,
                         features,
                         cache,
-                        ensemble,
-                        policies,
-                        guard,
+                        new Strategy(predictors, ensemble, policies),
                         sources,
                         testFirst,
-                        atrPct,
                         payoff,
-                        new Risk(config, policyNames, testCount));
+                        new SizingOutcomes(config, policyNames, testCount));
         Account[] accounts = loop.accounts;
         Account hold = loop.hold;
         double[][] targets = loop.targets;
@@ -425,7 +439,14 @@ public final class WalkForwardBacktest {
                 priorFolds++;
             }
             ensemble.fit(oof);
-            loop.fitFailed = loop.risk.fit(policies, fold, testFirst, bars);
+            String[] failed = loop.outcomes.fit(policies, fold, testFirst, bars);
+            for (int p = 0; p < failed.length; p++) {
+                if (failed[p] == null) {
+                    loop.engine.makeAvailable(p);
+                } else {
+                    loop.engine.makeUnavailable(p, failed[p]);
+                }
+            }
             for (int t = fold.testFirst(); t <= fold.testLast(); t++) {
                 loop.step(t);
             }
@@ -440,10 +461,25 @@ public final class WalkForwardBacktest {
             accounts[p].closeForReport(lastClose, lastMillis);
             results.put(
                     policyNames[p],
-                    accounts[p].result(policyNames[p], testTimes, targets[p], reasons[p]));
+                    loop.result(
+                            accounts[p],
+                            policyNames[p],
+                            testTimes,
+                            loop.equity[p],
+                            loop.drawdown[p],
+                            targets[p],
+                            reasons[p]));
         }
         hold.closeForReport(lastClose, lastMillis);
-        PolicyResult holdResult = hold.result(BUY_AND_HOLD, testTimes, holdTargets, holdReasons);
+        PolicyResult holdResult =
+                loop.result(
+                        hold,
+                        BUY_AND_HOLD,
+                        testTimes,
+                        loop.holdEquity,
+                        loop.holdDrawdown,
+                        holdTargets,
+                        holdReasons);
 
         Map<String, ForecastMetrics> forecastMetrics = new LinkedHashMap<>();
         Map<String, Integer> failures = new LinkedHashMap<>();
@@ -493,8 +529,8 @@ public final class WalkForwardBacktest {
                         config.costs().feeBps(),
                         config.costs().slippageBps(),
                         config.maxFraction(),
-                        Risk.describe(config.stops()),
-                        Risk.describe(config.breakers()));
+                        SizingOutcomes.describe(config.stops()),
+                        SizingOutcomes.describe(config.breakers()));
         return new BacktestResult(
                 bars.symbol(),
                 n,
@@ -509,81 +545,78 @@ public final class WalkForwardBacktest {
                 noSignal,
                 testCount / seconds,
                 method,
-                loop.risk.events(),
-                loop.risk.stopExits(),
+                loop.engine.breakerEvents(),
+                loop.engine.stopExits(),
                 bootstrapIntervals ? intervals(results, holdResult) : Map.of());
     }
 
     /**
-     * The state of one run's test bars and the work of one bar, {@link #step}: fills at the open,
-     * marks at the close, then forecast, fusion and sizing at the close. A method per bar (rather
-     * than one loop body inside {@link #run}) lets the JIT compile the per-bar work early, with its
-     * own profile, instead of waiting for the whole of {@code run} to be compiled.
+     * The state of one run's test bars: the {@link SymbolEngine} every policy's book steps through,
+     * buy-and-hold beside it, the curves and the forecast scores. A method per bar (rather than one
+     * loop body inside {@link #run}) lets the JIT compile the per-bar work early.
      */
     private static final class TestLoop {
+        final SymbolEngine engine;
         final Account[] accounts;
+        final double[][] equity;
+        final double[][] drawdown;
         final double[][] targets;
         final String[][] reasons;
         final Account hold;
+        final double[] holdEquity;
+        final double[] holdDrawdown;
         final double[] holdTargets;
         final String[] holdReasons;
         final ForecastMetrics.Accumulator[] sourceScores;
         final ForecastMetrics.Accumulator fusedScores;
+        final SizingOutcomes outcomes;
         int noSignal;
-        final Risk risk;
-        String[] fitFailed;
 
-        private final Config config;
         private final BarData bars;
         private final int n;
         private final FeatureMatrix features;
-        private final ForecastCache cache;
-        private final EnsembleCapability ensemble;
-        private final String ensembleName;
-        private final List<SizingCapability> policies;
-        private final RiskGuard guard;
         private final String[] sources;
         private final int testFirst;
-        private final double[] atrPct;
         private final double[] payoff;
-        private final double[] pending;
         private double holdPending = Double.NaN;
 
         TestLoop(
                 Config config,
                 FeatureMatrix features,
                 ForecastCache cache,
-                EnsembleCapability ensemble,
-                List<SizingCapability> policies,
-                RiskGuard guard,
+                Strategy strategy,
                 String[] sources,
                 int testFirst,
-                double[] atrPct,
                 double[] payoff,
-                Risk risk) {
-            this.config = config;
-            this.risk = risk;
-            this.fitFailed = new String[policies.size()];
+                SizingOutcomes outcomes) {
+            this.outcomes = outcomes;
             this.bars = features.bars();
             this.n = bars.size();
             this.features = features;
-            this.cache = cache;
-            this.ensemble = ensemble;
-            this.ensembleName = ensemble.descriptor().name();
-            this.policies = policies;
-            this.guard = guard;
             this.sources = sources;
             this.testFirst = testFirst;
-            this.atrPct = atrPct;
             this.payoff = payoff;
+            this.engine =
+                    new SymbolEngine(
+                            bars.symbol(),
+                            config.rules(),
+                            strategy,
+                            config.initialEquity(),
+                            cache,
+                            null);
+            int policies = strategy.policies().size();
             int testCount = n - testFirst;
-            accounts = new Account[policies.size()];
-            targets = new double[policies.size()][testCount];
-            reasons = new String[policies.size()][testCount];
-            for (int p = 0; p < accounts.length; p++) {
-                accounts[p] = new Account(config.initialEquity(), config.costs(), testCount);
+            accounts = new Account[policies];
+            equity = new double[policies][testCount];
+            drawdown = new double[policies][testCount];
+            targets = new double[policies][testCount];
+            reasons = new String[policies][testCount];
+            for (int p = 0; p < policies; p++) {
+                accounts[p] = engine.account(p);
             }
-            hold = new Account(config.initialEquity(), config.costs(), testCount);
+            hold = new Account(config.initialEquity(), config.costs());
+            holdEquity = new double[testCount];
+            holdDrawdown = new double[testCount];
             holdTargets = new double[testCount];
             holdReasons = new String[testCount];
             Arrays.fill(holdTargets, Double.NaN);
@@ -593,77 +626,40 @@ public final class WalkForwardBacktest {
                 sourceScores[p] = new ForecastMetrics.Accumulator();
             }
             fusedScores = new ForecastMetrics.Accumulator();
-            pending = new double[policies.size()];
-            Arrays.fill(pending, Double.NaN);
         }
 
         /** Test bar {@code t}. */
         void step(int t) {
             int k = t - testFirst;
-            fillAndMark(t, k);
-            // 3. decide at this bar's close
+            if (!Double.isNaN(holdPending)) {
+                hold.rebalance(holdPending, bars.open[t], bars.startMillis[t]);
+                holdPending = Double.NaN;
+            }
             boolean canFill = t + 1 < n;
             if (k == 0) {
                 holdTargets[0] = 1.0;
                 holdReasons[0] = "buy and hold: all in at the next open";
                 holdPending = canFill ? 1.0 : Double.NaN;
             }
-            FeatureFrame frame = features.frame(t);
-            List<Forecast> forecasts = cache.at(t, frame);
-            FusedSignal signal = null;
-            String noSignalReason = null;
-            if (forecasts.isEmpty()) {
-                noSignalReason = "no forecast available (every source failed) -> flat";
-            } else {
-                try {
-                    signal = ensemble.fuse(forecasts, frame);
-                    if (signal == null) {
-                        noSignalReason = "ensemble '" + ensembleName + "' returned null -> flat";
-                    }
-                } catch (RuntimeException e) {
-                    noSignalReason =
-                            "ensemble '"
-                                    + ensembleName
-                                    + "' failed: "
-                                    + e.getMessage()
-                                    + " -> flat";
-                }
-            }
+            Step s = engine.step(bars.bar(t), features.frame(t), payoff[t]);
+            hold.mark(bars.close[t], bars.startMillis[t]);
+            holdEquity[k] = hold.equity();
+            holdDrawdown[k] = hold.drawdown();
             if (canFill) {
-                score(t, forecasts, signal);
+                score(t, s.forecasts(), s.signal());
             }
-            if (signal == null) {
+            if (s.signal() == null) {
                 noSignal++;
             }
-            for (int p = 0; p < accounts.length; p++) {
-                decide(p, t, k, canFill, signal, noSignalReason);
+            List<PolicyStep> steps = s.policies();
+            for (int p = 0; p < steps.size(); p++) {
+                PolicyStep ps = steps.get(p);
+                equity[p][k] = ps.equity();
+                drawdown[p][k] = ps.drawdown();
+                targets[p][k] = ps.decision().fraction();
+                reasons[p][k] = ps.decision().reason();
+                outcomes.saw(p, k, ps.context());
             }
-        }
-
-        /** 1. fills of the orders decided at the previous close, at this bar's open; 2. marks. */
-        private void fillAndMark(int t, int k) {
-            for (int p = 0; p < accounts.length; p++) {
-                risk.observeOpen(p, accounts[p], bars, t);
-                if (!Double.isNaN(pending[p])) {
-                    boolean wasFlat = accounts[p].flat();
-                    accounts[p].fill(pending[p], bars.open[t], bars.startMillis[t]);
-                    pending[p] = Double.NaN;
-                    if (wasFlat && !accounts[p].flat()) {
-                        risk.entered(p, bars.open[t], atrPct[t - 1]);
-                    }
-                }
-                // 1b. host-side stops inside this bar
-                risk.stops(p, accounts[p], bars, t);
-            }
-            if (!Double.isNaN(holdPending)) {
-                hold.fill(holdPending, bars.open[t], bars.startMillis[t]);
-                holdPending = Double.NaN;
-            }
-            for (int p = 0; p < accounts.length; p++) {
-                accounts[p].mark(k, bars.close[t]);
-                risk.observeClose(p, accounts[p], bars, t, k);
-            }
-            hold.mark(k, bars.close[t]);
         }
 
         /** Forecast scores of bar {@code t}, whose label (bar {@code t + 1}) exists. */
@@ -682,43 +678,30 @@ public final class WalkForwardBacktest {
             }
         }
 
-        /** Policy {@code p}'s target at bar {@code t}'s close, through the guard. */
-        private void decide(
-                int p, int t, int k, boolean canFill, FusedSignal signal, String noSignalReason) {
-            Account a = accounts[p];
-            double target;
-            String reason;
-            if (signal == null) {
-                target = 0;
-                reason = noSignalReason;
-            } else if (fitFailed[p] != null) {
-                target = 0;
-                reason = fitFailed[p];
-            } else {
-                SizingContext ctx =
-                        new SizingContext(
-                                signal,
-                                a.equity(k),
-                                Math.min(a.drawdown(k), Math.nextDown(1.0)),
-                                config.maxFraction(),
-                                Double.isFinite(atrPct[t]) ? Math.max(0, atrPct[t]) : 0,
-                                payoff[t]);
-                risk.saw(p, k, ctx);
-                GuardedDecision d = guard.decide(policies.get(p), ctx);
-                risk.proposed(p, k, d.fraction());
-                d = risk.halt(p, d, a.weight(bars.close[t]));
-                target = d.fraction();
-                reason = d.reason();
-            }
-            targets[p][k] = target;
-            reasons[p][k] = reason;
-            boolean trade =
-                    (target == 0 && !a.flat())
-                            || (target > 0 && a.flat())
-                            || Math.abs(target - a.weight(bars.close[t])) >= config.rebalanceBand();
-            if (trade && canFill && !(target == 0 && a.flat())) {
-                pending[p] = target;
-            }
+        PolicyResult result(
+                Account a,
+                String name,
+                long[] times,
+                double[] equityCurve,
+                double[] drawdownCurve,
+                double[] targetFractions,
+                String[] why) {
+            return new PolicyResult(
+                    name,
+                    equityCurve,
+                    drawdownCurve,
+                    targetFractions,
+                    why,
+                    a.trades(),
+                    a.tradedNotional(),
+                    a.totalCosts(),
+                    PerformanceMetrics.of(
+                            times,
+                            equityCurve,
+                            a.trades(),
+                            a.tradedNotional(),
+                            a.barsWithPosition(),
+                            a.totalCosts()));
         }
     }
 
@@ -848,7 +831,7 @@ public final class WalkForwardBacktest {
      * the last bar a training window reads, are kept. A source out of the fold (its fit failed) is
      * not asked.
      */
-    private static final class ForecastCache {
+    private static final class ForecastCache implements Forecasts {
         private final FeatureMatrix features;
         private final List<PredictionCapability> predictors;
         private final List<Forecast>[] byBar;
@@ -866,6 +849,14 @@ public final class WalkForwardBacktest {
             this.failures = new int[predictors.size()];
             this.active = new boolean[predictors.size()];
             java.util.Arrays.fill(active, true);
+        }
+
+        @Override
+        public List<Forecast> at(FeatureFrame frame, Map<String, String> failuresOfBar) {
+            int i =
+                    Arrays.binarySearch(
+                            features.bars().startMillis, frame.bar().start().toEpochMilli());
+            return at(i, frame);
         }
 
         /** The forecasts stored when bar {@code i} was a test bar, or null. */

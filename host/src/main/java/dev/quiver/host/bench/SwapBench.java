@@ -2,7 +2,7 @@ package dev.quiver.host.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.live.LiveModels;
 import dev.quiver.host.live.ModelBinding;
 import dev.quiver.host.mlflow.MlflowClient;

@@ -1,6 +1,6 @@
 package dev.quiver.host.bench;
 
-import dev.quiver.host.feature.StreamingFeatures;
+import dev.quiver.engine.feature.StreamingFeatures;
 import java.util.ArrayList;
 import java.util.List;
 import org.ta4j.core.BarSeries;

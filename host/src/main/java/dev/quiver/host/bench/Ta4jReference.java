@@ -1,7 +1,7 @@
 package dev.quiver.host.bench;
 
-import dev.quiver.host.data.BarData;
-import dev.quiver.host.feature.StreamingFeatures;
+import dev.quiver.engine.feature.StreamingFeatures;
+import dev.quiver.engine.market.BarData;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;

@@ -3,20 +3,22 @@ package dev.quiver.host.cli;
 import dev.quiver.api.QuiverApi;
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.engine.feature.FeatureMatrix;
+import dev.quiver.engine.feature.FeaturePipeline;
+import dev.quiver.engine.fusion.WeightedFusion;
+import dev.quiver.engine.market.BarData;
+import dev.quiver.engine.risk.CircuitBreakers;
+import dev.quiver.engine.risk.RiskGuard;
+import dev.quiver.engine.trading.CostModel;
+import dev.quiver.engine.trading.Stops;
 import dev.quiver.host.backtest.BacktestResult;
-import dev.quiver.host.backtest.CostModel;
 import dev.quiver.host.backtest.Progress;
 import dev.quiver.host.backtest.ReportWriter;
-import dev.quiver.host.backtest.Stops;
 import dev.quiver.host.backtest.TextReport;
 import dev.quiver.host.backtest.WalkForwardBacktest;
 import dev.quiver.host.data.BadBarPolicy;
 import dev.quiver.host.data.BarCsvReader;
-import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
-import dev.quiver.host.feature.FeatureMatrix;
-import dev.quiver.host.feature.FeaturePipeline;
-import dev.quiver.host.fusion.WeightedFusion;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowHttp;
 import dev.quiver.host.plugin.LoadedPlugin;
@@ -25,8 +27,6 @@ import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.registry.ModelResolver;
 import dev.quiver.host.registry.ModelUri;
 import dev.quiver.host.registry.ResolvedModel;
-import dev.quiver.host.risk.CircuitBreakers;
-import dev.quiver.host.risk.RiskGuard;
 import dev.quiver.host.rollout.Role;
 import dev.quiver.host.rollout.RolloutBacktest;
 import dev.quiver.host.rollout.RolloutBacktestReport;
@@ -202,6 +202,20 @@ final class BacktestCommand implements Callable<Integer> {
                     "Circuit breaker: closed decisions in the rolling hit rate (default: ${DEFAULT-VALUE}).")
     int hitRateWindow;
 
+    @Option(
+            names = "--drawdown-rearm",
+            description =
+                    "How a tripped max-drawdown breaker re-arms: MANUAL (default; never by itself in"
+                            + " a backtest, so the limit holds) or COOLDOWN (after"
+                            + " --drawdown-cooldown-days with a fresh peak; the loss from the old"
+                            + " peak is then unbounded).")
+    CircuitBreakers.DrawdownRearm drawdownRearm = CircuitBreakers.DrawdownRearm.MANUAL;
+
+    @Option(
+            names = "--drawdown-cooldown-days",
+            description = "Days halted before a COOLDOWN re-arm (default: ${DEFAULT-VALUE}).")
+    double drawdownCooldownDays = 30;
+
     @Option(names = "--no-circuit-breakers", description = "Run without circuit breakers.")
     boolean noBreakers;
 
@@ -274,7 +288,8 @@ final class BacktestCommand implements Callable<Integer> {
                                         dailyLoss,
                                         minHitRate,
                                         hitRateWindow,
-                                        defaults.breakers().drawdownCooldownDays()));
+                                        drawdownCooldownDays,
+                                        drawdownRearm));
         List<BarData> series = series(policy, stderr);
         if (rollout != null) {
             return runRollout(series, config, stdout, stderr);

@@ -1,13 +1,13 @@
 package dev.quiver.host.cli;
 
 import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.engine.feature.FeatureMatrix;
+import dev.quiver.engine.feature.FeaturePipeline;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BadBarPolicy;
 import dev.quiver.host.data.BarCsvReader;
-import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.feature.FeatureExport;
-import dev.quiver.host.feature.FeatureMatrix;
-import dev.quiver.host.feature.FeaturePipeline;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;

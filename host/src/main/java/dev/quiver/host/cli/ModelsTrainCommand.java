@@ -3,7 +3,7 @@ package dev.quiver.host.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.api.prediction.PredictionCapability;
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.live.SmokeCheck;
 import dev.quiver.host.plugin.PluginRuntime;

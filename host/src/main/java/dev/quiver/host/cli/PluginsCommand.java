@@ -73,9 +73,9 @@ final class PluginsCommand implements Callable<Integer> {
     /** Calls each capability as a run would; failures are recorded by the runtime's guards. */
     private static void probe(PluginRuntime runtime, int bars) {
         var data = dev.quiver.host.data.BundledData.BTC_USD_4H.load();
-        var features = dev.quiver.host.feature.FeaturePipeline.compute(data);
+        var features = dev.quiver.engine.feature.FeaturePipeline.compute(data);
         int first = Math.max(features.firstWarmIndex(), data.size() - bars);
-        var guard = new dev.quiver.host.risk.RiskGuard();
+        var guard = new dev.quiver.engine.risk.RiskGuard();
         for (int i = first; i < data.size(); i++) {
             var frame = features.frame(i);
             for (PredictionCapability p : runtime.predictions()) {

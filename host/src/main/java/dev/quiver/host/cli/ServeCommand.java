@@ -1,6 +1,6 @@
 package dev.quiver.host.cli;
 
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.live.LiveModels;
 import dev.quiver.host.live.ModelBinding;

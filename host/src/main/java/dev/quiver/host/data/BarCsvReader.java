@@ -2,6 +2,7 @@ package dev.quiver.host.data;
 
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.market.Bar;
+import dev.quiver.engine.market.BarData;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;

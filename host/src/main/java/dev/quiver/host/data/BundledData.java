@@ -1,5 +1,6 @@
 package dev.quiver.host.data;
 
+import dev.quiver.engine.market.BarData;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;

@@ -1,6 +1,7 @@
 package dev.quiver.host.feature;
 
 import dev.quiver.api.feature.FeatureSchema;
+import dev.quiver.engine.feature.FeatureMatrix;
 import java.io.IOException;
 import java.io.Writer;
 import java.time.Instant;

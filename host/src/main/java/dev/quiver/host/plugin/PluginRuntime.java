@@ -6,7 +6,7 @@ import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.capabilities.Capability;
 import dev.quiver.capabilities.CapabilityHeaders;
-import dev.quiver.host.feature.FeaturePipeline;
+import dev.quiver.engine.feature.FeaturePipeline;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

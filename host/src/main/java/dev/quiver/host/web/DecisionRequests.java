@@ -3,7 +3,7 @@ package dev.quiver.host.web;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.market.BarData;
 
 /**
  * Bodies of {@code POST /v1/decisions} built from bars: the shape {@link DecisionService} parses,

@@ -3,7 +3,7 @@ package dev.quiver.host.web;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.live.LiveModels;
 import dev.quiver.host.live.Pipeline;
 import dev.quiver.host.live.PipelineHolder;

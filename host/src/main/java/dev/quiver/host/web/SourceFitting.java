@@ -2,9 +2,9 @@ package dev.quiver.host.web;
 
 import dev.quiver.api.feature.LabeledFrame;
 import dev.quiver.api.prediction.PredictionCapability;
-import dev.quiver.host.data.BarData;
-import dev.quiver.host.feature.FeatureMatrix;
-import dev.quiver.host.feature.FeaturePipeline;
+import dev.quiver.engine.feature.FeatureMatrix;
+import dev.quiver.engine.feature.FeaturePipeline;
+import dev.quiver.engine.market.BarData;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -3,6 +3,7 @@ package dev.quiver.host.backtest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.quiver.engine.trading.Trade;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;

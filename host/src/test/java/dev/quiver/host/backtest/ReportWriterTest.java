@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.feature.FeaturePipeline;
+import dev.quiver.engine.fusion.WeightedFusion;
+import dev.quiver.engine.market.BarData;
+import dev.quiver.engine.risk.RiskGuard;
 import dev.quiver.host.data.BundledData;
-import dev.quiver.host.feature.FeaturePipeline;
-import dev.quiver.host.fusion.WeightedFusion;
-import dev.quiver.host.risk.RiskGuard;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

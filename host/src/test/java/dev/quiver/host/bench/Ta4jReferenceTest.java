@@ -3,11 +3,11 @@ package dev.quiver.host.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.feature.FeatureMatrix;
+import dev.quiver.engine.feature.FeaturePipeline;
+import dev.quiver.engine.feature.StreamingFeatures;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
-import dev.quiver.host.feature.FeatureMatrix;
-import dev.quiver.host.feature.FeaturePipeline;
-import dev.quiver.host.feature.StreamingFeatures;
 import java.util.List;
 import java.util.function.Function;
 import org.junit.jupiter.api.Tag;

@@ -3,9 +3,9 @@ package dev.quiver.host.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.engine.feature.FeatureMatrix;
+import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.host.data.BundledData;
-import dev.quiver.host.feature.FeatureMatrix;
-import dev.quiver.host.feature.FeaturePipeline;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;

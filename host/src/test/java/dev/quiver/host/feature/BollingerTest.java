@@ -3,7 +3,8 @@ package dev.quiver.host.feature;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.feature.Bollinger;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

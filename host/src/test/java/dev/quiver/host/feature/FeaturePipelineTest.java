@@ -3,8 +3,11 @@ package dev.quiver.host.feature;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.quiver.api.market.Bar;
+import dev.quiver.engine.feature.FeatureMatrix;
+import dev.quiver.engine.feature.FeaturePipeline;
+import dev.quiver.engine.feature.StreamingFeatures;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.bench.Ta4jReference;
-import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
 import java.time.Duration;
 import java.time.Instant;

@@ -4,7 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.feature.Macd;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -2,8 +2,8 @@ package dev.quiver.host.feature;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.bench.Ta4jReference;
-import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
 import java.util.EnumMap;
 import java.util.Map;

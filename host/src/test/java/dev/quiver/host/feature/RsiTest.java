@@ -3,7 +3,9 @@ package dev.quiver.host.feature;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.feature.Ema;
+import dev.quiver.engine.feature.Rsi;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
 import java.io.BufferedReader;
 import java.io.IOException;

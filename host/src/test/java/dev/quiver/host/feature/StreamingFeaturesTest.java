@@ -3,7 +3,9 @@ package dev.quiver.host.feature;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.feature.FeaturePipeline;
+import dev.quiver.engine.feature.StreamingFeatures;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
 import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.Test;

@@ -3,6 +3,8 @@ package dev.quiver.host.feature;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.quiver.api.market.Bar;
+import dev.quiver.engine.feature.FeatureMatrix;
+import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.host.data.BundledData;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

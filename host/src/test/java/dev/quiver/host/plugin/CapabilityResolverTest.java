@@ -2,7 +2,7 @@ package dev.quiver.host.plugin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.quiver.host.feature.FeaturePipeline;
+import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.host.plugin.CapabilityResolver.Candidate;
 import java.io.IOException;
 import java.io.InputStream;

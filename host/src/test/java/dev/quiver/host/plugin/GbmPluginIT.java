@@ -4,14 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.engine.feature.FeaturePipeline;
+import dev.quiver.engine.market.BarData;
+import dev.quiver.engine.risk.RiskGuard;
+import dev.quiver.engine.trading.CostModel;
 import dev.quiver.host.backtest.BacktestResult;
-import dev.quiver.host.backtest.CostModel;
 import dev.quiver.host.backtest.Progress;
 import dev.quiver.host.backtest.WalkForwardBacktest;
-import dev.quiver.host.data.BarData;
 import dev.quiver.host.data.BundledData;
-import dev.quiver.host.feature.FeaturePipeline;
-import dev.quiver.host.risk.RiskGuard;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

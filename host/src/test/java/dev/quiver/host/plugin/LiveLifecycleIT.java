@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.host.data.BundledData;
-import dev.quiver.host.feature.FeaturePipeline;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -247,7 +247,7 @@ class PluginGuardTest {
         assertThatThrownBy(() -> s.size(Fixtures.sizing(0.1, 1, 0.25)))
                 .hasMessageEndingWith("size returned null");
         // The host's risk guard turns the failure into a flat decision with the reason.
-        var d = new dev.quiver.host.risk.RiskGuard().decide(s, Fixtures.sizing(0.9, 1, 0.25));
+        var d = new dev.quiver.engine.risk.RiskGuard().decide(s, Fixtures.sizing(0.9, 1, 0.25));
         assertThat(d.fraction()).isZero();
         assertThat(guard.health().state()).isEqualTo("QUARANTINED");
     }

@@ -3,7 +3,10 @@ package dev.quiver.host.risk;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.quiver.host.risk.CircuitBreakers.Breaker;
+import dev.quiver.engine.risk.BreakerEvent;
+import dev.quiver.engine.risk.CircuitBreakers;
+import dev.quiver.engine.risk.CircuitBreakers.Breaker;
+import dev.quiver.engine.risk.GuardedDecision;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,19 +40,21 @@ class CircuitBreakersTest {
     }
 
     @Test
-    void drawdownOneBasisPointPastTheLimitHaltsNewRiskButAllowsReductions() {
+    void drawdownOneBasisPointPastTheLimitFlattens() {
         CircuitBreakers b = breakers();
         b.observeEquity(T0, 100);
         b.observeEquity(T0 + 48 * HOUR, 84.99); // 15.01%
         assertThat(b.tripped(Breaker.MAX_DRAWDOWN)).isTrue();
+        assertThat(b.flattening()).isTrue();
         GuardedDecision more = b.apply(want(0.8), 0.2);
-        assertThat(more.fraction()).isEqualTo(0.2);
+        assertThat(more.fraction()).isZero();
         assertThat(more.overridden()).isTrue();
         assertThat(more.reason())
-                .contains("circuit breaker max_drawdown armed: drawdown 0.1501 > limit 0.1500");
-        GuardedDecision less = b.apply(want(0.1), 0.2);
-        assertThat(less.fraction()).isEqualTo(0.1);
-        assertThat(b.apply(want(0.5), 0).fraction()).isZero();
+                .contains("circuit breaker max_drawdown armed: drawdown 0.1501 > limit 0.1500")
+                .endsWith("-> flat");
+        assertThat(b.apply(want(0.1), 0.2).fraction()).isZero();
+        GuardedDecision flat = b.apply(want(0), 0.2);
+        assertThat(flat.overridden()).isFalse();
         assertThat(b.events())
                 .singleElement()
                 .satisfies(
@@ -63,22 +68,49 @@ class CircuitBreakersTest {
     }
 
     @Test
-    void drawdownReArmsWhenItRecoversToHalfTheLimit() {
+    void drawdownStaysTrippedUnderManualRearmWhateverTheEquityDoes() {
         CircuitBreakers b = breakers();
         b.observeEquity(T0, 100);
         b.observeEquity(T0 + DAY, 80);
-        b.observeEquity(T0 + 2 * DAY, 92.49); // 7.51% > 7.5%: still halted
-        assertThat(b.halted()).isTrue();
-        b.observeEquity(T0 + 3 * DAY, 92.5); // 7.5% = half the limit
-        assertThat(b.halted()).isFalse();
-        assertThat(b.events()).hasSize(2);
-        assertThat(b.events().get(1).event()).isEqualTo(BreakerEvent.Kind.REARMED);
-        assertThat(b.events().get(1).value()).isCloseTo(0.075, within());
+        b.observeEquity(T0 + 2 * DAY, 99); // recovered almost fully
+        b.observeEquity(T0 + 400 * DAY, 99); // and more than a year later
+        assertThat(b.tripped(Breaker.MAX_DRAWDOWN)).isTrue();
+        assertThat(b.events()).hasSize(1);
     }
 
     @Test
-    void drawdownReArmsAfterTheCooldownWithAFreshPeak() {
+    void anOperatorRearmRestartsThePeakAtTheLastEquityAndIsRecordedWithItsReason() {
         CircuitBreakers b = breakers();
+        b.observeEquity(T0, 100);
+        b.observeEquity(T0 + DAY, 80);
+        assertThat(b.rearm(Breaker.HIT_RATE, T0 + DAY, "not tripped")).isFalse();
+        assertThat(b.rearm(Breaker.MAX_DRAWDOWN, T0 + 2 * DAY, "reviewed by ops")).isTrue();
+        assertThat(b.halted()).isFalse();
+        b.observeEquity(T0 + 3 * DAY, 68); // 1 - 68/80 = 0.15: at the limit from the new peak
+        assertThat(b.halted()).isFalse();
+        b.observeEquity(T0 + 4 * DAY, 67.99);
+        assertThat(b.halted()).isTrue();
+        assertThat(b.events())
+                .extracting(BreakerEvent::event, BreakerEvent::reason)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(
+                                BreakerEvent.Kind.ARMED, "limit exceeded"),
+                        org.assertj.core.groups.Tuple.tuple(
+                                BreakerEvent.Kind.REARMED, "reviewed by ops"),
+                        org.assertj.core.groups.Tuple.tuple(
+                                BreakerEvent.Kind.ARMED, "limit exceeded"));
+        assertThatThrownBy(() -> b.rearm(Breaker.MAX_DRAWDOWN, T0, " "))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("reason");
+    }
+
+    @Test
+    void drawdownReArmsAfterTheCooldownWithAFreshPeakOnlyWhenThatRuleIsDeclared() {
+        CircuitBreakers b =
+                new CircuitBreakers(
+                        CircuitBreakers.Config.defaults()
+                                .withDrawdownRearm(CircuitBreakers.DrawdownRearm.COOLDOWN),
+                        "p");
         b.observeEquity(T0, 100);
         b.observeEquity(T0 + DAY, 80);
         b.observeEquity(T0 + 30 * DAY, 80); // 29 days halted
@@ -159,14 +191,22 @@ class CircuitBreakersTest {
     }
 
     @Test
-    void hitRateOneDecisionBelowTheFloorHaltsAndReArmsWhenBackAtTheFloor() {
+    void hitRateOneDecisionBelowTheFloorHaltsNewRiskAndReArmsAfterAFreshWindowAtTheFloor() {
         CircuitBreakers b = breakers();
         decisions(b, 19, 31); // 38%
         assertThat(b.tripped(Breaker.HIT_RATE)).isTrue();
+        assertThat(b.flattening()).isFalse();
         assertThat(b.apply(want(1), 0).reason())
                 .contains("circuit breaker hit_rate armed: hit rate 0.3800 < limit 0.4000");
-        // the oldest outcome (a loss) leaves the window, a win comes in: 20 / 50
+        assertThat(b.apply(want(1), 0.3).fraction()).isEqualTo(0.3); // no new risk, position kept
+        // back at the floor after one more win, but the window still holds pre-trip decisions
         b.observeDecision(T0 + 100 * HOUR, true);
+        assertThat(b.hitRate()).isEqualTo(0.4);
+        assertThat(b.halted()).isTrue();
+        // 49 more: a window of 50 decisions closed after the trip, 20 of them wins (40%)
+        for (int i = 0; i < 49; i++) {
+            b.observeDecision(T0 + (101 + i) * HOUR, i < 19);
+        }
         assertThat(b.hitRate()).isEqualTo(0.4);
         assertThat(b.halted()).isFalse();
         assertThat(b.events()).hasSize(2);

@@ -8,6 +8,8 @@ import dev.quiver.api.ensemble.FusedSignal;
 import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.api.sizing.SizingDecision;
+import dev.quiver.engine.risk.GuardedDecision;
+import dev.quiver.engine.risk.RiskGuard;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

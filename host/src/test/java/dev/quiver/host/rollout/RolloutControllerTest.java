@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
 import java.nio.file.Path;
 import java.time.Clock;

@@ -3,9 +3,9 @@ package dev.quiver.host.rollout;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.quiver.engine.feature.FeatureMatrix;
+import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.host.data.BundledData;
-import dev.quiver.host.feature.FeatureMatrix;
-import dev.quiver.host.feature.FeaturePipeline;
 import dev.quiver.host.mlflow.LocalMlflow;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowException;

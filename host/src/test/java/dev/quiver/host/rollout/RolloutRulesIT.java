@@ -3,10 +3,10 @@ package dev.quiver.host.rollout;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.quiver.api.prediction.PredictionCapability;
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.feature.FeatureMatrix;
+import dev.quiver.engine.feature.FeaturePipeline;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
-import dev.quiver.host.feature.FeatureMatrix;
-import dev.quiver.host.feature.FeaturePipeline;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;

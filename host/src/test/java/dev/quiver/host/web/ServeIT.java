@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.quiver.host.data.BarData;
+import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginRuntime;

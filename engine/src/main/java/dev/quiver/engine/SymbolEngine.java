@@ -1,0 +1,539 @@
+package dev.quiver.engine;
+
+import dev.quiver.api.ensemble.EnsembleCapability;
+import dev.quiver.api.ensemble.FusedSignal;
+import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.feature.FeatureSchema;
+import dev.quiver.api.market.Bar;
+import dev.quiver.api.prediction.Forecast;
+import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.SizingCapability;
+import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.engine.risk.BreakerEvent;
+import dev.quiver.engine.risk.CircuitBreakers;
+import dev.quiver.engine.risk.GuardedDecision;
+import dev.quiver.engine.risk.RiskGuard;
+import dev.quiver.engine.trading.Account;
+import dev.quiver.engine.trading.StopExits;
+import dev.quiver.engine.trading.Stops;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The one decision engine for one symbol: steps a {@link Strategy} one bar at a time, each policy
+ * trading its own book (an {@link Account}, its {@link CircuitBreakers} and host-side stops). The
+ * walk-forward backtest and the live sessions both call {@link #step} with the same bars, so they
+ * decide identically; only where the features and the fitting come from differs.
+ *
+ * <p>One bar, in order:
+ *
+ * <ol>
+ *   <li><b>open</b>: the breakers see the equity valued at the open and score the decision of two
+ *       bars ago (a long proposal at bar {@code t - 2} wins if {@code open[t] > open[t - 1]}); in
+ *       paper mode the order decided at the previous close fills at this open (costs charged) and a
+ *       position opened from flat gets its stops from the ATR of the decision bar;
+ *   <li><b>inside the bar</b> (paper mode): stop-loss, trailing stop, take-profit (a gap through a
+ *       level fills at the open, else at the level; the stop is checked first);
+ *   <li><b>close</b>: equity marked; the breakers see it;
+ *   <li><b>decision</b> (when the bar has a feature frame): forecasts, fusion, then per policy the
+ *       {@link SizingContext} (the book's equity and drawdown, the cap, {@code atr_pct_14}, the
+ *       payoff ratio), the {@link RiskGuard}, the breakers; a target outside the rebalance band (or
+ *       to or from flat) becomes the order for the next open.
+ * </ol>
+ *
+ * <p>Not thread-safe: one thread steps an engine (a session is one writer); capabilities are called
+ * on that thread.
+ */
+public final class SymbolEngine {
+
+    /** Feature read as the volatility handed to sizing and the stops' ATR, a fraction per bar. */
+    public static final String VOLATILITY_FEATURE = "atr_pct_14";
+
+    private final String symbol;
+    private final TradingRules rules;
+    private final Strategy strategy;
+    private final Forecasts forecasts;
+    private final EngineListener listener;
+    private final RiskGuard guard = new RiskGuard();
+    private final Book[] books;
+    private final String ensembleName;
+    private FeatureSchema schema;
+    private int volatilityIndex = -1;
+    private double previousOpen = Double.NaN;
+    private double lastVolatility = Double.NaN;
+    private long lastBarMillis = Long.MIN_VALUE;
+    private long bars;
+
+    /**
+     * Creates an engine whose books all start flat with {@code initialEquity}, in paper mode.
+     *
+     * @param symbol the symbol, for reasons
+     * @param rules costs, cap, band, stops, breakers
+     * @param strategy sources, ensemble, policies
+     * @param initialEquity each book's starting cash, quote currency, {@code > 0}
+     * @param forecasts where forecasts come from; {@code null} for {@link #sourcesOf}
+     * @param listener observes capability calls; {@code null} for none
+     */
+    public SymbolEngine(
+            String symbol,
+            TradingRules rules,
+            Strategy strategy,
+            double initialEquity,
+            Forecasts forecasts,
+            EngineListener listener) {
+        this.symbol = symbol;
+        this.rules = rules;
+        this.strategy = strategy;
+        this.listener = listener == null ? EngineListener.NONE : listener;
+        this.forecasts =
+                forecasts == null ? sourcesOf(strategy.sources(), this.listener) : forecasts;
+        this.ensembleName = strategy.ensemble().descriptor().name();
+        List<SizingCapability> policies = strategy.policies();
+        this.books = new Book[policies.size()];
+        for (int p = 0; p < books.length; p++) {
+            String name = policies.get(p).descriptor().name();
+            books[p] =
+                    new Book(
+                            name,
+                            new Account(initialEquity, rules.costs()),
+                            rules.breakers() == null
+                                    ? null
+                                    : new CircuitBreakers(rules.breakers(), name));
+        }
+    }
+
+    /**
+     * Forecasts from every source in turn; a source that throws or returns {@code null} is left out
+     * of the bar and named in the failures.
+     *
+     * @param sources the sources
+     * @param listener times each call
+     * @return the forecast step
+     */
+    public static Forecasts sourcesOf(List<PredictionCapability> sources, EngineListener listener) {
+        List<PredictionCapability> list = List.copyOf(sources);
+        String[] names = new String[list.size()];
+        for (int i = 0; i < names.length; i++) {
+            names[i] = list.get(i).descriptor().name();
+        }
+        return (frame, failures) -> {
+            List<Forecast> out = new ArrayList<>(list.size());
+            for (int i = 0; i < names.length; i++) {
+                long t0 = System.nanoTime();
+                try {
+                    Forecast f = list.get(i).forecast(frame);
+                    if (f == null) {
+                        failures.put(names[i], "returned no forecast");
+                    } else {
+                        out.add(f);
+                    }
+                } catch (RuntimeException | LinkageError | StackOverflowError e) {
+                    failures.put(names[i], String.valueOf(e.getMessage()));
+                } finally {
+                    listener.called("prediction", names[i], System.nanoTime() - t0);
+                }
+            }
+            return out;
+        };
+    }
+
+    /**
+     * Steps one closed bar (see the class comment).
+     *
+     * @param bar the bar, after the previous one
+     * @param frame the bar's features (chained to the previous bar's frame), or {@code null} while
+     *     the features warm up: then the bar is filled and marked but not decided
+     * @param payoffRatio the trailing payoff ratio at this bar's close, {@code > 0}
+     * @return what was decided
+     * @throws IllegalArgumentException if the bar is not after the previous one
+     */
+    public Step step(Bar bar, FeatureFrame frame, double payoffRatio) {
+        long millis = bar.start().toEpochMilli();
+        if (millis <= lastBarMillis) {
+            throw new IllegalArgumentException(
+                    symbol
+                            + ": bar "
+                            + bar.start()
+                            + " is not after the last stepped bar "
+                            + java.time.Instant.ofEpochMilli(lastBarMillis));
+        }
+        lastBarMillis = millis;
+        double open = bar.open();
+        double close = bar.close();
+        for (Book b : books) {
+            b.atOpen(bar, millis, previousOpen, lastVolatility);
+        }
+        for (Book b : books) {
+            b.account.mark(close, millis);
+            if (b.breakers != null) {
+                b.breakers.observeEquity(millis, b.account.equity());
+            }
+        }
+        previousOpen = open;
+        bars++;
+
+        Map<String, String> failures = new LinkedHashMap<>();
+        List<Forecast> list = List.of();
+        FusedSignal signal = null;
+        String noSignal;
+        if (frame == null) {
+            noSignal = "features warming up -> flat";
+        } else {
+            lastVolatility = volatility(frame);
+            list = forecasts.at(frame, failures);
+            if (list.isEmpty()) {
+                noSignal = "no forecast available (every source failed) -> flat";
+            } else {
+                noSignal = null;
+                EnsembleCapability ensemble = strategy.ensemble();
+                long t0 = System.nanoTime();
+                try {
+                    signal = ensemble.fuse(list, frame);
+                    if (signal == null) {
+                        noSignal = "ensemble '" + ensembleName + "' returned null -> flat";
+                    }
+                } catch (RuntimeException | LinkageError | StackOverflowError e) {
+                    noSignal =
+                            "ensemble '"
+                                    + ensembleName
+                                    + "' failed: "
+                                    + e.getMessage()
+                                    + " -> flat";
+                } finally {
+                    listener.called("ensemble", ensembleName, System.nanoTime() - t0);
+                }
+            }
+        }
+        if (frame == null) {
+            lastVolatility = Double.NaN;
+        }
+        List<PolicyStep> out = new ArrayList<>(books.length);
+        for (int p = 0; p < books.length; p++) {
+            out.add(
+                    books[p].decide(
+                            strategy.policies().get(p),
+                            signal,
+                            noSignal,
+                            close,
+                            lastVolatility,
+                            payoffRatio));
+        }
+        return new Step(bar.start(), list, failures, signal, noSignal, out);
+    }
+
+    private double volatility(FeatureFrame frame) {
+        if (frame.schema() != schema) {
+            schema = frame.schema();
+            volatilityIndex = schema.names().indexOf(VOLATILITY_FEATURE);
+        }
+        if (volatilityIndex < 0) {
+            return 0;
+        }
+        double v = frame.get(volatilityIndex);
+        return Double.isFinite(v) ? Math.max(0, v) : 0;
+    }
+
+    /**
+     * Marks a policy unavailable (its fit failed, its state could not be restored): it decides flat
+     * with {@code reason} until {@link #makeAvailable}.
+     *
+     * @param policy the policy's index in the strategy
+     * @param reason why, ending in what it means (e.g. {@code "... -> flat"})
+     */
+    public void makeUnavailable(int policy, String reason) {
+        books[policy].unavailable = reason;
+    }
+
+    /**
+     * Lets a policy decide again.
+     *
+     * @param policy the policy's index in the strategy
+     */
+    public void makeAvailable(int policy) {
+        books[policy].unavailable = null;
+    }
+
+    /**
+     * Applies an execution system's fill to a policy's book (external mode). The book's pending
+     * paper order, if any, is dropped: the execution system decides what fills.
+     *
+     * @param policy the policy's index
+     * @param quantity signed units ({@code > 0} bought)
+     * @param price fill price
+     * @param fee fee, quote currency
+     * @param millis fill time, epoch ms
+     * @throws IllegalArgumentException as {@link Account#fill}
+     */
+    public void fill(int policy, double quantity, double price, double fee, long millis) {
+        Book b = books[policy];
+        b.account.fill(quantity, price, fee, millis);
+        b.paper = false;
+        b.pending = Double.NaN;
+    }
+
+    /**
+     * Switches a book between paper mode (orders fill at the next open, stops simulated) and
+     * external mode (only {@link #fill} changes the position).
+     *
+     * @param policy the policy's index
+     * @param paper true for paper mode
+     */
+    public void paper(int policy, boolean paper) {
+        books[policy].paper = paper;
+        if (!paper) {
+            books[policy].pending = Double.NaN;
+        }
+    }
+
+    /**
+     * Re-arms a policy's tripped breaker (see {@link CircuitBreakers#rearm}).
+     *
+     * @param policy the policy's index
+     * @param breaker the breaker
+     * @param millis when
+     * @param reason why
+     * @return true if it was tripped
+     * @throws IllegalStateException if the engine has no breakers
+     */
+    public boolean rearm(int policy, CircuitBreakers.Breaker breaker, long millis, String reason) {
+        CircuitBreakers b = books[policy].breakers;
+        if (b == null) {
+            throw new IllegalStateException(symbol + ": no circuit breakers are configured");
+        }
+        return b.rearm(breaker, millis, reason);
+    }
+
+    /**
+     * A policy's book.
+     *
+     * @param policy the policy's index
+     * @return its account (live view; do not mutate outside the engine)
+     */
+    public Account account(int policy) {
+        return books[policy].account;
+    }
+
+    /**
+     * A policy's breakers.
+     *
+     * @param policy the policy's index
+     * @return the breakers, or {@code null} when none are configured
+     */
+    public CircuitBreakers breakers(int policy) {
+        return books[policy].breakers;
+    }
+
+    /**
+     * A policy's order for the next open.
+     *
+     * @param policy the policy's index
+     * @return target fraction, NaN when none
+     */
+    public double pendingOrder(int policy) {
+        return books[policy].pending;
+    }
+
+    /**
+     * Host-side stop exits per policy so far.
+     *
+     * @return policy name to counts
+     */
+    public Map<String, StopExits> stopExits() {
+        Map<String, StopExits> m = new LinkedHashMap<>();
+        for (Book b : books) {
+            m.put(b.name, new StopExits(b.exits[0], b.exits[1], b.exits[2]));
+        }
+        return m;
+    }
+
+    /**
+     * Every breaker change so far, in time order.
+     *
+     * @return events
+     */
+    public List<BreakerEvent> breakerEvents() {
+        List<BreakerEvent> all = new ArrayList<>();
+        for (Book b : books) {
+            if (b.breakers != null) {
+                all.addAll(b.breakers.events());
+            }
+        }
+        all.sort(Comparator.comparing(BreakerEvent::time));
+        return List.copyOf(all);
+    }
+
+    /**
+     * Bars stepped.
+     *
+     * @return count
+     */
+    public long barCount() {
+        return bars;
+    }
+
+    /**
+     * The rules.
+     *
+     * @return the trading rules
+     */
+    public TradingRules rules() {
+        return rules;
+    }
+
+    /**
+     * The strategy.
+     *
+     * @return the strategy
+     */
+    public Strategy strategy() {
+        return strategy;
+    }
+
+    /** One policy's book: account, breakers, stops and the order for the next open. */
+    private final class Book {
+        final String name;
+        final Account account;
+        final CircuitBreakers breakers;
+        final int[] exits = new int[3];
+        boolean paper = true;
+        String unavailable;
+        double pending = Double.NaN;
+        double proposedLast;
+        double proposedBefore;
+        double stopLevel = Double.NEGATIVE_INFINITY;
+        double takeProfit = Double.POSITIVE_INFINITY;
+        double trailDistance = Double.POSITIVE_INFINITY;
+        double highest;
+
+        Book(String name, Account account, CircuitBreakers breakers) {
+            this.name = name;
+            this.account = account;
+            this.breakers = breakers;
+        }
+
+        void atOpen(Bar bar, long millis, double previousOpen, double decisionVolatility) {
+            double open = bar.open();
+            if (breakers != null) {
+                breakers.observeEquity(millis, account.value(open));
+                if (proposedBefore > 0) {
+                    breakers.observeDecision(millis, open > previousOpen);
+                }
+            }
+            proposedBefore = proposedLast;
+            proposedLast = 0;
+            if (!paper) {
+                return;
+            }
+            if (!Double.isNaN(pending)) {
+                boolean wasFlat = account.flat();
+                account.rebalance(pending, open, millis);
+                pending = Double.NaN;
+                if (wasFlat && !account.flat()) {
+                    entered(open, decisionVolatility);
+                }
+            }
+            stops(bar, millis);
+        }
+
+        void entered(double price, double atrPctOfDecisionBar) {
+            Stops s = rules.stops();
+            double atr =
+                    Double.isFinite(atrPctOfDecisionBar)
+                            ? Math.max(0, atrPctOfDecisionBar) * price
+                            : 0;
+            boolean on = atr > 0;
+            stopLevel =
+                    on && s.stopLossAtr() > 0
+                            ? price - s.stopLossAtr() * atr
+                            : Double.NEGATIVE_INFINITY;
+            takeProfit =
+                    on && s.takeProfitAtr() > 0
+                            ? price + s.takeProfitAtr() * atr
+                            : Double.POSITIVE_INFINITY;
+            trailDistance =
+                    on && s.trailingAtr() > 0 ? s.trailingAtr() * atr : Double.POSITIVE_INFINITY;
+            highest = price;
+        }
+
+        void stops(Bar bar, long millis) {
+            if (account.flat() || !rules.stops().any()) {
+                return;
+            }
+            double trail = highest - trailDistance;
+            boolean trailing = trail > stopLevel;
+            double stop = Math.max(stopLevel, trail);
+            double open = bar.open();
+            double exit = Double.NaN;
+            int kind = -1;
+            if (open <= stop) {
+                exit = open;
+                kind = trailing ? 2 : 0;
+            } else if (bar.low() <= stop) {
+                exit = stop;
+                kind = trailing ? 2 : 0;
+            } else if (open >= takeProfit) {
+                exit = open;
+                kind = 1;
+            } else if (bar.high() >= takeProfit) {
+                exit = takeProfit;
+                kind = 1;
+            }
+            if (kind >= 0) {
+                account.rebalance(0, exit, millis);
+                exits[kind]++;
+            } else {
+                highest = Math.max(highest, bar.high());
+            }
+        }
+
+        PolicyStep decide(
+                SizingCapability policy,
+                FusedSignal signal,
+                String noSignal,
+                double close,
+                double volatility,
+                double payoff) {
+            SizingContext ctx = null;
+            double proposed = 0;
+            GuardedDecision d;
+            double weight = account.weight(close);
+            if (signal == null) {
+                d = new GuardedDecision(0, noSignal, false);
+            } else if (unavailable != null) {
+                d = new GuardedDecision(0, unavailable, false);
+            } else {
+                ctx =
+                        new SizingContext(
+                                signal,
+                                account.equity(),
+                                Math.min(account.drawdown(), Math.nextDown(1.0)),
+                                rules.maxFraction(),
+                                Double.isFinite(volatility) ? volatility : 0,
+                                payoff);
+                long t0 = System.nanoTime();
+                d = guard.decide(policy, ctx);
+                listener.called("sizing", name, System.nanoTime() - t0);
+                proposed = d.fraction();
+                proposedLast = proposed;
+                if (breakers != null) {
+                    d = breakers.apply(d, weight);
+                }
+            }
+            double target = d.fraction();
+            boolean flat = account.flat();
+            boolean trade =
+                    (target == 0 && !flat)
+                            || (target > 0 && flat)
+                            || Math.abs(target - weight) >= rules.rebalanceBand();
+            boolean ordered = trade && !(target == 0 && flat);
+            if (ordered && paper) {
+                pending = target;
+            }
+            return new PolicyStep(
+                    name, ctx, proposed, d, ordered, account.equity(), account.drawdown(), weight);
+        }
+    }
+}

@@ -1,2 +1,0 @@
-/** The host's built-in ensemble: per-source Platt calibration and skill-weighted fusion. */
-package dev.quiver.host.fusion;

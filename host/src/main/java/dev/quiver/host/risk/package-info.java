@@ -1,2 +1,0 @@
-/** Risk limits the host enforces on every sizing decision, whatever a plugin returns. */
-package dev.quiver.host.risk;
