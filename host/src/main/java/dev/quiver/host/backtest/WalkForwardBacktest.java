@@ -348,6 +348,57 @@ public final class WalkForwardBacktest {
             List<SizingCapability> policies,
             RiskGuard guard,
             Progress progress) {
+        return run(features, predictors, ensemble, policies, progress, false).result();
+    }
+
+    /**
+     * The walk-forward run, then the final fit a strategy bundle ships: every source on the last
+     * {@code trainBars} labelled bars whose labels are known {@code embargoBars} before the bar
+     * after the series' end, the ensemble on the out-of-fold forecasts inside that window, every
+     * policy on the outcomes known by then. The capabilities are left in that fitted state.
+     *
+     * @param features the series' features
+     * @param predictors the sources
+     * @param ensemble the ensemble
+     * @param policies the policies
+     * @param progress told after each fold
+     * @return the walk-forward result and the final fit's spans
+     * @throws IllegalArgumentException as {@link #run}
+     */
+    public FinalFit runAndFitFinal(
+            FeatureMatrix features,
+            List<PredictionCapability> predictors,
+            EnsembleCapability ensemble,
+            List<SizingCapability> policies,
+            Progress progress) {
+        return run(features, predictors, ensemble, policies, progress, true);
+    }
+
+    /**
+     * A walk-forward result with the final fit of {@link #runAndFitFinal}.
+     *
+     * @param result the walk-forward result (out-of-sample figures)
+     * @param fold the final fit's window: training {@code [trainFirst, trainLast]}, first servable
+     *     bar {@code testFirst} (the bar after the series' last), or {@code null} without a final
+     *     fit
+     * @param sourceFitFailures per source whose final fit failed, why (left out of the bundle)
+     * @param policyFitFailures per policy whose final fit failed, why
+     * @param ensembleRows out-of-fold rows the final ensemble fit saw
+     */
+    public record FinalFit(
+            BacktestResult result,
+            Fold fold,
+            Map<String, String> sourceFitFailures,
+            Map<String, String> policyFitFailures,
+            int ensembleRows) {}
+
+    private FinalFit run(
+            FeatureMatrix features,
+            List<PredictionCapability> predictors,
+            EnsembleCapability ensemble,
+            List<SizingCapability> policies,
+            Progress progress,
+            boolean finalFit) {
         long started = System.nanoTime();
         if (predictors.isEmpty() || policies.isEmpty()) {
             throw new IllegalArgumentException("need at least one predictor and one policy");
@@ -390,6 +441,25 @@ public final class WalkForwardBacktest {
         int lastReusedBar = 0;
         for (Fold fold : folds) {
             lastReusedBar = Math.max(lastReusedBar, fold.trainLast());
+        }
+        Fold last = null;
+        if (finalFit) {
+            int trainLast = n - config.embargoBars() - 1;
+            int trainFirst =
+                    Math.max(features.firstWarmIndex(), trainLast - config.trainBars() + 1);
+            Instant next = Instant.ofEpochMilli(bars.startMillis[n - 1]).plus(bars.period());
+            last =
+                    new Fold(
+                            folds.size(),
+                            trainFirst,
+                            trainLast,
+                            n,
+                            n - 1,
+                            time(bars, trainFirst),
+                            time(bars, trainLast),
+                            next,
+                            next);
+            lastReusedBar = Math.max(lastReusedBar, trainLast);
         }
         ForecastCache cache = new ForecastCache(features, predictors, lastReusedBar);
         int[] fitFailures = new int[predictors.size()];
@@ -453,6 +523,28 @@ public final class WalkForwardBacktest {
             progress.update(bars.symbol(), fold.index() + 1, folds.size(), fold.testLast() + 1, n);
         }
         int noSignal = loop.noSignal;
+        Map<String, String> sourceFailures = new LinkedHashMap<>();
+        Map<String, String> policyFailures = new LinkedHashMap<>();
+        int ensembleRows = 0;
+        if (last != null) {
+            List<LabeledFrame> frames = labeledFrames(last, features);
+            for (int p = 0; p < predictors.size(); p++) {
+                try {
+                    predictors.get(p).fit(frames);
+                } catch (RuntimeException | LinkageError e) {
+                    sourceFailures.put(sources[p], "final fit failed: " + e.getMessage());
+                }
+            }
+            List<LabeledForecasts> oof = trainingWindow(last, bars, cache);
+            ensembleRows = oof.size();
+            ensemble.fit(oof);
+            String[] failed = loop.outcomes.fit(policies, last, testFirst, bars);
+            for (int p = 0; p < failed.length; p++) {
+                if (failed[p] != null) {
+                    policyFailures.put(policyNames[p], failed[p]);
+                }
+            }
+        }
 
         long lastMillis = bars.startMillis[n - 1];
         double lastClose = bars.close[n - 1];
@@ -531,23 +623,25 @@ public final class WalkForwardBacktest {
                         config.maxFraction(),
                         SizingOutcomes.describe(config.stops()),
                         SizingOutcomes.describe(config.breakers()));
-        return new BacktestResult(
-                bars.symbol(),
-                n,
-                config,
-                List.copyOf(folds),
-                testTimes,
-                results,
-                holdResult,
-                forecastMetrics,
-                failures,
-                training,
-                noSignal,
-                testCount / seconds,
-                method,
-                loop.engine.breakerEvents(),
-                loop.engine.stopExits(),
-                bootstrapIntervals ? intervals(results, holdResult) : Map.of());
+        BacktestResult result =
+                new BacktestResult(
+                        bars.symbol(),
+                        n,
+                        config,
+                        List.copyOf(folds),
+                        testTimes,
+                        results,
+                        holdResult,
+                        forecastMetrics,
+                        failures,
+                        training,
+                        noSignal,
+                        testCount / seconds,
+                        method,
+                        loop.engine.breakerEvents(),
+                        loop.engine.stopExits(),
+                        bootstrapIntervals ? intervals(results, holdResult) : Map.of());
+        return new FinalFit(result, last, sourceFailures, policyFailures, ensembleRows);
     }
 
     /**
