@@ -5,6 +5,7 @@ import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.api.sizing.SizingDecision;
 import dev.quiver.api.sizing.SizingOutcome;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -47,6 +48,76 @@ final class GuardedSizing implements SizingCapability, Guarded {
     @Override
     public void fit(List<SizingOutcome> history) {
         guard.fit(descriptor.name(), () -> delegate.fit(history));
+    }
+
+    /**
+     * The plugin's answer, asked on its thread under the guard. A plugin built against an api
+     * before 1.3.0 gets the api's default: whether it overrides {@code fit}.
+     */
+    @Override
+    public boolean hasFittedState() {
+        return guard.call(
+                descriptor.name(),
+                "hasFittedState",
+                guard.policy().deadline(),
+                delegate::hasFittedState,
+                ok -> null);
+    }
+
+    /**
+     * The plugin's export, under the guard with the fit deadline; the result must start with {@code
+     * <name>.state.json} and name only files that exist directly in {@code dir}. Without fitted
+     * state, or when the plugin does not implement {@code exportState}, it is answered without
+     * calling the plugin (not a failure of the plugin).
+     */
+    @Override
+    public List<Path> exportState(Path dir) {
+        checkImplemented("exportState");
+        return guard.call(
+                descriptor.name(),
+                "exportState",
+                guard.policy().fitDeadline(),
+                () -> delegate.exportState(dir),
+                files -> StateCalls.exportProblem(files, dir, descriptor.name()));
+    }
+
+    /**
+     * The plugin's restore, under the guard with the fit deadline. A {@code BAD_STATE} refusal is
+     * passed on as is and does not count towards quarantine (the files were bad, not the plugin).
+     */
+    @Override
+    public void restoreState(Path dir) {
+        checkImplemented("restoreState");
+        guard.call(
+                descriptor.name(),
+                "restoreState",
+                guard.policy().fitDeadline(),
+                () -> {
+                    delegate.restoreState(dir);
+                    return Boolean.TRUE;
+                },
+                ok -> null);
+    }
+
+    private void checkImplemented(String method) {
+        if (!hasFittedState()) {
+            throw new UnsupportedOperationException(
+                    "sizing '"
+                            + descriptor.name()
+                            + "' has no fitted state to "
+                            + method.replace("State", ""));
+        }
+        if (!StateCalls.implemented(delegate, SizingCapability.class, method)) {
+            throw new UnsupportedOperationException(
+                    "sizing '"
+                            + descriptor.name()
+                            + "' of plugin '"
+                            + guard.pluginId()
+                            + "' learns in fit but does not implement "
+                            + method
+                            + " (plugins-api 1.3.0): its fitted state cannot be "
+                            + (method.equals("exportState") ? "exported" : "restored"));
+        }
     }
 
     @Override

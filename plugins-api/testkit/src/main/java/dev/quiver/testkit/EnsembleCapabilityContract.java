@@ -2,6 +2,8 @@ package dev.quiver.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.ensemble.FusedSignal;
@@ -11,6 +13,7 @@ import dev.quiver.api.error.CapabilityException;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.prediction.Forecast;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +30,13 @@ import org.junit.jupiter.api.Test;
  * ({@link EnsembleCapability#fit}) on the labelled forecasts of fixture bars {@code [0,
  * firstFrame() - 2]} (label: the next bar closes higher), then asked about the bars from {@link
  * #firstFrame()} on, so no fused bar was in its training window.
+ *
+ * <p>Fitted state (api 1.3.0): an ensemble with {@link EnsembleCapability#hasFittedState()} is
+ * fitted, exported, restored into a fresh instance, and both must fuse every probe ({@link
+ * #stateProbes}) to equal signals, bit for bit; a truncated or missing state file must be refused
+ * with {@code BAD_STATE} and leave the instance (fitted on the first 90% of the training window)
+ * fusing as before. Those tests are skipped (JUnit assumption) for an ensemble without fitted
+ * state, which must instead refuse to export.
  */
 public interface EnsembleCapabilityContract {
 
@@ -179,6 +189,213 @@ public interface EnsembleCapabilityContract {
             assertThatThrownBy(() -> e.fuse(List.of(), frame))
                     .isInstanceOfAny(CapabilityException.class, QuiverInputException.class)
                     .hasMessageContaining(frame.bar().start().toString());
+        }
+    }
+
+    /**
+     * The inputs the state round trip fuses: the three fixture sources' forecasts of every bar from
+     * {@link #firstFrame()} on (200 real bars by default), then, on the last bar, every triple of
+     * probabilities from {@code {0, 0.001, 0.2, 0.45, 0.5, 0.55, 0.8, 0.999, 1}} (729), each source
+     * alone, two of three, and a source the ensemble was never fitted on.
+     *
+     * @param fx the fixture
+     * @return pairs of (forecasts, frame of their bar), in a fixed order
+     */
+    default List<Map.Entry<List<Forecast>, FeatureFrame>> stateProbes(FixtureSeries fx) {
+        var out = new ArrayList<Map.Entry<List<Forecast>, FeatureFrame>>();
+        List<FeatureFrame> frames = StateFiles.frames(fx);
+        for (int t = firstFrame(); t < fx.size(); t++) {
+            out.add(Map.entry(forecasts(frames.get(t)), frames.get(t)));
+        }
+        FeatureFrame last = frames.get(fx.size() - 1);
+        var time = last.bar().start();
+        double[] grid = {0, 0.001, 0.2, 0.45, 0.5, 0.55, 0.8, 0.999, 1};
+        for (double a : grid) {
+            for (double b : grid) {
+                for (double c : grid) {
+                    out.add(
+                            Map.entry(
+                                    List.of(
+                                            new Forecast("rsi", time, 1, a, Map.of()),
+                                            new Forecast("trend", time, 1, b, Map.of()),
+                                            new Forecast("band", time, 1, c, Map.of())),
+                                    last));
+                }
+            }
+        }
+        List<Forecast> real = forecasts(last);
+        for (Forecast f : real) {
+            out.add(Map.entry(List.of(f), last));
+        }
+        out.add(Map.entry(List.of(real.get(0), real.get(2)), last));
+        out.add(Map.entry(List.of(real.get(1), real.get(2)), last));
+        out.add(
+                Map.entry(
+                        List.of(real.get(0), new Forecast("unseen", time, 1, 0.7, Map.of())),
+                        last));
+        return out;
+    }
+
+    private List<Object> fuseProbes(
+            EnsembleCapability e, List<Map.Entry<List<Forecast>, FeatureFrame>> probes) {
+        var out = new ArrayList<Object>(probes.size());
+        for (var p : probes) {
+            out.add(StateFiles.outcome(() -> e.fuse(p.getKey(), p.getValue())));
+        }
+        return out;
+    }
+
+    private static void assertSameOutcomes(
+            List<Object> actual, List<Object> expected, String what) {
+        assertThat(actual).as("%s: number of probes", what).hasSameSizeAs(expected);
+        for (int i = 0; i < expected.size(); i++) {
+            assertThat(actual.get(i)).as("%s, probe %s", what, i).isEqualTo(expected.get(i));
+        }
+    }
+
+    @Test
+    default void aFittedStateRestoredIntoAFreshInstanceFusesBitForBitTheSame() {
+        var fx = FixtureSeries.btcUsd4h();
+        var probes = stateProbes(fx);
+        Path dir = StateFiles.tempDir();
+        try (EnsembleCapability fitted = fitted(fx);
+                EnsembleCapability fresh = newEnsemble()) {
+            assumeTrue(
+                    fitted.hasFittedState(),
+                    "ensemble '" + fitted.descriptor().name() + "' has no fitted state");
+            assertThat(fresh.hasFittedState())
+                    .as("hasFittedState() does not depend on fitting")
+                    .isTrue();
+            List<Object> expected = fuseProbes(fitted, probes);
+            assertThat(fuseProbes(fresh, probes))
+                    .as(
+                            "fit on the kit's training window left the ensemble fusing every probe"
+                                    + " as a fresh instance does, so a round trip would prove"
+                                    + " nothing; override trainingWindow() or firstFrame()")
+                    .isNotEqualTo(expected);
+            List<Path> files = fitted.exportState(dir);
+            StateFiles.checkExport(files, dir, fitted.descriptor());
+            fresh.restoreState(dir);
+            assertSameOutcomes(
+                    fuseProbes(fresh, probes), expected, "restored instance vs the exported one");
+            assertSameOutcomes(
+                    fuseProbes(fitted, probes), expected, "exported instance after its export");
+        } finally {
+            StateFiles.delete(dir);
+        }
+    }
+
+    @Test
+    default void theUnfittedStateRoundTripsToo() {
+        var fx = FixtureSeries.btcUsd4h();
+        var probes = stateProbes(fx);
+        Path dir = StateFiles.tempDir();
+        try (EnsembleCapability unfitted = newEnsemble();
+                EnsembleCapability target = fitted(fx)) {
+            assumeTrue(
+                    unfitted.hasFittedState(),
+                    "ensemble '" + unfitted.descriptor().name() + "' has no fitted state");
+            List<Object> expected = fuseProbes(unfitted, probes);
+            List<Path> files = unfitted.exportState(dir);
+            StateFiles.checkExport(files, dir, unfitted.descriptor());
+            target.restoreState(dir);
+            assertSameOutcomes(
+                    fuseProbes(target, probes),
+                    expected,
+                    "fitted instance after restoring an unfitted state");
+        } finally {
+            StateFiles.delete(dir);
+        }
+    }
+
+    @Test
+    default void aTruncatedOrMissingStateFileIsRefusedAndTheInstanceFusesAsBefore() {
+        var fx = FixtureSeries.btcUsd4h();
+        var probes = stateProbes(fx);
+        Path dir = StateFiles.tempDir();
+        Path empty = StateFiles.tempDir();
+        try (EnsembleCapability fitted = fitted(fx);
+                EnsembleCapability target = newEnsemble()) {
+            assumeTrue(
+                    fitted.hasFittedState(),
+                    "ensemble '" + fitted.descriptor().name() + "' has no fitted state");
+            List<Path> files = fitted.exportState(dir);
+            // A state of its own (neither the exported one nor the unfitted one), so that a restore
+            // that half-applies a damaged file, or resets before reading it, shows.
+            List<LabeledForecasts> window = trainingWindow(fx);
+            target.fit(window.subList(0, window.size() * 9 / 10));
+            List<Object> before = fuseProbes(target, probes);
+            for (int i = 0; i < files.size(); i++) {
+                String name = files.get(i).getFileName().toString();
+                Path damaged = StateFiles.copyWithTruncated(files, i);
+                try {
+                    assertThatThrownBy(() -> target.restoreState(damaged))
+                            .as("restore with %s truncated", name)
+                            .isInstanceOf(QuiverInputException.class)
+                            .hasMessageContaining(name)
+                            .extracting(t -> ((QuiverInputException) t).code())
+                            .isEqualTo("BAD_STATE");
+                } finally {
+                    StateFiles.delete(damaged);
+                }
+                assertSameOutcomes(
+                        fuseProbes(target, probes),
+                        before,
+                        "after a refused restore with " + name + " truncated");
+            }
+            assertThatThrownBy(() -> target.restoreState(empty))
+                    .as("restore from a folder without the state file")
+                    .isInstanceOf(QuiverInputException.class)
+                    .hasMessageContaining(files.get(0).getFileName().toString())
+                    .extracting(t -> ((QuiverInputException) t).code())
+                    .isEqualTo("BAD_STATE");
+            assertSameOutcomes(
+                    fuseProbes(target, probes), before, "after a refused restore of nothing");
+            target.restoreState(dir);
+            assertSameOutcomes(
+                    fuseProbes(target, probes),
+                    fuseProbes(fitted, probes),
+                    "after refused restores, a good one");
+        } finally {
+            StateFiles.delete(dir);
+            StateFiles.delete(empty);
+        }
+    }
+
+    @Test
+    default void exportAndRestoreAfterCloseFailClearly() {
+        Path dir = StateFiles.tempDir();
+        try {
+            EnsembleCapability e = newEnsemble();
+            boolean stateful = e.hasFittedState();
+            e.close();
+            assumeTrue(stateful, "ensemble '" + e.descriptor().name() + "' has no fitted state");
+            assertThatThrownBy(() -> e.exportState(dir))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining(e.descriptor().name());
+            assertThatThrownBy(() -> e.restoreState(dir))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining(e.descriptor().name());
+        } finally {
+            StateFiles.delete(dir);
+        }
+    }
+
+    @Test
+    default void withoutFittedStateExportAndRestoreSaySo() {
+        Path dir = StateFiles.tempDir();
+        try (EnsembleCapability e = newEnsemble()) {
+            assumeFalse(
+                    e.hasFittedState(),
+                    "ensemble '" + e.descriptor().name() + "' has fitted state");
+            assertThatThrownBy(() -> e.exportState(dir))
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining(e.descriptor().name());
+            assertThatThrownBy(() -> e.restoreState(dir))
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining(e.descriptor().name());
+        } finally {
+            StateFiles.delete(dir);
         }
     }
 

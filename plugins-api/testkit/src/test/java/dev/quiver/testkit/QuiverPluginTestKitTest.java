@@ -111,7 +111,53 @@ class QuiverPluginTestKitTest {
                                         .contains("is provided by the host"));
     }
 
-    Path zip(String id, String provides, String requires, String simpleName) throws IOException {
+    @Test
+    void aStatelessSizingPluginPassesWithTheStateTestsSkipped() throws IOException {
+        Path zip = zip("flat", "quiver.sizing; name=flat", ">=1.3.0 & <2.0.0", "FlatSizer");
+        QuiverPluginTestKit.load(zip)
+                .assertNoFailures()
+                .capabilities()
+                .assertExactly("sizing:flat");
+    }
+
+    @Test
+    void aPackagedEnsembleRunsTheEnsembleContractWithItsStateRoundTrip() throws IOException {
+        Path good =
+                zip(
+                        "bias",
+                        "quiver.ensemble; name=bias",
+                        ">=1.3.0 & <2.0.0",
+                        "BiasEnsemble",
+                        "BiasEnsemble$Flaw",
+                        "StateText");
+        QuiverPluginTestKit.load(good)
+                .assertNoFailures()
+                .capabilities()
+                .assertExactly("ensemble:bias");
+        Path forgetful =
+                zip(
+                        "forgetful",
+                        "quiver.ensemble; name=bias",
+                        ">=1.3.0 & <2.0.0",
+                        "ForgetfulBiasEnsemble",
+                        "BiasEnsemble",
+                        "BiasEnsemble$Flaw",
+                        "StateText");
+        // The round trip, the unfitted round trip and the good restore after refused ones fail.
+        assertThat(QuiverPluginTestKit.load(forgetful).failures())
+                .hasSize(3)
+                .allSatisfy(f -> assertThat(f).startsWith("contract ensemble:bias "))
+                .anySatisfy(
+                        f ->
+                                assertThat(f)
+                                        .startsWith(
+                                                "contract ensemble:bias"
+                                                        + " aFittedStateRestoredIntoAFreshInstanceFusesBitForBitTheSame:"
+                                                        + " AssertionFailedError"));
+    }
+
+    Path zip(String id, String provides, String requires, String simpleName, String... helpers)
+            throws IOException {
         String cls = "dev.quiver.testkit.fake." + simpleName;
         var mf = new Manifest();
         Attributes a = mf.getMainAttributes();
@@ -132,6 +178,14 @@ class QuiverPluginTestKitTest {
                 in.transferTo(zos);
             }
             zos.closeEntry();
+            for (String helper : helpers) {
+                String helperFile = "dev/quiver/testkit/fake/" + helper + ".class";
+                zos.putNextEntry(new ZipEntry("classes/" + helperFile));
+                try (InputStream in = getClass().getResourceAsStream("/" + helperFile)) {
+                    in.transferTo(zos);
+                }
+                zos.closeEntry();
+            }
         }
         return zip;
     }

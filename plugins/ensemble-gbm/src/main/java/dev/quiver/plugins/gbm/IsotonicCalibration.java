@@ -65,6 +65,42 @@ final class IsotonicCalibration implements Calibrator {
         return new IsotonicCalibration(bx, by);
     }
 
+    /**
+     * The calibration with these block centres and values (a restored state): applies exactly as
+     * the fitted one they were read from.
+     *
+     * @param x block score centres, non-decreasing, finite; copied
+     * @param y block outcome means, in [0, 1], same length; copied
+     * @throws IllegalArgumentException naming the index if the arrays do not describe a fit
+     */
+    static IsotonicCalibration of(double[] x, double[] y) {
+        if (x.length != y.length) {
+            throw new IllegalArgumentException(
+                    x.length + " thresholds but " + y.length + " values");
+        }
+        for (int i = 0; i < x.length; i++) {
+            if (!Double.isFinite(x[i]) || (i > 0 && x[i] < x[i - 1])) {
+                throw new IllegalArgumentException(
+                        "thresholds[" + i + "] = " + x[i] + " is not finite and non-decreasing");
+            }
+            if (!(y[i] >= 0 && y[i] <= 1) || (i > 0 && y[i] < y[i - 1])) {
+                throw new IllegalArgumentException(
+                        "values[" + i + "] = " + y[i] + " is not in [0, 1] and non-decreasing");
+            }
+        }
+        return new IsotonicCalibration(x.clone(), y.clone());
+    }
+
+    /** Block score centres, a copy. */
+    double[] thresholds() {
+        return x.clone();
+    }
+
+    /** Block outcome means, a copy. */
+    double[] values() {
+        return y.clone();
+    }
+
     /** The calibrated probability of score {@code p}. */
     @Override
     public double apply(double p) {

@@ -69,6 +69,33 @@ final class LogisticRegression {
         return new LogisticRegression(b);
     }
 
+    /**
+     * A model with the given coefficients, as {@link #beta()} returned them (a restored state).
+     *
+     * @param beta {@code [intercept, b_1..b_k]}, finite; copied
+     */
+    static LogisticRegression of(double[] beta) {
+        for (double b : beta) {
+            if (!Double.isFinite(b)) {
+                throw new IllegalArgumentException("coefficient " + b + " is not finite");
+            }
+        }
+        if (beta.length == 0) {
+            throw new IllegalArgumentException("no intercept");
+        }
+        return new LogisticRegression(beta.clone());
+    }
+
+    /** {@code [intercept, b_1..b_k]}, a copy. */
+    double[] beta() {
+        return beta.clone();
+    }
+
+    /** Number of inputs {@code k}. */
+    int inputs() {
+        return beta.length - 1;
+    }
+
     /** Solves {@code h s = g} for symmetric positive definite {@code h} (Gaussian elimination). */
     private static double[] solve(double[][] h, double[] g) {
         int d = g.length;

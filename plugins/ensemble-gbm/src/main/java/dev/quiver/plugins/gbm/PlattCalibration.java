@@ -36,6 +36,14 @@ final class PlattCalibration implements Calibrator {
         return new PlattCalibration(LogisticRegression.fit(x, up, ridge));
     }
 
+    /**
+     * The calibration with slope {@code a} and intercept {@code b} (a restored state): applies
+     * exactly as the fitted one they were read from.
+     */
+    static PlattCalibration of(double a, double b) {
+        return new PlattCalibration(LogisticRegression.of(new double[] {b, a}));
+    }
+
     @Override
     public double apply(double p) {
         return TreeEnsemble.sigmoid(fit.margin(new double[] {StackEnsemble.logit(p)}));
@@ -48,7 +56,7 @@ final class PlattCalibration implements Calibrator {
 
     /** Intercept {@code b}. */
     double intercept() {
-        return fit.margin(new double[] {0});
+        return fit.intercept();
     }
 
     @Override

@@ -1,5 +1,8 @@
 package dev.quiver.plugins.gbm;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.api.CapabilityDescriptor;
 import dev.quiver.api.PluginContext;
 import dev.quiver.api.ensemble.EnsembleCapability;
@@ -7,10 +10,13 @@ import dev.quiver.api.ensemble.FusedSignal;
 import dev.quiver.api.ensemble.LabeledForecasts;
 import dev.quiver.api.ensemble.SourceContribution;
 import dev.quiver.api.error.CapabilityException;
+import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.prediction.Forecast;
 import jakarta.inject.Inject;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -43,7 +49,15 @@ import org.pf4j.Extension;
  * fused side of 0.5. Configuration {@code ensemble-gbm.stack.calibration}: {@code platt} (default),
  * {@code isotonic} or {@code none}.
  *
- * <p>{@code fit} is not thread-safe; {@code fuse} reads a state published by {@code fit}.
+ * <p>Fitted state (api 1.3.0): {@link #exportState} writes {@value #STATE_FORMAT} to {@code
+ * stack.state.json}: the configured calibration, the sources in input order, the meta-learner's
+ * intercept and coefficients, the calibrator (Platt {@code a}, {@code b}; or isotonic {@code
+ * thresholds} and {@code values}), the training rows and the note; the prior is a state too ({@code
+ * meta} and {@code calibrator} null). {@link #restoreState} reads it back and fuses bit for bit as
+ * the exporting instance did.
+ *
+ * <p>{@code fit} and {@code restoreState} are not thread-safe; {@code fuse} reads a state published
+ * by them in one write, so it never sees half of one.
  *
  * @since 1.0.0
  */
@@ -56,9 +70,13 @@ public final class StackEnsemble implements EnsembleCapability {
     static final double RIDGE = 1.0;
     static final double P_CLIP = 1e-4;
 
+    /** The {@code format} of {@code stack.state.json}. */
+    static final String STATE_FORMAT = "quiver-stack-state/1";
+
     private final String calibration;
     private final CapabilityDescriptor descriptor;
     private volatile State state = State.prior(0);
+    private volatile boolean closed;
 
     /** The fitted state; {@code meta == null} for the prior. */
     record State(
@@ -256,6 +274,164 @@ public final class StackEnsemble implements EnsembleCapability {
                 Math.abs(2 * p - 1),
                 Math.min(1.0, Math.max(0.0, agreement)),
                 contributions);
+    }
+
+    @Override
+    public boolean hasFittedState() {
+        return true;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Writes {@code stack.state.json} ({@value #STATE_FORMAT}).
+     */
+    @Override
+    public List<Path> exportState(Path dir) {
+        checkOpen("export its state");
+        State s = state;
+        ObjectNode json = StateJson.header(STATE_FORMAT, NAME, descriptor.version());
+        json.putObject("config").put("calibration", calibration);
+        json.put("rows", s.rows());
+        json.put("note", s.note());
+        ArrayNode sources = json.putArray("sources");
+        s.sources().forEach(sources::add);
+        if (s.meta() == null) {
+            json.putNull("meta");
+        } else {
+            double[] beta = s.meta().beta();
+            ObjectNode meta = json.putObject("meta");
+            meta.put("intercept", beta[0]);
+            ArrayNode b = meta.putArray("coefficients");
+            for (int j = 1; j < beta.length; j++) {
+                b.add(beta[j]);
+            }
+        }
+        if (s.calibration() == null) {
+            json.putNull("calibrator");
+        } else if (s.calibration() instanceof PlattCalibration platt) {
+            ObjectNode c = json.putObject("calibrator");
+            c.put("kind", "platt");
+            c.put("a", platt.slope());
+            c.put("b", platt.intercept());
+        } else if (s.calibration() instanceof IsotonicCalibration iso) {
+            ObjectNode c = json.putObject("calibrator");
+            c.put("kind", "isotonic");
+            ArrayNode x = c.putArray("thresholds");
+            for (double v : iso.thresholds()) {
+                x.add(v);
+            }
+            ArrayNode y = c.putArray("values");
+            for (double v : iso.values()) {
+                y.add(v);
+            }
+        } else {
+            throw new IllegalStateException(
+                    "stack: calibrator " + s.calibration().getClass() + " has no state format");
+        }
+        return List.of(StateJson.write(dir, NAME, json));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Reads {@code stack.state.json}; refuses one written under another {@code
+     * stack.calibration}, since the next {@code fit} would then change the calibrator's kind.
+     */
+    @Override
+    public void restoreState(Path dir) {
+        checkOpen("restore its state");
+        StateJson f = StateJson.read(dir, NAME, STATE_FORMAT);
+        JsonNode root = f.root();
+        String configured = f.text(f.object(root, "config"), "config.calibration");
+        if (!configured.equals(calibration)) {
+            throw f.bad(
+                    "config.calibration",
+                    configured,
+                    "differs from this instance's "
+                            + NAME
+                            + ".calibration="
+                            + calibration
+                            + "; configure it as the exporting instance was");
+        }
+        int rows = f.count(root, "rows");
+        String note = f.text(root, "note");
+        List<String> sources = f.texts(root, "sources");
+        if (new HashSet<>(sources).size() != sources.size()) {
+            throw f.bad("sources", sources, "names a source twice");
+        }
+        JsonNode metaNode = f.member(root, "meta");
+        JsonNode calNode = f.member(root, "calibrator");
+        LogisticRegression meta = null;
+        if (!metaNode.isNull()) {
+            double intercept = f.number(f.object(root, "meta"), "meta.intercept");
+            double[] b = f.numbers(metaNode, "meta.coefficients");
+            if (b.length != sources.size()) {
+                throw f.bad(
+                        "meta.coefficients",
+                        b.length + " coefficients",
+                        "must be one per source (" + sources.size() + ")");
+            }
+            double[] beta = new double[b.length + 1];
+            beta[0] = intercept;
+            System.arraycopy(b, 0, beta, 1, b.length);
+            meta = LogisticRegression.of(beta);
+        } else if (!sources.isEmpty() || !calNode.isNull()) {
+            throw f.bad(
+                    "meta",
+                    null,
+                    "is null (the prior) but sources or calibrator are set: not a state this"
+                            + " stack writes");
+        }
+        Calibrator cal = null;
+        if (!calNode.isNull()) {
+            ObjectNode c = f.object(root, "calibrator");
+            String kind = f.text(c, "calibrator.kind");
+            if (kind.equals("platt")) {
+                cal = PlattCalibration.of(f.number(c, "calibrator.a"), f.number(c, "calibrator.b"));
+            } else if (kind.equals("isotonic")) {
+                double[] x = f.numbers(c, "calibrator.thresholds");
+                double[] y = f.numbers(c, "calibrator.values");
+                try {
+                    cal = IsotonicCalibration.of(x, y);
+                } catch (IllegalArgumentException e) {
+                    QuiverInputException bad = f.bad("calibrator", "isotonic", e.getMessage());
+                    bad.initCause(e);
+                    throw bad;
+                }
+            } else {
+                throw f.bad("calibrator.kind", kind, "is not platt or isotonic");
+            }
+        }
+        String expected = meta == null || calibration.equals("none") ? null : calibration;
+        String actual = cal == null ? null : cal instanceof PlattCalibration ? "platt" : "isotonic";
+        if (!java.util.Objects.equals(expected, actual)) {
+            throw f.bad(
+                    "calibrator",
+                    actual,
+                    "does not match calibration="
+                            + calibration
+                            + (meta == null ? " of the prior (none)" : "")
+                            + ": not a state this stack writes");
+        }
+        // Everything read and checked: publish in one write.
+        state = new State(sources, meta, cal, rows, note);
+    }
+
+    private void checkOpen(String what) {
+        if (closed) {
+            throw new IllegalStateException(
+                    "[Quiver/CAPABILITY_CLOSED] ensemble '"
+                            + NAME
+                            + "' was closed; create a new instance to "
+                            + what);
+        }
+    }
+
+    /** Marks it closed: {@code exportState} and {@code restoreState} then fail. Idempotent. */
+    @Override
+    public void close() {
+        closed = true;
     }
 
     @Override

@@ -32,4 +32,15 @@ class FixedFractionSizerTest implements SizingCapabilityContract {
                         "[Quiver/BAD_CONFIG] plugin sizing-fixed: field 'sizing-fixed.fraction' is"
                                 + " not in (0, 1] (value: 1.5)");
     }
+
+    @Test
+    void isStatelessSoABundleShipsNothingForIt() {
+        try (SizingCapability s = newSizing()) {
+            // Nothing is learnt in fit: a fresh instance with the same configuration is the state.
+            assertThat(s.hasFittedState()).isFalse();
+            assertThatThrownBy(() -> s.exportState(java.nio.file.Path.of(".")))
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("has no fitted state to export");
+        }
+    }
 }

@@ -76,6 +76,46 @@ public final class IsotonicRegression {
     }
 
     /**
+     * The step function with these blocks (a restored state): predicts exactly as the fitted one
+     * they were read from.
+     *
+     * @param blockStart each block's smallest score, finite and strictly increasing, at least one;
+     *     copied
+     * @param blockValue each block's value, finite and non-decreasing, same length; copied
+     * @return the step function
+     * @throws IllegalArgumentException naming the index if the arrays do not describe a fit
+     */
+    public static IsotonicRegression of(double[] blockStart, double[] blockValue) {
+        if (blockStart.length == 0 || blockStart.length != blockValue.length) {
+            throw new IllegalArgumentException(
+                    "need equal, non-zero lengths: "
+                            + blockStart.length
+                            + " block starts, "
+                            + blockValue.length
+                            + " values");
+        }
+        for (int i = 0; i < blockStart.length; i++) {
+            if (!Double.isFinite(blockStart[i]) || (i > 0 && blockStart[i] <= blockStart[i - 1])) {
+                throw new IllegalArgumentException(
+                        "block start ["
+                                + i
+                                + "] = "
+                                + blockStart[i]
+                                + " is not finite and above the one before");
+            }
+            if (!Double.isFinite(blockValue[i]) || (i > 0 && blockValue[i] < blockValue[i - 1])) {
+                throw new IllegalArgumentException(
+                        "block value ["
+                                + i
+                                + "] = "
+                                + blockValue[i]
+                                + " is not finite and at least the one before");
+            }
+        }
+        return new IsotonicRegression(blockStart.clone(), blockValue.clone());
+    }
+
+    /**
      * The calibrated value of a score.
      *
      * @param score a score; NaN gives NaN
@@ -97,5 +137,14 @@ public final class IsotonicRegression {
      */
     double[] blockValues() {
         return blockValue.clone();
+    }
+
+    /**
+     * Each block's smallest score, increasing.
+     *
+     * @return a copy
+     */
+    double[] blockStarts() {
+        return blockStart.clone();
     }
 }

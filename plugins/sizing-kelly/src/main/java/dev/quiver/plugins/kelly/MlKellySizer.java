@@ -1,5 +1,8 @@
 package dev.quiver.plugins.kelly;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.api.CapabilityDescriptor;
 import dev.quiver.api.PluginContext;
 import dev.quiver.api.ensemble.SourceContribution;
@@ -10,7 +13,15 @@ import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.api.sizing.SizingDecision;
 import dev.quiver.api.sizing.SizingOutcome;
 import jakarta.inject.Inject;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import ml.dmlc.xgboost4j.java.Booster;
@@ -52,6 +63,15 @@ import org.pf4j.Extension;
  * kept so a multi-symbol host only has to pass {@code n} and the mean correlation), clipped to
  * {@code min(cap, context.maxFraction())}.
  *
+ * <p><b>Fitted state</b> (api 1.3.0). {@link #exportState} writes {@code kelly_ml.state.json}
+ * ({@value #STATE_FORMAT}: the configuration it was fitted under, {@code fitted}, {@code
+ * trained_on}, the isotonic {@code calibration} ({@code block_starts}, {@code block_values}),
+ * {@code ece}, {@code target_vol}, {@code use_atr_b}, and {@code model_file} with its {@code
+ * model_sha256}) and, when fitted, the classifier as XGBoost JSON in {@code kelly_ml.xgb.json}
+ * ({@code Booster.toByteArray("json")}). {@link #restoreState} reads both back ({@code
+ * XGBoost.loadModel}) and sizes bit for bit as the exporting instance did; the unfitted state
+ * round-trips too.
+ *
  * <p>Configuration ({@code sizing-kelly.ml.*}): {@code multiplier} 0.25, {@code cap} 1.0, {@code
  * drawdown_zero_at} 0.30, {@code stop_loss_atr} 2, {@code take_profit_atr} 3. Not thread-safe.
  */
@@ -65,6 +85,12 @@ public final class MlKellySizer implements SizingCapability {
     private static final double MAX_VOL_SCALE = 2.0;
     private static final double P_FLOOR = 1e-3;
 
+    /** The {@code format} of {@code kelly_ml.state.json}. */
+    static final String STATE_FORMAT = "quiver-kelly-ml-state/1";
+
+    static final String NAME = "kelly_ml";
+    static final String MODEL_FILE = NAME + ".xgb.json";
+
     private final double multiplier;
     private final double cap;
     private final double drawdownZeroAt;
@@ -77,6 +103,7 @@ public final class MlKellySizer implements SizingCapability {
     private double targetVol = Double.NaN;
     private boolean useAtrB;
     private int trainedOn;
+    private boolean closed;
 
     /**
      * Reads the configuration.
@@ -122,7 +149,7 @@ public final class MlKellySizer implements SizingCapability {
         this.bAtr = takeProfitAtr / stopLossAtr;
         this.descriptor =
                 new CapabilityDescriptor(
-                        "kelly_ml",
+                        NAME,
                         "1.0.0",
                         Map.of(
                                 "multiplier",
@@ -349,7 +376,217 @@ public final class MlKellySizer implements SizingCapability {
     }
 
     @Override
+    public boolean hasFittedState() {
+        return true;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Writes {@code kelly_ml.state.json}, then, when fitted, {@code kelly_ml.xgb.json}.
+     */
+    @Override
+    public List<Path> exportState(Path dir) {
+        checkOpen("export its state");
+        ObjectNode json = StateJson.header(STATE_FORMAT, NAME, descriptor.version());
+        ObjectNode config = json.putObject("config");
+        config.put("multiplier", multiplier);
+        config.put("cap", cap);
+        config.put("drawdown_zero_at", drawdownZeroAt);
+        config.put("b_atr", bAtr);
+        boolean fitted = booster != null && calibration != null;
+        json.put("fitted", fitted);
+        json.put("trained_on", trainedOn);
+        putNumberOrNull(json, "ece", ece);
+        putNumberOrNull(json, "target_vol", targetVol);
+        json.put("use_atr_b", useAtrB);
+        if (!fitted) {
+            json.putNull("model_file");
+            json.putNull("model_sha256");
+            json.putNull("calibration");
+            return List.of(StateJson.write(dir, NAME, json));
+        }
+        byte[] model;
+        try {
+            model = booster.toByteArray("json");
+        } catch (XGBoostError e) {
+            throw new CapabilityException(NAME, "XGBoost could not save its classifier", e);
+        }
+        json.put("model_file", MODEL_FILE);
+        json.put("model_sha256", sha256(model));
+        ObjectNode cal = json.putObject("calibration");
+        ArrayNode starts = cal.putArray("block_starts");
+        for (double v : calibration.blockStarts()) {
+            starts.add(v);
+        }
+        ArrayNode values = cal.putArray("block_values");
+        for (double v : calibration.blockValues()) {
+            values.add(v);
+        }
+        Path modelFile = dir.resolve(MODEL_FILE);
+        try {
+            Files.write(modelFile, model);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "cannot write " + NAME + "'s classifier to " + modelFile, e);
+        }
+        return List.of(StateJson.write(dir, NAME, json), modelFile);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Reads {@code kelly_ml.state.json} and, when it says fitted, {@code kelly_ml.xgb.json},
+     * checked against its sha256 before XGBoost parses it. A state fitted under another
+     * configuration ({@code multiplier}, {@code cap}, {@code drawdown_zero_at}, the ATR bracket
+     * ratio) is refused: this instance would size it differently.
+     */
+    @Override
+    public void restoreState(Path dir) {
+        checkOpen("restore its state");
+        StateJson f = StateJson.read(dir, NAME, STATE_FORMAT);
+        JsonNode root = f.root();
+        ObjectNode config = f.object(root, "config");
+        checkConfig(f, config, "config.multiplier", multiplier);
+        checkConfig(f, config, "config.cap", cap);
+        checkConfig(f, config, "config.drawdown_zero_at", drawdownZeroAt);
+        checkConfig(f, config, "config.b_atr", bAtr);
+        boolean fitted = f.bool(root, "fitted");
+        int n = f.count(root, "trained_on");
+        double e = f.numberOrNaN(root, "ece");
+        double vol = f.numberOrNaN(root, "target_vol");
+        boolean atr = f.bool(root, "use_atr_b");
+        if (!fitted) {
+            for (String field : List.of("model_file", "model_sha256", "calibration")) {
+                if (!f.member(root, field).isNull()) {
+                    throw f.bad(field, f.member(root, field), "is set but fitted is false");
+                }
+            }
+            publish(null, null, n, e, vol, atr);
+            return;
+        }
+        String file = f.text(root, "model_file");
+        if (!file.equals(MODEL_FILE)) {
+            throw f.bad("model_file", file, "is not " + MODEL_FILE);
+        }
+        String sha = f.text(root, "model_sha256");
+        ObjectNode cal = f.object(root, "calibration");
+        IsotonicRegression iso;
+        try {
+            iso =
+                    IsotonicRegression.of(
+                            f.numbers(cal, "calibration.block_starts"),
+                            f.numbers(cal, "calibration.block_values"));
+        } catch (IllegalArgumentException ex) {
+            QuiverInputException bad = f.bad("calibration", "isotonic", ex.getMessage());
+            bad.initCause(ex);
+            throw bad;
+        }
+        if (!Double.isFinite(vol)) {
+            throw f.bad("target_vol", null, "is not a finite number, and the state is fitted");
+        }
+        Path modelFile = dir.resolve(MODEL_FILE);
+        byte[] model;
+        try {
+            model = Files.readAllBytes(modelFile);
+        } catch (NoSuchFileException ex) {
+            throw StateJson.bad(modelFile, "(file)", null, "is missing", ex);
+        } catch (IOException ex) {
+            throw new UncheckedIOException("cannot read " + modelFile, ex);
+        }
+        String actual = sha256(model);
+        if (!actual.equals(sha)) {
+            throw StateJson.bad(
+                    modelFile,
+                    "(sha256)",
+                    actual,
+                    "differs from model_sha256 "
+                            + sha
+                            + " in "
+                            + NAME
+                            + ".state.json (truncated or replaced)",
+                    null);
+        }
+        Booster loaded;
+        try {
+            loaded = XGBoost.loadModel(model);
+        } catch (XGBoostError | IOException ex) {
+            throw StateJson.bad(
+                    modelFile, "(model)", model.length + " bytes", "XGBoost cannot load it", ex);
+        }
+        try {
+            long features = loaded.getNumFeature();
+            if (features != FEATURES) {
+                loaded.dispose();
+                throw StateJson.bad(
+                        modelFile,
+                        "(model)",
+                        features + " features",
+                        "is not a kelly_ml classifier over " + FEATURES + " features",
+                        null);
+            }
+        } catch (XGBoostError ex) {
+            loaded.dispose();
+            throw StateJson.bad(
+                    modelFile, "(model)", null, "XGBoost cannot read its feature count", ex);
+        }
+        publish(loaded, iso, n, e, vol, atr);
+    }
+
+    /** Replaces the whole state at once, freeing the booster it replaces. */
+    private void publish(
+            Booster b, IsotonicRegression iso, int n, double e, double vol, boolean atr) {
+        disposeBooster();
+        booster = b;
+        calibration = iso;
+        trainedOn = n;
+        ece = e;
+        targetVol = vol;
+        useAtrB = atr;
+    }
+
+    private static void checkConfig(StateJson f, ObjectNode config, String path, double mine) {
+        double theirs = f.number(config, path);
+        if (Double.doubleToLongBits(theirs) != Double.doubleToLongBits(mine)) {
+            throw f.bad(
+                    path,
+                    theirs,
+                    "differs from this instance's "
+                            + mine
+                            + "; configure sizing-kelly.ml.* as the exporting instance was");
+        }
+    }
+
+    private static void putNumberOrNull(ObjectNode json, String field, double v) {
+        if (Double.isFinite(v)) {
+            json.put(field, v);
+        } else {
+            json.putNull(field);
+        }
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+    }
+
+    private void checkOpen(String what) {
+        if (closed) {
+            throw new IllegalStateException(
+                    "[Quiver/CAPABILITY_CLOSED] sizing '"
+                            + NAME
+                            + "' was closed; create a new instance to "
+                            + what);
+        }
+    }
+
+    /** Frees the classifier; {@code exportState} and {@code restoreState} then fail. Idempotent. */
+    @Override
     public void close() {
+        closed = true;
         disposeBooster();
     }
 

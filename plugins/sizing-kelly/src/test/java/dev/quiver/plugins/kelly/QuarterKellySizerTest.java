@@ -85,4 +85,15 @@ class QuarterKellySizerTest implements SizingCapabilityContract {
             }
         };
     }
+
+    @Test
+    void isStatelessSoABundleShipsNothingForIt() {
+        try (SizingCapability s = newSizing()) {
+            // Nothing is learnt in fit: a fresh instance with the same configuration is the state.
+            assertThat(s.hasFittedState()).isFalse();
+            assertThatThrownBy(() -> s.exportState(java.nio.file.Path.of(".")))
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("has no fitted state to export");
+        }
+    }
 }
