@@ -110,10 +110,11 @@ public final class SymbolEngine {
      * of the bar and named in the failures.
      *
      * @param sources the sources
-     * @param listener times each call
+     * @param observer times each call; {@code null} for none
      * @return the forecast step
      */
-    public static Forecasts sourcesOf(List<PredictionCapability> sources, EngineListener listener) {
+    public static Forecasts sourcesOf(List<PredictionCapability> sources, EngineListener observer) {
+        EngineListener listener = observer == null ? EngineListener.NONE : observer;
         List<PredictionCapability> list = List.copyOf(sources);
         String[] names = new String[list.size()];
         for (int i = 0; i < names.length; i++) {

@@ -375,6 +375,136 @@ public final class WalkForwardBacktest {
     }
 
     /**
+     * Replays a fixed strategy (a strategy bundle's restored components: nothing is refitted) over
+     * the bars from {@code fromIndex} on, through the same engine and accounts as {@link #run}: how
+     * a pinned bundle would have traded the bars after the ones it was fitted on.
+     *
+     * @param features the series' features (computed from its first bar, as live sessions do)
+     * @param strategy the fixed sources, ensemble and policies
+     * @param rules the trading rules (the bundle's)
+     * @param fromIndex the first bar to decide; the bars before it only warm the features up
+     * @param description how the strategy came about, for the report's method line
+     * @param progress told every 500 bars
+     * @param onStep told each bar's step (e.g. to write the decisions out), or {@code null}
+     * @return the result, its single "fold" spanning the replayed bars
+     * @throws IllegalArgumentException if {@code fromIndex} leaves no bar or precedes warm-up
+     */
+    public BacktestResult runPinned(
+            FeatureMatrix features,
+            Strategy strategy,
+            TradingRules rules,
+            int fromIndex,
+            String description,
+            Progress progress,
+            java.util.function.Consumer<Step> onStep) {
+        long started = System.nanoTime();
+        BarData bars = features.bars();
+        int n = bars.size();
+        if (fromIndex < features.firstWarmIndex() || fromIndex >= n) {
+            throw new IllegalArgumentException(
+                    "series '"
+                            + bars.symbol()
+                            + "': no bar to replay from index "
+                            + fromIndex
+                            + " (warm from "
+                            + features.firstWarmIndex()
+                            + ", "
+                            + n
+                            + " bars)");
+        }
+        Config pinned =
+                new Config(
+                        config.trainBars(),
+                        config.embargoBars(),
+                        config.testBars(),
+                        config.initialEquity(),
+                        rules.costs(),
+                        rules.maxFraction(),
+                        rules.rebalanceBand(),
+                        rules.payoffWindowBars(),
+                        rules.stops(),
+                        rules.breakers());
+        int testCount = n - fromIndex;
+        long[] testTimes = Arrays.copyOfRange(bars.startMillis, fromIndex, n);
+        String[] sources =
+                strategy.sources().stream().map(p -> p.descriptor().name()).toArray(String[]::new);
+        String[] policyNames = strategy.policyNames().toArray(String[]::new);
+        double[] payoff = PayoffRatio.trailing(bars.close, rules.payoffWindowBars());
+        TestLoop loop =
+                new TestLoop(
+                        pinned,
+                        features,
+                        SymbolEngine.sourcesOf(strategy.sources(), null),
+                        strategy,
+                        sources,
+                        fromIndex,
+                        payoff,
+                        new SizingOutcomes(pinned, policyNames, testCount));
+        loop.listener = onStep;
+        Fold fold =
+                new Fold(
+                        0,
+                        features.firstWarmIndex(),
+                        fromIndex - 1,
+                        fromIndex,
+                        n - 1,
+                        time(bars, features.firstWarmIndex()),
+                        time(bars, fromIndex - 1),
+                        time(bars, fromIndex),
+                        time(bars, n - 1));
+        for (int t = fromIndex; t < n; t++) {
+            loop.step(t);
+            if ((t - fromIndex + 1) % 500 == 0 || t == n - 1) {
+                progress.update(bars.symbol(), 1, 1, t + 1, n);
+            }
+        }
+        Map<String, PolicyResult> results = loop.results(policyNames, testTimes);
+        PolicyResult holdResult = loop.holdResult(testTimes);
+        Map<String, ForecastMetrics> forecastMetrics = new LinkedHashMap<>();
+        Map<String, Integer> failures = new LinkedHashMap<>();
+        Map<String, String> training = new LinkedHashMap<>();
+        for (int p = 0; p < sources.length; p++) {
+            forecastMetrics.put(sources[p], loop.sourceScores[p].result());
+            failures.put(sources[p], loop.failureCounts.getOrDefault(sources[p], 0));
+            training.put(sources[p], description + "; not refitted");
+        }
+        forecastMetrics.put(FUSED, loop.fusedScores.result());
+        training.put(FUSED, strategy.ensemble().descriptor().name() + ": " + description);
+        double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
+        String method =
+                String.format(
+                        Locale.ROOT,
+                        "Pinned strategy, no refits: %s; decided on %d bars after it was fitted"
+                                + " (features from the series' first bar); orders fill at the next"
+                                + " bar's open; costs %.1f bps fee + %.1f bps slippage on every"
+                                + " traded notional; long only, cap %.2f; %s; %s.",
+                        description,
+                        testCount,
+                        rules.costs().feeBps(),
+                        rules.costs().slippageBps(),
+                        rules.maxFraction(),
+                        SizingOutcomes.describe(rules.stops()),
+                        SizingOutcomes.describe(rules.breakers()));
+        return new BacktestResult(
+                bars.symbol(),
+                n,
+                pinned,
+                List.of(fold),
+                testTimes,
+                results,
+                holdResult,
+                forecastMetrics,
+                failures,
+                training,
+                loop.noSignal,
+                testCount / seconds,
+                method,
+                loop.engine.breakerEvents(),
+                loop.engine.stopExits(),
+                bootstrapIntervals ? intervals(results, holdResult) : Map.of());
+    }
+
+    /**
      * A walk-forward result with the final fit of {@link #runAndFitFinal}.
      *
      * @param result the walk-forward result (out-of-sample figures)
@@ -546,32 +676,8 @@ public final class WalkForwardBacktest {
             }
         }
 
-        long lastMillis = bars.startMillis[n - 1];
-        double lastClose = bars.close[n - 1];
-        Map<String, PolicyResult> results = new LinkedHashMap<>();
-        for (int p = 0; p < accounts.length; p++) {
-            accounts[p].closeForReport(lastClose, lastMillis);
-            results.put(
-                    policyNames[p],
-                    loop.result(
-                            accounts[p],
-                            policyNames[p],
-                            testTimes,
-                            loop.equity[p],
-                            loop.drawdown[p],
-                            targets[p],
-                            reasons[p]));
-        }
-        hold.closeForReport(lastClose, lastMillis);
-        PolicyResult holdResult =
-                loop.result(
-                        hold,
-                        BUY_AND_HOLD,
-                        testTimes,
-                        loop.holdEquity,
-                        loop.holdDrawdown,
-                        holdTargets,
-                        holdReasons);
+        Map<String, PolicyResult> results = loop.results(policyNames, testTimes);
+        PolicyResult holdResult = loop.holdResult(testTimes);
 
         Map<String, ForecastMetrics> forecastMetrics = new LinkedHashMap<>();
         Map<String, Integer> failures = new LinkedHashMap<>();
@@ -664,6 +770,7 @@ public final class WalkForwardBacktest {
         final ForecastMetrics.Accumulator[] sourceScores;
         final ForecastMetrics.Accumulator fusedScores;
         final SizingOutcomes outcomes;
+        final Map<String, Integer> failureCounts = new LinkedHashMap<>();
         int noSignal;
 
         private final BarData bars;
@@ -673,11 +780,12 @@ public final class WalkForwardBacktest {
         private final int testFirst;
         private final double[] payoff;
         private double holdPending = Double.NaN;
+        java.util.function.Consumer<Step> listener;
 
         TestLoop(
                 Config config,
                 FeatureMatrix features,
-                ForecastCache cache,
+                Forecasts cache,
                 Strategy strategy,
                 String[] sources,
                 int testFirst,
@@ -736,6 +844,12 @@ public final class WalkForwardBacktest {
                 holdPending = canFill ? 1.0 : Double.NaN;
             }
             Step s = engine.step(bars.bar(t), features.frame(t), payoff[t]);
+            for (String failed : s.failures().keySet()) {
+                failureCounts.merge(failed, 1, Integer::sum);
+            }
+            if (listener != null) {
+                listener.accept(s);
+            }
             hold.mark(bars.close[t], bars.startMillis[t]);
             holdEquity[k] = hold.equity();
             holdDrawdown[k] = hold.drawdown();
@@ -770,6 +884,40 @@ public final class WalkForwardBacktest {
             if (signal != null) {
                 fusedScores.add(signal.probabilityUp(), up);
             }
+        }
+
+        /** Each policy's result, open trades closed at the last close for the report. */
+        Map<String, PolicyResult> results(String[] policyNames, long[] testTimes) {
+            long lastMillis = bars.startMillis[n - 1];
+            double lastClose = bars.close[n - 1];
+            Map<String, PolicyResult> results = new LinkedHashMap<>();
+            for (int p = 0; p < accounts.length; p++) {
+                accounts[p].closeForReport(lastClose, lastMillis);
+                results.put(
+                        policyNames[p],
+                        result(
+                                accounts[p],
+                                policyNames[p],
+                                testTimes,
+                                equity[p],
+                                drawdown[p],
+                                targets[p],
+                                reasons[p]));
+            }
+            return results;
+        }
+
+        /** Buy-and-hold's result over the same bars. */
+        PolicyResult holdResult(long[] testTimes) {
+            hold.closeForReport(bars.close[n - 1], bars.startMillis[n - 1]);
+            return result(
+                    hold,
+                    BUY_AND_HOLD,
+                    testTimes,
+                    holdEquity,
+                    holdDrawdown,
+                    holdTargets,
+                    holdReasons);
         }
 
         PolicyResult result(

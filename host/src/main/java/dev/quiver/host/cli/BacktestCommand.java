@@ -5,20 +5,14 @@ import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.engine.feature.FeatureMatrix;
 import dev.quiver.engine.feature.FeaturePipeline;
-import dev.quiver.engine.fusion.WeightedFusion;
 import dev.quiver.engine.market.BarData;
-import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.engine.risk.RiskGuard;
-import dev.quiver.engine.trading.CostModel;
-import dev.quiver.engine.trading.Stops;
 import dev.quiver.host.backtest.BacktestResult;
 import dev.quiver.host.backtest.Progress;
 import dev.quiver.host.backtest.ReportWriter;
 import dev.quiver.host.backtest.TextReport;
 import dev.quiver.host.backtest.WalkForwardBacktest;
 import dev.quiver.host.data.BadBarPolicy;
-import dev.quiver.host.data.BarCsvReader;
-import dev.quiver.host.data.BundledData;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowHttp;
 import dev.quiver.host.plugin.LoadedPlugin;
@@ -32,12 +26,15 @@ import dev.quiver.host.rollout.RolloutBacktest;
 import dev.quiver.host.rollout.RolloutBacktestReport;
 import dev.quiver.host.rollout.RolloutSpec;
 import dev.quiver.host.rollout.VariantRuntime;
+import dev.quiver.host.strategy.BundleLoader;
+import dev.quiver.host.strategy.StrategyBundle;
 import dev.quiver.host.tracking.BacktestTracking;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -62,24 +59,7 @@ import picocli.CommandLine.Spec;
                     + " a bar's close fill at the next bar's open, costs charged. Only test bars"
                     + " are reported."
         })
-final class BacktestCommand implements Callable<Integer> {
-
-    @Option(
-            names = "--data",
-            paramLabel = "FILE",
-            arity = "1..*",
-            description =
-                    "OHLCV CSV(s) to run on, one series each (default: the bundled --dataset).")
-    List<Path> data = List.of();
-
-    @Option(
-            names = "--dataset",
-            paramLabel = "ID[,ID...]",
-            defaultValue = "btc-usd-4h",
-            description =
-                    "Bundled real series: btc-usd-4h, sp500-daily, nasdaq-daily, a comma-separated"
-                            + " list of them, or all (default: ${DEFAULT-VALUE}).")
-    String dataset;
+final class BacktestCommand extends WalkForwardOptions implements Callable<Integer> {
 
     @Option(
             names = "--rollout",
@@ -90,6 +70,16 @@ final class BacktestCommand implements Callable<Integer> {
                             + " routed and judged by the service's controller; reports per-variant"
                             + " figures and when the rules would have promoted or rolled back.")
     Path rollout;
+
+    @Option(
+            names = "--strategy",
+            paramLabel = "BUNDLE",
+            description =
+                    "Evaluate a fitted strategy bundle (a folder from `strategy fit`) on the bars"
+                            + " after it was fitted, with no refits: the same engine, accounts"
+                            + " and report; writes decisions.csv (every bar's fused p_up and each"
+                            + " policy's fraction and equity) beside the report.")
+    Path strategy;
 
     @Option(
             names = "--rollout-key",
@@ -107,117 +97,6 @@ final class BacktestCommand implements Callable<Integer> {
             defaultValue = "quiver-out",
             description = "Reports go to DIR/<dataset>/ (default: ${DEFAULT-VALUE}).")
     Path out;
-
-    @Option(
-            names = "--on-bad-bar",
-            paramLabel = "fail|skip",
-            defaultValue = "fail",
-            description =
-                    "A malformed CSV row stops the run (fail) or is left out and counted (skip).")
-    String onBadBar;
-
-    @Option(
-            names = "--fee-bps",
-            defaultValue = "10",
-            description =
-                    "Fee per side, basis points of traded notional (default: ${DEFAULT-VALUE}).")
-    double feeBps;
-
-    @Option(
-            names = "--slippage-bps",
-            defaultValue = "5",
-            description = "Slippage per side, basis points (default: ${DEFAULT-VALUE}).")
-    double slippageBps;
-
-    @Option(
-            names = "--train-bars",
-            defaultValue = "1000",
-            description = "Training window, bars (default: ${DEFAULT-VALUE}).")
-    int trainBars;
-
-    @Option(
-            names = "--embargo-bars",
-            defaultValue = "5",
-            description = "Gap between training and test, bars (default: ${DEFAULT-VALUE}).")
-    int embargoBars;
-
-    @Option(
-            names = "--test-bars",
-            defaultValue = "500",
-            description = "Test window, bars (default: ${DEFAULT-VALUE}).")
-    int testBars;
-
-    @Option(
-            names = "--max-position",
-            defaultValue = "1.0",
-            description =
-                    "Risk-guard cap, fraction of equity in (0, 1] (default: ${DEFAULT-VALUE}).")
-    double maxPosition;
-
-    @Option(
-            names = "--stop-loss-atr",
-            defaultValue = "2",
-            description =
-                    "Host stop-loss below the entry, ATRs at entry; 0 = off (default: ${DEFAULT-VALUE}).")
-    double stopLossAtr;
-
-    @Option(
-            names = "--take-profit-atr",
-            defaultValue = "3",
-            description =
-                    "Host take-profit above the entry, ATRs at entry; 0 = off (default: ${DEFAULT-VALUE}).")
-    double takeProfitAtr;
-
-    @Option(
-            names = "--trailing-atr",
-            defaultValue = "3",
-            description =
-                    "Host trailing stop below the highest high, ATRs at entry; 0 = off (default: ${DEFAULT-VALUE}).")
-    double trailingAtr;
-
-    @Option(
-            names = "--max-drawdown",
-            defaultValue = "0.15",
-            description = "Circuit breaker: drawdown limit, fraction (default: ${DEFAULT-VALUE}).")
-    double maxDrawdown;
-
-    @Option(
-            names = "--daily-loss",
-            defaultValue = "0.05",
-            description =
-                    "Circuit breaker: loss limit per UTC day, fraction (default: ${DEFAULT-VALUE}).")
-    double dailyLoss;
-
-    @Option(
-            names = "--min-hit-rate",
-            defaultValue = "0.40",
-            description =
-                    "Circuit breaker: rolling hit-rate floor, fraction (default: ${DEFAULT-VALUE}).")
-    double minHitRate;
-
-    @Option(
-            names = "--hit-rate-window",
-            defaultValue = "50",
-            description =
-                    "Circuit breaker: closed decisions in the rolling hit rate (default: ${DEFAULT-VALUE}).")
-    int hitRateWindow;
-
-    @Option(
-            names = "--drawdown-rearm",
-            description =
-                    "How a tripped max-drawdown breaker re-arms: MANUAL (default; never by itself in"
-                            + " a backtest, so the limit holds) or COOLDOWN (after"
-                            + " --drawdown-cooldown-days with a fresh peak; the loss from the old"
-                            + " peak is then unbounded).")
-    CircuitBreakers.DrawdownRearm drawdownRearm = CircuitBreakers.DrawdownRearm.MANUAL;
-
-    @Option(
-            names = "--drawdown-cooldown-days",
-            description = "Days halted before a COOLDOWN re-arm (default: ${DEFAULT-VALUE}).")
-    double drawdownCooldownDays = 30;
-
-    @Option(names = "--no-circuit-breakers", description = "Run without circuit breakers.")
-    boolean noBreakers;
 
     @Option(
             names = "--tracking-uri",
@@ -269,27 +148,7 @@ final class BacktestCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter stderr = spec.commandLine().getErr();
         BadBarPolicy policy = badBarPolicy();
-        var defaults = WalkForwardBacktest.Config.defaults();
-        var config =
-                new WalkForwardBacktest.Config(
-                        trainBars,
-                        embargoBars,
-                        testBars,
-                        defaults.initialEquity(),
-                        new CostModel(feeBps, slippageBps),
-                        maxPosition,
-                        defaults.rebalanceBand(),
-                        defaults.payoffWindowBars(),
-                        new Stops(stopLossAtr, takeProfitAtr, trailingAtr),
-                        noBreakers
-                                ? null
-                                : new CircuitBreakers.Config(
-                                        maxDrawdown,
-                                        dailyLoss,
-                                        minHitRate,
-                                        hitRateWindow,
-                                        drawdownCooldownDays,
-                                        drawdownRearm));
+        var config = config();
         List<BarData> series = series(policy, stderr);
         if (rollout != null) {
             return runRollout(series, config, stdout, stderr);
@@ -309,12 +168,11 @@ final class BacktestCommand implements Callable<Integer> {
             for (BarData bars : series) {
                 // The plugin's stacking ensemble when installed, else the first plugin ensemble,
                 // else the built-in weighted fusion.
-                EnsembleCapability ensemble =
-                        plugins.ensembles().stream()
-                                .filter(e -> e.descriptor().name().equals("stack"))
-                                .findFirst()
-                                .or(() -> plugins.ensembles().stream().findFirst())
-                                .orElseGet(WeightedFusion::new);
+                if (strategy != null) {
+                    runStrategy(plugins, bars, config, stdout, stderr);
+                    continue;
+                }
+                EnsembleCapability ensemble = StrategyCommand.ensembleOf(plugins);
                 stderr.printf(
                         Locale.ROOT,
                         "backtest %s: %,d bars, period %s, features %s v%s%n",
@@ -371,46 +229,59 @@ final class BacktestCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The series of --data (each file) or --dataset (one, a list, or all). */
-    private List<BarData> series(BadBarPolicy policy, PrintWriter stderr) {
-        List<BarData> series = new ArrayList<>();
-        if (!data.isEmpty()) {
-            for (Path file : data) {
-                var result = new BarCsvReader(policy).read(file, stem(file));
-                if (!result.skipped().isEmpty()) {
-                    stderr.printf(
-                            Locale.ROOT,
-                            "%s: skipped %d malformed row(s) (--on-bad-bar=skip), first: %s%n",
-                            file,
-                            result.skipped().size(),
-                            result.skipped().get(0).getMessage());
-                }
-                series.add(result.data());
-            }
-        } else if (dataset.equals("all")) {
-            for (BundledData d : BundledData.values()) {
-                series.add(d.load());
-            }
-        } else {
-            for (String id : dataset.split(",", -1)) {
-                BundledData d =
-                        BundledData.byId(id.trim())
-                                .orElseThrow(
-                                        () ->
-                                                new QuiverInputException(
-                                                        "BAD_OPTION",
-                                                        "--dataset",
-                                                        "command line",
-                                                        dataset,
-                                                        "'"
-                                                                + id
-                                                                + "' is not one of "
-                                                                + BundledData.ids()
-                                                                + " or all"));
-                series.add(d.load());
-            }
+    /** backtest --strategy: the bundle's components replayed on the bars after its fit. */
+    private void runStrategy(
+            PluginRuntime plugins,
+            BarData bars,
+            WalkForwardBacktest.Config config,
+            PrintWriter stdout,
+            PrintWriter stderr) {
+        StrategyBundle bundle = StrategyBundle.open(strategy);
+        long from = bundle.servesFrom().toEpochMilli();
+        int fromIndex = 0;
+        while (fromIndex < bars.size() && bars.startMillis[fromIndex] < from) {
+            fromIndex++;
         }
-        return series;
+        if (fromIndex >= bars.size()) {
+            throw new QuiverInputException(
+                    "NO_BARS_AFTER_BUNDLE",
+                    "--strategy",
+                    "backtest " + bars.symbol(),
+                    bundle.servesFrom(),
+                    "the series ends at "
+                            + Instant.ofEpochMilli(bars.startMillis[bars.size() - 1])
+                            + ", before the bundle serves (it declines every bar it was fitted on)");
+        }
+        stderr.printf(
+                Locale.ROOT,
+                "backtest %s --strategy %s: %,d bars from %s, no refits%n",
+                bars.symbol(),
+                bundle.id(),
+                bars.size() - fromIndex,
+                Instant.ofEpochMilli(bars.startMillis[fromIndex]));
+        stderr.flush();
+        Path dir = out.resolve(bars.symbol());
+        try (BundleLoader.Loaded loaded = BundleLoader.load(bundle, plugins);
+                DecisionsCsv csv =
+                        DecisionsCsv.create(
+                                dir.resolve("decisions.csv"), loaded.strategy().policyNames())) {
+            BacktestResult result =
+                    new WalkForwardBacktest(config)
+                            .runPinned(
+                                    FeaturePipeline.compute(bars),
+                                    loaded.strategy(),
+                                    loaded.rules(),
+                                    fromIndex,
+                                    "strategy bundle " + bundle.id(),
+                                    Progress.stderr(),
+                                    csv::write);
+            new ReportWriter().write(result, dir);
+            stdout.println(TextReport.render(result));
+            stdout.printf("report: %s%n", dir.resolve("report.html").toAbsolutePath());
+            stdout.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the report to " + dir, e);
+        }
     }
 
     /** backtest --rollout: both variants started as the service starts them, then the replay. */
@@ -599,25 +470,5 @@ final class BacktestCommand implements Callable<Integer> {
             p.put("plugin." + lp.id(), lp.version());
         }
         return p;
-    }
-
-    private BadBarPolicy badBarPolicy() {
-        return switch (onBadBar) {
-            case "fail" -> BadBarPolicy.FAIL;
-            case "skip" -> BadBarPolicy.SKIP;
-            default ->
-                    throw new QuiverInputException(
-                            "BAD_OPTION",
-                            "--on-bad-bar",
-                            "command line",
-                            onBadBar,
-                            "is not one of fail, skip");
-        };
-    }
-
-    private static String stem(Path file) {
-        String name = file.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        return dot > 0 ? name.substring(0, dot) : name;
     }
 }

@@ -20,7 +20,8 @@ import picocli.CommandLine.Command;
             ModelsCommand.class,
             PluginsCommand.class,
             RolloutCommand.class,
-            ServeCommand.class
+            ServeCommand.class,
+            StrategyCommand.class
         })
 public final class Cli implements Runnable {
 

@@ -14,9 +14,18 @@ final class GuardedEnsemble implements EnsembleCapability, Guarded {
 
     private final EnsembleCapability delegate;
     private final PluginGuard guard;
+    private final Runnable afterClose;
+    private final java.util.concurrent.atomic.AtomicBoolean closed =
+            new java.util.concurrent.atomic.AtomicBoolean();
     private final CapabilityDescriptor descriptor;
 
     GuardedEnsemble(EnsembleCapability delegate, PluginGuard guard) {
+        this(delegate, guard, () -> {});
+    }
+
+    /** An instance of its own whose {@code afterClose} runs once, after the extension closed. */
+    GuardedEnsemble(EnsembleCapability delegate, PluginGuard guard, Runnable afterClose) {
+        this.afterClose = afterClose;
         this.delegate = delegate;
         this.guard = guard;
         this.descriptor = delegate.descriptor();
@@ -120,7 +129,10 @@ final class GuardedEnsemble implements EnsembleCapability, Guarded {
 
     @Override
     public void close() {
-        guard.closeExtension(descriptor.name(), delegate);
+        if (closed.compareAndSet(false, true)) {
+            guard.closeExtension(descriptor.name(), delegate);
+            afterClose.run();
+        }
     }
 
     @Override

@@ -16,9 +16,18 @@ final class GuardedSizing implements SizingCapability, Guarded {
 
     private final SizingCapability delegate;
     private final PluginGuard guard;
+    private final Runnable afterClose;
+    private final java.util.concurrent.atomic.AtomicBoolean closed =
+            new java.util.concurrent.atomic.AtomicBoolean();
     private final CapabilityDescriptor descriptor;
 
     GuardedSizing(SizingCapability delegate, PluginGuard guard) {
+        this(delegate, guard, () -> {});
+    }
+
+    /** An instance of its own whose {@code afterClose} runs once, after the extension closed. */
+    GuardedSizing(SizingCapability delegate, PluginGuard guard, Runnable afterClose) {
+        this.afterClose = afterClose;
         this.delegate = delegate;
         this.guard = guard;
         this.descriptor = delegate.descriptor();
@@ -122,7 +131,10 @@ final class GuardedSizing implements SizingCapability, Guarded {
 
     @Override
     public void close() {
-        guard.closeExtension(descriptor.name(), delegate);
+        if (closed.compareAndSet(false, true)) {
+            guard.closeExtension(descriptor.name(), delegate);
+            afterClose.run();
+        }
     }
 
     @Override

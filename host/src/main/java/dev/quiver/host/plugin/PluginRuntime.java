@@ -1094,15 +1094,46 @@ public final class PluginRuntime implements AutoCloseable {
      *     with the plugin and extension named
      */
     public NewInstance newPrediction(String capabilityName, Map<String, String> overrides) {
+        return newInstance("prediction", capabilityName, overrides);
+    }
+
+    /**
+     * A new instance of a wired plugin's ensemble, as {@link #newPrediction} (its own guard, owned
+     * by the caller): a strategy bundle restores its fitted state into it.
+     *
+     * @param capabilityName the ensemble's name, e.g. {@code stack}
+     * @return the new instance, in {@link NewInstance#capability()}
+     * @throws IllegalArgumentException if no wired plugin provides that ensemble
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public NewInstance newEnsemble(String capabilityName) {
+        return newInstance("ensemble", capabilityName, Map.of());
+    }
+
+    /**
+     * A new instance of a wired plugin's sizing policy, as {@link #newEnsemble}.
+     *
+     * @param capabilityName the policy's name, e.g. {@code kelly_ml}
+     * @return the new instance, in {@link NewInstance#capability()}
+     * @throws IllegalArgumentException if no wired plugin provides that policy
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public NewInstance newSizing(String capabilityName) {
+        return newInstance("sizing", capabilityName, Map.of());
+    }
+
+    private NewInstance newInstance(
+            String kind, String capabilityName, Map<String, String> overrides) {
         State s = state;
         if (s == null) {
             throw new IllegalStateException(
-                    "[Quiver/RUNTIME_CLOSED] the plugin runtime is closed; no new instance of"
-                            + " prediction '"
+                    "[Quiver/RUNTIME_CLOSED] the plugin runtime is closed; no new instance of "
+                            + kind
+                            + " '"
                             + capabilityName
                             + "'");
         }
-        String key = "prediction:" + capabilityName;
+        String key = kind + ":" + capabilityName;
         InstalledPlugin owner =
                 s.wired().stream()
                         .filter(p -> p.extensionTypes.containsKey(key))
@@ -1111,7 +1142,9 @@ public final class PluginRuntime implements AutoCloseable {
                                 () ->
                                         new IllegalArgumentException(
                                                 "[Quiver/NO_SUCH_CAPABILITY] no wired plugin"
-                                                        + " provides prediction '"
+                                                        + " provides "
+                                                        + kind
+                                                        + " '"
                                                         + capabilityName
                                                         + "' (wired: "
                                                         + s.wired().stream()
@@ -1146,7 +1179,9 @@ public final class PluginRuntime implements AutoCloseable {
             throw new IllegalArgumentException(
                     "[Quiver/EXTENSION_CREATE_FAILED] Plugin '"
                             + wired.pluginId()
-                            + "' prediction '"
+                            + "' "
+                            + kind
+                            + " '"
                             + capabilityName
                             + "' ("
                             + wired.type().getName()
@@ -1156,23 +1191,27 @@ public final class PluginRuntime implements AutoCloseable {
                             + root.getMessage(),
                     root);
         }
-        if (!(extension instanceof PredictionCapability p)) {
-            closeQuietly(extension);
-            throw new IllegalStateException(
-                    "[Quiver/EXTENSION_CREATE_FAILED] " + wired.type() + " is not a prediction");
-        }
-        Object h = wired.capability().attributes().get("horizon");
         PluginGuard guard = new PluginGuard(wired.pluginId(), isolation);
+        Runnable afterClose =
+                () -> {
+                    guard.close();
+                    openInstances.decrementAndGet();
+                };
+        Object guarded;
+        if (kind.equals("prediction") && extension instanceof PredictionCapability p) {
+            Object h = wired.capability().attributes().get("horizon");
+            guarded = new GuardedPrediction(p, guard, h instanceof Long l ? l : null, afterClose);
+        } else if (kind.equals("ensemble") && extension instanceof EnsembleCapability e) {
+            guarded = new GuardedEnsemble(e, guard, afterClose);
+        } else if (kind.equals("sizing") && extension instanceof SizingCapability z) {
+            guarded = new GuardedSizing(z, guard, afterClose);
+        } else {
+            closeQuietly(extension);
+            guard.close();
+            throw new IllegalStateException(
+                    "[Quiver/EXTENSION_CREATE_FAILED] " + wired.type() + " is not a " + kind);
+        }
         openInstances.incrementAndGet();
-        GuardedPrediction guarded =
-                new GuardedPrediction(
-                        p,
-                        guard,
-                        h instanceof Long l ? l : null,
-                        () -> {
-                            guard.close();
-                            openInstances.decrementAndGet();
-                        });
         LoadedPlugin plugin = owner.info;
         return new NewInstance(plugin.id(), plugin.version(), plugin.path(), guarded);
     }
@@ -1183,13 +1222,41 @@ public final class PluginRuntime implements AutoCloseable {
      * @param pluginId the plugin it belongs to
      * @param pluginVersion that plugin's version
      * @param pluginPath where the plugin was loaded from (an expanded folder or a jar)
-     * @param prediction the guarded instance; closing it closes the extension and its guard
+     * @param capability the guarded instance; closing it closes the extension and its guard
      */
     public record NewInstance(
-            String pluginId,
-            String pluginVersion,
-            Path pluginPath,
-            PredictionCapability prediction) {}
+            String pluginId, String pluginVersion, Path pluginPath, Object capability) {
+
+        /**
+         * The instance as a prediction.
+         *
+         * @return the guarded prediction
+         * @throws ClassCastException if it is another kind
+         */
+        public PredictionCapability prediction() {
+            return (PredictionCapability) capability;
+        }
+
+        /**
+         * The instance as an ensemble.
+         *
+         * @return the guarded ensemble
+         * @throws ClassCastException if it is another kind
+         */
+        public EnsembleCapability ensemble() {
+            return (EnsembleCapability) capability;
+        }
+
+        /**
+         * The instance as a sizing policy.
+         *
+         * @return the guarded policy
+         * @throws ClassCastException if it is another kind
+         */
+        public SizingCapability sizing() {
+            return (SizingCapability) capability;
+        }
+    }
 
     /**
      * Instances made by {@link #newPrediction} and not closed yet.

@@ -162,7 +162,8 @@ public final class BundleWriter {
                 leftOut.put(name, ctx.fit().sourceFitFailures().get(name));
                 continue;
             }
-            ObjectNode c = component(s.descriptor().name(), s, s.descriptor().version(), ctx, plugins);
+            ObjectNode c =
+                    component(s.descriptor().name(), s, s.descriptor().version(), ctx, plugins);
             Path sub = dir.resolve("sources").resolve(name);
             Files.createDirectories(sub);
             List<Path> files;
@@ -172,7 +173,7 @@ public final class BundleWriter {
                 c.set("training", sourceTraining(s, training));
             } catch (UnsupportedOperationException e) {
                 files = List.of();
-                c.put("kind", "rule");
+                c.put("kind", "as-shipped");
                 Files.delete(sub);
             }
             c.set("files", paths(dir, files));
@@ -191,7 +192,12 @@ public final class BundleWriter {
         }
 
         ObjectNode e =
-                component(ensemble.descriptor().name(), ensemble, ensemble.descriptor().version(), ctx, plugins);
+                component(
+                        ensemble.descriptor().name(),
+                        ensemble,
+                        ensemble.descriptor().version(),
+                        ctx,
+                        plugins);
         List<Path> ensembleFiles = List.of();
         if (ensemble.hasFittedState()) {
             Path sub = dir.resolve("ensemble");
@@ -248,7 +254,11 @@ public final class BundleWriter {
     }
 
     private static ObjectNode component(
-            String name, Object capability, String version, Context ctx, Map<String, String> plugins) {
+            String name,
+            Object capability,
+            String version,
+            Context ctx,
+            Map<String, String> plugins) {
         ObjectNode c = StrategyBundle.newObject();
         c.put("name", name);
         String plugin = PluginRuntime.pluginIdOf(capability).orElse("host");
@@ -319,7 +329,9 @@ public final class BundleWriter {
         w.put("test_bars", r.testTimes().length);
         if (r.testTimes().length > 0) {
             w.put("test_from", Instant.ofEpochMilli(r.testTimes()[0]).toString());
-            w.put("test_to", Instant.ofEpochMilli(r.testTimes()[r.testTimes().length - 1]).toString());
+            w.put(
+                    "test_to",
+                    Instant.ofEpochMilli(r.testTimes()[r.testTimes().length - 1]).toString());
         }
         ObjectNode pol = w.putObject("policies");
         List<PolicyResult> all = new ArrayList<>(r.policies().values());

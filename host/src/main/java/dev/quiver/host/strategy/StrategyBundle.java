@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -99,8 +98,7 @@ public final class StrategyBundle {
             throw bad(dir, MANIFEST + ": files", null, "lists no files");
         }
         Map<String, String> listed = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = files.fields(); it.hasNext(); ) {
-            var e = it.next();
+        for (var e : files.properties()) {
             listed.put(e.getKey(), e.getValue().asText());
         }
         for (var e : listed.entrySet()) {
@@ -378,7 +376,9 @@ public final class StrategyBundle {
      */
     public String id() {
         JsonNode r = manifest.path("registered");
-        return r.isObject() ? r.path("name").asText() + "/" + r.path("version").asText() : dir.toString();
+        return r.isObject()
+                ? r.path("name").asText() + "/" + r.path("version").asText()
+                : dir.toString();
     }
 
     /**
@@ -438,8 +438,7 @@ public final class StrategyBundle {
 
     private static Map<String, String> fields(JsonNode n) {
         Map<String, String> m = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
-            var e = it.next();
+        for (var e : n.properties()) {
             m.put(e.getKey(), e.getValue().asText());
         }
         return m;

@@ -1,0 +1,238 @@
+package dev.quiver.host.cli;
+
+import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.engine.market.BarData;
+import dev.quiver.engine.risk.CircuitBreakers;
+import dev.quiver.engine.trading.CostModel;
+import dev.quiver.engine.trading.Stops;
+import dev.quiver.host.backtest.WalkForwardBacktest;
+import dev.quiver.host.data.BadBarPolicy;
+import dev.quiver.host.data.BarCsvReader;
+import dev.quiver.host.data.BundledData;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import picocli.CommandLine.Option;
+
+/**
+ * The options every walk-forward job shares ({@code backtest}, {@code strategy fit}): the data, the
+ * windows, costs, the cap, stops and circuit breakers, so both read them the same way.
+ */
+abstract class WalkForwardOptions {
+
+    @Option(
+            names = "--data",
+            paramLabel = "FILE",
+            arity = "1..*",
+            description =
+                    "OHLCV CSV(s) to run on, one series each (default: the bundled --dataset).")
+    List<Path> data = List.of();
+
+    @Option(
+            names = "--dataset",
+            paramLabel = "ID[,ID...]",
+            defaultValue = "btc-usd-4h",
+            description =
+                    "Bundled real series: btc-usd-4h, sp500-daily, nasdaq-daily, a comma-separated"
+                            + " list of them, or all (default: ${DEFAULT-VALUE}).")
+    String dataset;
+
+    @Option(
+            names = "--on-bad-bar",
+            paramLabel = "fail|skip",
+            defaultValue = "fail",
+            description =
+                    "A malformed CSV row stops the run (fail) or is left out and counted (skip).")
+    String onBadBar;
+
+    @Option(
+            names = "--fee-bps",
+            defaultValue = "10",
+            description =
+                    "Fee per side, basis points of traded notional (default: ${DEFAULT-VALUE}).")
+    double feeBps;
+
+    @Option(
+            names = "--slippage-bps",
+            defaultValue = "5",
+            description = "Slippage per side, basis points (default: ${DEFAULT-VALUE}).")
+    double slippageBps;
+
+    @Option(
+            names = "--train-bars",
+            defaultValue = "1000",
+            description = "Training window, bars (default: ${DEFAULT-VALUE}).")
+    int trainBars;
+
+    @Option(
+            names = "--embargo-bars",
+            defaultValue = "5",
+            description = "Gap between training and test, bars (default: ${DEFAULT-VALUE}).")
+    int embargoBars;
+
+    @Option(
+            names = "--test-bars",
+            defaultValue = "500",
+            description = "Test window, bars (default: ${DEFAULT-VALUE}).")
+    int testBars;
+
+    @Option(
+            names = "--max-position",
+            defaultValue = "1.0",
+            description =
+                    "Risk-guard cap, fraction of equity in (0, 1] (default: ${DEFAULT-VALUE}).")
+    double maxPosition;
+
+    @Option(
+            names = "--stop-loss-atr",
+            defaultValue = "2",
+            description =
+                    "Host stop-loss below the entry, ATRs at entry; 0 = off (default: ${DEFAULT-VALUE}).")
+    double stopLossAtr;
+
+    @Option(
+            names = "--take-profit-atr",
+            defaultValue = "3",
+            description =
+                    "Host take-profit above the entry, ATRs at entry; 0 = off (default: ${DEFAULT-VALUE}).")
+    double takeProfitAtr;
+
+    @Option(
+            names = "--trailing-atr",
+            defaultValue = "3",
+            description =
+                    "Host trailing stop below the highest high, ATRs at entry; 0 = off (default: ${DEFAULT-VALUE}).")
+    double trailingAtr;
+
+    @Option(
+            names = "--max-drawdown",
+            defaultValue = "0.15",
+            description = "Circuit breaker: drawdown limit, fraction (default: ${DEFAULT-VALUE}).")
+    double maxDrawdown;
+
+    @Option(
+            names = "--daily-loss",
+            defaultValue = "0.05",
+            description =
+                    "Circuit breaker: loss limit per UTC day, fraction (default: ${DEFAULT-VALUE}).")
+    double dailyLoss;
+
+    @Option(
+            names = "--min-hit-rate",
+            defaultValue = "0.40",
+            description =
+                    "Circuit breaker: rolling hit-rate floor, fraction (default: ${DEFAULT-VALUE}).")
+    double minHitRate;
+
+    @Option(
+            names = "--hit-rate-window",
+            defaultValue = "50",
+            description =
+                    "Circuit breaker: closed decisions in the rolling hit rate (default: ${DEFAULT-VALUE}).")
+    int hitRateWindow;
+
+    @Option(
+            names = "--drawdown-rearm",
+            description =
+                    "How a tripped max-drawdown breaker re-arms: MANUAL (default; never by itself in"
+                            + " a backtest, so the limit holds) or COOLDOWN (after"
+                            + " --drawdown-cooldown-days with a fresh peak; the loss from the old"
+                            + " peak is then unbounded).")
+    CircuitBreakers.DrawdownRearm drawdownRearm = CircuitBreakers.DrawdownRearm.MANUAL;
+
+    @Option(
+            names = "--drawdown-cooldown-days",
+            description = "Days halted before a COOLDOWN re-arm (default: ${DEFAULT-VALUE}).")
+    double drawdownCooldownDays = 30;
+
+    @Option(names = "--no-circuit-breakers", description = "Run without circuit breakers.")
+    boolean noBreakers;
+
+    /** The walk-forward configuration of these options. */
+    WalkForwardBacktest.Config config() {
+        var defaults = WalkForwardBacktest.Config.defaults();
+        return new WalkForwardBacktest.Config(
+                trainBars,
+                embargoBars,
+                testBars,
+                defaults.initialEquity(),
+                new CostModel(feeBps, slippageBps),
+                maxPosition,
+                defaults.rebalanceBand(),
+                defaults.payoffWindowBars(),
+                new Stops(stopLossAtr, takeProfitAtr, trailingAtr),
+                noBreakers
+                        ? null
+                        : new CircuitBreakers.Config(
+                                maxDrawdown,
+                                dailyLoss,
+                                minHitRate,
+                                hitRateWindow,
+                                drawdownCooldownDays,
+                                drawdownRearm));
+    }
+
+    /** The series of --data (each file) or --dataset (one, a list, or all). */
+    List<BarData> series(BadBarPolicy policy, PrintWriter stderr) {
+        List<BarData> series = new ArrayList<>();
+        if (!data.isEmpty()) {
+            for (Path file : data) {
+                var result = new BarCsvReader(policy).read(file, stem(file));
+                if (!result.skipped().isEmpty()) {
+                    stderr.printf(
+                            Locale.ROOT,
+                            "%s: skipped %d malformed row(s) (--on-bad-bar=skip), first: %s%n",
+                            file,
+                            result.skipped().size(),
+                            result.skipped().get(0).getMessage());
+                }
+                series.add(result.data());
+            }
+        } else if (dataset.equals("all")) {
+            for (BundledData d : BundledData.values()) {
+                series.add(d.load());
+            }
+        } else {
+            for (String id : dataset.split(",", -1)) {
+                BundledData d =
+                        BundledData.byId(id.trim())
+                                .orElseThrow(
+                                        () ->
+                                                new QuiverInputException(
+                                                        "BAD_OPTION",
+                                                        "--dataset",
+                                                        "command line",
+                                                        dataset,
+                                                        "'"
+                                                                + id
+                                                                + "' is not one of "
+                                                                + BundledData.ids()
+                                                                + " or all"));
+                series.add(d.load());
+            }
+        }
+        return series;
+    }
+
+    BadBarPolicy badBarPolicy() {
+        return switch (onBadBar) {
+            case "fail" -> BadBarPolicy.FAIL;
+            case "skip" -> BadBarPolicy.SKIP;
+            default ->
+                    throw new QuiverInputException(
+                            "BAD_OPTION",
+                            "--on-bad-bar",
+                            "command line",
+                            onBadBar,
+                            "is not one of fail, skip");
+        };
+    }
+
+    static String stem(Path file) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return dot > 0 ? name.substring(0, dot) : name;
+    }
+}
