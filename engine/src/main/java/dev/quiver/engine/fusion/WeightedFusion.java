@@ -1,13 +1,24 @@
 package dev.quiver.engine.fusion;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.api.CapabilityDescriptor;
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.ensemble.FusedSignal;
 import dev.quiver.api.ensemble.LabeledForecasts;
 import dev.quiver.api.ensemble.SourceContribution;
 import dev.quiver.api.error.CapabilityException;
+import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.prediction.Forecast;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -39,7 +50,14 @@ import java.util.TreeMap;
  * sources on the fused side of 0.5 (a source at exactly 0.5 counts on the up side, as does a fused
  * 0.5).
  *
- * <p>Not thread-safe for {@code fit}; {@code fuse} reads a state published by {@code fit}.
+ * <p>Fitted state (api 1.3.0): {@link #exportState} writes {@code fused.state.json} ({@value
+ * #STATE_FORMAT}: per source the Platt {@code a}, {@code b} and the weight, the training rows and
+ * the note); {@link #restoreState} reads it back and fuses bit for bit as the exporting instance
+ * did. The mean weight given to a source never seen in training is summed in source-name order, so
+ * it is the same in every JVM.
+ *
+ * <p>Not thread-safe for {@code fit} and {@code restoreState}; {@code fuse} reads a state published
+ * by them in one write.
  */
 public final class WeightedFusion implements EnsembleCapability {
 
@@ -58,16 +76,45 @@ public final class WeightedFusion implements EnsembleCapability {
                             "min_training_rows",
                             Integer.toString(MIN_TRAINING_ROWS)));
 
-    private volatile State state = new State(Map.of(), Map.of(), 0, "not fitted");
+    /** The {@code format} of {@code fused.state.json}. */
+    static final String STATE_FORMAT = "quiver-fused-state/1";
+
+    private static final ObjectMapper JSON =
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private volatile State state = State.of(Map.of(), Map.of(), 0, "not fitted");
+    private volatile boolean closed;
 
     /** Creates an unfitted fusion: identity calibration, equal weights. */
     public WeightedFusion() {}
 
+    /**
+     * @param meanWeight the weight of a source not seen in training: the mean of {@code weights},
+     *     summed in source-name order (1 when there are none)
+     */
     private record State(
             Map<String, PlattScaling> calibration,
             Map<String, Double> weights,
             int trainingRows,
-            String note) {}
+            String note,
+            double meanWeight) {
+
+        static State of(
+                Map<String, PlattScaling> calibration,
+                Map<String, Double> weights,
+                int trainingRows,
+                String note) {
+            double mean =
+                    weights.isEmpty()
+                            ? 1.0
+                            : new TreeMap<>(weights)
+                                    .values().stream()
+                                            .mapToDouble(Double::doubleValue)
+                                            .average()
+                                            .orElse(1.0);
+            return new State(calibration, weights, trainingRows, note, mean);
+        }
+    }
 
     @Override
     public CapabilityDescriptor descriptor() {
@@ -79,7 +126,7 @@ public final class WeightedFusion implements EnsembleCapability {
         int rows = trainingWindow.size();
         if (rows < MIN_TRAINING_ROWS) {
             state =
-                    new State(
+                    State.of(
                             Map.of(),
                             Map.of(),
                             rows,
@@ -123,7 +170,7 @@ public final class WeightedFusion implements EnsembleCapability {
         Map<String, Double> weights = new HashMap<>();
         skill.forEach((k, v) -> weights.put(k, v / total));
         state =
-                new State(
+                State.of(
                         Map.copyOf(calibration),
                         Map.copyOf(weights),
                         rows,
@@ -139,13 +186,7 @@ public final class WeightedFusion implements EnsembleCapability {
                     DESCRIPTOR.name(), "no forecasts to fuse at bar " + frame.bar().start(), null);
         }
         State s = state;
-        double meanWeight =
-                s.weights().isEmpty()
-                        ? 1.0
-                        : s.weights().values().stream()
-                                .mapToDouble(Double::doubleValue)
-                                .average()
-                                .orElse(1.0);
+        double meanWeight = s.meanWeight();
         int n = forecasts.size();
         double[] p = new double[n];
         double[] w = new double[n];
@@ -180,6 +221,156 @@ public final class WeightedFusion implements EnsembleCapability {
                 Math.abs(2 * fused - 1),
                 Math.min(1.0, Math.max(0.0, agreement)),
                 contributions);
+    }
+
+    @Override
+    public boolean hasFittedState() {
+        return true;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Writes {@code fused.state.json} ({@value #STATE_FORMAT}).
+     */
+    @Override
+    public List<Path> exportState(Path dir) {
+        checkOpen("export its state");
+        State s = state;
+        ObjectNode json = JSON.createObjectNode();
+        json.put("format", STATE_FORMAT);
+        ObjectNode cap = json.putObject("capability");
+        cap.put("name", DESCRIPTOR.name());
+        cap.put("version", DESCRIPTOR.version());
+        json.put("training_rows", s.trainingRows());
+        json.put("note", s.note());
+        ObjectNode sources = json.putObject("sources");
+        for (String name : new TreeMap<>(s.weights()).keySet()) {
+            ObjectNode src = sources.putObject(name);
+            PlattScaling c = s.calibration().get(name);
+            src.put("a", c.a());
+            src.put("b", c.b());
+            src.put("weight", s.weights().get(name));
+        }
+        Path file = dir.resolve(DESCRIPTOR.name() + ".state.json");
+        try {
+            JSON.writeValue(file.toFile(), json);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the state of 'fused' to " + file, e);
+        }
+        return List.of(file);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Reads {@code fused.state.json}: every source with finite {@code a}, {@code b} and a weight
+     * {@code > 0}.
+     */
+    @Override
+    public void restoreState(Path dir) {
+        checkOpen("restore its state");
+        Path file = dir.resolve(DESCRIPTOR.name() + ".state.json");
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readAllBytes(file));
+        } catch (NoSuchFileException e) {
+            throw bad(file, "(file)", null, "is missing", e);
+        } catch (JsonProcessingException e) {
+            throw bad(
+                    file,
+                    "(json)",
+                    null,
+                    "is not complete JSON (truncated or damaged?): " + e.getOriginalMessage(),
+                    e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the state file " + file, e);
+        }
+        if (root == null || !root.isObject()) {
+            throw bad(file, "(json)", root, "is not a JSON object", null);
+        }
+        if (!STATE_FORMAT.equals(root.path("format").asText(null))) {
+            throw bad(
+                    file,
+                    "format",
+                    root.get("format"),
+                    "is not a format this fusion reads (" + STATE_FORMAT + ")",
+                    null);
+        }
+        if (!DESCRIPTOR.name().equals(root.path("capability").path("name").asText(null))) {
+            throw bad(
+                    file,
+                    "capability.name",
+                    root.path("capability").get("name"),
+                    "is not 'fused'",
+                    null);
+        }
+        JsonNode rowsNode = root.get("training_rows");
+        if (rowsNode == null || !rowsNode.canConvertToInt() || rowsNode.asInt() < 0) {
+            throw bad(file, "training_rows", rowsNode, "is not a non-negative int", null);
+        }
+        JsonNode note = root.get("note");
+        if (note == null || !note.isTextual()) {
+            throw bad(file, "note", note, "is not a string", null);
+        }
+        JsonNode sources = root.get("sources");
+        if (sources == null || !sources.isObject()) {
+            throw bad(file, "sources", sources, "is not a JSON object", null);
+        }
+        // Inserted in name order, as fit inserts them, so the maps are built alike.
+        var names = new TreeMap<String, JsonNode>();
+        sources.properties().forEach(e -> names.put(e.getKey(), e.getValue()));
+        Map<String, PlattScaling> calibration = new HashMap<>();
+        Map<String, Double> weights = new HashMap<>();
+        for (var e : names.entrySet()) {
+            String at = "sources." + e.getKey();
+            double a = finite(file, e.getValue(), at + ".a");
+            double b = finite(file, e.getValue(), at + ".b");
+            double w = finite(file, e.getValue(), at + ".weight");
+            if (!(w > 0)) {
+                throw bad(file, at + ".weight", w, "is not > 0", null);
+            }
+            calibration.put(e.getKey(), new PlattScaling(a, b));
+            weights.put(e.getKey(), w);
+        }
+        state =
+                State.of(
+                        Map.copyOf(calibration),
+                        Map.copyOf(weights),
+                        rowsNode.asInt(),
+                        note.asText());
+    }
+
+    private static double finite(Path file, JsonNode source, String path) {
+        JsonNode v = source.get(path.substring(path.lastIndexOf('.') + 1));
+        if (v == null || !v.isNumber() || !Double.isFinite(v.doubleValue())) {
+            throw bad(file, path, v, "is not a finite number", null);
+        }
+        return v.doubleValue();
+    }
+
+    private static QuiverInputException bad(
+            Path file, String field, Object value, String problem, Throwable cause) {
+        var e = new QuiverInputException("BAD_STATE", field, "state file " + file, value, problem);
+        if (cause != null) {
+            e.initCause(cause);
+        }
+        return e;
+    }
+
+    private void checkOpen(String what) {
+        if (closed) {
+            throw new IllegalStateException(
+                    "[Quiver/CAPABILITY_CLOSED] ensemble 'fused' was closed; create a new instance"
+                            + " to "
+                            + what);
+        }
+    }
+
+    /** Marks it closed: {@code exportState} and {@code restoreState} then fail. Idempotent. */
+    @Override
+    public void close() {
+        closed = true;
     }
 
     /** Calibration of one source, identity when unfitted or unknown. */
