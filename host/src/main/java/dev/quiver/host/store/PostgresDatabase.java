@@ -8,8 +8,9 @@ import java.sql.SQLException;
 
 /**
  * PostgreSQL through a small HikariCP pool (4 connections; the service runs on 2 cores),
- * auto-commit off, read committed. Durability is the server's: {@code fsync} and {@code
- * synchronous_commit} on (the defaults) make a commit durable before it returns.
+ * auto-commit off, read committed. A commit is durable when it returns: each connection turns
+ * {@code synchronous_commit} on if the server has it off; {@code fsync} is the server's (on by
+ * default).
  */
 final class PostgresDatabase implements Database {
 
@@ -32,6 +33,12 @@ final class PostgresDatabase implements Database {
         config.setAutoCommit(false);
         config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
         config.setConnectionTimeout(CONNECTION_TIMEOUT_MS);
+        // A commit returns once it is flushed to the server's WAL: a server configured with
+        // synchronous_commit=off would acknowledge commits it can still lose. Stronger settings
+        // (remote_write, remote_apply for synchronous replicas) are kept.
+        config.setConnectionInitSql(
+                "SELECT set_config('synchronous_commit', 'on', false)"
+                        + " WHERE current_setting('synchronous_commit') = 'off'");
         // Fail at open, with the driver's reason, when the server cannot be reached.
         config.setInitializationFailTimeout(1);
         try {
@@ -41,6 +48,20 @@ final class PostgresDatabase implements Database {
                 throw sql;
             }
             throw new SQLException("cannot start the connection pool: " + e.getMessage(), e);
+        }
+    }
+
+    /** A server setting as a connection of the pool sees it, for tests. */
+    String setting(String name) throws SQLException {
+        try (Connection c = pool.getConnection();
+                var ps = c.prepareStatement("SELECT current_setting(?)")) {
+            ps.setString(1, name);
+            try (var rs = ps.executeQuery()) {
+                rs.next();
+                String value = rs.getString(1);
+                c.rollback();
+                return value;
+            }
         }
     }
 

@@ -25,10 +25,10 @@ import org.flywaydb.core.api.output.MigrateResult;
  * {@code --state-url} or {@code QUIVER_STATE_URL}).
  *
  * <p><b>Durability.</b> Every write method commits before it returns: SQLite in WAL mode with
- * {@code synchronous=FULL}, PostgreSQL with its default {@code fsync} and {@code
- * synchronous_commit}. A write that returned survives a SIGKILL of the process (and, for SQLite, a
- * power loss); a write that threw left nothing. {@link #inTransaction} makes several writes one
- * (all or nothing).
+ * {@code synchronous=FULL}, PostgreSQL with {@code synchronous_commit} at least {@code on} (turned
+ * on for the store's connections if the server has it off) and the server's {@code fsync}. A write
+ * that returned survives a SIGKILL of the process (and, for SQLite, a power loss); a write that
+ * threw left nothing. {@link #inTransaction} makes several writes one (all or nothing).
  *
  * <p><b>Schema.</b> {@link #open} applies the Flyway migrations in {@code db/migration} that the
  * database has not seen yet (each once, recorded in {@code flyway_schema_history}) and refuses a
