@@ -1,0 +1,659 @@
+package dev.quiver.host.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * The operations on one connection inside one transaction. Valid only while its transaction runs
+ * and only on the thread that runs it. The SQL is the same for SQLite and PostgreSQL ({@code ON
+ * CONFLICT DO NOTHING} and {@code RETURNING} exist in both).
+ */
+final class JdbcOperations implements StateOperations {
+
+    private final Connection connection;
+    private final Thread owner = Thread.currentThread();
+    private boolean ended;
+
+    JdbcOperations(Connection connection) {
+        this.connection = connection;
+    }
+
+    void end() {
+        ended = true;
+    }
+
+    private void check() {
+        if (ended) {
+            throw new IllegalStateException(
+                    "these StateOperations belong to a transaction that has ended: use them only"
+                            + " inside the function given to StateStore.inTransaction");
+        }
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException(
+                    "these StateOperations belong to a transaction of thread '"
+                            + owner.getName()
+                            + "': use them only on that thread");
+        }
+    }
+
+    @FunctionalInterface
+    private interface Sql<T> {
+        T run() throws SQLException;
+    }
+
+    private <T> T sql(String operation, Sql<T> body) {
+        check();
+        try {
+            return body.run();
+        } catch (SQLException e) {
+            throw new StoreException(operation, "database error", e);
+        }
+    }
+
+    // ---- accounts
+
+    private static final String ACCOUNT_COLUMNS = "id, currency, starting_equity, mode, created_ms";
+
+    @Override
+    public AccountRow createAccount(AccountRow a) {
+        Objects.requireNonNull(a, "account");
+        String op = "createAccount(" + a.id() + ")";
+        return sql(
+                op,
+                () -> {
+                    try (PreparedStatement ps =
+                            connection.prepareStatement(
+                                    "INSERT INTO accounts ("
+                                            + ACCOUNT_COLUMNS
+                                            + ") VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO"
+                                            + " NOTHING")) {
+                        ps.setString(1, a.id());
+                        ps.setString(2, a.currency());
+                        ps.setDouble(3, a.startingEquity());
+                        ps.setString(4, a.mode().sql());
+                        ps.setLong(5, a.createdMs());
+                        if (ps.executeUpdate() == 1) {
+                            return a;
+                        }
+                    }
+                    AccountRow stored =
+                            readAccount(a.id())
+                                    .orElseThrow(
+                                            () ->
+                                                    new StoreException(
+                                                            op,
+                                                            "the insert was refused as a duplicate"
+                                                                    + " but no account has this id",
+                                                            null));
+                    conflictIf(op, "account", a.id(), "currency", stored.currency(), a.currency());
+                    conflictIf(
+                            op,
+                            "account",
+                            a.id(),
+                            "starting_equity",
+                            stored.startingEquity(),
+                            a.startingEquity());
+                    conflictIf(op, "account", a.id(), "mode", stored.mode().sql(), a.mode().sql());
+                    return stored;
+                });
+    }
+
+    @Override
+    public Optional<AccountRow> account(String id) {
+        Objects.requireNonNull(id, "id");
+        return sql("account(" + id + ")", () -> readAccount(id));
+    }
+
+    @Override
+    public List<AccountRow> accounts() {
+        return sql(
+                "accounts()",
+                () -> {
+                    try (PreparedStatement ps =
+                            connection.prepareStatement(
+                                    "SELECT " + ACCOUNT_COLUMNS + " FROM accounts ORDER BY id")) {
+                        List<AccountRow> out = new ArrayList<>();
+                        try (ResultSet rs = ps.executeQuery()) {
+                            while (rs.next()) {
+                                out.add(account(rs));
+                            }
+                        }
+                        return out;
+                    }
+                });
+    }
+
+    private Optional<AccountRow> readAccount(String id) throws SQLException {
+        try (PreparedStatement ps =
+                connection.prepareStatement(
+                        "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(account(rs)) : Optional.empty();
+            }
+        }
+    }
+
+    private static AccountRow account(ResultSet rs) throws SQLException {
+        return new AccountRow(
+                rs.getString(1),
+                rs.getString(2),
+                rs.getDouble(3),
+                AccountMode.fromSql(rs.getString(4)),
+                rs.getLong(5));
+    }
+
+    private void requireAccount(String op, String accountId) throws SQLException {
+        if (readAccount(accountId).isEmpty()) {
+            throw new StoreException(
+                    op, "no account '" + accountId + "': create it first (createAccount)", null);
+        }
+    }
+
+    // ---- sessions
+
+    private static final String SESSION_COLUMNS =
+            "symbol, account_id, settings_json, opened_ms, closed_ms";
+
+    @Override
+    public SessionRow openSession(SessionRow s) {
+        Objects.requireNonNull(s, "session");
+        if (!s.isOpen()) {
+            throw new IllegalArgumentException(
+                    "openSession("
+                            + s.symbol()
+                            + "): the session given is closed (closedMs "
+                            + s.closedMs().getAsLong()
+                            + ")");
+        }
+        String op = "openSession(" + s.symbol() + ")";
+        return sql(
+                op,
+                () -> {
+                    Optional<SessionRow> existing = readSession(s.symbol());
+                    if (existing.isEmpty()) {
+                        requireAccount(op, s.accountId());
+                        try (PreparedStatement ps =
+                                connection.prepareStatement(
+                                        "INSERT INTO sessions ("
+                                                + SESSION_COLUMNS
+                                                + ") VALUES (?, ?, ?, ?, NULL) ON CONFLICT (symbol)"
+                                                + " DO NOTHING")) {
+                            ps.setString(1, s.symbol());
+                            ps.setString(2, s.accountId());
+                            ps.setString(3, s.settingsJson());
+                            ps.setLong(4, s.openedMs());
+                            if (ps.executeUpdate() == 1) {
+                                return s;
+                            }
+                        }
+                        existing = readSession(s.symbol());
+                    }
+                    SessionRow stored =
+                            existing.orElseThrow(
+                                    () ->
+                                            new StoreException(
+                                                    op,
+                                                    "the insert was refused as a duplicate but no"
+                                                            + " session has this symbol",
+                                                    null));
+                    if (!stored.isOpen()) {
+                        throw new StoreConflictException(
+                                op,
+                                "session",
+                                s.symbol(),
+                                "closed_ms",
+                                stored.closedMs().getAsLong(),
+                                "null (open)",
+                                "the session was closed; a closed session is not reopened");
+                    }
+                    conflictIf(
+                            op,
+                            "session",
+                            s.symbol(),
+                            "account_id",
+                            stored.accountId(),
+                            s.accountId());
+                    JsonNode storedSettings =
+                            Checks.json("sessions", "settings_json", stored.settingsJson(), true);
+                    JsonNode offered =
+                            Checks.json("SessionRow", "settingsJson", s.settingsJson(), true);
+                    if (!storedSettings.equals(offered)) {
+                        throw new StoreConflictException(
+                                op,
+                                "session",
+                                s.symbol(),
+                                "settings_json",
+                                stored.settingsJson(),
+                                s.settingsJson(),
+                                "the open session has other settings");
+                    }
+                    return stored;
+                });
+    }
+
+    @Override
+    public SessionRow closeSession(String symbol, long closedMs) {
+        Objects.requireNonNull(symbol, "symbol");
+        String op = "closeSession(" + symbol + ")";
+        return sql(
+                op,
+                () -> {
+                    SessionRow stored = requireSession(op, symbol);
+                    if (stored.isOpen()) {
+                        if (closedMs < stored.openedMs()) {
+                            throw new IllegalArgumentException(
+                                    op
+                                            + ": closedMs "
+                                            + closedMs
+                                            + " is before the session was opened ("
+                                            + stored.openedMs()
+                                            + ")");
+                        }
+                        try (PreparedStatement ps =
+                                connection.prepareStatement(
+                                        "UPDATE sessions SET closed_ms = ? WHERE symbol = ? AND"
+                                                + " closed_ms IS NULL")) {
+                            ps.setLong(1, closedMs);
+                            ps.setString(2, symbol);
+                            if (ps.executeUpdate() == 1) {
+                                return new SessionRow(
+                                        stored.symbol(),
+                                        stored.accountId(),
+                                        stored.settingsJson(),
+                                        stored.openedMs(),
+                                        OptionalLong.of(closedMs));
+                            }
+                        }
+                        stored = requireSession(op, symbol);
+                    }
+                    conflictIf(
+                            op,
+                            "session",
+                            symbol,
+                            "closed_ms",
+                            stored.closedMs().getAsLong(),
+                            closedMs);
+                    return stored;
+                });
+    }
+
+    @Override
+    public Optional<SessionRow> session(String symbol) {
+        Objects.requireNonNull(symbol, "symbol");
+        return sql("session(" + symbol + ")", () -> readSession(symbol));
+    }
+
+    @Override
+    public List<SessionRow> openSessions() {
+        return sql(
+                "openSessions()",
+                () -> {
+                    try (PreparedStatement ps =
+                            connection.prepareStatement(
+                                    "SELECT "
+                                            + SESSION_COLUMNS
+                                            + " FROM sessions WHERE closed_ms IS NULL ORDER BY"
+                                            + " symbol")) {
+                        List<SessionRow> out = new ArrayList<>();
+                        try (ResultSet rs = ps.executeQuery()) {
+                            while (rs.next()) {
+                                out.add(session(rs));
+                            }
+                        }
+                        return out;
+                    }
+                });
+    }
+
+    private Optional<SessionRow> readSession(String symbol) throws SQLException {
+        try (PreparedStatement ps =
+                connection.prepareStatement(
+                        "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE symbol = ?")) {
+            ps.setString(1, symbol);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(session(rs)) : Optional.empty();
+            }
+        }
+    }
+
+    private SessionRow requireSession(String op, String symbol) throws SQLException {
+        return readSession(symbol)
+                .orElseThrow(
+                        () ->
+                                new StoreException(
+                                        op,
+                                        "no session for symbol '"
+                                                + symbol
+                                                + "': open it first (openSession)",
+                                        null));
+    }
+
+    private static SessionRow session(ResultSet rs) throws SQLException {
+        long closed = rs.getLong(5);
+        OptionalLong closedMs = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(closed);
+        return new SessionRow(
+                rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), closedMs);
+    }
+
+    // ---- bars
+
+    private static final String BAR_COLUMNS = "start_ms, open, high, low, close, volume";
+
+    @Override
+    public void appendBars(String symbol, List<BarRow> bars) {
+        Objects.requireNonNull(symbol, "symbol");
+        Objects.requireNonNull(bars, "bars");
+        String op = "appendBars(" + symbol + ")";
+        sql(
+                op,
+                () -> {
+                    SessionRow s = requireSession(op, symbol);
+                    if (!s.isOpen()) {
+                        throw new StoreException(
+                                op,
+                                "the session of '"
+                                        + symbol
+                                        + "' was closed at "
+                                        + s.closedMs().getAsLong()
+                                        + ": no bars are appended to a closed session",
+                                null);
+                    }
+                    Set<Long> seen = new HashSet<>();
+                    try (PreparedStatement ps =
+                            connection.prepareStatement(
+                                    "INSERT INTO bars (symbol, "
+                                            + BAR_COLUMNS
+                                            + ") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (symbol,"
+                                            + " start_ms) DO NOTHING")) {
+                        for (int i = 0; i < bars.size(); i++) {
+                            BarRow b = Objects.requireNonNull(bars.get(i), "bars[" + i + "]");
+                            if (!seen.add(b.startMs())) {
+                                throw new StoreConflictException(
+                                        op,
+                                        "bar",
+                                        symbol + "@" + b.startMs(),
+                                        "start_ms",
+                                        b.startMs() + " (bars given earlier in this call)",
+                                        b.startMs() + " (bars[" + i + "])",
+                                        "two bars with the same start time");
+                            }
+                            ps.setString(1, symbol);
+                            ps.setLong(2, b.startMs());
+                            ps.setDouble(3, b.open());
+                            ps.setDouble(4, b.high());
+                            ps.setDouble(5, b.low());
+                            ps.setDouble(6, b.close());
+                            ps.setDouble(7, b.volume());
+                            if (ps.executeUpdate() != 1) {
+                                throw new StoreConflictException(
+                                        op,
+                                        "bar",
+                                        symbol + "@" + b.startMs(),
+                                        "start_ms",
+                                        b.startMs() + " (already stored)",
+                                        b.startMs() + " (bars[" + i + "])",
+                                        "a bar with this start time is already stored; none of"
+                                                + " the "
+                                                + bars.size()
+                                                + " bars of this call is stored");
+                            }
+                        }
+                    }
+                    return null;
+                });
+    }
+
+    @Override
+    public List<BarRow> bars(String symbol) {
+        Objects.requireNonNull(symbol, "symbol");
+        return sql(
+                "bars(" + symbol + ")",
+                () -> readBars(symbol, "ORDER BY start_ms", Integer.MAX_VALUE));
+    }
+
+    @Override
+    public Optional<BarRow> lastBar(String symbol) {
+        Objects.requireNonNull(symbol, "symbol");
+        return sql(
+                "lastBar(" + symbol + ")",
+                () -> readBars(symbol, "ORDER BY start_ms DESC LIMIT 1", 1).stream().findFirst());
+    }
+
+    private List<BarRow> readBars(String symbol, String order, int limit) throws SQLException {
+        try (PreparedStatement ps =
+                connection.prepareStatement(
+                        "SELECT " + BAR_COLUMNS + " FROM bars WHERE symbol = ? " + order)) {
+            ps.setString(1, symbol);
+            List<BarRow> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next() && out.size() < limit) {
+                    out.add(
+                            new BarRow(
+                                    rs.getLong(1),
+                                    rs.getDouble(2),
+                                    rs.getDouble(3),
+                                    rs.getDouble(4),
+                                    rs.getDouble(5),
+                                    rs.getDouble(6)));
+                }
+            }
+            return out;
+        }
+    }
+
+    // ---- fills
+
+    private static final String FILL_COLUMNS =
+            "account_id, client_fill_id, symbol, side, quantity, price, fee, time_ms";
+
+    @Override
+    public FillOutcome recordFill(FillRow f) {
+        Objects.requireNonNull(f, "fill");
+        String op = "recordFill(" + f.accountId() + "/" + f.clientFillId() + ")";
+        return sql(
+                op,
+                () -> {
+                    requireAccount(op, f.accountId());
+                    try (PreparedStatement ps =
+                            connection.prepareStatement(
+                                    "INSERT INTO fills ("
+                                            + FILL_COLUMNS
+                                            + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT"
+                                            + " (account_id, client_fill_id) DO NOTHING")) {
+                        ps.setString(1, f.accountId());
+                        ps.setString(2, f.clientFillId());
+                        ps.setString(3, f.symbol());
+                        ps.setString(4, f.side().sql());
+                        ps.setDouble(5, f.quantity());
+                        ps.setDouble(6, f.price());
+                        ps.setDouble(7, f.fee());
+                        ps.setLong(8, f.timeMs());
+                        if (ps.executeUpdate() == 1) {
+                            return FillOutcome.INSERTED;
+                        }
+                    }
+                    FillRow stored;
+                    try (PreparedStatement ps =
+                            connection.prepareStatement(
+                                    "SELECT "
+                                            + FILL_COLUMNS
+                                            + " FROM fills WHERE account_id = ? AND"
+                                            + " client_fill_id = ?")) {
+                        ps.setString(1, f.accountId());
+                        ps.setString(2, f.clientFillId());
+                        try (ResultSet rs = ps.executeQuery()) {
+                            if (!rs.next()) {
+                                throw new StoreException(
+                                        op,
+                                        "the insert was refused as a duplicate but no fill has"
+                                                + " this id",
+                                        null);
+                            }
+                            stored = fill(rs);
+                        }
+                    }
+                    String key = f.accountId() + "/" + f.clientFillId();
+                    conflictIf(op, "fill", key, "symbol", stored.symbol(), f.symbol());
+                    conflictIf(op, "fill", key, "side", stored.side().sql(), f.side().sql());
+                    conflictIf(op, "fill", key, "quantity", stored.quantity(), f.quantity());
+                    conflictIf(op, "fill", key, "price", stored.price(), f.price());
+                    conflictIf(op, "fill", key, "fee", stored.fee(), f.fee());
+                    conflictIf(op, "fill", key, "time_ms", stored.timeMs(), f.timeMs());
+                    return FillOutcome.DUPLICATE;
+                });
+    }
+
+    @Override
+    public List<FillRow> fills(String accountId) {
+        Objects.requireNonNull(accountId, "accountId");
+        return sql(
+                "fills(" + accountId + ")",
+                () -> {
+                    try (PreparedStatement ps =
+                            connection.prepareStatement(
+                                    "SELECT "
+                                            + FILL_COLUMNS
+                                            + " FROM fills WHERE account_id = ? ORDER BY seq")) {
+                        ps.setString(1, accountId);
+                        List<FillRow> out = new ArrayList<>();
+                        try (ResultSet rs = ps.executeQuery()) {
+                            while (rs.next()) {
+                                out.add(fill(rs));
+                            }
+                        }
+                        return out;
+                    }
+                });
+    }
+
+    private static FillRow fill(ResultSet rs) throws SQLException {
+        return new FillRow(
+                rs.getString(1),
+                rs.getString(2),
+                rs.getString(3),
+                Side.fromSql(rs.getString(4)),
+                rs.getDouble(5),
+                rs.getDouble(6),
+                rs.getDouble(7),
+                rs.getLong(8));
+    }
+
+    // ---- events
+
+    private static final String EVENT_COLUMNS =
+            "account_id, symbol, kind, policy, detail_json, time_ms, actor, reason";
+
+    @Override
+    public long appendEvent(EventRow e) {
+        Objects.requireNonNull(e, "event");
+        String op = "appendEvent(" + e.accountId() + ", " + e.kind() + ")";
+        return sql(
+                op,
+                () -> {
+                    requireAccount(op, e.accountId());
+                    try (PreparedStatement ps =
+                            connection.prepareStatement(
+                                    "INSERT INTO events ("
+                                            + EVENT_COLUMNS
+                                            + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq")) {
+                        ps.setString(1, e.accountId());
+                        setOptional(ps, 2, e.symbol());
+                        ps.setString(3, e.kind());
+                        setOptional(ps, 4, e.policy());
+                        ps.setString(5, e.detailJson());
+                        ps.setLong(6, e.timeMs());
+                        ps.setString(7, e.actor());
+                        setOptional(ps, 8, e.reason());
+                        try (ResultSet rs = ps.executeQuery()) {
+                            if (!rs.next()) {
+                                throw new StoreException(
+                                        op, "the insert returned no sequence number", null);
+                            }
+                            return rs.getLong(1);
+                        }
+                    }
+                });
+    }
+
+    @Override
+    public List<StoredEvent> events(String accountId) {
+        Objects.requireNonNull(accountId, "accountId");
+        return sql(
+                "events(" + accountId + ")",
+                () -> {
+                    try (PreparedStatement ps =
+                            connection.prepareStatement(
+                                    "SELECT seq, "
+                                            + EVENT_COLUMNS
+                                            + " FROM events WHERE account_id = ? ORDER BY seq")) {
+                        ps.setString(1, accountId);
+                        List<StoredEvent> out = new ArrayList<>();
+                        try (ResultSet rs = ps.executeQuery()) {
+                            while (rs.next()) {
+                                out.add(
+                                        new StoredEvent(
+                                                rs.getLong(1),
+                                                new EventRow(
+                                                        rs.getString(2),
+                                                        Optional.ofNullable(rs.getString(3)),
+                                                        rs.getString(4),
+                                                        Optional.ofNullable(rs.getString(5)),
+                                                        rs.getString(6),
+                                                        rs.getLong(7),
+                                                        rs.getString(8),
+                                                        Optional.ofNullable(rs.getString(9)))));
+                            }
+                        }
+                        return out;
+                    }
+                });
+    }
+
+    private static void setOptional(PreparedStatement ps, int index, Optional<String> value)
+            throws SQLException {
+        if (value.isPresent()) {
+            ps.setString(index, value.get());
+        } else {
+            ps.setNull(index, Types.VARCHAR);
+        }
+    }
+
+    // ---- conflicts
+
+    private static void conflictIf(
+            String op, String entity, String key, String field, String stored, String offered) {
+        if (!stored.equals(offered)) {
+            throw new StoreConflictException(
+                    op, entity, key, field, stored, offered, "the same key with other content");
+        }
+    }
+
+    private static void conflictIf(
+            String op, String entity, String key, String field, long stored, long offered) {
+        if (stored != offered) {
+            throw new StoreConflictException(
+                    op, entity, key, field, stored, offered, "the same key with other content");
+        }
+    }
+
+    /** Doubles compare bit for bit: 0.1 + 0.2 is not 0.3 here either. */
+    private static void conflictIf(
+            String op, String entity, String key, String field, double stored, double offered) {
+        if (Double.doubleToLongBits(stored) != Double.doubleToLongBits(offered)) {
+            throw new StoreConflictException(
+                    op, entity, key, field, stored, offered, "the same key with other content");
+        }
+    }
+}

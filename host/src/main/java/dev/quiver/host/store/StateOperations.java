@@ -1,0 +1,155 @@
+package dev.quiver.host.store;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What can be read and written in the state store. On a {@link StateStore} each call is its own
+ * transaction, committed before it returns; inside {@link StateStore#inTransaction} the calls share
+ * one transaction, committed when the function returns (and rolled back, all of them, when it
+ * throws).
+ *
+ * <p>Every method throws {@link StoreException} when the database fails (naming the operation, with
+ * the driver's exception as the cause), {@link StoreConflictException} (a {@code StoreException})
+ * when a write contradicts what is stored, and {@link NullPointerException} for null arguments.
+ */
+public interface StateOperations {
+
+    /**
+     * Creates an account, or confirms it: when an account with this id exists with the same
+     * currency, starting equity (bit for bit) and mode, nothing changes and the stored row (with
+     * its own {@code createdMs}) is returned.
+     *
+     * @param account the account
+     * @return the stored account
+     * @throws StoreConflictException if the id exists with another currency, starting equity or
+     *     mode ({@link StoreConflictException#field()}: {@code currency}, {@code starting_equity}
+     *     or {@code mode})
+     */
+    AccountRow createAccount(AccountRow account);
+
+    /**
+     * One account.
+     *
+     * @param id the account id
+     * @return the account, or empty when there is none with that id
+     */
+    Optional<AccountRow> account(String id);
+
+    /**
+     * All accounts.
+     *
+     * @return every account, ordered by id
+     */
+    List<AccountRow> accounts();
+
+    /**
+     * Opens the session of a symbol, or confirms it: when the symbol's session is open with the
+     * same account and the same settings (compared as JSON), nothing changes and the stored row
+     * (with its own {@code openedMs} and settings text) is returned.
+     *
+     * @param session the session; must not be closed
+     * @return the stored session
+     * @throws IllegalArgumentException if {@code session} is closed
+     * @throws StoreException if its account does not exist
+     * @throws StoreConflictException if the symbol's session is open with another account ({@code
+     *     account_id}) or other settings ({@code settings_json}), or was closed ({@code closed_ms}:
+     *     a closed session is not reopened)
+     */
+    SessionRow openSession(SessionRow session);
+
+    /**
+     * Closes the session of a symbol. Closing a closed session again at the same time changes
+     * nothing.
+     *
+     * @param symbol the symbol
+     * @param closedMs when, epoch milliseconds UTC; not before the session's {@code openedMs}
+     * @return the stored, closed session
+     * @throws StoreException if the symbol has no session
+     * @throws IllegalArgumentException if {@code closedMs} is before the session was opened
+     * @throws StoreConflictException if it was closed at another time ({@code closed_ms})
+     */
+    SessionRow closeSession(String symbol, long closedMs);
+
+    /**
+     * The session of a symbol, open or closed.
+     *
+     * @param symbol the symbol
+     * @return the session, or empty when the symbol has none
+     */
+    Optional<SessionRow> session(String symbol);
+
+    /**
+     * The sessions that are open.
+     *
+     * @return open sessions, ordered by symbol
+     */
+    List<SessionRow> openSessions();
+
+    /**
+     * Appends bars to the open session of a symbol, all or none (in one transaction). The bars are
+     * stored as given; their order and gaps are the engine's business, but a bar whose start time
+     * is already stored for the symbol (or repeated in the list) is refused.
+     *
+     * @param symbol the symbol, whose session must be open
+     * @param bars the bars, possibly empty
+     * @throws StoreException if the symbol has no open session
+     * @throws StoreConflictException if a bar's start time is already stored ({@code start_ms});
+     *     then none of {@code bars} is stored
+     */
+    void appendBars(String symbol, List<BarRow> bars);
+
+    /**
+     * The bars of a symbol.
+     *
+     * @param symbol the symbol
+     * @return its bars, ordered by start time; empty when it has none
+     */
+    List<BarRow> bars(String symbol);
+
+    /**
+     * The latest bar of a symbol.
+     *
+     * @param symbol the symbol
+     * @return the bar with the greatest start time, or empty when it has none
+     */
+    Optional<BarRow> lastBar(String symbol);
+
+    /**
+     * Records a fill, once: the same fill offered again (same account and client id, identical
+     * content, doubles bit for bit) is a {@link FillOutcome#DUPLICATE} and changes nothing.
+     *
+     * @param fill the fill; its account must exist
+     * @return {@link FillOutcome#INSERTED} or {@link FillOutcome#DUPLICATE}
+     * @throws StoreException if the account does not exist
+     * @throws StoreConflictException if the account has a fill with this client id and other
+     *     content (the field: {@code symbol}, {@code side}, {@code quantity}, {@code price}, {@code
+     *     fee} or {@code time_ms})
+     */
+    FillOutcome recordFill(FillRow fill);
+
+    /**
+     * The fills of an account.
+     *
+     * @param accountId the account
+     * @return its fills in the order they were recorded; empty when none (or no such account)
+     */
+    List<FillRow> fills(String accountId);
+
+    /**
+     * Appends an event.
+     *
+     * @param event the event; its account must exist
+     * @return its sequence number, greater than every sequence number stored before this call
+     * @throws StoreException if the account does not exist
+     */
+    long appendEvent(EventRow event);
+
+    /**
+     * The events of an account.
+     *
+     * @param accountId the account
+     * @return its events in append order (by sequence number); empty when none
+     */
+    List<StoredEvent> events(String accountId);
+}

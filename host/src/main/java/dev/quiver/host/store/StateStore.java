@@ -1,0 +1,418 @@
+package dev.quiver.host.store;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.MigrationState;
+import org.flywaydb.core.api.output.MigrateResult;
+
+/**
+ * The durable store of live sessions: accounts, session settings, bars, fills and events, in SQLite
+ * (the default, {@code QUIVER_HOME/state.db}) or PostgreSQL ({@code jdbc:postgresql://...}, from
+ * {@code --state-url} or {@code QUIVER_STATE_URL}).
+ *
+ * <p><b>Durability.</b> Every write method commits before it returns: SQLite in WAL mode with
+ * {@code synchronous=FULL}, PostgreSQL with {@code synchronous_commit} at least {@code on} (turned
+ * on for the store's connections if the server has it off) and the server's {@code fsync}. A write
+ * that returned survives a SIGKILL of the process (and, for SQLite, a power loss); a write that
+ * threw left nothing. {@link #inTransaction} makes several writes one (all or nothing).
+ *
+ * <p><b>Schema.</b> {@link #open} applies the Flyway migrations in {@code db/migration} that the
+ * database has not seen yet (each once, recorded in {@code flyway_schema_history}) and refuses a
+ * database migrated by a newer Quiver.
+ *
+ * <p><b>Threads.</b> Thread-safe. SQLite: one connection, transactions take turns (in this process;
+ * other processes wait up to a 10 s busy timeout). PostgreSQL: a pool of 4 connections.
+ *
+ * <p>See {@code docs/state-store.md}.
+ */
+public final class StateStore implements StateOperations, AutoCloseable {
+
+    /** The environment variable naming the store's JDBC URL. */
+    public static final String URL_ENV = "QUIVER_STATE_URL";
+
+    /** The SQLite file in {@code QUIVER_HOME} used when no URL is given. */
+    public static final String DEFAULT_FILE = "state.db";
+
+    private static final Pattern PASSWORD = Pattern.compile("(?i)(password=)[^&;]*");
+
+    private static final ThreadLocal<JdbcOperations> CURRENT = new ThreadLocal<>();
+
+    private final Database database;
+    private volatile boolean closed;
+
+    private StateStore(Database database) {
+        this.database = database;
+    }
+
+    /**
+     * The store URL a command uses: its {@code --state-url} option, else {@value #URL_ENV}; empty
+     * when neither is set (then {@link #open} uses {@code QUIVER_HOME/state.db}).
+     *
+     * @param option the command's option value, or null
+     * @return the URL, if any
+     */
+    public static Optional<String> configuredUrl(String option) {
+        String url = option;
+        if (url == null || url.isBlank()) {
+            url = System.getenv(URL_ENV);
+        }
+        return url == null || url.isBlank() ? Optional.empty() : Optional.of(url.strip());
+    }
+
+    /**
+     * Opens the store and brings its schema up to date.
+     *
+     * @param url a JDBC URL: {@code jdbc:sqlite:/path/to/file.db} or {@code
+     *     jdbc:postgresql://host:port/db?user=U&password=P}; empty for the SQLite file {@code
+     *     quiverHome/state.db}
+     * @param quiverHome the Quiver home folder (created if missing when the default file is used)
+     * @return the open store; close it
+     * @throws IllegalArgumentException if the URL is neither SQLite nor PostgreSQL, or names an
+     *     in-memory SQLite database (not durable)
+     * @throws StoreException if the database cannot be opened or migrated (operation {@code open}
+     *     or {@code migrate}; the message names the URL without its password)
+     */
+    public static StateStore open(Optional<String> url, Path quiverHome) {
+        Objects.requireNonNull(url, "url");
+        Objects.requireNonNull(quiverHome, "quiverHome");
+        String jdbc;
+        if (url.isEmpty()) {
+            Path file = quiverHome.resolve(DEFAULT_FILE).toAbsolutePath();
+            jdbc = "jdbc:sqlite:" + file;
+        } else {
+            jdbc = url.get().strip();
+        }
+        String display = PASSWORD.matcher(jdbc).replaceAll("$1***");
+        Database.Kind kind;
+        if (jdbc.startsWith("jdbc:sqlite:")) {
+            kind = Database.Kind.SQLITE;
+            prepareSqliteFile(jdbc, display);
+        } else if (jdbc.startsWith("jdbc:postgresql:")) {
+            kind = Database.Kind.POSTGRESQL;
+        } else {
+            throw new IllegalArgumentException(
+                    "[Quiver/"
+                            + StoreException.CODE
+                            + "] state store URL '"
+                            + display
+                            + "' is not supported: expected jdbc:sqlite:FILE or"
+                            + " jdbc:postgresql://HOST:PORT/DB (from --state-url or "
+                            + URL_ENV
+                            + ")");
+        }
+        Database db;
+        try {
+            if (kind == Database.Kind.SQLITE) {
+                // Migrate first: the store's connection is opened on the migrated file.
+                migrate(kind, SqliteDatabase.migrationSource(jdbc), display);
+                db = new SqliteDatabase(jdbc);
+            } else {
+                // Pool first: Flyway then connects through it (its messages would show the URL).
+                PostgresDatabase pg = new PostgresDatabase(jdbc, display);
+                try {
+                    migrate(kind, pg.dataSource(), display);
+                } catch (RuntimeException e) {
+                    pg.close();
+                    throw e;
+                }
+                db = pg;
+            }
+        } catch (SQLException e) {
+            throw new StoreException("open", "cannot open the state store at " + display, e);
+        }
+        return new StateStore(db);
+    }
+
+    private static void prepareSqliteFile(String jdbc, String display) {
+        String rest = jdbc.substring("jdbc:sqlite:".length());
+        int query = rest.indexOf('?');
+        String file = query < 0 ? rest : rest.substring(0, query);
+        if (file.startsWith("file:")) {
+            file = file.substring("file:".length());
+        }
+        if (file.isBlank() || file.contains(":memory:") || jdbc.contains("mode=memory")) {
+            throw new IllegalArgumentException(
+                    "[Quiver/"
+                            + StoreException.CODE
+                            + "] state store URL '"
+                            + display
+                            + "' names an in-memory SQLite database, which does not survive the"
+                            + " process: give a file, jdbc:sqlite:/path/state.db");
+        }
+        Path parent = Path.of(file).toAbsolutePath().getParent();
+        if (parent != null) {
+            try {
+                Files.createDirectories(parent);
+            } catch (IOException e) {
+                throw new StoreException(
+                        "open", "cannot create the folder " + parent + " of " + display, e);
+            }
+        }
+    }
+
+    private static void migrate(Database.Kind kind, DataSource source, String display) {
+        try {
+            Flyway flyway =
+                    Flyway.configure(StateStore.class.getClassLoader())
+                            .dataSource(source)
+                            .locations("classpath:db/migration")
+                            .placeholders(Map.of("seq_pk", kind.seqPrimaryKey()))
+                            .failOnMissingLocations(true)
+                            // A database migrated by a newer Quiver is refused, not ignored.
+                            .ignoreMigrationPatterns(new String[0])
+                            .load();
+            List<String> newer = new ArrayList<>();
+            for (MigrationInfo m : flyway.info().all()) {
+                if (m.getState() == MigrationState.FUTURE_SUCCESS
+                        || m.getState() == MigrationState.FUTURE_FAILED) {
+                    newer.add(m.getVersion() + " (" + m.getScript() + ")");
+                }
+            }
+            if (!newer.isEmpty()) {
+                throw new StoreException(
+                        "migrate",
+                        display
+                                + " was migrated by a newer Quiver: schema version(s) "
+                                + String.join(", ", newer)
+                                + " are unknown to this one. Run the newer Quiver, or give this"
+                                + " one another database",
+                        null);
+            }
+            MigrateResult result = flyway.migrate();
+            if (!result.success) {
+                throw new StoreException(
+                        "migrate",
+                        "schema migration of "
+                                + display
+                                + " did not succeed (target "
+                                + result.targetSchemaVersion
+                                + ")",
+                        null);
+            }
+        } catch (FlywayException e) {
+            throw new StoreException(
+                    "migrate", "cannot bring the schema of " + display + " up to date", e);
+        }
+    }
+
+    /**
+     * Runs a function in one transaction: it commits when the function returns and rolls back
+     * (nothing of it is stored) when it throws. Use only the {@link StateOperations} handed to the
+     * function, on the calling thread; calling the store itself inside is refused.
+     *
+     * <pre>{@code
+     * store.inTransaction(tx -> {
+     *     tx.appendBars("BTC-USD", List.of(bar));
+     *     tx.appendEvent(tripped);
+     *     return null;
+     * });
+     * }</pre>
+     *
+     * @param work what to do; its exceptions are rethrown as they are, after the rollback
+     * @param <T> what it returns
+     * @return what {@code work} returned, once committed
+     * @throws StoreException if the database fails, including at commit (then the message says
+     *     whether the outcome is known)
+     * @throws IllegalStateException if called inside a transaction, or after {@link #close}
+     */
+    public <T> T inTransaction(Function<StateOperations, T> work) {
+        return transaction("inTransaction", work);
+    }
+
+    private <T> T transaction(String operation, Function<StateOperations, T> work) {
+        Objects.requireNonNull(work, "work");
+        if (CURRENT.get() != null) {
+            throw new IllegalStateException(
+                    operation
+                            + ": this thread is already in a transaction of the state store; use"
+                            + " the StateOperations handed to inTransaction, not the store");
+        }
+        if (closed) {
+            throw new IllegalStateException(operation + ": the state store is closed");
+        }
+        Connection c;
+        try {
+            c = database.acquire();
+        } catch (SQLException e) {
+            throw new StoreException(operation, "no connection to " + database.displayUrl(), e);
+        }
+        try {
+            if (closed) {
+                throw new IllegalStateException(operation + ": the state store is closed");
+            }
+            try {
+                database.begin(c);
+            } catch (SQLException e) {
+                throw new StoreException(
+                        operation, "cannot start a transaction on " + database.displayUrl(), e);
+            }
+            JdbcOperations tx = new JdbcOperations(c);
+            CURRENT.set(tx);
+            T result;
+            try {
+                result = work.apply(tx);
+            } catch (RuntimeException | Error e) {
+                rollback(database, c, e);
+                throw e;
+            } finally {
+                tx.end();
+                CURRENT.remove();
+            }
+            try {
+                database.commit(c);
+            } catch (SQLException e) {
+                StoreException failure =
+                        new StoreException(
+                                operation,
+                                "commit failed"
+                                        + (database.kind() == Database.Kind.SQLITE
+                                                ? "; nothing of this transaction is stored"
+                                                : "; if the connection was lost the transaction"
+                                                        + " may or may not be stored: read it back"),
+                                e);
+                rollback(database, c, failure);
+                throw failure;
+            }
+            return result;
+        } finally {
+            try {
+                database.release(c);
+            } catch (SQLException e) {
+                throw new StoreException(operation, "cannot release the connection", e);
+            }
+        }
+    }
+
+    private static void rollback(Database database, Connection c, Throwable cause) {
+        try {
+            database.rollback(c);
+        } catch (SQLException r) {
+            cause.addSuppressed(r);
+        }
+    }
+
+    private <T> T single(String operation, Function<StateOperations, T> work) {
+        return transaction(operation, work);
+    }
+
+    @Override
+    public AccountRow createAccount(AccountRow account) {
+        return single("createAccount", tx -> tx.createAccount(account));
+    }
+
+    @Override
+    public Optional<AccountRow> account(String id) {
+        return single("account", tx -> tx.account(id));
+    }
+
+    @Override
+    public List<AccountRow> accounts() {
+        return single("accounts", StateOperations::accounts);
+    }
+
+    @Override
+    public SessionRow openSession(SessionRow session) {
+        return single("openSession", tx -> tx.openSession(session));
+    }
+
+    @Override
+    public SessionRow closeSession(String symbol, long closedMs) {
+        return single("closeSession", tx -> tx.closeSession(symbol, closedMs));
+    }
+
+    @Override
+    public Optional<SessionRow> session(String symbol) {
+        return single("session", tx -> tx.session(symbol));
+    }
+
+    @Override
+    public List<SessionRow> openSessions() {
+        return single("openSessions", StateOperations::openSessions);
+    }
+
+    @Override
+    public void appendBars(String symbol, List<BarRow> bars) {
+        single(
+                "appendBars",
+                tx -> {
+                    tx.appendBars(symbol, bars);
+                    return null;
+                });
+    }
+
+    @Override
+    public List<BarRow> bars(String symbol) {
+        return single("bars", tx -> tx.bars(symbol));
+    }
+
+    @Override
+    public Optional<BarRow> lastBar(String symbol) {
+        return single("lastBar", tx -> tx.lastBar(symbol));
+    }
+
+    @Override
+    public FillOutcome recordFill(FillRow fill) {
+        return single("recordFill", tx -> tx.recordFill(fill));
+    }
+
+    @Override
+    public List<FillRow> fills(String accountId) {
+        return single("fills", tx -> tx.fills(accountId));
+    }
+
+    @Override
+    public long appendEvent(EventRow event) {
+        return single("appendEvent", tx -> tx.appendEvent(event));
+    }
+
+    @Override
+    public List<StoredEvent> events(String accountId) {
+        return single("events", tx -> tx.events(accountId));
+    }
+
+    /**
+     * Where the store is.
+     *
+     * @return its JDBC URL, password replaced by {@code ***}
+     */
+    public String displayUrl() {
+        return database.displayUrl();
+    }
+
+    /** The database behind the store, for tests of its settings. */
+    Database database() {
+        return database;
+    }
+
+    /**
+     * Closes the connections; waits for a running SQLite transaction to end. Idempotent.
+     *
+     * @throws StoreException if the database reports an error while closing
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            database.close();
+        } catch (SQLException e) {
+            throw new StoreException("close", "cannot close " + database.displayUrl(), e);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package dev.quiver.host.store;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The real PostgreSQL server the integration tests use. {@code ./mvnw verify} starts it with {@code
+ * postgres/server.sh} before failsafe and passes {@code quiver.postgres.url}; run from an IDE
+ * without that property, the first use starts one the same way (once per JVM, stopped at exit).
+ * Missing server binaries that cannot be installed fail the test: nothing is skipped.
+ */
+final class LocalPostgres {
+
+    private static String url;
+
+    private LocalPostgres() {}
+
+    /**
+     * The JDBC URL of the server's {@code postgres} database as the superuser {@code quiver}.
+     *
+     * @return e.g. {@code jdbc:postgresql://127.0.0.1:41234/postgres?user=quiver}
+     */
+    static synchronized String url() {
+        if (url != null) {
+            return url;
+        }
+        String given = System.getProperty("quiver.postgres.url");
+        if (given != null && !given.isBlank() && !given.contains("${")) {
+            url = given;
+            return url;
+        }
+        url = start();
+        return url;
+    }
+
+    private static Path script() {
+        String given = System.getProperty("quiver.postgres.script");
+        Path script =
+                given != null && !given.contains("${")
+                        ? Path.of(given)
+                        : Path.of("..", "postgres", "server.sh").toAbsolutePath().normalize();
+        if (!Files.isRegularFile(script)) {
+            throw new IllegalStateException(
+                    "postgres/server.sh not found at "
+                            + script
+                            + ": run from the host module or set -Dquiver.postgres.script");
+        }
+        return script;
+    }
+
+    private static String start() {
+        Path script = script();
+        Path state = Path.of("target", "postgres-server-ide").toAbsolutePath();
+        try {
+            Process p =
+                    new ProcessBuilder(
+                                    "bash",
+                                    script.toString(),
+                                    "start",
+                                    "--state-dir",
+                                    state.toString())
+                            .redirectError(ProcessBuilder.Redirect.INHERIT)
+                            .start();
+            String out =
+                    new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (p.waitFor() != 0) {
+                throw new IllegalStateException(
+                        "postgres/server.sh start failed (exit "
+                                + p.exitValue()
+                                + "); see its output above");
+            }
+            Runtime.getRuntime()
+                    .addShutdownHook(
+                            new Thread(
+                                    () -> {
+                                        try {
+                                            new ProcessBuilder(
+                                                            "bash",
+                                                            script.toString(),
+                                                            "stop",
+                                                            "--state-dir",
+                                                            state.toString())
+                                                    .inheritIO()
+                                                    .start()
+                                                    .waitFor();
+                                        } catch (IOException e) {
+                                            System.err.println(
+                                                    "LocalPostgres: cannot run server.sh stop: "
+                                                            + e);
+                                        } catch (InterruptedException e) {
+                                            Thread.currentThread().interrupt();
+                                        }
+                                    }));
+            return out.lines().reduce((a, b) -> b).orElseThrow();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot run " + script, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting PostgreSQL", e);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package dev.quiver.host.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The {@link StateStoreContract} on a real PostgreSQL server ({@code postgres/server.sh}, started
+ * by the build before failsafe: {@code quiver.postgres.url}). Each test gets its own new database.
+ */
+class PostgresStateStoreIT extends StateStoreContract {
+
+    private static final AtomicInteger DATABASES = new AtomicInteger();
+
+    private String database;
+
+    @Override
+    String freshDatabaseUrl() throws SQLException {
+        database = "quiver_it_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet();
+        admin("DROP DATABASE IF EXISTS " + database);
+        admin("CREATE DATABASE " + database);
+        return withDatabase(LocalPostgres.url(), database);
+    }
+
+    @Override
+    void dropDatabase(String url) throws SQLException {
+        admin("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
+    }
+
+    private static void admin(String sql) throws SQLException {
+        try (Connection c = DriverManager.getConnection(LocalPostgres.url());
+                Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    /**
+     * The same server and parameters, another database: {@code .../postgres?user=q} to {@code
+     * .../db?user=q}.
+     */
+    static String withDatabase(String url, String database) {
+        int query = url.indexOf('?');
+        String base = query < 0 ? url : url.substring(0, query);
+        String params = query < 0 ? "" : url.substring(query);
+        return base.substring(0, base.lastIndexOf('/') + 1) + database + params;
+    }
+
+    @Test
+    void commitsWaitForTheWalEvenWhereTheServerSaysOtherwise() throws SQLException {
+        admin("ALTER DATABASE " + database + " SET synchronous_commit = off");
+        try (StateStore s = open()) {
+            assertThat(((PostgresDatabase) s.database()).setting("synchronous_commit"))
+                    .isEqualTo("on");
+            assertThat(((PostgresDatabase) s.database()).setting("fsync")).isEqualTo("on");
+        }
+        admin("ALTER DATABASE " + database + " SET synchronous_commit = remote_apply");
+        try (StateStore s = open()) {
+            assertThat(((PostgresDatabase) s.database()).setting("synchronous_commit"))
+                    .isEqualTo("remote_apply");
+        }
+    }
+
+    @Test
+    void thePasswordNeverShows() {
+        String url = url() + "&password=hunter2";
+        try (StateStore s = StateStore.open(java.util.Optional.of(url), home)) {
+            assertThat(s.displayUrl()).endsWith("&password=***").doesNotContain("hunter2");
+        }
+    }
+}
