@@ -66,6 +66,9 @@ public final class SymbolEngine {
     private double lastVolatility = Double.NaN;
     private long lastBarMillis = Long.MIN_VALUE;
     private long bars;
+    private long expiresAtMillis = Long.MAX_VALUE;
+    private String expiryReason;
+    private long expiredDecisions;
 
     /**
      * Creates an engine whose books all start flat with {@code initialEquity}, in paper mode.
@@ -211,8 +214,16 @@ public final class SymbolEngine {
         if (frame == null) {
             lastVolatility = Double.NaN;
         }
+        boolean expired = millis >= expiresAtMillis;
+        if (expired) {
+            expiredDecisions++;
+        }
         List<PolicyStep> out = new ArrayList<>(books.length);
         for (int p = 0; p < books.length; p++) {
+            if (expired) {
+                out.add(books[p].abstain(expiryReason, close));
+                continue;
+            }
             out.add(
                     books[p].decide(
                             strategy.policies().get(p),
@@ -235,6 +246,28 @@ public final class SymbolEngine {
         }
         double v = frame.get(volatilityIndex);
         return Double.isFinite(v) ? Math.max(0, v) : 0;
+    }
+
+    /**
+     * Makes every policy abstain (decide flat, {@code reason}) on bars that start at or after
+     * {@code millis}: a strategy past its maximum age. Deterministic in the bar's time, so a replay
+     * of the same bars abstains on the same bars.
+     *
+     * @param millis the first bar start to abstain on, epoch ms
+     * @param reason why, ending in what it means (e.g. {@code "... -> flat"})
+     */
+    public void expireAt(long millis, String reason) {
+        this.expiresAtMillis = millis;
+        this.expiryReason = reason;
+    }
+
+    /**
+     * Bars on which the policies abstained because the strategy had expired.
+     *
+     * @return count
+     */
+    public long expiredDecisions() {
+        return expiredDecisions;
     }
 
     /**
@@ -488,6 +521,17 @@ public final class SymbolEngine {
             } else {
                 highest = Math.max(highest, bar.high());
             }
+        }
+
+        PolicyStep abstain(String reason, double close) {
+            double weight = account.weight(close);
+            GuardedDecision d = new GuardedDecision(0, reason, true);
+            boolean ordered = !account.flat();
+            if (ordered && paper) {
+                pending = 0;
+            }
+            return new PolicyStep(
+                    name, null, 0, d, ordered, account.equity(), account.drawdown(), weight);
         }
 
         PolicyStep decide(

@@ -386,6 +386,8 @@ public final class WalkForwardBacktest {
      * @param description how the strategy came about, for the report's method line
      * @param progress told every 500 bars
      * @param onStep told each bar's step (e.g. to write the decisions out), or {@code null}
+     * @param setUp called with the engine before the first bar (e.g. to set the strategy's expiry),
+     *     or {@code null}
      * @return the result, its single "fold" spanning the replayed bars
      * @throws IllegalArgumentException if {@code fromIndex} leaves no bar or precedes warm-up
      */
@@ -396,7 +398,8 @@ public final class WalkForwardBacktest {
             int fromIndex,
             String description,
             Progress progress,
-            java.util.function.Consumer<Step> onStep) {
+            java.util.function.Consumer<Step> onStep,
+            java.util.function.Consumer<SymbolEngine> setUp) {
         long started = System.nanoTime();
         BarData bars = features.bars();
         int n = bars.size();
@@ -441,6 +444,9 @@ public final class WalkForwardBacktest {
                         payoff,
                         new SizingOutcomes(pinned, policyNames, testCount));
         loop.listener = onStep;
+        if (setUp != null) {
+            setUp.accept(loop.engine);
+        }
         Fold fold =
                 new Fold(
                         0,

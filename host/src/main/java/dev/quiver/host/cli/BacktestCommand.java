@@ -274,7 +274,8 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                                     fromIndex,
                                     "strategy bundle " + bundle.id(),
                                     Progress.stderr(),
-                                    csv::write);
+                                    csv::write,
+                                    engine -> loaded.applyExpiry(engine, Optional.empty()));
             new ReportWriter().write(result, dir);
             stdout.println(TextReport.render(result));
             stdout.printf("report: %s%n", dir.resolve("report.html").toAbsolutePath());

@@ -46,6 +46,22 @@ public final class BundleLoader {
             double initialEquity,
             List<AutoCloseable> instances)
             implements AutoCloseable {
+
+        /**
+         * Makes an engine abstain on bars past the bundle's expiry (see {@link
+         * StrategyBundle#expiresAt}).
+         *
+         * @param engine the engine stepping this strategy
+         * @param maxAgeOverride a maximum age that replaces the manifest's, or empty
+         */
+        public void applyExpiry(
+                dev.quiver.engine.SymbolEngine engine,
+                java.util.Optional<java.time.Duration> maxAgeOverride) {
+            engine.expireAt(
+                    bundle.expiresAt(maxAgeOverride).toEpochMilli(),
+                    bundle.expiryReason(maxAgeOverride));
+        }
+
         /** Closes every instance; the first failure is rethrown after all are closed. */
         @Override
         public void close() {

@@ -276,8 +276,8 @@ public final class StrategyBundle {
                     maxAge(maxAgeOverride),
                     "expired at "
                             + expires
-                            + " (fitted "
-                            + created()
+                            + " (its data ended at "
+                            + servesFrom()
                             + ", maximum age "
                             + maxAge(maxAgeOverride)
                             + "); fit a new bundle or raise the maximum age");
@@ -285,13 +285,33 @@ public final class StrategyBundle {
     }
 
     /**
-     * When the bundle expires.
+     * When the bundle expires: its maximum age after the end of the data it was fitted on (the
+     * first bar it serves). Decisions on bars from then on abstain, in the backtest and live alike
+     * (the bar's time decides, so a replay abstains on the same bars).
      *
      * @param maxAgeOverride a maximum age that replaces the manifest's, or empty
-     * @return {@code created + maxAge}
+     * @return {@code serves_from + maxAge}
      */
     public Instant expiresAt(Optional<Duration> maxAgeOverride) {
-        return created().plus(maxAge(maxAgeOverride));
+        return servesFrom().plus(maxAge(maxAgeOverride));
+    }
+
+    /**
+     * The reason an expired bundle's decisions give.
+     *
+     * @param maxAgeOverride a maximum age that replaces the manifest's, or empty
+     * @return e.g. {@code strategy bundle quiver-strategy/7 expired at ... -> flat}
+     */
+    public String expiryReason(Optional<Duration> maxAgeOverride) {
+        return "strategy bundle "
+                + id()
+                + " expired at "
+                + expiresAt(maxAgeOverride)
+                + " (maximum age "
+                + maxAge(maxAgeOverride)
+                + " after its data ended at "
+                + servesFrom()
+                + ") -> flat";
     }
 
     private Duration maxAge(Optional<Duration> override) {

@@ -1,0 +1,38 @@
+package dev.quiver.host.session;
+
+import dev.quiver.engine.SymbolEngine;
+import dev.quiver.engine.session.SymbolSession;
+import dev.quiver.host.store.AccountRow;
+import dev.quiver.host.strategy.BundleLoader;
+
+/**
+ * One open session in the service: its settings, the bundle instances it decides with, the engine
+ * session its bars step, and the index of the acting policy (the one whose book is the account).
+ * Guarded by its own monitor: one writer per session, sessions independent of each other.
+ */
+final class LiveSession {
+
+    final SessionSettings settings;
+    final AccountRow account;
+    final BundleLoader.Loaded strategy;
+    final SymbolSession session;
+    final int acting;
+    int breakerEventsSeen;
+
+    LiveSession(
+            SessionSettings settings,
+            AccountRow account,
+            BundleLoader.Loaded strategy,
+            SymbolSession session,
+            int acting) {
+        this.settings = settings;
+        this.account = account;
+        this.strategy = strategy;
+        this.session = session;
+        this.acting = acting;
+    }
+
+    SymbolEngine engine() {
+        return session.engine();
+    }
+}

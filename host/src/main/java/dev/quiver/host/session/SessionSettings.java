@@ -1,0 +1,89 @@
+package dev.quiver.host.session;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.quiver.api.error.QuiverInputException;
+import java.time.Duration;
+
+/**
+ * What a session was opened with; stored as the session row's JSON, compared field by field when a
+ * session is opened again (same settings: the open session answers; other settings: refused).
+ *
+ * @param symbol the symbol
+ * @param account the account id
+ * @param interval bar interval
+ * @param maxGapBars largest accepted gap between bars, intervals
+ * @param policy the acting policy: its book is the account
+ * @param warmupBars how many of the session's first stored bars are warm-up (features only)
+ * @param bundle the strategy bundle's id when the session was opened
+ */
+public record SessionSettings(
+        String symbol,
+        String account,
+        Duration interval,
+        int maxGapBars,
+        String policy,
+        int warmupBars,
+        String bundle) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    String toJson() {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("symbol", symbol);
+        n.put("account", account);
+        n.put("interval", interval.toString());
+        n.put("max_gap_bars", maxGapBars);
+        n.put("policy", policy);
+        n.put("warmup_bars", warmupBars);
+        n.put("bundle", bundle);
+        try {
+            return JSON.writeValueAsString(n);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static SessionSettings fromJson(String json) {
+        try {
+            JsonNode n = JSON.readTree(json);
+            return new SessionSettings(
+                    n.path("symbol").asText(),
+                    n.path("account").asText(),
+                    Duration.parse(n.path("interval").asText()),
+                    n.path("max_gap_bars").asInt(),
+                    n.path("policy").asText(),
+                    n.path("warmup_bars").asInt(),
+                    n.path("bundle").asText());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored session settings are not JSON: " + json, e);
+        }
+    }
+
+    /**
+     * The first setting in which {@code other} differs, ignoring the warm-up (a session opened
+     * again need not send its warm-up again).
+     *
+     * @param other settings of a second open request
+     * @throws QuiverInputException {@code SESSION_CONFLICT} naming the field
+     */
+    void requireSame(SessionSettings other) {
+        check("account", account, other.account);
+        check("interval", interval, other.interval);
+        check("max_gap_bars", maxGapBars, other.maxGapBars);
+        check("policy", policy, other.policy);
+    }
+
+    private void check(String field, Object mine, Object theirs) {
+        if (!mine.equals(theirs)) {
+            throw new QuiverInputException(
+                    "SESSION_CONFLICT",
+                    field,
+                    "session " + symbol,
+                    theirs,
+                    "differs from the open session's " + mine + "; close it first (DELETE)");
+        }
+    }
+}
