@@ -116,12 +116,15 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
 
     @Option(
             names = "--model",
-            paramLabel = "PLUGIN=MODEL_URI",
+            paramLabel = "PLUGIN|CAP=MODEL_URI",
             description =
-                    "Serve a plugin a registered model version, e.g."
-                            + " prediction-lstm=models:/quiver-lstm@champion: resolved (registry,"
+                    "Serve a registered model version, e.g."
+                            + " prediction-lstm=models:/quiver-lstm@champion or"
+                            + " xgboost=models:/quiver-xgboost@champion: resolved (registry,"
                             + " cache, or --models-dir without a tracking URI), verified, and"
-                            + " passed to the plugin as PLUGIN.model=<sidecar>. Repeatable.")
+                            + " passed to the prediction as <plugin>.<capability>.model=<sidecar>;"
+                            + " a plugin with several predictions (ensemble-gbm) needs the"
+                            + " prediction's name. Repeatable.")
     List<String> models = List.of();
 
     @Option(
@@ -378,7 +381,10 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
         return 0;
     }
 
-    /** Resolves every --model, sets PLUGIN.model, returns the provenance params. */
+    /**
+     * Resolves every --model, sets {@code <plugin>.<capability>.model} for the prediction it names,
+     * returns the provenance params.
+     */
     private Map<String, String> resolveModels(Map<String, String> configuration) {
         Map<String, String> params = new LinkedHashMap<>();
         if (models.isEmpty()) {
@@ -391,10 +397,12 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                 throw new IllegalArgumentException(
                         "[Quiver/BAD_OPTION] --model "
                                 + spec
-                                + ": expected PLUGIN=models:/NAME@ALIAS");
+                                + ": expected PLUGIN=models:/NAME@ALIAS or"
+                                + " CAPABILITY=models:/NAME@ALIAS");
             }
             String plugin = spec.substring(0, eq).trim();
             String uri = spec.substring(eq + 1).trim();
+            ModelTarget target = ModelTarget.of(host.pluginsDir(), plugin, "--model " + spec);
             if (modelsAsOf != null && ModelUri.parse(uri).alias().isPresent()) {
                 String version = ModelsCommand.asOf(uri, modelsAsOf, modelsDir);
                 String pinned = "models:/" + ModelUri.parse(uri).name() + "/" + version;
@@ -412,15 +420,21 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                                                             + ": version "
                                                             + m.version()
                                                             + " has no sidecar; plugins read their model through it"));
-            configuration.put(plugin + ".model", sidecar.toString());
+            configuration.put(target.configKey(), sidecar.toString());
             params.put("model." + plugin, "models:/" + m.name() + "/" + m.version());
             params.put("model." + plugin + ".run_id", m.runId());
             params.put("model." + plugin + ".sha256", m.sha256());
             spec().commandLine()
                     .getErr()
                     .printf(
-                            "model %s: models:/%s/%s (%s) %s%n",
-                            plugin, m.name(), m.version(), m.origin(), m.note());
+                            "model %s: models:/%s/%s (%s) %s, served by %s/%s%n",
+                            plugin,
+                            m.name(),
+                            m.version(),
+                            m.origin(),
+                            m.note(),
+                            target.pluginId(),
+                            target.capability());
         }
         return params;
     }

@@ -126,6 +126,16 @@ final class ModelsCommand implements Runnable {
         String plugin;
 
         @Option(
+                names = "--capability",
+                paramLabel = "NAME",
+                description =
+                        "With --plugin: the plugin's prediction this model is for, e.g. xgboost"
+                                + " (ensemble-gbm provides xgboost and lightgbm); needed only when"
+                                + " the plugin provides several. It is built with"
+                                + " <plugin>.<capability>.model=--sidecar.")
+        String capability;
+
+        @Option(
                 names = "--smoke-dataset",
                 defaultValue = "btc-usd-4h",
                 paramLabel = "ID",
@@ -186,6 +196,12 @@ final class ModelsCommand implements Runnable {
             PrintWriter out = spec.commandLine().getOut();
             try {
                 Optional<Path> smoke = Optional.empty();
+                if (capability != null && plugin == null) {
+                    throw new IllegalArgumentException(
+                            "[Quiver/BAD_OPTION] --capability "
+                                    + capability
+                                    + " needs --plugin: it names that plugin's prediction");
+                }
                 if (plugin != null) {
                     if (sidecar == null) {
                         throw new IllegalArgumentException(
@@ -197,7 +213,13 @@ final class ModelsCommand implements Runnable {
                             pluginsDir != null ? pluginsDir : HostOptions.home().resolve("plugins");
                     SmokeSet set =
                             SmokeCheck.record(
-                                    dir, plugin, sidecar, smokeDataset, smokeBars, smokeTolerance);
+                                    dir,
+                                    plugin,
+                                    capability,
+                                    sidecar,
+                                    smokeDataset,
+                                    smokeBars,
+                                    smokeTolerance);
                     Path file = java.nio.file.Files.createTempFile("quiver-smoke-", ".json");
                     file.toFile().deleteOnExit();
                     set.write(file);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
+import dev.quiver.host.live.ModelBinding;
 import dev.quiver.host.live.SmokeCheck;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.registry.ModelRegistrar;
@@ -93,13 +94,23 @@ final class ModelsTrainCommand implements Callable<Integer> {
 
     @Option(
             names = "--smoke-dataset",
-            defaultValue = "sp500-daily",
             paramLabel = "ID",
             description =
                     "Bundled series whose last bars become the version's smoke cases; not the"
-                            + " training series, whose recent bars the model declines (default:"
-                            + " ${DEFAULT-VALUE}).")
+                            + " training series, whose bars up to the last training bar the model"
+                            + " declines (default: sp500-daily, or nasdaq-daily when training on"
+                            + " sp500-daily).")
     String smokeDataset;
+
+    /** The smoke series: as given, else one the model was not trained on. */
+    String smokeDataset() {
+        if (smokeDataset != null) {
+            return smokeDataset;
+        }
+        return dataset.equals(BundledData.SP500_DAILY.id())
+                ? BundledData.NASDAQ_DAILY.id()
+                : BundledData.SP500_DAILY.id();
+    }
 
     @Mixin HostOptions host;
 
@@ -173,13 +184,15 @@ final class ModelsTrainCommand implements Callable<Integer> {
             // The smoke cases come from the exported files, as a live service would load them.
             SmokeSet smoke;
             try (PredictionCapability pinned =
-                    runtime.newPrediction(source, Map.of(source + ".model", sidecar.toString()))
+                    runtime.newPrediction(
+                                    source,
+                                    Map.of(ModelBinding.modelKey(source), sidecar.toString()))
                             .prediction()) {
                 smoke =
                         SmokeCheck.record(
                                 pinned,
                                 pluginId,
-                                bundled("--smoke-dataset", smokeDataset),
+                                bundled("--smoke-dataset", smokeDataset()),
                                 8,
                                 1e-5);
             }

@@ -43,9 +43,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>At start, each {@link ModelBinding} is resolved (the registry, or the cache when the registry
  * is unreachable: the last version that passed every check for that alias, also across a restart)
- * and a new instance of the plugin's prediction is built with {@code model=<sidecar>} of that
- * version ({@link PluginRuntime#newPrediction}); {@link #install} puts the instances into a
- * pipeline.
+ * and a new instance of the plugin's prediction is built with {@code <capability>.model=<sidecar>}
+ * of that version ({@link ModelBinding#modelKey}, {@link PluginRuntime#newPrediction}); {@link
+ * #install} puts the instances into a pipeline.
  *
  * <p>Then one poller thread ({@link #startPolling}), never on the decision path, asks the registry
  * where each alias points, every {@code pollInterval}; while the registry is unreachable it backs
@@ -401,6 +401,8 @@ public final class LiveModels implements AutoCloseable {
             childKey =
                     s.pluginId
                             + "|"
+                            + s.binding.capability()
+                            + "|"
                             + pluginPath // another build of the plugin is checked again
                             + "|"
                             + m.sha256()
@@ -419,6 +421,7 @@ public final class LiveModels implements AutoCloseable {
                     SmokeCheck.inChildJvm(
                             pluginPath,
                             s.pluginId,
+                            s.binding.capability(),
                             m.sidecar().get(),
                             m.smoke().get(),
                             settings.childTimeout());
@@ -433,7 +436,7 @@ public final class LiveModels implements AutoCloseable {
                     runtime.newPrediction(
                                     s.binding.capability(),
                                     Map.of(
-                                            s.binding.capability() + ".model",
+                                            ModelBinding.modelKey(s.binding.capability()),
                                             m.sidecar().get().toString()))
                             .prediction();
         } catch (RuntimeException e) {

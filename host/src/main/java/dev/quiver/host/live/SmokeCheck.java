@@ -34,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Run first in a child JVM ({@link #inChildJvm}): {@code java -cp <this JVM's class path>
  * dev.quiver.host.live.SmokeCheck ...} loads only the one plugin (from its already expanded folder)
- * with {@code PLUGIN.model=<sidecar>} and prints one result line as JSON on stdout. A malformed
+ * with {@code PLUGIN.CAPABILITY.model=<sidecar>} ({@link ModelBinding#configKey}, the key the
+ * in-process instance is built with too) and prints one result line as JSON on stdout. A malformed
  * ONNX or LightGBM file can crash a JVM in native code rather than throw; a crash, a non-zero exit
  * or a missed timeout of the child is a refusal with that reason, and the serving JVM never touched
  * the file. Then the same check runs in-process on the instance that will serve ({@link #check}).
@@ -120,22 +121,26 @@ public final class SmokeCheck {
 
     /**
      * Records a smoke set with a plugin from a plugins folder: its prediction is built with {@code
-     * PLUGIN.model=sidecar} and run as in {@link #record(PredictionCapability, String, BundledData,
-     * int, double)}.
+     * PLUGIN.CAPABILITY.model=sidecar} and run as in {@link #record(PredictionCapability, String,
+     * BundledData, int, double)}.
      *
      * @param pluginsDir folder of plugin zips
      * @param pluginId the plugin, e.g. {@code prediction-lstm}
+     * @param capability the plugin's prediction the model is for, e.g. {@code xgboost}; null for
+     *     the plugin's only prediction
      * @param sidecar the model's sidecar
      * @param dataset bundled series id
      * @param count cases wanted
      * @param tolerance the tolerance to store
      * @return the set
-     * @throws IllegalArgumentException if the plugin is not wired, provides no prediction, refuses
-     *     the model, or the dataset is not bundled
+     * @throws IllegalArgumentException if the plugin is not wired, does not provide that prediction
+     *     (or, with no capability named, provides none or several), refuses the model, or the
+     *     dataset is not bundled
      */
     public static SmokeSet record(
             Path pluginsDir,
             String pluginId,
+            String capability,
             Path sidecar,
             String dataset,
             int count,
@@ -151,31 +156,51 @@ public final class SmokeCheck {
                                                         + BundledData.ids()));
         Map<String, String> config = Map.of("quiver.plugin.isolation", "same-thread");
         try (PluginRuntime runtime = PluginRuntime.start(pluginsDir, config)) {
-            String capability =
+            List<String> provided =
                     runtime.plugins().stream()
                             .filter(p -> p.id().equals(pluginId))
                             .flatMap(p -> p.extensions().stream())
                             .filter(e -> e.startsWith("prediction:"))
                             .map(e -> e.substring("prediction:".length()))
-                            .findFirst()
-                            .orElseThrow(
-                                    () ->
-                                            new IllegalArgumentException(
-                                                    "[Quiver/BAD_OPTION] --plugin "
-                                                            + pluginId
-                                                            + ": no wired plugin of that id"
-                                                            + " provides a prediction in "
-                                                            + pluginsDir
-                                                            + " (wired: "
-                                                            + runtime.plugins().stream()
-                                                                    .map(p -> p.id())
-                                                                    .toList()
-                                                            + ")"));
+                            .toList();
+            if (provided.isEmpty()) {
+                throw new IllegalArgumentException(
+                        "[Quiver/BAD_OPTION] --plugin "
+                                + pluginId
+                                + ": no wired plugin of that id provides a prediction in "
+                                + pluginsDir
+                                + " (wired: "
+                                + runtime.plugins().stream().map(p -> p.id()).toList()
+                                + ")");
+            }
+            String cap;
+            if (capability != null) {
+                if (!provided.contains(capability)) {
+                    throw new IllegalArgumentException(
+                            "[Quiver/BAD_OPTION] --capability "
+                                    + capability
+                                    + ": plugin "
+                                    + pluginId
+                                    + " provides the predictions "
+                                    + provided
+                                    + ", not that one");
+                }
+                cap = capability;
+            } else if (provided.size() == 1) {
+                cap = provided.get(0);
+            } else {
+                throw new IllegalArgumentException(
+                        "[Quiver/BAD_OPTION] --plugin "
+                                + pluginId
+                                + " provides several predictions "
+                                + provided
+                                + ": name the one this model is for with --capability");
+            }
             PredictionCapability p =
                     runtime.newPrediction(
-                                    capability,
+                                    cap,
                                     Map.of(
-                                            capability + ".model",
+                                            ModelBinding.modelKey(cap),
                                             sidecar.toAbsolutePath().toString()))
                             .prediction();
             try {
@@ -261,14 +286,21 @@ public final class SmokeCheck {
      *
      * @param pluginPath the plugin's loaded form (expanded folder or jar)
      * @param pluginId its id
-     * @param sidecar the version's sidecar, handed to the plugin as {@code PLUGIN.model}
+     * @param capability the prediction that serves the version, e.g. {@code xgboost}
+     * @param sidecar the version's sidecar, handed to the plugin as {@code PLUGIN.CAPABILITY.model}
+     *     ({@link ModelBinding#configKey})
      * @param smoke the version's smoke file
      * @param timeout how long the child may take, start-up included
      * @return the result: a crash, a non-zero exit, a missing result line or a timeout fails it
      *     with that reason
      */
     public static Result inChildJvm(
-            Path pluginPath, String pluginId, Path sidecar, Path smoke, Duration timeout) {
+            Path pluginPath,
+            String pluginId,
+            String capability,
+            Path sidecar,
+            Path smoke,
+            Duration timeout) {
         Path work;
         try {
             work = Files.createTempDirectory("quiver-smoke-");
@@ -294,6 +326,7 @@ public final class SmokeCheck {
                             SmokeCheck.class.getName(),
                             plugins.toString(),
                             pluginId,
+                            capability,
                             sidecar.toAbsolutePath().toString(),
                             smoke.toAbsolutePath().toString()));
             p =
@@ -444,7 +477,7 @@ public final class SmokeCheck {
     /**
      * The child JVM's entry point.
      *
-     * <p>Arguments: {@code PLUGINS_DIR PLUGIN_ID SIDECAR SMOKE}. Prints one line {@code
+     * <p>Arguments: {@code PLUGINS_DIR PLUGIN_ID CAPABILITY SIDECAR SMOKE}. Prints one line {@code
      * QUIVER_SMOKE_RESULT {"passed": .., "cases": .., "max_abs_diff": .., "reason": ..}} and exits
      * 0 if it passed, 1 if not, 2 on bad arguments.
      *
@@ -452,23 +485,26 @@ public final class SmokeCheck {
      */
     public static void main(String[] args) {
         PrintStream out = System.out;
-        if (args.length != 4) {
+        if (args.length != 5) {
             System.err.println(
-                    "usage: SmokeCheck PLUGINS_DIR PLUGIN_ID SIDECAR SMOKE (got "
+                    "usage: SmokeCheck PLUGINS_DIR PLUGIN_ID CAPABILITY SIDECAR SMOKE (got "
                             + Arrays.toString(args)
                             + ")");
             System.exit(2);
         }
         Result result;
         try {
-            SmokeSet set = SmokeSet.read(Path.of(args[3]));
+            String pluginId = args[1];
+            String capability = args[2];
+            SmokeSet set = SmokeSet.read(Path.of(args[4]));
             Map<String, String> config = new HashMap<>();
-            config.put(args[1] + ".model", args[2]);
+            // The key the in-process instance is built with: the capability's, not the plugin's.
+            config.put(ModelBinding.configKey(pluginId, capability), args[3]);
             config.put("quiver.plugin.isolation", "same-thread");
             try (PluginRuntime runtime = PluginRuntime.start(Path.of(args[0]), config)) {
                 PredictionCapability p =
                         runtime.predictions().stream()
-                                .filter(x -> x.descriptor().name().equals(set.capability()))
+                                .filter(x -> x.descriptor().name().equals(capability))
                                 .findFirst()
                                 .orElse(null);
                 if (p == null) {
@@ -480,9 +516,9 @@ public final class SmokeCheck {
                     result =
                             Result.failed(
                                     "plugin '"
-                                            + args[1]
+                                            + pluginId
                                             + "' did not provide capability '"
-                                            + set.capability()
+                                            + capability
                                             + "' with this model: "
                                             + why);
                 } else {

@@ -2,6 +2,7 @@ package dev.quiver.host.rollout;
 
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.sizing.SizingCapability;
+import dev.quiver.host.live.ModelBinding;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.registry.ModelResolver;
@@ -125,7 +126,8 @@ public final class VariantRuntime implements AutoCloseable {
                                                             + m.version()
                                                             + " has no sidecar; plugins read their model through it"));
             // The convention every model-backed source follows: <capability>.model = its sidecar.
-            config.put(spec.plugin() + "." + spec.capability() + ".model", sidecar.toString());
+            config.put(
+                    ModelBinding.configKey(spec.plugin(), spec.capability()), sidecar.toString());
             model = Optional.of(m);
         }
         Path dir = workDir.resolve(spec.id()).resolve(role.id());

@@ -136,7 +136,10 @@ class HotSwapIT {
     }
 
     Path recordSmoke(Path sidecar, Path out) throws IOException {
-        var p = runtime.newPrediction("lstm", Map.of("model", sidecar.toString())).prediction();
+        var p =
+                runtime.newPrediction(
+                                "lstm", Map.of(ModelBinding.modelKey("lstm"), sidecar.toString()))
+                        .prediction();
         try {
             SmokeSet set = SmokeCheck.record(p, PLUGIN, BundledData.BTC_USD_4H, 6, 1e-5);
             set.write(out);
@@ -737,13 +740,13 @@ class HotSwapIT {
                         .path();
         SmokeCheck.Result r =
                 SmokeCheck.inChildJvm(
-                        lstmPlugin, PLUGIN, LSTM_SIDECAR, smokeV1, Duration.ofMillis(1));
+                        lstmPlugin, PLUGIN, "lstm", LSTM_SIDECAR, smokeV1, Duration.ofMillis(1));
         assertThat(r.passed()).isFalse();
         assertThat(r.reason()).contains("did not finish within").contains("(killed)");
 
         SmokeCheck.Result ok =
                 SmokeCheck.inChildJvm(
-                        lstmPlugin, PLUGIN, LSTM_SIDECAR, smokeV1, Duration.ofSeconds(90));
+                        lstmPlugin, PLUGIN, "lstm", LSTM_SIDECAR, smokeV1, Duration.ofSeconds(90));
         assertThat(ok.passed()).as(ok.reason()).isTrue();
         assertThat(ok.cases()).isEqualTo(6);
         assertThat(ok.maxAbsDiff()).isLessThanOrEqualTo(1e-5);
@@ -752,6 +755,7 @@ class HotSwapIT {
                 SmokeCheck.inChildJvm(
                         work.resolve("no-such-plugin"),
                         PLUGIN,
+                        "lstm",
                         LSTM_SIDECAR,
                         smokeV1,
                         Duration.ofSeconds(90));
