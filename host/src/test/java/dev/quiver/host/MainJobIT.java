@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.fusion.WeightedFusion;
 import dev.quiver.engine.market.BarData;
+import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.engine.risk.RiskGuard;
 import dev.quiver.host.backtest.BacktestResult;
 import dev.quiver.host.backtest.Fold;
@@ -164,6 +165,38 @@ class MainJobIT {
                             Arrays.stream(b.targetFraction()).distinct().count());
         }
         assertThat(mostDistinctTargets).as("distinct targets up to t").isGreaterThan(1);
+    }
+
+    /**
+     * The drawdown breaker bounds what it names on real data: every policy's max drawdown over the
+     * BTC test bars stays within the 15% limit plus the largest loss from one bar's open to the
+     * next (the breaker trips at an open or a close and its exit fills at the next open).
+     */
+    @Test
+    void theDrawdownBreakerHoldsEveryPolicyWithinItsLimitPlusTheLargestOneBarMove() {
+        double limit = DEFAULTS.breakers().maxDrawdown();
+        int first = btcFull.folds().get(0).testFirst();
+        double largestMove = 0;
+        for (int t = first; t + 1 < BTC.size(); t++) {
+            largestMove = Math.max(largestMove, 1 - BTC.open[t + 1] / BTC.open[t]);
+        }
+        assertThat(btcFull.circuitBreakerEvents())
+                .as("a drawdown breaker tripped, so the bound is exercised")
+                .anyMatch(e -> e.breaker() == CircuitBreakers.Breaker.MAX_DRAWDOWN);
+        for (PolicyResult p : btcFull.policies().values()) {
+            assertThat(p.metrics().maxDrawdown())
+                    .as(
+                            "%s max drawdown vs limit %.2f + largest open-to-open loss %.4f",
+                            p.name(), limit, largestMove)
+                    .isLessThanOrEqualTo(limit + largestMove);
+        }
+        System.out.printf(
+                "drawdown breaker on BTC: limit %.2f, largest one-bar move %.4f, max drawdowns %s%n",
+                limit,
+                largestMove,
+                btcFull.policies().values().stream()
+                        .map(p -> p.name() + " " + p.metrics().maxDrawdown())
+                        .toList());
     }
 
     private static PolicyResult policy(BacktestResult r, String name) {
