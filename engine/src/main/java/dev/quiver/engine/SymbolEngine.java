@@ -54,12 +54,13 @@ public final class SymbolEngine {
 
     private final String symbol;
     private final TradingRules rules;
-    private final Strategy strategy;
-    private final Forecasts forecasts;
+    private Strategy strategy;
+    private Forecasts forecasts;
     private final EngineListener listener;
     private final RiskGuard guard = new RiskGuard();
     private final Book[] books;
-    private final String ensembleName;
+    private String ensembleName;
+    private final boolean ownForecasts;
     private FeatureSchema schema;
     private int volatilityIndex = -1;
     private double previousOpen = Double.NaN;
@@ -91,6 +92,7 @@ public final class SymbolEngine {
         this.rules = rules;
         this.strategy = strategy;
         this.listener = listener == null ? EngineListener.NONE : listener;
+        this.ownForecasts = forecasts == null;
         this.forecasts =
                 forecasts == null ? sourcesOf(strategy.sources(), this.listener) : forecasts;
         this.ensembleName = strategy.ensemble().descriptor().name();
@@ -246,6 +248,36 @@ public final class SymbolEngine {
         }
         double v = frame.get(volatilityIndex);
         return Double.isFinite(v) ? Math.max(0, v) : 0;
+    }
+
+    /**
+     * Replaces the strategy's components between two bars (a hot swap of a strategy bundle): the
+     * books (accounts, breakers, stops, pending orders) and the feature state stay; the next bar is
+     * decided by the new components only, so no decision mixes two strategies.
+     *
+     * @param next the new components, with the same policies in the same order
+     * @throws IllegalArgumentException if the policies differ (the books belong to them)
+     * @throws IllegalStateException if this engine was built with its own {@link Forecasts}
+     */
+    public void swapStrategy(Strategy next) {
+        if (!next.policyNames().equals(strategy.policyNames())) {
+            throw new IllegalArgumentException(
+                    symbol
+                            + ": the new strategy's policies "
+                            + next.policyNames()
+                            + " differ from the serving "
+                            + strategy.policyNames()
+                            + "; each book belongs to its policy, so this needs a new session");
+        }
+        if (!ownForecasts) {
+            throw new IllegalStateException(
+                    symbol + ": an engine with a caller's forecast source cannot swap strategies");
+        }
+        this.strategy = next;
+        this.forecasts = sourcesOf(next.sources(), listener);
+        this.ensembleName = next.ensemble().descriptor().name();
+        this.expiresAtMillis = Long.MAX_VALUE;
+        this.expiryReason = null;
     }
 
     /**

@@ -14,6 +14,7 @@ import dev.quiver.host.rollout.RolloutManager;
 import dev.quiver.host.rollout.RolloutStore;
 import dev.quiver.host.session.ServedStrategy;
 import dev.quiver.host.session.SessionManager;
+import dev.quiver.host.session.StrategyCatalog;
 import dev.quiver.host.store.StateStore;
 import dev.quiver.host.strategy.BundleLoader;
 import dev.quiver.host.strategy.StrategyBundle;
@@ -276,13 +277,12 @@ final class ServeCommand implements Callable<Integer> {
                 // Checked once now: a bundle the loaded plugins cannot serve stops the start.
                 BundleLoader.load(bundle, plugins).close();
                 store = StateStore.open(StateStore.configuredUrl(stateUrl), HostOptions.home());
-                SessionManager sessions =
-                        new SessionManager(
-                                store, () -> BundleLoader.load(bundle, plugins), Clock.systemUTC());
+                StrategyCatalog catalog = StrategyCatalog.folders(bundle, plugins);
+                SessionManager sessions = new SessionManager(store, catalog, Clock.systemUTC());
                 List<String> recovered = sessions.recover();
                 served =
                         Optional.of(
-                                new ServedStrategy(bundle, sessions, maxAge, Clock.systemUTC()));
+                                new ServedStrategy(catalog, sessions, maxAge, Clock.systemUTC()));
                 err.printf(
                         "serve: strategy %s (%s), state %s, %d session(s) recovered %s%n",
                         bundle.id(),

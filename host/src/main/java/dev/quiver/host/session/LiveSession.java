@@ -14,7 +14,7 @@ final class LiveSession {
 
     final SessionSettings settings;
     final AccountRow account;
-    final BundleLoader.Loaded strategy;
+    BundleLoader.Loaded strategy;
     final SymbolSession session;
     final int acting;
     int breakerEventsSeen;

@@ -35,7 +35,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,11 +66,12 @@ public final class SessionManager implements AutoCloseable {
     static final String FILL = "fill";
 
     static final String REARM = "rearm_command";
+    static final String SWAP = "strategy_swapped";
     static final String ARMED = "breaker_armed";
     static final String REARMED = "breaker_rearmed";
 
     private final StateStore store;
-    private final Supplier<BundleLoader.Loaded> strategies;
+    private final StrategyCatalog strategies;
     private final Clock clock;
     private final Map<String, LiveSession> sessions = new ConcurrentHashMap<>();
 
@@ -79,10 +79,10 @@ public final class SessionManager implements AutoCloseable {
      * Creates the manager; call {@link #recover} before serving.
      *
      * @param store the state store (owned by the caller)
-     * @param strategies fresh instances of the served strategy bundle, one set per session
+     * @param strategies the served strategy bundle and the ones sessions decided with before
      * @param clock the service's clock (fill times in the future are refused)
      */
-    public SessionManager(StateStore store, Supplier<BundleLoader.Loaded> strategies, Clock clock) {
+    public SessionManager(StateStore store, StrategyCatalog strategies, Clock clock) {
         this.store = store;
         this.strategies = strategies;
         this.clock = clock;
@@ -191,7 +191,7 @@ public final class SessionManager implements AutoCloseable {
                                     + " built yet)");
                 }
             }
-            probe = strategies.get();
+            probe = strategies.loadCurrent();
             try {
                 List<String> names = probe.strategy().policyNames();
                 if (policy == null) {
@@ -519,6 +519,67 @@ public final class SessionManager implements AutoCloseable {
         }
     }
 
+    /**
+     * Swaps every open session to the catalog's current bundle, each between two of its bars (under
+     * its monitor), recorded with the bar it followed so a replay swaps at the same place. A
+     * session whose swap is refused (the bundle cannot be loaded, or its policies differ) keeps its
+     * bundle, and the refusal is returned.
+     *
+     * @param actor who asked (an alias poller, an operator)
+     * @return per session, the bundle it decides with now or why it kept its own
+     */
+    public Map<String, String> swapToCurrent(String actor) {
+        String id = strategies.current().id();
+        Map<String, String> out = new LinkedHashMap<>();
+        for (LiveSession s : List.copyOf(sessions.values())) {
+            synchronized (s) {
+                if (s.strategy.bundle().id().equals(id)) {
+                    out.put(s.settings.symbol(), "already " + id);
+                    continue;
+                }
+                BundleLoader.Loaded next;
+                try {
+                    next = strategies.load(id);
+                } catch (RuntimeException e) {
+                    out.put(
+                            s.settings.symbol(),
+                            "kept " + s.strategy.bundle().id() + ": " + e.getMessage());
+                    continue;
+                }
+                try {
+                    if (!next.strategy()
+                            .policyNames()
+                            .equals(s.strategy.strategy().policyNames())) {
+                        throw new IllegalArgumentException(
+                                "policies "
+                                        + next.strategy().policyNames()
+                                        + " differ from "
+                                        + s.strategy.strategy().policyNames());
+                    }
+                    long after = lastBarMillis(s);
+                    store.inTransaction(
+                            tx ->
+                                    tx.appendEvent(
+                                            command(
+                                                    s,
+                                                    SWAP,
+                                                    Map.of("bundle", id, "after_bar_ms", after),
+                                                    actor,
+                                                    "strategy swapped to " + id)));
+                } catch (RuntimeException e) {
+                    next.close();
+                    out.put(
+                            s.settings.symbol(),
+                            "kept " + s.strategy.bundle().id() + ": " + e.getMessage());
+                    continue;
+                }
+                swap(s, next);
+                out.put(s.settings.symbol(), id);
+            }
+        }
+        return out;
+    }
+
     /** Closes every session's instances (the store stays open: the caller owns it). */
     @Override
     public void close() {
@@ -544,12 +605,17 @@ public final class SessionManager implements AutoCloseable {
                                                         + " names account "
                                                         + row.accountId()
                                                         + ", which the store does not have"));
-        BundleLoader.Loaded loaded = strategies.get();
-        if (!loaded.bundle().id().equals(settings.bundle())) {
+        BundleLoader.Loaded loaded;
+        try {
+            loaded = strategies.load(settings.bundle());
+        } catch (RuntimeException e) {
+            loaded = strategies.loadCurrent();
             LOG.warn(
-                    "session {} was opened with strategy {}; it is recovered with {}",
+                    "session {} was opened with strategy {}, which cannot be loaded now ({}); it is"
+                            + " replayed with {}, so its state may differ from the acknowledged one",
                     row.symbol(),
                     settings.bundle(),
+                    e.getMessage(),
                     loaded.bundle().id());
         }
         LiveSession s = build(settings, account, loaded);
@@ -561,7 +627,7 @@ public final class SessionManager implements AutoCloseable {
         Map<Long, List<StoredEvent>> commands = new HashMap<>();
         for (StoredEvent e : store.events(account.id())) {
             String kind = e.event().kind();
-            if (kind.equals(FILL) || kind.equals(REARM)) {
+            if (kind.equals(FILL) || kind.equals(REARM) || kind.equals(SWAP)) {
                 long after = detail(e).path("after_bar_ms").asLong(Long.MIN_VALUE);
                 commands.computeIfAbsent(after, k -> new ArrayList<>()).add(e);
             }
@@ -588,7 +654,9 @@ public final class SessionManager implements AutoCloseable {
         }
         for (StoredEvent e : events) {
             var d = detail(e);
-            if (e.event().kind().equals(FILL)) {
+            if (e.event().kind().equals(SWAP)) {
+                swap(s, strategies.load(d.path("bundle").asText()));
+            } else if (e.event().kind().equals(FILL)) {
                 FillRow f = fills.get(d.path("client_fill_id").asText());
                 if (f == null) {
                     throw new IllegalStateException(
@@ -605,6 +673,14 @@ public final class SessionManager implements AutoCloseable {
                                 e.event().reason().orElse("re-armed"));
             }
         }
+    }
+
+    private static void swap(LiveSession s, BundleLoader.Loaded next) {
+        BundleLoader.Loaded old = s.strategy;
+        s.engine().swapStrategy(next.strategy());
+        next.applyExpiry(s.engine(), Optional.empty());
+        s.strategy = next;
+        old.close();
     }
 
     private void rebuild(String symbol) {

@@ -118,8 +118,7 @@ public final class QuiverServer implements AutoCloseable {
                     body.put("message", e.getMessage());
                     json(ctx, 400, body);
                 });
-        SessionRoutes.register(
-                app, strategy.map(ServedStrategy::sessions).orElse(null), QuiverServer::json);
+        SessionRoutes.register(app, strategy.orElse(null), runtime, QuiverServer::json);
         io.micrometer.core.instrument.Gauge.builder(
                         "quiver.strategy.expired",
                         () -> strategy.flatMap(ServedStrategy::degradedReason).isPresent() ? 1 : 0)

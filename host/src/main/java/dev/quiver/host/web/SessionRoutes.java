@@ -8,10 +8,13 @@ import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BadBarPolicy;
 import dev.quiver.host.data.BarCsvReader;
 import dev.quiver.host.data.BundledData;
+import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.session.ServedStrategy;
 import dev.quiver.host.session.SessionManager;
 import dev.quiver.host.store.AccountMode;
 import dev.quiver.host.store.Side;
 import dev.quiver.host.store.StoreConflictException;
+import dev.quiver.host.strategy.StrategyBundle;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import java.nio.file.Path;
@@ -46,6 +49,8 @@ final class SessionRoutes {
                     "SESSION_REWARM",
                     "SESSION_CONFLICT",
                     "SESSION_STARTED",
+                    "BUNDLE_MISMATCH",
+                    "BUNDLE_EXPIRED",
                     "ACCOUNT_IS_PAPER",
                     "WARMING_UP",
                     StoreConflictException.CODE);
@@ -54,21 +59,28 @@ final class SessionRoutes {
     private static final Set<String> NOT_FOUND = Set.of("UNKNOWN_SESSION", "UNKNOWN_ACCOUNT");
 
     private final SessionManager sessions;
+    private final ServedStrategy served;
+    private final PluginRuntime runtime;
 
-    private SessionRoutes(SessionManager sessions) {
-        this.sessions = sessions;
+    private SessionRoutes(ServedStrategy served, PluginRuntime runtime) {
+        this.served = served;
+        this.sessions = served == null ? null : served.sessions();
+        this.runtime = runtime;
     }
 
     /**
      * Registers the routes.
      *
      * @param app the server
-     * @param sessions the sessions, or null when no strategy is served (the routes then answer 409
-     *     saying so)
+     * @param served the served strategy and its sessions, or null when no strategy is served (the
+     *     routes then answer 409 saying so)
+     * @param runtime the loaded plugins (a new bundle is checked against them)
      * @param json writes a JSON answer
      */
-    static void register(Javalin app, SessionManager sessions, Answer json) {
-        SessionRoutes r = new SessionRoutes(sessions);
+    static void register(Javalin app, ServedStrategy served, PluginRuntime runtime, Answer json) {
+        SessionRoutes r = new SessionRoutes(served, runtime);
+        app.get("/v1/strategy", ctx -> r.call(ctx, json, r::strategy));
+        app.put("/v1/strategy", ctx -> r.call(ctx, json, () -> r.switchTo(ctx)));
         app.put("/v1/sessions/{symbol}", ctx -> r.call(ctx, json, () -> r.open(ctx)));
         app.get(
                 "/v1/sessions",
@@ -154,6 +166,32 @@ final class SessionRoutes {
                             + " one");
         }
         return sessions;
+    }
+
+    private Map<String, Object> strategy() {
+        live();
+        Map<String, Object> m = new LinkedHashMap<>(served.bundle().provenance());
+        m.put("expires_at", served.bundle().expiresAt(served.maxAge()).toString());
+        served.degradedReason().ifPresent(r -> m.put("degraded", r));
+        m.put("sessions", sessions.list());
+        return m;
+    }
+
+    /** {@code PUT /v1/strategy {"bundle": DIR, "actor": WHO}}: serve another bundle. */
+    private Map<String, Object> switchTo(Context ctx) {
+        live();
+        JsonNode b = body(ctx);
+        String dir = text(b, "bundle", null);
+        if (dir == null || dir.isBlank()) {
+            throw bad("bundle", dir, "is required: a strategy bundle folder");
+        }
+        String actor = text(b, "actor", "operator");
+        StrategyBundle next = StrategyBundle.open(Path.of(dir));
+        Map<String, String> swapped = served.serve(next, runtime, actor);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("serving", next.id());
+        m.put("sessions", swapped);
+        return m;
     }
 
     private Map<String, Object> open(Context ctx) {

@@ -1,0 +1,98 @@
+package dev.quiver.host.session;
+
+import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.strategy.BundleLoader;
+import dev.quiver.host.strategy.StrategyBundle;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The strategy bundles a service can decide with: the one it serves now, and any bundle a session
+ * decided with before (a replay after a restart re-decides each bar with the bundle that decided
+ * it, so the state it rebuilds is the one acknowledged). Every {@link #load} makes fresh instances.
+ */
+public interface StrategyCatalog {
+
+    /**
+     * The bundle serving now.
+     *
+     * @return the current bundle
+     */
+    StrategyBundle current();
+
+    /**
+     * Fresh instances of a bundle by its id ({@link StrategyBundle#id()}).
+     *
+     * @param id the bundle's id
+     * @return its strategy; close it when done
+     * @throws dev.quiver.api.error.QuiverInputException if the bundle cannot be found, verified or
+     *     loaded
+     */
+    BundleLoader.Loaded load(String id);
+
+    /**
+     * Fresh instances of the bundle serving now.
+     *
+     * @return its strategy; close it when done
+     */
+    default BundleLoader.Loaded loadCurrent() {
+        return load(current().id());
+    }
+
+    /**
+     * A catalog of bundle folders (ids are paths) whose current bundle can be replaced.
+     *
+     * @param initial the bundle served at start
+     * @param runtime the loaded plugins
+     * @return the catalog
+     */
+    static Folders folders(StrategyBundle initial, PluginRuntime runtime) {
+        return new Folders(initial, runtime);
+    }
+
+    /** Bundles known by id: the ones served, and folders opened on demand. */
+    final class Folders implements StrategyCatalog {
+        private final PluginRuntime runtime;
+        private final Map<String, StrategyBundle> known = new ConcurrentHashMap<>();
+        private volatile StrategyBundle current;
+
+        Folders(StrategyBundle initial, PluginRuntime runtime) {
+            this.runtime = runtime;
+            this.current = initial;
+            known.put(initial.id(), initial);
+        }
+
+        @Override
+        public StrategyBundle current() {
+            return current;
+        }
+
+        /**
+         * Makes {@code next} the bundle new sessions get (sessions already open swap through {@link
+         * SessionManager#swapTo}).
+         *
+         * @param next a verified bundle
+         */
+        public void serve(StrategyBundle next) {
+            known.put(next.id(), next);
+            current = next;
+        }
+
+        /**
+         * Remembers a bundle that is not served, so its id can be loaded (e.g. a registry version
+         * kept in a cache folder).
+         *
+         * @param bundle a verified bundle
+         */
+        public void remember(StrategyBundle bundle) {
+            known.put(bundle.id(), bundle);
+        }
+
+        @Override
+        public BundleLoader.Loaded load(String id) {
+            StrategyBundle b = known.computeIfAbsent(id, k -> StrategyBundle.open(Path.of(k)));
+            return BundleLoader.load(b, runtime);
+        }
+    }
+}
