@@ -351,7 +351,7 @@ final class StrategyCommand implements Runnable {
             stdout.printf(
                     "registered models:/%s/%s (run %s, experiment %s)%n",
                     r.name(), r.version(), r.runId(), experiment);
-            r.tags().forEach((k, v) -> stdout.printf("  %s = %s%n", k, v));
+            new TreeMap<>(r.tags()).forEach((k, v) -> stdout.printf("  %s = %s%n", k, v));
             for (String a : aliases) {
                 stdout.printf("  @%s -> %s%n", a, r.version());
             }
