@@ -26,6 +26,8 @@
 # Environment: QUIVER_PG_BIN (folder with initdb, pg_ctl, postgres), QUIVER_PG_START_TIMEOUT_S
 # (default 60).
 set -euo pipefail
+# Functions below run in $(...); without this, a failure inside them would not stop the script.
+shopt -s inherit_errexit
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 timeout_s="${QUIVER_PG_START_TIMEOUT_S:-60}"
 

@@ -77,6 +77,15 @@ public final class BarData {
     }
 
     /**
+     * The bars as a list.
+     *
+     * @return an unmodifiable list, oldest first
+     */
+    public List<Bar> toList() {
+        return List.of(bars);
+    }
+
+    /**
      * The first {@code size} bars as a new data set (a series that ends earlier), used to prove
      * that nothing downstream looks ahead.
      *

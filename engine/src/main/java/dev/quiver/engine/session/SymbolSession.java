@@ -114,7 +114,7 @@ public final class SymbolSession {
      * first {@link #append}.
      *
      * @param bars closed bars, oldest first, strictly increasing in time
-     * @throws QuiverInputException as {@link #check} for a bar out of order or after a gap, or
+     * @throws QuiverInputException as {@link #check} for a bar out of order or a changed bar, or
      *     {@code SESSION_STARTED} once bars have been stepped
      */
     public void warmUp(List<Bar> bars) {
@@ -127,8 +127,12 @@ public final class SymbolSession {
                     "bars have been stepped already; warm-up comes first");
         }
         for (Bar b : bars) {
-            if (history.size() > 0 && check(b) == Check.DUPLICATE) {
+            Bar last = history.last();
+            if (last != null && b.equals(last)) {
                 continue;
+            }
+            if (last != null && !b.start().isAfter(last.start())) {
+                check(b); // throws BAR_CONFLICT or BAR_OUT_OF_ORDER naming the bar
             }
             advance(b);
         }

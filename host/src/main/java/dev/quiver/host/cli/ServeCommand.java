@@ -12,6 +12,11 @@ import dev.quiver.host.registry.ModelResolver;
 import dev.quiver.host.rollout.LiveRollouts;
 import dev.quiver.host.rollout.RolloutManager;
 import dev.quiver.host.rollout.RolloutStore;
+import dev.quiver.host.session.ServedStrategy;
+import dev.quiver.host.session.SessionManager;
+import dev.quiver.host.store.StateStore;
+import dev.quiver.host.strategy.BundleLoader;
+import dev.quiver.host.strategy.StrategyBundle;
 import dev.quiver.host.web.QuiverServer;
 import dev.quiver.host.web.SourceFitting;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -133,6 +138,32 @@ final class ServeCommand implements Callable<Integer> {
                             + " local model directory without a tracking URI.")
     Path modelCache;
 
+    @Option(
+            names = "--strategy",
+            paramLabel = "BUNDLE|none",
+            description =
+                    "The strategy bundle live sessions step (a folder from `strategy fit`); default:"
+                            + " the bundle the build fitted on the bundled BTC series,"
+                            + " QUIVER_HOME/strategies/btc-usd-4h; none: no sessions.")
+    String strategy;
+
+    @Option(
+            names = "--strategy-max-age",
+            paramLabel = "DURATION",
+            description =
+                    "Override the bundle's maximum age (ISO-8601, e.g. P30D); past it decisions"
+                            + " abstain and /health/ready reports degraded.")
+    String strategyMaxAge;
+
+    @Option(
+            names = "--state-url",
+            paramLabel = "JDBC_URL",
+            description =
+                    "Where sessions, accounts, bars, fills and breaker events are kept:"
+                            + " jdbc:sqlite:FILE or jdbc:postgresql://host:port/db?user=U (default:"
+                            + " QUIVER_STATE_URL, else SQLite QUIVER_HOME/state.db).")
+    String stateUrl;
+
     @Mixin HostOptions host;
 
     @Spec CommandSpec spec;
@@ -179,6 +210,24 @@ final class ServeCommand implements Callable<Integer> {
         };
     }
 
+    /** The bundle folder to serve: --strategy, else the distribution's, else none. */
+    private Optional<Path> strategyDir() {
+        if ("none".equals(strategy)) {
+            return Optional.empty();
+        }
+        if (strategy != null) {
+            return Optional.of(Path.of(strategy));
+        }
+        Path embedded = HostOptions.home().resolve("strategies").resolve("btc-usd-4h");
+        if (!java.nio.file.Files.isDirectory(embedded)) {
+            throw new IllegalArgumentException(
+                    "[Quiver/NO_STRATEGY] the distribution has no embedded strategy bundle at "
+                            + embedded
+                            + " (the build fits it); pass --strategy BUNDLE or --strategy none");
+        }
+        return Optional.of(embedded);
+    }
+
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
@@ -215,7 +264,34 @@ final class ServeCommand implements Callable<Integer> {
         LiveModels live = null;
         QuiverServer server;
         LiveRollouts rollouts = null;
+        StateStore store = null;
+        Optional<ServedStrategy> served = Optional.empty();
         try {
+            Optional<Path> bundleDir = strategyDir();
+            if (bundleDir.isPresent()) {
+                StrategyBundle bundle = StrategyBundle.open(bundleDir.get());
+                Optional<Duration> maxAge =
+                        Optional.ofNullable(strategyMaxAge)
+                                .map(a -> StrategyCommand.duration(a, "--strategy-max-age"));
+                // Checked once now: a bundle the loaded plugins cannot serve stops the start.
+                BundleLoader.load(bundle, plugins).close();
+                store = StateStore.open(StateStore.configuredUrl(stateUrl), HostOptions.home());
+                SessionManager sessions =
+                        new SessionManager(
+                                store, () -> BundleLoader.load(bundle, plugins), Clock.systemUTC());
+                List<String> recovered = sessions.recover();
+                served =
+                        Optional.of(
+                                new ServedStrategy(bundle, sessions, maxAge, Clock.systemUTC()));
+                err.printf(
+                        "serve: strategy %s (%s), state %s, %d session(s) recovered %s%n",
+                        bundle.id(),
+                        served.get().degradedReason().orElse("fresh"),
+                        store.displayUrl(),
+                        recovered.size(),
+                        recovered);
+                err.flush();
+            }
             ModelResolver resolver = ModelsCommand.resolver(trackingUri, modelCache);
             Path dir = rolloutsDir != null ? rolloutsDir : HostOptions.home().resolve("rollouts");
             RolloutManager manager =
@@ -265,10 +341,15 @@ final class ServeCommand implements Callable<Integer> {
                             metrics,
                             live,
                             Optional.of(rollouts),
+                            served,
                             bindHost,
                             port,
                             maxPosition);
         } catch (RuntimeException e) {
+            served.ifPresent(x -> x.sessions().close());
+            if (store != null) {
+                store.close();
+            }
             if (live != null) {
                 live.close();
             }
@@ -299,11 +380,17 @@ final class ServeCommand implements Callable<Integer> {
         }
         LiveRollouts liveRollouts = rollouts;
         LiveModels liveModels = live;
+        Optional<ServedStrategy> servedStrategy = served;
+        StateStore stateStore = store;
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook =
                 new Thread(
                         () -> {
                             server.close();
+                            servedStrategy.ifPresent(x -> x.sessions().close());
+                            if (stateStore != null) {
+                                stateStore.close();
+                            }
                             if (liveModels != null) {
                                 liveModels.close();
                             }

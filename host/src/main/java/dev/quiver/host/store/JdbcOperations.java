@@ -278,13 +278,16 @@ final class JdbcOperations implements StateOperations {
                         }
                         stored = requireSession(op, symbol);
                     }
-                    conflictIf(
-                            op,
-                            "session",
-                            symbol,
-                            "closed_ms",
-                            stored.closedMs().getAsLong(),
-                            closedMs);
+                    if (stored.closedMs().getAsLong() != closedMs) {
+                        throw new StoreConflictException(
+                                op,
+                                "session",
+                                symbol,
+                                "closed_ms",
+                                stored.closedMs().getAsLong(),
+                                closedMs,
+                                "the session was already closed at another time");
+                    }
                     return stored;
                 });
     }

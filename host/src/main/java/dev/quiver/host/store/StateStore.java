@@ -250,6 +250,7 @@ public final class StateStore implements StateOperations, AutoCloseable {
         } catch (SQLException e) {
             throw new StoreException(operation, "no connection to " + database.displayUrl(), e);
         }
+        Throwable failed = null;
         try {
             if (closed) {
                 throw new IllegalStateException(operation + ": the state store is closed");
@@ -288,11 +289,19 @@ public final class StateStore implements StateOperations, AutoCloseable {
                 throw failure;
             }
             return result;
+        } catch (RuntimeException | Error e) {
+            failed = e;
+            throw e;
         } finally {
             try {
                 database.release(c);
             } catch (SQLException e) {
-                throw new StoreException(operation, "cannot release the connection", e);
+                StoreException release =
+                        new StoreException(operation, "cannot release the connection", e);
+                if (failed == null) {
+                    throw release;
+                }
+                failed.addSuppressed(release);
             }
         }
     }

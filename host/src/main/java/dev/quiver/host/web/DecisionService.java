@@ -88,7 +88,25 @@ final class DecisionService {
             throw new BadRequestException(
                     "BAD_REQUEST", "symbol", null, "field 'symbol' is missing or blank");
         }
-        JsonNode barsNode = body.get("bars");
+        List<Bar> bars = bars(body.get("bars"));
+        Duration period =
+                bars.size() >= 2
+                        ? Duration.between(
+                                bars.get(bars.size() - 2).start(),
+                                bars.get(bars.size() - 1).start())
+                        : Duration.ofDays(1);
+        return new BarData(symbol, period, bars);
+    }
+
+    /**
+     * Reads and validates a JSON array of bars (strictly increasing time); 400 naming the field and
+     * index when bad.
+     *
+     * @param barsNode the {@code bars} array
+     * @return the bars, oldest first
+     * @throws BadRequestException naming {@code bars[i].field}
+     */
+    static List<Bar> bars(JsonNode barsNode) {
         if (barsNode == null || !barsNode.isArray() || barsNode.isEmpty()) {
             throw new BadRequestException(
                     "BAD_REQUEST", "bars", null, "field 'bars' must be a non-empty array");
@@ -128,13 +146,7 @@ final class DecisionService {
             }
             bars.add(bar);
         }
-        Duration period =
-                bars.size() >= 2
-                        ? Duration.between(
-                                bars.get(bars.size() - 2).start(),
-                                bars.get(bars.size() - 1).start())
-                        : Duration.ofDays(1);
-        return new BarData(symbol, period, bars);
+        return bars;
     }
 
     private static Instant timestamp(JsonNode b, int i) {

@@ -21,6 +21,7 @@ import dev.quiver.host.rollout.RolloutSpec;
 import dev.quiver.host.rollout.RolloutSpecException;
 import dev.quiver.host.rollout.RolloutStore;
 import dev.quiver.host.rollout.Transition;
+import dev.quiver.host.session.ServedStrategy;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.micrometer.core.instrument.Counter;
@@ -61,14 +62,17 @@ public final class QuiverServer implements AutoCloseable {
     private volatile PluginFolderWatcher watcher;
 
     private final Optional<LiveRollouts> rollouts;
+    private final Optional<ServedStrategy> strategy;
 
     private QuiverServer(
             PluginRuntime runtime,
             PrometheusMeterRegistry metrics,
             LiveModels models,
             Optional<LiveRollouts> rollouts,
+            Optional<ServedStrategy> strategy,
             double maxFraction) {
         this.runtime = runtime;
+        this.strategy = strategy;
         this.metrics = metrics;
         this.models = models;
         this.rollouts = rollouts;
@@ -114,6 +118,13 @@ public final class QuiverServer implements AutoCloseable {
                     body.put("message", e.getMessage());
                     json(ctx, 400, body);
                 });
+        SessionRoutes.register(
+                app, strategy.map(ServedStrategy::sessions).orElse(null), QuiverServer::json);
+        io.micrometer.core.instrument.Gauge.builder(
+                        "quiver.strategy.expired",
+                        () -> strategy.flatMap(ServedStrategy::degradedReason).isPresent() ? 1 : 0)
+                .description("1 while the served strategy bundle is past its maximum age")
+                .register(metrics);
         app.get("/v1/capabilities", this::capabilities);
         app.get("/v1/models", this::models);
         app.get("/health/live", ctx -> json(ctx, 200, Map.of("status", "live")));
@@ -239,11 +250,41 @@ public final class QuiverServer implements AutoCloseable {
             String host,
             int port,
             double maxFraction) {
+        return start(runtime, metrics, models, rollouts, Optional.empty(), host, port, maxFraction);
+    }
+
+    /**
+     * Starts the API as {@link #start(PluginRuntime, PrometheusMeterRegistry, LiveModels, Optional,
+     * String, int, double)}, with live sessions stepping a strategy bundle ({@code /v1/sessions},
+     * {@code /v1/accounts}).
+     *
+     * @param runtime started plugins; stays owned by the caller
+     * @param metrics the registry {@code /metrics} exposes; closed with the server
+     * @param models the bound model versions, or null for none
+     * @param rollouts the service's rollouts, or empty
+     * @param strategy the served bundle and its sessions (owned by the caller), or empty: the
+     *     session endpoints then answer 409
+     * @param host address to bind
+     * @param port port, 0 for any free one
+     * @param maxFraction the risk guard's cap, in (0, 1]
+     * @return the running server
+     * @throws IllegalArgumentException if {@code maxFraction} is outside (0, 1]
+     */
+    public static QuiverServer start(
+            PluginRuntime runtime,
+            PrometheusMeterRegistry metrics,
+            LiveModels models,
+            Optional<LiveRollouts> rollouts,
+            Optional<ServedStrategy> strategy,
+            String host,
+            int port,
+            double maxFraction) {
         if (!(maxFraction > 0 && maxFraction <= 1)) {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_OPTION] --max-position must be in (0, 1], was " + maxFraction);
         }
-        QuiverServer server = new QuiverServer(runtime, metrics, models, rollouts, maxFraction);
+        QuiverServer server =
+                new QuiverServer(runtime, metrics, models, rollouts, strategy, maxFraction);
         server.app.start(host, port);
         if (models != null) {
             models.startPolling(server.pipelines);
@@ -580,7 +621,13 @@ public final class QuiverServer implements AutoCloseable {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("predictions", predictions);
         body.put("sizings", sizings);
-        if (predictions > 0 && sizings > 0) {
+        strategy.ifPresent(s -> body.put("strategy", s.bundle().id()));
+        java.util.Optional<String> degraded = strategy.flatMap(ServedStrategy::degradedReason);
+        if (predictions > 0 && sizings > 0 && degraded.isPresent()) {
+            body.put("status", "degraded");
+            body.put("reason", degraded.get());
+            json(ctx, 503, body);
+        } else if (predictions > 0 && sizings > 0) {
             body.put("status", "ready");
             json(ctx, 200, body);
         } else {

@@ -1,0 +1,934 @@
+package dev.quiver.host.session;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.quiver.api.ensemble.SourceContribution;
+import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.api.market.Bar;
+import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.engine.PolicyStep;
+import dev.quiver.engine.Step;
+import dev.quiver.engine.SymbolEngine;
+import dev.quiver.engine.feature.FeaturePipeline;
+import dev.quiver.engine.risk.BreakerEvent;
+import dev.quiver.engine.risk.CircuitBreakers;
+import dev.quiver.engine.session.SymbolSession;
+import dev.quiver.engine.trading.Account;
+import dev.quiver.host.store.AccountMode;
+import dev.quiver.host.store.AccountRow;
+import dev.quiver.host.store.BarRow;
+import dev.quiver.host.store.EventRow;
+import dev.quiver.host.store.FillOutcome;
+import dev.quiver.host.store.FillRow;
+import dev.quiver.host.store.SessionRow;
+import dev.quiver.host.store.Side;
+import dev.quiver.host.store.StateStore;
+import dev.quiver.host.store.StoredEvent;
+import dev.quiver.host.strategy.BundleLoader;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The live sessions of a service: per symbol, the served strategy bundle stepped one bar at a time
+ * through a {@link SymbolSession}, with its account; every acknowledged input committed to the
+ * {@link StateStore} before the answer.
+ *
+ * <p><b>Crash-only.</b> The store holds the inputs (account and session settings, every bar, every
+ * fill and operator command with the bar it followed); the in-memory state is their replay through
+ * the deterministic engine. {@link #recover} (at start) replays every open session, so after a
+ * SIGKILL the account, the breakers and the features are what an uninterrupted run has, and the
+ * next decision is the same. Derived breaker transitions are committed as an audit in the same
+ * transaction as the bar that caused them.
+ *
+ * <p><b>Concurrency.</b> Each session is guarded by its own monitor; sessions step in parallel (the
+ * store serialises the short commits).
+ *
+ * <p>One symbol per account for now: the account is the acting policy's book of its session (the
+ * other policies keep paper books beside it, reported as what-ifs). Portfolio accounts across
+ * symbols are issue "One account across many symbols".
+ */
+public final class SessionManager implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SessionManager.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Event kinds in the store. */
+    static final String FILL = "fill";
+
+    static final String REARM = "rearm_command";
+    static final String ARMED = "breaker_armed";
+    static final String REARMED = "breaker_rearmed";
+
+    private final StateStore store;
+    private final Supplier<BundleLoader.Loaded> strategies;
+    private final Clock clock;
+    private final Map<String, LiveSession> sessions = new ConcurrentHashMap<>();
+
+    /**
+     * Creates the manager; call {@link #recover} before serving.
+     *
+     * @param store the state store (owned by the caller)
+     * @param strategies fresh instances of the served strategy bundle, one set per session
+     * @param clock the service's clock (fill times in the future are refused)
+     */
+    public SessionManager(StateStore store, Supplier<BundleLoader.Loaded> strategies, Clock clock) {
+        this.store = store;
+        this.strategies = strategies;
+        this.clock = clock;
+    }
+
+    /**
+     * What a client asks for when it opens a session.
+     *
+     * @param symbol the symbol
+     * @param account the account id
+     * @param currency the account's currency (a new account)
+     * @param startingEquity the account's starting equity (a new account), {@code > 0}
+     * @param mode paper (fills simulated at the next open) or external (fills posted)
+     * @param interval the bar interval
+     * @param maxGapBars the largest accepted gap between bars, intervals
+     * @param policy the acting policy, or null for {@code kelly_ml} when served, else the first
+     * @param warmup history fed to the features only, oldest first
+     */
+    public record OpenRequest(
+            String symbol,
+            String account,
+            String currency,
+            double startingEquity,
+            AccountMode mode,
+            Duration interval,
+            int maxGapBars,
+            String policy,
+            List<Bar> warmup) {}
+
+    /**
+     * A fill an execution system reports.
+     *
+     * @param clientFillId the client's id, unique per account (idempotency key)
+     * @param symbol the symbol
+     * @param side buy or sell
+     * @param quantity units, {@code > 0}
+     * @param price price, {@code > 0}
+     * @param fee fee, quote currency, {@code >= 0}
+     * @param time when it filled
+     */
+    public record FillRequest(
+            String clientFillId,
+            String symbol,
+            Side side,
+            double quantity,
+            double price,
+            double fee,
+            Instant time) {}
+
+    /**
+     * Replays every open session from the store (at start, after a crash or a clean stop alike).
+     *
+     * @return the symbols recovered
+     */
+    public List<String> recover() {
+        List<String> out = new ArrayList<>();
+        for (SessionRow row : store.openSessions()) {
+            LiveSession s = replay(row);
+            sessions.put(row.symbol(), s);
+            out.add(row.symbol());
+            LOG.info(
+                    "session {} recovered: {} bars replayed, state {}",
+                    row.symbol(),
+                    s.session.barCount(),
+                    s.session.state());
+        }
+        return out;
+    }
+
+    /**
+     * Opens a session (or answers the open one when the settings are the same).
+     *
+     * @param r the request
+     * @return the session's state
+     * @throws QuiverInputException {@code SESSION_CONFLICT} if it is open with other settings or
+     *     the account is taken, {@code BAD_SESSION} for a bad setting, or what a warm-up bar breaks
+     */
+    public Map<String, Object> open(OpenRequest r) {
+        synchronized (lockFor(r.symbol())) {
+            LiveSession existing = sessions.get(r.symbol());
+            BundleLoader.Loaded probe = null;
+            String policy = r.policy();
+            if (existing != null) {
+                SessionSettings asked =
+                        new SessionSettings(
+                                r.symbol(),
+                                r.account(),
+                                r.interval(),
+                                r.maxGapBars(),
+                                policy == null ? existing.settings.policy() : policy,
+                                r.warmup().size(),
+                                existing.settings.bundle());
+                existing.settings.requireSame(asked);
+                return state(existing);
+            }
+            for (LiveSession other : sessions.values()) {
+                if (other.account.id().equals(r.account())) {
+                    throw new QuiverInputException(
+                            "SESSION_CONFLICT",
+                            "account",
+                            "session " + r.symbol(),
+                            r.account(),
+                            "is the account of session "
+                                    + other.settings.symbol()
+                                    + "; one symbol per account (portfolio accounts are not"
+                                    + " built yet)");
+                }
+            }
+            probe = strategies.get();
+            try {
+                List<String> names = probe.strategy().policyNames();
+                if (policy == null) {
+                    policy = names.contains("kelly_ml") ? "kelly_ml" : names.get(0);
+                } else if (!names.contains(policy)) {
+                    throw new QuiverInputException(
+                            "BAD_SESSION",
+                            "policy",
+                            "session " + r.symbol(),
+                            policy,
+                            "is not a policy of the served strategy " + names);
+                }
+                long now = clock.millis();
+                AccountRow account =
+                        new AccountRow(
+                                r.account(), r.currency(), r.startingEquity(), r.mode(), now);
+                SessionSettings settings =
+                        new SessionSettings(
+                                r.symbol(),
+                                r.account(),
+                                r.interval(),
+                                r.maxGapBars(),
+                                policy,
+                                r.warmup().size(),
+                                probe.bundle().id());
+                LiveSession live = build(settings, account, probe);
+                probe = null;
+                live.session.warmUp(r.warmup());
+                List<BarRow> rows = new ArrayList<>(r.warmup().size());
+                for (Bar b : r.warmup()) {
+                    rows.add(row(b));
+                }
+                store.inTransaction(
+                        tx -> {
+                            AccountRow stored = tx.createAccount(account);
+                            tx.openSession(
+                                    SessionRow.open(
+                                            r.symbol(), stored.id(), settings.toJson(), now));
+                            tx.appendBars(r.symbol(), rows);
+                            return null;
+                        });
+                sessions.put(r.symbol(), live);
+                return state(live);
+            } finally {
+                if (probe != null) {
+                    probe.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * Steps new bars; answers the decision on the last. The last bar re-sent unchanged answers the
+     * same decision again and changes nothing.
+     *
+     * @param symbol the session
+     * @param bars bars, oldest first
+     * @return the decision on the last bar, with the account and the session's state
+     * @throws QuiverInputException {@code UNKNOWN_SESSION}, or a bar refusal ({@code BAR_CONFLICT},
+     *     {@code BAR_OUT_OF_ORDER}, {@code BAR_GAP}, {@code SESSION_REWARM}) naming the bar; bars
+     *     before the refused one are kept
+     */
+    public Map<String, Object> bars(String symbol, List<Bar> bars) {
+        LiveSession s = session(symbol);
+        synchronized (s) {
+            Step last = null;
+            for (Bar b : bars) {
+                SymbolSession.Check check;
+                try {
+                    check = s.session.check(b);
+                } catch (QuiverInputException e) {
+                    if (e.code().equals("BAR_GAP")) {
+                        s.session.requireRewarm(e.getMessage());
+                    }
+                    throw e;
+                }
+                if (check == SymbolSession.Check.DUPLICATE) {
+                    last = s.session.lastStep();
+                    continue;
+                }
+                last = s.session.append(b);
+                List<BreakerEvent> all = s.engine().breakerEvents();
+                List<EventRow> audit = new ArrayList<>();
+                for (int i = s.breakerEventsSeen; i < all.size(); i++) {
+                    audit.add(breakerEvent(s, all.get(i)));
+                }
+                BarRow row = row(b);
+                try {
+                    store.inTransaction(
+                            tx -> {
+                                tx.appendBars(symbol, List.of(row));
+                                audit.forEach(tx::appendEvent);
+                                return null;
+                            });
+                } catch (RuntimeException e) {
+                    // The engine is ahead of the store: rebuild it from what was committed.
+                    rebuild(symbol);
+                    throw e;
+                }
+                s.breakerEventsSeen = all.size();
+            }
+            if (last == null) {
+                throw new QuiverInputException(
+                        "WARMING_UP",
+                        "bars",
+                        "session " + symbol,
+                        bars.size(),
+                        "no bar has been stepped yet (only warm-up)");
+            }
+            return decision(s, last);
+        }
+    }
+
+    /**
+     * A session's state.
+     *
+     * @param symbol the session
+     * @return settings, state, bars, the last decision, the account
+     * @throws QuiverInputException {@code UNKNOWN_SESSION}
+     */
+    public Map<String, Object> state(String symbol) {
+        LiveSession s = session(symbol);
+        synchronized (s) {
+            return state(s);
+        }
+    }
+
+    /**
+     * The open sessions.
+     *
+     * @return per session, its short state
+     */
+    public List<Map<String, Object>> list() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (LiveSession s : sessions.values()) {
+            synchronized (s) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("symbol", s.settings.symbol());
+                m.put("account", s.account.id());
+                m.put("state", s.session.state().name().toLowerCase(java.util.Locale.ROOT));
+                m.put("bars", s.session.barCount());
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Closes a session (its bars and account stay in the store).
+     *
+     * @param symbol the session
+     * @return its final state
+     * @throws QuiverInputException {@code UNKNOWN_SESSION}
+     */
+    public Map<String, Object> close(String symbol) {
+        LiveSession s = session(symbol);
+        synchronized (s) {
+            Map<String, Object> last = state(s);
+            store.closeSession(symbol, clock.millis());
+            sessions.remove(symbol);
+            s.strategy.close();
+            last.put("state", "closed");
+            return last;
+        }
+    }
+
+    /**
+     * An account's figures.
+     *
+     * @param id the account
+     * @return equity, cash, position, drawdown, daily P&amp;L, hit rate, breakers, recent fills
+     * @throws QuiverInputException {@code UNKNOWN_ACCOUNT}
+     */
+    public Map<String, Object> account(String id) {
+        LiveSession s = sessionOfAccount(id);
+        synchronized (s) {
+            Map<String, Object> m = accountFigures(s);
+            List<Map<String, Object>> fills = new ArrayList<>();
+            List<FillRow> stored = store.fills(id);
+            for (FillRow f : stored.subList(Math.max(0, stored.size() - 20), stored.size())) {
+                Map<String, Object> x = new LinkedHashMap<>();
+                x.put("client_fill_id", f.clientFillId());
+                x.put("side", f.side().sql());
+                x.put("quantity", f.quantity());
+                x.put("price", f.price());
+                x.put("fee", f.fee());
+                x.put("time", Instant.ofEpochMilli(f.timeMs()).toString());
+                fills.add(x);
+            }
+            m.put("recent_fills", fills);
+            return m;
+        }
+    }
+
+    /**
+     * Records a fill from an execution system: idempotent by client fill id.
+     *
+     * @param accountId the account
+     * @param f the fill
+     * @return {@code duplicate} true when the same fill was recorded before, and the account
+     * @throws QuiverInputException naming the field: {@code UNKNOWN_ACCOUNT}, {@code
+     *     ACCOUNT_IS_PAPER}, {@code BAD_FILL} (symbol, quantity, price, fee, time, a sale beyond
+     *     the position), or the store's {@code STATE_CONFLICT} for the same id with other content
+     */
+    public Map<String, Object> fill(String accountId, FillRequest f) {
+        LiveSession s = sessionOfAccount(accountId);
+        synchronized (s) {
+            if (s.account.mode() != AccountMode.EXTERNAL) {
+                throw new QuiverInputException(
+                        "ACCOUNT_IS_PAPER",
+                        "account",
+                        "fill " + f.clientFillId(),
+                        accountId,
+                        "is a paper account: the engine fills it at the next open; post fills to"
+                                + " an external account");
+            }
+            validate(s, f);
+            double signed = f.side() == Side.BUY ? f.quantity() : -f.quantity();
+            Account book = s.engine().account(s.acting);
+            if (signed < 0 && -signed > book.units() * (1 + 1e-12)) {
+                throw badFill(
+                        f,
+                        "quantity",
+                        f.quantity(),
+                        "sells more than the position holds ("
+                                + book.units()
+                                + " units; long only)");
+            }
+            FillRow row =
+                    new FillRow(
+                            accountId,
+                            f.clientFillId(),
+                            f.symbol(),
+                            f.side(),
+                            f.quantity(),
+                            f.price(),
+                            f.fee(),
+                            f.time().toEpochMilli());
+            long afterBar = lastBarMillis(s);
+            FillOutcome outcome =
+                    store.inTransaction(
+                            tx -> {
+                                FillOutcome o = tx.recordFill(row);
+                                if (o == FillOutcome.INSERTED) {
+                                    tx.appendEvent(
+                                            command(
+                                                    s,
+                                                    FILL,
+                                                    Map.of(
+                                                            "client_fill_id",
+                                                            f.clientFillId(),
+                                                            "after_bar_ms",
+                                                            afterBar),
+                                                    "client",
+                                                    null));
+                                }
+                                return o;
+                            });
+            if (outcome == FillOutcome.INSERTED) {
+                s.engine().fill(s.acting, signed, f.price(), f.fee(), f.time().toEpochMilli());
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("duplicate", outcome == FillOutcome.DUPLICATE);
+            m.put("account", accountFigures(s));
+            return m;
+        }
+    }
+
+    /**
+     * Re-arms a tripped breaker of the account's acting policy, audited with who and why.
+     *
+     * @param accountId the account
+     * @param breaker {@code max_drawdown}, {@code daily_loss} or {@code hit_rate}
+     * @param actor who
+     * @param reason why, non-blank
+     * @return {@code rearmed} (false if it was not tripped) and the account
+     * @throws QuiverInputException {@code UNKNOWN_ACCOUNT}, {@code BAD_REARM}
+     */
+    public Map<String, Object> rearm(
+            String accountId, String breaker, String actor, String reason) {
+        LiveSession s = sessionOfAccount(accountId);
+        synchronized (s) {
+            CircuitBreakers.Breaker b;
+            try {
+                b = CircuitBreakers.Breaker.ofLabel(breaker);
+            } catch (IllegalArgumentException e) {
+                throw new QuiverInputException(
+                        "BAD_REARM", "breaker", "re-arm " + accountId, breaker, e.getMessage());
+            }
+            if (reason == null || reason.isBlank()) {
+                throw new QuiverInputException(
+                        "BAD_REARM", "reason", "re-arm " + accountId, reason, "is required");
+            }
+            if (actor == null || actor.isBlank()) {
+                throw new QuiverInputException(
+                        "BAD_REARM", "actor", "re-arm " + accountId, actor, "is required");
+            }
+            if (s.engine().breakers(s.acting) == null) {
+                throw new QuiverInputException(
+                        "BAD_REARM",
+                        "breaker",
+                        "re-arm " + accountId,
+                        breaker,
+                        "the served strategy has no circuit breakers");
+            }
+            long at = lastBarMillis(s);
+            boolean tripped = s.engine().breakers(s.acting).tripped(b);
+            if (tripped) {
+                store.inTransaction(
+                        tx ->
+                                tx.appendEvent(
+                                        command(
+                                                s,
+                                                REARM,
+                                                Map.of("breaker", b.label(), "after_bar_ms", at),
+                                                actor,
+                                                reason)));
+                s.engine().rearm(s.acting, b, at, reason);
+                s.breakerEventsSeen = s.engine().breakerEvents().size();
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("rearmed", tripped);
+            m.put("account", accountFigures(s));
+            return m;
+        }
+    }
+
+    /** Closes every session's instances (the store stays open: the caller owns it). */
+    @Override
+    public void close() {
+        for (LiveSession s : sessions.values()) {
+            synchronized (s) {
+                s.strategy.close();
+            }
+        }
+        sessions.clear();
+    }
+
+    // ---- replay --------------------------------------------------------------------------------
+
+    private LiveSession replay(SessionRow row) {
+        SessionSettings settings = SessionSettings.fromJson(row.settingsJson());
+        AccountRow account =
+                store.account(row.accountId())
+                        .orElseThrow(
+                                () ->
+                                        new IllegalStateException(
+                                                "session "
+                                                        + row.symbol()
+                                                        + " names account "
+                                                        + row.accountId()
+                                                        + ", which the store does not have"));
+        BundleLoader.Loaded loaded = strategies.get();
+        if (!loaded.bundle().id().equals(settings.bundle())) {
+            LOG.warn(
+                    "session {} was opened with strategy {}; it is recovered with {}",
+                    row.symbol(),
+                    settings.bundle(),
+                    loaded.bundle().id());
+        }
+        LiveSession s = build(settings, account, loaded);
+        List<BarRow> bars = store.bars(row.symbol());
+        Map<String, FillRow> fills = new HashMap<>();
+        for (FillRow f : store.fills(account.id())) {
+            fills.put(f.clientFillId(), f);
+        }
+        Map<Long, List<StoredEvent>> commands = new HashMap<>();
+        for (StoredEvent e : store.events(account.id())) {
+            String kind = e.event().kind();
+            if (kind.equals(FILL) || kind.equals(REARM)) {
+                long after = detail(e).path("after_bar_ms").asLong(Long.MIN_VALUE);
+                commands.computeIfAbsent(after, k -> new ArrayList<>()).add(e);
+            }
+        }
+        int warm = Math.min(settings.warmupBars(), bars.size());
+        List<Bar> warmup = new ArrayList<>(warm);
+        for (int i = 0; i < warm; i++) {
+            warmup.add(bar(bars.get(i)));
+        }
+        s.session.warmUp(warmup);
+        apply(s, commands.get(warm == 0 ? Long.MIN_VALUE : bars.get(warm - 1).startMs()), fills);
+        for (int i = warm; i < bars.size(); i++) {
+            Bar b = bar(bars.get(i));
+            s.session.append(b);
+            apply(s, commands.get(b.start().toEpochMilli()), fills);
+        }
+        s.breakerEventsSeen = s.engine().breakerEvents().size();
+        return s;
+    }
+
+    private void apply(LiveSession s, List<StoredEvent> events, Map<String, FillRow> fills) {
+        if (events == null) {
+            return;
+        }
+        for (StoredEvent e : events) {
+            var d = detail(e);
+            if (e.event().kind().equals(FILL)) {
+                FillRow f = fills.get(d.path("client_fill_id").asText());
+                if (f == null) {
+                    throw new IllegalStateException(
+                            "event " + e.seq() + " names a fill the store does not have: " + d);
+                }
+                double signed = f.side() == Side.BUY ? f.quantity() : -f.quantity();
+                s.engine().fill(s.acting, signed, f.price(), f.fee(), f.timeMs());
+            } else {
+                s.engine()
+                        .rearm(
+                                s.acting,
+                                CircuitBreakers.Breaker.ofLabel(d.path("breaker").asText()),
+                                d.path("after_bar_ms").asLong(),
+                                e.event().reason().orElse("re-armed"));
+            }
+        }
+    }
+
+    private void rebuild(String symbol) {
+        LiveSession old = sessions.remove(symbol);
+        if (old != null) {
+            old.strategy.close();
+        }
+        store.session(symbol)
+                .filter(r -> r.closedMs().isEmpty())
+                .ifPresent(r -> sessions.put(symbol, replay(r)));
+    }
+
+    private LiveSession build(
+            SessionSettings settings, AccountRow account, BundleLoader.Loaded loaded) {
+        try {
+            List<String> names = loaded.strategy().policyNames();
+            int acting = names.indexOf(settings.policy());
+            if (acting < 0) {
+                throw new IllegalStateException(
+                        "session "
+                                + settings.symbol()
+                                + ": policy "
+                                + settings.policy()
+                                + " is not in the served strategy "
+                                + names);
+            }
+            SymbolEngine engine =
+                    new SymbolEngine(
+                            settings.symbol(),
+                            loaded.rules(),
+                            loaded.strategy(),
+                            account.startingEquity(),
+                            null,
+                            null);
+            loaded.applyExpiry(engine, Optional.empty());
+            if (account.mode() == AccountMode.EXTERNAL) {
+                engine.paper(acting, false);
+            }
+            SymbolSession session =
+                    new SymbolSession(
+                            new SymbolSession.Settings(
+                                    settings.symbol(), settings.interval(), settings.maxGapBars()),
+                            engine);
+            return new LiveSession(settings, account, loaded, session, acting);
+        } catch (RuntimeException e) {
+            loaded.close();
+            throw e;
+        }
+    }
+
+    // ---- answers -------------------------------------------------------------------------------
+
+    private Map<String, Object> decision(LiveSession s, Step step) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("symbol", s.settings.symbol());
+        out.put("bar_time", step.barTime().toString());
+        if (step.signal() != null) {
+            Map<String, Object> fused = new LinkedHashMap<>();
+            fused.put("p_up", step.signal().probabilityUp());
+            fused.put("confidence", step.signal().confidence());
+            fused.put("agreement", step.signal().agreement());
+            fused.put("fusion", s.strategy.strategy().ensemble().descriptor().name());
+            List<Map<String, Object>> contributions = new ArrayList<>();
+            for (SourceContribution c : step.signal().contributions()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("source", c.source());
+                m.put("p_up", c.probabilityUp());
+                m.put("weight", c.weight());
+                contributions.add(m);
+            }
+            fused.put("contributions", contributions);
+            out.put("fused", fused);
+        } else {
+            out.put("fused", null);
+            out.put("no_signal", step.noSignalReason());
+        }
+        Map<String, Object> decisions = new LinkedHashMap<>();
+        for (int p = 0; p < step.policies().size(); p++) {
+            PolicyStep ps = step.policies().get(p);
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("fraction", ps.decision().fraction());
+            d.put("reason", ps.decision().reason());
+            d.put("overridden_by_risk", ps.decision().overridden());
+            d.put("ordered", ps.ordered());
+            d.put("acting", p == s.acting);
+            d.put("equity", ps.equity());
+            d.put("drawdown", ps.drawdown());
+            SizingContext c = ps.context();
+            if (c != null) {
+                Map<String, Object> in = new LinkedHashMap<>();
+                in.put("p_up", c.signal().probabilityUp());
+                in.put("payoff_ratio", c.payoffRatio());
+                in.put("volatility", c.volatility());
+                in.put("equity", c.equity());
+                in.put("drawdown", c.drawdown());
+                in.put("max_fraction", c.maxFraction());
+                d.put("inputs", in);
+            }
+            decisions.put(ps.policy(), d);
+        }
+        out.put("decisions", decisions);
+        out.put("account", accountFigures(s));
+        Map<String, Object> provenance = new LinkedHashMap<>(s.strategy.bundle().provenance());
+        provenance.put("feature_schema_hash", FeaturePipeline.SCHEMA.hash());
+        provenance.put("failed_sources", step.failures());
+        out.put("provenance", provenance);
+        out.put("session", sessionFigures(s));
+        return out;
+    }
+
+    private Map<String, Object> state(LiveSession s) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("symbol", s.settings.symbol());
+        out.putAll(sessionFigures(s));
+        Map<String, Object> settings = new LinkedHashMap<>();
+        settings.put("interval", s.settings.interval().toString());
+        settings.put("max_gap_bars", s.settings.maxGapBars());
+        settings.put("policy", s.settings.policy());
+        settings.put("warmup_bars", s.settings.warmupBars());
+        out.put("settings", settings);
+        out.put("strategy", s.strategy.bundle().provenance());
+        out.put("account", accountFigures(s));
+        Step last = s.session.lastStep();
+        if (last != null) {
+            out.put("last_decision", decision(s, last));
+        }
+        return out;
+    }
+
+    private static Map<String, Object> sessionFigures(LiveSession s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("state", s.session.state().name().toLowerCase(java.util.Locale.ROOT));
+        if (s.session.rewarmReason() != null) {
+            m.put("rewarm_reason", s.session.rewarmReason());
+        }
+        m.put("bars", s.session.barCount());
+        m.put("stepped_bars", s.engine().barCount());
+        Bar last = s.session.lastBar();
+        m.put("last_bar_time", last == null ? null : last.start().toString());
+        m.put("expired_decisions", s.engine().expiredDecisions());
+        return m;
+    }
+
+    private Map<String, Object> accountFigures(LiveSession s) {
+        Account a = s.engine().account(s.acting);
+        Bar last = s.session.lastBar();
+        double close = last == null ? Double.NaN : last.close();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", s.account.id());
+        m.put("currency", s.account.currency());
+        m.put("mode", s.account.mode().sql());
+        m.put("policy", s.settings.policy());
+        m.put("starting_equity", s.account.startingEquity());
+        m.put("equity", a.equity());
+        m.put("cash", a.cash());
+        m.put("position_units", a.units());
+        m.put("position_weight", last == null ? 0.0 : a.weight(close));
+        m.put("high_water_mark", a.highWaterMark());
+        m.put("drawdown", a.drawdown());
+        m.put("daily_pnl", a.dailyPnl());
+        m.put("pending_order", finite(s.engine().pendingOrder(s.acting)));
+        CircuitBreakers b = s.engine().breakers(s.acting);
+        if (b != null) {
+            m.put("hit_rate", finite(b.hitRate()));
+            Map<String, Object> breakers = new LinkedHashMap<>();
+            for (CircuitBreakers.Breaker k : CircuitBreakers.Breaker.values()) {
+                breakers.put(k.label(), b.tripped(k) ? "armed" : "ready");
+            }
+            m.put("breakers", breakers);
+            if (b.halted()) {
+                m.put("halt_reason", b.haltReason());
+            }
+            List<Map<String, Object>> events = new ArrayList<>();
+            List<BreakerEvent> all = b.events();
+            for (BreakerEvent e : all.subList(Math.max(0, all.size() - 10), all.size())) {
+                Map<String, Object> x = new LinkedHashMap<>();
+                x.put("time", e.time().toString());
+                x.put("breaker", e.breaker().label());
+                x.put("event", e.event().label());
+                x.put("value", e.value());
+                x.put("reason", e.reason());
+                events.add(x);
+            }
+            m.put("breaker_events", events);
+        }
+        Map<String, Object> books = new LinkedHashMap<>();
+        List<String> names = s.strategy.strategy().policyNames();
+        for (int p = 0; p < names.size(); p++) {
+            if (p != s.acting) {
+                Account o = s.engine().account(p);
+                books.put(names.get(p), Map.of("equity", o.equity(), "drawdown", o.drawdown()));
+            }
+        }
+        m.put("paper_books", books);
+        return m;
+    }
+
+    private static Object finite(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------
+
+    private void validate(LiveSession s, FillRequest f) {
+        if (f.clientFillId() == null || f.clientFillId().isBlank()) {
+            throw badFill(f, "client_fill_id", f.clientFillId(), "is missing or blank");
+        }
+        if (!s.settings.symbol().equals(f.symbol())) {
+            throw badFill(
+                    f,
+                    "symbol",
+                    f.symbol(),
+                    "is not the account's session symbol " + s.settings.symbol());
+        }
+        if (!(f.quantity() > 0) || Double.isInfinite(f.quantity())) {
+            throw badFill(f, "quantity", f.quantity(), "must be a finite number > 0");
+        }
+        if (!(f.price() > 0) || Double.isInfinite(f.price())) {
+            throw badFill(f, "price", f.price(), "must be a finite number > 0");
+        }
+        if (!(f.fee() >= 0) || Double.isInfinite(f.fee())) {
+            throw badFill(f, "fee", f.fee(), "must be a finite number >= 0");
+        }
+        Bar last = s.session.lastBar();
+        if (last != null && f.time().isBefore(last.start())) {
+            throw badFill(f, "time", f.time(), "is before the session's last bar " + last.start());
+        }
+        if (f.time().isAfter(clock.instant().plusSeconds(60))) {
+            throw badFill(f, "time", f.time(), "is in the future (now " + clock.instant() + ")");
+        }
+    }
+
+    private static QuiverInputException badFill(
+            FillRequest f, String field, Object value, String problem) {
+        return new QuiverInputException(
+                "BAD_FILL", field, "fill " + f.clientFillId(), value, problem);
+    }
+
+    private static long lastBarMillis(LiveSession s) {
+        Bar last = s.session.lastBar();
+        return last == null ? Long.MIN_VALUE : last.start().toEpochMilli();
+    }
+
+    private EventRow breakerEvent(LiveSession s, BreakerEvent e) {
+        ObjectNode d = JSON.createObjectNode();
+        d.put("breaker", e.breaker().label());
+        d.put("value", e.value());
+        return new EventRow(
+                s.account.id(),
+                Optional.of(s.settings.symbol()),
+                e.event() == BreakerEvent.Kind.ARMED ? ARMED : REARMED,
+                Optional.of(e.policy()),
+                d.toString(),
+                e.time().toEpochMilli(),
+                "engine",
+                Optional.ofNullable(e.reason()));
+    }
+
+    private EventRow command(
+            LiveSession s, String kind, Map<String, Object> detail, String actor, String reason) {
+        return new EventRow(
+                s.account.id(),
+                Optional.of(s.settings.symbol()),
+                kind,
+                Optional.of(s.settings.policy()),
+                JSON.valueToTree(detail).toString(),
+                clock.millis(),
+                actor,
+                Optional.ofNullable(reason));
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode detail(StoredEvent e) {
+        try {
+            return JSON.readTree(e.event().detailJson());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
+            throw new IllegalStateException("stored event " + e.seq() + " detail is not JSON", x);
+        }
+    }
+
+    private LiveSession session(String symbol) {
+        LiveSession s = sessions.get(symbol);
+        if (s == null) {
+            throw new QuiverInputException(
+                    "UNKNOWN_SESSION",
+                    "symbol",
+                    "sessions",
+                    symbol,
+                    "has no open session (PUT /v1/sessions/" + symbol + " opens one)");
+        }
+        return s;
+    }
+
+    private LiveSession sessionOfAccount(String id) {
+        for (LiveSession s : sessions.values()) {
+            if (s.account.id().equals(id)) {
+                return s;
+            }
+        }
+        throw new QuiverInputException(
+                "UNKNOWN_ACCOUNT",
+                "account",
+                "accounts",
+                id,
+                "is not the account of an open session");
+    }
+
+    private final Map<String, Object> openLocks = new ConcurrentHashMap<>();
+
+    private Object lockFor(String symbol) {
+        return openLocks.computeIfAbsent(symbol, k -> new Object());
+    }
+
+    private static BarRow row(Bar b) {
+        return new BarRow(
+                b.start().toEpochMilli(), b.open(), b.high(), b.low(), b.close(), b.volume());
+    }
+
+    private static Bar bar(BarRow r) {
+        return new Bar(
+                Instant.ofEpochMilli(r.startMs()),
+                r.open(),
+                r.high(),
+                r.low(),
+                r.close(),
+                r.volume());
+    }
+}

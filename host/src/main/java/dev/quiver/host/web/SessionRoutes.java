@@ -1,0 +1,325 @@
+package dev.quiver.host.web;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.api.market.Bar;
+import dev.quiver.engine.market.BarData;
+import dev.quiver.host.data.BadBarPolicy;
+import dev.quiver.host.data.BarCsvReader;
+import dev.quiver.host.data.BundledData;
+import dev.quiver.host.session.SessionManager;
+import dev.quiver.host.store.AccountMode;
+import dev.quiver.host.store.Side;
+import dev.quiver.host.store.StoreConflictException;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The live session API: {@code /v1/sessions/{symbol}} (PUT opens, GET shows, DELETE closes), {@code
+ * POST /v1/sessions/{symbol}/bars}, {@code /v1/accounts/{id}} (GET), {@code POST
+ * /v1/accounts/{id}/fills} and {@code POST /v1/accounts/{id}/breakers/{breaker}/rearm}. Bad input
+ * is a 4xx naming the field: 400 malformed, 404 unknown session or account, 409 a conflict with
+ * what the session already holds (a changed bar, out of order, a gap, a fill id reused with other
+ * content, a session opened with other settings).
+ */
+final class SessionRoutes {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Codes answered with 409 Conflict. */
+    private static final Set<String> CONFLICTS =
+            Set.of(
+                    "BAR_CONFLICT",
+                    "BAR_OUT_OF_ORDER",
+                    "BAR_GAP",
+                    "SESSION_REWARM",
+                    "SESSION_CONFLICT",
+                    "SESSION_STARTED",
+                    "ACCOUNT_IS_PAPER",
+                    "WARMING_UP",
+                    StoreConflictException.CODE);
+
+    /** Codes answered with 404 Not Found. */
+    private static final Set<String> NOT_FOUND = Set.of("UNKNOWN_SESSION", "UNKNOWN_ACCOUNT");
+
+    private final SessionManager sessions;
+
+    private SessionRoutes(SessionManager sessions) {
+        this.sessions = sessions;
+    }
+
+    /**
+     * Registers the routes.
+     *
+     * @param app the server
+     * @param sessions the sessions, or null when no strategy is served (the routes then answer 409
+     *     saying so)
+     * @param json writes a JSON answer
+     */
+    static void register(Javalin app, SessionManager sessions, Answer json) {
+        SessionRoutes r = new SessionRoutes(sessions);
+        app.put("/v1/sessions/{symbol}", ctx -> r.call(ctx, json, () -> r.open(ctx)));
+        app.get(
+                "/v1/sessions",
+                ctx -> r.call(ctx, json, () -> Map.of("sessions", r.live().list())));
+        app.get(
+                "/v1/sessions/{symbol}",
+                ctx -> r.call(ctx, json, () -> r.live().state(ctx.pathParam("symbol"))));
+        app.delete(
+                "/v1/sessions/{symbol}",
+                ctx -> r.call(ctx, json, () -> r.live().close(ctx.pathParam("symbol"))));
+        app.post(
+                "/v1/sessions/{symbol}/bars",
+                ctx ->
+                        r.call(
+                                ctx,
+                                json,
+                                () ->
+                                        r.live()
+                                                .bars(
+                                                        ctx.pathParam("symbol"),
+                                                        DecisionService.bars(
+                                                                body(ctx).get("bars")))));
+        app.get(
+                "/v1/accounts/{id}",
+                ctx -> r.call(ctx, json, () -> r.live().account(ctx.pathParam("id"))));
+        app.post("/v1/accounts/{id}/fills", ctx -> r.call(ctx, json, () -> r.fill(ctx)));
+        app.post(
+                "/v1/accounts/{id}/breakers/{breaker}/rearm",
+                ctx ->
+                        r.call(
+                                ctx,
+                                json,
+                                () -> {
+                                    JsonNode b = body(ctx);
+                                    return r.live()
+                                            .rearm(
+                                                    ctx.pathParam("id"),
+                                                    ctx.pathParam("breaker"),
+                                                    text(b, "actor", null),
+                                                    text(b, "reason", null));
+                                }));
+    }
+
+    /** Writes a JSON answer. */
+    @FunctionalInterface
+    interface Answer {
+        void write(Context ctx, int status, Object body);
+    }
+
+    @FunctionalInterface
+    private interface Work {
+        Object run();
+    }
+
+    private void call(Context ctx, Answer json, Work work) {
+        try {
+            json.write(ctx, 200, work.run());
+        } catch (QuiverInputException e) {
+            int status =
+                    CONFLICTS.contains(e.code()) ? 409 : NOT_FOUND.contains(e.code()) ? 404 : 400;
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("error", e.code());
+            body.put("field", e.field());
+            body.put("message", e.getMessage());
+            json.write(ctx, status, body);
+        } catch (StoreConflictException e) {
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("error", StoreConflictException.CODE);
+            body.put("field", e.field());
+            body.put("message", e.getMessage());
+            json.write(ctx, 409, body);
+        }
+    }
+
+    private SessionManager live() {
+        if (sessions == null) {
+            throw new QuiverInputException(
+                    "NO_STRATEGY",
+                    "strategy",
+                    "sessions",
+                    null,
+                    "the service serves no strategy bundle (serve --strategy none); sessions need"
+                            + " one");
+        }
+        return sessions;
+    }
+
+    private Map<String, Object> open(Context ctx) {
+        String symbol = ctx.pathParam("symbol");
+        JsonNode b = body(ctx);
+        String account = text(b, "account", symbol + "-paper");
+        String currency = text(b, "currency", "USD");
+        double equity = number(b, "starting_equity", 10_000);
+        AccountMode mode =
+                switch (text(b, "mode", "paper")) {
+                    case "paper" -> AccountMode.PAPER;
+                    case "external" -> AccountMode.EXTERNAL;
+                    default -> throw bad("mode", text(b, "mode", null), "is not paper or external");
+                };
+        Duration interval;
+        try {
+            interval = Duration.parse(text(b, "interval", "PT4H"));
+        } catch (DateTimeParseException e) {
+            throw bad("interval", text(b, "interval", null), "is not an ISO-8601 duration (PT4H)");
+        }
+        int maxGap = (int) number(b, "max_gap_bars", 3);
+        if (maxGap < 1) {
+            throw bad("max_gap_bars", maxGap, "must be >= 1");
+        }
+        if (!(equity > 0) || Double.isInfinite(equity)) {
+            throw bad("starting_equity", equity, "must be a finite number > 0");
+        }
+        return live().open(
+                        new SessionManager.OpenRequest(
+                                symbol,
+                                account,
+                                currency,
+                                equity,
+                                mode,
+                                interval,
+                                maxGap,
+                                text(b, "policy", null),
+                                warmup(b.get("warmup"))));
+    }
+
+    /** {@code {"bars": [...]}}, {@code {"dataset": ID, "until": TIME}} or {@code {"csv": PATH}}. */
+    private static List<Bar> warmup(JsonNode w) {
+        if (w == null || w.isNull()) {
+            return List.of();
+        }
+        if (!w.isObject()) {
+            throw bad("warmup", w, "must be an object: {bars}, {dataset, until} or {csv, until}");
+        }
+        BarData data;
+        if (w.has("bars")) {
+            return DecisionService.bars(w.get("bars"));
+        } else if (w.has("dataset")) {
+            String id = w.get("dataset").asText();
+            data =
+                    BundledData.byId(id)
+                            .orElseThrow(
+                                    () ->
+                                            bad(
+                                                    "warmup.dataset",
+                                                    id,
+                                                    "is not one of " + BundledData.ids()))
+                            .load();
+        } else if (w.has("csv")) {
+            Path file = Path.of(w.get("csv").asText());
+            data =
+                    new BarCsvReader(BadBarPolicy.FAIL)
+                            .read(file, file.getFileName().toString())
+                            .data();
+        } else {
+            throw bad("warmup", w, "needs bars, dataset or csv");
+        }
+        Instant until = Instant.MAX;
+        if (w.has("until")) {
+            try {
+                until = Instant.parse(w.get("until").asText());
+            } catch (DateTimeParseException e) {
+                throw bad("warmup.until", w.get("until").asText(), "is not an ISO-8601 instant");
+            }
+        }
+        List<Bar> bars = new ArrayList<>();
+        for (int i = 0; i < data.size(); i++) {
+            Bar bar = data.bar(i);
+            if (bar.start().isAfter(until)) {
+                break;
+            }
+            bars.add(bar);
+        }
+        return bars;
+    }
+
+    private Map<String, Object> fill(Context ctx) {
+        JsonNode b = body(ctx);
+        Side side =
+                switch (text(b, "side", "").toLowerCase(Locale.ROOT)) {
+                    case "buy" -> Side.BUY;
+                    case "sell" -> Side.SELL;
+                    default -> throw bad("side", text(b, "side", null), "is not buy or sell");
+                };
+        Instant time;
+        try {
+            time = Instant.parse(text(b, "time", ""));
+        } catch (DateTimeParseException e) {
+            throw bad("time", text(b, "time", null), "is not an ISO-8601 instant");
+        }
+        return live().fill(
+                        ctx.pathParam("id"),
+                        new SessionManager.FillRequest(
+                                text(b, "client_fill_id", null),
+                                text(b, "symbol", null),
+                                side,
+                                required(b, "quantity"),
+                                required(b, "price"),
+                                number(b, "fee", 0),
+                                time));
+    }
+
+    private static JsonNode body(Context ctx) {
+        String text = ctx.body();
+        if (text.isBlank()) {
+            return JSON.createObjectNode();
+        }
+        try {
+            JsonNode n = JSON.readTree(text);
+            if (n == null || !n.isObject()) {
+                throw bad("body", null, "must be a JSON object");
+            }
+            return n;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw bad("body", null, "is not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    private static String text(JsonNode b, String field, String otherwise) {
+        JsonNode v = b.get(field);
+        if (v == null || v.isNull()) {
+            return otherwise;
+        }
+        if (!v.isTextual()) {
+            throw bad(field, v, "must be a string");
+        }
+        return v.asText();
+    }
+
+    private static double number(JsonNode b, String field, double otherwise) {
+        JsonNode v = b.get(field);
+        if (v == null || v.isNull()) {
+            return otherwise;
+        }
+        if (!v.isNumber()) {
+            throw bad(field, v, "must be a number");
+        }
+        return v.asDouble();
+    }
+
+    private static double required(JsonNode b, String field) {
+        JsonNode v = b.get(field);
+        if (v == null || v.isNull()) {
+            throw bad(field, null, "is missing");
+        }
+        if (!v.isNumber()) {
+            throw bad(field, v, "must be a number (NaN and infinities are not numbers in JSON)");
+        }
+        return v.asDouble();
+    }
+
+    private static QuiverInputException bad(String field, Object value, String problem) {
+        return new QuiverInputException("BAD_REQUEST", field, "request", value, problem);
+    }
+}

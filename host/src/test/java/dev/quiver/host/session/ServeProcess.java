@@ -1,0 +1,161 @@
+package dev.quiver.host.session;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** {@code bin/quiver serve} of the built distribution as a child JVM, and JSON calls to it. */
+final class ServeProcess implements AutoCloseable {
+
+    static final Path DISTRIBUTION = Path.of(System.getProperty("quiver.distribution"));
+    private static final Pattern LISTENING =
+            Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)/");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Process process;
+    private final Path out;
+    private final Path err;
+    private final HttpClient http = HttpClient.newHttpClient();
+    final int port;
+
+    private ServeProcess(Process process, Path out, Path err) throws Exception {
+        this.process = process;
+        this.out = out;
+        this.err = err;
+        this.port = awaitListening(Duration.ofSeconds(240));
+    }
+
+    /** Starts {@code serve --port 0} with the extra arguments, logs in {@code work}. */
+    static ServeProcess start(Path work, String name, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(DISTRIBUTION.resolve("bin/quiver").toString());
+        cmd.addAll(List.of("serve", "--port", "0", "--fit-on", "none", "--watch-interval-ms", "0"));
+        cmd.addAll(List.of(args));
+        Path o = work.resolve(name + ".out");
+        Path e = work.resolve(name + ".err");
+        ProcessBuilder pb =
+                new ProcessBuilder(cmd).redirectOutput(o.toFile()).redirectError(e.toFile());
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        pb.environment().remove("MLFLOW_TRACKING_URI");
+        pb.environment().remove("QUIVER_STATE_URL");
+        return new ServeProcess(pb.start(), o, e);
+    }
+
+    /** Runs {@code bin/quiver ARGS} to completion; fails with its output when it exits non-zero. */
+    static String run(Path work, String name, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(DISTRIBUTION.resolve("bin/quiver").toString());
+        cmd.addAll(List.of(args));
+        Path o = work.resolve(name + ".out");
+        Path e = work.resolve(name + ".err");
+        ProcessBuilder pb =
+                new ProcessBuilder(cmd).redirectOutput(o.toFile()).redirectError(e.toFile());
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        pb.environment().remove("MLFLOW_TRACKING_URI");
+        Process p = pb.start();
+        if (!p.waitFor(15, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new AssertionError("quiver " + args[0] + " did not finish in 15 minutes");
+        }
+        if (p.exitValue() != 0) {
+            throw new AssertionError(
+                    "quiver "
+                            + String.join(" ", args)
+                            + " exited with "
+                            + p.exitValue()
+                            + ":\n"
+                            + Files.readString(e, StandardCharsets.UTF_8));
+        }
+        return Files.readString(o, StandardCharsets.UTF_8);
+    }
+
+    /** A JSON call; the answer's status and body. */
+    record Answer(int status, JsonNode body) {}
+
+    Answer call(String method, String path, Object body) throws IOException, InterruptedException {
+        HttpRequest.Builder b =
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                        .timeout(Duration.ofSeconds(60))
+                        .header("Content-Type", "application/json");
+        HttpRequest.BodyPublisher p =
+                body == null
+                        ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body));
+        HttpResponse<String> r =
+                http.send(b.method(method, p).build(), HttpResponse.BodyHandlers.ofString());
+        return new Answer(r.statusCode(), JSON.readTree(r.body().isEmpty() ? "{}" : r.body()));
+    }
+
+    /** A JSON call that must answer 200. */
+    JsonNode ok(String method, String path, Object body) throws IOException, InterruptedException {
+        Answer a = call(method, path, body);
+        if (a.status() != 200) {
+            throw new AssertionError(
+                    method + " " + path + " answered " + a.status() + ": " + a.body());
+        }
+        return a.body();
+    }
+
+    String stderr() throws IOException {
+        return Files.readString(err, StandardCharsets.UTF_8);
+    }
+
+    /** SIGKILL: nothing runs after it. */
+    void kill() throws InterruptedException {
+        process.toHandle().destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /** SIGTERM, waits for a clean stop. */
+    @Override
+    public void close() throws IOException {
+        if (process.isAlive()) {
+            process.destroy();
+            try {
+                if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                    throw new AssertionError("quiver serve did not stop on SIGTERM within 30 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while stopping quiver serve", e);
+            }
+        }
+    }
+
+    private int awaitListening(Duration max) throws Exception {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (System.nanoTime() < deadline) {
+            Matcher m = LISTENING.matcher(Files.readString(out, StandardCharsets.UTF_8));
+            if (m.find()) {
+                return Integer.parseInt(m.group(1));
+            }
+            if (!process.isAlive()) {
+                throw new AssertionError(
+                        "quiver serve exited with "
+                                + process.exitValue()
+                                + " before listening; stderr:\n"
+                                + Files.readString(err, StandardCharsets.UTF_8));
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(
+                "quiver serve did not listen within "
+                        + max.toSeconds()
+                        + " s; stderr:\n"
+                        + Files.readString(err, StandardCharsets.UTF_8));
+    }
+}
