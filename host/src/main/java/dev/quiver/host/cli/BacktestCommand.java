@@ -27,7 +27,9 @@ import dev.quiver.host.rollout.RolloutBacktestReport;
 import dev.quiver.host.rollout.RolloutSpec;
 import dev.quiver.host.rollout.VariantRuntime;
 import dev.quiver.host.strategy.BundleLoader;
+import dev.quiver.host.strategy.ResolvedStrategy;
 import dev.quiver.host.strategy.StrategyBundle;
+import dev.quiver.host.strategy.StrategyResolver;
 import dev.quiver.host.tracking.BacktestTracking;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -75,11 +77,14 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
             names = "--strategy",
             paramLabel = "BUNDLE",
             description =
-                    "Evaluate a fitted strategy bundle (a folder from `strategy fit`) on the bars"
-                            + " after it was fitted, with no refits: the same engine, accounts"
-                            + " and report; writes decisions.csv (every bar's fused p_up and each"
-                            + " policy's fraction and equity) beside the report.")
-    Path strategy;
+                    "Evaluate a fitted strategy bundle on the bars after it was fitted, with no"
+                            + " refits: the same engine, accounts and report; writes decisions.csv"
+                            + " (every bar's fused p_up and each policy's fraction and equity)"
+                            + " beside the report. A folder from `strategy fit`, or a registered"
+                            + " version, models:/NAME@ALIAS or models:/NAME/VERSION (resolved"
+                            + " through --tracking-uri into --models-dir, verified, and its smoke"
+                            + " cases replayed first).")
+    String strategy;
 
     @Option(
             names = "--rollout-key",
@@ -239,7 +244,9 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
             WalkForwardBacktest.Config config,
             PrintWriter stdout,
             PrintWriter stderr) {
-        StrategyBundle bundle = StrategyBundle.open(strategy);
+        ResolvedStrategy resolved =
+                StrategyCommand.resolve(strategy, trackingUri, modelsDir, stderr);
+        StrategyBundle bundle = resolved.bundle();
         long from = bundle.servesFrom().toEpochMilli();
         int fromIndex = 0;
         while (fromIndex < bars.size() && bars.startMillis[fromIndex] < from) {
@@ -263,6 +270,10 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                 bars.size() - fromIndex,
                 Instant.ofEpochMilli(bars.startMillis[fromIndex]));
         stderr.flush();
+        if (StrategyResolver.isRegistryUri(strategy)) {
+            stderr.println(StrategyCommand.checkSmoke(resolved, plugins));
+            stderr.flush();
+        }
         Path dir = out.resolve(bars.symbol());
         try (BundleLoader.Loaded loaded = BundleLoader.load(bundle, plugins);
                 DecisionsCsv csv =

@@ -2,6 +2,7 @@ package dev.quiver.host.cli;
 
 import dev.quiver.api.QuiverApi;
 import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.host.strategy.StrategyRefusedException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -64,7 +65,8 @@ public final class Cli implements Runnable {
                 (e, commandLine, parseResult) -> {
                     PrintWriter err = commandLine.getErr();
                     if (e instanceof QuiverInputException
-                            || e instanceof IllegalArgumentException) {
+                            || e instanceof IllegalArgumentException
+                            || e instanceof StrategyRefusedException) {
                         // The message names what was wrong and where; a stack trace adds nothing.
                         err.println(e.getMessage());
                         err.flush();

@@ -10,11 +10,19 @@ import dev.quiver.host.backtest.Progress;
 import dev.quiver.host.backtest.ReportWriter;
 import dev.quiver.host.backtest.TextReport;
 import dev.quiver.host.backtest.WalkForwardBacktest;
+import dev.quiver.host.mlflow.MlflowClient;
+import dev.quiver.host.mlflow.MlflowHttp;
 import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.registry.ModelUri;
+import dev.quiver.host.strategy.BundleRegistrar;
 import dev.quiver.host.strategy.BundleWriter;
+import dev.quiver.host.strategy.ResolvedStrategy;
 import dev.quiver.host.strategy.StrategyBundle;
+import dev.quiver.host.strategy.StrategyRefusedException;
+import dev.quiver.host.strategy.StrategyResolver;
+import dev.quiver.host.strategy.StrategySmoke;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -24,9 +32,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -97,6 +107,62 @@ final class StrategyCommand implements Runnable {
                                 + " here.")
         String created;
 
+        @Option(
+                names = "--register",
+                paramLabel = "NAME",
+                description =
+                        "After writing the bundle, log the fit as an MLflow run (parameters,"
+                                + " the walk-forward's figures, the bundle and the report as"
+                                + " artifacts), record smoke cases, and register the bundle as a"
+                                + " new version of this registered model (tag quiver.kind ="
+                                + " quiver-strategy). No alias moves unless --alias names it.")
+        String register;
+
+        @Option(
+                names = "--tracking-uri",
+                paramLabel = "URI",
+                description =
+                        "MLflow server for --register (default: MLFLOW_TRACKING_URI), e.g."
+                                + " http://127.0.0.1:5000.")
+        String trackingUri;
+
+        @Option(
+                names = "--alias",
+                paramLabel = "ALIAS",
+                description =
+                        "With --register: point this alias at the new version, e.g. challenger"
+                                + " (repeatable). @champion moves only if named here.")
+        List<String> aliases = List.of();
+
+        @Option(
+                names = "--experiment",
+                paramLabel = "NAME",
+                defaultValue = BundleRegistrar.EXPERIMENT,
+                description =
+                        "With --register: the MLflow experiment of the fit's run, created if"
+                                + " missing (default: ${DEFAULT-VALUE}).")
+        String experiment;
+
+        @Option(
+                names = "--smoke-bars",
+                paramLabel = "N",
+                defaultValue = "" + StrategySmoke.DEFAULT_CASES,
+                description =
+                        "With --register: decisions recorded as smoke cases (smoke.json): the"
+                                + " first N bars after the bundle's data in the series, or its"
+                                + " last N fitted bars when there are none (default:"
+                                + " ${DEFAULT-VALUE}).")
+        int smokeBars;
+
+        @Option(
+                names = "--smoke-tolerance",
+                paramLabel = "X",
+                defaultValue = "" + StrategySmoke.DEFAULT_TOLERANCE,
+                description =
+                        "With --register: largest accepted difference of a replayed probability"
+                                + " or fraction (default: ${DEFAULT-VALUE}).")
+        double smokeTolerance;
+
         @Mixin HostOptions host;
 
         @Spec CommandSpec spec;
@@ -118,6 +184,9 @@ final class StrategyCommand implements Runnable {
             Duration age = duration(maxAge, "--max-age");
             Instant at = created == null ? Instant.now() : instant(created, "--created");
             var config = config();
+            // Registry options are checked, and the registry reached, before the fit: a fit that
+            // cannot be registered is not run.
+            Optional<BundleRegistrar> registrar = registrar();
             try (PluginRuntime plugins =
                     PluginRuntime.start(host.pluginsDir(), host.batchConfiguration())) {
                 for (PluginRefusal r : plugins.refusals()) {
@@ -176,8 +245,117 @@ final class StrategyCommand implements Runnable {
                 stdout.printf("bundle: %s%n", bundle.dir());
                 stdout.printf("walk-forward report: %s%n", report.resolve("report.html"));
                 stdout.flush();
+                if (registrar.isPresent()) {
+                    registerBundle(registrar.get(), bundle, plugins, all.get(0), bars, report);
+                }
             }
             return 0;
+        }
+
+        /** The registrar for --register, after checking the options; empty without --register. */
+        private Optional<BundleRegistrar> registrar() {
+            if (register == null) {
+                if (!aliases.isEmpty()) {
+                    throw new QuiverInputException(
+                            "BAD_OPTION",
+                            "--alias",
+                            "strategy fit",
+                            aliases,
+                            "needs --register NAME: an alias points at a registered version");
+                }
+                if (trackingUri != null) {
+                    throw new QuiverInputException(
+                            "BAD_OPTION",
+                            "--tracking-uri",
+                            "strategy fit",
+                            trackingUri,
+                            "is used only with --register NAME (nothing would be logged)");
+                }
+                return Optional.empty();
+            }
+            ModelUri.parse("models:/" + register + "/1");
+            for (String a : aliases) {
+                ModelUri.parse("models:/" + register + "@" + a);
+            }
+            if (smokeBars < 1) {
+                throw new QuiverInputException(
+                        "BAD_OPTION", "--smoke-bars", "strategy fit", smokeBars, "must be >= 1");
+            }
+            if (!(smokeTolerance > 0 && smokeTolerance <= 0.5)) {
+                throw new QuiverInputException(
+                        "BAD_OPTION",
+                        "--smoke-tolerance",
+                        "strategy fit",
+                        smokeTolerance,
+                        "must be in (0, 0.5]");
+            }
+            MlflowClient client = ModelsCommand.client(trackingUri);
+            client.experimentId(experiment);
+            return Optional.of(new BundleRegistrar(client));
+        }
+
+        /** Records the smoke cases and registers the bundle (see {@link BundleRegistrar}). */
+        private void registerBundle(
+                BundleRegistrar registrar,
+                StrategyBundle bundle,
+                PluginRuntime plugins,
+                BarData series,
+                BarData fitted,
+                Path report) {
+            PrintWriter stdout = spec.commandLine().getOut();
+            StrategySmoke.Window w =
+                    StrategySmoke.casesFor(series, fitted.size(), bundle.servesFrom(), smokeBars);
+            StrategySmoke smoke =
+                    StrategySmoke.record(
+                            bundle,
+                            plugins,
+                            series,
+                            w,
+                            StrategySmoke.DEFAULT_WARM_UP,
+                            smokeTolerance);
+            Path smokeFile = report.resolve(StrategySmoke.FILE_NAME);
+            try {
+                smoke.write(smokeFile);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write " + smokeFile, e);
+            }
+            stdout.printf(
+                    Locale.ROOT,
+                    "smoke: %d decisions recorded on %s (%s) in %s%n",
+                    smoke.cases().size(),
+                    series.symbol(),
+                    w.note(),
+                    smokeFile);
+            Map<String, String> extra = new LinkedHashMap<>();
+            for (Path f : data) {
+                extra.put("data_file", f.toAbsolutePath().toString());
+            }
+            extra.put("until", until == null ? "none" : until);
+            extra.put("series_bars", Integer.toString(series.size()));
+            extra.put("fitted_bars", Integer.toString(fitted.size()));
+            extra.put(
+                    "fitted_span",
+                    Instant.ofEpochMilli(fitted.startMillis[0])
+                            + ".."
+                            + Instant.ofEpochMilli(fitted.startMillis[fitted.size() - 1]));
+            extra.put("smoke_window", w.window());
+            BundleRegistrar.Registered r =
+                    registrar.register(
+                            experiment,
+                            register,
+                            bundle,
+                            smokeFile,
+                            Optional.of(report),
+                            extra,
+                            aliases);
+            stdout.printf(
+                    "registered models:/%s/%s (run %s, experiment %s)%n",
+                    r.name(), r.version(), r.runId(), experiment);
+            new TreeMap<>(r.tags()).forEach((k, v) -> stdout.printf("  %s = %s%n", k, v));
+            for (String a : aliases) {
+                stdout.printf("  @%s -> %s%n", a, r.version());
+            }
+            stdout.flush();
         }
 
         private BarData truncate(BarData bars) {
@@ -211,29 +389,146 @@ final class StrategyCommand implements Runnable {
                 .orElseGet(WeightedFusion::new);
     }
 
+    /**
+     * Resolves {@code --strategy}/{@code show}'s argument: a folder, or a registered version
+     * through the registry (or the cache when it is unreachable, said on {@code err}).
+     */
+    static ResolvedStrategy resolve(
+            String reference, String trackingUri, Path modelsDir, PrintWriter err) {
+        Optional<MlflowClient> client =
+                StrategyResolver.isRegistryUri(reference)
+                        ? HostOptions.trackingUri(trackingUri)
+                                .map(
+                                        uri ->
+                                                new MlflowClient(
+                                                        new MlflowHttp(
+                                                                uri,
+                                                                MlflowHttp.Settings.defaults())))
+                        : Optional.empty();
+        ResolvedStrategy r =
+                new StrategyResolver(client, ModelsCommand.modelsDir(modelsDir)).resolve(reference);
+        if (!r.note().isEmpty()) {
+            err.printf("strategy %s: %s%n", reference, r.note());
+        }
+        if (StrategyResolver.isRegistryUri(reference)) {
+            err.printf(
+                    "strategy %s -> %s (%s, run %s) in %s%n",
+                    reference, r.pinned(), r.origin(), r.runId(), r.dir());
+        }
+        err.flush();
+        return r;
+    }
+
+    /**
+     * Replays a registered version's smoke cases through fresh instances and refuses the version if
+     * a decision differs from the recorded one.
+     *
+     * @return the line to print
+     * @throws StrategyRefusedException if a case differs
+     */
+    static String checkSmoke(ResolvedStrategy r, PluginRuntime plugins) {
+        Optional<StrategySmoke> smoke = r.readSmoke();
+        if (smoke.isEmpty()) {
+            return "smoke: "
+                    + r.pinned()
+                    + (r.name().isEmpty()
+                            ? " is a folder, no recorded decisions to replay"
+                            : " has no recorded decisions to replay");
+        }
+        StrategySmoke.Result result = smoke.get().check(r.bundle(), plugins);
+        if (!result.passed()) {
+            throw new StrategyRefusedException(
+                    r.pinned(),
+                    "it does not decide like the registered version: " + result.reason());
+        }
+        return String.format(
+                Locale.ROOT,
+                "smoke: %d recorded decisions of %s reproduced (%s, largest difference %.3g)",
+                result.cases(),
+                r.pinned(),
+                smoke.get().window(),
+                result.maxDifference());
+    }
+
     /** {@code strategy show}: the manifest, readable. */
     @Command(
             name = "show",
             mixinStandardHelpOptions = true,
-            description = "Verifies a bundle folder and prints its manifest in short.")
+            description =
+                    "Resolves and verifies a bundle (a folder, or a registered version:"
+                            + " models:/NAME@ALIAS, models:/NAME/VERSION) and prints its manifest"
+                            + " in short.")
     static final class Show implements Callable<Integer> {
 
-        @Parameters(paramLabel = "BUNDLE", description = "A bundle folder.")
-        Path bundle;
+        @Parameters(
+                paramLabel = "BUNDLE",
+                description =
+                        "models:/NAME@ALIAS, models:/NAME/VERSION (downloaded into the cache and"
+                                + " verified) or a bundle folder.")
+        String bundle;
 
         @Option(names = "--json", description = "Print the whole manifest as JSON.")
         boolean json;
+
+        @Option(
+                names = "--tracking-uri",
+                paramLabel = "URI",
+                description =
+                        "MLflow server for models:/ references (default: MLFLOW_TRACKING_URI;"
+                                + " none: the cache is the registry).")
+        String trackingUri;
+
+        @Option(
+                names = "--models-dir",
+                paramLabel = "DIR",
+                description = "Model and strategy cache (default: QUIVER_HOME/models).")
+        Path modelsDir;
+
+        @Option(
+                names = "--check",
+                description =
+                        "Also load the plugins and replay the version's smoke cases: refused"
+                                + " (exit 2) if a decision differs from the recorded one.")
+        boolean check;
+
+        @Mixin HostOptions host;
 
         @Spec CommandSpec spec;
 
         @Override
         public Integer call() throws IOException {
-            StrategyBundle b = StrategyBundle.open(bundle);
             PrintWriter out = spec.commandLine().getOut();
+            ResolvedStrategy r =
+                    resolve(bundle, trackingUri, modelsDir, spec.commandLine().getErr());
+            StrategyBundle b = r.bundle();
             if (json) {
                 out.println(Files.readString(b.dir().resolve(StrategyBundle.MANIFEST)));
             } else {
                 out.print(describe(b));
+                if (!r.name().isEmpty()) {
+                    out.printf(
+                            "  registered %s (run %s), resolved from %s%s%n",
+                            r.pinned(),
+                            r.runId(),
+                            r.origin(),
+                            r.note().isEmpty() ? "" : ": " + r.note());
+                }
+                r.readSmoke()
+                        .ifPresent(
+                                sm ->
+                                        out.printf(
+                                                Locale.ROOT,
+                                                "  smoke: %d recorded decisions on %s, %s%n",
+                                                sm.cases().size(),
+                                                sm.symbol(),
+                                                sm.note()));
+                out.printf("  folder %s%n", b.dir());
+            }
+            if (check) {
+                try (PluginRuntime plugins =
+                        PluginRuntime.start(host.pluginsDir(), host.batchConfiguration())) {
+                    out.println(checkSmoke(r, plugins));
+                }
             }
             out.flush();
             return 0;

@@ -274,6 +274,31 @@ public final class MlflowClient {
     }
 
     /**
+     * Creates a model version whose files are a folder of a run's artifacts (no logged model): its
+     * download URI is that folder.
+     *
+     * @param name registered model name
+     * @param source the folder, {@code mlflow-artifacts:/<exp>/<run>/artifacts/<path>}
+     * @param runId the run that holds it
+     * @param tags version tags
+     * @return the version number
+     */
+    public String createModelVersionFrom(
+            String name, String source, String runId, Map<String, String> tags) {
+        ObjectNode body =
+                MlflowHttp.JSON
+                        .createObjectNode()
+                        .put("name", name)
+                        .put("source", source)
+                        .put("run_id", runId);
+        body.set("tags", keyValues(tags));
+        return http.post("model-versions/create", body)
+                .path("model_version")
+                .path("version")
+                .asText();
+    }
+
+    /**
      * Points an alias at a version.
      *
      * @param name registered model name

@@ -456,8 +456,9 @@ public final class ModelStore {
      *
      * @param name registered model name
      * @return alias to version
+     * @throws UncheckedIOException if the file cannot be read
      */
-    Map<String, String> aliases(String name) {
+    public Map<String, String> aliases(String name) {
         Path f = root.resolve(name).resolve("aliases.json");
         Map<String, String> out = new LinkedHashMap<>();
         if (Files.isRegularFile(f)) {
@@ -480,7 +481,8 @@ public final class ModelStore {
      * @param version version number
      * @throws IOException on a file system error
      */
-    synchronized void recordAlias(String name, String alias, String version) throws IOException {
+    public synchronized void recordAlias(String name, String alias, String version)
+            throws IOException {
         Map<String, String> aliases = aliases(name);
         if (version.equals(aliases.get(alias))) {
             return;
@@ -497,7 +499,13 @@ public final class ModelStore {
                 StandardCopyOption.ATOMIC_MOVE);
     }
 
-    static void deleteTree(Path dir) throws IOException {
+    /**
+     * Deletes a folder and everything in it; nothing if it does not exist.
+     *
+     * @param dir the folder
+     * @throws IOException on a file system error
+     */
+    public static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }

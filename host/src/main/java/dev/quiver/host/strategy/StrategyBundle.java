@@ -40,6 +40,13 @@ import java.util.stream.Stream;
  * pickle, a zip), a truncated file (its sha256 differs). {@link #checkCompatible} and {@link
  * #checkFresh} refuse a bundle fitted with other plugin or capability versions or another feature
  * schema, and an expired one.
+ *
+ * <p>One file may be present without being listed: {@value #REGISTRY_FILE}, the registry's name,
+ * version and run of a bundle that {@link StrategyResolver} downloaded (the manifest cannot list
+ * it: the version number exists only after the manifest was registered). It is the only exception,
+ * and it is checked too: a JSON object with exactly {@code name}, {@code version}, {@code run_id}
+ * and {@code manifest_sha256}, the last equal to this folder's manifest, so a registration copied
+ * from another bundle is refused. It carries provenance only; nothing a decision reads.
  */
 public final class StrategyBundle {
 
@@ -49,15 +56,36 @@ public final class StrategyBundle {
     /** The manifest format this host reads and writes. */
     public static final String FORMAT = "quiver-strategy/1";
 
+    /**
+     * The one file a bundle folder may hold without the manifest listing it: where a registered
+     * bundle came from ({@code {"name", "version", "run_id", "manifest_sha256"}}), written by
+     * {@link StrategyResolver} into the folders of its cache.
+     */
+    public static final String REGISTRY_FILE = "registered.json";
+
+    private static final java.util.Set<String> REGISTRY_FIELDS =
+            java.util.Set.of("name", "version", "run_id", "manifest_sha256");
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path dir;
     private final JsonNode manifest;
+    private final Optional<Registration> registration;
 
-    private StrategyBundle(Path dir, JsonNode manifest) {
+    private StrategyBundle(Path dir, JsonNode manifest, Optional<Registration> registration) {
         this.dir = dir;
         this.manifest = manifest;
+        this.registration = registration;
     }
+
+    /**
+     * Where a bundle came from in the model registry.
+     *
+     * @param name registered model name
+     * @param version version number
+     * @param runId the run that registered it (empty if unknown)
+     */
+    public record Registration(String name, String version, String runId) {}
 
     /**
      * Reads and verifies a bundle folder (format, paths, listed files and their sha256, formats).
@@ -101,6 +129,14 @@ public final class StrategyBundle {
         for (var e : files.properties()) {
             listed.put(e.getKey(), e.getValue().asText());
         }
+        if (listed.containsKey(REGISTRY_FILE)) {
+            throw bad(
+                    dir,
+                    REGISTRY_FILE,
+                    null,
+                    "is listed in the manifest, but the name is reserved for the registry's"
+                            + " provenance file");
+        }
         for (var e : listed.entrySet()) {
             Path file = contained(dir, root, e.getKey());
             if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
@@ -138,12 +174,13 @@ public final class StrategyBundle {
                                 + " (a damaged, truncated or replaced file)");
             }
         }
+        Path registryFile = root.resolve(REGISTRY_FILE);
         try (Stream<Path> all = Files.walk(root)) {
             for (Path p : (Iterable<Path>) all::iterator) {
                 if (Files.isSymbolicLink(p)) {
                     throw bad(dir, root.relativize(p).toString(), null, "is a symbolic link");
                 }
-                if (Files.isRegularFile(p) && !p.equals(manifestFile)) {
+                if (Files.isRegularFile(p) && !p.equals(manifestFile) && !p.equals(registryFile)) {
                     String rel = root.relativize(p).toString().replace('\\', '/');
                     if (!listed.containsKey(rel)) {
                         throw bad(
@@ -157,7 +194,64 @@ public final class StrategyBundle {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list bundle folder " + dir, e);
         }
-        return new StrategyBundle(root, m);
+        Optional<Registration> registration = Optional.empty();
+        if (Files.exists(registryFile, LinkOption.NOFOLLOW_LINKS)) {
+            registration = Optional.of(registration(dir, manifestFile, registryFile));
+        }
+        return new StrategyBundle(root, m, registration);
+    }
+
+    /** Reads and checks {@value #REGISTRY_FILE} (see the class comment). */
+    private static Registration registration(Path dir, Path manifestFile, Path file) {
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            throw bad(dir, REGISTRY_FILE, null, "is not a regular file");
+        }
+        JsonNode r;
+        try {
+            r = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw bad(dir, REGISTRY_FILE, null, "is not valid JSON: " + e.getMessage());
+        }
+        if (r == null || !r.isObject()) {
+            throw bad(dir, REGISTRY_FILE, null, "is not a JSON object");
+        }
+        for (var e : r.properties()) {
+            if (!REGISTRY_FIELDS.contains(e.getKey())) {
+                throw bad(
+                        dir,
+                        REGISTRY_FILE + ": " + e.getKey(),
+                        null,
+                        "is not a field of the registry file (name, version, run_id,"
+                                + " manifest_sha256); it carries provenance only");
+            }
+            if (!e.getValue().isTextual()) {
+                throw bad(dir, REGISTRY_FILE + ": " + e.getKey(), e.getValue(), "is not a string");
+            }
+        }
+        for (String f : List.of("name", "version", "manifest_sha256")) {
+            if (r.path(f).asText("").isEmpty()) {
+                throw bad(dir, REGISTRY_FILE + ": " + f, null, "is missing");
+            }
+        }
+        String sha;
+        try {
+            sha = ModelStore.sha256(manifestFile);
+        } catch (IOException e) {
+            throw bad(dir, MANIFEST, null, "cannot be read: " + e);
+        }
+        String named = r.path("manifest_sha256").asText();
+        if (!sha.equals(named)) {
+            throw bad(
+                    dir,
+                    REGISTRY_FILE + ": manifest_sha256",
+                    named,
+                    "names another manifest: this folder's manifest.json has sha256 "
+                            + sha
+                            + " (a registration copied from another bundle, or a changed"
+                            + " manifest)");
+        }
+        return new Registration(
+                r.path("name").asText(), r.path("version").asText(), r.path("run_id").asText(""));
     }
 
     /** A manifest path resolved inside the folder, or refused. */
@@ -389,16 +483,33 @@ public final class StrategyBundle {
     }
 
     /**
+     * Where the bundle came from in the model registry: its {@value #REGISTRY_FILE} (written by
+     * {@link StrategyResolver}), else the manifest's optional {@code registered} object.
+     *
+     * @return name, version and run, or empty for a bundle that was not registered
+     */
+    public Optional<Registration> registration() {
+        if (registration.isPresent()) {
+            return registration;
+        }
+        JsonNode r = manifest.path("registered");
+        return r.isObject()
+                ? Optional.of(
+                        new Registration(
+                                r.path("name").asText(),
+                                r.path("version").asText(),
+                                r.path("run_id").asText("")))
+                : Optional.empty();
+    }
+
+    /**
      * An identifier for messages and provenance: the registered name and version when the bundle
-     * came from a registry, else the folder.
+     * came from a registry ({@link #registration()}), else the folder.
      *
      * @return e.g. {@code quiver-strategy/7} or a path
      */
     public String id() {
-        JsonNode r = manifest.path("registered");
-        return r.isObject()
-                ? r.path("name").asText() + "/" + r.path("version").asText()
-                : dir.toString();
+        return registration().map(r -> r.name() + "/" + r.version()).orElse(dir.toString());
     }
 
     /**
@@ -436,12 +547,13 @@ public final class StrategyBundle {
     public Map<String, Object> provenance() {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("bundle", id());
-        JsonNode r = manifest.path("registered");
-        if (r.isObject()) {
-            p.put("name", r.path("name").asText());
-            p.put("version", r.path("version").asText());
-            p.put("run_id", r.path("run_id").asText(null));
-        }
+        registration()
+                .ifPresent(
+                        r -> {
+                            p.put("name", r.name());
+                            p.put("version", r.version());
+                            p.put("run_id", r.runId().isEmpty() ? null : r.runId());
+                        });
         try {
             p.put("manifest_sha256", ModelStore.sha256(dir.resolve(MANIFEST)));
         } catch (IOException e) {
