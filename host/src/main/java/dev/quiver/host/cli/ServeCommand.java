@@ -17,7 +17,9 @@ import dev.quiver.host.session.SessionManager;
 import dev.quiver.host.session.StrategyCatalog;
 import dev.quiver.host.store.StateStore;
 import dev.quiver.host.strategy.BundleLoader;
+import dev.quiver.host.strategy.ResolvedStrategy;
 import dev.quiver.host.strategy.StrategyBundle;
+import dev.quiver.host.strategy.StrategyResolver;
 import dev.quiver.host.web.QuiverServer;
 import dev.quiver.host.web.SourceFitting;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -143,9 +145,12 @@ final class ServeCommand implements Callable<Integer> {
             names = "--strategy",
             paramLabel = "BUNDLE|none",
             description =
-                    "The strategy bundle live sessions step (a folder from `strategy fit`); default:"
-                            + " the bundle the build fitted on the bundled BTC series,"
-                            + " QUIVER_HOME/strategies/btc-usd-4h; none: no sessions.")
+                    "The strategy bundle live sessions step: a folder from `strategy fit`, or a"
+                            + " registered version models:/NAME/N or models:/NAME@ALIAS (followed:"
+                            + " when the alias moves, every session swaps to the new version"
+                            + " between two bars); default: the bundle the build fitted on the"
+                            + " bundled BTC series, QUIVER_HOME/strategies/btc-usd-4h; none: no"
+                            + " sessions.")
     String strategy;
 
     @Option(
@@ -211,13 +216,13 @@ final class ServeCommand implements Callable<Integer> {
         };
     }
 
-    /** The bundle folder to serve: --strategy, else the distribution's, else none. */
-    private Optional<Path> strategyDir() {
+    /** The bundle to serve: --strategy (a folder or models:/ URI), else the distribution's. */
+    private Optional<String> strategyReference() {
         if ("none".equals(strategy)) {
             return Optional.empty();
         }
         if (strategy != null) {
-            return Optional.of(Path.of(strategy));
+            return Optional.of(strategy);
         }
         Path embedded = HostOptions.home().resolve("strategies").resolve("btc-usd-4h");
         if (!java.nio.file.Files.isDirectory(embedded)) {
@@ -226,7 +231,59 @@ final class ServeCommand implements Callable<Integer> {
                             + embedded
                             + " (the build fits it); pass --strategy BUNDLE or --strategy none");
         }
-        return Optional.of(embedded);
+        return Optional.of(embedded.toString());
+    }
+
+    /**
+     * Follows a registry alias: every poll interval asks where it points and, when it moved,
+     * resolves, verifies and serves that version (every session swaps between two bars). A version
+     * that is refused is recorded and the serving one keeps serving; an unreachable registry is
+     * retried at the next poll.
+     */
+    private static java.util.concurrent.ScheduledExecutorService followAlias(
+            String uri,
+            StrategyResolver resolver,
+            ServedStrategy served,
+            PluginRuntime plugins,
+            Duration every) {
+        var poller =
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "quiver-strategy-alias-poller");
+                            t.setDaemon(true);
+                            return t;
+                        });
+        String name = dev.quiver.host.registry.ModelUri.parse(uri).name();
+        var lastRefused = new java.util.concurrent.atomic.AtomicReference<String>();
+        poller.scheduleWithFixedDelay(
+                () -> {
+                    try {
+                        String version = resolver.currentVersion(uri);
+                        String id = name + "/" + version;
+                        if (id.equals(served.bundle().id()) || id.equals(lastRefused.get())) {
+                            return;
+                        }
+                        try {
+                            ResolvedStrategy next = resolver.resolve("models:/" + id);
+                            var swapped = served.serve(next.bundle(), plugins, "alias " + uri);
+                            log.info("serve: strategy {} now serves {}: {}", uri, id, swapped);
+                        } catch (RuntimeException e) {
+                            lastRefused.set(id);
+                            served.refused("models:/" + id, e.getMessage());
+                            log.warn(
+                                    "serve: strategy {} -> {} refused: {}",
+                                    uri,
+                                    id,
+                                    e.getMessage());
+                        }
+                    } catch (RuntimeException e) {
+                        log.warn("serve: strategy alias {} not polled: {}", uri, e.getMessage());
+                    }
+                },
+                every.toMillis(),
+                every.toMillis(),
+                java.util.concurrent.TimeUnit.MILLISECONDS);
+        return poller;
     }
 
     @Override
@@ -268,21 +325,45 @@ final class ServeCommand implements Callable<Integer> {
         StateStore store = null;
         Optional<ServedStrategy> served = Optional.empty();
         try {
-            Optional<Path> bundleDir = strategyDir();
-            if (bundleDir.isPresent()) {
-                StrategyBundle bundle = StrategyBundle.open(bundleDir.get());
+            Optional<String> reference = strategyReference();
+            StrategyResolver strategies =
+                    new StrategyResolver(client(trackingUri), ModelsCommand.modelsDir(modelCache));
+            if (reference.isPresent()) {
+                ResolvedStrategy resolved = strategies.resolve(reference.get());
+                StrategyBundle bundle = resolved.bundle();
+                if (!resolved.note().isBlank()) {
+                    err.println("serve: strategy " + bundle.id() + ": " + resolved.note());
+                }
                 Optional<Duration> maxAge =
                         Optional.ofNullable(strategyMaxAge)
                                 .map(a -> StrategyCommand.duration(a, "--strategy-max-age"));
                 // Checked once now: a bundle the loaded plugins cannot serve stops the start.
                 BundleLoader.load(bundle, plugins).close();
                 store = StateStore.open(StateStore.configuredUrl(stateUrl), HostOptions.home());
-                StrategyCatalog catalog = StrategyCatalog.folders(bundle, plugins);
+                StrategyCatalog.Folders catalog =
+                        StrategyCatalog.folders(
+                                bundle,
+                                plugins,
+                                id ->
+                                        id.contains("/") && !Path.of(id).isAbsolute()
+                                                ? strategies.resolve("models:/" + id).bundle()
+                                                : StrategyBundle.open(Path.of(id)));
                 SessionManager sessions = new SessionManager(store, catalog, Clock.systemUTC());
                 List<String> recovered = sessions.recover();
                 served =
                         Optional.of(
                                 new ServedStrategy(catalog, sessions, maxAge, Clock.systemUTC()));
+                if (StrategyResolver.isRegistryUri(reference.get())
+                        && reference.get().contains("@")
+                        && HostOptions.trackingUri(trackingUri).isPresent()) {
+                    followAlias(
+                            reference.get(),
+                            strategies,
+                            served.get(),
+                            plugins,
+                            duration("--poll-interval", pollInterval));
+                    err.printf("serve: following %s every %s%n", reference.get(), pollInterval);
+                }
                 err.printf(
                         "serve: strategy %s (%s), state %s, %d session(s) recovered %s%n",
                         bundle.id(),

@@ -1,21 +1,52 @@
 package dev.quiver.host.session;
 
+import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.strategy.BundleLoader;
 import dev.quiver.host.strategy.StrategyBundle;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 
-/**
- * The strategy bundles a service serves and the sessions stepping them.
- *
- * @param catalog the bundle serving now and the ones sessions decided with
- * @param sessions its live sessions
- * @param maxAge a maximum age that replaces the manifest's, or empty
- * @param clock the service's clock
- */
-public record ServedStrategy(
-        StrategyCatalog catalog, SessionManager sessions, Optional<Duration> maxAge, Clock clock) {
+/** The strategy bundles a service serves, the sessions stepping them, and the swaps it refused. */
+public final class ServedStrategy {
+
+    /**
+     * A bundle the service refused to swap in, and why (the serving one kept serving).
+     *
+     * @param at when
+     * @param requested what was asked for (a folder or a registry version)
+     * @param reason the refusal
+     */
+    public record Refusal(Instant at, String requested, String reason) {}
+
+    private static final int KEPT_REFUSALS = 20;
+
+    private final StrategyCatalog catalog;
+    private final SessionManager sessions;
+    private final Optional<Duration> maxAge;
+    private final Clock clock;
+    private final List<Refusal> refusals = new CopyOnWriteArrayList<>();
+
+    /**
+     * @param catalog the bundle serving now and the ones sessions decided with
+     * @param sessions its live sessions
+     * @param maxAge a maximum age that replaces the manifests', or empty
+     * @param clock the service's clock
+     */
+    public ServedStrategy(
+            StrategyCatalog catalog,
+            SessionManager sessions,
+            Optional<Duration> maxAge,
+            Clock clock) {
+        this.catalog = catalog;
+        this.sessions = sessions;
+        this.maxAge = maxAge;
+        this.clock = clock;
+    }
 
     /**
      * The bundle serving now.
@@ -27,10 +58,28 @@ public record ServedStrategy(
     }
 
     /**
+     * The sessions.
+     *
+     * @return the session manager
+     */
+    public SessionManager sessions() {
+        return sessions;
+    }
+
+    /**
+     * The maximum age override.
+     *
+     * @return the override, or empty for the manifests'
+     */
+    public Optional<Duration> maxAge() {
+        return maxAge;
+    }
+
+    /**
      * Serves another bundle: verified (files, plugin and capability versions, feature schema, age)
      * and loaded once before anything changes; then new sessions get it and every open session
      * swaps to it between two of its bars. A refused bundle changes nothing: the serving one keeps
-     * serving.
+     * serving, and the refusal is recorded.
      *
      * @param next the bundle to serve
      * @param runtime the loaded plugins
@@ -39,15 +88,42 @@ public record ServedStrategy(
      * @throws dev.quiver.api.error.QuiverInputException {@code BAD_BUNDLE}, {@code BUNDLE_MISMATCH}
      *     or {@code BUNDLE_EXPIRED} with the reason
      */
-    public synchronized java.util.Map<String, String> serve(
-            StrategyBundle next, dev.quiver.host.plugin.PluginRuntime runtime, String actor) {
-        next.checkFresh(clock.instant(), maxAge);
-        dev.quiver.host.strategy.BundleLoader.load(next, runtime).close();
+    public synchronized Map<String, String> serve(
+            StrategyBundle next, PluginRuntime runtime, String actor) {
+        try {
+            next.checkFresh(clock.instant(), maxAge);
+            BundleLoader.load(next, runtime).close();
+        } catch (RuntimeException e) {
+            refused(next.id(), e.getMessage());
+            throw e;
+        }
         if (!(catalog instanceof StrategyCatalog.Folders folders)) {
             throw new IllegalStateException("this service's catalog cannot change its bundle");
         }
         folders.serve(next);
         return sessions.swapToCurrent(actor);
+    }
+
+    /**
+     * Records a refusal (shown by {@code GET /v1/strategy}); the last 20 are kept.
+     *
+     * @param requested what was asked for
+     * @param reason why it was refused
+     */
+    public void refused(String requested, String reason) {
+        refusals.add(new Refusal(clock.instant(), requested, reason));
+        while (refusals.size() > KEPT_REFUSALS) {
+            refusals.remove(0);
+        }
+    }
+
+    /**
+     * The last refusals, oldest first.
+     *
+     * @return at most 20
+     */
+    public List<Refusal> refusals() {
+        return List.copyOf(refusals);
     }
 
     /**

@@ -48,17 +48,38 @@ public interface StrategyCatalog {
      * @return the catalog
      */
     static Folders folders(StrategyBundle initial, PluginRuntime runtime) {
-        return new Folders(initial, runtime);
+        return new Folders(initial, runtime, id -> StrategyBundle.open(Path.of(id)));
+    }
+
+    /**
+     * A catalog whose unknown ids are opened by {@code opener} (e.g. {@code NAME/VERSION} resolved
+     * through the registry's verified cache).
+     *
+     * @param initial the bundle served at start
+     * @param runtime the loaded plugins
+     * @param opener a verified bundle for an id
+     * @return the catalog
+     */
+    static Folders folders(
+            StrategyBundle initial,
+            PluginRuntime runtime,
+            java.util.function.Function<String, StrategyBundle> opener) {
+        return new Folders(initial, runtime, opener);
     }
 
     /** Bundles known by id: the ones served, and folders opened on demand. */
     final class Folders implements StrategyCatalog {
         private final PluginRuntime runtime;
+        private final java.util.function.Function<String, StrategyBundle> opener;
         private final Map<String, StrategyBundle> known = new ConcurrentHashMap<>();
         private volatile StrategyBundle current;
 
-        Folders(StrategyBundle initial, PluginRuntime runtime) {
+        Folders(
+                StrategyBundle initial,
+                PluginRuntime runtime,
+                java.util.function.Function<String, StrategyBundle> opener) {
             this.runtime = runtime;
+            this.opener = opener;
             this.current = initial;
             known.put(initial.id(), initial);
         }
@@ -91,7 +112,7 @@ public interface StrategyCatalog {
 
         @Override
         public BundleLoader.Loaded load(String id) {
-            StrategyBundle b = known.computeIfAbsent(id, k -> StrategyBundle.open(Path.of(k)));
+            StrategyBundle b = known.computeIfAbsent(id, opener);
             return BundleLoader.load(b, runtime);
         }
     }

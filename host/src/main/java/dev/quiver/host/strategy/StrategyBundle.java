@@ -545,6 +545,18 @@ public final class StrategyBundle {
      * @return bundle id, sha256 of the manifest, created, components and their versions
      */
     public Map<String, Object> provenance() {
+        Map<String, Object> p = provenance;
+        if (p == null) {
+            p = java.util.Collections.unmodifiableMap(computeProvenance());
+            provenance = p;
+        }
+        return p;
+    }
+
+    /** Computed once: every decision names its bundle, and the files do not change. */
+    private volatile Map<String, Object> provenance;
+
+    private Map<String, Object> computeProvenance() {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("bundle", id());
         registration()

@@ -173,6 +173,16 @@ final class SessionRoutes {
         Map<String, Object> m = new LinkedHashMap<>(served.bundle().provenance());
         m.put("expires_at", served.bundle().expiresAt(served.maxAge()).toString());
         served.degradedReason().ifPresent(r -> m.put("degraded", r));
+        m.put(
+                "refusals",
+                served.refusals().stream()
+                        .map(
+                                r ->
+                                        Map.of(
+                                                "at", r.at().toString(),
+                                                "requested", r.requested(),
+                                                "reason", String.valueOf(r.reason())))
+                        .toList());
         m.put("sessions", sessions.list());
         return m;
     }
