@@ -989,7 +989,7 @@ public final class WalkForwardBacktest {
     /** Name of the baseline policy the Sharpe differences are taken against. */
     public static final String BASELINE = "fixed";
 
-    private static Map<String, Bootstrap.Intervals> intervals(
+    private Map<String, Bootstrap.Intervals> intervals(
             Map<String, PolicyResult> results, PolicyResult hold) {
         Map<String, double[]> curves = new LinkedHashMap<>();
         results.forEach((k, v) -> curves.put(k, v.equity()));
@@ -1002,7 +1002,8 @@ public final class WalkForwardBacktest {
                 BASELINE,
                 hold.metrics().barsPerYear(),
                 Bootstrap.RESAMPLES,
-                Bootstrap.SEED);
+                Bootstrap.SEED,
+                threads);
     }
 
     /** Key of the ensemble's scores in {@link BacktestResult#forecasts()}. */
