@@ -53,7 +53,7 @@ import java.util.Map;
  * out-of-fold inputs) runs ahead on up to {@code threads} threads, each source's calls in order on
  * one thread at a time (see {@code FoldForecasts}); the account pass (ensemble and policy fits,
  * fusion, sizing, the engine's books) runs on the calling thread, bar after bar. The result is the
- * same whatever the number of threads. An instance runs one backtest at a time.
+ * same whatever the number of threads.
  */
 public final class WalkForwardBacktest {
 
