@@ -40,7 +40,7 @@ public final class Bootstrap {
     }
 
     /**
-     * Intervals for every curve.
+     * Intervals for every curve, on one thread.
      *
      * @param curves equity curves by name, equal lengths, at least 3 points
      * @param baseline name of the curve differences are taken against (e.g. {@code fixed}); may be
@@ -56,6 +56,31 @@ public final class Bootstrap {
             double barsPerYear,
             int resamples,
             long seed) {
+        return intervals(curves, baseline, barsPerYear, resamples, seed, 1);
+    }
+
+    /**
+     * Intervals for every curve, the resamples' statistics computed on up to {@code threads}
+     * threads. The resamples are drawn first, in order, from the one seeded stream (as on one
+     * thread: each resample continues the stream where the previous one stopped); each resample's
+     * statistics depend on its draws only and land in its own slot, so the intervals are identical
+     * whatever {@code threads}.
+     *
+     * @param curves equity curves by name, equal lengths, at least 3 points
+     * @param baseline name of the curve differences are taken against; may be absent
+     * @param barsPerYear annualisation
+     * @param resamples number of resamples
+     * @param seed random seed
+     * @param threads threads that may work at once (the caller's included), {@code >= 1}
+     * @return intervals by name, in the curves' order
+     */
+    static Map<String, Intervals> intervals(
+            Map<String, double[]> curves,
+            String baseline,
+            double barsPerYear,
+            int resamples,
+            long seed,
+            int threads) {
         List<String> names = List.copyOf(curves.keySet());
         int m = names.size();
         double[][] r = new double[m][];
@@ -67,29 +92,32 @@ public final class Bootstrap {
         double[][] sharpe = new double[m][resamples];
         double[][] dd = new double[m][resamples];
         double[][] diff = new double[m][resamples];
-        SplittableRandom rng = new SplittableRandom(seed);
-        int[] idx = new int[n];
-        double p = 1.0 / blockLength(n);
-        double[] sample = new double[n];
-        for (int s = 0; s < resamples; s++) {
-            int j = rng.nextInt(n);
-            for (int t = 0; t < n; t++) {
-                if (t > 0) {
-                    j = rng.nextDouble() < p ? rng.nextInt(n) : (j + 1) % n;
-                }
-                idx[t] = j;
-            }
-            for (int i = 0; i < m; i++) {
-                for (int t = 0; t < n; t++) {
-                    sample[t] = r[i][idx[t]];
-                }
-                sharpe[i][s] = PerformanceMetrics.sharpe(sample, barsPerYear);
-                dd[i][s] = maxDrawdownOfReturns(sample);
-            }
-            for (int i = 0; i < m; i++) {
-                diff[i][s] = base >= 0 ? sharpe[i][s] - sharpe[base][s] : Double.NaN;
-            }
+        Blocks[] draws = draw(n, resamples, seed);
+        Runnable[] chunks = new Runnable[Math.max(1, Math.min(threads, resamples))];
+        for (int c = 0; c < chunks.length; c++) {
+            int from = (int) ((long) resamples * c / chunks.length);
+            int to = (int) ((long) resamples * (c + 1) / chunks.length);
+            chunks[c] =
+                    () -> {
+                        int[] idx = new int[n];
+                        double[] sample = new double[n];
+                        for (int s = from; s < to; s++) {
+                            draws[s].indices(idx, n);
+                            for (int i = 0; i < m; i++) {
+                                for (int t = 0; t < n; t++) {
+                                    sample[t] = r[i][idx[t]];
+                                }
+                                sharpe[i][s] = PerformanceMetrics.sharpe(sample, barsPerYear);
+                                dd[i][s] = maxDrawdownOfReturns(sample);
+                            }
+                            for (int i = 0; i < m; i++) {
+                                diff[i][s] =
+                                        base >= 0 ? sharpe[i][s] - sharpe[base][s] : Double.NaN;
+                            }
+                        }
+                    };
         }
+        runAll(chunks);
         Map<String, Intervals> out = new LinkedHashMap<>();
         for (int i = 0; i < m; i++) {
             out.put(
@@ -102,6 +130,92 @@ public final class Bootstrap {
                                     : percentiles(diff[i])));
         }
         return out;
+    }
+
+    /**
+     * One resample's bar indices, stored as its blocks: block {@code b} starts at position {@code
+     * at[b]} with bar {@code start[b]} and continues (wrapping around) until the next block.
+     */
+    private record Blocks(int[] at, int[] start) {
+        void indices(int[] idx, int n) {
+            for (int b = 0; b < at.length; b++) {
+                int end = b + 1 < at.length ? at[b + 1] : n;
+                int j = start[b];
+                for (int t = at[b]; t < end; t++) {
+                    idx[t] = j;
+                    j = j + 1 == n ? 0 : j + 1;
+                }
+            }
+        }
+    }
+
+    /**
+     * Every resample's draws from the seeded stream, in order: a uniform start, then per bar a new
+     * uniform start with probability {@code 1/L}, else the next bar (wrapping around).
+     */
+    private static Blocks[] draw(int n, int resamples, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        double p = 1.0 / blockLength(n);
+        Blocks[] out = new Blocks[resamples];
+        int[] at = new int[n];
+        int[] start = new int[n];
+        for (int s = 0; s < resamples; s++) {
+            int blocks = 0;
+            at[blocks] = 0;
+            start[blocks++] = rng.nextInt(n);
+            for (int t = 1; t < n; t++) {
+                if (rng.nextDouble() < p) {
+                    at[blocks] = t;
+                    start[blocks++] = rng.nextInt(n);
+                }
+            }
+            out[s] = new Blocks(Arrays.copyOf(at, blocks), Arrays.copyOf(start, blocks));
+        }
+        return out;
+    }
+
+    /** Runs the chunks, the last on this thread, the others on threads of their own. */
+    private static void runAll(Runnable[] chunks) {
+        Thread[] helpers = new Thread[chunks.length - 1];
+        Throwable[] failure = new Throwable[chunks.length];
+        for (int c = 0; c < helpers.length; c++) {
+            int k = c;
+            helpers[c] =
+                    new Thread(
+                            () -> {
+                                try {
+                                    chunks[k].run();
+                                } catch (RuntimeException | Error e) {
+                                    failure[k] = e;
+                                }
+                            },
+                            "quiver-bootstrap-" + (c + 1));
+            helpers[c].setDaemon(true);
+            helpers[c].start();
+        }
+        chunks[chunks.length - 1].run();
+        boolean interrupted = false;
+        for (Thread t : helpers) {
+            while (true) {
+                try {
+                    t.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        for (Throwable t : failure) {
+            if (t instanceof RuntimeException e) {
+                throw e;
+            }
+            if (t instanceof Error e) {
+                throw e;
+            }
+        }
     }
 
     static double maxDrawdownOfReturns(double[] r) {

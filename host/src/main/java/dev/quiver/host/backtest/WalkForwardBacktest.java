@@ -3,7 +3,6 @@ package dev.quiver.host.backtest;
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.ensemble.FusedSignal;
 import dev.quiver.api.ensemble.LabeledForecasts;
-import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.feature.LabeledFrame;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
@@ -49,7 +48,12 @@ import java.util.Map;
  * No trade when the target is within {@code rebalanceBand} of the current weight, except going to
  * or from flat. Long only, no leverage.
  *
- * <p>Not thread-safe: the capabilities are called from the calling thread only.
+ * <p>Threads ({@link #withThreads}): the work that does not depend on the accounts (every source
+ * fitted per fold and its forecasts of the fold's test bars, which are also the ensemble's
+ * out-of-fold inputs) runs ahead on up to {@code threads} threads, each source's calls in order on
+ * one thread at a time (see {@code FoldForecasts}); the account pass (ensemble and policy fits,
+ * fusion, sizing, the engine's books) runs on the calling thread, bar after bar. The result is the
+ * same whatever the number of threads.
  */
 public final class WalkForwardBacktest {
 
@@ -264,19 +268,47 @@ public final class WalkForwardBacktest {
 
     private final Config config;
     private final boolean bootstrapIntervals;
+    private final int threads;
 
     /**
-     * Creates a backtest.
+     * Creates a backtest that uses every core ({@link Runtime#availableProcessors()} threads).
      *
      * @param config the configuration
      */
     public WalkForwardBacktest(Config config) {
-        this(config, true);
+        this(config, true, Runtime.getRuntime().availableProcessors());
     }
 
-    private WalkForwardBacktest(Config config, boolean bootstrapIntervals) {
+    private WalkForwardBacktest(Config config, boolean bootstrapIntervals, int threads) {
         this.config = config;
         this.bootstrapIntervals = bootstrapIntervals;
+        this.threads = threads;
+    }
+
+    /**
+     * The same backtest on {@code threads} threads: the sources' per-fold fits and forecasts run on
+     * up to that many threads at once (the calling thread included), the account pass on the
+     * calling thread. {@code 1} runs everything on the calling thread in the sequential order of
+     * calls. The result does not depend on it.
+     *
+     * @param threads threads that may work at once, {@code >= 1}
+     * @return a copy
+     * @throws IllegalArgumentException if {@code threads < 1}
+     */
+    public WalkForwardBacktest withThreads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, was " + threads);
+        }
+        return new WalkForwardBacktest(config, bootstrapIntervals, threads);
+    }
+
+    /**
+     * Threads this backtest may use.
+     *
+     * @return {@code >= 1}
+     */
+    public int threads() {
+        return threads;
     }
 
     /**
@@ -286,7 +318,7 @@ public final class WalkForwardBacktest {
      * @return a copy whose results carry no intervals
      */
     public WalkForwardBacktest withoutIntervals() {
-        return new WalkForwardBacktest(config, false);
+        return new WalkForwardBacktest(config, false, threads);
     }
 
     /**
@@ -573,11 +605,10 @@ public final class WalkForwardBacktest {
             throw new IllegalArgumentException(
                     "policy names must be distinct: " + Arrays.toString(policyNames));
         }
+        int[] forecastFailures = new int[sources.length];
+        int[] fitFailures = new int[sources.length];
+        String[] fitFailureReasons = new String[sources.length];
 
-        int lastReusedBar = 0;
-        for (Fold fold : folds) {
-            lastReusedBar = Math.max(lastReusedBar, fold.trainLast());
-        }
         Fold last = null;
         if (finalFit) {
             int trainLast = n - config.embargoBars() - 1;
@@ -595,92 +626,94 @@ public final class WalkForwardBacktest {
                             time(bars, trainLast),
                             next,
                             next);
-            lastReusedBar = Math.max(lastReusedBar, trainLast);
         }
-        ForecastCache cache = new ForecastCache(features, predictors, lastReusedBar);
-        int[] fitFailures = new int[predictors.size()];
-        String[] fitFailureReasons = new String[predictors.size()];
         int priorFolds = 0;
         double[] payoff = PayoffRatio.trailing(bars.close, config.payoffWindowBars());
 
-        TestLoop loop =
-                new TestLoop(
-                        config,
-                        features,
-                        cache,
-                        new Strategy(predictors, ensemble, policies),
-                        sources,
-                        testFirst,
-                        payoff,
-                        new SizingOutcomes(config, policyNames, testCount));
-        Account[] accounts = loop.accounts;
-        Account hold = loop.hold;
-        double[][] targets = loop.targets;
-        String[][] reasons = loop.reasons;
-        double[] holdTargets = loop.holdTargets;
-        String[] holdReasons = loop.holdReasons;
-        ForecastMetrics.Accumulator[] sourceScores = loop.sourceScores;
-        ForecastMetrics.Accumulator fusedScores = loop.fusedScores;
-
-        for (Fold fold : folds) {
-            // Sources first: each is fitted on the fold's labelled training frames; one that
-            // throws is left out of this fold (reason counted).
-            List<LabeledFrame> frames = labeledFrames(fold, features);
-            for (int p = 0; p < predictors.size(); p++) {
-                try {
-                    predictors.get(p).fit(frames);
-                    cache.active[p] = true;
-                } catch (RuntimeException | LinkageError e) {
-                    cache.active[p] = false;
-                    fitFailures[p]++;
-                    if (fitFailureReasons[p] == null) {
-                        fitFailureReasons[p] = "fold " + fold.index() + ": " + e.getMessage();
-                    }
-                }
-            }
-            // The ensemble only on out-of-fold forecasts: earlier folds' test bars inside this
-            // training window, each forecast by sources that were not trained on it.
-            List<LabeledForecasts> oof = trainingWindow(fold, bars, cache);
-            if (oof.isEmpty()) {
-                priorFolds++;
-            }
-            ensemble.fit(oof);
-            String[] failed = loop.outcomes.fit(policies, fold, testFirst, bars);
-            for (int p = 0; p < failed.length; p++) {
-                if (failed[p] == null) {
-                    loop.engine.makeAvailable(p);
-                } else {
-                    loop.engine.makeUnavailable(p, failed[p]);
-                }
-            }
-            for (int t = fold.testFirst(); t <= fold.testLast(); t++) {
-                loop.step(t);
-            }
-            progress.update(bars.symbol(), fold.index() + 1, folds.size(), fold.testLast() + 1, n);
-        }
-        int noSignal = loop.noSignal;
         Map<String, String> sourceFailures = new LinkedHashMap<>();
         Map<String, String> policyFailures = new LinkedHashMap<>();
         int ensembleRows = 0;
-        if (last != null) {
-            List<LabeledFrame> frames = labeledFrames(last, features);
-            for (int p = 0; p < predictors.size(); p++) {
-                try {
-                    predictors.get(p).fit(frames);
-                } catch (RuntimeException | LinkageError e) {
-                    sourceFailures.put(sources[p], "final fit failed: " + e.getMessage());
+        TestLoop loop;
+        try (FoldForecasts cache =
+                new FoldForecasts(
+                        features,
+                        predictors,
+                        folds,
+                        k -> labeledFrames(folds.get(k), features),
+                        n - 1,
+                        threads)) {
+            loop =
+                    new TestLoop(
+                            config,
+                            features,
+                            cache,
+                            new Strategy(predictors, ensemble, policies),
+                            sources,
+                            testFirst,
+                            payoff,
+                            new SizingOutcomes(config, policyNames, testCount));
+            cache.start();
+            long steppedSince = System.nanoTime();
+            int stepped = 0;
+            for (Fold fold : folds) {
+                // Sources first: each fitted on the fold's labelled training frames (one that
+                // throws is left out of this fold, reason counted), its forecasts of the fold's
+                // test bars made by that fit; with threads these run ahead (FoldForecasts).
+                cache.await(fold.index());
+                // The ensemble only on out-of-fold forecasts: earlier folds' test bars inside this
+                // training window, each forecast by sources that were not trained on it.
+                List<LabeledForecasts> oof = trainingWindow(fold, bars, cache);
+                if (oof.isEmpty()) {
+                    priorFolds++;
+                }
+                ensemble.fit(oof);
+                String[] failed = loop.outcomes.fit(policies, fold, testFirst, bars);
+                for (int p = 0; p < failed.length; p++) {
+                    if (failed[p] == null) {
+                        loop.engine.makeAvailable(p);
+                    } else {
+                        loop.engine.makeUnavailable(p, failed[p]);
+                    }
+                }
+                for (int t = fold.testFirst(); t <= fold.testLast(); t++) {
+                    loop.step(t);
+                }
+                stepped += fold.testBars();
+                progress.fold(
+                        bars.symbol(),
+                        fold.index() + 1,
+                        folds.size(),
+                        fold.testLast() + 1,
+                        n,
+                        stepped,
+                        System.nanoTime() - steppedSince);
+            }
+            if (last != null) {
+                String[] failed = cache.fitAll(labeledFrames(last, features));
+                for (int p = 0; p < failed.length; p++) {
+                    if (failed[p] != null) {
+                        sourceFailures.put(sources[p], failed[p]);
+                    }
+                }
+                List<LabeledForecasts> oof = trainingWindow(last, bars, cache);
+                ensembleRows = oof.size();
+                ensemble.fit(oof);
+                String[] policyFailed = loop.outcomes.fit(policies, last, testFirst, bars);
+                for (int p = 0; p < policyFailed.length; p++) {
+                    if (policyFailed[p] != null) {
+                        policyFailures.put(policyNames[p], policyFailed[p]);
+                    }
                 }
             }
-            List<LabeledForecasts> oof = trainingWindow(last, bars, cache);
-            ensembleRows = oof.size();
-            ensemble.fit(oof);
-            String[] failed = loop.outcomes.fit(policies, last, testFirst, bars);
-            for (int p = 0; p < failed.length; p++) {
-                if (failed[p] != null) {
-                    policyFailures.put(policyNames[p], failed[p]);
-                }
+            for (int p = 0; p < sources.length; p++) {
+                forecastFailures[p] = cache.forecastFailures[p];
+                fitFailures[p] = cache.fitFailures[p];
+                fitFailureReasons[p] = cache.firstFitFailure[p];
             }
         }
+        int noSignal = loop.noSignal;
+        ForecastMetrics.Accumulator[] sourceScores = loop.sourceScores;
+        ForecastMetrics.Accumulator fusedScores = loop.fusedScores;
 
         Map<String, PolicyResult> results = loop.results(policyNames, testTimes);
         PolicyResult holdResult = loop.holdResult(testTimes);
@@ -690,7 +723,7 @@ public final class WalkForwardBacktest {
         Map<String, String> training = new LinkedHashMap<>();
         for (int p = 0; p < sources.length; p++) {
             forecastMetrics.put(sources[p], sourceScores[p].result());
-            failures.put(sources[p], cache.failures[p]);
+            failures.put(sources[p], forecastFailures[p]);
             training.put(
                     sources[p],
                     training(predictors.get(p).descriptor().attributes())
@@ -956,7 +989,7 @@ public final class WalkForwardBacktest {
     /** Name of the baseline policy the Sharpe differences are taken against. */
     public static final String BASELINE = "fixed";
 
-    private static Map<String, Bootstrap.Intervals> intervals(
+    private Map<String, Bootstrap.Intervals> intervals(
             Map<String, PolicyResult> results, PolicyResult hold) {
         Map<String, double[]> curves = new LinkedHashMap<>();
         results.forEach((k, v) -> curves.put(k, v.equity()));
@@ -969,7 +1002,8 @@ public final class WalkForwardBacktest {
                 BASELINE,
                 hold.metrics().barsPerYear(),
                 Bootstrap.RESAMPLES,
-                Bootstrap.SEED);
+                Bootstrap.SEED,
+                threads);
     }
 
     /** Key of the ensemble's scores in {@link BacktestResult#forecasts()}. */
@@ -1057,7 +1091,7 @@ public final class WalkForwardBacktest {
      * Labelled out-of-fold forecasts of the fold's training window: only bars an earlier fold
      * tested (and stored); checks that every label is in the past.
      */
-    private List<LabeledForecasts> trainingWindow(Fold fold, BarData bars, ForecastCache cache) {
+    private List<LabeledForecasts> trainingWindow(Fold fold, BarData bars, FoldForecasts cache) {
         List<LabeledForecasts> rows = new ArrayList<>(fold.trainLast() - fold.trainFirst() + 1);
         for (int i = fold.trainFirst(); i <= fold.trainLast(); i++) {
             int labelKnownAt = labelKnownAt(i, fold);
@@ -1071,89 +1105,5 @@ public final class WalkForwardBacktest {
             }
         }
         return rows;
-    }
-
-    /**
-     * Each source's forecast of each test bar, made by the fit of the bar's own fold and stored for
-     * later folds' ensemble fits (out-of-fold forecasts). Only bars up to {@code lastReusedBar},
-     * the last bar a training window reads, are kept. A source out of the fold (its fit failed) is
-     * not asked.
-     */
-    private static final class ForecastCache implements Forecasts {
-        private final FeatureMatrix features;
-        private final List<PredictionCapability> predictors;
-        private final List<Forecast>[] byBar;
-        final int[] failures;
-
-        /** Whether source p is in the current fold (its fit succeeded). */
-        final boolean[] active;
-
-        @SuppressWarnings("unchecked")
-        ForecastCache(
-                FeatureMatrix features, List<PredictionCapability> predictors, int lastReusedBar) {
-            this.features = features;
-            this.predictors = predictors;
-            this.byBar = (List<Forecast>[]) new List<?>[lastReusedBar + 1];
-            this.failures = new int[predictors.size()];
-            this.active = new boolean[predictors.size()];
-            java.util.Arrays.fill(active, true);
-        }
-
-        @Override
-        public List<Forecast> at(FeatureFrame frame, Map<String, String> failuresOfBar) {
-            int i =
-                    Arrays.binarySearch(
-                            features.bars().startMillis, frame.bar().start().toEpochMilli());
-            return at(i, frame);
-        }
-
-        /** The forecasts stored when bar {@code i} was a test bar, or null. */
-        List<Forecast> stored(int i) {
-            return i < byBar.length ? byBar[i] : null;
-        }
-
-        /** As {@link #at(int)}, reusing the caller's frame of bar {@code i} if one is given. */
-        List<Forecast> at(int i, FeatureFrame frameOfI) {
-            boolean kept = i < byBar.length;
-            if (kept) {
-                List<Forecast> cached = byBar[i];
-                if (cached != null) {
-                    return cached;
-                }
-            }
-            FeatureFrame frame = frameOfI != null ? frameOfI : features.frame(i);
-            List<Forecast> result;
-            if (predictors.size() == 1) {
-                Forecast f = active[0] ? forecast(0, frame) : null;
-                result = f == null ? List.of() : List.of(f);
-            } else {
-                List<Forecast> out = new ArrayList<>(predictors.size());
-                for (int p = 0; p < predictors.size(); p++) {
-                    Forecast f = active[p] ? forecast(p, frame) : null;
-                    if (f != null) {
-                        out.add(f);
-                    }
-                }
-                result = List.copyOf(out);
-            }
-            if (kept) {
-                byBar[i] = result;
-            }
-            return result;
-        }
-
-        /** Source {@code p}'s forecast, or null (counted as a failure) if it fails. */
-        private Forecast forecast(int p, FeatureFrame frame) {
-            try {
-                Forecast f = predictors.get(p).forecast(frame);
-                if (f == null) {
-                    failures[p]++;
-                }
-                return f;
-            } catch (RuntimeException | LinkageError | StackOverflowError e) {
-                failures[p]++;
-                return null;
-            }
-        }
     }
 }

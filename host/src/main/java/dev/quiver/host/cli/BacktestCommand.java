@@ -181,17 +181,21 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                     continue;
                 }
                 EnsembleCapability ensemble = StrategyCommand.ensembleOf(plugins);
+                int threads = threads();
                 stderr.printf(
                         Locale.ROOT,
-                        "backtest %s: %,d bars, period %s, features %s v%s%n",
+                        "backtest %s: %,d bars, period %s, features %s v%s, %d thread%s%n",
                         bars.symbol(),
                         bars.size(),
                         bars.period(),
                         FeaturePipeline.SCHEMA.name(),
-                        FeaturePipeline.SCHEMA.version());
+                        FeaturePipeline.SCHEMA.version(),
+                        threads,
+                        threads == 1 ? "" : "s");
                 stderr.flush();
                 BacktestResult result =
                         new WalkForwardBacktest(config)
+                                .withThreads(threads)
                                 .run(
                                         FeaturePipeline.compute(bars),
                                         plugins.predictions(),

@@ -10,8 +10,11 @@ import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.fusion.WeightedFusion;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.engine.trading.CostModel;
+import dev.quiver.host.backtest.Progress;
+import dev.quiver.host.backtest.WalkForwardBacktest;
 import dev.quiver.host.bench.Bench;
 import dev.quiver.host.bench.DecisionLatency;
+import dev.quiver.host.bench.MainJobBench;
 import dev.quiver.host.bench.SwapBench;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.mlflow.MlflowClient;
@@ -86,6 +89,24 @@ final class BenchCommand implements Callable<Integer> {
             defaultValue = "5",
             description = "Timed passes over those rows (default: ${DEFAULT-VALUE}).")
     int latencyRounds;
+
+    @Option(
+            names = "--main-job",
+            description =
+                    "Instead: time the main job (features and the walk-forward backtest of"
+                            + " --dataset with every plugin, as `quiver backtest` runs it, report"
+                            + " writing aside) and, in the same run, the bare library calls it"
+                            + " made (every fit, forecast, fuse and size called again directly,"
+                            + " summed); prints main_job{wall_s, bare_calls_s, ratio,"
+                            + " test_bars_per_s, threads} with ratio = wall_s / (bare_calls_s /"
+                            + " threads).")
+    boolean mainJob;
+
+    @Option(
+            names = "--threads",
+            paramLabel = "N",
+            description = "Threads for --main-job (default: the machine's cores).")
+    Integer threads;
 
     @Option(
             names = "--swap",
@@ -225,6 +246,9 @@ final class BenchCommand implements Callable<Integer> {
         if (swap) {
             return swapBench();
         }
+        if (mainJob) {
+            return mainJobBench();
+        }
         if (runs < 1 || decimalRuns < 1 || warmupRuns < 0) {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_OPTION] --runs and --decimal-runs must be >= 1, --warmup-runs >= 0");
@@ -288,6 +312,125 @@ final class BenchCommand implements Callable<Integer> {
             write(last);
         }
         return last.identicalTrades() ? 0 : 1;
+    }
+
+    private int mainJobBench() {
+        int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        if (n < 1) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] --threads must be >= 1, was " + n);
+        }
+        BarData bars = bundled(dataset);
+        MainJobBench.Result r;
+        try (PluginRuntime plugins =
+                PluginRuntime.start(host.pluginsDir(), host.batchConfiguration())) {
+            if (plugins.predictions().isEmpty() || plugins.sizings().isEmpty()) {
+                throw new IllegalArgumentException(
+                        "[Quiver/NOTHING_TO_RUN] the plugins folder "
+                                + host.pluginsDir()
+                                + " has no prediction or no sizing plugin that started");
+            }
+            System.err.printf(
+                    Locale.ROOT,
+                    "bench %s: main job on %d thread%s, then its calls again, bare%n",
+                    bars.symbol(),
+                    n,
+                    n == 1 ? "" : "s");
+            r =
+                    MainJobBench.run(
+                            bars,
+                            plugins.predictions(),
+                            StrategyCommand.ensembleOf(plugins),
+                            plugins.sizings(),
+                            WalkForwardBacktest.Config.defaults(),
+                            n,
+                            Progress.stderr());
+        }
+        PrintWriter o = spec.commandLine().getOut();
+        o.printf(
+                Locale.ROOT,
+                "main job %s: %,d bars, %d folds, %,d test bars, %d thread%s on %d cores;"
+                        + " one cold run, plugin loading not timed%n",
+                r.dataset(),
+                r.bars(),
+                r.folds(),
+                r.testBars(),
+                r.threads(),
+                r.threads() == 1 ? "" : "s",
+                Runtime.getRuntime().availableProcessors());
+        o.printf(
+                Locale.ROOT,
+                "main_job{wall_s=%.2f, bare_calls_s=%.2f, ratio=%.2f, test_bars_per_s=%.0f,"
+                        + " threads=%d}%n",
+                r.wallSeconds(),
+                r.bareCallsSeconds(),
+                r.ratio(),
+                r.testBarsPerSecond(),
+                r.threads());
+        o.printf(
+                Locale.ROOT,
+                "  ratio = wall_s / (bare_calls_s / threads), target <= 1.5%n"
+                        + "  bare calls, each timed alone on one thread (s, calls):%n");
+        r.bareCalls()
+                .forEach(
+                        (k, v) ->
+                                o.printf(
+                                        Locale.ROOT,
+                                        "    %-22s %8.2f s %,9d%n",
+                                        k,
+                                        v[0],
+                                        (long) v[1]));
+        o.flush();
+        if (out != null) {
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("dataset", r.dataset());
+            json.put("bars", r.bars());
+            json.put("folds", r.folds());
+            json.put("test_bars", r.testBars());
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("wall_s", r.wallSeconds());
+            m.put("bare_calls_s", r.bareCallsSeconds());
+            m.put("ratio", r.ratio());
+            m.put("test_bars_per_s", r.testBarsPerSecond());
+            m.put("threads", r.threads());
+            m.put("cores", Runtime.getRuntime().availableProcessors());
+            Map<String, Object> calls = new LinkedHashMap<>();
+            r.bareCalls().forEach((k, v) -> calls.put(k, Map.of("s", v[0], "calls", (long) v[1])));
+            m.put("bare_calls", calls);
+            m.put(
+                    "method",
+                    "one cold run of features + walk-forward (intervals included), plugin loading"
+                            + " and report writing not timed; bare calls = every fit, forecast,"
+                            + " fuse and size call of the run made again directly on the same"
+                            + " instances, in the same order per instance, one thread, each timed"
+                            + " alone; ratio = wall_s / (bare_calls_s / threads)");
+            json.put("main_job", m);
+            writeJson(json);
+        }
+        return 0;
+    }
+
+    private static BarData bundled(String id) {
+        return BundledData.byId(id)
+                .orElseThrow(
+                        () ->
+                                new IllegalArgumentException(
+                                        "[Quiver/BAD_OPTION] --dataset "
+                                                + id
+                                                + " is not one of "
+                                                + BundledData.ids()))
+                .load();
+    }
+
+    private void writeJson(Map<String, Object> json) {
+        try {
+            Files.createDirectories(out);
+            new ObjectMapper()
+                    .enable(SerializationFeature.INDENT_OUTPUT)
+                    .writeValue(out.resolve("bench.json").toFile(), json);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + out.resolve("bench.json"), e);
+        }
     }
 
     private DecisionLatency.Result latency;

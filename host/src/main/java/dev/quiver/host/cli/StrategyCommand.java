@@ -208,6 +208,7 @@ final class StrategyCommand implements Runnable {
                 stderr.flush();
                 WalkForwardBacktest.FinalFit fit =
                         new WalkForwardBacktest(config)
+                                .withThreads(threads())
                                 .runAndFitFinal(
                                         FeaturePipeline.compute(bars),
                                         plugins.predictions(),

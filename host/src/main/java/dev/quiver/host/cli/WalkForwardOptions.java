@@ -150,6 +150,32 @@ abstract class WalkForwardOptions {
     @Option(names = "--no-circuit-breakers", description = "Run without circuit breakers.")
     boolean noBreakers;
 
+    @Option(
+            names = "--threads",
+            paramLabel = "N",
+            description =
+                    "Threads for the work that does not depend on the accounts (every source"
+                            + " fitted per fold and forecasting the fold's test bars), the account"
+                            + " pass's own thread included; 1 runs everything in sequence. The"
+                            + " report is the same whatever N (default: the machine's cores).")
+    Integer threads;
+
+    /**
+     * The threads of {@code --threads}, or the cores.
+     *
+     * @throws IllegalArgumentException if {@code --threads} is below 1
+     */
+    int threads() {
+        if (threads == null) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+        if (threads < 1) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] --threads must be >= 1, was " + threads);
+        }
+        return threads;
+    }
+
     /** The walk-forward configuration of these options. */
     WalkForwardBacktest.Config config() {
         var defaults = WalkForwardBacktest.Config.defaults();

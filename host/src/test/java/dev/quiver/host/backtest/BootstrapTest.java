@@ -71,6 +71,86 @@ class BootstrapTest {
     }
 
     @Test
+    void theIntervalsAreIdenticalWhateverTheThreadsAndAsTheOneStreamDrawsThem() {
+        Map<String, double[]> curves = new LinkedHashMap<>();
+        curves.put("fixed", curve(1500, 1, 0.0005));
+        curves.put("kelly", curve(1500, 2, 0.0010));
+        curves.put("hold", curve(1500, 3, 0.0002));
+        Map<String, Bootstrap.Intervals> reference = oneStream(curves, "fixed", 252, 301, 11);
+        for (int threads : new int[] {1, 2, 3, 8, 400}) {
+            Map<String, Bootstrap.Intervals> ci =
+                    Bootstrap.intervals(curves, "fixed", 252, 301, 11, threads);
+            assertThat(ci).containsOnlyKeys("fixed", "kelly", "hold");
+            for (String name : ci.keySet()) {
+                Bootstrap.Intervals a = ci.get(name);
+                Bootstrap.Intervals b = reference.get(name);
+                assertThat(a.sharpe()).as(name + " " + threads).containsExactly(b.sharpe());
+                assertThat(a.maxDrawdown())
+                        .as(name + " " + threads)
+                        .containsExactly(b.maxDrawdown());
+                assertThat(a.sharpeDiffVsBaseline())
+                        .as(name + " " + threads)
+                        .containsExactly(b.sharpeDiffVsBaseline());
+            }
+        }
+    }
+
+    /** The stationary bootstrap as first written: one loop, each resample drawn then measured. */
+    private static Map<String, Bootstrap.Intervals> oneStream(
+            Map<String, double[]> curves,
+            String baseline,
+            double barsPerYear,
+            int resamples,
+            long seed) {
+        java.util.List<String> names = java.util.List.copyOf(curves.keySet());
+        int m = names.size();
+        double[][] r = new double[m][];
+        for (int i = 0; i < m; i++) {
+            r[i] = PerformanceMetrics.returns(curves.get(names.get(i)));
+        }
+        int n = r[0].length;
+        int base = names.indexOf(baseline);
+        double[][] sharpe = new double[m][resamples];
+        double[][] dd = new double[m][resamples];
+        double[][] diff = new double[m][resamples];
+        SplittableRandom rng = new SplittableRandom(seed);
+        int[] idx = new int[n];
+        double p = 1.0 / Bootstrap.blockLength(n);
+        double[] sample = new double[n];
+        for (int s = 0; s < resamples; s++) {
+            int j = rng.nextInt(n);
+            for (int t = 0; t < n; t++) {
+                if (t > 0) {
+                    j = rng.nextDouble() < p ? rng.nextInt(n) : (j + 1) % n;
+                }
+                idx[t] = j;
+            }
+            for (int i = 0; i < m; i++) {
+                for (int t = 0; t < n; t++) {
+                    sample[t] = r[i][idx[t]];
+                }
+                sharpe[i][s] = PerformanceMetrics.sharpe(sample, barsPerYear);
+                dd[i][s] = Bootstrap.maxDrawdownOfReturns(sample);
+            }
+            for (int i = 0; i < m; i++) {
+                diff[i][s] = base >= 0 ? sharpe[i][s] - sharpe[base][s] : Double.NaN;
+            }
+        }
+        Map<String, Bootstrap.Intervals> out = new LinkedHashMap<>();
+        for (int i = 0; i < m; i++) {
+            out.put(
+                    names.get(i),
+                    new Bootstrap.Intervals(
+                            Bootstrap.percentiles(sharpe[i]),
+                            Bootstrap.percentiles(dd[i]),
+                            i == base
+                                    ? new double[] {Double.NaN, Double.NaN}
+                                    : Bootstrap.percentiles(diff[i])));
+        }
+        return out;
+    }
+
+    @Test
     void blockLengthIsTheCubeRoot() {
         assertThat(Bootstrap.blockLength(19_625)).isEqualTo(27);
         assertThat(Bootstrap.blockLength(3_961)).isEqualTo(16);

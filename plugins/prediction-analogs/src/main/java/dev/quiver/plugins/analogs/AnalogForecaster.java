@@ -4,12 +4,11 @@ import dev.quiver.api.CapabilityDescriptor;
 import dev.quiver.api.PluginContext;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.feature.FeatureSchema;
 import dev.quiver.api.market.BarSeries;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import jakarta.inject.Inject;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.pf4j.Extension;
@@ -56,6 +55,7 @@ public final class AnalogForecaster implements PredictionCapability {
 
     private final int k;
     private final int lookbackBars;
+    private volatile Columns columns;
     private volatile boolean closed;
 
     /**
@@ -126,58 +126,67 @@ public final class AnalogForecaster implements PredictionCapability {
         if (closed) {
             throw new IllegalStateException("analogs forecaster is closed");
         }
-        double[] target = setup(frame);
+        int[] columns = columns(frame.schema());
+        int dims = columns.length;
+        double[] target = new double[dims];
+        setup(frame, columns, target, 0);
         BarSeries history = frame.history();
         int t = history.size() - 1;
-        // Candidates j = t-1, t-2, ...: their outcome close_{j+1} > close_j is known at t.
-        var rows = new ArrayList<double[]>();
-        var ups = new ArrayList<Boolean>();
+        // Candidates j = t-1, t-2, ...: their outcome close_{j+1} > close_j is known at t. Row i
+        // of the flat arrays is candidate j = t - 1 - i (most recent first).
+        int capacity = Math.max(0, Math.min(lookbackBars, t));
+        double[] rows = new double[capacity * dims];
+        boolean[] ups = new boolean[capacity];
+        int n = 0;
         FeatureFrame f = frame.previous();
-        for (int j = t - 1; f != null && j >= 0 && rows.size() < lookbackBars; j--) {
-            rows.add(setup(f));
-            ups.add(history.get(j + 1).close() > history.get(j).close());
+        double closeAfter = t >= 0 ? history.get(t).close() : Double.NaN;
+        for (int j = t - 1; f != null && j >= 0 && n < lookbackBars; j--) {
+            setup(f, columns, rows, n * dims);
+            double close = history.get(j).close();
+            ups[n] = closeAfter > close;
+            closeAfter = close;
+            n++;
             f = f.previous();
         }
-        if (rows.size() < k) {
+        if (n < k) {
             throw new QuiverInputException(
                     "SHORT_HISTORY",
                     "history",
                     "analogs at bar " + frame.bar().start(),
-                    rows.size(),
+                    n,
                     "has fewer than k = " + k + " past setups with a known outcome");
         }
-        double[] scale = new double[target.length];
-        for (int c = 0; c < target.length; c++) {
+        double[] scale = new double[dims];
+        for (int c = 0; c < dims; c++) {
             double mean = 0;
-            for (double[] r : rows) {
-                mean += r[c];
+            for (int i = 0; i < n; i++) {
+                mean += rows[i * dims + c];
             }
-            mean /= rows.size();
+            mean /= n;
             double var = 0;
-            for (double[] r : rows) {
-                var += (r[c] - mean) * (r[c] - mean);
+            for (int i = 0; i < n; i++) {
+                double x = rows[i * dims + c];
+                var += (x - mean) * (x - mean);
             }
-            double sd = Math.sqrt(var / rows.size());
+            double sd = Math.sqrt(var / n);
             scale[c] = sd > 0 ? 1 / sd : 0;
         }
-        Integer[] order = new Integer[rows.size()];
-        double[] distance = new double[rows.size()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
+        double[] distance = new double[n];
+        for (int i = 0; i < n; i++) {
             double d = 0;
-            for (int c = 0; c < target.length; c++) {
-                double x = (rows.get(i)[c] - target[c]) * scale[c];
+            for (int c = 0; c < dims; c++) {
+                double x = (rows[i * dims + c] - target[c]) * scale[c];
                 d += x * x;
             }
             distance[i] = Math.sqrt(d);
         }
-        // Stable sort on distance; index order is most recent first, so ties go to recent bars.
-        Arrays.sort(order, (a, b) -> Double.compare(distance[a], distance[b]));
+        // The k nearest, nearest first; ties go to the lower index, i.e. the more recent bar.
+        int[] nearest = NearestK.select(distance, k);
         int up = 0;
         double sum = 0;
         for (int i = 0; i < k; i++) {
-            up += ups.get(order[i]) ? 1 : 0;
-            sum += distance[order[i]];
+            up += ups[nearest[i]] ? 1 : 0;
+            sum += distance[nearest[i]];
         }
         return new Forecast(
                 DESCRIPTOR.name(),
@@ -192,15 +201,30 @@ public final class AnalogForecaster implements PredictionCapability {
                         "mean_distance",
                         sum / k,
                         "candidates",
-                        (double) rows.size()));
+                        (double) n));
     }
 
-    private static double[] setup(FeatureFrame frame) {
-        double[] v = new double[FEATURES.size()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = frame.get(FEATURES.get(i));
+    /** Positions of {@link #FEATURES} in a schema, looked up once per schema. */
+    private int[] columns(FeatureSchema schema) {
+        Columns c = columns;
+        if (c == null || c.schema != schema) {
+            int[] index = new int[FEATURES.size()];
+            for (int i = 0; i < index.length; i++) {
+                index[i] = schema.indexOf(FEATURES.get(i));
+            }
+            c = new Columns(schema, index);
+            columns = c;
         }
-        return v;
+        return c.index;
+    }
+
+    /** A schema and where {@link #FEATURES} sit in it (immutable, so safe to share). */
+    private record Columns(FeatureSchema schema, int[] index) {}
+
+    private static void setup(FeatureFrame frame, int[] columns, double[] into, int offset) {
+        for (int i = 0; i < columns.length; i++) {
+            into[offset + i] = frame.get(columns[i]);
+        }
     }
 
     @Override

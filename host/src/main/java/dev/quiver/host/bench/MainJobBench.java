@@ -1,0 +1,294 @@
+package dev.quiver.host.bench;
+
+import dev.quiver.api.CapabilityDescriptor;
+import dev.quiver.api.ensemble.EnsembleCapability;
+import dev.quiver.api.ensemble.FusedSignal;
+import dev.quiver.api.ensemble.LabeledForecasts;
+import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.feature.LabeledFrame;
+import dev.quiver.api.prediction.Forecast;
+import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.SizingCapability;
+import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.api.sizing.SizingDecision;
+import dev.quiver.api.sizing.SizingOutcome;
+import dev.quiver.engine.feature.FeatureMatrix;
+import dev.quiver.engine.feature.FeaturePipeline;
+import dev.quiver.engine.market.BarData;
+import dev.quiver.engine.risk.RiskGuard;
+import dev.quiver.host.backtest.BacktestResult;
+import dev.quiver.host.backtest.Progress;
+import dev.quiver.host.backtest.WalkForwardBacktest;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code quiver bench --main-job}: the main job (features and the walk-forward backtest with its
+ * intervals, as {@code quiver backtest} runs it, report writing aside) timed on a bundled series,
+ * and in the same run the bare library calls it made: every fit, forecast, fuse and size call, with
+ * the arguments the main job passed, called again directly on the same capability instances, one
+ * after the other on one thread, each timed alone and summed. Each instance gets exactly the
+ * sequence of calls it had in the main job, so it computes the same things.
+ *
+ * <p>{@code ratio = wall_s / (bare_calls_s / threads)}: how far the main job is from its library
+ * calls spread perfectly over the threads it used (1.0); what is above it is Quiver's own work
+ * (features, engine, accounts, bootstrap) and the sequential part (the account pass: the ensemble's
+ * and the policies' fits and calls).
+ */
+public final class MainJobBench {
+
+    /**
+     * Figures of one main-job run.
+     *
+     * @param dataset the series
+     * @param bars bars in it
+     * @param folds walk-forward folds
+     * @param testBars out-of-sample bars stepped
+     * @param threads threads the backtest used
+     * @param wallSeconds the main job's wall time
+     * @param bareCallsSeconds the sum of the bare calls' times
+     * @param bareCalls per capability and call ({@code xgboost.fit}), seconds and count
+     * @param result the main job's result
+     */
+    public record Result(
+            String dataset,
+            int bars,
+            int folds,
+            int testBars,
+            int threads,
+            double wallSeconds,
+            double bareCallsSeconds,
+            Map<String, double[]> bareCalls,
+            BacktestResult result) {
+
+        /**
+         * Wall time over the bare calls' time per thread.
+         *
+         * @return {@code wall_s / (bare_calls_s / threads)}
+         */
+        public double ratio() {
+            return wallSeconds / (bareCallsSeconds / threads);
+        }
+
+        /**
+         * Test bars per second of wall time.
+         *
+         * @return {@code testBars / wall_s}
+         */
+        public double testBarsPerSecond() {
+            return testBars / wallSeconds;
+        }
+    }
+
+    private MainJobBench() {}
+
+    /**
+     * Runs the main job, then its calls again bare.
+     *
+     * @param bars the series
+     * @param sources the sources
+     * @param ensemble the ensemble
+     * @param policies the sizing policies
+     * @param config the walk-forward configuration
+     * @param threads threads for the backtest, {@code >= 1}
+     * @param progress told after each fold of the main job
+     * @return the figures
+     */
+    public static Result run(
+            BarData bars,
+            List<PredictionCapability> sources,
+            EnsembleCapability ensemble,
+            List<SizingCapability> policies,
+            WalkForwardBacktest.Config config,
+            int threads,
+            Progress progress) {
+        List<RecordedPrediction> recordedSources = new ArrayList<>();
+        for (PredictionCapability s : sources) {
+            recordedSources.add(new RecordedPrediction(s));
+        }
+        RecordedEnsemble recordedEnsemble = new RecordedEnsemble(ensemble);
+        List<RecordedSizing> recordedPolicies = new ArrayList<>();
+        for (SizingCapability p : policies) {
+            recordedPolicies.add(new RecordedSizing(p));
+        }
+
+        long t0 = System.nanoTime();
+        FeatureMatrix features = FeaturePipeline.compute(bars);
+        BacktestResult result =
+                new WalkForwardBacktest(config)
+                        .withThreads(threads)
+                        .run(
+                                features,
+                                List.copyOf(recordedSources),
+                                recordedEnsemble,
+                                List.copyOf(recordedPolicies),
+                                new RiskGuard(),
+                                progress);
+        double wall = (System.nanoTime() - t0) / 1e9;
+
+        Map<String, double[]> calls = new LinkedHashMap<>();
+        double bare = 0;
+        for (RecordedPrediction s : recordedSources) {
+            bare += s.replay(calls);
+        }
+        bare += recordedEnsemble.replay(calls);
+        for (RecordedSizing p : recordedPolicies) {
+            bare += p.replay(calls);
+        }
+        return new Result(
+                bars.symbol(),
+                bars.size(),
+                result.folds().size(),
+                result.testTimes().length,
+                threads,
+                wall,
+                bare,
+                calls,
+                result);
+    }
+
+    /** Times one bare call into {@code calls} under {@code key}; its failure is part of it. */
+    private static double time(Map<String, double[]> calls, String key, Runnable call) {
+        long t0 = System.nanoTime();
+        try {
+            call.run();
+        } catch (RuntimeException | LinkageError e) {
+            // the main job made the same call and had the same failure
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        double[] v = calls.computeIfAbsent(key, k -> new double[2]);
+        v[0] += s;
+        v[1]++;
+        return s;
+    }
+
+    /** A source that remembers its calls, in order (called by one thread at a time). */
+    private static final class RecordedPrediction implements PredictionCapability {
+        private final PredictionCapability delegate;
+        private final List<Object> calls = new ArrayList<>();
+
+        RecordedPrediction(PredictionCapability delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public CapabilityDescriptor descriptor() {
+            return delegate.descriptor();
+        }
+
+        @Override
+        public void fit(List<LabeledFrame> trainingWindow) {
+            calls.add(trainingWindow);
+            delegate.fit(trainingWindow);
+        }
+
+        @Override
+        public Forecast forecast(FeatureFrame frame) {
+            calls.add(frame);
+            return delegate.forecast(frame);
+        }
+
+        @SuppressWarnings("unchecked")
+        double replay(Map<String, double[]> out) {
+            String name = delegate.descriptor().name();
+            double sum = 0;
+            for (Object c : calls) {
+                if (c instanceof FeatureFrame f) {
+                    sum += time(out, name + ".forecast", () -> delegate.forecast(f));
+                } else {
+                    List<LabeledFrame> w = (List<LabeledFrame>) c;
+                    sum += time(out, name + ".fit", () -> delegate.fit(w));
+                }
+            }
+            return sum;
+        }
+    }
+
+    private record Fuse(List<Forecast> forecasts, FeatureFrame frame) {}
+
+    /** The ensemble, remembering its calls. */
+    private static final class RecordedEnsemble implements EnsembleCapability {
+        private final EnsembleCapability delegate;
+        private final List<Object> calls = new ArrayList<>();
+
+        RecordedEnsemble(EnsembleCapability delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public CapabilityDescriptor descriptor() {
+            return delegate.descriptor();
+        }
+
+        @Override
+        public void fit(List<LabeledForecasts> trainingWindow) {
+            calls.add(trainingWindow);
+            delegate.fit(trainingWindow);
+        }
+
+        @Override
+        public FusedSignal fuse(List<Forecast> forecasts, FeatureFrame frame) {
+            calls.add(new Fuse(forecasts, frame));
+            return delegate.fuse(forecasts, frame);
+        }
+
+        @SuppressWarnings("unchecked")
+        double replay(Map<String, double[]> out) {
+            String name = delegate.descriptor().name();
+            double sum = 0;
+            for (Object c : calls) {
+                if (c instanceof Fuse f) {
+                    sum += time(out, name + ".fuse", () -> delegate.fuse(f.forecasts(), f.frame()));
+                } else {
+                    List<LabeledForecasts> w = (List<LabeledForecasts>) c;
+                    sum += time(out, name + ".fit", () -> delegate.fit(w));
+                }
+            }
+            return sum;
+        }
+    }
+
+    /** A policy, remembering its calls. */
+    private static final class RecordedSizing implements SizingCapability {
+        private final SizingCapability delegate;
+        private final List<Object> calls = new ArrayList<>();
+
+        RecordedSizing(SizingCapability delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public CapabilityDescriptor descriptor() {
+            return delegate.descriptor();
+        }
+
+        @Override
+        public void fit(List<SizingOutcome> history) {
+            calls.add(history);
+            delegate.fit(history);
+        }
+
+        @Override
+        public SizingDecision size(SizingContext context) {
+            calls.add(context);
+            return delegate.size(context);
+        }
+
+        @SuppressWarnings("unchecked")
+        double replay(Map<String, double[]> out) {
+            String name = delegate.descriptor().name();
+            double sum = 0;
+            for (Object c : calls) {
+                if (c instanceof SizingContext ctx) {
+                    sum += time(out, name + ".size", () -> delegate.size(ctx));
+                } else {
+                    List<SizingOutcome> h = (List<SizingOutcome>) c;
+                    sum += time(out, name + ".fit", () -> delegate.fit(h));
+                }
+            }
+            return sum;
+        }
+    }
+}
