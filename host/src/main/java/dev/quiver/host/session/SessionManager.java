@@ -69,6 +69,7 @@ public final class SessionManager implements AutoCloseable {
     static final String SWAP = "strategy_swapped";
     static final String ARMED = "breaker_armed";
     static final String REARMED = "breaker_rearmed";
+    static final String REWARM_REQUIRED = "session_rewarm_required";
 
     private final StateStore store;
     private final StrategyCatalog strategies;
@@ -244,34 +245,40 @@ public final class SessionManager implements AutoCloseable {
     }
 
     /**
-     * Steps new bars; answers the decision on the last. The last bar re-sent unchanged answers the
-     * same decision again and changes nothing.
+     * Steps new bars; answers the decision on the last. The batch is checked whole before any bar
+     * is stepped: a refused batch changes nothing. The last bar re-sent unchanged (as the first of
+     * the batch, or alone) answers the same decision again and changes nothing.
      *
      * @param symbol the session
      * @param bars bars, oldest first
      * @return the decision on the last bar, with the account and the session's state
      * @throws QuiverInputException {@code UNKNOWN_SESSION}, or a bar refusal ({@code BAR_CONFLICT},
-     *     {@code BAR_OUT_OF_ORDER}, {@code BAR_GAP}, {@code SESSION_REWARM}) naming the bar; bars
-     *     before the refused one are kept
+     *     {@code BAR_OUT_OF_ORDER}, {@code BAR_GAP}, {@code SESSION_REWARM}) naming the bar ({@code
+     *     bars[i].timestamp}). A gap after the session's last bar (at {@code bars[0]}) also puts
+     *     the session in {@code rewarm_required}, committed with the reason; a gap inside the batch
+     *     only refuses the batch.
      */
     public Map<String, Object> bars(String symbol, List<Bar> bars) {
         LiveSession s = session(symbol);
         synchronized (s) {
-            Step last = null;
-            for (Bar b : bars) {
-                SymbolSession.Check check;
-                try {
-                    check = s.session.check(b);
-                } catch (QuiverInputException e) {
-                    if (e.code().equals("BAR_GAP")) {
-                        s.session.requireRewarm(e.getMessage());
-                    }
-                    throw e;
-                }
-                if (check == SymbolSession.Check.DUPLICATE) {
-                    last = s.session.lastStep();
-                    continue;
-                }
+            return step(s, symbol, bars);
+        }
+    }
+
+    private Map<String, Object> step(LiveSession s, String symbol, List<Bar> bars) {
+        int from;
+        try {
+            s.session.checkBatch(bars.subList(0, Math.min(1, bars.size())));
+            from = s.session.checkBatch(bars);
+        } catch (QuiverInputException e) {
+            if (e.code().equals("BAR_GAP") && e.field().equals("bars[0].timestamp")) {
+                requireRewarm(s, bars.get(0), e.getMessage());
+            }
+            throw e;
+        }
+        Step last = from > 0 ? s.session.lastStep() : null;
+        for (Bar b : bars.subList(from, bars.size())) {
+            try {
                 last = s.session.append(b);
                 List<BreakerEvent> all = s.engine().breakerEvents();
                 List<EventRow> audit = new ArrayList<>();
@@ -279,30 +286,46 @@ public final class SessionManager implements AutoCloseable {
                     audit.add(breakerEvent(s, all.get(i)));
                 }
                 BarRow row = row(b);
-                try {
-                    store.inTransaction(
-                            tx -> {
-                                tx.appendBars(symbol, List.of(row));
-                                audit.forEach(tx::appendEvent);
-                                return null;
-                            });
-                } catch (RuntimeException e) {
-                    // The engine is ahead of the store: rebuild it from what was committed.
-                    rebuild(symbol);
-                    throw e;
-                }
+                store.inTransaction(
+                        tx -> {
+                            tx.appendBars(symbol, List.of(row));
+                            audit.forEach(tx::appendEvent);
+                            return null;
+                        });
                 s.breakerEventsSeen = all.size();
+            } catch (RuntimeException e) {
+                // The engine may be ahead of the store: rebuild it from what was committed.
+                rebuild(symbol);
+                throw e;
             }
-            if (last == null) {
-                throw new QuiverInputException(
-                        "WARMING_UP",
-                        "bars",
-                        "session " + symbol,
-                        bars.size(),
-                        "no bar has been stepped yet (only warm-up)");
-            }
-            return decision(s, last);
         }
+        if (last == null) {
+            throw new QuiverInputException(
+                    "WARMING_UP",
+                    "bars",
+                    "session " + symbol,
+                    bars.size(),
+                    "no bar has been stepped yet (only warm-up)");
+        }
+        return decision(s, last);
+    }
+
+    /** Commits that the session needs a re-warm, then refuses bars until it has one. */
+    private void requireRewarm(LiveSession s, Bar refused, String reason) {
+        ObjectNode d = JSON.createObjectNode();
+        d.put("bar_ms", refused.start().toEpochMilli());
+        d.put("after_bar_ms", lastBarMillis(s));
+        store.appendEvent(
+                new EventRow(
+                        s.account.id(),
+                        Optional.of(s.settings.symbol()),
+                        REWARM_REQUIRED,
+                        Optional.empty(),
+                        d.toString(),
+                        clock.millis(),
+                        "engine",
+                        Optional.of(reason)));
+        s.session.requireRewarm(reason);
     }
 
     /**
@@ -625,11 +648,15 @@ public final class SessionManager implements AutoCloseable {
             fills.put(f.clientFillId(), f);
         }
         Map<Long, List<StoredEvent>> commands = new HashMap<>();
+        String rewarm = null;
         for (StoredEvent e : store.events(account.id())) {
             String kind = e.event().kind();
             if (kind.equals(FILL) || kind.equals(REARM) || kind.equals(SWAP)) {
                 long after = detail(e).path("after_bar_ms").asLong(Long.MIN_VALUE);
                 commands.computeIfAbsent(after, k -> new ArrayList<>()).add(e);
+            } else if (kind.equals(REWARM_REQUIRED)
+                    && e.event().symbol().orElse("").equals(row.symbol())) {
+                rewarm = e.event().reason().orElse("a gap was refused");
             }
         }
         int warm = Math.min(settings.warmupBars(), bars.size());
@@ -638,11 +665,24 @@ public final class SessionManager implements AutoCloseable {
             warmup.add(bar(bars.get(i)));
         }
         s.session.warmUp(warmup);
-        apply(s, commands.get(warm == 0 ? Long.MIN_VALUE : bars.get(warm - 1).startMs()), fills);
+        apply(s, commands.remove(warm == 0 ? Long.MIN_VALUE : bars.get(warm - 1).startMs()), fills);
         for (int i = warm; i < bars.size(); i++) {
             Bar b = bar(bars.get(i));
             s.session.append(b);
-            apply(s, commands.get(b.start().toEpochMilli()), fills);
+            apply(s, commands.remove(b.start().toEpochMilli()), fills);
+        }
+        if (!commands.isEmpty()) {
+            // Never skipped in silence: the account would differ from the one acknowledged.
+            s.strategy.close();
+            throw new IllegalStateException(
+                    "session "
+                            + row.symbol()
+                            + ": stored commands follow bars the session does not have (after_bar_ms "
+                            + commands.keySet()
+                            + ")");
+        }
+        if (rewarm != null) {
+            s.session.requireRewarm(rewarm);
         }
         s.breakerEventsSeen = s.engine().breakerEvents().size();
         return s;
