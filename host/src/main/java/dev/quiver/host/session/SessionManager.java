@@ -422,39 +422,42 @@ public final class SessionManager implements AutoCloseable {
     public Map<String, Object> fill(String accountId, FillRequest f) {
         LiveSession s = sessionOfAccount(accountId);
         synchronized (s) {
-            if (s.account.mode() != AccountMode.EXTERNAL) {
-                throw new QuiverInputException(
-                        "ACCOUNT_IS_PAPER",
-                        "account",
-                        "fill " + f.clientFillId(),
+            return fill(s, accountId, f);
+        }
+    }
+
+    private Map<String, Object> fill(LiveSession s, String accountId, FillRequest f) {
+        if (s.account.mode() != AccountMode.EXTERNAL) {
+            throw new QuiverInputException(
+                    "ACCOUNT_IS_PAPER",
+                    "account",
+                    "fill " + f.clientFillId(),
+                    accountId,
+                    "is a paper account: the engine fills it at the next open; post fills to"
+                            + " an external account");
+        }
+        validate(s, f);
+        FillRow row =
+                new FillRow(
                         accountId,
-                        "is a paper account: the engine fills it at the next open; post fills to"
-                                + " an external account");
-            }
-            validate(s, f);
-            double signed = f.side() == Side.BUY ? f.quantity() : -f.quantity();
-            Account book = s.engine().account(s.acting);
-            if (signed < 0 && -signed > book.units() * (1 + 1e-12)) {
-                throw badFill(
-                        f,
-                        "quantity",
+                        f.clientFillId(),
+                        f.symbol(),
+                        f.side(),
                         f.quantity(),
-                        "sells more than the position holds ("
-                                + book.units()
-                                + " units; long only)");
-            }
-            FillRow row =
-                    new FillRow(
-                            accountId,
-                            f.clientFillId(),
-                            f.symbol(),
-                            f.side(),
-                            f.quantity(),
-                            f.price(),
-                            f.fee(),
-                            f.time().toEpochMilli());
+                        f.price(),
+                        f.fee(),
+                        f.time().toEpochMilli());
+        FillOutcome outcome;
+        double signed = f.side() == Side.BUY ? f.quantity() : -f.quantity();
+        if (s.fillIds.contains(f.clientFillId())) {
+            // A retry: the store compares it with the recorded fill (DUPLICATE, or a conflict
+            // naming the field) and writes nothing. The checks against the session's present
+            // (its last bar, the position) held when the fill was recorded.
+            outcome = store.recordFill(row);
+        } else {
+            validateNow(s, f, signed);
             long afterBar = lastBarMillis(s);
-            FillOutcome outcome =
+            outcome =
                     store.inTransaction(
                             tx -> {
                                 FillOutcome o = tx.recordFill(row);
@@ -474,13 +477,14 @@ public final class SessionManager implements AutoCloseable {
                                 return o;
                             });
             if (outcome == FillOutcome.INSERTED) {
+                s.fillIds.add(f.clientFillId());
                 s.engine().fill(s.acting, signed, f.price(), f.fee(), f.time().toEpochMilli());
             }
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("duplicate", outcome == FillOutcome.DUPLICATE);
-            m.put("account", accountFigures(s));
-            return m;
         }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("duplicate", outcome == FillOutcome.DUPLICATE);
+        m.put("account", accountFigures(s));
+        return m;
     }
 
     /**
@@ -647,6 +651,7 @@ public final class SessionManager implements AutoCloseable {
         for (FillRow f : store.fills(account.id())) {
             fills.put(f.clientFillId(), f);
         }
+        s.fillIds.addAll(fills.keySet());
         Map<Long, List<StoredEvent>> commands = new HashMap<>();
         String rewarm = null;
         for (StoredEvent e : store.events(account.id())) {
@@ -944,12 +949,24 @@ public final class SessionManager implements AutoCloseable {
         if (!(f.fee() >= 0) || Double.isInfinite(f.fee())) {
             throw badFill(f, "fee", f.fee(), "must be a finite number >= 0");
         }
+        if (f.time().isAfter(clock.instant().plusSeconds(60))) {
+            throw badFill(f, "time", f.time(), "is in the future (now " + clock.instant() + ")");
+        }
+    }
+
+    /** The checks against the session as it is now (a new fill, not a retry). */
+    private static void validateNow(LiveSession s, FillRequest f, double signed) {
         Bar last = s.session.lastBar();
         if (last != null && f.time().isBefore(last.start())) {
             throw badFill(f, "time", f.time(), "is before the session's last bar " + last.start());
         }
-        if (f.time().isAfter(clock.instant().plusSeconds(60))) {
-            throw badFill(f, "time", f.time(), "is in the future (now " + clock.instant() + ")");
+        Account book = s.engine().account(s.acting);
+        if (signed < 0 && -signed > book.units() * (1 + 1e-12)) {
+            throw badFill(
+                    f,
+                    "quantity",
+                    f.quantity(),
+                    "sells more than the position holds (" + book.units() + " units; long only)");
         }
     }
 
