@@ -75,6 +75,7 @@ public final class SessionManager implements AutoCloseable {
     private final StrategyCatalog strategies;
     private final Clock clock;
     private final Map<String, LiveSession> sessions = new ConcurrentHashMap<>();
+    private final Object opening = new Object();
 
     /**
      * Creates the manager; call {@link #recover} before serving.
@@ -162,22 +163,28 @@ public final class SessionManager implements AutoCloseable {
      *     the account is taken, {@code BAD_SESSION} for a bad setting, or what a warm-up bar breaks
      */
     public Map<String, Object> open(OpenRequest r) {
-        synchronized (lockFor(r.symbol())) {
+        // One open at a time: the account check and the put are one step (two opens naming the
+        // same account for two symbols would otherwise both pass it). Bars and fills of open
+        // sessions do not take this lock.
+        synchronized (opening) {
             LiveSession existing = sessions.get(r.symbol());
-            BundleLoader.Loaded probe = null;
-            String policy = r.policy();
             if (existing != null) {
-                SessionSettings asked =
-                        new SessionSettings(
-                                r.symbol(),
-                                r.account(),
-                                r.interval(),
-                                r.maxGapBars(),
-                                policy == null ? existing.settings.policy() : policy,
-                                r.warmup().size(),
-                                existing.settings.bundle());
-                existing.settings.requireSame(asked);
-                return state(existing);
+                synchronized (existing) {
+                    return openAgain(existing, r);
+                }
+            }
+            Optional<SessionRow> closed = store.session(r.symbol());
+            if (closed.isPresent()) {
+                throw new QuiverInputException(
+                        "SESSION_CONFLICT",
+                        "symbol",
+                        "session " + r.symbol(),
+                        r.symbol(),
+                        "had a session, closed at "
+                                + (closed.get().closedMs().isPresent()
+                                        ? Instant.ofEpochMilli(closed.get().closedMs().getAsLong())
+                                        : "?")
+                                + "; a closed session is not reopened (its bars keep the symbol)");
             }
             for (LiveSession other : sessions.values()) {
                 if (other.account.id().equals(r.account())) {
@@ -192,7 +199,20 @@ public final class SessionManager implements AutoCloseable {
                                     + " built yet)");
                 }
             }
-            probe = strategies.loadCurrent();
+            if (store.account(r.account()).isPresent()) {
+                // Its fills and events are its session's: a new session on it would start from
+                // the starting equity live but replay the old fills after a restart.
+                throw new QuiverInputException(
+                        "SESSION_CONFLICT",
+                        "account",
+                        "session " + r.symbol(),
+                        r.account(),
+                        "is the account of a closed session; an account is not reused (its fills"
+                                + " and events belong to that session): use a new account id");
+            }
+            BundleLoader.Loaded probe = strategies.loadCurrent();
+            String policy = r.policy();
+            LiveSession live;
             try {
                 List<String> names = probe.strategy().policyNames();
                 if (policy == null) {
@@ -205,21 +225,24 @@ public final class SessionManager implements AutoCloseable {
                             policy,
                             "is not a policy of the served strategy " + names);
                 }
-                long now = clock.millis();
-                AccountRow account =
-                        new AccountRow(
-                                r.account(), r.currency(), r.startingEquity(), r.mode(), now);
-                SessionSettings settings =
-                        new SessionSettings(
-                                r.symbol(),
-                                r.account(),
-                                r.interval(),
-                                r.maxGapBars(),
-                                policy,
-                                r.warmup().size(),
-                                probe.bundle().id());
-                LiveSession live = build(settings, account, probe);
-                probe = null;
+            } catch (RuntimeException e) {
+                probe.close();
+                throw e;
+            }
+            long now = clock.millis();
+            AccountRow account =
+                    new AccountRow(r.account(), r.currency(), r.startingEquity(), r.mode(), now);
+            SessionSettings settings =
+                    new SessionSettings(
+                            r.symbol(),
+                            r.account(),
+                            r.interval(),
+                            r.maxGapBars(),
+                            policy,
+                            r.warmup().size(),
+                            probe.bundle().id());
+            live = build(settings, account, probe); // closes probe if it throws
+            try {
                 live.session.warmUp(r.warmup());
                 List<BarRow> rows = new ArrayList<>(r.warmup().size());
                 for (Bar b : r.warmup()) {
@@ -234,14 +257,61 @@ public final class SessionManager implements AutoCloseable {
                             tx.appendBars(r.symbol(), rows);
                             return null;
                         });
-                sessions.put(r.symbol(), live);
-                return state(live);
-            } finally {
-                if (probe != null) {
-                    probe.close();
-                }
+            } catch (RuntimeException e) {
+                live.strategy.close();
+                throw e;
             }
+            sessions.put(r.symbol(), live);
+            return state(live);
         }
+    }
+
+    /** The open session asked for again: the same settings answer it, others are refused. */
+    private Map<String, Object> openAgain(LiveSession existing, OpenRequest r) {
+        SessionSettings asked =
+                new SessionSettings(
+                        r.symbol(),
+                        r.account(),
+                        r.interval(),
+                        r.maxGapBars(),
+                        r.policy() == null ? existing.settings.policy() : r.policy(),
+                        r.warmup().size(),
+                        existing.settings.bundle());
+        existing.settings.requireSame(asked);
+        AccountRow a = existing.account;
+        String differs =
+                a.mode() != r.mode()
+                        ? "mode"
+                        : !a.currency().equals(r.currency())
+                                ? "currency"
+                                : Double.compare(a.startingEquity(), r.startingEquity()) != 0
+                                        ? "starting_equity"
+                                        : null;
+        if (differs != null) {
+            Object mine =
+                    switch (differs) {
+                        case "mode" -> a.mode().sql();
+                        case "currency" -> a.currency();
+                        default -> a.startingEquity();
+                    };
+            Object theirs =
+                    switch (differs) {
+                        case "mode" -> r.mode().sql();
+                        case "currency" -> r.currency();
+                        default -> r.startingEquity();
+                    };
+            throw new QuiverInputException(
+                    "SESSION_CONFLICT",
+                    differs,
+                    "session " + r.symbol(),
+                    theirs,
+                    "differs from the open session's account "
+                            + a.id()
+                            + " ("
+                            + mine
+                            + "); close it first (DELETE)");
+        }
+        return state(existing);
     }
 
     /**
@@ -1042,12 +1112,6 @@ public final class SessionManager implements AutoCloseable {
                 "accounts",
                 id,
                 "is not the account of an open session");
-    }
-
-    private final Map<String, Object> openLocks = new ConcurrentHashMap<>();
-
-    private Object lockFor(String symbol) {
-        return openLocks.computeIfAbsent(symbol, k -> new Object());
     }
 
     private static BarRow row(Bar b) {
