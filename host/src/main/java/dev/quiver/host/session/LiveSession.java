@@ -24,6 +24,11 @@ final class LiveSession {
     /** The client ids of the account's recorded fills (a retry is told apart before any check). */
     final Set<String> fillIds = new HashSet<>();
 
+    /**
+     * Set when closed or replaced by a rebuild: a thread that waited for the monitor looks again.
+     */
+    boolean retired;
+
     LiveSession(
             SessionSettings settings,
             AccountRow account,

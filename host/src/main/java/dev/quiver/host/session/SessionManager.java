@@ -35,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -170,7 +171,9 @@ public final class SessionManager implements AutoCloseable {
             LiveSession existing = sessions.get(r.symbol());
             if (existing != null) {
                 synchronized (existing) {
-                    return openAgain(existing, r);
+                    if (!existing.retired) {
+                        return openAgain(existing, r);
+                    }
                 }
             }
             Optional<SessionRow> closed = store.session(r.symbol());
@@ -329,10 +332,7 @@ public final class SessionManager implements AutoCloseable {
      *     only refuses the batch.
      */
     public Map<String, Object> bars(String symbol, List<Bar> bars) {
-        LiveSession s = session(symbol);
-        synchronized (s) {
-            return step(s, symbol, bars);
-        }
+        return locked(() -> session(symbol), s -> step(s, symbol, bars));
     }
 
     private Map<String, Object> step(LiveSession s, String symbol, List<Bar> bars) {
@@ -406,10 +406,7 @@ public final class SessionManager implements AutoCloseable {
      * @throws QuiverInputException {@code UNKNOWN_SESSION}
      */
     public Map<String, Object> state(String symbol) {
-        LiveSession s = session(symbol);
-        synchronized (s) {
-            return state(s);
-        }
+        return locked(() -> session(symbol), this::state);
     }
 
     /**
@@ -440,15 +437,17 @@ public final class SessionManager implements AutoCloseable {
      * @throws QuiverInputException {@code UNKNOWN_SESSION}
      */
     public Map<String, Object> close(String symbol) {
-        LiveSession s = session(symbol);
-        synchronized (s) {
-            Map<String, Object> last = state(s);
-            store.closeSession(symbol, clock.millis());
-            sessions.remove(symbol);
-            s.strategy.close();
-            last.put("state", "closed");
-            return last;
-        }
+        return locked(
+                () -> session(symbol),
+                s -> {
+                    Map<String, Object> last = state(s);
+                    store.closeSession(symbol, clock.millis());
+                    s.retired = true;
+                    sessions.remove(symbol, s);
+                    s.strategy.close();
+                    last.put("state", "closed");
+                    return last;
+                });
     }
 
     /**
@@ -459,8 +458,11 @@ public final class SessionManager implements AutoCloseable {
      * @throws QuiverInputException {@code UNKNOWN_ACCOUNT}
      */
     public Map<String, Object> account(String id) {
-        LiveSession s = sessionOfAccount(id);
-        synchronized (s) {
+        return locked(() -> sessionOfAccount(id), s -> accountWithFills(s, id));
+    }
+
+    private Map<String, Object> accountWithFills(LiveSession s, String id) {
+        {
             Map<String, Object> m = accountFigures(s);
             List<Map<String, Object>> fills = new ArrayList<>();
             List<FillRow> stored = store.fills(id);
@@ -490,10 +492,7 @@ public final class SessionManager implements AutoCloseable {
      *     the position), or the store's {@code STATE_CONFLICT} for the same id with other content
      */
     public Map<String, Object> fill(String accountId, FillRequest f) {
-        LiveSession s = sessionOfAccount(accountId);
-        synchronized (s) {
-            return fill(s, accountId, f);
-        }
+        return locked(() -> sessionOfAccount(accountId), s -> fill(s, accountId, f));
     }
 
     private Map<String, Object> fill(LiveSession s, String accountId, FillRequest f) {
@@ -569,8 +568,14 @@ public final class SessionManager implements AutoCloseable {
      */
     public Map<String, Object> rearm(
             String accountId, String breaker, String actor, String reason) {
-        LiveSession s = sessionOfAccount(accountId);
-        synchronized (s) {
+        return locked(
+                () -> sessionOfAccount(accountId),
+                s -> rearm(s, accountId, breaker, actor, reason));
+    }
+
+    private Map<String, Object> rearm(
+            LiveSession s, String accountId, String breaker, String actor, String reason) {
+        {
             CircuitBreakers.Breaker b;
             try {
                 b = CircuitBreakers.Breaker.ofLabel(breaker);
@@ -628,53 +633,55 @@ public final class SessionManager implements AutoCloseable {
     public Map<String, String> swapToCurrent(String actor) {
         String id = strategies.current().id();
         Map<String, String> out = new LinkedHashMap<>();
-        for (LiveSession s : List.copyOf(sessions.values())) {
-            synchronized (s) {
-                if (s.strategy.bundle().id().equals(id)) {
-                    out.put(s.settings.symbol(), "already " + id);
-                    continue;
+        for (String symbol : List.copyOf(sessions.keySet())) {
+            // Looked up under its monitor: a session rebuilt meanwhile is swapped as the one it
+            // became, one closed meanwhile is left out.
+            try {
+                out.put(symbol, locked(() -> session(symbol), s -> swapOne(s, id, actor)));
+            } catch (QuiverInputException e) {
+                if (!e.code().equals("UNKNOWN_SESSION")) {
+                    throw e;
                 }
-                BundleLoader.Loaded next;
-                try {
-                    next = strategies.load(id);
-                } catch (RuntimeException e) {
-                    out.put(
-                            s.settings.symbol(),
-                            "kept " + s.strategy.bundle().id() + ": " + e.getMessage());
-                    continue;
-                }
-                try {
-                    if (!next.strategy()
-                            .policyNames()
-                            .equals(s.strategy.strategy().policyNames())) {
-                        throw new IllegalArgumentException(
-                                "policies "
-                                        + next.strategy().policyNames()
-                                        + " differ from "
-                                        + s.strategy.strategy().policyNames());
-                    }
-                    long after = lastBarMillis(s);
-                    store.inTransaction(
-                            tx ->
-                                    tx.appendEvent(
-                                            command(
-                                                    s,
-                                                    SWAP,
-                                                    Map.of("bundle", id, "after_bar_ms", after),
-                                                    actor,
-                                                    "strategy swapped to " + id)));
-                } catch (RuntimeException e) {
-                    next.close();
-                    out.put(
-                            s.settings.symbol(),
-                            "kept " + s.strategy.bundle().id() + ": " + e.getMessage());
-                    continue;
-                }
-                swap(s, next);
-                out.put(s.settings.symbol(), id);
             }
         }
         return out;
+    }
+
+    /** Swaps one session to bundle {@code id}; answers {@code id} or why it kept its own. */
+    private String swapOne(LiveSession s, String id, String actor) {
+        if (s.strategy.bundle().id().equals(id)) {
+            return "already " + id;
+        }
+        BundleLoader.Loaded next;
+        try {
+            next = strategies.load(id);
+        } catch (RuntimeException e) {
+            return "kept " + s.strategy.bundle().id() + ": " + e.getMessage();
+        }
+        try {
+            if (!next.strategy().policyNames().equals(s.strategy.strategy().policyNames())) {
+                throw new IllegalArgumentException(
+                        "policies "
+                                + next.strategy().policyNames()
+                                + " differ from "
+                                + s.strategy.strategy().policyNames());
+            }
+            long after = lastBarMillis(s);
+            store.inTransaction(
+                    tx ->
+                            tx.appendEvent(
+                                    command(
+                                            s,
+                                            SWAP,
+                                            Map.of("bundle", id, "after_bar_ms", after),
+                                            actor,
+                                            "strategy swapped to " + id)));
+        } catch (RuntimeException e) {
+            next.close();
+            return "kept " + s.strategy.bundle().id() + ": " + e.getMessage();
+        }
+        swap(s, next);
+        return id;
     }
 
     /** Closes every session's instances (the store stays open: the caller owns it). */
@@ -801,6 +808,7 @@ public final class SessionManager implements AutoCloseable {
     private void rebuild(String symbol) {
         LiveSession old = sessions.remove(symbol);
         if (old != null) {
+            old.retired = true;
             old.strategy.close();
         }
         store.session(symbol)
@@ -1112,6 +1120,23 @@ public final class SessionManager implements AutoCloseable {
                 "accounts",
                 id,
                 "is not the account of an open session");
+    }
+
+    /**
+     * Runs {@code work} under the session's monitor. A session replaced ({@link #rebuild}) or
+     * closed while this thread waited for its monitor is looked up again (then it is the rebuilt
+     * one, or unknown).
+     */
+    private static <T> T locked(
+            Supplier<LiveSession> find, java.util.function.Function<LiveSession, T> work) {
+        while (true) {
+            LiveSession s = find.get();
+            synchronized (s) {
+                if (!s.retired) {
+                    return work.apply(s);
+                }
+            }
+        }
     }
 
     private static BarRow row(Bar b) {
