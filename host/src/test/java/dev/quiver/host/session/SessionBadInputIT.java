@@ -344,6 +344,17 @@ class SessionBadInputIT {
                 "BAD_REQUEST",
                 "max_gap_bars",
                 ">= 1");
+        for (String gap : List.of("2.5", "1e12", "\"3\"")) {
+            String body = openBody("s2x", "paper").put("max_gap_bars", 9).toString();
+            assertRefused(
+                    serve.put(
+                            "/v1/sessions/S2X",
+                            body.replace("\"max_gap_bars\":9", "\"max_gap_bars\":" + gap)),
+                    400,
+                    "BAD_REQUEST",
+                    "max_gap_bars",
+                    "whole number");
+        }
         ObjectNode unknownData = openBody("s2x", "paper");
         unknownData.putObject("warmup").put("dataset", "nope");
         assertRefused(
