@@ -182,11 +182,55 @@ public final class SymbolSession {
      *     {@code BAR_CONFLICT}, {@code BAR_OUT_OF_ORDER} or {@code BAR_GAP}
      */
     public Check check(Bar bar) {
+        requireNoRewarm(bar);
+        return classify(history.last(), bar, "timestamp");
+    }
+
+    /**
+     * Classifies a batch of bars without changing anything: each against the one before it (the
+     * first against the session's last bar), by the rules of {@link #check}. A batch is taken whole
+     * or not at all, so a caller checks it all before it appends any.
+     *
+     * @param bars closed bars, oldest first
+     * @return the index of the first new bar: 1 when {@code bars[0]} is the session's last bar
+     *     re-sent unchanged (a duplicate), else 0
+     * @throws QuiverInputException as {@link #check}, the field naming the bar ({@code
+     *     bars[3].timestamp}); a {@code BAR_GAP} for {@code bars[0]} is a gap after the session's
+     *     last bar, for a later bar a gap inside the batch
+     */
+    public int checkBatch(List<Bar> bars) {
+        int first = 0;
+        Bar previous = history.last();
+        for (int i = 0; i < bars.size(); i++) {
+            Bar b = bars.get(i);
+            String field = "bars[" + i + "].timestamp";
+            if (i == 0) {
+                requireNoRewarm(b);
+            }
+            if (classify(previous, b, field) == Check.DUPLICATE) {
+                if (i > 0) {
+                    throw new QuiverInputException(
+                            "BAR_OUT_OF_ORDER",
+                            field,
+                            where(),
+                            b.start(),
+                            "repeats bars[" + (i - 1) + "]");
+                }
+                first = 1;
+            }
+            previous = b;
+        }
+        return first;
+    }
+
+    private void requireNoRewarm(Bar bar) {
         if (rewarmReason != null) {
             throw new QuiverInputException(
                     "SESSION_REWARM", "bars", where(), bar.start(), rewarmReason);
         }
-        Bar last = history.last();
+    }
+
+    private Check classify(Bar last, Bar bar, String field) {
         if (last == null) {
             return Check.NEW;
         }
@@ -197,7 +241,7 @@ public final class SymbolSession {
             }
             throw new QuiverInputException(
                     "BAR_CONFLICT",
-                    "timestamp",
+                    field,
                     where(),
                     bar.start(),
                     "is the time of the last bar, with other values ("
@@ -207,7 +251,7 @@ public final class SymbolSession {
         if (c < 0) {
             throw new QuiverInputException(
                     "BAR_OUT_OF_ORDER",
-                    "timestamp",
+                    field,
                     where(),
                     bar.start(),
                     "is before the session's last bar " + last.start());
@@ -216,7 +260,7 @@ public final class SymbolSession {
         if (gap.compareTo(settings.interval().multipliedBy(settings.maxGapBars())) > 0) {
             throw new QuiverInputException(
                     "BAR_GAP",
-                    "timestamp",
+                    field,
                     where(),
                     bar.start(),
                     "is "

@@ -4,6 +4,8 @@ import dev.quiver.engine.SymbolEngine;
 import dev.quiver.engine.session.SymbolSession;
 import dev.quiver.host.store.AccountRow;
 import dev.quiver.host.strategy.BundleLoader;
+import java.util.HashSet;
+import java.util.Set;
 
 /**
  * One open session in the service: its settings, the bundle instances it decides with, the engine
@@ -18,6 +20,14 @@ final class LiveSession {
     final SymbolSession session;
     final int acting;
     int breakerEventsSeen;
+
+    /** The client ids of the account's recorded fills (a retry is told apart before any check). */
+    final Set<String> fillIds = new HashSet<>();
+
+    /**
+     * Set when closed or replaced by a rebuild: a thread that waited for the monitor looks again.
+     */
+    boolean retired;
 
     LiveSession(
             SessionSettings settings,

@@ -35,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,11 +70,13 @@ public final class SessionManager implements AutoCloseable {
     static final String SWAP = "strategy_swapped";
     static final String ARMED = "breaker_armed";
     static final String REARMED = "breaker_rearmed";
+    static final String REWARM_REQUIRED = "session_rewarm_required";
 
     private final StateStore store;
     private final StrategyCatalog strategies;
     private final Clock clock;
     private final Map<String, LiveSession> sessions = new ConcurrentHashMap<>();
+    private final Object opening = new Object();
 
     /**
      * Creates the manager; call {@link #recover} before serving.
@@ -161,22 +164,30 @@ public final class SessionManager implements AutoCloseable {
      *     the account is taken, {@code BAD_SESSION} for a bad setting, or what a warm-up bar breaks
      */
     public Map<String, Object> open(OpenRequest r) {
-        synchronized (lockFor(r.symbol())) {
+        // One open at a time: the account check and the put are one step (two opens naming the
+        // same account for two symbols would otherwise both pass it). Bars and fills of open
+        // sessions do not take this lock.
+        synchronized (opening) {
             LiveSession existing = sessions.get(r.symbol());
-            BundleLoader.Loaded probe = null;
-            String policy = r.policy();
             if (existing != null) {
-                SessionSettings asked =
-                        new SessionSettings(
-                                r.symbol(),
-                                r.account(),
-                                r.interval(),
-                                r.maxGapBars(),
-                                policy == null ? existing.settings.policy() : policy,
-                                r.warmup().size(),
-                                existing.settings.bundle());
-                existing.settings.requireSame(asked);
-                return state(existing);
+                synchronized (existing) {
+                    if (!existing.retired) {
+                        return openAgain(existing, r);
+                    }
+                }
+            }
+            Optional<SessionRow> closed = store.session(r.symbol());
+            if (closed.isPresent()) {
+                throw new QuiverInputException(
+                        "SESSION_CONFLICT",
+                        "symbol",
+                        "session " + r.symbol(),
+                        r.symbol(),
+                        "had a session, closed at "
+                                + (closed.get().closedMs().isPresent()
+                                        ? Instant.ofEpochMilli(closed.get().closedMs().getAsLong())
+                                        : "?")
+                                + "; a closed session is not reopened (its bars keep the symbol)");
             }
             for (LiveSession other : sessions.values()) {
                 if (other.account.id().equals(r.account())) {
@@ -191,7 +202,20 @@ public final class SessionManager implements AutoCloseable {
                                     + " built yet)");
                 }
             }
-            probe = strategies.loadCurrent();
+            if (store.account(r.account()).isPresent()) {
+                // Its fills and events are its session's: a new session on it would start from
+                // the starting equity live but replay the old fills after a restart.
+                throw new QuiverInputException(
+                        "SESSION_CONFLICT",
+                        "account",
+                        "session " + r.symbol(),
+                        r.account(),
+                        "is the account of a closed session; an account is not reused (its fills"
+                                + " and events belong to that session): use a new account id");
+            }
+            BundleLoader.Loaded probe = strategies.loadCurrent();
+            String policy = r.policy();
+            LiveSession live;
             try {
                 List<String> names = probe.strategy().policyNames();
                 if (policy == null) {
@@ -204,21 +228,24 @@ public final class SessionManager implements AutoCloseable {
                             policy,
                             "is not a policy of the served strategy " + names);
                 }
-                long now = clock.millis();
-                AccountRow account =
-                        new AccountRow(
-                                r.account(), r.currency(), r.startingEquity(), r.mode(), now);
-                SessionSettings settings =
-                        new SessionSettings(
-                                r.symbol(),
-                                r.account(),
-                                r.interval(),
-                                r.maxGapBars(),
-                                policy,
-                                r.warmup().size(),
-                                probe.bundle().id());
-                LiveSession live = build(settings, account, probe);
-                probe = null;
+            } catch (RuntimeException e) {
+                probe.close();
+                throw e;
+            }
+            long now = clock.millis();
+            AccountRow account =
+                    new AccountRow(r.account(), r.currency(), r.startingEquity(), r.mode(), now);
+            SessionSettings settings =
+                    new SessionSettings(
+                            r.symbol(),
+                            r.account(),
+                            r.interval(),
+                            r.maxGapBars(),
+                            policy,
+                            r.warmup().size(),
+                            probe.bundle().id());
+            live = build(settings, account, probe); // closes probe if it throws
+            try {
                 live.session.warmUp(r.warmup());
                 List<BarRow> rows = new ArrayList<>(r.warmup().size());
                 for (Bar b : r.warmup()) {
@@ -233,45 +260,95 @@ public final class SessionManager implements AutoCloseable {
                             tx.appendBars(r.symbol(), rows);
                             return null;
                         });
-                sessions.put(r.symbol(), live);
-                return state(live);
-            } finally {
-                if (probe != null) {
-                    probe.close();
-                }
+            } catch (RuntimeException e) {
+                live.strategy.close();
+                throw e;
             }
+            sessions.put(r.symbol(), live);
+            return state(live);
         }
     }
 
+    /** The open session asked for again: the same settings answer it, others are refused. */
+    private Map<String, Object> openAgain(LiveSession existing, OpenRequest r) {
+        SessionSettings asked =
+                new SessionSettings(
+                        r.symbol(),
+                        r.account(),
+                        r.interval(),
+                        r.maxGapBars(),
+                        r.policy() == null ? existing.settings.policy() : r.policy(),
+                        r.warmup().size(),
+                        existing.settings.bundle());
+        existing.settings.requireSame(asked);
+        AccountRow a = existing.account;
+        String differs =
+                a.mode() != r.mode()
+                        ? "mode"
+                        : !a.currency().equals(r.currency())
+                                ? "currency"
+                                : Double.compare(a.startingEquity(), r.startingEquity()) != 0
+                                        ? "starting_equity"
+                                        : null;
+        if (differs != null) {
+            Object mine =
+                    switch (differs) {
+                        case "mode" -> a.mode().sql();
+                        case "currency" -> a.currency();
+                        default -> a.startingEquity();
+                    };
+            Object theirs =
+                    switch (differs) {
+                        case "mode" -> r.mode().sql();
+                        case "currency" -> r.currency();
+                        default -> r.startingEquity();
+                    };
+            throw new QuiverInputException(
+                    "SESSION_CONFLICT",
+                    differs,
+                    "session " + r.symbol(),
+                    theirs,
+                    "differs from the open session's account "
+                            + a.id()
+                            + " ("
+                            + mine
+                            + "); close it first (DELETE)");
+        }
+        return state(existing);
+    }
+
     /**
-     * Steps new bars; answers the decision on the last. The last bar re-sent unchanged answers the
-     * same decision again and changes nothing.
+     * Steps new bars; answers the decision on the last. The batch is checked whole before any bar
+     * is stepped: a refused batch changes nothing. The last bar re-sent unchanged (as the first of
+     * the batch, or alone) answers the same decision again and changes nothing.
      *
      * @param symbol the session
      * @param bars bars, oldest first
      * @return the decision on the last bar, with the account and the session's state
      * @throws QuiverInputException {@code UNKNOWN_SESSION}, or a bar refusal ({@code BAR_CONFLICT},
-     *     {@code BAR_OUT_OF_ORDER}, {@code BAR_GAP}, {@code SESSION_REWARM}) naming the bar; bars
-     *     before the refused one are kept
+     *     {@code BAR_OUT_OF_ORDER}, {@code BAR_GAP}, {@code SESSION_REWARM}) naming the bar ({@code
+     *     bars[i].timestamp}). A gap after the session's last bar (at {@code bars[0]}) also puts
+     *     the session in {@code rewarm_required}, committed with the reason; a gap inside the batch
+     *     only refuses the batch.
      */
     public Map<String, Object> bars(String symbol, List<Bar> bars) {
-        LiveSession s = session(symbol);
-        synchronized (s) {
-            Step last = null;
-            for (Bar b : bars) {
-                SymbolSession.Check check;
-                try {
-                    check = s.session.check(b);
-                } catch (QuiverInputException e) {
-                    if (e.code().equals("BAR_GAP")) {
-                        s.session.requireRewarm(e.getMessage());
-                    }
-                    throw e;
-                }
-                if (check == SymbolSession.Check.DUPLICATE) {
-                    last = s.session.lastStep();
-                    continue;
-                }
+        return locked(() -> session(symbol), s -> step(s, symbol, bars));
+    }
+
+    private Map<String, Object> step(LiveSession s, String symbol, List<Bar> bars) {
+        int from;
+        try {
+            s.session.checkBatch(bars.subList(0, Math.min(1, bars.size())));
+            from = s.session.checkBatch(bars);
+        } catch (QuiverInputException e) {
+            if (e.code().equals("BAR_GAP") && e.field().equals("bars[0].timestamp")) {
+                requireRewarm(s, bars.get(0), e.getMessage());
+            }
+            throw e;
+        }
+        Step last = from > 0 ? s.session.lastStep() : null;
+        for (Bar b : bars.subList(from, bars.size())) {
+            try {
                 last = s.session.append(b);
                 List<BreakerEvent> all = s.engine().breakerEvents();
                 List<EventRow> audit = new ArrayList<>();
@@ -279,30 +356,46 @@ public final class SessionManager implements AutoCloseable {
                     audit.add(breakerEvent(s, all.get(i)));
                 }
                 BarRow row = row(b);
-                try {
-                    store.inTransaction(
-                            tx -> {
-                                tx.appendBars(symbol, List.of(row));
-                                audit.forEach(tx::appendEvent);
-                                return null;
-                            });
-                } catch (RuntimeException e) {
-                    // The engine is ahead of the store: rebuild it from what was committed.
-                    rebuild(symbol);
-                    throw e;
-                }
+                store.inTransaction(
+                        tx -> {
+                            tx.appendBars(symbol, List.of(row));
+                            audit.forEach(tx::appendEvent);
+                            return null;
+                        });
                 s.breakerEventsSeen = all.size();
+            } catch (RuntimeException e) {
+                // The engine may be ahead of the store: rebuild it from what was committed.
+                rebuild(symbol);
+                throw e;
             }
-            if (last == null) {
-                throw new QuiverInputException(
-                        "WARMING_UP",
-                        "bars",
-                        "session " + symbol,
-                        bars.size(),
-                        "no bar has been stepped yet (only warm-up)");
-            }
-            return decision(s, last);
         }
+        if (last == null) {
+            throw new QuiverInputException(
+                    "WARMING_UP",
+                    "bars",
+                    "session " + symbol,
+                    bars.size(),
+                    "no bar has been stepped yet (only warm-up)");
+        }
+        return decision(s, last);
+    }
+
+    /** Commits that the session needs a re-warm, then refuses bars until it has one. */
+    private void requireRewarm(LiveSession s, Bar refused, String reason) {
+        ObjectNode d = JSON.createObjectNode();
+        d.put("bar_ms", refused.start().toEpochMilli());
+        d.put("after_bar_ms", lastBarMillis(s));
+        store.appendEvent(
+                new EventRow(
+                        s.account.id(),
+                        Optional.of(s.settings.symbol()),
+                        REWARM_REQUIRED,
+                        Optional.empty(),
+                        d.toString(),
+                        clock.millis(),
+                        "engine",
+                        Optional.of(reason)));
+        s.session.requireRewarm(reason);
     }
 
     /**
@@ -313,10 +406,7 @@ public final class SessionManager implements AutoCloseable {
      * @throws QuiverInputException {@code UNKNOWN_SESSION}
      */
     public Map<String, Object> state(String symbol) {
-        LiveSession s = session(symbol);
-        synchronized (s) {
-            return state(s);
-        }
+        return locked(() -> session(symbol), this::state);
     }
 
     /**
@@ -347,15 +437,17 @@ public final class SessionManager implements AutoCloseable {
      * @throws QuiverInputException {@code UNKNOWN_SESSION}
      */
     public Map<String, Object> close(String symbol) {
-        LiveSession s = session(symbol);
-        synchronized (s) {
-            Map<String, Object> last = state(s);
-            store.closeSession(symbol, clock.millis());
-            sessions.remove(symbol);
-            s.strategy.close();
-            last.put("state", "closed");
-            return last;
-        }
+        return locked(
+                () -> session(symbol),
+                s -> {
+                    Map<String, Object> last = state(s);
+                    store.closeSession(symbol, clock.millis());
+                    s.retired = true;
+                    sessions.remove(symbol, s);
+                    s.strategy.close();
+                    last.put("state", "closed");
+                    return last;
+                });
     }
 
     /**
@@ -366,8 +458,11 @@ public final class SessionManager implements AutoCloseable {
      * @throws QuiverInputException {@code UNKNOWN_ACCOUNT}
      */
     public Map<String, Object> account(String id) {
-        LiveSession s = sessionOfAccount(id);
-        synchronized (s) {
+        return locked(() -> sessionOfAccount(id), s -> accountWithFills(s, id));
+    }
+
+    private Map<String, Object> accountWithFills(LiveSession s, String id) {
+        {
             Map<String, Object> m = accountFigures(s);
             List<Map<String, Object>> fills = new ArrayList<>();
             List<FillRow> stored = store.fills(id);
@@ -397,41 +492,41 @@ public final class SessionManager implements AutoCloseable {
      *     the position), or the store's {@code STATE_CONFLICT} for the same id with other content
      */
     public Map<String, Object> fill(String accountId, FillRequest f) {
-        LiveSession s = sessionOfAccount(accountId);
-        synchronized (s) {
-            if (s.account.mode() != AccountMode.EXTERNAL) {
-                throw new QuiverInputException(
-                        "ACCOUNT_IS_PAPER",
-                        "account",
-                        "fill " + f.clientFillId(),
+        return locked(() -> sessionOfAccount(accountId), s -> fill(s, accountId, f));
+    }
+
+    private Map<String, Object> fill(LiveSession s, String accountId, FillRequest f) {
+        if (s.account.mode() != AccountMode.EXTERNAL) {
+            throw new QuiverInputException(
+                    "ACCOUNT_IS_PAPER",
+                    "account",
+                    "fill " + f.clientFillId(),
+                    accountId,
+                    "is a paper account: the engine fills it at the next open; post fills to"
+                            + " an external account");
+        }
+        validate(s, f);
+        FillRow row =
+                new FillRow(
                         accountId,
-                        "is a paper account: the engine fills it at the next open; post fills to"
-                                + " an external account");
-            }
-            validate(s, f);
-            double signed = f.side() == Side.BUY ? f.quantity() : -f.quantity();
-            Account book = s.engine().account(s.acting);
-            if (signed < 0 && -signed > book.units() * (1 + 1e-12)) {
-                throw badFill(
-                        f,
-                        "quantity",
+                        f.clientFillId(),
+                        f.symbol(),
+                        f.side(),
                         f.quantity(),
-                        "sells more than the position holds ("
-                                + book.units()
-                                + " units; long only)");
-            }
-            FillRow row =
-                    new FillRow(
-                            accountId,
-                            f.clientFillId(),
-                            f.symbol(),
-                            f.side(),
-                            f.quantity(),
-                            f.price(),
-                            f.fee(),
-                            f.time().toEpochMilli());
+                        f.price(),
+                        f.fee(),
+                        f.time().toEpochMilli());
+        FillOutcome outcome;
+        double signed = f.side() == Side.BUY ? f.quantity() : -f.quantity();
+        if (s.fillIds.contains(f.clientFillId())) {
+            // A retry: the store compares it with the recorded fill (DUPLICATE, or a conflict
+            // naming the field) and writes nothing. The checks against the session's present
+            // (its last bar, the position) held when the fill was recorded.
+            outcome = store.recordFill(row);
+        } else {
+            validateNow(s, f, signed);
             long afterBar = lastBarMillis(s);
-            FillOutcome outcome =
+            outcome =
                     store.inTransaction(
                             tx -> {
                                 FillOutcome o = tx.recordFill(row);
@@ -451,13 +546,14 @@ public final class SessionManager implements AutoCloseable {
                                 return o;
                             });
             if (outcome == FillOutcome.INSERTED) {
+                s.fillIds.add(f.clientFillId());
                 s.engine().fill(s.acting, signed, f.price(), f.fee(), f.time().toEpochMilli());
             }
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("duplicate", outcome == FillOutcome.DUPLICATE);
-            m.put("account", accountFigures(s));
-            return m;
         }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("duplicate", outcome == FillOutcome.DUPLICATE);
+        m.put("account", accountFigures(s));
+        return m;
     }
 
     /**
@@ -472,8 +568,14 @@ public final class SessionManager implements AutoCloseable {
      */
     public Map<String, Object> rearm(
             String accountId, String breaker, String actor, String reason) {
-        LiveSession s = sessionOfAccount(accountId);
-        synchronized (s) {
+        return locked(
+                () -> sessionOfAccount(accountId),
+                s -> rearm(s, accountId, breaker, actor, reason));
+    }
+
+    private Map<String, Object> rearm(
+            LiveSession s, String accountId, String breaker, String actor, String reason) {
+        {
             CircuitBreakers.Breaker b;
             try {
                 b = CircuitBreakers.Breaker.ofLabel(breaker);
@@ -531,53 +633,55 @@ public final class SessionManager implements AutoCloseable {
     public Map<String, String> swapToCurrent(String actor) {
         String id = strategies.current().id();
         Map<String, String> out = new LinkedHashMap<>();
-        for (LiveSession s : List.copyOf(sessions.values())) {
-            synchronized (s) {
-                if (s.strategy.bundle().id().equals(id)) {
-                    out.put(s.settings.symbol(), "already " + id);
-                    continue;
+        for (String symbol : List.copyOf(sessions.keySet())) {
+            // Looked up under its monitor: a session rebuilt meanwhile is swapped as the one it
+            // became, one closed meanwhile is left out.
+            try {
+                out.put(symbol, locked(() -> session(symbol), s -> swapOne(s, id, actor)));
+            } catch (QuiverInputException e) {
+                if (!e.code().equals("UNKNOWN_SESSION")) {
+                    throw e;
                 }
-                BundleLoader.Loaded next;
-                try {
-                    next = strategies.load(id);
-                } catch (RuntimeException e) {
-                    out.put(
-                            s.settings.symbol(),
-                            "kept " + s.strategy.bundle().id() + ": " + e.getMessage());
-                    continue;
-                }
-                try {
-                    if (!next.strategy()
-                            .policyNames()
-                            .equals(s.strategy.strategy().policyNames())) {
-                        throw new IllegalArgumentException(
-                                "policies "
-                                        + next.strategy().policyNames()
-                                        + " differ from "
-                                        + s.strategy.strategy().policyNames());
-                    }
-                    long after = lastBarMillis(s);
-                    store.inTransaction(
-                            tx ->
-                                    tx.appendEvent(
-                                            command(
-                                                    s,
-                                                    SWAP,
-                                                    Map.of("bundle", id, "after_bar_ms", after),
-                                                    actor,
-                                                    "strategy swapped to " + id)));
-                } catch (RuntimeException e) {
-                    next.close();
-                    out.put(
-                            s.settings.symbol(),
-                            "kept " + s.strategy.bundle().id() + ": " + e.getMessage());
-                    continue;
-                }
-                swap(s, next);
-                out.put(s.settings.symbol(), id);
             }
         }
         return out;
+    }
+
+    /** Swaps one session to bundle {@code id}; answers {@code id} or why it kept its own. */
+    private String swapOne(LiveSession s, String id, String actor) {
+        if (s.strategy.bundle().id().equals(id)) {
+            return "already " + id;
+        }
+        BundleLoader.Loaded next;
+        try {
+            next = strategies.load(id);
+        } catch (RuntimeException e) {
+            return "kept " + s.strategy.bundle().id() + ": " + e.getMessage();
+        }
+        try {
+            if (!next.strategy().policyNames().equals(s.strategy.strategy().policyNames())) {
+                throw new IllegalArgumentException(
+                        "policies "
+                                + next.strategy().policyNames()
+                                + " differ from "
+                                + s.strategy.strategy().policyNames());
+            }
+            long after = lastBarMillis(s);
+            store.inTransaction(
+                    tx ->
+                            tx.appendEvent(
+                                    command(
+                                            s,
+                                            SWAP,
+                                            Map.of("bundle", id, "after_bar_ms", after),
+                                            actor,
+                                            "strategy swapped to " + id)));
+        } catch (RuntimeException e) {
+            next.close();
+            return "kept " + s.strategy.bundle().id() + ": " + e.getMessage();
+        }
+        swap(s, next);
+        return id;
     }
 
     /** Closes every session's instances (the store stays open: the caller owns it). */
@@ -624,12 +728,17 @@ public final class SessionManager implements AutoCloseable {
         for (FillRow f : store.fills(account.id())) {
             fills.put(f.clientFillId(), f);
         }
+        s.fillIds.addAll(fills.keySet());
         Map<Long, List<StoredEvent>> commands = new HashMap<>();
+        String rewarm = null;
         for (StoredEvent e : store.events(account.id())) {
             String kind = e.event().kind();
             if (kind.equals(FILL) || kind.equals(REARM) || kind.equals(SWAP)) {
                 long after = detail(e).path("after_bar_ms").asLong(Long.MIN_VALUE);
                 commands.computeIfAbsent(after, k -> new ArrayList<>()).add(e);
+            } else if (kind.equals(REWARM_REQUIRED)
+                    && e.event().symbol().orElse("").equals(row.symbol())) {
+                rewarm = e.event().reason().orElse("a gap was refused");
             }
         }
         int warm = Math.min(settings.warmupBars(), bars.size());
@@ -638,11 +747,24 @@ public final class SessionManager implements AutoCloseable {
             warmup.add(bar(bars.get(i)));
         }
         s.session.warmUp(warmup);
-        apply(s, commands.get(warm == 0 ? Long.MIN_VALUE : bars.get(warm - 1).startMs()), fills);
+        apply(s, commands.remove(warm == 0 ? Long.MIN_VALUE : bars.get(warm - 1).startMs()), fills);
         for (int i = warm; i < bars.size(); i++) {
             Bar b = bar(bars.get(i));
             s.session.append(b);
-            apply(s, commands.get(b.start().toEpochMilli()), fills);
+            apply(s, commands.remove(b.start().toEpochMilli()), fills);
+        }
+        if (!commands.isEmpty()) {
+            // Never skipped in silence: the account would differ from the one acknowledged.
+            s.strategy.close();
+            throw new IllegalStateException(
+                    "session "
+                            + row.symbol()
+                            + ": stored commands follow bars the session does not have (after_bar_ms "
+                            + commands.keySet()
+                            + ")");
+        }
+        if (rewarm != null) {
+            s.session.requireRewarm(rewarm);
         }
         s.breakerEventsSeen = s.engine().breakerEvents().size();
         return s;
@@ -686,6 +808,7 @@ public final class SessionManager implements AutoCloseable {
     private void rebuild(String symbol) {
         LiveSession old = sessions.remove(symbol);
         if (old != null) {
+            old.retired = true;
             old.strategy.close();
         }
         store.session(symbol)
@@ -904,12 +1027,24 @@ public final class SessionManager implements AutoCloseable {
         if (!(f.fee() >= 0) || Double.isInfinite(f.fee())) {
             throw badFill(f, "fee", f.fee(), "must be a finite number >= 0");
         }
+        if (f.time().isAfter(clock.instant().plusSeconds(60))) {
+            throw badFill(f, "time", f.time(), "is in the future (now " + clock.instant() + ")");
+        }
+    }
+
+    /** The checks against the session as it is now (a new fill, not a retry). */
+    private static void validateNow(LiveSession s, FillRequest f, double signed) {
         Bar last = s.session.lastBar();
         if (last != null && f.time().isBefore(last.start())) {
             throw badFill(f, "time", f.time(), "is before the session's last bar " + last.start());
         }
-        if (f.time().isAfter(clock.instant().plusSeconds(60))) {
-            throw badFill(f, "time", f.time(), "is in the future (now " + clock.instant() + ")");
+        Account book = s.engine().account(s.acting);
+        if (signed < 0 && -signed > book.units() * (1 + 1e-12)) {
+            throw badFill(
+                    f,
+                    "quantity",
+                    f.quantity(),
+                    "sells more than the position holds (" + book.units() + " units; long only)");
         }
     }
 
@@ -987,10 +1122,21 @@ public final class SessionManager implements AutoCloseable {
                 "is not the account of an open session");
     }
 
-    private final Map<String, Object> openLocks = new ConcurrentHashMap<>();
-
-    private Object lockFor(String symbol) {
-        return openLocks.computeIfAbsent(symbol, k -> new Object());
+    /**
+     * Runs {@code work} under the session's monitor. A session replaced ({@link #rebuild}) or
+     * closed while this thread waited for its monitor is looked up again (then it is the rebuilt
+     * one, or unknown).
+     */
+    private static <T> T locked(
+            Supplier<LiveSession> find, java.util.function.Function<LiveSession, T> work) {
+        while (true) {
+            LiveSession s = find.get();
+            synchronized (s) {
+                if (!s.retired) {
+                    return work.apply(s);
+                }
+            }
+        }
     }
 
     private static BarRow row(Bar b) {

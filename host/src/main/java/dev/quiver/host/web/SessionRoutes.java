@@ -222,7 +222,15 @@ final class SessionRoutes {
         } catch (DateTimeParseException e) {
             throw bad("interval", text(b, "interval", null), "is not an ISO-8601 duration (PT4H)");
         }
-        int maxGap = (int) number(b, "max_gap_bars", 3);
+        int maxGap = 3;
+        JsonNode gap = b.get("max_gap_bars");
+        if (gap != null && !gap.isNull()) {
+            if (!gap.isIntegralNumber() || !gap.canConvertToInt()) {
+                // (int) 2.5 was 2, and (int) 1e12 was Integer.MAX_VALUE: taken without a word
+                throw bad("max_gap_bars", gap, "must be a whole number >= 1");
+            }
+            maxGap = gap.intValue();
+        }
         if (maxGap < 1) {
             throw bad("max_gap_bars", maxGap, "must be >= 1");
         }

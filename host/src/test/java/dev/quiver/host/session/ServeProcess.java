@@ -2,6 +2,9 @@ package dev.quiver.host.session;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.quiver.api.market.Bar;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -23,7 +26,7 @@ final class ServeProcess implements AutoCloseable {
     static final Path DISTRIBUTION = Path.of(System.getProperty("quiver.distribution"));
     private static final Pattern LISTENING =
             Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)/");
-    private static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = new ObjectMapper();
 
     private final Process process;
     private final Path out;
@@ -52,6 +55,19 @@ final class ServeProcess implements AutoCloseable {
         pb.environment().remove("MLFLOW_TRACKING_URI");
         pb.environment().remove("QUIVER_STATE_URL");
         return new ServeProcess(pb.start(), o, e);
+    }
+
+    /**
+     * Starts {@code serve} on a state store ({@code --state-url}), its rollouts in {@code work}.
+     */
+    static ServeProcess start(String stateUrl, Path work, String name) throws Exception {
+        return start(
+                work,
+                name,
+                "--state-url",
+                stateUrl,
+                "--rollouts-dir",
+                work.resolve(name + "-rollouts").toString());
     }
 
     /** Runs {@code bin/quiver ARGS} to completion; fails with its output when it exits non-zero. */
@@ -83,8 +99,17 @@ final class ServeProcess implements AutoCloseable {
     }
 
     /** A JSON call; the answer's status and body. */
-    record Answer(int status, JsonNode body) {}
+    record Answer(int status, JsonNode body) {
+        @Override
+        public String toString() {
+            return status + " " + body;
+        }
+    }
 
+    /**
+     * A call with a JSON body ({@code null}: none; a {@link String}: sent as it is, for bodies a
+     * JSON writer would not make).
+     */
     Answer call(String method, String path, Object body) throws IOException, InterruptedException {
         HttpRequest.Builder b =
                 HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
@@ -93,10 +118,52 @@ final class ServeProcess implements AutoCloseable {
         HttpRequest.BodyPublisher p =
                 body == null
                         ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body));
+                        : HttpRequest.BodyPublishers.ofString(
+                                body instanceof String text ? text : JSON.writeValueAsString(body));
         HttpResponse<String> r =
                 http.send(b.method(method, p).build(), HttpResponse.BodyHandlers.ofString());
         return new Answer(r.statusCode(), JSON.readTree(r.body().isEmpty() ? "{}" : r.body()));
+    }
+
+    Answer get(String path) throws IOException, InterruptedException {
+        return call("GET", path, null);
+    }
+
+    Answer delete(String path) throws IOException, InterruptedException {
+        return call("DELETE", path, null);
+    }
+
+    Answer put(String path, Object body) throws IOException, InterruptedException {
+        return call("PUT", path, body);
+    }
+
+    Answer post(String path, Object body) throws IOException, InterruptedException {
+        return call("POST", path, body);
+    }
+
+    /** Posts {@code {"bars": [...]}} to a session. */
+    Answer bars(String symbol, List<Bar> bars) throws IOException, InterruptedException {
+        return post("/v1/sessions/" + symbol + "/bars", barsBody(bars));
+    }
+
+    static ObjectNode barsBody(List<Bar> bars) {
+        ObjectNode body = JSON.createObjectNode();
+        ArrayNode array = body.putArray("bars");
+        for (Bar b : bars) {
+            array.add(bar(b));
+        }
+        return body;
+    }
+
+    static ObjectNode bar(Bar b) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("timestamp", b.start().toString());
+        n.put("open", b.open());
+        n.put("high", b.high());
+        n.put("low", b.low());
+        n.put("close", b.close());
+        n.put("volume", b.volume());
+        return n;
     }
 
     /** A JSON call that must answer 200. */
@@ -116,7 +183,9 @@ final class ServeProcess implements AutoCloseable {
     /** SIGKILL: nothing runs after it. */
     void kill() throws InterruptedException {
         process.toHandle().destroyForcibly();
-        process.waitFor(30, TimeUnit.SECONDS);
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            throw new AssertionError("quiver serve survived SIGKILL for 30 s");
+        }
     }
 
     /** SIGTERM, waits for a clean stop. */

@@ -4,6 +4,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.regex.Pattern;
 
 /**
  * The real PostgreSQL server the integration tests use. {@code ./mvnw verify} starts it with {@code
@@ -11,7 +16,7 @@ import java.nio.file.Path;
  * without that property, the first use starts one the same way (once per JVM, stopped at exit).
  * Missing server binaries that cannot be installed fail the test: nothing is skipped.
  */
-final class LocalPostgres {
+public final class LocalPostgres {
 
     private static String url;
 
@@ -22,7 +27,7 @@ final class LocalPostgres {
      *
      * @return e.g. {@code jdbc:postgresql://127.0.0.1:41234/postgres?user=quiver}
      */
-    static synchronized String url() {
+    public static synchronized String url() {
         if (url != null) {
             return url;
         }
@@ -33,6 +38,49 @@ final class LocalPostgres {
         }
         url = start();
         return url;
+    }
+
+    private static final Pattern DATABASE = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+
+    /**
+     * Creates a new, empty database on the server (dropping one of that name first).
+     *
+     * @param name the database name: lower case letters, digits and {@code _}
+     * @return its JDBC URL, with the server's parameters
+     * @throws SQLException if the server refuses
+     */
+    public static String createDatabase(String name) throws SQLException {
+        admin("DROP DATABASE IF EXISTS " + checked(name) + " WITH (FORCE)");
+        admin("CREATE DATABASE " + name);
+        String url = url();
+        int query = url.indexOf('?');
+        String base = query < 0 ? url : url.substring(0, query);
+        String params = query < 0 ? "" : url.substring(query);
+        return base.substring(0, base.lastIndexOf('/') + 1) + name + params;
+    }
+
+    /**
+     * Drops a database made by {@link #createDatabase}, closing its connections.
+     *
+     * @param name the database name
+     * @throws SQLException if the server refuses
+     */
+    public static void dropDatabase(String name) throws SQLException {
+        admin("DROP DATABASE IF EXISTS " + checked(name) + " WITH (FORCE)");
+    }
+
+    private static String checked(String name) {
+        if (!DATABASE.matcher(name).matches()) {
+            throw new IllegalArgumentException("not a plain database name: " + name);
+        }
+        return name;
+    }
+
+    private static void admin(String sql) throws SQLException {
+        try (Connection c = DriverManager.getConnection(url());
+                Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
     }
 
     private static Path script() {
