@@ -4,6 +4,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 
 /**
  * The real PostgreSQL server the integration tests use. {@code ./mvnw verify} starts it with {@code
@@ -11,7 +15,7 @@ import java.nio.file.Path;
  * without that property, the first use starts one the same way (once per JVM, stopped at exit).
  * Missing server binaries that cannot be installed fail the test: nothing is skipped.
  */
-final class LocalPostgres {
+public final class LocalPostgres {
 
     private static String url;
 
@@ -22,7 +26,7 @@ final class LocalPostgres {
      *
      * @return e.g. {@code jdbc:postgresql://127.0.0.1:41234/postgres?user=quiver}
      */
-    static synchronized String url() {
+    public static synchronized String url() {
         if (url != null) {
             return url;
         }
@@ -33,6 +37,48 @@ final class LocalPostgres {
         }
         url = start();
         return url;
+    }
+
+    /**
+     * A new, empty database on the server (dropped first if a crashed run left it).
+     *
+     * @param name the database name, e.g. {@code quiver_it_<pid>_<n>}
+     * @return its JDBC URL, with the server's user
+     * @throws SQLException if the server refuses
+     */
+    public static String freshDatabase(String name) throws SQLException {
+        admin("DROP DATABASE IF EXISTS " + name);
+        admin("CREATE DATABASE " + name);
+        return withDatabase(url(), name);
+    }
+
+    /**
+     * Drops a database made by {@link #freshDatabase}, closing its connections.
+     *
+     * @param name the database name
+     * @throws SQLException if the server refuses
+     */
+    public static void dropDatabase(String name) throws SQLException {
+        admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    }
+
+    /** Runs one statement on the server's {@code postgres} database. */
+    static void admin(String sql) throws SQLException {
+        try (Connection c = DriverManager.getConnection(url());
+                Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    /**
+     * The same server and parameters, another database: {@code .../postgres?user=q} to {@code
+     * .../db?user=q}.
+     */
+    static String withDatabase(String url, String database) {
+        int query = url.indexOf('?');
+        String base = query < 0 ? url : url.substring(0, query);
+        String params = query < 0 ? "" : url.substring(query);
+        return base.substring(0, base.lastIndexOf('/') + 1) + database + params;
     }
 
     private static Path script() {
