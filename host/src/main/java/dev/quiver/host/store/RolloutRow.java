@@ -1,5 +1,6 @@
 package dev.quiver.host.store;
 
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -22,7 +23,8 @@ import java.util.Set;
  * @param pendingJson forecasts awaiting their outcome, a JSON array
  * @param pendingDropped forecasts dropped unscored, {@code >= 0}
  * @param positionsJson each routing key's last scored positions, a JSON object
- * @param figures one row each for {@code champion}, {@code challenger} and {@code served}
+ * @param figures one row each for {@code champion}, {@code challenger} and {@code served}, kept in
+ *     that order
  * @param transitions every transition, oldest first; a save may add to the stored ones, never
  *     change or drop one
  * @param updatedMs when this state was saved, epoch milliseconds UTC
@@ -45,7 +47,10 @@ public record RolloutRow(
         List<RolloutTransitionRow> transitions,
         long updatedMs) {
 
-    /** Checks the fields. */
+    private static final List<String> ROLES =
+            List.of("champion", "challenger", RolloutFiguresRow.SERVED);
+
+    /** Checks the fields; puts the figures in role order. */
     public RolloutRow {
         Checks.text("RolloutRow", "id", id);
         if (!"prediction".equals(kind) && !"sizing".equals(kind)) {
@@ -86,6 +91,10 @@ public record RolloutRow(
                             + figures.stream().map(RolloutFiguresRow::role).toList()
                             + ")");
         }
+        figures =
+                figures.stream()
+                        .sorted(Comparator.comparingInt(f -> ROLES.indexOf(f.role())))
+                        .toList();
         transitions = List.copyOf(Objects.requireNonNull(transitions, "RolloutRow.transitions"));
     }
 }
