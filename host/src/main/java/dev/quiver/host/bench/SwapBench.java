@@ -7,6 +7,8 @@ import dev.quiver.host.live.LiveModels;
 import dev.quiver.host.live.ModelBinding;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.registry.AliasHistory;
+import dev.quiver.host.store.StateStore;
 import dev.quiver.host.web.DecisionRequests;
 import dev.quiver.host.web.QuiverServer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -108,7 +110,8 @@ public final class SwapBench {
      * @param plan what to run
      * @param runtime started plugins
      * @param registry the registry (the alias is moved through it)
-     * @param cacheDir model cache for the service
+     * @param cacheDir model cache for the service; its alias history goes to a state store of its
+     *     own in this folder ({@code state.db})
      * @param bars the request's bars (the last 300 are sent)
      * @return the figures
      * @throws InterruptedException if interrupted
@@ -126,11 +129,16 @@ public final class SwapBench {
                         Duration.ofSeconds(90),
                         Duration.ofSeconds(120));
         String binding = plan.capability() + "=models:/" + plan.model() + "@" + plan.alias();
-        try (LiveModels models =
+        try (StateStore store =
+                        StateStore.open(
+                                Optional.of("jdbc:sqlite:" + cacheDir.resolve("state.db")),
+                                cacheDir);
+                LiveModels models =
                         LiveModels.open(
                                 runtime,
                                 Optional.of(registry),
                                 cacheDir,
+                                new AliasHistory(store),
                                 metrics,
                                 List.of(ModelBinding.parse(binding)),
                                 settings);

@@ -137,9 +137,19 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
             paramLabel = "TIME",
             description =
                     "Resolve every --model alias as it pointed at this ISO-8601 instant, from the"
-                            + " alias history a live service recorded in --models-dir (e.g."
-                            + " 2026-11-27T10:00:00Z); pinned versions stay as given.")
+                            + " alias history a live service recorded in the state store"
+                            + " (--state-url; e.g. 2026-11-27T10:00:00Z); pinned versions stay as"
+                            + " given.")
     String modelsAsOf;
+
+    @Option(
+            names = "--state-url",
+            paramLabel = "JDBC_URL",
+            description =
+                    "The state store holding the alias history, for --models-as-of:"
+                            + " jdbc:sqlite:FILE or jdbc:postgresql://host:port/db?user=U"
+                            + " (default: QUIVER_STATE_URL, else SQLite QUIVER_HOME/state.db).")
+    String stateUrl;
 
     @Option(
             names = "--models-dir",
@@ -419,7 +429,7 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
             String uri = spec.substring(eq + 1).trim();
             ModelTarget target = ModelTarget.of(host.pluginsDir(), plugin, "--model " + spec);
             if (modelsAsOf != null && ModelUri.parse(uri).alias().isPresent()) {
-                String version = ModelsCommand.asOf(uri, modelsAsOf, modelsDir);
+                String version = ModelsCommand.asOf(uri, modelsAsOf, stateUrl, modelsDir);
                 String pinned = "models:/" + ModelUri.parse(uri).name() + "/" + version;
                 params.put("model." + plugin + ".as_of", uri + " at " + modelsAsOf);
                 uri = pinned;

@@ -9,6 +9,7 @@ import dev.quiver.host.registry.ModelResolver;
 import dev.quiver.host.registry.ModelUri;
 import dev.quiver.host.registry.ResolvedModel;
 import dev.quiver.host.registry.SmokeSet;
+import dev.quiver.host.store.StateStore;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -378,7 +379,7 @@ final class ModelsCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description =
                     "Which version an alias pointed at, at a past time, as observed by a live"
-                            + " service (the alias history of the model cache).")
+                            + " service (the alias history in the state store).")
     static final class AsOf implements Callable<Integer> {
         @Parameters(paramLabel = "MODEL_URI", description = "models:/NAME@ALIAS")
         String uri;
@@ -391,17 +392,28 @@ final class ModelsCommand implements Runnable {
         String at;
 
         @Option(
+                names = "--state-url",
+                paramLabel = "JDBC_URL",
+                description =
+                        "The state store holding the alias history: jdbc:sqlite:FILE or"
+                                + " jdbc:postgresql://host:port/db?user=U (default:"
+                                + " QUIVER_STATE_URL, else SQLite QUIVER_HOME/state.db).")
+        String stateUrl;
+
+        @Option(
                 names = "--models-dir",
                 paramLabel = "DIR",
                 description =
-                        "Model cache holding alias-history.jsonl (default: QUIVER_HOME/models).")
+                        "Model cache whose alias-history.jsonl (from an earlier Quiver) is imported"
+                                + " into an empty state store first (default:"
+                                + " QUIVER_HOME/models).")
         Path modelsDir;
 
         @Spec CommandSpec spec;
 
         @Override
         public Integer call() {
-            String version = asOf(uri, at, modelsDir);
+            String version = asOf(uri, at, stateUrl, modelsDir);
             spec.commandLine()
                     .getOut()
                     .printf(
@@ -413,16 +425,20 @@ final class ModelsCommand implements Runnable {
     }
 
     /**
-     * The version an alias pointed at, at a time, from the alias history.
+     * The version an alias pointed at, at a time, from the alias history in the state store (an
+     * {@code alias-history.jsonl} of an earlier Quiver in the model cache is imported into an empty
+     * store first).
      *
      * @param uri {@code models:/NAME@ALIAS}
      * @param at ISO-8601 instant
+     * @param stateUrl {@code --state-url}, or null for {@code QUIVER_STATE_URL}, else {@code
+     *     QUIVER_HOME/state.db}
      * @param modelsDir the cache, or null for the default
      * @return the version number
      * @throws IllegalArgumentException if the URI names no alias, the time is malformed, or no move
      *     of that alias was observed at or before it
      */
-    static String asOf(String uri, String at, Path modelsDir) {
+    static String asOf(String uri, String at, String stateUrl, Path modelsDir) {
         ModelUri ref = ModelUri.parse(uri);
         if (ref.alias().isEmpty()) {
             throw new IllegalArgumentException(
@@ -439,40 +455,36 @@ final class ModelsCommand implements Runnable {
                             + at
                             + "' is not an ISO-8601 instant (e.g. 2026-11-27T10:00:00Z)");
         }
-        AliasHistory history = new AliasHistory(modelsDir(modelsDir));
-        return history.asOf(ref.name(), ref.alias().get(), t)
-                .map(AliasHistory.Move::to)
-                .orElseThrow(
-                        () ->
-                                new IllegalArgumentException(
-                                        "[Quiver/NO_ALIAS_HISTORY] "
-                                                + uri
-                                                + ": no move of that alias observed at or before "
-                                                + t
-                                                + " in "
-                                                + history.file()
-                                                + history.latest(ref.name(), ref.alias().get())
-                                                        .map(
-                                                                m ->
-                                                                        " (first observed "
-                                                                                + history
-                                                                                        .moves()
-                                                                                        .stream()
-                                                                                        .filter(
-                                                                                                x ->
-                                                                                                        x.model()
-                                                                                                                        .equals(
-                                                                                                                                ref
-                                                                                                                                        .name())
-                                                                                                                && x.alias()
-                                                                                                                        .equals(
-                                                                                                                                ref.alias()
-                                                                                                                                        .get()))
-                                                                                        .findFirst()
-                                                                                        .orElseThrow()
-                                                                                        .observedAt()
-                                                                                + ")")
-                                                        .orElse(" (never observed)")));
+        Optional<String> url = StateStore.configuredUrl(stateUrl);
+        if (url.isEmpty() && System.getProperty("quiver.home") == null) {
+            throw new IllegalArgumentException(
+                    "[Quiver/NO_HOME] the alias history is in the state store: pass --state-url"
+                            + " (or set QUIVER_STATE_URL), or run through bin/quiver for"
+                            + " QUIVER_HOME/state.db");
+        }
+        // QUIVER_HOME is only read without a URL.
+        Path home = url.isPresent() ? Path.of("").toAbsolutePath() : HostOptions.home();
+        try (StateStore store = StateStore.open(url, home)) {
+            AliasHistory history = new AliasHistory(store);
+            history.importFile(modelsDir(modelsDir));
+            String name = ref.name();
+            String alias = ref.alias().get();
+            Optional<AliasHistory.Move> found = history.asOf(name, alias, t);
+            if (found.isPresent()) {
+                return found.get().to();
+            }
+            List<AliasHistory.Move> moves = history.moves(name, alias);
+            throw new IllegalArgumentException(
+                    "[Quiver/NO_ALIAS_HISTORY] "
+                            + uri
+                            + ": no move of that alias observed at or before "
+                            + t
+                            + " in the state store "
+                            + history.where()
+                            + (moves.isEmpty()
+                                    ? " (never observed)"
+                                    : " (first observed " + moves.get(0).observedAt() + ")"));
+        }
     }
 
     static ModelResolver resolver(String trackingUri, Path modelsDir) {

@@ -8,6 +8,7 @@ import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowHttp;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.registry.AliasHistory;
 import dev.quiver.host.registry.ModelResolver;
 import dev.quiver.host.rollout.LiveRollouts;
 import dev.quiver.host.rollout.RolloutManager;
@@ -102,8 +103,10 @@ final class ServeCommand implements Callable<Integer> {
             names = "--rollouts-dir",
             paramLabel = "DIR",
             description =
-                    "Rollout state and audit log (default: QUIVER_HOME/rollouts); rollouts saved"
-                            + " there resume on start.")
+                    "Working folder of the rollouts' variants (default: QUIVER_HOME/rollouts)."
+                            + " Rollout state and audit log live in the state store (--state-url);"
+                            + " rollout files an earlier Quiver left here are imported into an"
+                            + " empty store once, at start.")
     Path rolloutsDir;
 
     @Option(
@@ -137,8 +140,10 @@ final class ServeCommand implements Callable<Integer> {
             names = "--model-cache",
             paramLabel = "DIR",
             description =
-                    "Verified model cache and alias history (default: QUIVER_HOME/models); the"
-                            + " local model directory without a tracking URI.")
+                    "Verified model cache (default: QUIVER_HOME/models); the local model"
+                            + " directory without a tracking URI. The alias history lives in the"
+                            + " state store (--state-url); an alias-history.jsonl an earlier Quiver"
+                            + " left here is imported into an empty store once.")
     Path modelCache;
 
     @Option(
@@ -165,7 +170,8 @@ final class ServeCommand implements Callable<Integer> {
             names = "--state-url",
             paramLabel = "JDBC_URL",
             description =
-                    "Where sessions, accounts, bars, fills and breaker events are kept:"
+                    "Where sessions, accounts, bars, fills, breaker events, rollouts and the alias"
+                            + " history are kept:"
                             + " jdbc:sqlite:FILE or jdbc:postgresql://host:port/db?user=U (default:"
                             + " QUIVER_STATE_URL, else SQLite QUIVER_HOME/state.db).")
     String stateUrl;
@@ -325,6 +331,8 @@ final class ServeCommand implements Callable<Integer> {
         StateStore store = null;
         Optional<ServedStrategy> served = Optional.empty();
         try {
+            // The state store: sessions, rollouts and the alias history.
+            store = StateStore.open(StateStore.configuredUrl(stateUrl), HostOptions.home());
             Optional<String> reference = strategyReference();
             StrategyResolver strategies =
                     new StrategyResolver(client(trackingUri), ModelsCommand.modelsDir(modelCache));
@@ -339,7 +347,6 @@ final class ServeCommand implements Callable<Integer> {
                                 .map(a -> StrategyCommand.duration(a, "--strategy-max-age"));
                 // Checked once now: a bundle the loaded plugins cannot serve stops the start.
                 BundleLoader.load(bundle, plugins).close();
-                store = StateStore.open(StateStore.configuredUrl(stateUrl), HostOptions.home());
                 StrategyCatalog.Folders catalog =
                         StrategyCatalog.folders(
                                 bundle,
@@ -375,9 +382,21 @@ final class ServeCommand implements Callable<Integer> {
             }
             ModelResolver resolver = ModelsCommand.resolver(trackingUri, modelCache);
             Path dir = rolloutsDir != null ? rolloutsDir : HostOptions.home().resolve("rollouts");
+            RolloutStore rolloutStore = new RolloutStore(store);
+            rolloutStore
+                    .importFiles(dir)
+                    .ifPresent(
+                            i ->
+                                    err.printf(
+                                            "serve: imported %d rollout(s) and %d audit line(s)"
+                                                    + " from %s into the state store %s (%s)%n",
+                                            i.rollouts(),
+                                            i.auditLines(),
+                                            i.dir(),
+                                            rolloutStore.stateStore().displayUrl(),
+                                            i.marker()));
             RolloutManager manager =
-                    RolloutManager.open(
-                            new RolloutStore(dir), client(trackingUri), Clock.systemUTC());
+                    RolloutManager.open(rolloutStore, client(trackingUri), Clock.systemUTC());
             rollouts =
                     LiveRollouts.open(
                             manager,
@@ -393,11 +412,21 @@ final class ServeCommand implements Callable<Integer> {
             err.flush();
             if (!models.isEmpty()) {
                 List<ModelBinding> bindings = models.stream().map(ModelBinding::parse).toList();
+                AliasHistory aliasHistory = new AliasHistory(store);
+                aliasHistory
+                        .importFile(ModelsCommand.modelsDir(modelCache))
+                        .ifPresent(
+                                i ->
+                                        err.printf(
+                                                "serve: imported %d alias move(s) from %s into the"
+                                                        + " state store %s%n",
+                                                i.moves(), i.file(), aliasHistory.where()));
                 live =
                         LiveModels.open(
                                 plugins,
                                 client(trackingUri),
                                 ModelsCommand.modelsDir(modelCache),
+                                aliasHistory,
                                 metrics,
                                 bindings,
                                 LiveModels.Settings.every(
@@ -428,14 +457,15 @@ final class ServeCommand implements Callable<Integer> {
                             maxPosition);
         } catch (RuntimeException e) {
             served.ifPresent(x -> x.sessions().close());
-            if (store != null) {
-                store.close();
-            }
             if (live != null) {
                 live.close();
             }
             if (rollouts != null) {
                 rollouts.close();
+            }
+            // Last: the rollouts write their pending state to it as they close.
+            if (store != null) {
+                store.close();
             }
             plugins.close();
             throw e;
@@ -469,13 +499,12 @@ final class ServeCommand implements Callable<Integer> {
                         () -> {
                             server.close();
                             servedStrategy.ifPresent(x -> x.sessions().close());
-                            if (stateStore != null) {
-                                stateStore.close();
-                            }
                             if (liveModels != null) {
                                 liveModels.close();
                             }
                             liveRollouts.close();
+                            // Last: the rollouts write their pending state to it as they close.
+                            stateStore.close();
                             plugins.close();
                             stopped.countDown();
                         },

@@ -129,6 +129,9 @@ public final class LiveModels implements AutoCloseable {
         String seenVersion;
         Instant seenAt;
 
+        /** Whether the move to {@link #seenVersion} is in the alias history. */
+        boolean seenRecorded;
+
         Bound(ModelBinding binding, String pluginId) {
             this.binding = binding;
             this.pluginId = pluginId;
@@ -173,12 +176,13 @@ public final class LiveModels implements AutoCloseable {
             PluginRuntime runtime,
             Optional<MlflowClient> client,
             Path cacheDir,
+            AliasHistory history,
             MeterRegistry metrics,
             Settings settings) {
         this.runtime = runtime;
         this.client = client;
         this.resolver = new ModelResolver(client, cacheDir);
-        this.history = new AliasHistory(cacheDir);
+        this.history = java.util.Objects.requireNonNull(history, "history");
         this.metrics = metrics;
         this.settings = settings;
         this.clock = Clock.systemUTC();
@@ -199,7 +203,8 @@ public final class LiveModels implements AutoCloseable {
      * @param runtime started plugins (stays owned by the caller; must outlive this)
      * @param client the registry (with short timeouts: it is polled), or empty for the local model
      *     directory
-     * @param cacheDir model cache (or local model directory), also holding the alias history
+     * @param cacheDir model cache (or local model directory)
+     * @param history where the alias moves this service observes are recorded (the state store)
      * @param metrics where the {@code quiver_model_*} meters go
      * @param bindings what each capability serves
      * @param settings polling limits
@@ -212,10 +217,11 @@ public final class LiveModels implements AutoCloseable {
             PluginRuntime runtime,
             Optional<MlflowClient> client,
             Path cacheDir,
+            AliasHistory history,
             MeterRegistry metrics,
             List<ModelBinding> bindings,
             Settings settings) {
-        LiveModels live = new LiveModels(runtime, client, cacheDir, metrics, settings);
+        LiveModels live = new LiveModels(runtime, client, cacheDir, history, metrics, settings);
         try {
             for (ModelBinding b : bindings) {
                 live.bind(b);
@@ -266,6 +272,7 @@ public final class LiveModels implements AutoCloseable {
                 s.seenVersion = target;
                 s.seenAt = now;
                 observe(s, target, now);
+                s.seenRecorded = true;
             } catch (MlflowException e) {
                 if (!e.unavailable()) {
                     throw new IllegalArgumentException(
@@ -725,7 +732,25 @@ public final class LiveModels implements AutoCloseable {
         if (!target.equals(s.seenVersion)) {
             s.seenVersion = target;
             s.seenAt = now;
-            observe(s, target, now);
+            s.seenRecorded = false;
+        }
+        if (!s.seenRecorded) {
+            // The history failing must not stop the swap; the move is recorded (with the time it
+            // was first seen) at the next poll that reaches the store.
+            try {
+                observe(s, target, s.seenAt);
+                s.seenRecorded = true;
+            } catch (RuntimeException e) {
+                pollCounter("error").increment();
+                LOG.error(
+                        "{}: the alias moved to version {} at {}, but the move cannot be recorded"
+                                + " in the alias history ({}); retried at the next poll",
+                        uri,
+                        target,
+                        s.seenAt,
+                        history.where(),
+                        e);
+            }
         }
         if (target.equals(s.model.version())) {
             s.lastPollResult = "alias at version " + target + ", serving it";

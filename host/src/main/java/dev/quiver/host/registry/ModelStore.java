@@ -33,8 +33,10 @@ import java.util.stream.Stream;
  * ROOT/NAME/VERSION/lstm.onnx       the model file (tag quiver.model_file)
  * ROOT/NAME/VERSION/lstm.json       its sidecar (tag quiver.sidecar), optional
  * ROOT/NAME/VERSION/smoke.json      recorded inputs + expected outputs (tag quiver.smoke), optional
- * ROOT/alias-history.jsonl          every alias move observed, append-only ({@link AliasHistory})
  * </pre>
+ *
+ * <p>The alias history (every alias move observed) is in the state store ({@link AliasHistory}); an
+ * {@code alias-history.jsonl} an earlier Quiver left in ROOT is imported from there once.
  *
  * <p>Every read re-verifies the folder ({@link #verify}): the cache is a file system anyone may
  * have touched.

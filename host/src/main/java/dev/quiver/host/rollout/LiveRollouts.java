@@ -12,10 +12,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The rollouts a running service applies: the {@link RolloutManager} plus, per rollout, its two
- * variants running ({@link VariantRuntime}). Rollouts restored from disk that are still live get
- * their variants started again at open; a finished rollout keeps routing to its winner until the
- * service stops (after a restart the pipeline serves what is installed, and for a model version
- * what the moved alias names).
+ * variants running ({@link VariantRuntime}). Rollouts restored from the state store that are still
+ * live get their variants started again at open; a finished rollout keeps routing to its winner
+ * until the service stops (after a restart the pipeline serves what is installed, and for a model
+ * version what the moved alias names).
  *
  * <p>Thread-safe.
  */

@@ -57,7 +57,7 @@ public final class RolloutController {
 
     private RolloutController(RolloutSpec spec, Instant now) {
         this.spec = spec;
-        this.created = now.toString();
+        this.created = millis(now);
         this.stage = spec.mode();
         this.stageSince = created;
         for (Role r : Role.values()) {
@@ -72,7 +72,7 @@ public final class RolloutController {
      * A new rollout in the spec's starting mode.
      *
      * @param spec the spec
-     * @param now start time
+     * @param now start time (kept to the millisecond, as every time of a rollout)
      * @return the controller
      */
     public static RolloutController start(RolloutSpec spec, Instant now) {
@@ -82,7 +82,7 @@ public final class RolloutController {
     /**
      * A rollout as a snapshot left it.
      *
-     * @param snapshot what {@link #snapshot()} returned (read back from disk)
+     * @param snapshot what {@link #snapshot()} returned (read back from the state store)
      * @return the controller
      * @throws RolloutSpecException if the snapshot's spec is no longer valid
      * @throws IllegalArgumentException if the snapshot is of another format or inconsistent
@@ -528,7 +528,7 @@ public final class RolloutController {
         }
         Transition t =
                 new Transition(
-                        now.toString(),
+                        millis(now),
                         spec.id(),
                         stage.id(),
                         to.id(),
@@ -540,13 +540,21 @@ public final class RolloutController {
                         samples);
         stage = to;
         stageIndex++;
-        stageSince = now.toString();
+        stageSince = millis(now);
         transitions.add(t);
         resetStage();
         if (to.terminal()) {
             pending.clear();
         }
         return t;
+    }
+
+    /**
+     * A time as the rollout keeps it: ISO-8601, to the millisecond (the state store's precision, so
+     * a restored rollout holds exactly the times the running one held).
+     */
+    private static String millis(Instant t) {
+        return t.truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString();
     }
 
     private void resetStage() {

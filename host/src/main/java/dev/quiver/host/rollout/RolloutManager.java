@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The rollouts of one service: starts them, applies manual commands, and carries out what every
- * transition implies: an audit line (fsync'd), the persisted state (atomic), and, when a variant is
- * a registered model version, the MLflow aliases.
+ * transition implies: its audit event and the rollout's state, committed together to the state
+ * store before the call returns ({@link RolloutStore}), and, when a variant is a registered model
+ * version, the MLflow aliases.
  *
  * <p>Aliases: starting a rollout whose challenger is {@code models:/NAME/V} points {@code
  * NAME@challenger} at V; completing it points {@code NAME@champion} at V and removes {@code
@@ -56,6 +57,13 @@ public final class RolloutManager implements AutoCloseable {
     public static final long FLUSH_MILLIS = 1000;
 
     private final Map<String, RolloutController> dirty = new LinkedHashMap<>();
+
+    /**
+     * Held from taking a snapshot until it is committed: states are stored in the order they were
+     * taken, so an older state never overwrites a newer one.
+     */
+    private final Object saveLock = new Object();
+
     private final ScheduledExecutorService flusher =
             Executors.newSingleThreadScheduledExecutor(
                     r -> {
@@ -88,7 +96,8 @@ public final class RolloutManager implements AutoCloseable {
      * @param registry the MLflow registry whose aliases follow model-version rollouts, or empty
      * @param clock time stamps of transitions
      * @return the manager
-     * @throws java.io.UncheckedIOException if a state file cannot be read (naming it)
+     * @throws dev.quiver.host.store.StoreException if the store cannot be read
+     * @throws IllegalStateException naming the rollout if a stored state cannot be read back
      */
     public static RolloutManager open(
             RolloutStore store, Optional<MlflowClient> registry, Clock clock) {
@@ -140,8 +149,6 @@ public final class RolloutManager implements AutoCloseable {
                             + "'; finish, roll back or abort it first");
         }
         RolloutController c = RolloutController.start(spec, clock.instant());
-        rollouts.put(spec.id(), c);
-        store.save(c.snapshot());
         ObjectNode line = RolloutStore.JSON.createObjectNode();
         line.put("event", "start")
                 .put("time", clock.instant().toString())
@@ -151,7 +158,10 @@ public final class RolloutManager implements AutoCloseable {
                 .put("actor", "operator")
                 .put("reason", "started");
         line.set("spec", spec.toJson());
-        store.appendAudit(line);
+        synchronized (saveLock) {
+            store.save(c.snapshot(), List.of(line));
+        }
+        rollouts.put(spec.id(), c);
         spec.challenger()
                 .modelUri()
                 .ifPresent(
@@ -272,21 +282,33 @@ public final class RolloutManager implements AutoCloseable {
     }
 
     /**
-     * Carries out transitions a controller made (rule or operator): one audit line each, the alias
-     * moves they imply, and the state saved.
+     * Carries out transitions a controller made (rule or operator): one audit event each and the
+     * state, committed together before this returns; then the alias moves and installs they imply
+     * (queued, audited when done). Without transitions the state is only marked for the next flush.
      *
      * @param c the controller
      * @param transitions what it returned
+     * @throws dev.quiver.host.store.StoreException if the store fails (then neither the events nor
+     *     the state are stored, and no alias moves)
      */
     public void applied(RolloutController c, List<Transition> transitions) {
         if (transitions.isEmpty()) {
             saveSoon(c);
             return;
         }
+        List<ObjectNode> lines = new ArrayList<>();
         for (Transition t : transitions) {
             ObjectNode line = RolloutStore.JSON.createObjectNode().put("event", "transition");
             line.setAll((ObjectNode) RolloutStore.JSON.valueToTree(t));
-            store.appendAudit(line);
+            lines.add(line);
+        }
+        synchronized (saveLock) {
+            synchronized (dirty) {
+                dirty.remove(c.id());
+            }
+            store.save(c.snapshot(), lines);
+        }
+        for (Transition t : transitions) {
             LOG.info(
                     "rollout {}: {} -> {} by {}: {}",
                     t.rollout(),
@@ -297,7 +319,6 @@ public final class RolloutManager implements AutoCloseable {
             aliasesFor(c.spec(), t);
             installFor(c.spec(), t);
         }
-        store.save(c.snapshot());
     }
 
     /**
@@ -306,16 +327,18 @@ public final class RolloutManager implements AutoCloseable {
      * @param c the controller
      */
     public void save(RolloutController c) {
-        synchronized (dirty) {
-            dirty.remove(c.id());
+        synchronized (saveLock) {
+            synchronized (dirty) {
+                dirty.remove(c.id());
+            }
+            store.save(c.snapshot());
         }
-        store.save(c.snapshot());
     }
 
     /**
      * Marks a controller's state for the next flush (at most {@value #FLUSH_MILLIS} ms away): what
-     * the decision path calls after recording or scoring outcomes, so a request never waits for an
-     * fsync. A crash loses at most that much of the outcome statistics; transitions are saved at
+     * the decision path calls after recording or scoring outcomes, so a request never waits for a
+     * commit. A crash loses at most that much of the outcome statistics; transitions are saved at
      * once.
      *
      * @param c the controller
@@ -334,7 +357,9 @@ public final class RolloutManager implements AutoCloseable {
             dirty.clear();
         }
         for (RolloutController c : todo) {
-            store.save(c.snapshot());
+            synchronized (saveLock) {
+                store.save(c.snapshot());
+            }
         }
     }
 

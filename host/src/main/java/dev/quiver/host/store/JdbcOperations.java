@@ -633,9 +633,96 @@ final class JdbcOperations implements StateOperations {
         }
     }
 
+    // ---- rollouts and alias history (schema 2; the SQL is in RolloutSql)
+
+    @Override
+    public void saveRollout(RolloutRow rollout) {
+        Objects.requireNonNull(rollout, "rollout");
+        String op = "saveRollout(" + rollout.id() + ")";
+        sql(
+                op,
+                () -> {
+                    RolloutSql.save(connection, op, rollout);
+                    return null;
+                });
+    }
+
+    @Override
+    public Optional<RolloutRow> rollout(String id) {
+        Objects.requireNonNull(id, "id");
+        return sql("rollout(" + id + ")", () -> RolloutSql.read(connection, id));
+    }
+
+    @Override
+    public List<RolloutRow> rollouts() {
+        return sql("rollouts()", () -> RolloutSql.all(connection));
+    }
+
+    @Override
+    public long appendRolloutEvent(RolloutEventRow event) {
+        Objects.requireNonNull(event, "event");
+        String op = "appendRolloutEvent(" + event.rolloutId() + ", " + event.kind() + ")";
+        return sql(op, () -> RolloutSql.appendEvent(connection, op, event));
+    }
+
+    @Override
+    public List<StoredRolloutEvent> rolloutEvents() {
+        return sql("rolloutEvents()", () -> RolloutSql.events(connection));
+    }
+
+    @Override
+    public Optional<AliasMoveRow> observeAlias(
+            String model, String alias, String version, long observedMs) {
+        Checks.text("observeAlias", "model", model);
+        Checks.text("observeAlias", "alias", alias);
+        Checks.text("observeAlias", "version", version);
+        String op = "observeAlias(" + model + "@" + alias + " -> " + version + ")";
+        return sql(op, () -> RolloutSql.observe(connection, op, model, alias, version, observedMs));
+    }
+
+    @Override
+    public List<AliasMoveRow> aliasMoves() {
+        return sql(
+                "aliasMoves()",
+                () -> RolloutSql.moves(connection, "ORDER BY seq", null, null, null));
+    }
+
+    @Override
+    public List<AliasMoveRow> aliasMoves(String model, String alias) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(alias, "alias");
+        return sql(
+                "aliasMoves(" + model + "@" + alias + ")",
+                () ->
+                        RolloutSql.moves(
+                                connection,
+                                "WHERE model = ? AND alias = ? ORDER BY ordinal",
+                                model,
+                                alias,
+                                null));
+    }
+
+    @Override
+    public Optional<AliasMoveRow> aliasAsOf(String model, String alias, long atMs) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(alias, "alias");
+        return sql(
+                "aliasAsOf(" + model + "@" + alias + ", " + atMs + ")",
+                () ->
+                        RolloutSql.moves(
+                                        connection,
+                                        "WHERE model = ? AND alias = ? AND observed_ms <= ?"
+                                                + " ORDER BY ordinal DESC LIMIT 1",
+                                        model,
+                                        alias,
+                                        atMs)
+                                .stream()
+                                .findFirst());
+    }
+
     // ---- conflicts
 
-    private static void conflictIf(
+    static void conflictIf(
             String op, String entity, String key, String field, String stored, String offered) {
         if (!stored.equals(offered)) {
             throw new StoreConflictException(
@@ -643,7 +730,7 @@ final class JdbcOperations implements StateOperations {
         }
     }
 
-    private static void conflictIf(
+    static void conflictIf(
             String op, String entity, String key, String field, long stored, long offered) {
         if (stored != offered) {
             throw new StoreConflictException(
@@ -652,7 +739,7 @@ final class JdbcOperations implements StateOperations {
     }
 
     /** Doubles compare bit for bit: 0.1 + 0.2 is not 0.3 here either. */
-    private static void conflictIf(
+    static void conflictIf(
             String op, String entity, String key, String field, double stored, double offered) {
         if (Double.doubleToLongBits(stored) != Double.doubleToLongBits(offered)) {
             throw new StoreConflictException(

@@ -152,4 +152,95 @@ public interface StateOperations {
      * @return its events in append order (by sequence number); empty when none
      */
     List<StoredEvent> events(String accountId);
+
+    // ---- rollouts (schema 2)
+
+    /**
+     * Saves a rollout's state: inserts it, or replaces the stored state of the same id (stage,
+     * figures, pending forecasts, positions) and appends the transitions not stored yet, all in one
+     * transaction.
+     *
+     * @param rollout the state
+     * @throws StoreConflictException if the id is stored with another kind, capability, spec
+     *     (compared as JSON) or start time ({@code kind}, {@code capability}, {@code spec_json},
+     *     {@code created_ms}), or if the stored transitions are not the first ones of {@code
+     *     rollout.transitions()} ({@code transitions}: fewer given than stored, or one that differs
+     *     in time, stages or actor): a save never rewrites a rollout's history
+     */
+    void saveRollout(RolloutRow rollout);
+
+    /**
+     * One rollout.
+     *
+     * @param id the rollout id
+     * @return its state, or empty when none has this id
+     */
+    Optional<RolloutRow> rollout(String id);
+
+    /**
+     * All rollouts.
+     *
+     * @return every rollout, ordered by start time, then id
+     */
+    List<RolloutRow> rollouts();
+
+    /**
+     * Appends an event to the rollouts' audit log.
+     *
+     * @param event the event; its rollout must be stored
+     * @return its sequence number, greater than every one stored before this call
+     * @throws StoreException if the rollout is not stored
+     */
+    long appendRolloutEvent(RolloutEventRow event);
+
+    /**
+     * The rollouts' audit log.
+     *
+     * @return every event in append order; empty when none
+     */
+    List<StoredRolloutEvent> rolloutEvents();
+
+    // ---- alias history (schema 2)
+
+    /**
+     * Records that an alias was observed pointing at a version, if that differs from its last
+     * recorded move: the new move gets the next ordinal and, as {@code fromVersion}, the version of
+     * the move before. Two observers recording the same alias at once take turns; the second
+     * compares with what the first recorded.
+     *
+     * @param model registered model name, not blank
+     * @param alias the alias, not blank
+     * @param version the version seen, not blank
+     * @param observedMs when, epoch milliseconds UTC
+     * @return the move recorded, or empty when the alias was already recorded at {@code version}
+     */
+    Optional<AliasMoveRow> observeAlias(
+            String model, String alias, String version, long observedMs);
+
+    /**
+     * Every alias move recorded.
+     *
+     * @return the moves in the order they were recorded; empty when none
+     */
+    List<AliasMoveRow> aliasMoves();
+
+    /**
+     * The moves of one alias.
+     *
+     * @param model registered model name
+     * @param alias the alias
+     * @return its moves by ordinal, oldest first; empty when it was never observed
+     */
+    List<AliasMoveRow> aliasMoves(String model, String alias);
+
+    /**
+     * Where an alias pointed at a time, as observed: the last move (by ordinal) observed at or
+     * before {@code atMs}.
+     *
+     * @param model registered model name
+     * @param alias the alias
+     * @param atMs the time asked about, epoch milliseconds UTC
+     * @return the move in force then, or empty when the alias had not been observed by then
+     */
+    Optional<AliasMoveRow> aliasAsOf(String model, String alias, long atMs);
 }

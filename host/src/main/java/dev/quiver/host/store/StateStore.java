@@ -20,9 +20,10 @@ import org.flywaydb.core.api.MigrationState;
 import org.flywaydb.core.api.output.MigrateResult;
 
 /**
- * The durable store of live sessions: accounts, session settings, bars, fills and events, in SQLite
- * (the default, {@code QUIVER_HOME/state.db}) or PostgreSQL ({@code jdbc:postgresql://...}, from
- * {@code --state-url} or {@code QUIVER_STATE_URL}).
+ * The durable store of live sessions (accounts, session settings, bars, fills and events), rollouts
+ * (state, transitions and audit log) and the alias history of served models, in SQLite (the
+ * default, {@code QUIVER_HOME/state.db}) or PostgreSQL ({@code jdbc:postgresql://...}, from {@code
+ * --state-url} or {@code QUIVER_STATE_URL}).
  *
  * <p><b>Durability.</b> Every write method commits before it returns: SQLite in WAL mode with
  * {@code synchronous=FULL}, PostgreSQL with {@code synchronous_commit} at least {@code on} (turned
@@ -391,6 +392,57 @@ public final class StateStore implements StateOperations, AutoCloseable {
     @Override
     public List<StoredEvent> events(String accountId) {
         return single("events", tx -> tx.events(accountId));
+    }
+
+    @Override
+    public void saveRollout(RolloutRow rollout) {
+        single(
+                "saveRollout",
+                tx -> {
+                    tx.saveRollout(rollout);
+                    return null;
+                });
+    }
+
+    @Override
+    public Optional<RolloutRow> rollout(String id) {
+        return single("rollout", tx -> tx.rollout(id));
+    }
+
+    @Override
+    public List<RolloutRow> rollouts() {
+        return single("rollouts", StateOperations::rollouts);
+    }
+
+    @Override
+    public long appendRolloutEvent(RolloutEventRow event) {
+        return single("appendRolloutEvent", tx -> tx.appendRolloutEvent(event));
+    }
+
+    @Override
+    public List<StoredRolloutEvent> rolloutEvents() {
+        return single("rolloutEvents", StateOperations::rolloutEvents);
+    }
+
+    @Override
+    public Optional<AliasMoveRow> observeAlias(
+            String model, String alias, String version, long observedMs) {
+        return single("observeAlias", tx -> tx.observeAlias(model, alias, version, observedMs));
+    }
+
+    @Override
+    public List<AliasMoveRow> aliasMoves() {
+        return single("aliasMoves", StateOperations::aliasMoves);
+    }
+
+    @Override
+    public List<AliasMoveRow> aliasMoves(String model, String alias) {
+        return single("aliasMoves", tx -> tx.aliasMoves(model, alias));
+    }
+
+    @Override
+    public Optional<AliasMoveRow> aliasAsOf(String model, String alias, long atMs) {
+        return single("aliasAsOf", tx -> tx.aliasAsOf(model, alias, atMs));
     }
 
     /**

@@ -17,6 +17,8 @@ import dev.quiver.host.registry.AliasHistory;
 import dev.quiver.host.registry.ModelRegistrar;
 import dev.quiver.host.registry.ModelStore;
 import dev.quiver.host.registry.SmokeSet;
+import dev.quiver.host.store.StateStore;
+import dev.quiver.host.store.TestStores;
 import dev.quiver.host.web.QuiverServer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -172,17 +174,20 @@ class HotSwapIT {
 
     /** A running service: live models + HTTP server, closed in order. */
     final class Service implements AutoCloseable {
+        final StateStore state;
         final LiveModels models;
         final QuiverServer server;
         final PrometheusMeterRegistry metrics;
 
         Service(MlflowClient registry, Path cache, String binding) {
             metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            state = TestStores.sqlite(stateDir(cache));
             models =
                     LiveModels.open(
                             runtime,
                             Optional.of(registry),
                             cache,
+                            new AliasHistory(state),
                             metrics,
                             List.of(ModelBinding.parse(binding)),
                             fastPolling());
@@ -211,7 +216,13 @@ class HotSwapIT {
         public void close() {
             server.close();
             models.close();
+            state.close();
         }
+    }
+
+    /** Where the state store (the alias history) of a service with this model cache is. */
+    static Path stateDir(Path cache) {
+        return cache.resolveSibling(cache.getFileName() + "-state");
     }
 
     @Test
@@ -287,8 +298,9 @@ class HotSwapIT {
 
             // As-of: the moves were recorded, in order, and the CLI answers from them.
             List<AliasHistory.Move> moves =
-                    new AliasHistory(cache)
+                    new AliasHistory(s.state)
                             .moves().stream().filter(m -> m.model().equals(name)).toList();
+            String stateUrl = "jdbc:sqlite:" + stateDir(cache).resolve("state.db");
             assertThat(moves).extracting(AliasHistory.Move::to).containsExactly(v1, v2, v1);
             Instant whileV2 = moves.get(1).observedAt();
             var asOf = new StringWriter();
@@ -301,6 +313,8 @@ class HotSwapIT {
                                     "models:/" + name + "@champion",
                                     "--at",
                                     whileV2.toString(),
+                                    "--state-url",
+                                    stateUrl,
                                     "--models-dir",
                                     cache.toString()))
                     .isZero();
@@ -320,6 +334,8 @@ class HotSwapIT {
                             PLUGIN + "=models:/" + name + "@champion",
                             "--models-as-of",
                             moves.get(0).observedAt().minusSeconds(60).toString(),
+                            "--state-url",
+                            stateUrl,
                             "--models-dir",
                             cache.toString());
             assertThat(backtest).isNotZero();
@@ -802,13 +818,15 @@ class HotSwapIT {
         String name = unique("quiver-lstm-replaced");
         String v2 = registerV2(name);
         client.setAlias(name, "champion", v2);
-        try (PluginRuntime rt = PluginRuntime.start(own, Map.of())) {
+        try (PluginRuntime rt = PluginRuntime.start(own, Map.of());
+                StateStore state = TestStores.sqlite(work.resolve("state-replaced"))) {
             var metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             LiveModels models =
                     LiveModels.open(
                             rt,
                             Optional.of(client),
                             work.resolve("cache-replaced"),
+                            new AliasHistory(state),
                             metrics,
                             List.of(ModelBinding.parse("lstm=models:/" + name + "@champion")),
                             fastPolling());

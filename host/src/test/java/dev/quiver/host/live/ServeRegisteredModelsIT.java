@@ -213,6 +213,8 @@ class ServeRegisteredModelsIT {
                         work.resolve("serve-cache").toString(),
                         "--rollouts-dir",
                         work.resolve("serve-rollouts").toString(),
+                        "--state-url",
+                        "jdbc:sqlite:" + work.resolve("serve-state.db"),
                         "--watch-interval-ms",
                         "200",
                         "--poll-interval",

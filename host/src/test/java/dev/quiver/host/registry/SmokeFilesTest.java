@@ -91,36 +91,4 @@ class SmokeFilesTest {
         assertThatThrownBy(() -> ModelStore.verify("models:/m/1", dir, tags))
                 .hasMessageContaining("path escape");
     }
-
-    @Test
-    void aliasHistoryAnswersAsOfATime(@TempDir Path dir) {
-        AliasHistory h = new AliasHistory(dir);
-        Instant t0 = Instant.parse("2026-11-27T10:00:00Z");
-        assertThat(h.observe("m", "champion", "1", t0)).isPresent();
-        assertThat(h.observe("m", "champion", "1", t0.plusSeconds(5)))
-                .as("unchanged: not recorded")
-                .isEmpty();
-        assertThat(h.observe("m", "challenger", "3", t0.plusSeconds(7))).isPresent();
-        var move = h.observe("m", "champion", "2", t0.plusSeconds(60)).orElseThrow();
-        assertThat(move.from()).hasValue("1");
-        assertThat(new AliasHistory(dir).moves()).hasSize(3);
-
-        assertThat(h.asOf("m", "champion", t0.minusSeconds(1))).isEmpty();
-        assertThat(h.asOf("m", "champion", t0).orElseThrow().to()).isEqualTo("1");
-        assertThat(h.asOf("m", "champion", t0.plusSeconds(59)).orElseThrow().to()).isEqualTo("1");
-        assertThat(h.asOf("m", "champion", t0.plusSeconds(60)).orElseThrow().to()).isEqualTo("2");
-        assertThat(h.asOf("m", "challenger", t0.plusSeconds(600)).orElseThrow().to())
-                .isEqualTo("3");
-        assertThat(h.asOf("other", "champion", t0.plusSeconds(600))).isEmpty();
-    }
-
-    @Test
-    void aDamagedHistoryLineIsNamed(@TempDir Path dir) throws IOException {
-        AliasHistory h = new AliasHistory(dir);
-        h.observe("m", "champion", "1", Instant.parse("2026-11-27T10:00:00Z"));
-        Files.writeString(h.file(), "garbage\n", java.nio.file.StandardOpenOption.APPEND);
-        assertThatThrownBy(h::moves)
-                .hasMessageContaining("[Quiver/BAD_ALIAS_HISTORY]")
-                .hasMessageContaining("line 2");
-    }
 }

@@ -2,6 +2,8 @@ package dev.quiver.host.rollout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.quiver.host.store.StateStore;
+import dev.quiver.host.store.TestStores;
 import java.nio.file.Path;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -72,13 +74,14 @@ class CanaryRouterTest {
     }
 
     @Test
-    void routingIsStickyAcrossARestartWithStateReloadedFromDisk(@TempDir Path dir) {
+    void routingIsStickyAcrossARestartWithStateReloadedFromTheStore(@TempDir Path dir) {
         RolloutSpec spec =
                 RolloutSpecTest.spec(
                         s -> s.replace("\"mode\": \"shadow\"", "\"mode\": \"canary\""));
+        StateStore db = TestStores.sqlite(dir);
         RolloutManager first =
                 RolloutManager.open(
-                        new RolloutStore(dir), Optional.empty(), java.time.Clock.systemUTC());
+                        new RolloutStore(db), Optional.empty(), java.time.Clock.systemUTC());
         RolloutController before = first.start(spec);
         Role[] routed = new Role[KEYS];
         int challenger = 0;
@@ -87,10 +90,12 @@ class CanaryRouterTest {
             challenger += routed[i] == Role.CHALLENGER ? 1 : 0;
         }
         first.close();
+        db.close();
 
+        StateStore again = TestStores.sqlite(dir);
         RolloutManager second =
                 RolloutManager.open(
-                        new RolloutStore(dir), Optional.empty(), java.time.Clock.systemUTC());
+                        new RolloutStore(again), Optional.empty(), java.time.Clock.systemUTC());
         RolloutController after = second.get(spec.id()).orElseThrow();
         assertThat(after).isNotSameAs(before);
         assertThat(after.stage()).isEqualTo(Stage.CANARY);
@@ -103,5 +108,6 @@ class CanaryRouterTest {
         }
         assertThat(100.0 * challenger / KEYS).isBetween(9.0, 11.0);
         second.close();
+        again.close();
     }
 }

@@ -16,6 +16,8 @@ import dev.quiver.host.backtest.WalkForwardBacktest;
 import dev.quiver.host.cli.Cli;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.store.StateStore;
+import dev.quiver.host.store.TestStores;
 import dev.quiver.host.web.QuiverServer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -348,11 +350,12 @@ class RolloutBacktestIT {
         for (int i = 0; i < btc.size(); i++) {
             index.put(btc.bar(i).start(), i);
         }
-        try (PluginRuntime runtime = PluginRuntime.start(plugins, Map.of())) {
+        try (PluginRuntime runtime = PluginRuntime.start(plugins, Map.of());
+                StateStore db = TestStores.sqlite(state)) {
             LiveRollouts rollouts =
                     LiveRollouts.open(
                             RolloutManager.open(
-                                    new RolloutStore(state), Optional.empty(), Clock.systemUTC()),
+                                    new RolloutStore(db), Optional.empty(), Clock.systemUTC()),
                             plugins,
                             Map.of(),
                             Optional.empty(),

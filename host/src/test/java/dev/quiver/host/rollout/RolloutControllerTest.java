@@ -3,19 +3,14 @@ package dev.quiver.host.rollout;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
-import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.function.DoubleBinaryOperator;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The state machine's mechanics on real BTC-USD 4h outcomes. The champion here is a stated one-line
@@ -149,108 +144,6 @@ class RolloutControllerTest {
         replay(c, "BTC-USD", 100, 1500, (p, y) -> p);
         assertThat(c.transitions()).isEmpty();
         assertThat(c.stageStatus()).containsEntry("looks", 13);
-    }
-
-    @Test
-    void everyTransitionIsOneFsyncedAuditLineAndStateSurvivesARestart(@TempDir Path dir)
-            throws Exception {
-        RolloutSpec spec = spec(250);
-        RolloutManager first =
-                RolloutManager.open(new RolloutStore(dir), Optional.empty(), Clock.systemUTC());
-        RolloutController c = first.start(spec);
-        for (int i = 100; i < 700; i++) {
-            Instant t = Instant.ofEpochMilli(btc.startMillis[i]);
-            if (i > 100) {
-                first.applied(
-                        c,
-                        c.resolve(
-                                "BTC-USD",
-                                Instant.ofEpochMilli(btc.startMillis[i - 1]),
-                                t,
-                                btc.close[i],
-                                t));
-            }
-            double p = champion(i);
-            c.record(
-                    "BTC-USD",
-                    t,
-                    btc.close[i],
-                    VariantOutput.forecast(p),
-                    VariantOutput.forecast(blend(0.3).applyAsDouble(p, up(i) ? 1 : 0)),
-                    c.route("BTC-USD"));
-        }
-        first.save(c);
-        int transitions = c.transitions().size();
-        assertThat(transitions).isEqualTo(2); // shadow -> canary -> full
-        List<JsonNode> lines = new ArrayList<>();
-        for (String l : first.store().auditLines()) {
-            lines.add(RolloutStore.JSON.readTree(l));
-        }
-        assertThat(lines.get(0).path("event").asText()).isEqualTo("start");
-        List<JsonNode> tl =
-                lines.stream().filter(n -> n.path("event").asText().equals("transition")).toList();
-        assertThat(tl).hasSize(transitions);
-        for (int k = 0; k < transitions; k++) {
-            JsonNode n = tl.get(k);
-            Transition t = c.transitions().get(k);
-            assertThat(n.path("rollout").asText()).isEqualTo("lstm-v4");
-            assertThat(n.path("from").asText()).isEqualTo(t.from());
-            assertThat(n.path("to").asText()).isEqualTo(t.to());
-            assertThat(n.path("actor").asText()).isEqualTo("rule");
-            assertThat(n.path("test").path("p_value").asDouble()).isEqualTo(t.test().pValue());
-            assertThat(n.path("test").path("statistic").asDouble()).isEqualTo(t.test().statistic());
-            assertThat(n.path("figures").path("challenger").path("log_loss").asDouble())
-                    .isEqualTo(t.figures().get("challenger").logLoss());
-        }
-        String saved = RolloutStore.JSON.writeValueAsString(c.snapshot());
-        first.close();
-
-        RolloutManager second =
-                RolloutManager.open(new RolloutStore(dir), Optional.empty(), Clock.systemUTC());
-        RolloutController back = second.get("lstm-v4").orElseThrow();
-        assertThat(RolloutStore.JSON.writeValueAsString(back.snapshot())).isEqualTo(saved);
-        assertThat(back.stageStatus()).isEqualTo(c.stageStatus());
-        assertThat(back.figures(Role.CHALLENGER)).isEqualTo(c.figures(Role.CHALLENGER));
-
-        // The restored controller and the original go on identically (pending forecast included).
-        for (RolloutController x : List.of(c, back)) {
-            for (int i = 700; i < 800; i++) {
-                Instant t = Instant.ofEpochMilli(btc.startMillis[i]);
-                x.resolve(
-                        "BTC-USD",
-                        Instant.ofEpochMilli(btc.startMillis[i - 1]),
-                        t,
-                        btc.close[i],
-                        t);
-                double p = champion(i);
-                // fewer outcomes than the next look needs: the rollout stays in full
-                x.record(
-                        "BTC-USD",
-                        t,
-                        btc.close[i],
-                        VariantOutput.forecast(p),
-                        VariantOutput.forecast(p),
-                        x.route("BTC-USD"));
-            }
-        }
-        assertThat(back.transitions()).isEqualTo(c.transitions());
-        assertThat(back.stage()).isEqualTo(Stage.FULL);
-        assertThat(back.snapshot().totals()).isEqualTo(c.snapshot().totals());
-
-        Transition manual = second.rollback("lstm-v4", "operator test");
-        assertThat(manual.actor()).isEqualTo("operator");
-        List<String> audit = second.store().auditLines();
-        assertThat(audit.get(audit.size() - 2))
-                .contains("\"event\":\"transition\"")
-                .contains("\"actor\":\"operator\"")
-                .contains("\"to\":\"rolled_back\"");
-        // the challenger is a model version: the alias step is audited (no registry here)
-        assertThat(audit.get(audit.size() - 1))
-                .contains("\"event\":\"registry\"")
-                .contains("remove quiver-lstm@challenger (was 4)");
-        assertThatThrownBy(() -> second.promote("lstm-v4", ""))
-                .hasMessageContaining("ROLLOUT_FINISHED");
-        second.close();
     }
 
     @Test

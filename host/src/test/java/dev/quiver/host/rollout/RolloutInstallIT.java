@@ -2,6 +2,8 @@ package dev.quiver.host.rollout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.quiver.host.store.StateStore;
+import dev.quiver.host.store.TestStores;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -42,11 +44,9 @@ class RolloutInstallIT {
         Path challenger = work.resolve("prediction-analogs-1.1.0.zip");
         withVersion(PLUGINS.resolve("prediction-analogs-1.0.0.zip"), challenger, "1.1.0");
 
+        StateStore db = TestStores.sqlite(work);
         var manager =
-                RolloutManager.open(
-                        new RolloutStore(work.resolve("rollouts")),
-                        Optional.empty(),
-                        Clock.systemUTC());
+                RolloutManager.open(new RolloutStore(db), Optional.empty(), Clock.systemUTC());
         manager.installWinnersInto(plugins);
         manager.start(spec("analogs-rolled-back", challenger));
         manager.rollback("analogs-rolled-back", "operator: not now");
@@ -66,10 +66,11 @@ class RolloutInstallIT {
                         "prediction-analogs-1.1.0.zip", "sizing-fixed-1.0.0.zip");
         assertThat(Files.readAllBytes(plugins.resolve("prediction-analogs-1.1.0.zip")))
                 .isEqualTo(Files.readAllBytes(challenger));
-        assertThat(Files.readString(work.resolve("rollouts").resolve("audit.jsonl")))
+        assertThat(String.join("\n", manager.store().auditLines()))
                 .contains("\"event\":\"install\"")
                 .contains("replaced [prediction-analogs-1.0.0.zip]");
         manager.close();
+        db.close();
     }
 
     private static RolloutSpec spec(String id, Path challenger) {

@@ -12,6 +12,8 @@ import dev.quiver.host.mlflow.MlflowException;
 import dev.quiver.host.mlflow.MlflowHttp;
 import dev.quiver.host.registry.ModelRegistrar;
 import dev.quiver.host.registry.ModelResolver;
+import dev.quiver.host.store.StateStore;
+import dev.quiver.host.store.TestStores;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -78,9 +80,10 @@ class RolloutRegistryIT {
     @Test
     void completingMovesChampionToTheChallengerAndRollbackRemovesChallenger(@TempDir Path dir)
             throws Exception {
-        try (RolloutManager m =
-                RolloutManager.open(
-                        new RolloutStore(dir), Optional.of(client), Clock.systemUTC())) {
+        try (StateStore db = TestStores.sqlite(dir);
+                RolloutManager m =
+                        RolloutManager.open(
+                                new RolloutStore(db), Optional.of(client), Clock.systemUTC())) {
             m.start(spec("lstm-v2", v1, v2));
             m.awaitRegistry();
             assertThat(alias("challenger")).isEqualTo(v2);

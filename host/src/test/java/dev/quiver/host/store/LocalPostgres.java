@@ -52,11 +52,18 @@ public final class LocalPostgres {
     public static String createDatabase(String name) throws SQLException {
         admin("DROP DATABASE IF EXISTS " + checked(name) + " WITH (FORCE)");
         admin("CREATE DATABASE " + name);
-        String url = url();
-        int query = url.indexOf('?');
-        String base = query < 0 ? url : url.substring(0, query);
-        String params = query < 0 ? "" : url.substring(query);
-        return base.substring(0, base.lastIndexOf('/') + 1) + name + params;
+        return withDatabase(url(), name);
+    }
+
+    /**
+     * Same as {@link #createDatabase}.
+     *
+     * @param name the database name
+     * @return its JDBC URL
+     * @throws SQLException if the server refuses
+     */
+    public static String freshDatabase(String name) throws SQLException {
+        return createDatabase(name);
     }
 
     /**
@@ -76,11 +83,23 @@ public final class LocalPostgres {
         return name;
     }
 
-    private static void admin(String sql) throws SQLException {
+    /** Runs one statement on the server's {@code postgres} database. */
+    static void admin(String sql) throws SQLException {
         try (Connection c = DriverManager.getConnection(url());
                 Statement s = c.createStatement()) {
             s.execute(sql);
         }
+    }
+
+    /**
+     * The same server and parameters, another database: {@code .../postgres?user=q} to {@code
+     * .../db?user=q}.
+     */
+    static String withDatabase(String url, String database) {
+        int query = url.indexOf('?');
+        String base = query < 0 ? url : url.substring(0, query);
+        String params = query < 0 ? "" : url.substring(query);
+        return base.substring(0, base.lastIndexOf('/') + 1) + database + params;
     }
 
     private static Path script() {

@@ -2,10 +2,7 @@ package dev.quiver.host.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -22,32 +19,16 @@ class PostgresStateStoreIT extends StateStoreContract {
     @Override
     String freshDatabaseUrl() throws SQLException {
         database = "quiver_it_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet();
-        admin("DROP DATABASE IF EXISTS " + database);
-        admin("CREATE DATABASE " + database);
-        return withDatabase(LocalPostgres.url(), database);
+        return LocalPostgres.freshDatabase(database);
     }
 
     @Override
     void dropDatabase(String url) throws SQLException {
-        admin("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
+        LocalPostgres.dropDatabase(database);
     }
 
     private static void admin(String sql) throws SQLException {
-        try (Connection c = DriverManager.getConnection(LocalPostgres.url());
-                Statement s = c.createStatement()) {
-            s.execute(sql);
-        }
-    }
-
-    /**
-     * The same server and parameters, another database: {@code .../postgres?user=q} to {@code
-     * .../db?user=q}.
-     */
-    static String withDatabase(String url, String database) {
-        int query = url.indexOf('?');
-        String base = query < 0 ? url : url.substring(0, query);
-        String params = query < 0 ? "" : url.substring(query);
-        return base.substring(0, base.lastIndexOf('/') + 1) + database + params;
+        LocalPostgres.admin(sql);
     }
 
     @Test

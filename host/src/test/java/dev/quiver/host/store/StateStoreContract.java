@@ -780,8 +780,9 @@ abstract class StateStoreContract {
     void theMigrationIsAppliedOnceAndANewerSchemaIsRefused() throws SQLException {
         open().close();
         List<String> first = history();
-        assertThat(first).hasSize(1);
+        assertThat(first).hasSize(2);
         assertThat(first.get(0)).startsWith("1|V1__state_store.sql|true|");
+        assertThat(first.get(1)).startsWith("2|V2__rollouts_and_alias_history.sql|true|");
         open().close();
         open().close();
         assertThat(history()).isEqualTo(first);
@@ -792,7 +793,7 @@ abstract class StateStoreContract {
             st.executeUpdate(
                     "INSERT INTO flyway_schema_history (installed_rank, version, description, type,"
                             + " script, checksum, installed_by, execution_time, success) VALUES"
-                            + " (2, '2', 'from the future', 'SQL', 'V2__from_the_future.sql', 1,"
+                            + " (3, '99', 'from the future', 'SQL', 'V99__from_the_future.sql', 1,"
                             + " 'test', 1, true)");
             if (!c.getAutoCommit()) {
                 c.commit();
@@ -802,8 +803,8 @@ abstract class StateStoreContract {
                 .isExactlyInstanceOf(StoreException.class)
                 .hasMessageStartingWith("[Quiver/STATE_STORE] migrate: ")
                 .hasMessageContaining(
-                        "was migrated by a newer Quiver: schema version(s) 2"
-                                + " (V2__from_the_future.sql) are unknown to this one");
+                        "was migrated by a newer Quiver: schema version(s) 99"
+                                + " (V99__from_the_future.sql) are unknown to this one");
     }
 
     /** version|script|success|installed_on of every applied migration, by rank. */
@@ -837,5 +838,254 @@ abstract class StateStoreContract {
         assertThatThrownBy(s::accounts)
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("closed");
+    }
+
+    // ---- rollouts and alias moves (schema 2)
+
+    static RolloutFiguresRow figures(String role, double x) {
+        boolean served = role.equals(RolloutFiguresRow.SERVED);
+        return new RolloutFiguresRow(
+                role,
+                7,
+                6,
+                x,
+                x / 3,
+                4,
+                -x,
+                served ? OptionalLong.empty() : OptionalLong.of(5),
+                served ? Optional.empty() : Optional.of(new MomentsRow(3, x, Math.abs(x))));
+    }
+
+    static RolloutTransitionRow transition(long timeMs, String from, String to) {
+        return new RolloutTransitionRow(
+                timeMs,
+                from,
+                to,
+                "rule",
+                "challenger better",
+                "log_loss",
+                "{\"champion\":{\"n\":3,\"log_loss\":0.1}}",
+                Optional.of("{\"p_value\":1.0E-300}"),
+                250);
+    }
+
+    static RolloutRow rollout(
+            String id, long createdMs, String stage, double x, RolloutTransitionRow... ts) {
+        return new RolloutRow(
+                id,
+                "prediction",
+                "lstm",
+                "{\"id\": \"" + id + "\", \"mode\": \"shadow\"}",
+                stage,
+                ts.length,
+                createdMs,
+                createdMs + ts.length,
+                2,
+                new MomentsRow(9, -x, x * x),
+                "[{\"key\":\"BTC-USD\",\"close\":" + x + "}]",
+                1,
+                "{\"BTC-USD\":[0.5,1.0]}",
+                List.of(
+                        figures("champion", x),
+                        figures("challenger", x * 2),
+                        figures(RolloutFiguresRow.SERVED, x / 7)),
+                List.of(ts),
+                createdMs + 100);
+    }
+
+    @Test
+    void aRolloutComesBackBitForBitAndASaveOnlyAddsTransitions() {
+        StateStore s = open();
+        List<RolloutRow> saved = new ArrayList<>();
+        int i = 0;
+        for (double v : awkwardDoubles()) {
+            double x = v / 8;
+            if (!Double.isFinite(x * x) || !Double.isFinite(x * 2) || x * x == 0 && x != 0) {
+                continue; // the row derives x * x and x * 2: keep those exact too
+            }
+            RolloutRow r = rollout(String.format("r-%03d", i), 1_000L - i, "shadow", x);
+            s.saveRollout(r);
+            saved.add(r);
+            i++;
+        }
+        assertThat(saved).hasSizeGreaterThan(100);
+        List<RolloutRow> byStart = new ArrayList<>(saved);
+        byStart.sort(java.util.Comparator.comparingLong(RolloutRow::createdMs));
+        assertThat(s.rollouts()).isEqualTo(byStart);
+        assertThat(s.rollout("r-000")).contains(saved.get(0));
+        assertThat(s.rollout("ghost")).isEmpty();
+
+        RolloutTransitionRow t1 = transition(5_000L, "shadow", "canary");
+        RolloutTransitionRow t2 = transition(6_000L, "canary", "full");
+        RolloutRow later = rollout("r-000", 1_000L, "canary", 0.25, t1);
+        s.saveRollout(later);
+        assertThat(s.rollout("r-000")).contains(later);
+        RolloutRow latest = rollout("r-000", 1_000L, "full", 0.5, t1, t2);
+        s.saveRollout(latest);
+        assertThat(s.rollout("r-000")).contains(latest);
+
+        // History is never rewritten: an older state, or one with another transition, is refused.
+        assertConflict(() -> s.saveRollout(later), "transitions", "2 transitions", "1 transitions");
+        assertConflict(
+                () ->
+                        s.saveRollout(
+                                rollout(
+                                        "r-000",
+                                        1_000L,
+                                        "full",
+                                        0.5,
+                                        t1,
+                                        transition(6_001L, "canary", "full"))),
+                "transitions",
+                "[1] canary -> full by rule at 6000",
+                "[1] canary -> full by rule at 6001");
+        assertConflict(
+                () -> s.saveRollout(rollout("r-000", 999L, "full", 0.5, t1, t2)),
+                "created_ms",
+                "1000",
+                "999");
+        assertConflict(
+                () -> s.saveRollout(withSpec(latest, "{\"id\": \"r-000\", \"mode\": \"canary\"}")),
+                "spec_json",
+                "shadow",
+                "canary");
+        assertThat(s.rollout("r-000")).contains(latest);
+        // the same spec in another key order and spacing is the same spec
+        s.saveRollout(withSpec(latest, "{\"mode\":\"shadow\",\"id\":\"r-000\"}"));
+        assertThat(s.rollout("r-000").orElseThrow().transitions()).hasSize(2);
+    }
+
+    private static RolloutRow withSpec(RolloutRow r, String specJson) {
+        return new RolloutRow(
+                r.id(),
+                r.kind(),
+                r.capability(),
+                specJson,
+                r.stage(),
+                r.stageIndex(),
+                r.createdMs(),
+                r.stageSinceMs(),
+                r.looks(),
+                r.paired(),
+                r.pendingJson(),
+                r.pendingDropped(),
+                r.positionsJson(),
+                r.figures(),
+                r.transitions(),
+                r.updatedMs());
+    }
+
+    private static void assertConflict(
+            org.assertj.core.api.ThrowableAssert.ThrowingCallable call,
+            String field,
+            String stored,
+            String offered) {
+        assertThatThrownBy(call)
+                .isInstanceOfSatisfying(
+                        StoreConflictException.class,
+                        e -> {
+                            assertThat(e.field()).isEqualTo(field);
+                            assertThat(e.getMessage()).contains(stored).contains(offered);
+                        });
+    }
+
+    @Test
+    void aRolloutRowNamesWhatIsWrong() {
+        RolloutRow ok = rollout("r", 1, "shadow", 1.0);
+        assertThatThrownBy(
+                        () ->
+                                new RolloutRow(
+                                        "r",
+                                        "prediction",
+                                        "lstm",
+                                        "{}",
+                                        "shadow",
+                                        0,
+                                        1,
+                                        1,
+                                        0,
+                                        ok.paired(),
+                                        "[]",
+                                        0,
+                                        "{}",
+                                        List.of(figures("champion", 1), figures("champion", 1)),
+                                        List.of(),
+                                        1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("one row each for champion, challenger and served")
+                .hasMessageContaining("[champion, champion]");
+        assertThatThrownBy(
+                        () ->
+                                new RolloutFiguresRow(
+                                        "served",
+                                        1,
+                                        1,
+                                        0,
+                                        0,
+                                        0,
+                                        0,
+                                        OptionalLong.of(1),
+                                        Optional.empty()))
+                .hasMessageContaining("empty for served");
+        assertThatThrownBy(() -> new MomentsRow(1, Double.NaN, 0))
+                .hasMessage("MomentsRow.mean must be a finite number (value: NaN)");
+        assertThatThrownBy(() -> rollout("r", 1, "shadow", Double.POSITIVE_INFINITY))
+                .hasMessageContaining("must be a finite number");
+    }
+
+    @Test
+    void rolloutEventsNeedTheirRolloutAndKeepTheirOrder() {
+        StateStore s = open();
+        RolloutEventRow e = new RolloutEventRow("r-1", "start", 5L, "{\"event\":\"start\"}");
+        assertThatThrownBy(() -> s.appendRolloutEvent(e))
+                .isExactlyInstanceOf(StoreException.class)
+                .hasMessage(
+                        "[Quiver/STATE_STORE] appendRolloutEvent(r-1, start): no rollout 'r-1':"
+                                + " save it first (saveRollout)");
+        s.saveRollout(rollout("r-1", 1L, "shadow", 0.5));
+        s.saveRollout(rollout("r-2", 2L, "shadow", 0.5));
+        long a = s.appendRolloutEvent(e);
+        long b =
+                s.appendRolloutEvent(
+                        new RolloutEventRow("r-2", "registry", 4L, "{\"result\":\"ok\"}"));
+        long c = s.appendRolloutEvent(new RolloutEventRow("r-1", "transition", 3L, "{}"));
+        assertThat(a).isLessThan(b);
+        assertThat(b).isLessThan(c);
+        assertThat(s.rolloutEvents())
+                .containsExactly(
+                        new StoredRolloutEvent(a, e),
+                        new StoredRolloutEvent(
+                                b,
+                                new RolloutEventRow("r-2", "registry", 4L, "{\"result\":\"ok\"}")),
+                        new StoredRolloutEvent(
+                                c, new RolloutEventRow("r-1", "transition", 3L, "{}")));
+    }
+
+    @Test
+    void anAliasMoveIsRecordedOnceAndAsOfTakesTheLastMoveAtOrBeforeTheTime() {
+        StateStore s = open();
+        assertThat(s.observeAlias("m", "champion", "1", 1_000L))
+                .contains(new AliasMoveRow("m", "champion", 1, 1_000L, Optional.empty(), "1"));
+        assertThat(s.observeAlias("m", "champion", "1", 2_000L)).isEmpty();
+        assertThat(s.observeAlias("m", "challenger", "2", 2_500L)).isPresent();
+        assertThat(s.observeAlias("m", "champion", "2", 3_000L))
+                .contains(new AliasMoveRow("m", "champion", 2, 3_000L, Optional.of("1"), "2"));
+        assertThat(s.observeAlias("m", "champion", "1", 4_000L).orElseThrow().ordinal())
+                .isEqualTo(3);
+        assertThat(s.aliasMoves())
+                .extracting(AliasMoveRow::observedMs)
+                .containsExactly(1_000L, 2_500L, 3_000L, 4_000L);
+        assertThat(s.aliasMoves("m", "champion"))
+                .extracting(AliasMoveRow::toVersion)
+                .containsExactly("1", "2", "1");
+        assertThat(s.aliasAsOf("m", "champion", 999L)).isEmpty();
+        assertThat(s.aliasAsOf("m", "champion", 1_000L).orElseThrow().toVersion()).isEqualTo("1");
+        assertThat(s.aliasAsOf("m", "champion", 3_999L).orElseThrow().toVersion()).isEqualTo("2");
+        assertThat(s.aliasAsOf("m", "champion", Long.MAX_VALUE).orElseThrow().ordinal())
+                .isEqualTo(3);
+        assertThat(s.aliasAsOf("m", "other", Long.MAX_VALUE)).isEmpty();
+        assertThatThrownBy(() -> s.observeAlias("m", " ", "1", 1L))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("observeAlias.alias must not be blank");
     }
 }

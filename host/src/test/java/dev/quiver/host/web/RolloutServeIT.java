@@ -12,6 +12,8 @@ import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.rollout.LiveRollouts;
 import dev.quiver.host.rollout.RolloutManager;
 import dev.quiver.host.rollout.RolloutStore;
+import dev.quiver.host.store.StateStore;
+import dev.quiver.host.store.TestStores;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
@@ -91,7 +93,8 @@ class RolloutServeIT {
         BarData btc = BundledData.BTC_USD_4H.load();
         int first = btc.size() - STEPS - 1;
         try (PluginRuntime runtime = PluginRuntime.start(plugins, Map.of())) {
-            LiveRollouts rollouts = open(plugins, state);
+            StateStore db = TestStores.sqlite(state);
+            LiveRollouts rollouts = open(plugins, state, db);
             QuiverServer server =
                     QuiverServer.start(runtime, "127.0.0.1", 0, 1.0, Optional.of(rollouts));
             String base = "http://127.0.0.1:" + server.port();
@@ -176,10 +179,12 @@ class RolloutServeIT {
             } finally {
                 server.close();
                 rollouts.close();
+                db.close();
             }
 
-            // restart: state, figures and stage come back from disk
-            LiveRollouts again = open(plugins, state);
+            // restart: state, figures and stage come back from the state store
+            StateStore db2 = TestStores.sqlite(state);
+            LiveRollouts again = open(plugins, state, db2);
             QuiverServer server2 =
                     QuiverServer.start(runtime, "127.0.0.1", 0, 1.0, Optional.of(again));
             String base2 = "http://127.0.0.1:" + server2.port();
@@ -199,12 +204,13 @@ class RolloutServeIT {
                 assertThat(cli(out, "rollout", "--server", base2, "rollback", "analogs-k50"))
                         .isEqualTo(2);
                 assertThat(out.toString()).contains("ROLLOUT_FINISHED");
-                List<String> audit = Files.readAllLines(state.resolve("audit.jsonl"));
+                List<String> audit = again.manager().store().auditLines();
                 assertThat(audit.stream().filter(l -> l.contains("\"event\":\"transition\"")))
                         .hasSize(2);
             } finally {
                 server2.close();
                 again.close();
+                db2.close();
             }
         }
     }
@@ -234,7 +240,8 @@ class RolloutServeIT {
         BarData btc = BundledData.BTC_USD_4H.load();
         int first = btc.size() - STEPS - 1;
         try (PluginRuntime runtime = PluginRuntime.start(plugins, Map.of())) {
-            LiveRollouts rollouts = open(plugins, state);
+            StateStore db = TestStores.sqlite(state);
+            LiveRollouts rollouts = open(plugins, state, db);
             QuiverServer server =
                     QuiverServer.start(runtime, "127.0.0.1", 0, 1.0, Optional.of(rollouts));
             String base = "http://127.0.0.1:" + server.port();
@@ -287,13 +294,14 @@ class RolloutServeIT {
             } finally {
                 server.close();
                 rollouts.close();
+                db.close();
             }
         }
     }
 
-    static LiveRollouts open(Path plugins, Path state) {
+    static LiveRollouts open(Path plugins, Path state, StateStore db) {
         return LiveRollouts.open(
-                RolloutManager.open(new RolloutStore(state), Optional.empty(), Clock.systemUTC()),
+                RolloutManager.open(new RolloutStore(db), Optional.empty(), Clock.systemUTC()),
                 plugins,
                 Map.of(),
                 Optional.empty(),
