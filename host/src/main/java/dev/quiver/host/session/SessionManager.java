@@ -6,6 +6,7 @@ import dev.quiver.api.ensemble.SourceContribution;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.market.Bar;
 import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.engine.EngineListener;
 import dev.quiver.engine.PolicyStep;
 import dev.quiver.engine.Step;
 import dev.quiver.engine.SymbolEngine;
@@ -74,6 +75,7 @@ public final class SessionManager implements AutoCloseable {
     private final Supplier<BundleLoader.Loaded> strategies;
     private final Clock clock;
     private final Map<String, LiveSession> sessions = new ConcurrentHashMap<>();
+    private volatile EngineListener listener = EngineListener.NONE;
 
     /**
      * Creates the manager; call {@link #recover} before serving.
@@ -86,6 +88,16 @@ public final class SessionManager implements AutoCloseable {
         this.store = store;
         this.strategies = strategies;
         this.clock = clock;
+    }
+
+    /**
+     * Observes the sessions' capability calls from now on (e.g. the service's latency histograms),
+     * also those of sessions already open; replays before this call are not observed.
+     *
+     * @param listener called on each session's stepping thread; must be fast and must not throw
+     */
+    public void listener(EngineListener listener) {
+        this.listener = listener == null ? EngineListener.NONE : listener;
     }
 
     /**
@@ -638,7 +650,7 @@ public final class SessionManager implements AutoCloseable {
                             loaded.strategy(),
                             account.startingEquity(),
                             null,
-                            null);
+                            (kind, name, nanos) -> listener.called(kind, name, nanos));
             loaded.applyExpiry(engine, Optional.empty());
             if (account.mode() == AccountMode.EXTERNAL) {
                 engine.paper(acting, false);
