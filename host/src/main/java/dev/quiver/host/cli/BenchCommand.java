@@ -171,6 +171,13 @@ final class BenchCommand implements Callable<Integer> {
     boolean session;
 
     @Option(
+            names = "--session-only",
+            description =
+                    "Only the session and bundle benches (no backtest, no decision latency, so no"
+                            + " fused comparison with today's path).")
+    boolean sessionOnly;
+
+    @Option(
             names = "--strategy",
             paramLabel = "DIR",
             description =
@@ -215,7 +222,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(
             names = "--step-rounds",
             defaultValue = "3",
-            description = "Timed session-step rounds (default: ${DEFAULT-VALUE}).")
+            description = "Timed session-step rounds, 0 to skip (default: ${DEFAULT-VALUE}).")
     int stepRounds;
 
     @Mixin HostOptions host;
@@ -291,6 +298,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (swap) {
             return swapBench();
+        }
+        if (sessionOnly) {
+            return sessionOnly();
         }
         if (runs < 1 || decimalRuns < 1 || warmupRuns < 0) {
             throw new IllegalArgumentException(
@@ -420,6 +430,25 @@ final class BenchCommand implements Callable<Integer> {
                 1000);
     }
 
+    private int sessionOnly() throws Exception {
+        try (PluginRuntime plugins =
+                PluginRuntime.start(host.pluginsDir(), host.batchConfiguration())) {
+            bundleAndStep(plugins);
+        }
+        if (bundleDir == null) {
+            return 1;
+        }
+        http = httpBench();
+        printSession(spec.commandLine().getOut());
+        if (out != null) {
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("session", sessionJson());
+            json.put("strategy_bundle", bundleJson());
+            writeJson(json);
+        }
+        return http.failed() == 0 ? 0 : 1;
+    }
+
     /** The bundle's load time, its fused decision against today's, and the session step. */
     private void bundleAndStep(PluginRuntime plugins) {
         Path dir =
@@ -471,6 +500,9 @@ final class BenchCommand implements Callable<Integer> {
                                 latencyRows,
                                 latencyRounds);
             }
+        }
+        if (stepRounds < 1) {
+            return;
         }
         System.err.printf(
                 Locale.ROOT,
@@ -744,6 +776,10 @@ final class BenchCommand implements Callable<Integer> {
         if (bundleLoad != null) {
             json.put("strategy_bundle", bundleJson());
         }
+        writeJson(json);
+    }
+
+    private void writeJson(Map<String, Object> json) {
         try {
             Files.createDirectories(out);
             new ObjectMapper()

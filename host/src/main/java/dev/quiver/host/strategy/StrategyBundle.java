@@ -12,9 +12,13 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,10 +57,12 @@ public final class StrategyBundle {
 
     private final Path dir;
     private final JsonNode manifest;
+    private final Map<String, Object> provenance;
 
-    private StrategyBundle(Path dir, JsonNode manifest) {
+    private StrategyBundle(Path dir, JsonNode manifest, String manifestSha256) {
         this.dir = dir;
         this.manifest = manifest;
+        this.provenance = provenance(manifestSha256);
     }
 
     /**
@@ -77,9 +83,15 @@ public final class StrategyBundle {
         if (!Files.isRegularFile(manifestFile, LinkOption.NOFOLLOW_LINKS)) {
             throw bad(dir, MANIFEST, null, "is missing");
         }
+        byte[] manifestBytes;
+        try {
+            manifestBytes = Files.readAllBytes(manifestFile);
+        } catch (IOException e) {
+            throw bad(dir, MANIFEST, null, "cannot be read: " + e);
+        }
         JsonNode m;
         try {
-            m = JSON.readTree(manifestFile.toFile());
+            m = JSON.readTree(manifestBytes);
         } catch (IOException e) {
             throw bad(dir, MANIFEST, null, "is not valid JSON (truncated?): " + e.getMessage());
         }
@@ -157,7 +169,7 @@ public final class StrategyBundle {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list bundle folder " + dir, e);
         }
-        return new StrategyBundle(root, m);
+        return new StrategyBundle(root, m, sha256(manifestBytes));
     }
 
     /** A manifest path resolved inside the folder, or refused. */
@@ -429,11 +441,17 @@ public final class StrategyBundle {
     }
 
     /**
-     * Provenance of a decision made with this bundle.
+     * Provenance of a decision made with this bundle (made once, at {@link #open}: every decision
+     * names the manifest that was verified and loaded).
      *
-     * @return bundle id, sha256 of the manifest, created, components and their versions
+     * @return bundle id, sha256 of the manifest as read by {@link #open}, created, components and
+     *     their versions; unmodifiable
      */
     public Map<String, Object> provenance() {
+        return provenance;
+    }
+
+    private Map<String, Object> provenance(String manifestSha256) {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("bundle", id());
         JsonNode r = manifest.path("registered");
@@ -442,18 +460,22 @@ public final class StrategyBundle {
             p.put("version", r.path("version").asText());
             p.put("run_id", r.path("run_id").asText(null));
         }
-        try {
-            p.put("manifest_sha256", ModelStore.sha256(dir.resolve(MANIFEST)));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        p.put("manifest_sha256", manifestSha256);
         p.put("created", manifest.path("created").asText());
         Map<String, String> components = new LinkedHashMap<>();
         for (Component c : components()) {
             components.put(c.kind() + ":" + c.name(), c.plugin() + " " + c.version());
         }
-        p.put("components", components);
-        return p;
+        p.put("components", Collections.unmodifiableMap(components));
+        return Collections.unmodifiableMap(p);
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static Map<String, String> fields(JsonNode n) {
