@@ -81,9 +81,17 @@ public final class SessionHttpBench {
      * @param p50Us median latency, microseconds
      * @param p99Us 99th percentile latency, microseconds
      * @param maxUs slowest request, microseconds
+     * @param cpuUsPerRequest this JVM's CPU time (every thread: service, load generator, JIT, GC)
+     *     during the measured window, per request, microseconds: less sensitive than throughput to
+     *     other processes taking the machine's cores
      */
     public record Phase(
-            long requests, double perSecond, double p50Us, double p99Us, double maxUs) {}
+            long requests,
+            double perSecond,
+            double p50Us,
+            double p99Us,
+            double maxUs,
+            double cpuUsPerRequest) {}
 
     /**
      * Figures.
@@ -354,6 +362,22 @@ public final class SessionHttpBench {
                                     return h;
                                 }));
             }
+            long cpu0 = -1;
+            while (cpu0 < 0) {
+                if (System.nanoTime() >= measureFrom) {
+                    cpu0 = processCpuNanos();
+                } else {
+                    Thread.sleep(1);
+                }
+            }
+            long cpu1 = -1;
+            while (cpu1 < 0) {
+                if (System.nanoTime() >= measureTo) {
+                    cpu1 = processCpuNanos();
+                } else {
+                    Thread.sleep(1);
+                }
+            }
             Histogram all = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
             for (Future<Histogram> f : futures) {
                 try {
@@ -369,10 +393,17 @@ public final class SessionHttpBench {
                     count / (plan.measure().toNanos() / 1e9),
                     all.getValueAtPercentile(50) / 1e3,
                     all.getValueAtPercentile(99) / 1e3,
-                    all.getMaxValue() / 1e3);
+                    all.getMaxValue() / 1e3,
+                    count == 0 ? Double.NaN : (cpu1 - cpu0) / 1e3 / count);
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean)
+                        java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     private static void open(HttpClient client, String base, String symbol, Instant until)

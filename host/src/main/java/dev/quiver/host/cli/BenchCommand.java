@@ -203,8 +203,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(
             names = "--session-warmup-seconds",
-            defaultValue = "3",
-            description = "Untimed HTTP load per phase, seconds (default: ${DEFAULT-VALUE}).")
+            defaultValue = "10",
+            description =
+                    "Untimed HTTP load per phase, seconds: long enough for the JIT to finish"
+                            + " (default: ${DEFAULT-VALUE}).")
     int sessionWarmupSeconds;
 
     @Option(
@@ -643,13 +645,15 @@ final class BenchCommand implements Callable<Integer> {
     private static void phase(PrintWriter o, String what, SessionHttpBench.Phase p) {
         o.printf(
                 Locale.ROOT,
-                "  %-26s %,9.0f /s  p50 %8.0f us  p99 %8.0f us  max %8.0f us  (n=%,d)%n",
+                "  %-26s %,9.0f /s  p50 %8.0f us  p99 %8.0f us  max %8.0f us  (n=%,d;"
+                        + " JVM CPU %,.0f us/request)%n",
                 what,
                 p.perSecond(),
                 p.p50Us(),
                 p.p99Us(),
                 p.maxUs(),
-                p.requests());
+                p.requests(),
+                p.cpuUsPerRequest());
     }
 
     /** xgboost4j's own single-row predict through the same source (serving=xgboost4j). */
@@ -817,6 +821,8 @@ final class BenchCommand implements Callable<Integer> {
                     List.of(h.floorBefore().perSecond(), h.floorAfter().perSecond()));
             m.put("http_floor_p50_us", h.floor().p50Us());
             m.put("http_floor_p99_us", h.floor().p99Us());
+            m.put("http_cpu_us_per_decision", h.sessions().cpuUsPerRequest());
+            m.put("http_floor_cpu_us_per_request", h.floor().cpuUsPerRequest());
             m.put("http_state", h.state());
         }
         if (step != null) {
