@@ -211,6 +211,76 @@ public final class DecisionLatency {
                 ensemble.toString());
     }
 
+    /**
+     * A decision chain for {@link #fused}: the sources, the ensemble and the policy one decision
+     * calls.
+     *
+     * @param label how the figures name it
+     * @param sources forecast sources, fitted or restored
+     * @param ensemble the fusion, fitted or restored
+     * @param policy the sizing policy
+     */
+    public record Chain(
+            String label,
+            List<PredictionCapability> sources,
+            EnsembleCapability ensemble,
+            SizingCapability policy) {}
+
+    /**
+     * The fused decision (the span {@link #run} times as {@code fused}: the bar's frame, every
+     * source's forecast, fusion, sizing through the risk guard) of each chain on the same rows, the
+     * chains taking turns within each round (one untimed round first), so drift in the machine
+     * touches all alike. A source that throws on a row is left out of that decision, as the service
+     * does.
+     *
+     * @param features the series' features
+     * @param chains the chains to compare
+     * @param firstRow first timed bar
+     * @param rows timed rows
+     * @param rounds timed passes over the rows per chain
+     * @return per chain label, {p50, p99} in microseconds
+     */
+    public static Map<String, double[]> fused(
+            FeatureMatrix features, List<Chain> chains, int firstRow, int rows, int rounds) {
+        double[] atr = features.column("atr_pct_14");
+        RiskGuard guard = new RiskGuard();
+        long[][] t = new long[chains.size()][rows * rounds];
+        double sink = 0;
+        for (int pass = -1; pass < rounds; pass++) {
+            for (int c = 0; c < chains.size(); c++) {
+                Chain chain = chains.get(c);
+                int n = chain.sources().size();
+                for (int r = 0; r < rows; r++) {
+                    int bar = firstRow + r;
+                    long t0 = System.nanoTime();
+                    FeatureFrame frame = features.frame(bar);
+                    List<Forecast> fs = new ArrayList<>(n);
+                    for (int p = 0; p < n; p++) {
+                        try {
+                            fs.add(chain.sources().get(p).forecast(frame));
+                        } catch (RuntimeException e) {
+                            // left out, as the service leaves a failed source out
+                        }
+                    }
+                    FusedSignal sig = chain.ensemble().fuse(fs, frame);
+                    sink += guard.decide(chain.policy(), context(sig, atr[bar])).fraction();
+                    long dt = System.nanoTime() - t0;
+                    if (pass >= 0) {
+                        t[c][pass * rows + r] = dt;
+                    }
+                }
+            }
+        }
+        if (sink == 42.4242) {
+            System.err.print("");
+        }
+        Map<String, double[]> out = new LinkedHashMap<>();
+        for (int c = 0; c < chains.size(); c++) {
+            out.put(chains.get(c).label(), new double[] {pct(t[c], 50), pct(t[c], 99)});
+        }
+        return out;
+    }
+
     /** p50/p99 of a source's forecast alone over the same kind of rows (e.g. another serving). */
     public static double[] forecastLatency(
             FeatureMatrix features,

@@ -13,17 +13,23 @@ import dev.quiver.engine.trading.CostModel;
 import dev.quiver.host.backtest.Progress;
 import dev.quiver.host.backtest.WalkForwardBacktest;
 import dev.quiver.host.bench.Bench;
+import dev.quiver.host.bench.BundleLoadBench;
 import dev.quiver.host.bench.DecisionLatency;
 import dev.quiver.host.bench.MainJobBench;
+import dev.quiver.host.bench.SessionHttpBench;
+import dev.quiver.host.bench.SessionStepBench;
 import dev.quiver.host.bench.SwapBench;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.strategy.BundleLoader;
+import dev.quiver.host.strategy.StrategyBundle;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -172,6 +178,76 @@ final class BenchCommand implements Callable<Integer> {
                     "The service's alias poll interval for --swap (default: ${DEFAULT-VALUE}).")
     String pollInterval;
 
+    @Option(
+            names = "--session",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description =
+                    "Also bench live sessions and the strategy bundle: an in-process session step"
+                            + " against its plugin calls, the fused decision through the bundle"
+                            + " against the plugins' own path, the bundle's load time, and"
+                            + " session decisions over HTTP against the same server's GET"
+                            + " /health/live (default: ${DEFAULT-VALUE}).")
+    boolean session;
+
+    @Option(
+            names = "--session-only",
+            description =
+                    "Only the session and bundle benches (no backtest, no decision latency, so no"
+                            + " fused comparison with today's path).")
+    boolean sessionOnly;
+
+    @Option(
+            names = "--strategy",
+            paramLabel = "DIR",
+            description =
+                    "Strategy bundle for the session bench (default: the distribution's,"
+                            + " QUIVER_HOME/strategies/btc-usd-4h).")
+    Path strategyDir;
+
+    @Option(
+            names = "--session-connections",
+            defaultValue = "16",
+            description =
+                    "HTTP connections, one session (symbol) each (default: ${DEFAULT-VALUE}).")
+    int sessionConnections;
+
+    @Option(
+            names = "--session-warmup-until",
+            paramLabel = "TIME",
+            defaultValue = "2021-01-01T00:00:00Z",
+            description =
+                    "Sessions warm up on the bundled BTC bars up to TIME; the bars after it are"
+                            + " posted (default: ${DEFAULT-VALUE}).")
+    Instant sessionWarmupUntil;
+
+    @Option(
+            names = "--session-warmup-seconds",
+            defaultValue = "10",
+            description =
+                    "Untimed HTTP load per phase, seconds: long enough for the JIT to finish"
+                            + " (default: ${DEFAULT-VALUE}).")
+    int sessionWarmupSeconds;
+
+    @Option(
+            names = "--session-seconds",
+            defaultValue = "10",
+            description = "Timed HTTP load per phase, seconds (default: ${DEFAULT-VALUE}).")
+    int sessionSeconds;
+
+    @Option(
+            names = "--step-rows",
+            defaultValue = "2000",
+            description = "Bars each timed session-step round steps (default: ${DEFAULT-VALUE}).")
+    int stepRows;
+
+    @Option(
+            names = "--step-rounds",
+            defaultValue = "3",
+            description = "Timed session-step rounds, 0 to skip (default: ${DEFAULT-VALUE}).")
+    int stepRounds;
+
     @Mixin HostOptions host;
 
     @Spec CommandSpec spec;
@@ -249,6 +325,9 @@ final class BenchCommand implements Callable<Integer> {
         if (mainJob) {
             return mainJobBench();
         }
+        if (sessionOnly) {
+            return sessionOnly();
+        }
         if (runs < 1 || decimalRuns < 1 || warmupRuns < 0) {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_OPTION] --runs and --decimal-runs must be >= 1, --warmup-runs >= 0");
@@ -303,10 +382,17 @@ final class BenchCommand implements Callable<Integer> {
                     r.identicalTrades() ? "" : " (" + r.firstDifference() + ")");
             o.flush();
             latency = latency(bars, plugins, o);
+            if (session) {
+                bundleAndStep(plugins);
+            }
         }
         if (latency != null) {
             nativeXgb = nativeXgboost(bars);
             print(spec.commandLine().getOut());
+        }
+        if (session && bundleDir != null) {
+            http = httpBench();
+            printSession(spec.commandLine().getOut());
         }
         if (out != null) {
             write(last);
@@ -434,9 +520,16 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private DecisionLatency.Result latency;
+    private Path bundleDir;
+    private BundleLoadBench.Result bundleLoad;
+    private Map<String, double[]> bundleFused;
+    private SessionStepBench.Result step;
+    private SessionHttpBench.Result http;
     private double[] nativeXgb;
     private Bench.Result last;
     private int stackFirst;
+    private EnsembleCapability latencyEnsemble;
+    private SizingCapability latencyPolicy;
     private FeatureMatrix features;
 
     /** Latency of the fused decision; null when the plugins folder lacks the model sources. */
@@ -468,6 +561,8 @@ final class BenchCommand implements Callable<Integer> {
                 bars.symbol(),
                 latencyRows,
                 latencyRounds);
+        latencyEnsemble = ensemble;
+        latencyPolicy = policy;
         return DecisionLatency.run(
                 features,
                 plugins.predictions(),
@@ -478,6 +573,230 @@ final class BenchCommand implements Callable<Integer> {
                 latencyRounds,
                 1000,
                 1000);
+    }
+
+    private int sessionOnly() throws Exception {
+        try (PluginRuntime plugins =
+                PluginRuntime.start(host.pluginsDir(), host.batchConfiguration())) {
+            bundleAndStep(plugins);
+        }
+        if (bundleDir == null) {
+            return 1;
+        }
+        http = httpBench();
+        printSession(spec.commandLine().getOut());
+        if (out != null) {
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("session", sessionJson());
+            json.put("strategy_bundle", bundleJson());
+            writeJson(json);
+        }
+        return http.failed() == 0 ? 0 : 1;
+    }
+
+    /** The bundle's load time, its fused decision against today's, and the session step. */
+    private void bundleAndStep(PluginRuntime plugins) {
+        Path dir =
+                strategyDir != null
+                        ? strategyDir
+                        : HostOptions.home().resolve("strategies").resolve("btc-usd-4h");
+        if (!Files.isRegularFile(dir.resolve(StrategyBundle.MANIFEST))) {
+            System.err.println(
+                    "bench: no strategy bundle at "
+                            + dir
+                            + " (the build fits one; --strategy DIR names another): session"
+                            + " bench skipped");
+            return;
+        }
+        bundleDir = dir;
+        System.err.println("bench: strategy bundle load time, " + dir);
+        bundleLoad = BundleLoadBench.run(dir, plugins, 7);
+        StrategyBundle bundle = StrategyBundle.open(dir);
+        BarData btc = BundledData.BTC_USD_4H.load();
+        if (latency != null) {
+            System.err.println("bench: fused decision, bundle vs plugins as fitted here");
+            try (BundleLoader.Loaded loaded = BundleLoader.load(bundle, plugins)) {
+                List<PredictionCapability> today =
+                        plugins.predictions().stream()
+                                .filter(
+                                        p ->
+                                                latency.bareP50P99()
+                                                        .containsKey(
+                                                                p.descriptor().name()
+                                                                        + ".forecast"))
+                                .toList();
+                SizingCapability kelly =
+                        loaded.strategy().policies().stream()
+                                .filter(x -> x.descriptor().name().equals("kelly"))
+                                .findFirst()
+                                .orElse(loaded.strategy().policies().get(0));
+                bundleFused =
+                        DecisionLatency.fused(
+                                features,
+                                List.of(
+                                        new DecisionLatency.Chain(
+                                                "today", today, latencyEnsemble, latencyPolicy),
+                                        new DecisionLatency.Chain(
+                                                "bundle",
+                                                loaded.strategy().sources(),
+                                                loaded.strategy().ensemble(),
+                                                kelly)),
+                                stackFirst + 1000,
+                                latencyRows,
+                                latencyRounds);
+            }
+        }
+        if (stepRounds < 1) {
+            return;
+        }
+        System.err.printf(
+                Locale.ROOT,
+                "bench: session step, %d bars after %s x %d rounds%n",
+                stepRows,
+                sessionWarmupUntil,
+                stepRounds);
+        step =
+                SessionStepBench.run(
+                        plugins,
+                        bundle,
+                        btc,
+                        sessionWarmupUntil,
+                        "BENCH-STEP",
+                        stepRows,
+                        stepRounds);
+    }
+
+    /** Session decisions over HTTP, with the live isolation (as serve). */
+    private SessionHttpBench.Result httpBench() throws Exception {
+        Path state = Files.createTempDirectory("quiver-session-bench-");
+        try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), host.configuration())) {
+            return SessionHttpBench.run(
+                    new SessionHttpBench.Plan(
+                            sessionConnections,
+                            sessionWarmupUntil,
+                            Duration.ofSeconds(sessionWarmupSeconds),
+                            Duration.ofSeconds(sessionSeconds),
+                            "BENCH"),
+                    plugins,
+                    StrategyBundle.open(bundleDir),
+                    BundledData.BTC_USD_4H.load(),
+                    state,
+                    System.err);
+        } finally {
+            deleteTree(state);
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private void printSession(PrintWriter o) {
+        if (bundleLoad != null) {
+            o.printf(
+                    Locale.ROOT,
+                    "strategy bundle %s: load (open + sha256 + restore) first %.1f ms, p50 %.1f ms,"
+                            + " min %.1f ms over %d loads%n",
+                    bundleDir,
+                    bundleLoad.firstMs(),
+                    bundleLoad.p50Ms(),
+                    bundleLoad.minMs(),
+                    bundleLoad.runs() - 1);
+        }
+        if (bundleFused != null) {
+            double[] t = bundleFused.get("today");
+            double[] b = bundleFused.get("bundle");
+            o.printf(
+                    Locale.ROOT,
+                    "  fused decision p50 / p99 us: plugins as fitted here %.2f / %.2f, through the"
+                            + " bundle %.2f / %.2f   ratio p50 %.2fx (target <= 1.05)%n",
+                    t[0],
+                    t[1],
+                    b[0],
+                    b[1],
+                    b[0] / t[0]);
+        }
+        o.println(
+                "  alias move -> first decision with a bundle: not measured (bundles are not"
+                        + " served from the registry yet)");
+        if (step != null) {
+            o.printf(
+                    Locale.ROOT,
+                    "session step (in-process, same-thread plugin calls): %d bars from %s, %d"
+                            + " rounds, p50 / p99 us%n",
+                    step.rows(),
+                    step.firstBar(),
+                    step.rounds());
+            step.bare()
+                    .forEach(
+                            (k, v) ->
+                                    o.printf(
+                                            Locale.ROOT,
+                                            "  %-24s %9.2f %9.2f%n",
+                                            "bare " + k,
+                                            v[0],
+                                            v[1]));
+            o.printf(
+                    Locale.ROOT,
+                    "  %-24s %9.2f %9.2f%n",
+                    "bare calls, sum per bar",
+                    step.bareSumP50(),
+                    step.bareSumP99());
+            o.printf(
+                    Locale.ROOT,
+                    "  %-24s %9.2f %9.2f   ratio p50 %.2fx (target <= 1.2)%n",
+                    "SymbolSession.append",
+                    step.stepP50(),
+                    step.stepP99(),
+                    step.ratio());
+        }
+        if (http != null) {
+            SessionHttpBench.Result h = http;
+            o.printf(
+                    Locale.ROOT,
+                    "session decisions over HTTP: %d connections, one session (symbol) each, one"
+                            + " real bar per request, %ds timed after %ds; state %s%n",
+                    sessionConnections,
+                    sessionSeconds,
+                    sessionWarmupSeconds,
+                    h.state());
+            phase(o, "POST .../bars", h.sessions());
+            phase(o, "GET /health/live (before)", h.floorBefore());
+            phase(o, "GET /health/live (after)", h.floorAfter());
+            o.printf(
+                    Locale.ROOT,
+                    "  decisions / floor %.2fx (target >= 0.5); p99 / p50 %.1fx (target <= 10)%n",
+                    h.ratio(),
+                    h.sessions().p99Us() / h.sessions().p50Us());
+            o.printf(
+                    Locale.ROOT,
+                    "  failed answers %d, decisions without a signal %d, with a failed source %d;"
+                            + " %d bars posted per session from %s%n",
+                    h.failed(),
+                    h.noSignal(),
+                    h.failedSources(),
+                    h.barsPosted(),
+                    h.firstPostedBar());
+        }
+        o.flush();
+    }
+
+    private static void phase(PrintWriter o, String what, SessionHttpBench.Phase p) {
+        o.printf(
+                Locale.ROOT,
+                "  %-26s %,9.0f /s  p50 %8.0f us  p99 %8.0f us  max %8.0f us  (n=%,d;"
+                        + " JVM CPU %,.0f us/request)%n",
+                what,
+                p.perSecond(),
+                p.p50Us(),
+                p.p99Us(),
+                p.maxUs(),
+                p.requests(),
+                p.cpuUsPerRequest());
     }
 
     /** xgboost4j's own single-row predict through the same source (serving=xgboost4j). */
@@ -598,14 +917,103 @@ final class BenchCommand implements Callable<Integer> {
                             + " the risk guard; bare_sum = per-bar sum of each call timed alone");
             json.put("decision", d);
         }
-        try {
-            Files.createDirectories(out);
-            new ObjectMapper()
-                    .enable(SerializationFeature.INDENT_OUTPUT)
-                    .writeValue(out.resolve("bench.json").toFile(), json);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + out.resolve("bench.json"), e);
+        if (http != null || step != null) {
+            json.put("session", sessionJson());
         }
+        if (bundleLoad != null) {
+            json.put("strategy_bundle", bundleJson());
+        }
+        writeJson(json);
+    }
+
+    private Map<String, Object> sessionJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (http != null) {
+            SessionHttpBench.Result h = http;
+            m.put("http_decisions_per_s", h.sessions().perSecond());
+            m.put("http_floor_per_s", h.floor().perSecond());
+            m.put("http_p50_us", h.sessions().p50Us());
+            m.put("http_p99_us", h.sessions().p99Us());
+        }
+        if (step != null) {
+            m.put("step_p50_us", step.stepP50());
+            m.put("bare_sum_p50_us", step.bareSumP50());
+        }
+        if (http != null) {
+            SessionHttpBench.Result h = http;
+            m.put("http_over_floor", h.ratio());
+            m.put("http_p99_over_p50", h.sessions().p99Us() / h.sessions().p50Us());
+            m.put("http_connections", sessionConnections);
+            m.put("http_decisions", h.sessions().requests());
+            m.put("http_failed", h.failed());
+            m.put("http_no_signal", h.noSignal());
+            m.put("http_failed_sources", h.failedSources());
+            m.put(
+                    "http_floor_phases_per_s",
+                    List.of(h.floorBefore().perSecond(), h.floorAfter().perSecond()));
+            m.put("http_floor_p50_us", h.floor().p50Us());
+            m.put("http_floor_p99_us", h.floor().p99Us());
+            m.put("http_cpu_us_per_decision", h.sessions().cpuUsPerRequest());
+            m.put("http_floor_cpu_us_per_request", h.floor().cpuUsPerRequest());
+            m.put("http_state", h.state());
+        }
+        if (step != null) {
+            m.put("step_p99_us", step.stepP99());
+            m.put("bare_sum_p99_us", step.bareSumP99());
+            m.put("step_over_bare_p50", step.ratio());
+            m.put("step_rows", step.rows());
+            m.put("step_rounds", step.rounds());
+            m.put("step_first_bar", step.firstBar());
+            Map<String, Object> calls = new LinkedHashMap<>();
+            step.bare().forEach((k, v) -> calls.put(k, Map.of("p50_us", v[0], "p99_us", v[1])));
+            m.put("bare_calls", calls);
+        }
+        m.put(
+                "method",
+                "HTTP: the service in the bench's JVM with serve's plugin isolation (each plugin call"
+                        + " on its own thread under a deadline), the strategy bundle, a fresh"
+                        + " SQLite state store (WAL, synchronous=FULL, every bar committed before"
+                        + " its answer); one session per connection (its own symbol, the bundled"
+                        + " BTC 4h bars, warmed up to "
+                        + sessionWarmupUntil
+                        + "); closed-loop java.net.http clients, one keep-alive connection each,"
+                        + " one new bar per request; the floor is GET /health/live with the same"
+                        + " clients before and after (the higher counts); throughput = requests"
+                        + " completed in the timed window / its length; latency send -> body"
+                        + " received (HdrHistogram). Step: SymbolSession.append per bar,"
+                        + " same-thread plugin calls, fresh instances per round; bare_sum ="
+                        + " per-bar sum of each forecast, fuse and size timed alone on the inputs"
+                        + " the step saw. Load generator and service share the machine's cores.");
+        return m;
+    }
+
+    private Map<String, Object> bundleJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("bundle", bundleDir.toString());
+        m.put("load_first_ms", bundleLoad.firstMs());
+        m.put("load_p50_ms", bundleLoad.p50Ms());
+        m.put("load_min_ms", bundleLoad.minMs());
+        m.put("loads", bundleLoad.runs());
+        if (bundleFused != null) {
+            m.put("fused_p50_us", bundleFused.get("bundle")[0]);
+            m.put("fused_p99_us", bundleFused.get("bundle")[1]);
+            m.put("today_fused_p50_us", bundleFused.get("today")[0]);
+            m.put("today_fused_p99_us", bundleFused.get("today")[1]);
+            m.put(
+                    "fused_over_today_p50",
+                    bundleFused.get("bundle")[0] / bundleFused.get("today")[0]);
+        }
+        m.put("alias_move_to_first_decision_ms", null);
+        m.put(
+                "method",
+                "load = StrategyBundle.open (sha256 of every file) + BundleLoader.load (fresh"
+                        + " instances, models and states restored), first in this JVM and p50 of"
+                        + " the rest; fused = the decision-latency span (frame, forecasts, fusion,"
+                        + " kelly through the risk guard) on the same rows with the bundle's"
+                        + " instances vs the plugins' own fitted here (today's path), taking"
+                        + " turns per round; alias move to first decision not measured (bundles"
+                        + " are not served from the registry yet)");
+        return m;
     }
 
     private static <T> T pick(List<T> capabilities, String kind, String name) {

@@ -6,6 +6,7 @@ import dev.quiver.api.ensemble.SourceContribution;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.market.Bar;
 import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.engine.EngineListener;
 import dev.quiver.engine.PolicyStep;
 import dev.quiver.engine.Step;
 import dev.quiver.engine.SymbolEngine;
@@ -77,6 +78,7 @@ public final class SessionManager implements AutoCloseable {
     private final Clock clock;
     private final Map<String, LiveSession> sessions = new ConcurrentHashMap<>();
     private final Object opening = new Object();
+    private volatile EngineListener listener = EngineListener.NONE;
 
     /**
      * Creates the manager; call {@link #recover} before serving.
@@ -89,6 +91,16 @@ public final class SessionManager implements AutoCloseable {
         this.store = store;
         this.strategies = strategies;
         this.clock = clock;
+    }
+
+    /**
+     * Observes the sessions' capability calls from now on (e.g. the service's latency histograms),
+     * also those of sessions already open; replays before this call are not observed.
+     *
+     * @param listener called on each session's stepping thread; must be fast and must not throw
+     */
+    public void listener(EngineListener listener) {
+        this.listener = listener == null ? EngineListener.NONE : listener;
     }
 
     /**
@@ -837,7 +849,7 @@ public final class SessionManager implements AutoCloseable {
                             loaded.strategy(),
                             account.startingEquity(),
                             null,
-                            null);
+                            (kind, name, nanos) -> listener.called(kind, name, nanos));
             loaded.applyExpiry(engine, Optional.empty());
             if (account.mode() == AccountMode.EXTERNAL) {
                 engine.paper(acting, false);

@@ -26,8 +26,6 @@ import dev.quiver.host.rollout.RolloutController;
 import dev.quiver.host.rollout.RolloutSpec;
 import dev.quiver.host.rollout.Transition;
 import dev.quiver.host.rollout.VariantOutput;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -50,20 +48,16 @@ final class DecisionService {
     static final int PAYOFF_WINDOW_BARS = 250;
 
     private final PipelineHolder pipelines;
-    private final MeterRegistry metrics;
+    private final ServiceMetrics metrics;
     private final double maxFraction;
     private final RiskGuard guard = new RiskGuard();
     private final WeightedFusion untrainedFusion = new WeightedFusion();
 
     private final Optional<LiveRollouts> rollouts;
 
-    DecisionService(PipelineHolder pipelines, MeterRegistry metrics, double maxFraction) {
-        this(pipelines, metrics, maxFraction, Optional.empty());
-    }
-
     DecisionService(
             PipelineHolder pipelines,
-            MeterRegistry metrics,
+            ServiceMetrics metrics,
             double maxFraction,
             Optional<LiveRollouts> rollouts) {
         this.pipelines = pipelines;
@@ -557,14 +551,7 @@ final class DecisionService {
     }
 
     private <T> T timed(String capability, String name, Supplier<T> call) {
-        Timer timer =
-                Timer.builder("quiver.capability.call")
-                        .description("Latency of one call into a capability")
-                        .tag("capability", capability)
-                        .tag("name", name)
-                        .publishPercentileHistogram()
-                        .register(metrics);
-        return timer.record(call);
+        return metrics.timed(capability, name, call);
     }
 
     /** Trailing payoff ratio of 1-bar returns over the last {@code window}; 1.0 without both. */

@@ -24,7 +24,6 @@ import dev.quiver.host.rollout.Transition;
 import dev.quiver.host.session.ServedStrategy;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -56,7 +55,7 @@ public final class QuiverServer implements AutoCloseable {
     private final PipelineHolder pipelines;
     private final LiveModels models;
     private final DecisionService decisions;
-    private final Counter decisionCount;
+    private final ServiceMetrics serviceMetrics;
     private final Javalin app;
     private final String openApi;
     private volatile PluginFolderWatcher watcher;
@@ -81,11 +80,11 @@ public final class QuiverServer implements AutoCloseable {
                         models == null
                                 ? Pipeline.of(runtime)
                                 : models.install(Pipeline.of(runtime)));
-        this.decisions = new DecisionService(pipelines, metrics, maxFraction, rollouts);
-        this.decisionCount =
-                Counter.builder("quiver.decisions")
-                        .description("Decisions answered")
-                        .register(metrics);
+        this.serviceMetrics = new ServiceMetrics(metrics);
+        this.decisions = new DecisionService(pipelines, serviceMetrics, maxFraction, rollouts);
+        registerCapabilityTimers(pipelines.current(), strategy);
+        // Session steps are timed into the same histograms as stateless decisions.
+        strategy.ifPresent(s -> s.sessions().listener(serviceMetrics));
         this.openApi = resource("openapi.json");
         this.app =
                 Javalin.create(
@@ -118,7 +117,7 @@ public final class QuiverServer implements AutoCloseable {
                     body.put("message", e.getMessage());
                     json(ctx, 400, body);
                 });
-        SessionRoutes.register(app, strategy.orElse(null), runtime, QuiverServer::json);
+        SessionRoutes.register(app, strategy.orElse(null), runtime, this::sessionAnswer);
         io.micrometer.core.instrument.Gauge.builder(
                         "quiver.strategy.expired",
                         () -> strategy.flatMap(ServedStrategy::degradedReason).isPresent() ? 1 : 0)
@@ -391,11 +390,41 @@ public final class QuiverServer implements AutoCloseable {
     }
 
     private void error(String kind) {
-        Counter.builder("quiver.errors")
-                .description("Requests answered with an error")
-                .tag("kind", kind)
-                .register(metrics)
-                .increment();
+        serviceMetrics.error(kind);
+    }
+
+    /** A session route's answer, counted: a bar's decision, or an error by its status. */
+    private void sessionAnswer(Context ctx, int status, Object body) {
+        if (status == 200) {
+            if (ctx.method() == io.javalin.http.HandlerType.POST
+                    && ctx.endpointHandlerPath().endsWith("/bars")) {
+                serviceMetrics.decided("session");
+            }
+        } else {
+            error(
+                    switch (status) {
+                        case 404 -> "not_found";
+                        case 409 -> "conflict";
+                        default -> status >= 500 ? "internal" : "bad_request";
+                    });
+        }
+        json(ctx, status, body);
+    }
+
+    /**
+     * Registers the histogram of every capability the service calls now (the pipeline's and the
+     * served strategy's), so each shows in {@code /metrics} with its buckets before its first call.
+     */
+    private void registerCapabilityTimers(Pipeline pipeline, Optional<ServedStrategy> served) {
+        pipeline.predictions()
+                .forEach(c -> serviceMetrics.timer("prediction", c.descriptor().name()));
+        pipeline.ensembles().forEach(c -> serviceMetrics.timer("ensemble", c.descriptor().name()));
+        pipeline.sizings().forEach(c -> serviceMetrics.timer("sizing", c.descriptor().name()));
+        served.ifPresent(
+                s ->
+                        s.bundle()
+                                .components()
+                                .forEach(c -> serviceMetrics.timer(c.kind(), c.name())));
     }
 
     private void decision(Context ctx) {
@@ -414,7 +443,7 @@ public final class QuiverServer implements AutoCloseable {
         Map<String, Object> answer =
                 decisions.decide(
                         bars, account == null || account.isNull() ? null : account.asText());
-        decisionCount.increment();
+        serviceMetrics.decided("window");
         json(ctx, 200, answer);
     }
 

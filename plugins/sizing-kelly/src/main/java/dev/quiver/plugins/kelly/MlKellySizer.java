@@ -69,8 +69,8 @@ import org.pf4j.Extension;
  * {@code ece}, {@code target_vol}, {@code use_atr_b}, and {@code model_file} with its {@code
  * model_sha256}) and, when fitted, the classifier as XGBoost JSON in {@code kelly_ml.xgb.json}
  * ({@code Booster.toByteArray("json")}). {@link #restoreState} reads both back ({@code
- * XGBoost.loadModel}) and sizes bit for bit as the exporting instance did; the unfitted state
- * round-trips too.
+ * XGBoost.loadModel}, predicting on the caller's thread like a fitted one) and sizes bit for bit as
+ * the exporting instance did; the unfitted state round-trips too.
  *
  * <p>Configuration ({@code sizing-kelly.ml.*}): {@code multiplier} 0.25, {@code cap} 1.0, {@code
  * drawdown_zero_at} 0.30, {@code stop_loss_atr} 2, {@code take_profit_atr} 3. Not thread-safe.
@@ -540,6 +540,11 @@ public final class MlKellySizer implements SizingCapability {
                     modelFile, "(model)", model.length + " bytes", "XGBoost cannot load it", ex);
         }
         try {
+            // nthread is a runtime setting, not part of the saved model: without it XGBoost
+            // predicts
+            // through an OpenMP team as wide as the machine, whose threads spin after every
+            // one-row prediction (on 2 cores that costs the session step more than the model).
+            loaded.setParam("nthread", 1);
             long features = loaded.getNumFeature();
             if (features != FEATURES) {
                 loaded.dispose();
@@ -553,7 +558,11 @@ public final class MlKellySizer implements SizingCapability {
         } catch (XGBoostError ex) {
             loaded.dispose();
             throw StateJson.bad(
-                    modelFile, "(model)", null, "XGBoost cannot read its feature count", ex);
+                    modelFile,
+                    "(model)",
+                    null,
+                    "XGBoost cannot set one prediction thread or read its feature count",
+                    ex);
         }
         publish(loaded, iso, n, e, vol, atr);
     }

@@ -1,0 +1,262 @@
+package dev.quiver.host.bench;
+
+import dev.quiver.api.ensemble.EnsembleCapability;
+import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.market.Bar;
+import dev.quiver.api.prediction.Forecast;
+import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.SizingCapability;
+import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.engine.Forecasts;
+import dev.quiver.engine.PolicyStep;
+import dev.quiver.engine.Step;
+import dev.quiver.engine.SymbolEngine;
+import dev.quiver.engine.market.BarData;
+import dev.quiver.engine.session.SymbolSession;
+import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.strategy.BundleLoader;
+import dev.quiver.host.strategy.StrategyBundle;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
+
+/**
+ * One in-process session step ({@link SymbolSession#append}: streaming features, every source's
+ * forecast, fusion, every policy through the risk guard and its breakers, the book) against the sum
+ * of the capability calls it makes, each timed alone on the same inputs.
+ *
+ * <p>Setup (not timed): a session of the bundle's strategy warmed up on the real bars up to {@code
+ * warmupUntil} steps the next {@code rows} bars once, recording each bar's feature frame, forecasts
+ * and every policy's {@link SizingContext}. Then, {@code rounds} times after one untimed round:
+ *
+ * <ul>
+ *   <li>step: a fresh session (fresh instances from the bundle, as the service opens one) warmed up
+ *       the same way, each {@link SymbolSession#append} of the {@code rows} bars timed;
+ *   <li>bare: on fresh instances, per bar each source's {@code forecast(frame)}, the ensemble's
+ *       {@code fuse(forecasts, frame)} and each policy's {@code size(context)} timed alone on the
+ *       recorded inputs; their per-bar sum is {@code bare_sum}.
+ * </ul>
+ *
+ * Figures are p50/p99 of per-bar times in microseconds ({@link System#nanoTime}; HdrHistogram, 3
+ * significant digits). The plugins' isolation is the caller's (the bench runs same-thread, as a
+ * backtest does).
+ */
+public final class SessionStepBench {
+
+    /**
+     * Figures, microseconds.
+     *
+     * @param rows bars stepped per round
+     * @param rounds timed rounds
+     * @param firstBar the first stepped bar
+     * @param stepP50 median step
+     * @param stepP99 99th percentile step
+     * @param bareSumP50 median of the per-bar sum of the bare calls
+     * @param bareSumP99 99th percentile of that sum
+     * @param bare per call ({@code name.forecast}, {@code name.fuse}, {@code name.size}): p50, p99
+     */
+    public record Result(
+            int rows,
+            int rounds,
+            String firstBar,
+            double stepP50,
+            double stepP99,
+            double bareSumP50,
+            double bareSumP99,
+            Map<String, double[]> bare) {
+
+        /** Step p50 over the bare-sum p50. */
+        public double ratio() {
+            return stepP50 / bareSumP50;
+        }
+    }
+
+    private SessionStepBench() {}
+
+    /**
+     * Runs the bench.
+     *
+     * @param plugins started plugins
+     * @param bundle the strategy bundle
+     * @param bars real bars
+     * @param warmupUntil warm-up end; the stepped bars are the {@code rows} after it
+     * @param symbol the session's symbol
+     * @param rows bars stepped per round, {@code >= 1}
+     * @param rounds timed rounds, {@code >= 1}
+     * @return figures
+     * @throws IllegalArgumentException if fewer than {@code rows} bars follow the warm-up
+     */
+    public static Result run(
+            PluginRuntime plugins,
+            StrategyBundle bundle,
+            BarData bars,
+            Instant warmupUntil,
+            String symbol,
+            int rows,
+            int rounds) {
+        List<Bar> warm = new ArrayList<>();
+        int first = 0;
+        while (first < bars.size() && !bars.bar(first).start().isAfter(warmupUntil)) {
+            warm.add(bars.bar(first));
+            first++;
+        }
+        if (first + rows > bars.size()) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] "
+                            + rows
+                            + " bars do not follow "
+                            + warmupUntil
+                            + " in "
+                            + bars.symbol());
+        }
+        List<Bar> timed = new ArrayList<>(rows);
+        for (int i = 0; i < rows; i++) {
+            timed.add(bars.bar(first + i));
+        }
+        Duration interval = bars.period();
+
+        // The inputs of every capability call, recorded once.
+        FeatureFrame[] frames = new FeatureFrame[rows];
+        List<List<Forecast>> forecasts = new ArrayList<>(rows);
+        List<SizingContext[]> contexts = new ArrayList<>(rows);
+        try (BundleLoader.Loaded rec = BundleLoader.load(bundle, plugins)) {
+            Forecasts sources = SymbolEngine.sourcesOf(rec.strategy().sources(), null);
+            int[] k = {0};
+            Forecasts capture =
+                    (frame, failures) -> {
+                        frames[k[0]] = frame;
+                        return sources.at(frame, failures);
+                    };
+            SymbolSession s = session(rec, symbol, interval, capture);
+            s.warmUp(warm);
+            for (int i = 0; i < rows; i++) {
+                k[0] = i;
+                Step step = s.append(timed.get(i));
+                if (frames[i] == null || step.signal() == null) {
+                    throw new IllegalStateException(
+                            "session step bench: no decision at "
+                                    + step.barTime()
+                                    + ": "
+                                    + step.noSignalReason());
+                }
+                forecasts.add(step.forecasts());
+                SizingContext[] c = new SizingContext[step.policies().size()];
+                for (int p = 0; p < c.length; p++) {
+                    PolicyStep ps = step.policies().get(p);
+                    c[p] = ps.context();
+                }
+                contexts.add(c);
+            }
+        }
+
+        Histogram step = histogram();
+        Histogram bareSum = histogram();
+        Map<String, Histogram> perCall = new LinkedHashMap<>();
+        double sink = 0;
+        for (int round = -1; round < rounds; round++) {
+            boolean record = round >= 0;
+            try (BundleLoader.Loaded l = BundleLoader.load(bundle, plugins)) {
+                SymbolSession s = session(l, symbol, interval, null);
+                s.warmUp(warm);
+                for (int i = 0; i < rows; i++) {
+                    Bar b = timed.get(i);
+                    long t0 = System.nanoTime();
+                    Step x = s.append(b);
+                    long dt = System.nanoTime() - t0;
+                    sink += x.policies().get(0).decision().fraction();
+                    if (record) {
+                        step.recordValue(dt);
+                    }
+                }
+            }
+            try (BundleLoader.Loaded l = BundleLoader.load(bundle, plugins)) {
+                List<PredictionCapability> src = l.strategy().sources();
+                EnsembleCapability ensemble = l.strategy().ensemble();
+                List<SizingCapability> policies = l.strategy().policies();
+                for (int i = 0; i < rows; i++) {
+                    long sum = 0;
+                    for (PredictionCapability p : src) {
+                        long t0 = System.nanoTime();
+                        Forecast f;
+                        try {
+                            f = p.forecast(frames[i]);
+                        } catch (RuntimeException e) {
+                            f = null; // a declined bar costs what it costs, as in the step
+                        }
+                        long dt = System.nanoTime() - t0;
+                        sink += f == null ? 0 : f.probabilityUp();
+                        sum += dt;
+                        if (record) {
+                            call(perCall, p.descriptor().name() + ".forecast").recordValue(dt);
+                        }
+                    }
+                    long t0 = System.nanoTime();
+                    sink += ensemble.fuse(forecasts.get(i), frames[i]).probabilityUp();
+                    long dt = System.nanoTime() - t0;
+                    sum += dt;
+                    if (record) {
+                        call(perCall, ensemble.descriptor().name() + ".fuse").recordValue(dt);
+                    }
+                    SizingContext[] c = contexts.get(i);
+                    for (int p = 0; p < policies.size(); p++) {
+                        if (c[p] == null) {
+                            continue; // the step made no sizing call for this policy either
+                        }
+                        SizingCapability policy = policies.get(p);
+                        long t1 = System.nanoTime();
+                        sink += policy.size(c[p]).fraction();
+                        long dt1 = System.nanoTime() - t1;
+                        sum += dt1;
+                        if (record) {
+                            call(perCall, policy.descriptor().name() + ".size").recordValue(dt1);
+                        }
+                    }
+                    if (record) {
+                        bareSum.recordValue(sum);
+                    }
+                }
+            }
+        }
+        if (sink == 42.4242) {
+            System.err.print("");
+        }
+        Map<String, double[]> bare = new LinkedHashMap<>();
+        perCall.forEach((name, h) -> bare.put(name, new double[] {p(h, 50), p(h, 99)}));
+        return new Result(
+                rows,
+                rounds,
+                timed.get(0).start().toString(),
+                p(step, 50),
+                p(step, 99),
+                p(bareSum, 50),
+                p(bareSum, 99),
+                bare);
+    }
+
+    private static SymbolSession session(
+            BundleLoader.Loaded l, String symbol, Duration interval, Forecasts forecasts) {
+        SymbolEngine engine =
+                new SymbolEngine(
+                        symbol, l.rules(), l.strategy(), l.initialEquity(), forecasts, null);
+        l.applyExpiry(engine, Optional.empty());
+        return new SymbolSession(new SymbolSession.Settings(symbol, interval, 3), engine);
+    }
+
+    private static Histogram histogram() {
+        return new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    }
+
+    private static Histogram call(Map<String, Histogram> m, String name) {
+        return m.computeIfAbsent(name, n -> histogram());
+    }
+
+    private static double p(Histogram h, double q) {
+        return h.getValueAtPercentile(q) / 1e3;
+    }
+}
