@@ -37,7 +37,7 @@ final class InstalledPlugin {
     final List<SizingCapability> sizings;
 
     /** Its extension classes by {@code kind:name}, to make more instances of one. */
-    final java.util.Map<String, PluginRuntime.WiredExtension> extensionTypes;
+    final java.util.Map<String, PluginWiring.WiredExtension> extensionTypes;
 
     private final QuiverPluginManager manager;
 
@@ -59,7 +59,7 @@ final class InstalledPlugin {
             List<PredictionCapability> predictions,
             List<EnsembleCapability> ensembles,
             List<SizingCapability> sizings,
-            java.util.Map<String, PluginRuntime.WiredExtension> extensionTypes,
+            java.util.Map<String, PluginWiring.WiredExtension> extensionTypes,
             QuiverPluginManager manager,
             Path stagingDir,
             Path startExpansion,
