@@ -37,9 +37,9 @@ final class InstalledPlugin {
     final List<SizingCapability> sizings;
 
     /** Its extension classes by {@code kind:name}, to make more instances of one. */
-    final java.util.Map<String, PluginRuntime.WiredExtension> extensionTypes;
+    final java.util.Map<String, PluginWiring.WiredExtension> extensionTypes;
 
-    private final PluginRuntime.QuiverPluginManager manager;
+    private final QuiverPluginManager manager;
 
     /** Folder this plugin alone was expanded into (a live load), deleted on retirement; or null. */
     private final Path stagingDir;
@@ -59,8 +59,8 @@ final class InstalledPlugin {
             List<PredictionCapability> predictions,
             List<EnsembleCapability> ensembles,
             List<SizingCapability> sizings,
-            java.util.Map<String, PluginRuntime.WiredExtension> extensionTypes,
-            PluginRuntime.QuiverPluginManager manager,
+            java.util.Map<String, PluginWiring.WiredExtension> extensionTypes,
+            QuiverPluginManager manager,
             Path stagingDir,
             Path startExpansion,
             ClassLoader classLoader) {
@@ -83,7 +83,7 @@ final class InstalledPlugin {
     }
 
     /** The PF4J manager that loaded it. */
-    PluginRuntime.QuiverPluginManager manager() {
+    QuiverPluginManager manager() {
         return manager;
     }
 

@@ -224,7 +224,7 @@ public final class PluginFolderWatcher implements AutoCloseable {
         var present = new HashSet<Path>();
         List<Path> files;
         try (Stream<Path> list = Files.list(runtime.pluginsDir())) {
-            files = list.filter(PluginRuntime::isArchive).sorted().toList();
+            files = list.filter(PluginArchives::isArchive).sorted().toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list plugins folder " + runtime.pluginsDir(), e);
         }

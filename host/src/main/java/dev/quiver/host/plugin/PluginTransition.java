@@ -27,16 +27,16 @@ public final class PluginTransition {
     private final List<PluginRefusal> refusals;
     private final List<String> actions;
     private final AtomicBoolean retired = new AtomicBoolean();
-    private final Object previousState;
-    private final Object nextState;
+    private final RuntimeState previousState;
+    private final RuntimeState nextState;
 
     PluginTransition(
             List<InstalledPlugin> added,
             List<InstalledPlugin> retiring,
             List<PluginRefusal> refusals,
             List<String> actions,
-            Object previousState,
-            Object nextState) {
+            RuntimeState previousState,
+            RuntimeState nextState) {
         this.added = List.copyOf(added);
         this.retiring = List.copyOf(retiring);
         this.refusals = List.copyOf(refusals);
@@ -49,11 +49,11 @@ public final class PluginTransition {
         return new PluginTransition(List.of(), List.of(), List.of(), List.of(), null, null);
     }
 
-    Object previousState() {
+    RuntimeState previousState() {
         return previousState;
     }
 
-    Object nextState() {
+    RuntimeState nextState() {
         return nextState;
     }
 
