@@ -64,6 +64,12 @@ public final class RolloutManager implements AutoCloseable {
      */
     private final Object saveLock = new Object();
 
+    /**
+     * Per rollout id, transitions whose commit failed: audited (and their aliases moved) with the
+     * rollout's next commit. Guarded by {@link #saveLock}.
+     */
+    private final Map<String, List<Transition>> owed = new LinkedHashMap<>();
+
     private final ScheduledExecutorService flusher =
             Executors.newSingleThreadScheduledExecutor(
                     r -> {
@@ -288,27 +294,54 @@ public final class RolloutManager implements AutoCloseable {
      *
      * @param c the controller
      * @param transitions what it returned
-     * @throws dev.quiver.host.store.StoreException if the store fails (then neither the events nor
-     *     the state are stored, and no alias moves)
+     * @throws dev.quiver.host.store.StoreException if the store fails: then neither the events nor
+     *     the state are stored and no alias moves; the transitions stay owed and are committed,
+     *     audited and carried out with the rollout's next commit (the flusher's, within {@value
+     *     #FLUSH_MILLIS} ms)
      */
     public void applied(RolloutController c, List<Transition> transitions) {
         if (transitions.isEmpty()) {
             saveSoon(c);
             return;
         }
-        List<ObjectNode> lines = new ArrayList<>();
-        for (Transition t : transitions) {
-            ObjectNode line = RolloutStore.JSON.createObjectNode().put("event", "transition");
-            line.setAll((ObjectNode) RolloutStore.JSON.valueToTree(t));
-            lines.add(line);
-        }
+        commit(c, transitions);
+    }
+
+    /**
+     * Commits a controller's state with the audit events of its new transitions and of those a
+     * failed commit left owed, then carries out what the transitions imply. When the store fails,
+     * the transitions stay owed and the state marked dirty: the next commit of this rollout (the
+     * flusher's, within {@value #FLUSH_MILLIS} ms) stores them, audits them in order and only then
+     * moves the aliases, so the audit log never misses a transition the state has.
+     */
+    private void commit(RolloutController c, List<Transition> transitions) {
+        List<Transition> all;
         synchronized (saveLock) {
             synchronized (dirty) {
                 dirty.remove(c.id());
             }
-            store.save(c.snapshot(), lines);
+            all = new ArrayList<>(owed.getOrDefault(c.id(), List.of()));
+            all.addAll(transitions);
+            List<ObjectNode> lines = new ArrayList<>();
+            for (Transition t : all) {
+                ObjectNode line = RolloutStore.JSON.createObjectNode().put("event", "transition");
+                line.setAll((ObjectNode) RolloutStore.JSON.valueToTree(t));
+                lines.add(line);
+            }
+            try {
+                store.save(c.snapshot(), lines);
+            } catch (RuntimeException e) {
+                if (!all.isEmpty()) {
+                    owed.put(c.id(), all);
+                }
+                synchronized (dirty) {
+                    dirty.putIfAbsent(c.id(), c);
+                }
+                throw e;
+            }
+            owed.remove(c.id());
         }
-        for (Transition t : transitions) {
+        for (Transition t : all) {
             LOG.info(
                     "rollout {}: {} -> {} by {}: {}",
                     t.rollout(),
@@ -322,17 +355,15 @@ public final class RolloutManager implements AutoCloseable {
     }
 
     /**
-     * Persists a controller's state now.
+     * Persists a controller's state now (with the audit events of transitions a failed commit left
+     * owed).
      *
      * @param c the controller
+     * @throws dev.quiver.host.store.StoreException if the store fails (the state stays marked for
+     *     the next flush)
      */
     public void save(RolloutController c) {
-        synchronized (saveLock) {
-            synchronized (dirty) {
-                dirty.remove(c.id());
-            }
-            store.save(c.snapshot());
-        }
+        commit(c, List.of());
     }
 
     /**
@@ -349,17 +380,32 @@ public final class RolloutManager implements AutoCloseable {
         }
     }
 
-    /** Writes every state marked by {@link #saveSoon}. */
+    /**
+     * Writes every state marked by {@link #saveSoon} (and by failed commits).
+     *
+     * @throws RuntimeException the first failure, the others suppressed, once every state was tried
+     */
     public void flush() {
         List<RolloutController> todo;
         synchronized (dirty) {
             todo = new ArrayList<>(dirty.values());
             dirty.clear();
         }
+        RuntimeException failed = null;
         for (RolloutController c : todo) {
-            synchronized (saveLock) {
-                store.save(c.snapshot());
+            try {
+                commit(c, List.of());
+            } catch (RuntimeException e) {
+                // marked dirty again by commit; the others are still written
+                if (failed == null) {
+                    failed = e;
+                } else {
+                    failed.addSuppressed(e);
+                }
             }
+        }
+        if (failed != null) {
+            throw failed;
         }
     }
 

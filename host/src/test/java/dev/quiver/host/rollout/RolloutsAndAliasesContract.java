@@ -246,6 +246,82 @@ abstract class RolloutsAndAliasesContract {
                 .hasMessageContaining("fields 'event' and 'rollout' are required");
     }
 
+    /** Runs one statement on the test's database through a connection of its own. */
+    private void sql(String statement) throws Exception {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url);
+                java.sql.Statement st = c.createStatement()) {
+            st.execute(statement);
+            if (!c.getAutoCommit()) {
+                c.commit();
+            }
+        }
+    }
+
+    /** The first column of the first row of a query, through a connection of its own. */
+    private long count(String query) throws Exception {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url);
+                java.sql.Statement st = c.createStatement();
+                java.sql.ResultSet rs = st.executeQuery(query)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    @Test
+    void aTransitionWhoseCommitFailedIsCommittedAuditedAndCarriedOutLater() throws Exception {
+        StateStore db = open();
+        RolloutManager m = manager(db);
+        RolloutController c = m.start(RolloutControllerTest.spec(250));
+        RolloutStore reader = new RolloutStore(open());
+        int before = reader.auditLines().size(); // start + registry (skipped: no registry)
+
+        // The audit table is away for a moment: the promotion's transaction fails whole.
+        sql("ALTER TABLE rollout_events RENAME TO rollout_events_away");
+        assertThatThrownBy(() -> m.promote("lstm-v4", "first"))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("rollout_events");
+        assertThat(c.stage()).as("in memory").isEqualTo(Stage.CANARY);
+        assertThat(reader.loadAll())
+                .singleElement()
+                .satisfies(s -> assertThat(s.stage()).isEqualTo("shadow"));
+        assertThat(count("SELECT COUNT(*) FROM rollout_events_away")).isEqualTo(before);
+        sql("ALTER TABLE rollout_events_away RENAME TO rollout_events");
+
+        // The next commit of the rollout (the flusher's within a second, or the next operator
+        // command, whichever comes first) carries the owed transition first, in order, once.
+        m.promote("lstm-v4", "second");
+        assertThat(reader.loadAll())
+                .singleElement()
+                .satisfies(s -> assertThat(s.stage()).isEqualTo("full"));
+        Thread.sleep(2 * RolloutManager.FLUSH_MILLIS); // a flush that would repeat it has run
+        List<String> transitions = new ArrayList<>();
+        for (String l : reader.auditLines()) {
+            JsonNode n = RolloutStore.JSON.readTree(l);
+            if (n.path("event").asText().equals("transition")) {
+                transitions.add(n.path("to").asText() + " " + n.path("reason").asText());
+            }
+        }
+        assertThat(transitions).containsExactly("canary first", "full second");
+
+        // A failed save leaves the state marked: the flusher stores it once the store is back.
+        c.record(
+                "BTC-USD",
+                Instant.ofEpochMilli(btc.startMillis[500]),
+                btc.close[500],
+                VariantOutput.forecast(0.6),
+                VariantOutput.forecast(0.7),
+                c.route("BTC-USD"));
+        sql("ALTER TABLE rollout_figures RENAME TO rollout_figures_away");
+        assertThatThrownBy(() -> m.save(c)).isInstanceOf(StoreException.class);
+        assertThat(count("SELECT LENGTH(pending_json) FROM rollouts")).as("[]").isEqualTo(2);
+        sql("ALTER TABLE rollout_figures_away RENAME TO rollout_figures");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (reader.loadAll().get(0).pending().isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(reader.loadAll().get(0).pending()).hasSize(1);
+    }
+
     @Test
     void anOlderStateNeverOverwritesANewerOne() {
         StateStore db = open();
