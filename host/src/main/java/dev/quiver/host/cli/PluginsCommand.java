@@ -18,7 +18,12 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "plugins",
         mixinStandardHelpOptions = true,
-        subcommands = PluginsCheckCommand.class,
+        subcommands = {
+            PluginsCheckCommand.class,
+            PluginsTrustCommand.class,
+            PluginsUntrustCommand.class,
+            PluginsTrustListCommand.class
+        },
         description = "List the plugins that load and the ones refused; exit 1 if any is refused.")
 final class PluginsCommand implements Callable<Integer> {
 

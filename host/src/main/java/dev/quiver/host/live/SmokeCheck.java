@@ -501,7 +501,8 @@ public final class SmokeCheck {
             // The key the in-process instance is built with: the capability's, not the plugin's.
             config.put(ModelBinding.configKey(pluginId, capability), args[3]);
             config.put("quiver.plugin.isolation", "same-thread");
-            try (PluginRuntime runtime = PluginRuntime.start(Path.of(args[0]), config)) {
+            // The folder holds a link to the loaded form of a plugin the parent's runtime admitted.
+            try (PluginRuntime runtime = PluginRuntime.startAdmitted(Path.of(args[0]), config)) {
                 PredictionCapability p =
                         runtime.predictions().stream()
                                 .filter(x -> x.descriptor().name().equals(capability))

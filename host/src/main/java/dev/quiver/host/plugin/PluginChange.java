@@ -129,12 +129,16 @@ final class PluginChange {
             (gone.contains(p.archive) ? retiring : keep).add(p);
         }
         toLoad.addAll(changed);
+        boolean trustChanged = loader.trustChanged();
         for (PluginRefusal r : before.refusals()) {
             Path archive = PluginArchives.archiveOf(r.path());
             if (gone.contains(archive)) {
                 continue; // the archive changed or left: its old refusal no longer holds
             }
-            if (RETRIED.contains(r.code()) && settled.containsKey(archive)) {
+            boolean retried =
+                    RETRIED.contains(r.code())
+                            || (trustChanged && PluginTrust.CODES.contains(r.code()));
+            if (retried && settled.containsKey(archive)) {
                 if (!toLoad.contains(archive)) {
                     toLoad.add(archive);
                 }

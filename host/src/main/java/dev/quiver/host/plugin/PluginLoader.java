@@ -43,6 +43,8 @@ final class PluginLoader {
     private final Map<String, String> config;
     private final Path staging;
     private final AtomicLong liveLoads = new AtomicLong();
+    private final PluginTrust trust;
+    private String trustSeen;
 
     /** A plugin PF4J loaded and started in a manager of its own, not yet wired. */
     record Cell(
@@ -57,9 +59,11 @@ final class PluginLoader {
         }
     }
 
-    PluginLoader(Path pluginsDir, Map<String, String> config) {
+    PluginLoader(Path pluginsDir, Map<String, String> config, PluginTrust trust) {
         this.pluginsDir = pluginsDir;
         this.config = config;
+        this.trust = trust;
+        this.trustSeen = trust.stamp();
         this.staging =
                 pluginsDir.resolve(
                         STAGING + ProcessHandle.current().pid() + "-" + RUNTIMES.incrementAndGet());
@@ -72,7 +76,9 @@ final class PluginLoader {
 
     /**
      * Loads and starts every plugin of the folder in {@code manager}, after refusing the archives
-     * that cannot be read or sit on a dependency cycle (PF4J never sees those).
+     * that cannot be read (or hold an entry that would escape the folder), are not trusted ({@link
+     * PluginTrust}: refused before PF4J expands them, so no class of theirs is ever defined), or
+     * sit on a dependency cycle (PF4J never sees those).
      *
      * @param archives filled with what was seen of every archive in the folder
      * @param refusals every plugin that did not start, with the reason, is added here
@@ -87,6 +93,9 @@ final class PluginLoader {
         List<PluginRefusal> unreadable = PluginArchives.unreadable(root, archives);
         refusals.addAll(unreadable);
         unreadable.forEach(r -> manager.excluded.add(r.path()));
+        List<PluginRefusal> untrusted = untrusted(root, archives, manager.excluded);
+        refusals.addAll(untrusted);
+        untrusted.forEach(r -> manager.excluded.add(r.path()));
         List<PluginRefusal> cycles = PluginArchives.dependencyCycles(root, manager.excluded);
         refusals.addAll(cycles);
         cycles.forEach(r -> manager.excluded.add(r.path()));
@@ -111,6 +120,71 @@ final class PluginLoader {
             }
         }
         return started;
+    }
+
+    /**
+     * The archives of the folder that are not trusted, and its plain folders (an expanded plugin
+     * with no archive beside it cannot be verified), each with the reason; PF4J never sees them.
+     */
+    private List<PluginRefusal> untrusted(
+            Path root, Map<Path, PluginArchives.ArchiveStamp> archives, Set<Path> excluded) {
+        var out = new ArrayList<PluginRefusal>();
+        if (!trust.checks()) {
+            return out;
+        }
+        for (var a : archives.entrySet()) {
+            Path file = a.getKey();
+            if (excluded.contains(file)) {
+                continue;
+            }
+            PluginRefusal r = trust.check(file, file, a.getValue().sha256(), declaredId(file));
+            if (r != null) {
+                out.add(r);
+            }
+        }
+        try (var files = Files.list(root)) {
+            for (Path p : files.sorted().toList()) {
+                String name = p.getFileName().toString();
+                if (name.startsWith(".")
+                        || !Files.isDirectory(p)
+                        || Files.isRegularFile(p.resolveSibling(name + ".zip"))) {
+                    continue;
+                }
+                out.add(
+                        new PluginRefusal(
+                                "PLUGIN_UNVERIFIABLE",
+                                name,
+                                p,
+                                "[Quiver/PLUGIN_UNVERIFIABLE] "
+                                        + p
+                                        + " is a folder, not a plugin archive: an expanded plugin"
+                                        + " cannot be checked against the trust list or a"
+                                        + " signature, so nothing of it was loaded. Hint: drop the"
+                                        + " plugin's zip instead and trust it (`quiver plugins"
+                                        + " trust <zip>`), or move the folder out of the plugins"
+                                        + " folder. Learn more: docs/plugin-trust.md"));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list plugins folder " + root, e);
+        }
+        return out;
+    }
+
+    /** The archive's declared {@code Plugin-Id}, or its file name if it declares none. */
+    private static String declaredId(Path archive) {
+        String id = ManifestHeaders.read(archive).get("Plugin-Id");
+        return id == null ? archive.getFileName().toString() : id;
+    }
+
+    /**
+     * Whether the trust list or the trusted signers changed on disk since the last call (or since
+     * the runtime started): archives refused as untrusted are then checked again.
+     */
+    boolean trustChanged() {
+        String now = trust.stamp();
+        boolean changed = !now.equals(trustSeen);
+        trustSeen = now;
+        return changed;
     }
 
     /** Deletes staging folders left by processes that are gone (a crash, a kill -9). */
@@ -170,6 +244,10 @@ final class PluginLoader {
             return null;
         }
         PluginRefusal refused = refusalBeforeLoad(archive, copy, takenIds);
+        if (refused == null) {
+            // The staged copy is what PF4J will load: its bytes are the ones checked.
+            refused = trust.check(archive, copy, archives.get(archive).sha256(), declaredId(copy));
+        }
         if (refused != null) {
             refusals.add(refused);
             InstalledPlugin.deleteQuietly(dir);

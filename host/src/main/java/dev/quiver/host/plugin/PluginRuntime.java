@@ -43,32 +43,57 @@ public final class PluginRuntime implements AutoCloseable {
     private final CapabilityInstances instances;
     private volatile RuntimeState state;
 
-    private PluginRuntime(Path pluginsDir, Map<String, String> config) {
+    private PluginRuntime(Path pluginsDir, Map<String, String> config, PluginTrust trust) {
         Map<String, String> copy = Map.copyOf(config);
         this.pluginsDir = pluginsDir;
         this.manager = new QuiverPluginManager(pluginsDir, config);
         this.isolation = IsolationPolicy.from(config);
-        this.loader = new PluginLoader(pluginsDir, copy);
+        this.loader = new PluginLoader(pluginsDir, copy, trust);
         this.wiring = new PluginWiring(isolation);
         this.instances = new CapabilityInstances(copy, isolation);
     }
 
     /**
-     * Loads and starts every plugin in {@code pluginsDir}.
+     * Loads and starts every trusted plugin in {@code pluginsDir} (RELIABILITY.md P5): an archive
+     * whose sha256 is not on the trust list and that is not signed by a trusted signer ({@link
+     * PluginTrust#from}), or a plain folder, is refused before PF4J sees it.
      *
      * @param pluginsDir folder holding plugin zips (PF4J expands each beside itself)
-     * @param config plugin configuration, keys {@code <plugin-id>.<key>}
+     * @param config plugin configuration, keys {@code <plugin-id>.<key>}; {@value
+     *     PluginTrust#TRUST_LIST_KEY} and {@value PluginTrust#SIGNERS_KEY} say where trust comes
+     *     from
      * @return the running plugins, with refusals for those that did not start
      * @throws IllegalArgumentException if {@code pluginsDir} is not a readable folder
      */
     public static PluginRuntime start(Path pluginsDir, Map<String, String> config) {
+        return start(pluginsDir, config, PluginTrust.from(config));
+    }
+
+    /**
+     * Loads and starts every plugin in a folder the host made itself of the loaded form (expanded
+     * folder or jar) of plugins that a runtime already admitted under its {@link PluginTrust}: the
+     * child-JVM smoke check links such a plugin into a private folder and loads it there. Nothing
+     * in the folder is checked against the trust list or signatures again; never point this at a
+     * folder anyone else can write to.
+     *
+     * @param pluginsDir the host-made folder
+     * @param config plugin configuration
+     * @return the running plugins, with refusals for those that did not start
+     * @throws IllegalArgumentException if {@code pluginsDir} is not a readable folder
+     */
+    public static PluginRuntime startAdmitted(Path pluginsDir, Map<String, String> config) {
+        return start(pluginsDir, config, PluginTrust.admittedByParent());
+    }
+
+    private static PluginRuntime start(
+            Path pluginsDir, Map<String, String> config, PluginTrust trust) {
         if (!Files.isDirectory(pluginsDir)) {
             throw new IllegalArgumentException(
                     "[Quiver/PLUGINS_DIR_MISSING] plugins folder "
                             + pluginsDir.toAbsolutePath()
                             + " does not exist or is not a folder; pass --plugins-dir DIR");
         }
-        PluginRuntime runtime = new PluginRuntime(pluginsDir, config);
+        PluginRuntime runtime = new PluginRuntime(pluginsDir, config, trust);
         runtime.load();
         return runtime;
     }
