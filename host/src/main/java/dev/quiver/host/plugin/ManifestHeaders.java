@@ -23,12 +23,12 @@ public final class ManifestHeaders {
      */
     static String problemWith(Path archive) {
         try {
-            String escape = escapingEntry(archive);
-            if (escape != null) {
-                return "its entry '"
-                        + escape
-                        + "' would be written outside the plugin's folder (zip slip); nothing was"
-                        + " extracted";
+            java.util.List<String> escapes = escapingEntries(archive);
+            if (!escapes.isEmpty()) {
+                return (escapes.size() == 1 ? "its entry '" : "its entries '")
+                        + String.join("', '", escapes)
+                        + "' would be written outside the plugin's folder (zip slip: an absolute"
+                        + " path or '..'); nothing was extracted";
             }
             Map<String, String> headers = read(archive);
             if (headers.isEmpty()) {
@@ -43,9 +43,13 @@ public final class ManifestHeaders {
         }
     }
 
-    /** The first entry whose name is absolute or climbs out with {@code ..}, or null. */
-    static String escapingEntry(Path archive) {
+    /**
+     * The entries whose name is absolute (also {@code C:...} or with backslashes) or climbs out
+     * with {@code ..}, in archive order.
+     */
+    static java.util.List<String> escapingEntries(Path archive) {
         try (ZipFile zip = new ZipFile(archive.toFile())) {
+            var out = new java.util.ArrayList<String>();
             var entries = zip.entries();
             while (entries.hasMoreElements()) {
                 String name = entries.nextElement().getName();
@@ -53,10 +57,10 @@ public final class ManifestHeaders {
                 if (n.startsWith("/")
                         || n.matches("^[A-Za-z]:.*")
                         || java.util.Arrays.asList(n.split("/")).contains("..")) {
-                    return name;
+                    out.add(name);
                 }
             }
-            return null;
+            return out;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + archive, e);
         }

@@ -66,6 +66,9 @@ final class PluginChange {
 
     private final List<String> actions = new ArrayList<>();
 
+    /** Whether the trust configuration changed since the runtime last looked. */
+    private boolean trustChanged;
+
     PluginChange(
             RuntimeState before,
             Map<Path, String> settled,
@@ -88,7 +91,19 @@ final class PluginChange {
      */
     PluginTransition run() {
         diff();
-        if (removed.isEmpty() && changed.isEmpty()) {
+        // After `quiver plugins trust|untrust` or a change of the signers, the archives refused as
+        // untrusted are checked again even if no archive changed.
+        trustChanged = loader.trustChanged();
+        boolean untrustedToRetry =
+                trustChanged
+                        && before.refusals().stream()
+                                .anyMatch(
+                                        r ->
+                                                PluginTrust.CODES.contains(r.code())
+                                                        && settled.containsKey(
+                                                                PluginArchives.archiveOf(
+                                                                        r.path())));
+        if (removed.isEmpty() && changed.isEmpty() && !untrustedToRetry) {
             return PluginTransition.none();
         }
         plan();
@@ -129,7 +144,6 @@ final class PluginChange {
             (gone.contains(p.archive) ? retiring : keep).add(p);
         }
         toLoad.addAll(changed);
-        boolean trustChanged = loader.trustChanged();
         for (PluginRefusal r : before.refusals()) {
             Path archive = PluginArchives.archiveOf(r.path());
             if (gone.contains(archive)) {

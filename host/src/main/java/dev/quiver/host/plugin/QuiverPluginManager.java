@@ -71,6 +71,34 @@ final class QuiverPluginManager extends DefaultPluginManager {
         }
     }
 
+    /**
+     * PF4J's finders, with the manifest of an expanded zip read from {@code
+     * classes/META-INF/MANIFEST.MF} first: a signed zip also has a top-level {@code
+     * META-INF/MANIFEST.MF} (the signature's digests), which PF4J's own search may find first.
+     */
+    @Override
+    protected org.pf4j.PluginDescriptorFinder createPluginDescriptorFinder() {
+        return new org.pf4j.CompoundPluginDescriptorFinder()
+                .add(new org.pf4j.PropertiesPluginDescriptorFinder())
+                .add(
+                        new org.pf4j.ManifestPluginDescriptorFinder() {
+                            @Override
+                            protected java.util.jar.Manifest readManifestFromDirectory(
+                                    Path pluginPath) {
+                                Path mf = pluginPath.resolve("classes/META-INF/MANIFEST.MF");
+                                if (!Files.isRegularFile(mf)) {
+                                    return super.readManifestFromDirectory(pluginPath);
+                                }
+                                try (var in = Files.newInputStream(mf)) {
+                                    return new java.util.jar.Manifest(in);
+                                } catch (java.io.IOException e) {
+                                    throw new org.pf4j.PluginRuntimeException(
+                                            e, "Cannot read manifest {}", mf);
+                                }
+                            }
+                        });
+    }
+
     @Override
     protected ExtensionFactory createExtensionFactory() {
         // Called from the super constructor, before our fields are set: defer to first use.

@@ -28,6 +28,7 @@ class CyclesIT {
                 dir.resolve("cycle-b.zip"),
                 Map.of("Plugin-Id", "cycle-b", "Plugin-Dependencies", "cycle-a@>=1.0.0"),
                 e -> true);
+        Trusting.trust(dir);
         try (var runtime = PluginRuntime.start(dir, Map.of())) {
             assertThat(runtime.plugins())
                     .singleElement()
@@ -62,6 +63,7 @@ class CyclesIT {
                         "Provide-Capability", prediction + ", example.y; name=y",
                         "Require-Capability", "example.x; filter:=\"(name=x)\""),
                 e -> true);
+        Trusting.trust(dir);
         try (var runtime = PluginRuntime.start(dir, Map.of())) {
             assertThat(runtime.refusals()).isEmpty();
             assertThat(runtime.plugins())

@@ -197,5 +197,6 @@ class IsolationIT {
             }
             zos.closeEntry();
         }
+        Trusting.trust(dir.resolve(id + ".zip"));
     }
 }

@@ -35,6 +35,7 @@ final class LivePlugins {
         Path tmp = Files.createTempFile(target.getParent(), ".tmp-", ".zip");
         PluginRuntimeIT.rewriteManifest(
                 TEST_PLUGINS.resolve("quiver-plugin-template-1.0.0.zip"), tmp, all);
+        Trusting.trust(tmp); // trusted before it is dropped, as a user would
         // Renamed into place: a watcher never sees a half-written zip under the final name.
         Files.move(
                 tmp,
@@ -65,6 +66,7 @@ final class LivePlugins {
             }
             zos.closeEntry();
         }
+        Trusting.trust(target);
     }
 
     /** The sha256 of a file, as the watcher computes it. */

@@ -80,6 +80,7 @@ class PluginRuntimeIT {
                 template,
                 dir.resolve("momentum-for-api-2.zip"),
                 Map.of("Plugin-Id", "momentum-for-api-2", "Plugin-Requires", ">=2.0.0 & <3.0.0"));
+        Trusting.trust(dir);
         try (var runtime = PluginRuntime.start(dir, Map.of())) {
             assertThat(runtime.refusals())
                     .singleElement()
@@ -105,6 +106,7 @@ class PluginRuntimeIT {
         Files.copy(
                 TEST_PLUGINS.resolve("quiver-plugin-template-1.0.0.zip"),
                 dir.resolve("template.zip"));
+        Trusting.trust(dir);
         try (var runtime = PluginRuntime.start(dir, Map.of())) {
             assertThat(runtime.refusals()).isEmpty();
             assertThat(runtime.predictions())

@@ -70,6 +70,14 @@ class ResolutionIT {
                 dir.resolve("h-missing-extension-class.zip"),
                 Map.of("Plugin-Id", "momentum-no-class"),
                 e -> !e.getName().endsWith("MomentumForecaster.class"));
+        // Trusted: everything but the truncated and the zip-slip archives (refused unread).
+        Trusting.trust(
+                dir.resolve("a-good.zip"),
+                dir.resolve("b-api-2.zip"),
+                dir.resolve("c-missing-dependency.zip"),
+                dir.resolve("d-unmet-capability.zip"),
+                dir.resolve("e-duplicate-id.zip"),
+                dir.resolve("h-missing-extension-class.zip"));
     }
 
     @Test
@@ -150,6 +158,7 @@ class ResolutionIT {
     void pluginsCheckExitsZeroOnAFolderThatResolves() throws IOException {
         Path good = Files.createDirectories(root.resolve("good"));
         Files.copy(TEMPLATE, good.resolve("template.zip"));
+        Trusting.trust(good);
         var out = new StringWriter();
         int code =
                 Cli.execute(

@@ -27,6 +27,7 @@ class StuckPluginIT {
     @Test
     void aStartOrAConstructorThatNeverReturnsIsRefusedAndTheRestServes() throws IOException {
         Files.copy(ResolutionIT.TEMPLATE, dir.resolve("good.zip"));
+        Trusting.trust(dir.resolve("good.zip"));
         String pkg = "dev.quiver.host.plugin.misbehaving.";
         zip(
                 "stuck-start",
@@ -109,5 +110,6 @@ class StuckPluginIT {
                 zos.closeEntry();
             }
         }
+        Trusting.trust(dir.resolve(id + ".zip"));
     }
 }

@@ -43,6 +43,7 @@ class RolloutInstallIT {
                 plugins.resolve("sizing-fixed-1.0.0.zip"));
         Path challenger = work.resolve("prediction-analogs-1.1.0.zip");
         withVersion(PLUGINS.resolve("prediction-analogs-1.0.0.zip"), challenger, "1.1.0");
+        dev.quiver.host.plugin.Trusting.trust(challenger);
 
         StateStore db = TestStores.sqlite(work);
         var manager =
