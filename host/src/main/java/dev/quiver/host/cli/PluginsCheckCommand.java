@@ -41,6 +41,7 @@ final class PluginsCheckCommand implements Callable<Integer> {
         Path folder = dir != null ? dir : host.pluginsDir();
         try (PluginRuntime runtime = PluginRuntime.start(folder, host.configuration())) {
             out.printf("plugins folder: %s%n", folder.toAbsolutePath());
+            out.printf("trust: %s%n", runtime.trust());
             out.println("wiring:");
             for (String line : runtime.wiring()) {
                 out.printf("  %s%n", line);

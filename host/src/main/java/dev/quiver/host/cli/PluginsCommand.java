@@ -45,6 +45,7 @@ final class PluginsCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (PluginRuntime runtime = PluginRuntime.start(host.pluginsDir(), host.configuration())) {
             out.printf("plugins folder: %s%n", host.pluginsDir().toAbsolutePath());
+            out.printf("trust: %s%n", runtime.trust());
             if (probeBars > 0) {
                 probe(runtime, probeBars);
             }

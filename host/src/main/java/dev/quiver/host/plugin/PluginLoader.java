@@ -69,6 +69,11 @@ final class PluginLoader {
                         STAGING + ProcessHandle.current().pid() + "-" + RUNTIMES.incrementAndGet());
     }
 
+    /** Where trust comes from, as a sentence ({@link PluginTrust#describe()}). */
+    String trust() {
+        return trust.describe();
+    }
+
     /** The folder live loads are staged in (created on the first one). */
     Path stagingDir() {
         return staging;

@@ -98,6 +98,16 @@ public final class PluginRuntime implements AutoCloseable {
         return runtime;
     }
 
+    /**
+     * Where this runtime's trust comes from (RELIABILITY.md P5).
+     *
+     * @return e.g. {@code trust list /q/config/trusted-plugins; trusted signers
+     *     /q/config/trusted-signers}
+     */
+    public String trust() {
+        return loader.trust();
+    }
+
     /** The folder this runtime loads from. */
     public Path pluginsDir() {
         return pluginsDir;

@@ -52,6 +52,10 @@ import org.pf4j.PluginWrapper;
  * on a thread of its own and JVM shutdown hooks it registered are released before unloading, as the
  * host does.
  *
+ * <p>Trust: the kit is for a developer's own zip, so loading it here is trusting it explicitly; the
+ * host's trust list and signature check (RELIABILITY.md P5, {@code docs/plugin-trust.md}) do not
+ * apply. To run the zip in a host, trust it there ({@code quiver plugins trust}) or sign it.
+ *
  * <pre>{@code
  * QuiverPluginTestKit.load(Path.of("target/prediction-analogs-1.0.0.zip"))
  *         .assertNoFailures()
