@@ -133,6 +133,16 @@ public enum ModelFormat {
                 return p;
             }
         }
+        Optional<String> declared =
+                switch (this) {
+                    case XGBOOST_JSON -> XgbStructure.problem(bytes, name);
+                    case LIGHTGBM_TXT -> LgbmStructure.problem(bytes, name);
+                    case CATBOOST_CBM -> CbmStructure.problem(bytes, name);
+                    default -> Optional.empty();
+                };
+        if (declared.isPresent()) {
+            return declared;
+        }
         Optional<String> objective = objective(bytes);
         boolean classifier = objective.map(this::isClassifierObjective).orElse(true);
         if (registeredTask != null && !registeredTask.equals(TASK_CLASSIFIER)) {

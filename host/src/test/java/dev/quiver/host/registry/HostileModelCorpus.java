@@ -124,11 +124,10 @@ final class HostileModelCorpus {
                         "truncation",
                         f,
                         Arrays.copyOf(b, b.length - 1)));
-        int[] region = flipRegion(o);
+        int[] flips = flipPositions(o, rnd);
         for (int i = 0; i < 20; i++) {
             byte[] m = b.clone();
-            int pos = region[0] + rnd.nextInt(region[1] - region[0]);
-            m[pos] ^= (byte) 0x80;
+            m[flips[2 * i]] ^= (byte) flips[2 * i + 1];
             out.add(Mutant.of(id(p, "bit-flip", i), "bit-flip", f, m));
         }
         int swap = 0;
@@ -558,11 +557,12 @@ final class HostileModelCorpus {
                 "dimension-bomb:max_feature_idx",
                 replaceFirstLine(text, "max_feature_idx=", "2147483647"));
         edits.put("dimension-bomb:num_class", replaceFirstLine(text, "num_class=", "1000000"));
-        edits.put("nan-output", nanLeaves(text));
+        // tree_sizes dropped (LightGBM reads the trees in order without it): NaN is shorter text.
+        edits.put("nan-output", nanLeaves(text).replaceFirst("(?m)^tree_sizes=.*\n", ""));
         edits.put("regressor-objective", replaceFirstLine(text, "objective=", "regression"));
         edits.put(
-                "feature-name",
-                text.replaceFirst("(?m)^(feature_names=)(\\S+)", "$1renamed_feature"));
+                "size-inflation:split_feature",
+                text.replaceFirst("(?m)^(split_feature=)(\\d+)", "$12147483647"));
         edits.put("wrong-dtype:leaf_value", replaceFirstLine(text, "leaf_value=", "a b c"));
         int i = 0;
         for (var e : edits.entrySet()) {
@@ -658,6 +658,42 @@ final class HostileModelCorpus {
                         "header-swap",
                         f,
                         concat(ascii("CBM1"), Arrays.copyOfRange(b, 8, b.length))));
+    }
+
+    /**
+     * 20 bit flips: {@code [position, mask]} pairs. ONNX: the top exponent bit ({@code 0x40} of the
+     * high byte) of seeded float32 weights in the initializers' {@code raw_data}, so every flip
+     * changes a number the network computes with by a factor of 2^128 or 2^-128 (a flip of a low
+     * mantissa bit changes nothing a probability shows, and no check can or should tell it from the
+     * original). Other formats: the most significant bit of a seeded byte in {@link #flipRegion}.
+     */
+    static int[] flipPositions(Original o, SplittableRandom rnd) {
+        int[] out = new int[40];
+        if (o.format() == ModelFormat.ONNX) {
+            List<int[]> floats = new ArrayList<>();
+            try {
+                for (OnnxStructure.Tensor t : OnnxStructure.read(o.bytes()).tensors()) {
+                    if (t.dataType() == 1 && t.rawOffset() >= 0) {
+                        for (int i = 0; i + 4 <= t.rawLength(); i += 4) {
+                            floats.add(new int[] {t.rawOffset() + i + 3});
+                        }
+                    }
+                }
+            } catch (OnnxStructure.Malformed e) {
+                throw new IllegalStateException(e);
+            }
+            for (int i = 0; i < 20; i++) {
+                out[2 * i] = floats.get(rnd.nextInt(floats.size()))[0];
+                out[2 * i + 1] = 0x40;
+            }
+            return out;
+        }
+        int[] region = flipRegion(o);
+        for (int i = 0; i < 20; i++) {
+            out[2 * i] = region[0] + rnd.nextInt(region[1] - region[0]);
+            out[2 * i + 1] = 0x80;
+        }
+        return out;
     }
 
     /**
