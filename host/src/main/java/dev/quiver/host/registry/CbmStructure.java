@@ -12,11 +12,15 @@ import java.util.Optional;
  * A CatBoost {@code .cbm} checked before CatBoost parses it: {@code CBM1}, then the little-endian
  * uint32 size of the flatbuffer core, which must fit in the file; and the metadata CatBoost stores
  * as flatbuffer strings (training parameters, metrics, class names: each a {@code uint32} length,
- * the bytes, a NUL) must be valid UTF-8 JSON wherever it starts like a JSON object, as the
- * flatbuffers format requires of strings. A flipped or zeroed byte there is damage CatBoost itself
+ * the bytes, a NUL; taken as text when it has no control byte and at least 90% of it is printable
+ * ASCII) must be valid UTF-8, as the flatbuffers format requires of strings, and valid JSON
+ * wherever it starts like a JSON object. A flipped or zeroed byte there is damage CatBoost itself
  * never looks at.
  */
 final class CbmStructure {
+
+    /** Shortest length-prefixed text taken for a metadata string, in bytes. */
+    static final int MIN_STRING = 8;
 
     private CbmStructure() {}
 
@@ -48,34 +52,58 @@ final class CbmStructure {
                         .newDecoder()
                         .onMalformedInput(CodingErrorAction.REPORT)
                         .onUnmappableCharacter(CodingErrorAction.REPORT);
+        var json =
+                ModelStore.JSON
+                        .reader()
+                        .with(
+                                com.fasterxml.jackson.databind.DeserializationFeature
+                                        .FAIL_ON_TRAILING_TOKENS);
         for (int i = 12; i < bytes.length - 1; i++) {
-            if (bytes[i] != '{' || bytes[i + 1] != '"') {
-                continue;
-            }
             long len =
                     ByteBuffer.wrap(bytes, i - 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt()
                             & 0xffffffffL;
-            if (len < 2 || i + len >= bytes.length || bytes[(int) (i + len)] != 0) {
-                continue; // not the start of a flatbuffer string
+            if (len < MIN_STRING || len > bytes.length - 1 - i || bytes[(int) (i + len)] != 0) {
+                continue;
             }
+            int n = (int) len;
+            int text = 0;
+            boolean control = false;
+            for (int j = i; j < i + n && !control; j++) {
+                int c = bytes[j] & 0xff;
+                if ((c >= 0x20 && c < 0x7f) || c == '\n' || c == '\t' || c == '\r') {
+                    text++;
+                } else {
+                    control = c < 0x20 || c == 0x7f;
+                }
+            }
+            if (control || text * 10L < n * 9L) {
+                continue; // not a text string: binary data that happens to look length-prefixed
+            }
+            String s;
             try {
-                String s = utf8.decode(ByteBuffer.wrap(bytes, i, (int) len)).toString();
-                ModelStore.JSON.readTree(s);
+                s = utf8.decode(ByteBuffer.wrap(bytes, i, n)).toString();
             } catch (CharacterCodingException e) {
                 return Optional.of(
                         file
                                 + ": the metadata string at byte "
                                 + i
-                                + " is not valid UTF-8 (damaged)");
-            } catch (java.io.IOException e) {
-                return Optional.of(
-                        file
-                                + ": the metadata string at byte "
-                                + i
-                                + " is not valid JSON (damaged): "
-                                + e.getMessage().lines().findFirst().orElse(""));
+                                + " ("
+                                + n
+                                + " bytes) is not valid UTF-8 (damaged)");
             }
-            i += (int) len;
+            if (s.startsWith("{\"")) {
+                try {
+                    json.readTree(s);
+                } catch (java.io.IOException e) {
+                    return Optional.of(
+                            file
+                                    + ": the metadata string at byte "
+                                    + i
+                                    + " is not valid JSON (damaged): "
+                                    + e.getMessage().lines().findFirst().orElse(""));
+                }
+            }
+            i += n;
         }
         return Optional.empty();
     }

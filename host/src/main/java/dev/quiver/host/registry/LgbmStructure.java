@@ -169,7 +169,7 @@ final class LgbmStructure {
     }
 
     private static Optional<String> tree(String block, int k, long maxFeature, String file) {
-        Map<String, String[]> values = new java.util.HashMap<>();
+        Map<String, String[]> values = new java.util.LinkedHashMap<>();
         for (String line : block.split("\n")) {
             if (line.isBlank() || line.startsWith("Tree=")) {
                 continue;

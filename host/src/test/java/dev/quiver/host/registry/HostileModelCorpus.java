@@ -40,7 +40,7 @@ import java.util.SplittableRandom;
  * and the sidecar's {@code model_sha256} from them), so the parsers see the damage, not only the
  * checksum.
  */
-final class HostileModelCorpus {
+public final class HostileModelCorpus {
 
     /** The corpus seed. */
     static final long SEED = 0x5EED_2026L;
@@ -60,7 +60,7 @@ final class HostileModelCorpus {
      *     the host's verification, no child JVM)
      * @param reasonHint a fragment the refusal reason must contain, empty for any
      */
-    record Mutant(
+    public record Mutant(
             String id,
             String kind,
             String fileName,
@@ -91,7 +91,7 @@ final class HostileModelCorpus {
      * @param fileName its file name, e.g. {@code lstm.onnx}
      * @param bytes its content
      */
-    record Original(ModelFormat format, String fileName, byte[] bytes) {}
+    public record Original(ModelFormat format, String fileName, byte[] bytes) {}
 
     private HostileModelCorpus() {}
 
@@ -102,7 +102,7 @@ final class HostileModelCorpus {
      * @param others the originals of the other formats (for header swaps)
      * @return at least 50 mutants
      */
-    static List<Mutant> of(Original o, List<Original> others) {
+    public static List<Mutant> of(Original o, List<Original> others) {
         String p = o.format().tag();
         SplittableRandom rnd = new SplittableRandom(SEED + o.format().ordinal());
         byte[] b = o.bytes();
@@ -172,7 +172,7 @@ final class HostileModelCorpus {
      * @param onnx the real ONNX model (for the external-data case)
      * @return the 6 crafted artifacts
      */
-    static List<Mutant> p16(Original onnx) {
+    public static List<Mutant> p16(Original onnx) {
         // A minimal pickle: protocol 2, GLOBAL os.system, ... REDUCE: what a malicious .pkl holds.
         byte[] pickle =
                 concat(

@@ -274,6 +274,12 @@ class HostileModelsIT {
                         + " reproduced the golden rows and would serve (known gap): %s%n",
                 outcomes.size() - silent.size(), outcomes.size(), silent.size(), silent);
         assertThat(silent.size()).as("CatBoost byte-level mutants that pass").isLessThan(20);
+        // A crash costs only the candidate the child was running: the corpus crashes at least
+        // one child (a CatBoost mutant aborts it), and every candidate still has its own verdict.
+        assertThat(outcomes)
+                .as("children the corpus crashed")
+                .anyMatch(o -> o.reason().contains("child JVM exited with"));
+        assertThat(outcomes).doesNotContainNull();
         softly.assertAll();
 
         // The host survived every one of them, and the originals (what keeps serving) still pass
