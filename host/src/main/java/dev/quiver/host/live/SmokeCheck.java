@@ -34,11 +34,13 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Run first in a child JVM ({@link #inChildJvm}): {@code java -cp <this JVM's class path>
  * dev.quiver.host.live.SmokeCheck ...} loads only the one plugin (from its already expanded folder)
- * with {@code PLUGIN.CAPABILITY.model=<sidecar>} ({@link ModelBinding#configKey}, the key the
- * in-process instance is built with too) and prints one result line as JSON on stdout. A malformed
- * ONNX or LightGBM file can crash a JVM in native code rather than throw; a crash, a non-zero exit
- * or a missed timeout of the child is a refusal with that reason, and the serving JVM never touched
- * the file. Then the same check runs in-process on the instance that will serve ({@link #check}).
+ * and, for each version it is given (one, for the service), builds a new instance of the prediction
+ * with {@code <capability>.model=<sidecar>} ({@link ModelBinding#modelKey}, the call the serving
+ * JVM makes too), runs the check and prints one result line as JSON on stdout. A malformed ONNX,
+ * CatBoost or LightGBM file can crash a JVM in native code rather than throw; a crash, a non-zero
+ * exit or a missed timeout of the child is a refusal of the version it was checking, with that
+ * reason, and the serving JVM never touched the file. Then the same check runs in-process on the
+ * instance that will serve ({@link #check}).
  *
  * <p>Recording ({@link #record}) is the same computation, on the bundled series' last bars.
  */

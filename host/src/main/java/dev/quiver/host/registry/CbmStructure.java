@@ -12,10 +12,10 @@ import java.util.Optional;
  * A CatBoost {@code .cbm} checked before CatBoost parses it: {@code CBM1}, then the little-endian
  * uint32 size of the flatbuffer core, which must fit in the file; and the metadata CatBoost stores
  * as flatbuffer strings (training parameters, metrics, class names: each a {@code uint32} length,
- * the bytes, a NUL; taken as text when it has no control byte and at least 90% of it is printable
- * ASCII) must be valid UTF-8, as the flatbuffers format requires of strings, and valid JSON
- * wherever it starts like a JSON object. A flipped or zeroed byte there is damage CatBoost itself
- * never looks at.
+ * the bytes, a NUL) must be valid UTF-8, as the flatbuffers format requires of strings, and valid
+ * JSON wherever it starts like a JSON object. A length-prefixed run is taken for such a string when
+ * it starts like a JSON object, or has no control byte and is at least 90% printable ASCII. A
+ * flipped or zeroed byte there is damage CatBoost itself never looks at.
  */
 final class CbmStructure {
 
@@ -52,7 +52,7 @@ final class CbmStructure {
                         .newDecoder()
                         .onMalformedInput(CodingErrorAction.REPORT)
                         .onUnmappableCharacter(CodingErrorAction.REPORT);
-        var json =
+        var jsonReader =
                 ModelStore.JSON
                         .reader()
                         .with(
@@ -76,7 +76,8 @@ final class CbmStructure {
                     control = c < 0x20 || c == 0x7f;
                 }
             }
-            if (control || text * 10L < n * 9L) {
+            boolean json = bytes[i] == '{' && bytes[i + 1] == '"';
+            if (!json && (control || text * 10L < n * 9L)) {
                 continue; // not a text string: binary data that happens to look length-prefixed
             }
             String s;
@@ -91,9 +92,9 @@ final class CbmStructure {
                                 + n
                                 + " bytes) is not valid UTF-8 (damaged)");
             }
-            if (s.startsWith("{\"")) {
+            if (json) {
                 try {
-                    json.readTree(s);
+                    jsonReader.readTree(s);
                 } catch (java.io.IOException e) {
                     return Optional.of(
                             file
