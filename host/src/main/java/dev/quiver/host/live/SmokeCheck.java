@@ -340,11 +340,11 @@ public final class SmokeCheck {
      * resumes with the candidates after it. So a crash never passes anything and never costs
      * another candidate its verdict.
      *
-     * <p>Limits of each child: heap {@code -Xmx256m}, direct memory 64 MiB, and on Linux and macOS
-     * an address-space cap of {@value #CHILD_ADDRESS_SPACE_KIB} KiB ({@code ulimit -v}), so a
-     * native allocation a hostile file asks for fails inside the child instead of exhausting the
-     * machine; its working folder is a fresh temporary folder, so a relative path a native parser
-     * might follow resolves there, not in the host's folder.
+     * <p>Limits of each child: heap {@code -Xmx256m}, direct memory 64 MiB, and on Linux an
+     * address-space cap of {@value #CHILD_ADDRESS_SPACE_KIB} KiB ({@code ulimit -v}), so a native
+     * allocation a hostile file asks for fails inside the child instead of exhausting the machine;
+     * its working folder is a fresh temporary folder, so a relative path a native parser might
+     * follow resolves there, not in the host's folder.
      *
      * @param pluginPath the plugin's loaded form (expanded folder or jar)
      * @param pluginId its id
@@ -420,7 +420,7 @@ public final class SmokeCheck {
             }
             Files.writeString(list, lines, StandardCharsets.UTF_8);
             List<String> cmd = new ArrayList<>();
-            if (!System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("win")
+            if (System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("linux")
                     && Files.isExecutable(Path.of("/bin/sh"))) {
                 cmd.addAll(
                         List.of(
@@ -682,19 +682,6 @@ public final class SmokeCheck {
         String noRuntime = null;
         try {
             runtime = PluginRuntime.start(Path.of(args[0]), config);
-            if (runtime.predictions().stream()
-                    .noneMatch(x -> x.descriptor().name().equals(capability))) {
-                noRuntime =
-                        "plugin '"
-                                + pluginId
-                                + "' did not provide capability '"
-                                + capability
-                                + "' with this model: "
-                                + runtime.refusals().stream()
-                                        .map(r -> innermost(r.message()))
-                                        .reduce((a, b) -> a + "; " + b)
-                                        .orElse("no refusal recorded");
-            }
         } catch (RuntimeException | LinkageError e) {
             noRuntime = "the plugin runtime did not start: " + e;
         }
@@ -744,13 +731,20 @@ public final class SmokeCheck {
                                     Map.of(ModelBinding.modelKey(capability), sidecar.toString()))
                             .prediction();
         } catch (RuntimeException | LinkageError e) {
+            String refusals =
+                    runtime.refusals().stream()
+                            .map(r -> innermost(r.message()))
+                            .reduce((a, b) -> a + "; " + b)
+                            .map(r -> " (refused at start: " + r + ")")
+                            .orElse("");
             return Result.failed(
                     "plugin '"
                             + pluginId
                             + "' did not provide capability '"
                             + capability
                             + "' with this model: "
-                            + innermost(String.valueOf(e.getMessage())));
+                            + innermost(String.valueOf(e.getMessage()))
+                            + refusals);
         }
         try {
             return check(p, set);
