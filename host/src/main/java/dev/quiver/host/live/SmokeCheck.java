@@ -34,11 +34,13 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Run first in a child JVM ({@link #inChildJvm}): {@code java -cp <this JVM's class path>
  * dev.quiver.host.live.SmokeCheck ...} loads only the one plugin (from its already expanded folder)
- * with {@code PLUGIN.CAPABILITY.model=<sidecar>} ({@link ModelBinding#configKey}, the key the
- * in-process instance is built with too) and prints one result line as JSON on stdout. A malformed
- * ONNX or LightGBM file can crash a JVM in native code rather than throw; a crash, a non-zero exit
- * or a missed timeout of the child is a refusal with that reason, and the serving JVM never touched
- * the file. Then the same check runs in-process on the instance that will serve ({@link #check}).
+ * and, for each version it is given (one, for the service), builds a new instance of the prediction
+ * with {@code <capability>.model=<sidecar>} ({@link ModelBinding#modelKey}, the call the serving
+ * JVM makes too), runs the check and prints one result line as JSON on stdout. A malformed ONNX,
+ * CatBoost or LightGBM file can crash a JVM in native code rather than throw; a crash, a non-zero
+ * exit or a missed timeout of the child is a refusal of the version it was checking, with that
+ * reason, and the serving JVM never touched the file. Then the same check runs in-process on the
+ * instance that will serve ({@link #check}).
  *
  * <p>Recording ({@link #record}) is the same computation, on the bundled series' last bars.
  */
@@ -282,7 +284,8 @@ public final class SmokeCheck {
     }
 
     /**
-     * Runs the check in a child JVM on this JVM's class path.
+     * Runs the check in a child JVM on this JVM's class path: {@link #inChildJvm(Path, String,
+     * String, List, Duration)} with one candidate.
      *
      * @param pluginPath the plugin's loaded form (expanded folder or jar)
      * @param pluginId its id
@@ -301,11 +304,105 @@ public final class SmokeCheck {
             Path sidecar,
             Path smoke,
             Duration timeout) {
+        return inChildJvm(
+                        pluginPath,
+                        pluginId,
+                        capability,
+                        List.of(new Candidate(sidecar, smoke)),
+                        timeout)
+                .get(0);
+    }
+
+    /**
+     * One model version to check in a child JVM.
+     *
+     * @param sidecar the version's sidecar, handed to the plugin as its {@code <capability>.model}
+     *     ({@link ModelBinding#modelKey})
+     * @param smoke the version's smoke file
+     */
+    public record Candidate(Path sidecar, Path smoke) {}
+
+    /** Address-space cap of a child JVM ({@code ulimit -v}), in KiB: 3 GiB. */
+    static final long CHILD_ADDRESS_SPACE_KIB = 3L * 1024 * 1024;
+
+    /**
+     * Checks candidates one after the other in child JVMs: the service's single check ({@link
+     * #inChildJvm(Path, String, String, Path, Path, Duration)}) is this with one candidate.
+     *
+     * <p>A child JVM loads the one plugin (from its already expanded folder) once, then for each
+     * candidate in order builds a new instance of the prediction with {@code
+     * <capability>.model=<sidecar>} ({@link PluginRuntime#newPrediction}, the call the serving JVM
+     * makes for a version that passed), runs {@link #check} on it, closes it and prints that
+     * candidate's result line before it starts the next. Candidates are isolated from each other by
+     * the instance boundary; a candidate that crashes the child (native fault, {@code exit}, out of
+     * memory), that kills it, or that is not done within {@code timeoutEach} (the child's start-up
+     * counts against the first candidate it runs) is failed with that reason, and a fresh child
+     * resumes with the candidates after it. So a crash never passes anything and never costs
+     * another candidate its verdict.
+     *
+     * <p>Limits of each child: heap {@code -Xmx256m}, direct memory 64 MiB, and on Linux an
+     * address-space cap of {@value #CHILD_ADDRESS_SPACE_KIB} KiB ({@code ulimit -v}), so a native
+     * allocation a hostile file asks for fails inside the child instead of exhausting the machine;
+     * its working folder is a fresh temporary folder, so a relative path a native parser might
+     * follow resolves there, not in the host's folder.
+     *
+     * @param pluginPath the plugin's loaded form (expanded folder or jar)
+     * @param pluginId its id
+     * @param capability the prediction that serves the versions, e.g. {@code xgboost}
+     * @param candidates the versions, in the order to check them
+     * @param timeoutEach how long one candidate may take
+     * @return one result per candidate, in the same order
+     */
+    public static List<Result> inChildJvm(
+            Path pluginPath,
+            String pluginId,
+            String capability,
+            List<Candidate> candidates,
+            Duration timeoutEach) {
+        List<Result> results = new ArrayList<>();
+        while (results.size() < candidates.size()) {
+            int before = results.size();
+            childRun(
+                    pluginPath,
+                    pluginId,
+                    capability,
+                    candidates.subList(before, candidates.size()),
+                    timeoutEach,
+                    results);
+            if (results.size() == before) {
+                // Cannot happen: a run always settles its first candidate; never loop forever.
+                results.add(Result.failed("child JVM settled no candidate"));
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                while (results.size() < candidates.size()) {
+                    results.add(Result.failed("interrupted before the child JVM ran it"));
+                }
+            }
+        }
+        return results;
+    }
+
+    /** End of the child's stdout, queued after its last line. */
+    private static final String EOF = "\u0000EOF";
+
+    /**
+     * One child JVM over {@code batch}: appends the result of each candidate it settled, at least
+     * the first one (a crash or timeout settles the candidate it was running).
+     */
+    private static void childRun(
+            Path pluginPath,
+            String pluginId,
+            String capability,
+            List<Candidate> batch,
+            Duration timeoutEach,
+            List<Result> results) {
+        int settled = 0;
         Path work;
         try {
             work = Files.createTempDirectory("quiver-smoke-");
         } catch (IOException e) {
-            return Result.failed("cannot create a folder for the child JVM: " + e);
+            results.add(Result.failed("cannot create a folder for the child JVM: " + e));
+            return;
         }
         Path log = work.resolve("child.log");
         Process p = null;
@@ -313,13 +410,34 @@ public final class SmokeCheck {
             Path plugins = Files.createDirectory(work.resolve("plugins"));
             Files.createSymbolicLink(
                     plugins.resolve(pluginPath.getFileName()), pluginPath.toAbsolutePath());
+            Path list = work.resolve("candidates.tsv");
+            StringBuilder lines = new StringBuilder();
+            for (Candidate c : batch) {
+                lines.append(c.sidecar().toAbsolutePath())
+                        .append('\t')
+                        .append(c.smoke().toAbsolutePath())
+                        .append('\n');
+            }
+            Files.writeString(list, lines, StandardCharsets.UTF_8);
             List<String> cmd = new ArrayList<>();
+            if (System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("linux")
+                    && Files.isExecutable(Path.of("/bin/sh"))) {
+                cmd.addAll(
+                        List.of(
+                                "/bin/sh",
+                                "-c",
+                                "ulimit -v " + CHILD_ADDRESS_SPACE_KIB + " && exec \"$@\"",
+                                "quiver-smoke"));
+            }
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             cmd.addAll(
                     List.of(
                             "-XX:+UseSerialGC",
                             "-XX:TieredStopAtLevel=1",
                             "-Xmx256m",
+                            "-XX:MaxDirectMemorySize=64m",
+                            "-XX:CompressedClassSpaceSize=128m",
+                            "-XX:ReservedCodeCacheSize=64m",
                             "-Djava.io.tmpdir=" + work,
                             "-cp",
                             System.getProperty("java.class.path"),
@@ -327,84 +445,134 @@ public final class SmokeCheck {
                             plugins.toString(),
                             pluginId,
                             capability,
-                            sidecar.toAbsolutePath().toString(),
-                            smoke.toAbsolutePath().toString()));
-            p =
+                            list.toString()));
+            ProcessBuilder pb =
                     new ProcessBuilder(cmd)
+                            .directory(work.toFile())
                             .redirectErrorStream(false)
                             .redirectError(log.toFile())
-                            .redirectInput(ProcessBuilder.Redirect.from(nullFile()))
-                            .start();
+                            .redirectInput(ProcessBuilder.Redirect.from(nullFile()));
+            // glibc: few malloc arenas, so the address-space cap is spent on data, not reserves.
+            pb.environment().put("MALLOC_ARENA_MAX", "2");
+            p = pb.start();
             Process child = p;
-            var stdout = new java.util.concurrent.CompletableFuture<String>();
+            var lineQueue = new java.util.concurrent.LinkedBlockingQueue<String>();
             Thread reader =
                     new Thread(
                             () -> {
-                                try {
-                                    stdout.complete(
-                                            new String(
-                                                    child.getInputStream().readAllBytes(),
-                                                    StandardCharsets.UTF_8));
+                                try (var in =
+                                        new java.io.BufferedReader(
+                                                new java.io.InputStreamReader(
+                                                        child.getInputStream(),
+                                                        StandardCharsets.UTF_8))) {
+                                    for (String l = in.readLine(); l != null; l = in.readLine()) {
+                                        lineQueue.add(l);
+                                    }
                                 } catch (IOException e) {
-                                    stdout.complete("");
+                                    lineQueue.add(RESULT_PREFIX + "!stdout: " + e);
+                                } finally {
+                                    lineQueue.add(EOF);
                                 }
                             },
                             "quiver-smoke-child-stdout");
             reader.setDaemon(true);
             reader.start();
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            long deadline = System.nanoTime() + timeoutEach.toNanos();
+            while (settled < batch.size()) {
+                long left = deadline - System.nanoTime();
+                String line = left <= 0 ? null : lineQueue.poll(left, TimeUnit.NANOSECONDS);
+                if (line == null) {
+                    p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                    results.add(
+                            Result.failed(
+                                    "child JVM smoke check did not finish within "
+                                            + timeoutEach.toSeconds()
+                                            + " s (killed)"
+                                            + tail(log)));
+                    return;
+                }
+                if (line.equals(EOF)) {
+                    int exit = p.waitFor(10, TimeUnit.SECONDS) ? p.exitValue() : -1;
+                    results.add(
+                            Result.failed(
+                                    "child JVM exited with "
+                                            + exit
+                                            + describeExit(exit)
+                                            + " without a result"
+                                            + tail(log)));
+                    return;
+                }
+                if (!line.startsWith(RESULT_PREFIX)) {
+                    continue;
+                }
+                Result result = parseResult(line.substring(RESULT_PREFIX.length()), settled);
+                results.add(
+                        result.passed()
+                                ? result
+                                : new Result(
+                                        false,
+                                        result.cases(),
+                                        result.maxAbsDiff(),
+                                        "child JVM: " + result.reason()));
+                settled++;
+                deadline = System.nanoTime() + timeoutEach.toNanos();
+            }
+            if (!p.waitFor(timeoutEach.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-                return Result.failed(
-                        "child JVM smoke check did not finish within "
-                                + timeout.toSeconds()
-                                + " s (killed)"
-                                + tail(log));
             }
-            String out = stdout.get(5, TimeUnit.SECONDS);
-            String line =
-                    out.lines()
-                            .filter(l -> l.startsWith(RESULT_PREFIX))
-                            .reduce((a, b) -> b)
-                            .orElse(null);
-            int exit = p.exitValue();
-            if (line == null) {
-                return Result.failed(
-                        "child JVM exited with "
-                                + exit
-                                + describeExit(exit)
-                                + " without a result"
-                                + tail(log));
+            int exit = p.isAlive() ? -1 : p.exitValue();
+            if (exit != 0 && exit != 1) {
+                // Every candidate reported, then the child failed: a pass it reported is not
+                // trusted.
+                for (int i = results.size() - settled; i < results.size(); i++) {
+                    if (results.get(i).passed()) {
+                        results.set(
+                                i,
+                                Result.failed(
+                                        "child JVM reported a pass but exited with "
+                                                + exit
+                                                + describeExit(exit)
+                                                + tail(log)));
+                    }
+                }
             }
-            JsonNode r = JSON.readTree(line.substring(RESULT_PREFIX.length()));
-            Result result =
-                    new Result(
-                            r.path("passed").asBoolean(false),
-                            r.path("cases").asInt(),
-                            r.path("max_abs_diff").asDouble(Double.NaN),
-                            r.path("reason").asText(""));
-            if (exit != 0 && result.passed()) {
-                return Result.failed("child JVM reported a pass but exited with " + exit);
+        } catch (IOException e) {
+            if (settled == 0) {
+                results.add(Result.failed("child JVM smoke check could not run: " + e));
             }
-            return result.passed()
-                    ? result
-                    : new Result(
-                            false,
-                            result.cases(),
-                            result.maxAbsDiff(),
-                            "child JVM: " + result.reason());
-        } catch (IOException
-                | java.util.concurrent.ExecutionException
-                | java.util.concurrent.TimeoutException e) {
-            return Result.failed("child JVM smoke check could not run: " + e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            if (p != null) {
+            if (settled == 0 || results.size() == 0) {
+                results.add(Result.failed("interrupted while the child JVM ran"));
+            }
+        } finally {
+            if (p != null && p.isAlive()) {
                 p.destroyForcibly();
             }
-            return Result.failed("interrupted while the child JVM ran");
-        } finally {
             deleteQuietly(work);
         }
+    }
+
+    /** A child's result line; {@code expected} is the candidate index it must carry. */
+    private static Result parseResult(String json, int expected) {
+        JsonNode r;
+        try {
+            r = JSON.readTree(json);
+        } catch (IOException e) {
+            return Result.failed("unreadable result line from the child JVM: " + json);
+        }
+        if (r == null || r.path("index").asInt(-1) != expected) {
+            return Result.failed(
+                    "child JVM answered out of order (expected candidate "
+                            + expected
+                            + "): "
+                            + json);
+        }
+        return new Result(
+                r.path("passed").asBoolean(false),
+                r.path("cases").asInt(),
+                r.path("max_abs_diff").asDouble(Double.NaN),
+                r.path("reason").asText(""));
     }
 
     /**
@@ -477,65 +645,116 @@ public final class SmokeCheck {
     /**
      * The child JVM's entry point.
      *
-     * <p>Arguments: {@code PLUGINS_DIR PLUGIN_ID CAPABILITY SIDECAR SMOKE}. Prints one line {@code
-     * QUIVER_SMOKE_RESULT {"passed": .., "cases": .., "max_abs_diff": .., "reason": ..}} and exits
-     * 0 if it passed, 1 if not, 2 on bad arguments.
+     * <p>Arguments: {@code PLUGINS_DIR PLUGIN_ID CAPABILITY CANDIDATES}, where {@code CANDIDATES}
+     * is a file of lines {@code SIDECAR<TAB>SMOKE}. For each candidate, in order, prints one line
+     * {@code QUIVER_SMOKE_RESULT {"index": .., "passed": .., "cases": .., "max_abs_diff": ..,
+     * "reason": ..}} and flushes it before starting the next. Exits 0 if every candidate passed, 1
+     * if not, 2 on bad arguments.
      *
      * @param args the arguments
      */
     public static void main(String[] args) {
         PrintStream out = System.out;
-        if (args.length != 5) {
+        if (args.length != 4) {
             System.err.println(
-                    "usage: SmokeCheck PLUGINS_DIR PLUGIN_ID CAPABILITY SIDECAR SMOKE (got "
+                    "usage: SmokeCheck PLUGINS_DIR PLUGIN_ID CAPABILITY CANDIDATES (got "
                             + Arrays.toString(args)
                             + ")");
             System.exit(2);
         }
-        Result result;
+        String pluginId = args[1];
+        String capability = args[2];
+        List<String[]> candidates = new ArrayList<>();
         try {
-            String pluginId = args[1];
-            String capability = args[2];
-            SmokeSet set = SmokeSet.read(Path.of(args[4]));
-            Map<String, String> config = new HashMap<>();
-            // The key the in-process instance is built with: the capability's, not the plugin's.
-            config.put(ModelBinding.configKey(pluginId, capability), args[3]);
-            config.put("quiver.plugin.isolation", "same-thread");
-            // The folder holds a link to the loaded form of a plugin the parent's runtime admitted.
-            try (PluginRuntime runtime = PluginRuntime.startAdmitted(Path.of(args[0]), config)) {
-                PredictionCapability p =
-                        runtime.predictions().stream()
-                                .filter(x -> x.descriptor().name().equals(capability))
-                                .findFirst()
-                                .orElse(null);
-                if (p == null) {
-                    String why =
-                            runtime.refusals().stream()
-                                    .map(r -> innermost(r.message()))
-                                    .reduce((a, b) -> a + "; " + b)
-                                    .orElse("no refusal recorded");
-                    result =
-                            Result.failed(
-                                    "plugin '"
-                                            + pluginId
-                                            + "' did not provide capability '"
-                                            + capability
-                                            + "' with this model: "
-                                            + why);
-                } else {
-                    result = check(p, set);
+            for (String l : Files.readAllLines(Path.of(args[3]), StandardCharsets.UTF_8)) {
+                if (!l.isBlank()) {
+                    candidates.add(l.split("\t", 2));
                 }
             }
-        } catch (IOException | RuntimeException | LinkageError e) {
-            result = Result.failed(String.valueOf(e));
+        } catch (IOException e) {
+            System.err.println("cannot read the candidates " + args[3] + ": " + e);
+            System.exit(2);
         }
-        ObjectNode line = JSON.createObjectNode();
-        line.put("passed", result.passed());
-        line.put("cases", result.cases());
-        line.put("max_abs_diff", result.maxAbsDiff());
-        line.put("reason", result.reason());
-        out.println(RESULT_PREFIX + line);
-        out.flush();
-        System.exit(result.passed() ? 0 : 1);
+        boolean all = true;
+        Map<String, String> config = new HashMap<>();
+        config.put("quiver.plugin.isolation", "same-thread");
+        PluginRuntime runtime = null;
+        String noRuntime = null;
+        try {
+            // The folder holds a link to the loaded form of a plugin the parent's runtime admitted.
+            runtime = PluginRuntime.startAdmitted(Path.of(args[0]), config);
+        } catch (RuntimeException | LinkageError e) {
+            noRuntime = "the plugin runtime did not start: " + e;
+        }
+        for (int i = 0; i < candidates.size(); i++) {
+            String[] c = candidates.get(i);
+            Result result;
+            if (noRuntime != null) {
+                result = Result.failed(noRuntime);
+            } else if (c.length != 2) {
+                result = Result.failed("bad candidate line " + (i + 1) + " in " + args[3]);
+            } else {
+                result = checkOne(runtime, pluginId, capability, Path.of(c[0]), Path.of(c[1]));
+            }
+            all &= result.passed();
+            ObjectNode line = JSON.createObjectNode();
+            line.put("index", i);
+            line.put("passed", result.passed());
+            line.put("cases", result.cases());
+            line.put("max_abs_diff", result.maxAbsDiff());
+            line.put("reason", result.reason());
+            out.println(RESULT_PREFIX + line);
+            out.flush();
+        }
+        if (runtime != null) {
+            runtime.close();
+        }
+        System.exit(all ? 0 : 1);
+    }
+
+    /**
+     * One candidate in the child: a new instance of the prediction built with the sidecar, the
+     * smoke check on it, the instance closed.
+     */
+    private static Result checkOne(
+            PluginRuntime runtime, String pluginId, String capability, Path sidecar, Path smoke) {
+        SmokeSet set;
+        try {
+            set = SmokeSet.read(smoke);
+        } catch (IOException | RuntimeException e) {
+            return Result.failed(String.valueOf(e));
+        }
+        PredictionCapability p;
+        try {
+            p =
+                    runtime.newPrediction(
+                                    capability,
+                                    Map.of(ModelBinding.modelKey(capability), sidecar.toString()))
+                            .prediction();
+        } catch (RuntimeException | LinkageError e) {
+            String refusals =
+                    runtime.refusals().stream()
+                            .map(r -> innermost(r.message()))
+                            .reduce((a, b) -> a + "; " + b)
+                            .map(r -> " (refused at start: " + r + ")")
+                            .orElse("");
+            return Result.failed(
+                    "plugin '"
+                            + pluginId
+                            + "' did not provide capability '"
+                            + capability
+                            + "' with this model: "
+                            + innermost(String.valueOf(e.getMessage()))
+                            + refusals);
+        }
+        try {
+            return check(p, set);
+        } finally {
+            try {
+                p.close();
+            } catch (RuntimeException e) {
+                System.err.println("closing the checked instance failed: " + e);
+            }
+        }
     }
 }

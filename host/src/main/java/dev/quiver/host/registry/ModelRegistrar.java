@@ -67,6 +67,7 @@ public final class ModelRegistrar {
         Map<String, String> tags = new LinkedHashMap<>();
         tags.put(ModelStore.TAG_MODEL_FILE, file);
         tags.put(ModelStore.TAG_FORMAT, format.tag());
+        tags.put(ModelStore.TAG_TASK, ModelFormat.TASK_CLASSIFIER);
         tags.put(ModelStore.TAG_SIZE, Long.toString(Files.size(modelFile)));
         tags.put(ModelStore.TAG_SHA256, ModelStore.sha256(modelFile));
         if (sidecar.isPresent()) {

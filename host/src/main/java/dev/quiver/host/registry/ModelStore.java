@@ -78,6 +78,12 @@ public final class ModelStore {
     /** Tag: lower-case hex sha256 of the smoke file. */
     public static final String TAG_SMOKE_SHA256 = "quiver.smoke_sha256";
 
+    /**
+     * Tag: the learning task the version is registered as; Quiver serves only {@value
+     * ModelFormat#TASK_CLASSIFIER} (a version without the tag is checked by its file alone).
+     */
+    public static final String TAG_TASK = "quiver.task";
+
     /** Tag: the plugin that serves the model (and recorded the smoke outputs). */
     public static final String TAG_PLUGIN = "quiver.plugin";
 
@@ -257,6 +263,9 @@ public final class ModelStore {
                                 + " (checksum mismatch)");
             }
             Optional<String> problem = format.contentProblem(modelFile);
+            if (problem.isEmpty()) {
+                problem = format.structureProblem(modelFile, tags.get(TAG_TASK));
+            }
             if (problem.isPresent()) {
                 throw new ModelRefusedException(model, problem.get());
             }

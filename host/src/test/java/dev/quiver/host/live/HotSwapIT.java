@@ -611,6 +611,94 @@ class HotSwapIT {
     }
 
     /**
+     * RELIABILITY.md P15/P16 through the live service: one ONNX mutant of each hostile kind of the
+     * corpus ({@code registry/HostileModelCorpus}, run in full by {@code HostileModelsIT}) is
+     * registered as a version of the model the service follows, with its own checksum, and the
+     * alias moved to it. Each is refused with its reason; decisions keep coming from the good
+     * version with the same probability; no swap happens.
+     */
+    @Test
+    void hostileCorpusSamplesAreRefusedByTheLiveServiceAndTheGoodOneKeepsServing()
+            throws Exception {
+        String name = unique("quiver-lstm-hostile");
+        String good = registerV1(name, List.of("champion"));
+        var original =
+                new dev.quiver.host.registry.HostileModelCorpus.Original(
+                        dev.quiver.host.registry.ModelFormat.ONNX,
+                        "lstm.onnx",
+                        Files.readAllBytes(LSTM));
+        Map<String, String> expected = new LinkedHashMap<>();
+        expected.put("onnx-external-data-00", "containment");
+        expected.put("onnx-external-data-01", "containment");
+        expected.put("onnx-opset-99", "verify");
+        expected.put("onnx-dimension-bomb-0", "verify");
+        expected.put("onnx-size-inflation-00", "verify");
+        expected.put("onnx-registered-regressor", "verify");
+        expected.put("onnx-bit-flip-00", "smoke_child");
+        expected.put("onnx-input-name", "smoke_child");
+        expected.put("onnx-input-dtype-11", "smoke_child");
+        expected.put("onnx-nan-output", "smoke_child");
+        Map<String, dev.quiver.host.registry.HostileModelCorpus.Mutant> byId =
+                new LinkedHashMap<>();
+        for (var m : dev.quiver.host.registry.HostileModelCorpus.of(original, List.of())) {
+            byId.put(m.id(), m);
+        }
+        try (Service s =
+                new Service(
+                        client,
+                        work.resolve("cache-hostile"),
+                        "lstm=models:/" + name + "@champion")) {
+            double goodP = lstmProbability(s.decide());
+            for (var e : expected.entrySet()) {
+                var m = byId.get(e.getKey());
+                assertThat(m).as(e.getKey()).isNotNull();
+                Path dir = Files.createDirectories(work.resolve("hostile").resolve(m.id()));
+                Path model = Files.write(dir.resolve(m.fileName()), m.bytes());
+                ObjectNode sidecar = (ObjectNode) JSON.readTree(LSTM_SIDECAR.toFile());
+                sidecar.put("model_sha256", ModelStore.sha256(model));
+                Path sidecarFile = dir.resolve("lstm.json");
+                JSON.writeValue(sidecarFile.toFile(), sidecar);
+                Map<String, String> tags = ModelRegistrar.tagsFor(model, Optional.of(sidecarFile));
+                tags.putAll(ModelRegistrar.smokeTags(smokeV1, SmokeSet.read(smokeV1)));
+                tags.putAll(m.extraTags());
+                String v =
+                        registrar
+                                .registerFiles(name, files(model, sidecarFile, smokeV1), tags)
+                                .version();
+                client.setAlias(name, "champion", v);
+                await(
+                        Duration.ofSeconds(120),
+                        () -> {
+                            for (JsonNode r : s.binding().get("refused")) {
+                                if (r.get("version").asText().equals(v)) {
+                                    return true;
+                                }
+                            }
+                            return false;
+                        },
+                        m.id() + " refused");
+                JsonNode refusal = null;
+                for (JsonNode r : s.binding().get("refused")) {
+                    if (r.get("version").asText().equals(v)) {
+                        refusal = r;
+                    }
+                }
+                assertThat(refusal.get("reason").asText())
+                        .as(m.id() + ": " + refusal.get("detail").asText())
+                        .isEqualTo(e.getValue());
+                assertThat(refusal.get("detail").asText()).as(m.id()).contains(m.reasonHint());
+                JsonNode d = s.decide();
+                assertThat(d.get("provenance").get("models").get("lstm").get("version").asText())
+                        .as("still serving the good version after " + m.id())
+                        .isEqualTo(good);
+                assertThat(lstmProbability(d)).isEqualTo(goodP);
+            }
+            assertThat(s.binding().get("swaps").asLong()).isZero();
+            assertThat(runtime.openInstances()).isEqualTo(1);
+        }
+    }
+
+    /**
      * The registry goes away (its own MLflow server, stopped mid-test; then a port that accepts and
      * never answers): decisions keep flowing on the cached version, and a restart with the registry
      * still down serves from the cache.
