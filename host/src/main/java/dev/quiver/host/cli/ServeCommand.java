@@ -16,6 +16,7 @@ import dev.quiver.host.rollout.RolloutStore;
 import dev.quiver.host.session.ServedStrategy;
 import dev.quiver.host.session.SessionManager;
 import dev.quiver.host.session.StrategyCatalog;
+import dev.quiver.host.session.StrategyRollouts;
 import dev.quiver.host.store.StateStore;
 import dev.quiver.host.strategy.BundleLoader;
 import dev.quiver.host.strategy.ResolvedStrategy;
@@ -330,6 +331,7 @@ final class ServeCommand implements Callable<Integer> {
         LiveRollouts rollouts = null;
         StateStore store = null;
         Optional<ServedStrategy> served = Optional.empty();
+        StrategyCatalog.Folders servedCatalog = null;
         try {
             // The state store: sessions, rollouts and the alias history.
             store = StateStore.open(StateStore.configuredUrl(stateUrl), HostOptions.home());
@@ -355,6 +357,7 @@ final class ServeCommand implements Callable<Integer> {
                                         id.contains("/") && !Path.of(id).isAbsolute()
                                                 ? strategies.resolve("models:/" + id).bundle()
                                                 : StrategyBundle.open(Path.of(id)));
+                servedCatalog = catalog;
                 SessionManager sessions = new SessionManager(store, catalog, Clock.systemUTC());
                 List<String> recovered = sessions.recover();
                 served =
@@ -404,6 +407,23 @@ final class ServeCommand implements Callable<Integer> {
                             host.configuration(),
                             Optional.of(resolver),
                             dir.resolve("variants"));
+            if (served.isPresent()) {
+                // Strategy rollouts: a challenger bundle beside the served one, on the sessions.
+                StrategyRollouts.connect(
+                        rollouts,
+                        served.get(),
+                        servedCatalog,
+                        plugins,
+                        ref -> strategies.resolve(ref).bundle(),
+                        Clock.systemUTC());
+                rollouts.strategyRollout()
+                        .filter(c -> !c.stage().terminal())
+                        .ifPresent(
+                                c ->
+                                        err.printf(
+                                                "serve: strategy rollout %s resumed in %s%n",
+                                                c.id(), c.stage().id()));
+            }
             for (LiveRollouts.Active a : rollouts.active()) {
                 err.printf(
                         "serve: rollout %s resumed in %s%n",
