@@ -430,6 +430,17 @@ final class ServeCommand implements Callable<Integer> {
                         a.controller().id(), a.controller().stage().id());
             }
             err.flush();
+            if (!models.isEmpty() && served.isPresent()) {
+                throw new IllegalArgumentException(
+                        "[Quiver/BAD_OPTION] --model "
+                                + models
+                                + " binds a model version to the plugin pipeline, which decides"
+                                + " only when no strategy bundle serves; this service serves "
+                                + served.get().bundle().id()
+                                + " (its sources are the bundle's). Add --strategy none to serve"
+                                + " the bound models (unfitted fusion, said so in every answer), or"
+                                + " register a bundle that contains them");
+            }
             if (!models.isEmpty()) {
                 List<ModelBinding> bindings = models.stream().map(ModelBinding::parse).toList();
                 AliasHistory aliasHistory = new AliasHistory(store);
