@@ -13,6 +13,7 @@ import dev.quiver.host.registry.ModelResolver;
 import dev.quiver.host.rollout.LiveRollouts;
 import dev.quiver.host.rollout.RolloutManager;
 import dev.quiver.host.rollout.RolloutStore;
+import dev.quiver.host.session.AliasFollower;
 import dev.quiver.host.session.ServedStrategy;
 import dev.quiver.host.session.SessionManager;
 import dev.quiver.host.session.StrategyCatalog;
@@ -241,58 +242,6 @@ final class ServeCommand implements Callable<Integer> {
         return Optional.of(embedded.toString());
     }
 
-    /**
-     * Follows a registry alias: every poll interval asks where it points and, when it moved,
-     * resolves, verifies and serves that version (every session swaps between two bars). A version
-     * that is refused is recorded and the serving one keeps serving; an unreachable registry is
-     * retried at the next poll.
-     */
-    private static java.util.concurrent.ScheduledExecutorService followAlias(
-            String uri,
-            StrategyResolver resolver,
-            ServedStrategy served,
-            PluginRuntime plugins,
-            Duration every) {
-        var poller =
-                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-                        r -> {
-                            Thread t = new Thread(r, "quiver-strategy-alias-poller");
-                            t.setDaemon(true);
-                            return t;
-                        });
-        String name = dev.quiver.host.registry.ModelUri.parse(uri).name();
-        var lastRefused = new java.util.concurrent.atomic.AtomicReference<String>();
-        poller.scheduleWithFixedDelay(
-                () -> {
-                    try {
-                        String version = resolver.currentVersion(uri);
-                        String id = name + "/" + version;
-                        if (id.equals(served.bundle().id()) || id.equals(lastRefused.get())) {
-                            return;
-                        }
-                        try {
-                            ResolvedStrategy next = resolver.resolve("models:/" + id);
-                            var swapped = served.serve(next.bundle(), plugins, "alias " + uri);
-                            log.info("serve: strategy {} now serves {}: {}", uri, id, swapped);
-                        } catch (RuntimeException e) {
-                            lastRefused.set(id);
-                            served.refused("models:/" + id, e.getMessage());
-                            log.warn(
-                                    "serve: strategy {} -> {} refused: {}",
-                                    uri,
-                                    id,
-                                    e.getMessage());
-                        }
-                    } catch (RuntimeException e) {
-                        log.warn("serve: strategy alias {} not polled: {}", uri, e.getMessage());
-                    }
-                },
-                every.toMillis(),
-                every.toMillis(),
-                java.util.concurrent.TimeUnit.MILLISECONDS);
-        return poller;
-    }
-
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
@@ -366,7 +315,7 @@ final class ServeCommand implements Callable<Integer> {
                 if (StrategyResolver.isRegistryUri(reference.get())
                         && reference.get().contains("@")
                         && HostOptions.trackingUri(trackingUri).isPresent()) {
-                    followAlias(
+                    AliasFollower.follow(
                             reference.get(),
                             strategies,
                             served.get(),
