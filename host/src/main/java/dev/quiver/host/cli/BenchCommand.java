@@ -738,9 +738,6 @@ final class BenchCommand implements Callable<Integer> {
                     b[1],
                     b[0] / t[0]);
         }
-        o.println(
-                "  alias move -> first decision with a bundle: not measured (bundles are not"
-                        + " served from the registry yet)");
         if (step != null) {
             o.printf(
                     Locale.ROOT,
@@ -1035,8 +1032,9 @@ final class BenchCommand implements Callable<Integer> {
                         + " the rest; fused = the decision-latency span (frame, forecasts, fusion,"
                         + " kelly through the risk guard) on the same rows with the bundle's"
                         + " instances vs the plugins' own fitted here (today's path), taking"
-                        + " turns per round; alias move to first decision not measured (bundles"
-                        + " are not served from the registry yet)");
+                        + " turns per round; alias_move_to_first_decision_ms: from setAlias"
+                        + " returning to the session's first decision by the new version, 1 s"
+                        + " poll included (AliasMoveBench), measured only with a tracking URI");
         return m;
     }
 
