@@ -417,7 +417,19 @@ public final class StrategyRollouts implements StrategyRolloutHost, AutoCloseabl
                     acted);
         }
         if (!transitions.isEmpty()) {
-            rollouts.manager().applied(c, transitions);
+            try {
+                rollouts.manager().applied(c, transitions);
+            } catch (RuntimeException e) {
+                // The bar is committed and answered; the transitions stay owed in the manager and
+                // are committed, audited and carried out with the rollout's next flush (within
+                // RolloutManager.FLUSH_MILLIS). Failing this request would not undo the bar.
+                LOG.error(
+                        "rollout {}: committing {} transition(s) failed; owed to the next flush: {}",
+                        c.id(),
+                        transitions.size(),
+                        e.getMessage(),
+                        e);
+            }
         } else if (recorded) {
             rollouts.manager().saveSoon(c);
         }

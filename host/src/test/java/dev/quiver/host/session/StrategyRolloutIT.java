@@ -152,6 +152,7 @@ class StrategyRolloutIT {
         List<String> symbols = new ArrayList<>(toChallenger);
         symbols.addAll(toChampion);
 
+        Map<String, JsonNode> accountsBefore = new HashMap<>();
         try (ServeProcess serve =
                 ServeProcess.start(
                         work,
@@ -240,6 +241,34 @@ class StrategyRolloutIT {
                             .isEqualTo((challenger ? pA : pB).get(time));
                 }
             }
+            for (String s : symbols) {
+                accountsBefore.put(s, serve.ok("GET", "/v1/accounts/acct-" + s, null));
+            }
+        }
+        // restart: the rollout comes back in canary, every session is replayed with the bundle
+        // that decided each of its bars (the rollout's swaps are recorded), and decides on
+        try (ServeProcess serve =
+                ServeProcess.start(
+                        work,
+                        "serve-again",
+                        "--strategy",
+                        a.toString(),
+                        "--state-url",
+                        "jdbc:sqlite:" + work.resolve("state.db"),
+                        "--rollouts-dir",
+                        work.resolve("rollouts").toString())) {
+            assertThat(serve.ok("GET", "/v1/rollouts/" + ID, null).path("stage").asText())
+                    .isEqualTo("canary");
+            for (String s : symbols) {
+                JsonNode before = accountsBefore.get(s);
+                JsonNode after = serve.ok("GET", "/v1/accounts/acct-" + s, null);
+                for (String f : List.of("equity", "cash", "position_units", "drawdown")) {
+                    assertThat(after.path(f).asDouble())
+                            .as("%s %s after restart", s, f)
+                            .isEqualTo(before.path(f).asDouble());
+                }
+            }
+            int i = liveFrom + SHADOW_BARS + CANARY_BARS;
             // full: every session is served by the challenger; completed: it is the served bundle
             serve.ok("POST", "/v1/rollouts/" + ID + "/promote?reason=it", null);
             for (; i < liveFrom + SHADOW_BARS + CANARY_BARS + FULL_BARS; i++) {
