@@ -21,6 +21,7 @@ import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.registry.ModelResolver;
 import dev.quiver.host.registry.ModelUri;
 import dev.quiver.host.registry.ResolvedModel;
+import dev.quiver.host.rollout.BundleRolloutBacktest;
 import dev.quiver.host.rollout.Role;
 import dev.quiver.host.rollout.RolloutBacktest;
 import dev.quiver.host.rollout.RolloutBacktestReport;
@@ -321,6 +322,9 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
             PrintWriter stderr) {
         RolloutBacktest.KeyMode keyMode = RolloutBacktest.KeyMode.parse(rolloutKey);
         RolloutSpec spec = RolloutSpec.read(rollout);
+        if (spec.kind() == RolloutSpec.Kind.STRATEGY) {
+            return runBundleRollout(spec, keyMode, series, config, stdout, stderr);
+        }
         if (spec.kind() != RolloutSpec.Kind.PREDICTION) {
             throw new IllegalArgumentException(
                     "[Quiver/ROLLOUT_BACKTEST] "
@@ -401,6 +405,109 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
             throw new UncheckedIOException("cannot write the report to " + dir, e);
         }
         stdout.print(RolloutBacktestReport.text(result, descriptions));
+        stdout.printf("report: %s%n", dir.toAbsolutePath());
+        stdout.flush();
+        return 0;
+    }
+
+    /**
+     * backtest --rollout with a strategy rollout: the champion bundle ({@code --strategy}, else the
+     * distribution's embedded one, as {@code serve}) and the spec's challenger replayed on the bars
+     * after both were fitted, no refits, through the service's rollout rules.
+     */
+    private int runBundleRollout(
+            RolloutSpec spec,
+            RolloutBacktest.KeyMode keyMode,
+            List<BarData> series,
+            WalkForwardBacktest.Config config,
+            PrintWriter stdout,
+            PrintWriter stderr) {
+        String championRef = strategy;
+        if (championRef == null) {
+            Path embedded = HostOptions.home().resolve("strategies").resolve("btc-usd-4h");
+            if (!Files.isDirectory(embedded)) {
+                throw new IllegalArgumentException(
+                        "[Quiver/NO_STRATEGY] --rollout "
+                                + rollout
+                                + " rolls out a strategy bundle: name the champion with --strategy"
+                                + " BUNDLE (the distribution has no embedded bundle at "
+                                + embedded
+                                + ")");
+            }
+            championRef = embedded.toString();
+        }
+        ResolvedStrategy champion =
+                StrategyCommand.resolve(championRef, trackingUri, modelsDir, stderr);
+        ResolvedStrategy challenger =
+                StrategyCommand.resolve(
+                        spec.challenger().strategy().orElseThrow(), trackingUri, modelsDir, stderr);
+        if (champion.bundle().id().equals(challenger.bundle().id())) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_ROLLOUT_SPEC] "
+                            + rollout
+                            + ": field 'challenger.strategy' is the champion bundle itself ("
+                            + champion.bundle().id()
+                            + ")");
+        }
+        List<FeatureMatrix> features = new ArrayList<>();
+        for (BarData bars : series) {
+            features.add(FeaturePipeline.compute(bars));
+        }
+        Map<String, String> configuration = host.batchConfiguration();
+        BundleRolloutBacktest.Result result;
+        try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), configuration)) {
+            for (ResolvedStrategy r : List.of(champion, challenger)) {
+                if (StrategyResolver.isRegistryUri(r.pinned())) {
+                    stderr.println(StrategyCommand.checkSmoke(r, plugins));
+                }
+            }
+            stderr.printf(
+                    "rollout backtest %s: champion %s (serves from %s), challenger %s (serves"
+                            + " from %s), no refits%n",
+                    spec.id(),
+                    champion.bundle().id(),
+                    champion.bundle().servesFrom(),
+                    challenger.bundle().id(),
+                    challenger.bundle().servesFrom());
+            stderr.flush();
+            try (BundleLoader.Loaded c = BundleLoader.load(champion.bundle(), plugins);
+                    BundleLoader.Loaded x = BundleLoader.load(challenger.bundle(), plugins)) {
+                result =
+                        new BundleRolloutBacktest(config, keyMode)
+                                .run(spec, features, c, x, Progress.stderr());
+            }
+        }
+        Map<Role, String> descriptions = new java.util.EnumMap<>(Role.class);
+        descriptions.put(Role.CHAMPION, "strategy bundle " + champion.bundle().id());
+        descriptions.put(Role.CHALLENGER, "strategy bundle " + challenger.bundle().id());
+        Path dir = out.resolve("rollout-" + spec.id());
+        try {
+            RolloutBacktestReport.write(result.rollout(), descriptions, dir);
+            for (int i = 0; i < series.size(); i++) {
+                String name = series.get(i).symbol();
+                new ReportWriter().write(result.champion().get(i), dir.resolve("champion-" + name));
+                new ReportWriter()
+                        .write(result.challenger().get(i), dir.resolve("challenger-" + name));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the report to " + dir, e);
+        }
+        for (int i = 0; i < series.size(); i++) {
+            String name = series.get(i).symbol();
+            stdout.printf(
+                    "%n== champion: %s on %s from %s ==%n",
+                    champion.bundle().id(), name, result.fromBar().get(name));
+            stdout.println(TextReport.render(result.champion().get(i)));
+            stdout.printf(
+                    "%n== challenger: %s on %s from %s ==%n",
+                    challenger.bundle().id(), name, result.fromBar().get(name));
+            stdout.println(TextReport.render(result.challenger().get(i)));
+        }
+        stdout.printf(
+                "%n== rollout %s: each bundle's fused p_up and %s's fraction, routed and judged by"
+                        + " the service's rules ==%n",
+                spec.id(), result.policy());
+        stdout.print(RolloutBacktestReport.text(result.rollout(), descriptions));
         stdout.printf("report: %s%n", dir.toAbsolutePath());
         stdout.flush();
         return 0;

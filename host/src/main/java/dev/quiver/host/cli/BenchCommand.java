@@ -12,6 +12,7 @@ import dev.quiver.engine.market.BarData;
 import dev.quiver.engine.trading.CostModel;
 import dev.quiver.host.backtest.Progress;
 import dev.quiver.host.backtest.WalkForwardBacktest;
+import dev.quiver.host.bench.AliasMoveBench;
 import dev.quiver.host.bench.Bench;
 import dev.quiver.host.bench.BundleLoadBench;
 import dev.quiver.host.bench.DecisionLatency;
@@ -247,6 +248,17 @@ final class BenchCommand implements Callable<Integer> {
             defaultValue = "3",
             description = "Timed session-step rounds, 0 to skip (default: ${DEFAULT-VALUE}).")
     int stepRounds;
+
+    @Option(
+            names = "--alias-moves",
+            defaultValue = "3",
+            description =
+                    "With a registry (--tracking-uri or MLFLOW_TRACKING_URI): alias moves timed"
+                            + " from the move to a session's first decision by the new bundle"
+                            + " version, 0 to skip (default: ${DEFAULT-VALUE}).")
+    int aliasMoves;
+
+    private AliasMoveBench.Outcome aliasMove;
 
     @Mixin HostOptions host;
 
@@ -611,6 +623,9 @@ final class BenchCommand implements Callable<Integer> {
         bundleDir = dir;
         System.err.println("bench: strategy bundle load time, " + dir);
         bundleLoad = BundleLoadBench.run(dir, plugins, 7);
+        aliasMove =
+                AliasMoveBench.runOrSkip(
+                        HostOptions.trackingUri(trackingUri), dir, plugins, aliasMoves, System.err);
         StrategyBundle bundle = StrategyBundle.open(dir);
         BarData btc = BundledData.BTC_USD_4H.load();
         if (latency != null) {
@@ -696,6 +711,9 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void printSession(PrintWriter o) {
+        if (aliasMove != null) {
+            o.println(aliasMove.line());
+        }
         if (bundleLoad != null) {
             o.printf(
                     Locale.ROOT,
@@ -720,9 +738,6 @@ final class BenchCommand implements Callable<Integer> {
                     b[1],
                     b[0] / t[0]);
         }
-        o.println(
-                "  alias move -> first decision with a bundle: not measured (bundles are not"
-                        + " served from the registry yet)");
         if (step != null) {
             o.printf(
                     Locale.ROOT,
@@ -994,6 +1009,12 @@ final class BenchCommand implements Callable<Integer> {
         m.put("load_p50_ms", bundleLoad.p50Ms());
         m.put("load_min_ms", bundleLoad.minMs());
         m.put("loads", bundleLoad.runs());
+        if (aliasMove != null && aliasMove.result() != null) {
+            m.put("alias_move_to_first_decision_ms", aliasMove.result().moveMillis());
+            m.put("alias_move_poll_ms", aliasMove.result().poll().toMillis());
+        } else if (aliasMove != null) {
+            m.put("alias_move_skipped", aliasMove.skipped());
+        }
         if (bundleFused != null) {
             m.put("fused_p50_us", bundleFused.get("bundle")[0]);
             m.put("fused_p99_us", bundleFused.get("bundle")[1]);
@@ -1011,8 +1032,9 @@ final class BenchCommand implements Callable<Integer> {
                         + " the rest; fused = the decision-latency span (frame, forecasts, fusion,"
                         + " kelly through the risk guard) on the same rows with the bundle's"
                         + " instances vs the plugins' own fitted here (today's path), taking"
-                        + " turns per round; alias move to first decision not measured (bundles"
-                        + " are not served from the registry yet)");
+                        + " turns per round; alias_move_to_first_decision_ms: from setAlias"
+                        + " returning to the session's first decision by the new version, 1 s"
+                        + " poll included (AliasMoveBench), measured only with a tracking URI");
         return m;
     }
 

@@ -13,9 +13,11 @@ import dev.quiver.host.registry.ModelResolver;
 import dev.quiver.host.rollout.LiveRollouts;
 import dev.quiver.host.rollout.RolloutManager;
 import dev.quiver.host.rollout.RolloutStore;
+import dev.quiver.host.session.AliasFollower;
 import dev.quiver.host.session.ServedStrategy;
 import dev.quiver.host.session.SessionManager;
 import dev.quiver.host.session.StrategyCatalog;
+import dev.quiver.host.session.StrategyRollouts;
 import dev.quiver.host.store.StateStore;
 import dev.quiver.host.strategy.BundleLoader;
 import dev.quiver.host.strategy.ResolvedStrategy;
@@ -240,58 +242,6 @@ final class ServeCommand implements Callable<Integer> {
         return Optional.of(embedded.toString());
     }
 
-    /**
-     * Follows a registry alias: every poll interval asks where it points and, when it moved,
-     * resolves, verifies and serves that version (every session swaps between two bars). A version
-     * that is refused is recorded and the serving one keeps serving; an unreachable registry is
-     * retried at the next poll.
-     */
-    private static java.util.concurrent.ScheduledExecutorService followAlias(
-            String uri,
-            StrategyResolver resolver,
-            ServedStrategy served,
-            PluginRuntime plugins,
-            Duration every) {
-        var poller =
-                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-                        r -> {
-                            Thread t = new Thread(r, "quiver-strategy-alias-poller");
-                            t.setDaemon(true);
-                            return t;
-                        });
-        String name = dev.quiver.host.registry.ModelUri.parse(uri).name();
-        var lastRefused = new java.util.concurrent.atomic.AtomicReference<String>();
-        poller.scheduleWithFixedDelay(
-                () -> {
-                    try {
-                        String version = resolver.currentVersion(uri);
-                        String id = name + "/" + version;
-                        if (id.equals(served.bundle().id()) || id.equals(lastRefused.get())) {
-                            return;
-                        }
-                        try {
-                            ResolvedStrategy next = resolver.resolve("models:/" + id);
-                            var swapped = served.serve(next.bundle(), plugins, "alias " + uri);
-                            log.info("serve: strategy {} now serves {}: {}", uri, id, swapped);
-                        } catch (RuntimeException e) {
-                            lastRefused.set(id);
-                            served.refused("models:/" + id, e.getMessage());
-                            log.warn(
-                                    "serve: strategy {} -> {} refused: {}",
-                                    uri,
-                                    id,
-                                    e.getMessage());
-                        }
-                    } catch (RuntimeException e) {
-                        log.warn("serve: strategy alias {} not polled: {}", uri, e.getMessage());
-                    }
-                },
-                every.toMillis(),
-                every.toMillis(),
-                java.util.concurrent.TimeUnit.MILLISECONDS);
-        return poller;
-    }
-
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
@@ -330,6 +280,7 @@ final class ServeCommand implements Callable<Integer> {
         LiveRollouts rollouts = null;
         StateStore store = null;
         Optional<ServedStrategy> served = Optional.empty();
+        StrategyCatalog.Folders servedCatalog = null;
         try {
             // The state store: sessions, rollouts and the alias history.
             store = StateStore.open(StateStore.configuredUrl(stateUrl), HostOptions.home());
@@ -355,6 +306,7 @@ final class ServeCommand implements Callable<Integer> {
                                         id.contains("/") && !Path.of(id).isAbsolute()
                                                 ? strategies.resolve("models:/" + id).bundle()
                                                 : StrategyBundle.open(Path.of(id)));
+                servedCatalog = catalog;
                 SessionManager sessions = new SessionManager(store, catalog, Clock.systemUTC());
                 List<String> recovered = sessions.recover();
                 served =
@@ -363,7 +315,7 @@ final class ServeCommand implements Callable<Integer> {
                 if (StrategyResolver.isRegistryUri(reference.get())
                         && reference.get().contains("@")
                         && HostOptions.trackingUri(trackingUri).isPresent()) {
-                    followAlias(
+                    AliasFollower.follow(
                             reference.get(),
                             strategies,
                             served.get(),
@@ -404,12 +356,40 @@ final class ServeCommand implements Callable<Integer> {
                             host.configuration(),
                             Optional.of(resolver),
                             dir.resolve("variants"));
+            if (served.isPresent()) {
+                // Strategy rollouts: a challenger bundle beside the served one, on the sessions.
+                StrategyRollouts.connect(
+                        rollouts,
+                        served.get(),
+                        servedCatalog,
+                        plugins,
+                        ref -> strategies.resolve(ref).bundle(),
+                        Clock.systemUTC());
+                rollouts.strategyRollout()
+                        .filter(c -> !c.stage().terminal())
+                        .ifPresent(
+                                c ->
+                                        err.printf(
+                                                "serve: strategy rollout %s resumed in %s%n",
+                                                c.id(), c.stage().id()));
+            }
             for (LiveRollouts.Active a : rollouts.active()) {
                 err.printf(
                         "serve: rollout %s resumed in %s%n",
                         a.controller().id(), a.controller().stage().id());
             }
             err.flush();
+            if (!models.isEmpty() && served.isPresent()) {
+                throw new IllegalArgumentException(
+                        "[Quiver/BAD_OPTION] --model "
+                                + models
+                                + " binds a model version to the plugin pipeline, which decides"
+                                + " only when no strategy bundle serves; this service serves "
+                                + served.get().bundle().id()
+                                + " (its sources are the bundle's). Add --strategy none to serve"
+                                + " the bound models (unfitted fusion, said so in every answer), or"
+                                + " register a bundle that contains them");
+            }
             if (!models.isEmpty()) {
                 List<ModelBinding> bindings = models.stream().map(ModelBinding::parse).toList();
                 AliasHistory aliasHistory = new AliasHistory(store);

@@ -50,6 +50,35 @@ public final class LiveRollouts implements AutoCloseable {
     private final Optional<ModelResolver> resolver;
     private final Path workDir;
     private final Map<String, Active> active = new LinkedHashMap<>();
+    private volatile StrategyRolloutHost strategyHost;
+
+    /**
+     * Runs strategy rollouts ({@link RolloutSpec.Kind#STRATEGY}) through {@code host}: without one,
+     * a strategy rollout is refused (the service serves no bundle).
+     *
+     * @param host the live sessions' side
+     */
+    public void strategies(StrategyRolloutHost host) {
+        this.strategyHost = host;
+    }
+
+    /**
+     * The strategy rollout applied now: the live one, else the latest that ended.
+     *
+     * @return its controller, if any strategy rollout was ever started
+     */
+    public Optional<RolloutController> strategyRollout() {
+        RolloutController found = null;
+        for (RolloutController c : manager.list()) {
+            if (c.spec().kind() == RolloutSpec.Kind.STRATEGY) {
+                if (!c.stage().terminal()) {
+                    return Optional.of(c);
+                }
+                found = c;
+            }
+        }
+        return Optional.ofNullable(found);
+    }
 
     /**
      * Opens the rollouts and starts the variants of every live one.
@@ -70,7 +99,7 @@ public final class LiveRollouts implements AutoCloseable {
         LiveRollouts l = new LiveRollouts(manager, pluginsDir, hostConfig, resolver, workDir);
         manager.installWinnersInto(pluginsDir);
         for (RolloutController c : manager.list()) {
-            if (!c.stage().terminal()) {
+            if (!c.stage().terminal() && c.spec().kind() != RolloutSpec.Kind.STRATEGY) {
                 VariantRuntime[] v = l.variants(c.spec());
                 l.active.put(c.id(), new Active(c, v[0], v[1]));
                 LOG.info("rollout {} restored in {}", c.id(), c.stage().id());
@@ -131,6 +160,18 @@ public final class LiveRollouts implements AutoCloseable {
         }
         manager.live(spec.kind(), spec.capability())
                 .ifPresent(x -> manager.start(spec)); // throws ROLLOUT_CONFLICT
+        if (spec.kind() == RolloutSpec.Kind.STRATEGY) {
+            StrategyRolloutHost host = strategyHost;
+            if (host == null) {
+                throw new RolloutSpecException(
+                        "request",
+                        "challenger.strategy",
+                        "cannot be rolled out: this service serves no strategy bundle (serve"
+                                + " --strategy none)");
+            }
+            host.admit(spec); // a refused challenger bundle: nothing is recorded
+            return manager.start(spec);
+        }
         VariantRuntime[] v = variants(spec);
         RolloutController c;
         try {
@@ -182,6 +223,11 @@ public final class LiveRollouts implements AutoCloseable {
      * @return role id to description, empty if its variants are not running here
      */
     public synchronized Map<String, String> variantDescriptions(String id) {
+        StrategyRolloutHost host = strategyHost;
+        Optional<RolloutController> c = manager.get(id);
+        if (host != null && c.isPresent() && c.get().spec().kind() == RolloutSpec.Kind.STRATEGY) {
+            return host.describe(c.get().spec());
+        }
         Active a = active.get(id);
         if (a == null) {
             return Map.of();

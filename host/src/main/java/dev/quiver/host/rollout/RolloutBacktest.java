@@ -358,10 +358,64 @@ public final class RolloutBacktest {
             }
         }
 
+        double[][][] w = new double[series.size()][2][];
+        List<BarData> barsOf = new ArrayList<>();
+        for (int s = 0; s < series.size(); s++) {
+            barsOf.add(series.get(s).bars());
+            for (int v = 0; v < 2; v++) {
+                w[s][v] = new double[p[s][v].length];
+                for (int t = 0; t < w[s][v].length; t++) {
+                    w[s][v][t] = p[s][v][t] > 0.5 ? 1 : 0;
+                }
+            }
+        }
+        return replay(spec, barsOf, new Outputs(p, w, status, firstTest), folds, fitFailures);
+    }
+
+    /**
+     * What two variants said at each bar of each series, computed before the replay (they do not
+     * depend on the controller's state).
+     *
+     * @param probability per series, role ({@code 0} champion, {@code 1} challenger) and bar: the
+     *     probability of an up move, NaN when the variant has no output there
+     * @param position likewise, the position it holds over the next bar, fraction of equity in
+     *     {@code [0, 1]} (a prediction: 1 when {@code p > 0.5}, else 0; a strategy bundle: its
+     *     acting policy's fraction)
+     * @param status likewise, why the variant has an output or not
+     * @param firstBar per series, the first bar replayed
+     */
+    public record Outputs(
+            double[][][] probability, double[][][] position, Status[][][] status, int[] firstBar) {}
+
+    /**
+     * Pass 2: every series' bars from {@code firstBar} in time order through a {@link
+     * RolloutController} (routing, recording, scoring, the rules), as the class comment describes.
+     *
+     * @param spec the rollout
+     * @param series the series, in the order of {@code outputs}
+     * @param outputs both variants' outputs per bar
+     * @param folds per series, its folds (empty for a replay without folds, e.g. two bundles)
+     * @param fitFailures per role, folds whose fit failed
+     * @return the result
+     */
+    public Result replay(
+            RolloutSpec spec,
+            List<BarData> series,
+            Outputs outputs,
+            Map<String, List<Fold>> folds,
+            int[] fitFailures) {
+        double[][][] p = outputs.probability();
+        double[][][] pos = outputs.position();
+        Status[][][] status = outputs.status();
+        int[] firstTest = outputs.firstBar();
+        List<String> names = new ArrayList<>();
+        for (BarData b : series) {
+            names.add(b.symbol());
+        }
         // Pass 2: all series' test bars in time order, through the controller.
         List<long[]> events = new ArrayList<>(); // {time, series, bar}
         for (int s = 0; s < series.size(); s++) {
-            BarData bars = series.get(s).bars();
+            BarData bars = series.get(s);
             for (int t = firstTest[s]; t < bars.size(); t++) {
                 events.add(new long[] {bars.startMillis[t], s, t});
             }
@@ -384,7 +438,7 @@ public final class RolloutBacktest {
         for (long[] e : events) {
             int s = (int) e[1];
             int t = (int) e[2];
-            BarData bars = series.get(s).bars();
+            BarData bars = series.get(s);
             String name = bars.symbol();
             Instant at = Instant.ofEpochMilli(e[0]);
             if (t > firstTest[s]) {
@@ -414,8 +468,8 @@ public final class RolloutBacktest {
                     name,
                     at,
                     bars.close[t],
-                    hasC ? VariantOutput.forecast(pc) : null,
-                    hasX ? VariantOutput.forecast(px) : null,
+                    hasC ? new VariantOutput(pc, pos[s][0][t]) : null,
+                    hasX ? new VariantOutput(px, pos[s][1][t]) : null,
                     acted);
             counts.get(acted)[0]++;
             // whole-replay figures, the controller's formulas, positions per series
@@ -434,7 +488,7 @@ public final class RolloutBacktest {
                 if (Double.isNaN(q)) {
                     continue;
                 }
-                double w = q > 0.5 ? 1 : 0;
+                double w = pos[s][v][t];
                 double pl = w * r - cost * Math.abs(w - lastPosition[s][v]);
                 lastPosition[s][v] = w;
                 totals.put(role, totals.get(role).plus(q, up, pl));

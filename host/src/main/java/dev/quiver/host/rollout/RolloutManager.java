@@ -170,6 +170,7 @@ public final class RolloutManager implements AutoCloseable {
         rollouts.put(spec.id(), c);
         spec.challenger()
                 .modelUri()
+                .or(() -> spec.challenger().strategyUri())
                 .ifPresent(
                         m ->
                                 registryAction(
@@ -351,7 +352,35 @@ public final class RolloutManager implements AutoCloseable {
                     t.reason());
             aliasesFor(c.spec(), t);
             installFor(c.spec(), t);
+            for (java.util.function.BiConsumer<RolloutSpec, Transition> l : listeners) {
+                try {
+                    l.accept(c.spec(), t);
+                } catch (RuntimeException e) {
+                    // a listener's failure must not undo a committed transition; it is logged
+                    LOG.error(
+                            "rollout {}: acting on {} -> {} failed: {}",
+                            t.rollout(),
+                            t.from(),
+                            t.to(),
+                            e.toString(),
+                            e);
+                }
+            }
         }
+    }
+
+    private final List<java.util.function.BiConsumer<RolloutSpec, Transition>> listeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /**
+     * Calls {@code listener} after every committed transition (rule or operator), on the thread
+     * that committed it, after the alias moves were queued: e.g. a completed strategy rollout makes
+     * its challenger the served bundle. The listener must not block on a session.
+     *
+     * @param listener gets the rollout's spec and the transition
+     */
+    public void onTransition(java.util.function.BiConsumer<RolloutSpec, Transition> listener) {
+        listeners.add(listener);
     }
 
     /**
@@ -410,7 +439,8 @@ public final class RolloutManager implements AutoCloseable {
     }
 
     private void aliasesFor(RolloutSpec spec, Transition t) {
-        Optional<ModelUri> challenger = spec.challenger().modelUri();
+        Optional<ModelUri> challenger =
+                spec.challenger().modelUri().or(() -> spec.challenger().strategyUri());
         if (challenger.isEmpty()) {
             return;
         }

@@ -36,11 +36,22 @@ import java.util.regex.Pattern;
  * }
  * }</pre>
  *
+ * <p>A strategy rollout pairs the served strategy bundle (champion) with another bundle, a pinned
+ * registry version or a folder; {@code capability} is {@code {"kind": "strategy"}} or left out,
+ * {@code champion} is {@code {}} or left out:
+ *
+ * <pre>{@code
+ * {"id": "strategy-7", "challenger": {"strategy": "models:/quiver-strategy/7"}, "mode": "shadow",
+ *  "routing": {"key": "symbol", "canary_percent": 25}, "rules": {"metric": "log_loss", "min_samples": 200}}
+ * }</pre>
+ *
  * @param id rollout id: {@code [a-z0-9][a-z0-9._-]*}, at most 64 characters; part of the canary
  *     hash, so a new id reshuffles the keys
  * @param kind capability kind
- * @param capability the capability's name, e.g. {@code lstm} or {@code kelly}
- * @param plugin id of the plugin that serves the capability, e.g. {@code prediction-lstm}
+ * @param capability the capability's name, e.g. {@code lstm} or {@code kelly}; {@code strategy} for
+ *     a strategy rollout
+ * @param plugin id of the plugin that serves the capability, e.g. {@code prediction-lstm}; {@code
+ *     strategy} for a strategy rollout
  * @param champion the version serving now
  * @param challenger the candidate; must differ from the champion
  * @param mode the stage the rollout starts in: shadow, canary or full
@@ -71,7 +82,13 @@ public record RolloutSpec(
         /** A prediction source: scored on its probability of an up move. */
         PREDICTION,
         /** A sizing policy: scored on its position's cost-adjusted P&amp;L. */
-        SIZING;
+        SIZING,
+        /**
+         * A whole strategy bundle (sources, ensemble, policies, settings) against the served one:
+         * scored on its fused probability and its acting policy's position. Its champion is the
+         * bundle the service serves; its challenger names a bundle ({@link Variant#strategy()}).
+         */
+        STRATEGY;
 
         /**
          * The JSON name.
@@ -109,13 +126,39 @@ public record RolloutSpec(
      * @param pluginZip another build of the plugin (a PF4J zip), run in its own plugin manager
      *     beside the other variant; empty for the plugin as installed
      * @param config plugin settings for this variant (keys without the plugin id), over the host's
+     * @param strategy a strategy bundle: {@code models:/NAME/VERSION} (pinned, not an alias) or a
+     *     bundle folder; only in a {@link Kind#STRATEGY} rollout's challenger
      */
     public record Variant(
-            Optional<String> model, Optional<Path> pluginZip, Map<String, String> config) {
+            Optional<String> model,
+            Optional<Path> pluginZip,
+            Map<String, String> config,
+            Optional<String> strategy) {
 
         /** Copies the settings (sorted). */
         public Variant {
             config = Map.copyOf(new TreeMap<>(config));
+        }
+
+        /**
+         * A plugin variant (no strategy bundle).
+         *
+         * @param model a registered model version, or empty
+         * @param pluginZip another build of the plugin, or empty
+         * @param config plugin settings
+         */
+        public Variant(
+                Optional<String> model, Optional<Path> pluginZip, Map<String, String> config) {
+            this(model, pluginZip, config, Optional.empty());
+        }
+
+        /**
+         * The registered strategy version, when the variant is one ({@code models:/NAME/V}).
+         *
+         * @return name and version, empty for a folder or no bundle
+         */
+        public Optional<ModelUri> strategyUri() {
+            return strategy.filter(x -> x.startsWith("models:/")).map(ModelUri::parse);
         }
 
         /**
@@ -134,6 +177,12 @@ public record RolloutSpec(
          * @return e.g. {@code prediction-lstm serving models:/quiver-lstm/4}
          */
         public String describe(String plugin) {
+            if (strategy.isPresent()) {
+                return "strategy bundle " + strategy.get();
+            }
+            if (plugin.equals(STRATEGY_CAPABILITY)) {
+                return "the served strategy bundle";
+            }
             StringBuilder s = new StringBuilder(plugin);
             s.append(pluginZip.map(z -> " from " + z.getFileName()).orElse(" as installed"));
             model.ifPresent(m -> s.append(" serving ").append(m));
@@ -145,6 +194,9 @@ public record RolloutSpec(
 
         ObjectNode toJson() {
             ObjectNode n = JSON.createObjectNode();
+            if (strategy.isPresent()) {
+                return n.put("strategy", strategy.get());
+            }
             model.ifPresent(m -> n.put("model", m));
             pluginZip.ifPresent(z -> n.put("plugin_zip", z.toString()));
             ObjectNode c = n.putObject("config");
@@ -176,6 +228,9 @@ public record RolloutSpec(
             double alpha,
             double costBps,
             boolean automatic) {}
+
+    /** The capability name (and plugin) of a {@link Kind#STRATEGY} rollout: the whole strategy. */
+    public static final String STRATEGY_CAPABILITY = "strategy";
 
     /** Minimum of {@code rules.min_samples}: below ~30 the t approximation is not trusted. */
     public static final int MIN_SAMPLES_FLOOR = 30;
@@ -262,26 +317,97 @@ public record RolloutSpec(
                         "id",
                         ID,
                         "a lower-case id of letters, digits, '.', '_', '-' (at most 64)");
-        JsonNode cap = r.required(root, "capability");
-        r.object(cap, "capability", Set.of("kind", "name", "plugin"));
-        String kindText = r.text(cap, "capability.kind", null, null);
-        Kind kind =
-                switch (kindText) {
-                    case "prediction" -> Kind.PREDICTION;
-                    case "sizing" -> Kind.SIZING;
-                    default ->
-                            throw r.bad(
-                                    "capability.kind",
-                                    "must be prediction or sizing (value: '" + kindText + "')");
-                };
-        String capability = r.text(cap, "capability.name", NAME, "a capability name, e.g. lstm");
-        String plugin = r.text(cap, "capability.plugin", NAME, "a plugin id, e.g. prediction-lstm");
-        Variant champion = variant(r, root, "champion", base);
-        Variant challenger = variant(r, root, "challenger", base);
-        if (champion.equals(challenger)) {
-            throw r.bad(
-                    "challenger",
-                    "is the same as the champion (same model, plugin_zip and config)");
+        JsonNode challengerNode = root.get("challenger");
+        boolean strategyRollout =
+                (challengerNode != null && challengerNode.has("strategy"))
+                        || "strategy".equals(root.path("capability").path("kind").asText());
+        Kind kind;
+        String capability;
+        String plugin;
+        Variant champion;
+        Variant challenger;
+        if (strategyRollout) {
+            kind = Kind.STRATEGY;
+            capability = STRATEGY_CAPABILITY;
+            plugin = STRATEGY_CAPABILITY;
+            if (root.has("capability")) {
+                JsonNode cap = root.get("capability");
+                r.object(cap, "capability", Set.of("kind"));
+                String k = r.text(cap, "capability.kind", null, null);
+                if (!k.equals("strategy")) {
+                    throw r.bad(
+                            "capability.kind",
+                            "is '"
+                                    + k
+                                    + "' but challenger.strategy names a strategy bundle: a bundle"
+                                    + " rollout has capability {\"kind\": \"strategy\"} or none");
+                }
+            }
+            if (root.has("champion")
+                    && !(root.get("champion").isObject() && root.get("champion").isEmpty())) {
+                throw r.bad(
+                        "champion",
+                        "must be {} or left out: a strategy rollout's champion is the bundle the"
+                                + " service serves (value: "
+                                + root.get("champion")
+                                + ")");
+            }
+            champion = new Variant(Optional.empty(), Optional.empty(), Map.of());
+            JsonNode n = r.required(root, "challenger");
+            r.object(n, "challenger", Set.of("strategy"));
+            String ref = r.text(n, "challenger.strategy", null, null);
+            if (ref.startsWith("models:/")) {
+                ModelUri uri;
+                try {
+                    uri = ModelUri.parse(ref);
+                } catch (IllegalArgumentException e) {
+                    throw r.bad(
+                            "challenger.strategy",
+                            "must be models:/NAME/VERSION or a bundle folder (value: '"
+                                    + ref
+                                    + "')");
+                }
+                if (uri.version().isEmpty()) {
+                    throw r.bad(
+                            "challenger.strategy",
+                            "names an alias ('"
+                                    + ref
+                                    + "'); a rollout pins a version, models:/"
+                                    + uri.name()
+                                    + "/VERSION, because an alias can move under it");
+                }
+            } else {
+                Path p = Path.of(ref);
+                if (!p.isAbsolute() && base != null) {
+                    ref = base.resolve(p).normalize().toString();
+                }
+            }
+            challenger =
+                    new Variant(Optional.empty(), Optional.empty(), Map.of(), Optional.of(ref));
+        } else {
+            JsonNode cap = r.required(root, "capability");
+            r.object(cap, "capability", Set.of("kind", "name", "plugin"));
+            String kindText = r.text(cap, "capability.kind", null, null);
+            kind =
+                    switch (kindText) {
+                        case "prediction" -> Kind.PREDICTION;
+                        case "sizing" -> Kind.SIZING;
+                        default ->
+                                throw r.bad(
+                                        "capability.kind",
+                                        "must be prediction, sizing or strategy (value: '"
+                                                + kindText
+                                                + "')");
+                    };
+            capability = r.text(cap, "capability.name", NAME, "a capability name, e.g. lstm");
+            plugin = r.text(cap, "capability.plugin", NAME, "a plugin id, e.g. prediction-lstm");
+            champion = variant(r, root, "champion", base);
+            challenger = variant(r, root, "challenger", base);
+            if (champion.equals(challenger)) {
+                throw r.bad(
+                        "challenger",
+                        "is the same as the champion (same model, plugin_zip and config)");
+            }
         }
         Stage mode = Stage.SHADOW;
         if (root.has("mode")) {
@@ -479,11 +605,19 @@ public record RolloutSpec(
     public ObjectNode toJson() {
         ObjectNode n = JSON.createObjectNode();
         n.put("id", id);
-        n.putObject("capability")
-                .put("kind", kind.id())
-                .put("name", capability)
-                .put("plugin", plugin);
-        n.set("champion", champion.toJson());
+        if (kind == Kind.STRATEGY) {
+            n.putObject("capability").put("kind", kind.id());
+        } else {
+            n.putObject("capability")
+                    .put("kind", kind.id())
+                    .put("name", capability)
+                    .put("plugin", plugin);
+        }
+        if (kind == Kind.STRATEGY) {
+            n.putObject("champion");
+        } else {
+            n.set("champion", champion.toJson());
+        }
         n.set("challenger", challenger.toJson());
         n.put("mode", mode.id());
         n.putObject("routing").put("key", routingKey.id()).put("canary_percent", canaryPercent);

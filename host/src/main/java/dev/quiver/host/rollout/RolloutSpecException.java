@@ -13,7 +13,14 @@ public final class RolloutSpecException extends IllegalArgumentException {
 
     private final String field;
 
-    RolloutSpecException(String where, String field, String problem) {
+    /**
+     * A refused spec.
+     *
+     * @param where where the spec came from (a file, {@code request body})
+     * @param field the offending field as a JSON path
+     * @param problem what is wrong, with the value
+     */
+    public RolloutSpecException(String where, String field, String problem) {
         super("[Quiver/" + CODE + "] " + where + ": field '" + field + "' " + problem);
         this.field = field;
     }

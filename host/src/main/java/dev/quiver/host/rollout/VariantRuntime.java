@@ -161,6 +161,11 @@ public final class VariantRuntime implements AutoCloseable {
                                                                 .equals(spec.capability()))
                                         .findFirst()
                                         .orElse(null);
+                        case STRATEGY ->
+                                throw new IllegalArgumentException(
+                                        where
+                                                + ": a strategy rollout runs on the sessions"
+                                                + " (StrategyRollouts), not as a plugin variant");
                     };
             if (cap == null) {
                 List<String> refusals = new ArrayList<>();

@@ -42,7 +42,31 @@ final class LiveSession {
         this.acting = acting;
     }
 
+    /**
+     * The bundle that does not act while a strategy rollout runs ({@link StrategyRollouts}), or
+     * null.
+     */
+    StrategyRollouts.Shadow shadow;
+
     SymbolEngine engine() {
         return session.engine();
+    }
+
+    /** Closes the shadow's instances, if any. */
+    void closeShadow() {
+        StrategyRollouts.Shadow s = shadow;
+        shadow = null;
+        if (s != null) {
+            s.close();
+        }
+    }
+
+    /** Closes every instance this session holds (its bundle's and its shadow's). */
+    void closeInstances() {
+        try {
+            closeShadow();
+        } finally {
+            strategy.close();
+        }
     }
 }

@@ -79,6 +79,7 @@ public final class SessionManager implements AutoCloseable {
     private final Map<String, LiveSession> sessions = new ConcurrentHashMap<>();
     private final Object opening = new Object();
     private volatile EngineListener listener = EngineListener.NONE;
+    private volatile StrategyRollouts rollouts;
 
     /**
      * Creates the manager; call {@link #recover} before serving.
@@ -101,6 +102,11 @@ public final class SessionManager implements AutoCloseable {
      */
     public void listener(EngineListener listener) {
         this.listener = listener == null ? EngineListener.NONE : listener;
+    }
+
+    /** Strategy rollouts run on these sessions from now on ({@link StrategyRollouts#connect}). */
+    void rollouts(StrategyRollouts rollouts) {
+        this.rollouts = rollouts;
     }
 
     /**
@@ -359,8 +365,13 @@ public final class SessionManager implements AutoCloseable {
             throw e;
         }
         Step last = from > 0 ? s.session.lastStep() : null;
+        StrategyRollouts r = rollouts;
         for (Bar b : bars.subList(from, bars.size())) {
+            Bar previous = s.session.lastBar();
             try {
+                if (r != null) {
+                    r.beforeBar(s, id -> swapOne(s, id, "rollout"), this::storedBars);
+                }
                 last = s.session.append(b);
                 List<BreakerEvent> all = s.engine().breakerEvents();
                 List<EventRow> audit = new ArrayList<>();
@@ -375,6 +386,9 @@ public final class SessionManager implements AutoCloseable {
                             return null;
                         });
                 s.breakerEventsSeen = all.size();
+                if (r != null) {
+                    r.afterBar(s, previous, b, last);
+                }
             } catch (RuntimeException e) {
                 // The engine may be ahead of the store: rebuild it from what was committed.
                 rebuild(symbol);
@@ -456,7 +470,7 @@ public final class SessionManager implements AutoCloseable {
                     store.closeSession(symbol, clock.millis());
                     s.retired = true;
                     sessions.remove(symbol, s);
-                    s.strategy.close();
+                    s.closeInstances();
                     last.put("state", "closed");
                     return last;
                 });
@@ -649,12 +663,30 @@ public final class SessionManager implements AutoCloseable {
             // Looked up under its monitor: a session rebuilt meanwhile is swapped as the one it
             // became, one closed meanwhile is left out.
             try {
-                out.put(symbol, locked(() -> session(symbol), s -> swapOne(s, id, actor)));
+                out.put(
+                        symbol,
+                        locked(() -> session(symbol), s -> swapOne(s, target(s, id), actor)));
             } catch (QuiverInputException e) {
                 if (!e.code().equals("UNKNOWN_SESSION")) {
                     throw e;
                 }
             }
+        }
+        return out;
+    }
+
+    /** The bundle a session decides with when {@code id} serves: a rollout may route it away. */
+    private String target(LiveSession s, String id) {
+        StrategyRollouts r = rollouts;
+        return r == null ? id : r.target(s, id);
+    }
+
+    /** The session's stored bars, oldest first. */
+    private List<Bar> storedBars(String symbol) {
+        List<BarRow> rows = store.bars(symbol);
+        List<Bar> out = new ArrayList<>(rows.size());
+        for (BarRow row : rows) {
+            out.add(bar(row));
         }
         return out;
     }
@@ -701,7 +733,7 @@ public final class SessionManager implements AutoCloseable {
     public void close() {
         for (LiveSession s : sessions.values()) {
             synchronized (s) {
-                s.strategy.close();
+                s.closeInstances();
             }
         }
         sessions.clear();
@@ -821,7 +853,7 @@ public final class SessionManager implements AutoCloseable {
         LiveSession old = sessions.remove(symbol);
         if (old != null) {
             old.retired = true;
-            old.strategy.close();
+            old.closeInstances();
         }
         store.session(symbol)
                 .filter(r -> r.closedMs().isEmpty())
@@ -921,6 +953,10 @@ public final class SessionManager implements AutoCloseable {
         Map<String, Object> provenance = new LinkedHashMap<>(s.strategy.bundle().provenance());
         provenance.put("feature_schema_hash", FeaturePipeline.SCHEMA.hash());
         provenance.put("failed_sources", step.failures());
+        StrategyRollouts r = rollouts;
+        if (r != null) {
+            r.annotate(s, step, provenance);
+        }
         out.put("provenance", provenance);
         out.put("session", sessionFigures(s));
         return out;

@@ -11,7 +11,8 @@ import java.util.Set;
  * rollout_transitions}), as a rollout controller's snapshot holds it.
  *
  * @param id the rollout id, not blank
- * @param kind the capability kind, {@code prediction} or {@code sizing}
+ * @param kind the capability kind, {@code prediction}, {@code sizing} or {@code strategy} (a whole
+ *     strategy bundle, schema 4)
  * @param capability the capability rolled out, not blank
  * @param specJson the spec, a JSON object; fixed once stored (compared as JSON)
  * @param stage the current stage, not blank
@@ -53,9 +54,9 @@ public record RolloutRow(
     /** Checks the fields; puts the figures in role order. */
     public RolloutRow {
         Checks.text("RolloutRow", "id", id);
-        if (!"prediction".equals(kind) && !"sizing".equals(kind)) {
+        if (!"prediction".equals(kind) && !"sizing".equals(kind) && !"strategy".equals(kind)) {
             throw new IllegalArgumentException(
-                    "RolloutRow.kind must be prediction or sizing (value: " + kind + ")");
+                    "RolloutRow.kind must be prediction, sizing or strategy (value: " + kind + ")");
         }
         Checks.text("RolloutRow", "capability", capability);
         Checks.json("RolloutRow", "specJson", specJson, true);

@@ -172,6 +172,7 @@ public final class StateStore implements StateOperations, AutoCloseable {
                             .dataSource(source)
                             .locations("classpath:db/migration")
                             .placeholders(Map.of("seq_pk", kind.seqPrimaryKey()))
+                            .javaMigrations(new V4__Rollout_kind_strategy())
                             .failOnMissingLocations(true)
                             // A database migrated by a newer Quiver is refused, not ignored.
                             .ignoreMigrationPatterns(new String[0])

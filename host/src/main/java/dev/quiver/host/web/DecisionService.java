@@ -37,10 +37,13 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * One decision from a request's bars: point-in-time features, every prediction plugin on the last
- * bar's frame, fusion, every sizing policy through the {@link RiskGuard}. Calls into plugins are
- * serialised (plugins are not required to be thread-safe). Each decision takes a lease on the
- * holder's current {@link Pipeline} and uses only that generation, so a swap never splits one.
+ * One decision from a request's bars when the service serves no strategy bundle ({@code --strategy
+ * none}; with a bundle {@link BundleDecisions} decides): the plugins as loaded, and the answer says
+ * plainly that its fusion and learning policies are unfitted ({@code warning}, {@code fused.fitted
+ * = false}). Point-in-time features, every prediction plugin on the last bar's frame, fusion, every
+ * sizing policy through the {@link RiskGuard}. Calls into plugins are serialised (plugins are not
+ * required to be thread-safe). Each decision takes a lease on the holder's current {@link Pipeline}
+ * and uses only that generation, so a swap never splits one.
  */
 final class DecisionService {
 
@@ -292,19 +295,22 @@ final class DecisionService {
             fused = timed("ensemble", fusionName, () -> ensemble.fuse(forecasts, frame));
             fusionNote =
                     ensemble == untrainedFusion
-                            ? "built-in weighted fusion, not fitted by this service (equal"
-                                    + " weights, no calibration)"
-                            : "plugin ensemble '"
+                            ? "UNFITTED: built-in weighted fusion (equal weights, no"
+                                    + " calibration); this service serves no strategy bundle"
+                                    + " (--strategy none)"
+                            : "UNFITTED: plugin ensemble '"
                                     + fusionName
-                                    + "' as loaded; not fitted by this service (an unfitted"
-                                    + " ensemble weighs its sources equally)";
+                                    + "' as loaded (an unfitted ensemble weighs its sources"
+                                    + " equally, no calibration); this service serves no strategy"
+                                    + " bundle (--strategy none)";
         } catch (RuntimeException e) {
             failed.put("ensemble:" + fusionName, String.valueOf(e.getMessage()));
             fusionName = untrainedFusion.descriptor().name();
             fused = untrainedFusion.fuse(forecasts, frame);
             fusionNote =
-                    "plugin ensemble failed; built-in weighted fusion, not fitted by this service"
-                            + " (equal weights, no calibration)";
+                    "UNFITTED: plugin ensemble failed; built-in weighted fusion (equal weights, no"
+                            + " calibration); this service serves no strategy bundle (--strategy"
+                            + " none)";
         }
 
         double atrPct = features.column("atr_pct_14")[last];
@@ -355,6 +361,7 @@ final class DecisionService {
         fusedOut.put("confidence", fused.confidence());
         fusedOut.put("agreement", fused.agreement());
         fusedOut.put("fusion", fusionName);
+        fusedOut.put("fitted", false);
         fusedOut.put("fusion_note", fusionNote);
         fusedOut.put("contributions", contributions);
 
@@ -385,6 +392,11 @@ final class DecisionService {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("symbol", bars.symbol());
         out.put("bar_time", bars.bar(last).start().toString());
+        out.put(
+                "warning",
+                "unfitted: no strategy bundle serves (--strategy none); the plugins' ensemble and"
+                        + " learning sizing policies decide as loaded, not as any backtest"
+                        + " validated them");
         out.put("fused", fusedOut);
         out.put("decisions", decisions);
         out.put("provenance", provenance);

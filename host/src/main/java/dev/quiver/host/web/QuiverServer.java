@@ -62,6 +62,7 @@ public final class QuiverServer implements AutoCloseable {
 
     private final Optional<LiveRollouts> rollouts;
     private final Optional<ServedStrategy> strategy;
+    private final Optional<BundleDecisions> bundleDecisions;
 
     private QuiverServer(
             PluginRuntime runtime,
@@ -82,6 +83,7 @@ public final class QuiverServer implements AutoCloseable {
                                 : models.install(Pipeline.of(runtime)));
         this.serviceMetrics = new ServiceMetrics(metrics);
         this.decisions = new DecisionService(pipelines, serviceMetrics, maxFraction, rollouts);
+        this.bundleDecisions = strategy.map(s -> new BundleDecisions(s, runtime, serviceMetrics));
         registerCapabilityTimers(pipelines.current(), strategy);
         // Session steps are timed into the same histograms as stateless decisions.
         strategy.ifPresent(s -> s.sessions().listener(serviceMetrics));
@@ -441,8 +443,11 @@ public final class QuiverServer implements AutoCloseable {
         BarData bars = DecisionService.parse(body);
         JsonNode account = body.get("account");
         Map<String, Object> answer =
-                decisions.decide(
-                        bars, account == null || account.isNull() ? null : account.asText());
+                bundleDecisions.isPresent()
+                        ? bundleDecisions.get().decide(bars)
+                        : decisions.decide(
+                                bars,
+                                account == null || account.isNull() ? null : account.asText());
         serviceMetrics.decided("window");
         json(ctx, 200, answer);
     }
@@ -484,6 +489,20 @@ public final class QuiverServer implements AutoCloseable {
 
     private void startRollout(Context ctx) {
         RolloutSpec spec = RolloutSpec.parse(ctx.body(), "request body", null);
+        if (strategy.isPresent() && spec.kind() != RolloutSpec.Kind.STRATEGY) {
+            throw new IllegalStateException(
+                    "[Quiver/ROLLOUT_REFUSED] rollout '"
+                            + spec.id()
+                            + "' pairs versions of "
+                            + spec.kind().id()
+                            + " '"
+                            + spec.capability()
+                            + "', but this service decides with strategy bundle "
+                            + strategy.get().bundle().id()
+                            + ", whose components are its own: the rollout would change no"
+                            + " decision. Roll out a bundle ({\"challenger\": {\"strategy\":"
+                            + " \"models:/NAME/VERSION\"}}), or serve with --strategy none");
+        }
         RolloutController c = live().start(spec);
         json(ctx, 201, rolloutStatus(c));
     }
@@ -704,6 +723,7 @@ public final class QuiverServer implements AutoCloseable {
             models.stopPolling();
         }
         app.stop();
+        bundleDecisions.ifPresent(BundleDecisions::close);
         pipelines.close();
         metrics.close();
     }

@@ -218,7 +218,11 @@ class ServeRegisteredModelsIT {
                         "--watch-interval-ms",
                         "200",
                         "--poll-interval",
-                        "2s"));
+                        "2s",
+                        // the bound models decide in the plugin pipeline, which serves only
+                        // without a strategy bundle
+                        "--strategy",
+                        "none"));
         for (Registered r : registered.values()) {
             cmd.add("--model");
             cmd.add(r.capability() + "=" + r.requested());

@@ -113,4 +113,72 @@ class RolloutSpecTest {
         assertThat(RolloutSpec.parse(sizing.replace("log_loss", "pnl"), "s", null).rules().metric())
                 .isEqualTo(Metric.PNL);
     }
+
+    static final String STRATEGY =
+            """
+            {
+              "id": "strategy-7",
+              "challenger": {"strategy": "models:/quiver-strategy/7"},
+              "mode": "canary",
+              "routing": {"key": "account", "canary_percent": 25},
+              "rules": {"metric": "pnl", "min_samples": 50}
+            }
+            """;
+
+    @Test
+    void aStrategyRolloutNamesABundleAsChallengerAndTheServedBundleAsChampion() {
+        RolloutSpec s = RolloutSpec.parse(STRATEGY, "s.json", null);
+        assertThat(s.kind()).isEqualTo(RolloutSpec.Kind.STRATEGY);
+        assertThat(s.capability()).isEqualTo("strategy");
+        assertThat(s.challenger().strategy()).hasValue("models:/quiver-strategy/7");
+        assertThat(s.challenger().strategyUri().orElseThrow().version()).hasValue("7");
+        assertThat(s.challenger().modelUri()).isEmpty();
+        assertThat(s.champion().strategy()).isEmpty();
+        assertThat(s.champion().describe(s.plugin())).isEqualTo("the served strategy bundle");
+        assertThat(s.challenger().describe(s.plugin()))
+                .isEqualTo("strategy bundle models:/quiver-strategy/7");
+        assertThat(s.mode()).isEqualTo(Stage.CANARY);
+        assertThat(s.routingKey()).isEqualTo(RolloutSpec.RoutingKey.ACCOUNT);
+        assertThat(RolloutSpec.parse(s.toJson(), "again", null)).isEqualTo(s);
+        // the explicit form reads the same
+        RolloutSpec explicit =
+                RolloutSpec.parse(
+                        STRATEGY.replace(
+                                "\"challenger\"",
+                                "\"capability\": {\"kind\": \"strategy\"}, \"champion\": {},"
+                                        + " \"challenger\""),
+                        "s.json",
+                        null);
+        assertThat(explicit).isEqualTo(s);
+    }
+
+    @Test
+    void aStrategyFolderIsResolvedAgainstTheSpecsFolder() {
+        RolloutSpec s =
+                RolloutSpec.parse(
+                        STRATEGY.replace("models:/quiver-strategy/7", "bundles/b7"),
+                        "s.json",
+                        java.nio.file.Path.of("/srv/specs"));
+        assertThat(s.challenger().strategy()).hasValue("/srv/specs/bundles/b7");
+        assertThat(s.challenger().strategyUri()).isEmpty();
+    }
+
+    @ParameterizedTest(name = "{2}")
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "models:/quiver-strategy/7\"}|models:/quiver-strategy@challenger\"}|challenger.strategy|names an alias",
+                "\"strategy\": \"models:/quiver-strategy/7\"}|\"strategy\": \"models:/quiver-strategy/7\", \"config\": {}}|challenger.config|is not a known field",
+                "\"mode\"|\"champion\": {\"model\": \"models:/x/1\"}, \"mode\"|champion|a strategy rollout's champion is the bundle the service serves",
+                "\"mode\"|\"capability\": {\"kind\": \"prediction\"}, \"mode\"|capability.kind|but challenger.strategy names a strategy bundle",
+                "\"strategy\": \"models:/quiver-strategy/7\"|\"strategy\": 7|challenger.strategy|must be a non-blank string"
+            })
+    void aBadStrategySpecIsRefusedNamingTheField(
+            String from, String to, String field, String says) {
+        assertThat(STRATEGY).contains(from);
+        assertThatThrownBy(() -> RolloutSpec.parse(STRATEGY.replace(from, to), "s.json", null))
+                .isInstanceOf(RolloutSpecException.class)
+                .hasMessageContaining("field '" + field + "'")
+                .hasMessageContaining(says);
+    }
 }

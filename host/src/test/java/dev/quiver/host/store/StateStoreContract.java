@@ -780,9 +780,11 @@ abstract class StateStoreContract {
     void theMigrationIsAppliedOnceAndANewerSchemaIsRefused() throws SQLException {
         open().close();
         List<String> first = history();
-        assertThat(first).hasSize(2);
+        assertThat(first).hasSize(3);
         assertThat(first.get(0)).startsWith("1|V1__state_store.sql|true|");
         assertThat(first.get(1)).startsWith("2|V2__rollouts_and_alias_history.sql|true|");
+        assertThat(first.get(2))
+                .startsWith("4|dev.quiver.host.store.V4__Rollout_kind_strategy|true|");
         open().close();
         open().close();
         assertThat(history()).isEqualTo(first);
@@ -793,7 +795,7 @@ abstract class StateStoreContract {
             st.executeUpdate(
                     "INSERT INTO flyway_schema_history (installed_rank, version, description, type,"
                             + " script, checksum, installed_by, execution_time, success) VALUES"
-                            + " (3, '99', 'from the future', 'SQL', 'V99__from_the_future.sql', 1,"
+                            + " (4, '99', 'from the future', 'SQL', 'V99__from_the_future.sql', 1,"
                             + " 'test', 1, true)");
             if (!c.getAutoCommit()) {
                 c.commit();
@@ -805,6 +807,31 @@ abstract class StateStoreContract {
                 .hasMessageContaining(
                         "was migrated by a newer Quiver: schema version(s) 99"
                                 + " (V99__from_the_future.sql) are unknown to this one");
+    }
+
+    /**
+     * Schema 4 widened {@code rollouts.kind} to strategy rollouts and kept the constraint: {@code
+     * strategy} is stored, an unknown kind is still refused by the database.
+     */
+    @Test
+    void aStrategyRolloutKindIsStoredAndAnUnknownKindIsRefused() throws SQLException {
+        open().close();
+        String insert =
+                "INSERT INTO rollouts (id, kind, capability, spec_json, stage, stage_index,"
+                        + " created_ms, stage_since_ms, looks, paired_n, paired_mean, paired_m2,"
+                        + " pending_json, pending_dropped, positions_json, updated_ms) VALUES"
+                        + " ('%s', '%s', 'strategy', '{}', 'shadow', 0, 1, 1, 0, 0, 0, 0, '[]', 0,"
+                        + " '{}', 1)";
+        try (Connection c = DriverManager.getConnection(url());
+                Statement st = c.createStatement()) {
+            st.executeUpdate(String.format(insert, "s1", "strategy"));
+            if (!c.getAutoCommit()) {
+                c.commit();
+            }
+            assertThatThrownBy(() -> st.executeUpdate(String.format(insert, "s2", "portfolio")))
+                    .isInstanceOf(SQLException.class)
+                    .hasMessageContaining("kind");
+        }
     }
 
     /** version|script|success|installed_on of every applied migration, by rank. */

@@ -82,7 +82,10 @@ class ServeIT {
             assertThat(fused.get(f).asDouble()).as(f).isBetween(0.0, 1.0);
         }
         assertThat(fused.get("contributions")).isNotEmpty();
-        assertThat(fused.get("fusion_note").asText()).isNotBlank();
+        // No strategy bundle serves this server: the answer says plainly that it is unfitted.
+        assertThat(fused.get("fitted").asBoolean(true)).isFalse();
+        assertThat(fused.get("fusion_note").asText()).startsWith("UNFITTED: ");
+        assertThat(d.get("warning").asText()).startsWith("unfitted: no strategy bundle serves");
 
         JsonNode decisions = d.get("decisions");
         assertThat(decisions.size()).isGreaterThanOrEqualTo(2);
