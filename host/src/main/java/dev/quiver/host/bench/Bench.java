@@ -1,7 +1,14 @@
 package dev.quiver.host.bench;
 
+import dev.quiver.api.ensemble.FusedSignal;
+import dev.quiver.api.ensemble.SourceContribution;
+import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.sizing.SizingCapability;
+import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.engine.SymbolEngine;
+import dev.quiver.engine.feature.FeatureMatrix;
 import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.feature.StreamingFeatures;
 import dev.quiver.engine.fusion.PassThroughEnsemble;
@@ -41,7 +48,23 @@ import org.ta4j.core.num.DoubleNum;
  */
 public final class Bench {
 
-    /** Result of a bench run. */
+    /**
+     * Result of a bench run.
+     *
+     * @param dataset the series' id
+     * @param bars bars per run (the whole series)
+     * @param runs timed rounds
+     * @param quiverBarsPerSecond bars / median wall time of the walk-forward backtest, bars/s
+     * @param ta4jDoubleBarsPerSecond the same for ta4j with {@code DoubleNum}, bars/s
+     * @param ta4jDecimalBarsPerSecond the same for ta4j with {@code DecimalNum}, bars/s
+     * @param pluginCallsBarsPerSecond bars / median wall time of the backtest's plugin calls alone
+     *     (the traditional forecast and the fixed sizing of every decided bar, through the same
+     *     capability objects, on the same frames), bars/s: Quiver's ceiling
+     * @param quiverTrades Quiver's trades (the open one included)
+     * @param ta4jTrades ta4j's
+     * @param identicalTrades whether every entry and exit bar is the same on all sides
+     * @param firstDifference the first difference, or null
+     */
     public record Result(
             String dataset,
             int bars,
@@ -49,6 +72,7 @@ public final class Bench {
             double quiverBarsPerSecond,
             double ta4jDoubleBarsPerSecond,
             double ta4jDecimalBarsPerSecond,
+            double pluginCallsBarsPerSecond,
             int quiverTrades,
             int ta4jTrades,
             boolean identicalTrades,
@@ -57,6 +81,14 @@ public final class Bench {
         /** Quiver over ta4j DoubleNum. */
         public double speedupOverDouble() {
             return quiverBarsPerSecond / ta4jDoubleBarsPerSecond;
+        }
+
+        /**
+         * The ceiling: the plugin calls alone over ta4j DoubleNum, what Quiver would reach if
+         * everything but its two plugin calls per bar took no time.
+         */
+        public double pluginCallsOverDouble() {
+            return pluginCallsBarsPerSecond / ta4jDoubleBarsPerSecond;
         }
 
         /** Quiver over ta4j DecimalNum. */
@@ -129,6 +161,7 @@ public final class Bench {
                 () -> Ta4jBacktest.run(doubleSeries, firstTestBar, rate);
         Supplier<TradingRecord> ta4jDecimal =
                 () -> Ta4jBacktest.run(decimalSeries, firstTestBar, rate);
+        Supplier<Integer> pluginCalls = pluginCalls(firstTestBar);
 
         progress.printf(
                 Locale.ROOT,
@@ -136,13 +169,15 @@ public final class Bench {
                 bars.symbol(),
                 warmupRuns,
                 runs);
-        Object[] last = new Object[2];
+        Object[] last = new Object[3];
         for (int i = 0; i < warmupRuns; i++) {
             last[0] = quiver.get();
             last[1] = ta4jDouble.get();
+            last[2] = pluginCalls.get();
         }
         long[] quiverNanos = new long[runs];
         long[] doubleNanos = new long[runs];
+        long[] pluginNanos = new long[runs];
         for (int i = 0; i < runs; i++) {
             if (i % 2 == 0) {
                 quiverNanos[i] = timed(quiver, last, 0);
@@ -151,6 +186,7 @@ public final class Bench {
                 doubleNanos[i] = timed(ta4jDouble, last, 1);
                 quiverNanos[i] = timed(quiver, last, 0);
             }
+            pluginNanos[i] = timed(pluginCalls, last, 2);
         }
         PolicyResult policy = ((BacktestResult) last[0]).policies().get(fixed.descriptor().name());
         List<Ta4jBacktest.Episode> quiverEpisodes = episodes(policy.trades());
@@ -182,10 +218,54 @@ public final class Bench {
                 bars.size() / (median(quiverNanos) / 1e9),
                 bars.size() / (median(doubleNanos) / 1e9),
                 bars.size() / (median(decimalNanos) / 1e9),
+                bars.size() / (median(pluginNanos) / 1e9),
                 quiverEpisodes.size(),
                 doubleEpisodes.size(),
                 difference == null,
                 difference);
+    }
+
+    /**
+     * The backtest's plugin calls alone, for the ceiling: per decided bar ({@code firstTestBar} on)
+     * the traditional forecast of the bar's frame and the fixed sizing of a context built from it
+     * beforehand, through the same capability objects the backtest calls (the host's guards
+     * included). Frames and contexts are built here, untimed.
+     *
+     * @return a run: counts the long forecasts and positive fractions (so no call is dead code)
+     */
+    private Supplier<Integer> pluginCalls(int firstTestBar) {
+        FeatureMatrix features = FeaturePipeline.compute(bars);
+        int count = bars.size() - firstTestBar;
+        FeatureFrame[] frames = new FeatureFrame[count];
+        SizingContext[] contexts = new SizingContext[count];
+        int volatility = features.schema().indexOf(SymbolEngine.VOLATILITY_FEATURE);
+        for (int i = 0; i < count; i++) {
+            frames[i] = features.frame(firstTestBar + i);
+            Forecast f = traditional.forecast(frames[i]);
+            double p = f.probabilityUp();
+            FusedSignal signal =
+                    new FusedSignal(
+                            f.barTime(),
+                            p,
+                            Math.abs(2 * p - 1),
+                            1.0,
+                            List.of(new SourceContribution(f.source(), p, 1.0)));
+            contexts[i] =
+                    new SizingContext(
+                            signal, 10_000, 0, 1.0, Math.max(0, frames[i].get(volatility)), 1.0);
+        }
+        return () -> {
+            int positive = 0;
+            for (int i = 0; i < count; i++) {
+                if (traditional.forecast(frames[i]).probabilityUp() > 0.5) {
+                    positive++;
+                }
+                if (fixed.size(contexts[i]).fraction() > 0) {
+                    positive++;
+                }
+            }
+            return positive;
+        };
     }
 
     /** Untimed DecimalNum runs before its timed ones (each takes seconds). */

@@ -388,6 +388,11 @@ final class BenchCommand implements Callable<Integer> {
                     r.speedupOverDecimal() >= 50 ? "" : ", not met");
             o.printf(
                     Locale.ROOT,
+                    "  its plugin calls alone        %,14.0f bars/s   the ceiling: %.1fx ta4j DoubleNum%n",
+                    r.pluginCallsBarsPerSecond(),
+                    r.pluginCallsOverDouble());
+            o.printf(
+                    Locale.ROOT,
                     "  trades: quiver %d, ta4j %d, identical: %s%s%n",
                     r.quiverTrades(),
                     r.ta4jTrades(),
@@ -902,6 +907,7 @@ final class BenchCommand implements Callable<Integer> {
         backtest.put("speedup_over_double", r.speedupOverDouble());
         backtest.put("speedup_over_decimal", r.speedupOverDecimal());
         backtest.put("trades", r.quiverTrades());
+        backtest.put("plugin_calls_bars_per_s", r.pluginCallsBarsPerSecond());
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("dataset", r.dataset());
         json.put("bars", r.bars());
