@@ -252,20 +252,18 @@ public final class SymbolEngine {
         if (expired) {
             expiredDecisions++;
         }
-        List<PolicyStep> out = new ArrayList<>(books.length);
+        PolicyStep[] out = new PolicyStep[books.length];
         for (int p = 0; p < books.length; p++) {
-            if (expired) {
-                out.add(books[p].abstain(expiryReason, close));
-                continue;
-            }
-            out.add(
-                    books[p].decide(
-                            strategy.policies().get(p),
-                            signal,
-                            noSignal,
-                            close,
-                            lastVolatility,
-                            payoffRatio));
+            out[p] =
+                    expired
+                            ? books[p].abstain(expiryReason, close)
+                            : books[p].decide(
+                                    strategy.policies().get(p),
+                                    signal,
+                                    noSignal,
+                                    close,
+                                    lastVolatility,
+                                    payoffRatio);
         }
         return new Step(
                 bar.start(),
@@ -273,7 +271,7 @@ public final class SymbolEngine {
                 failures.isEmpty() ? Map.of() : new LinkedHashMap<>(failures),
                 signal,
                 noSignal,
-                out);
+                out.length == 1 ? List.of(out[0]) : List.of(out));
     }
 
     private double volatility(FeatureFrame frame) {
