@@ -57,6 +57,13 @@ public final class SymbolEngine {
     private Strategy strategy;
     private Forecasts forecasts;
     private final EngineListener listener;
+
+    /** Whether capability calls are timed: only for a caller's listener (no clock reads else). */
+    private final boolean timed;
+
+    /** This bar's failed sources, cleared every bar; a {@link Step} gets a copy only if any. */
+    private final Map<String, String> failuresOfBar = new LinkedHashMap<>();
+
     private final RiskGuard guard = new RiskGuard();
     private final Book[] books;
     private String ensembleName;
@@ -92,6 +99,7 @@ public final class SymbolEngine {
         this.rules = rules;
         this.strategy = strategy;
         this.listener = listener == null ? EngineListener.NONE : listener;
+        this.timed = listener != null && listener != EngineListener.NONE;
         this.ownForecasts = forecasts == null;
         this.forecasts =
                 forecasts == null ? sourcesOf(strategy.sources(), this.listener) : forecasts;
@@ -119,31 +127,52 @@ public final class SymbolEngine {
      * @return the forecast step
      */
     public static Forecasts sourcesOf(List<PredictionCapability> sources, EngineListener observer) {
-        EngineListener listener = observer == null ? EngineListener.NONE : observer;
-        List<PredictionCapability> list = List.copyOf(sources);
-        String[] names = new String[list.size()];
+        boolean timed = observer != null && observer != EngineListener.NONE;
+        PredictionCapability[] list = List.copyOf(sources).toArray(PredictionCapability[]::new);
+        String[] names = new String[list.length];
         for (int i = 0; i < names.length; i++) {
-            names[i] = list.get(i).descriptor().name();
+            names[i] = list[i].descriptor().name();
         }
         return (frame, failures) -> {
-            List<Forecast> out = new ArrayList<>(list.size());
+            if (list.length == 1) {
+                // One source (the common case): no list to grow, an immutable one-element result.
+                Forecast f = forecastOf(list[0], names[0], frame, failures, timed, observer);
+                return f == null ? List.of() : List.of(f);
+            }
+            List<Forecast> out = new ArrayList<>(list.length);
             for (int i = 0; i < names.length; i++) {
-                long t0 = System.nanoTime();
-                try {
-                    Forecast f = list.get(i).forecast(frame);
-                    if (f == null) {
-                        failures.put(names[i], "returned no forecast");
-                    } else {
-                        out.add(f);
-                    }
-                } catch (RuntimeException | LinkageError | StackOverflowError e) {
-                    failures.put(names[i], String.valueOf(e.getMessage()));
-                } finally {
-                    listener.called("prediction", names[i], System.nanoTime() - t0);
+                Forecast f = forecastOf(list[i], names[i], frame, failures, timed, observer);
+                if (f != null) {
+                    out.add(f);
                 }
             }
             return out;
         };
+    }
+
+    /** One source's forecast, or null (its failure put in {@code failures}); timed if asked. */
+    private static Forecast forecastOf(
+            PredictionCapability source,
+            String name,
+            FeatureFrame frame,
+            Map<String, String> failures,
+            boolean timed,
+            EngineListener listener) {
+        long t0 = timed ? System.nanoTime() : 0L;
+        try {
+            Forecast f = source.forecast(frame);
+            if (f == null) {
+                failures.put(name, "returned no forecast");
+            }
+            return f;
+        } catch (RuntimeException | LinkageError | StackOverflowError e) {
+            failures.put(name, String.valueOf(e.getMessage()));
+            return null;
+        } finally {
+            if (timed) {
+                listener.called("prediction", name, System.nanoTime() - t0);
+            }
+        }
     }
 
     /**
@@ -181,7 +210,8 @@ public final class SymbolEngine {
         previousOpen = open;
         bars++;
 
-        Map<String, String> failures = new LinkedHashMap<>();
+        Map<String, String> failures = failuresOfBar;
+        failures.clear();
         List<Forecast> list = List.of();
         FusedSignal signal = null;
         String noSignal;
@@ -195,7 +225,7 @@ public final class SymbolEngine {
             } else {
                 noSignal = null;
                 EnsembleCapability ensemble = strategy.ensemble();
-                long t0 = System.nanoTime();
+                long t0 = timed ? System.nanoTime() : 0L;
                 try {
                     signal = ensemble.fuse(list, frame);
                     if (signal == null) {
@@ -209,7 +239,9 @@ public final class SymbolEngine {
                                     + e.getMessage()
                                     + " -> flat";
                 } finally {
-                    listener.called("ensemble", ensembleName, System.nanoTime() - t0);
+                    if (timed) {
+                        listener.called("ensemble", ensembleName, System.nanoTime() - t0);
+                    }
                 }
             }
         }
@@ -220,22 +252,26 @@ public final class SymbolEngine {
         if (expired) {
             expiredDecisions++;
         }
-        List<PolicyStep> out = new ArrayList<>(books.length);
+        PolicyStep[] out = new PolicyStep[books.length];
         for (int p = 0; p < books.length; p++) {
-            if (expired) {
-                out.add(books[p].abstain(expiryReason, close));
-                continue;
-            }
-            out.add(
-                    books[p].decide(
-                            strategy.policies().get(p),
-                            signal,
-                            noSignal,
-                            close,
-                            lastVolatility,
-                            payoffRatio));
+            out[p] =
+                    expired
+                            ? books[p].abstain(expiryReason, close)
+                            : books[p].decide(
+                                    strategy.policies().get(p),
+                                    signal,
+                                    noSignal,
+                                    close,
+                                    lastVolatility,
+                                    payoffRatio);
         }
-        return new Step(bar.start(), list, failures, signal, noSignal, out);
+        return new Step(
+                bar.start(),
+                list,
+                failures.isEmpty() ? Map.of() : new LinkedHashMap<>(failures),
+                signal,
+                noSignal,
+                out.length == 1 ? List.of(out[0]) : List.of(out));
     }
 
     private double volatility(FeatureFrame frame) {
@@ -590,9 +626,13 @@ public final class SymbolEngine {
                                 rules.maxFraction(),
                                 Double.isFinite(volatility) ? volatility : 0,
                                 payoff);
-                long t0 = System.nanoTime();
-                d = guard.decide(policy, ctx);
-                listener.called("sizing", name, System.nanoTime() - t0);
+                if (timed) {
+                    long t0 = System.nanoTime();
+                    d = guard.decide(policy, ctx);
+                    listener.called("sizing", name, System.nanoTime() - t0);
+                } else {
+                    d = guard.decide(policy, ctx);
+                }
                 proposed = d.fraction();
                 proposedLast = proposed;
                 if (breakers != null) {

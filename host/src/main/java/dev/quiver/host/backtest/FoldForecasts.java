@@ -273,11 +273,19 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
         }
     }
 
+    /** The bar after the last one {@link #at(FeatureFrame, Map)} was asked for: its next guess. */
+    private int nextBar;
+
     @Override
     public List<Forecast> at(FeatureFrame frame, Map<String, String> failuresOfBar) {
+        long[] starts = features.bars().startMillis;
+        long millis = frame.bar().start().toEpochMilli();
+        // The account pass asks bar after bar: try the next one before searching.
         int i =
-                Arrays.binarySearch(
-                        features.bars().startMillis, frame.bar().start().toEpochMilli());
+                nextBar >= 0 && nextBar < starts.length && starts[nextBar] == millis
+                        ? nextBar
+                        : Arrays.binarySearch(starts, millis);
+        nextBar = i + 1;
         return at(i, frame);
     }
 
@@ -297,13 +305,18 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
                 }
             }
         }
-        List<Forecast> out = new ArrayList<>(sources.size());
-        for (int p = 0; p < sources.size(); p++) {
-            if (forecasts[p][i] != null) {
-                out.add(forecasts[p][i]);
+        if (sources.size() == 1) {
+            Forecast only = forecasts[0][i];
+            list = only == null ? List.of() : List.of(only);
+        } else {
+            List<Forecast> out = new ArrayList<>(sources.size());
+            for (int p = 0; p < sources.size(); p++) {
+                if (forecasts[p][i] != null) {
+                    out.add(forecasts[p][i]);
+                }
             }
+            list = List.copyOf(out);
         }
-        list = List.copyOf(out);
         byBar[i] = list;
         return list;
     }

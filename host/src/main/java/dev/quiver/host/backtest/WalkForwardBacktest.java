@@ -883,8 +883,10 @@ public final class WalkForwardBacktest {
                 holdPending = canFill ? 1.0 : Double.NaN;
             }
             Step s = engine.step(bars.bar(t), features.frame(t), payoff[t]);
-            for (String failed : s.failures().keySet()) {
-                failureCounts.merge(failed, 1, Integer::sum);
+            if (!s.failures().isEmpty()) {
+                for (String failed : s.failures().keySet()) {
+                    failureCounts.merge(failed, 1, Integer::sum);
+                }
             }
             if (listener != null) {
                 listener.accept(s);

@@ -1,7 +1,14 @@
 package dev.quiver.host.bench;
 
+import dev.quiver.api.ensemble.FusedSignal;
+import dev.quiver.api.ensemble.SourceContribution;
+import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.sizing.SizingCapability;
+import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.engine.SymbolEngine;
+import dev.quiver.engine.feature.FeatureMatrix;
 import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.feature.StreamingFeatures;
 import dev.quiver.engine.fusion.PassThroughEnsemble;
@@ -18,12 +25,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.Function;
 import java.util.function.Supplier;
 import org.ta4j.core.BarSeries;
+import org.ta4j.core.TradingRecord;
 import org.ta4j.core.num.DecimalNum;
 import org.ta4j.core.num.DoubleNum;
-import org.ta4j.core.num.Num;
 
 /**
  * {@code quiver bench}: backtest throughput of the traditional signal with fixed sizing, Quiver's
@@ -31,13 +37,34 @@ import org.ta4j.core.num.Num;
  * account) against ta4j computing the same indicators and rule with {@link DoubleNum} and with its
  * default {@link DecimalNum}, on the same bars in the same JVM, and a trade-for-trade comparison.
  *
- * <p>Method: each side runs {@code warmupRuns} untimed, then {@code runs} timed runs; the figure is
- * bars divided by the median run's wall time. Data loading (CSV parsing, ta4j series construction)
- * is not timed on either side; feature and indicator computation is.
+ * <p>What Quiver runs is the walk-forward backtest itself ({@link WalkForwardBacktest#run}: the
+ * feature pipeline, then every test bar stepped through the engine's {@code SymbolEngine}, then the
+ * report's metrics, without the bootstrap intervals), not a loop of its own.
+ *
+ * <p>Method: Quiver and ta4j {@code DoubleNum} run in interleaved rounds (see {@link #run}), so
+ * both get the same warm-up and the same machine load; the figure is bars divided by the median
+ * run's wall time. Data loading (CSV parsing, ta4j series construction) is not timed on either
+ * side; feature and indicator computation is.
  */
 public final class Bench {
 
-    /** Result of a bench run. */
+    /**
+     * Result of a bench run.
+     *
+     * @param dataset the series' id
+     * @param bars bars per run (the whole series)
+     * @param runs timed rounds
+     * @param quiverBarsPerSecond bars / median wall time of the walk-forward backtest, bars/s
+     * @param ta4jDoubleBarsPerSecond the same for ta4j with {@code DoubleNum}, bars/s
+     * @param ta4jDecimalBarsPerSecond the same for ta4j with {@code DecimalNum}, bars/s
+     * @param pluginCallsBarsPerSecond bars / median wall time of the backtest's plugin calls alone
+     *     (the traditional forecast and the fixed sizing of every decided bar, through the same
+     *     capability objects, on the same frames), bars/s: Quiver's ceiling
+     * @param quiverTrades Quiver's trades (the open one included)
+     * @param ta4jTrades ta4j's
+     * @param identicalTrades whether every entry and exit bar is the same on all sides
+     * @param firstDifference the first difference, or null
+     */
     public record Result(
             String dataset,
             int bars,
@@ -45,6 +72,7 @@ public final class Bench {
             double quiverBarsPerSecond,
             double ta4jDoubleBarsPerSecond,
             double ta4jDecimalBarsPerSecond,
+            double pluginCallsBarsPerSecond,
             int quiverTrades,
             int ta4jTrades,
             boolean identicalTrades,
@@ -53,6 +81,14 @@ public final class Bench {
         /** Quiver over ta4j DoubleNum. */
         public double speedupOverDouble() {
             return quiverBarsPerSecond / ta4jDoubleBarsPerSecond;
+        }
+
+        /**
+         * The ceiling: the plugin calls alone over ta4j DoubleNum, what Quiver would reach if
+         * everything but its two plugin calls per bar took no time.
+         */
+        public double pluginCallsOverDouble() {
+            return pluginCallsBarsPerSecond / ta4jDoubleBarsPerSecond;
         }
 
         /** Quiver over ta4j DecimalNum. */
@@ -88,21 +124,26 @@ public final class Bench {
     }
 
     /**
-     * Runs both sides.
+     * Runs both sides, interleaved: each round runs Quiver and ta4j {@code DoubleNum} back to back
+     * (which goes first alternates), so both see the same JIT history and the same machine load;
+     * warm-up rounds first, untimed. Then ta4j {@code DecimalNum} (slow): {@link
+     * #DECIMAL_WARMUP_RUNS} untimed runs and {@code decimalRuns} timed ones.
      *
-     * @param warmupRuns untimed runs per side, {@code >= 0}
-     * @param runs timed runs per side, {@code >= 1}
+     * @param warmupRuns untimed rounds (one run per side each), {@code >= 0}
+     * @param runs timed rounds, {@code >= 1}
      * @param decimalRuns timed runs for the (slow) DecimalNum side, {@code >= 1}
      * @return figures and the trade comparison
      */
     public Result run(int warmupRuns, int runs, int decimalRuns) {
         // One training bar and the minimum embargo: the rule needs no fitting, and the test span
         // then starts right after warm-up. The pass-through ensemble keeps the raw probability.
+        // One thread, like ta4j's BarSeriesManager: with a single fold nothing could overlap.
         var config =
                 new WalkForwardBacktest.Config(1, 1, bars.size(), 10_000, costs, 1.0, 0.05, 250);
         Supplier<BacktestResult> quiver =
                 () ->
                         new WalkForwardBacktest(config)
+                                .withThreads(1)
                                 .withoutIntervals()
                                 .run(
                                         FeaturePipeline.compute(bars),
@@ -112,71 +153,131 @@ public final class Bench {
                                         new RiskGuard(),
                                         Progress.NONE);
         int firstTestBar = StreamingFeatures.FIRST_WARM_INDEX + 2;
-
-        progress.printf(
-                Locale.ROOT, "bench %s: quiver, %d+%d runs%n", bars.symbol(), warmupRuns, runs);
-        BacktestResult last = null;
-        for (int i = 0; i < warmupRuns; i++) {
-            last = quiver.get();
-        }
-        long[] quiverNanos = new long[runs];
-        for (int i = 0; i < runs; i++) {
-            long t0 = System.nanoTime();
-            last = quiver.get();
-            quiverNanos[i] = System.nanoTime() - t0;
-        }
-        PolicyResult policy = last.policies().get(fixed.descriptor().name());
-        List<Ta4jBacktest.Episode> quiverEpisodes = episodes(policy.trades());
-
         double rate = costs.rate();
+        // Data loading is not timed: ta4j's series are built once, like Quiver's BarData.
+        BarSeries doubleSeries = Ta4jReference.toSeries(bars, DoubleNum::valueOf);
+        BarSeries decimalSeries = Ta4jReference.toSeries(bars, DecimalNum::valueOf);
+        Supplier<TradingRecord> ta4jDouble =
+                () -> Ta4jBacktest.run(doubleSeries, firstTestBar, rate);
+        Supplier<TradingRecord> ta4jDecimal =
+                () -> Ta4jBacktest.run(decimalSeries, firstTestBar, rate);
+        Supplier<Integer> pluginCalls = pluginCalls(firstTestBar);
+
         progress.printf(
                 Locale.ROOT,
-                "bench %s: ta4j DoubleNum, %d+%d runs%n",
+                "bench %s: quiver and ta4j DoubleNum interleaved, %d warm-up + %d timed rounds%n",
                 bars.symbol(),
                 warmupRuns,
                 runs);
-        var doubleSide = time(DoubleNum::valueOf, firstTestBar, rate, warmupRuns, runs);
-        progress.printf(
-                Locale.ROOT, "bench %s: ta4j DecimalNum, 1+%d runs%n", bars.symbol(), decimalRuns);
-        var decimalSide = time(DecimalNum::valueOf, firstTestBar, rate, 1, decimalRuns);
+        Object[] last = new Object[3];
+        for (int i = 0; i < warmupRuns; i++) {
+            last[0] = quiver.get();
+            last[1] = ta4jDouble.get();
+            last[2] = pluginCalls.get();
+        }
+        long[] quiverNanos = new long[runs];
+        long[] doubleNanos = new long[runs];
+        long[] pluginNanos = new long[runs];
+        for (int i = 0; i < runs; i++) {
+            if (i % 2 == 0) {
+                quiverNanos[i] = timed(quiver, last, 0);
+                doubleNanos[i] = timed(ta4jDouble, last, 1);
+            } else {
+                doubleNanos[i] = timed(ta4jDouble, last, 1);
+                quiverNanos[i] = timed(quiver, last, 0);
+            }
+            pluginNanos[i] = timed(pluginCalls, last, 2);
+        }
+        PolicyResult policy = ((BacktestResult) last[0]).policies().get(fixed.descriptor().name());
+        List<Ta4jBacktest.Episode> quiverEpisodes = episodes(policy.trades());
+        List<Ta4jBacktest.Episode> doubleEpisodes = Ta4jBacktest.episodes((TradingRecord) last[1]);
 
-        String difference = firstDifference(quiverEpisodes, doubleSide.episodes);
+        progress.printf(
+                Locale.ROOT,
+                "bench %s: ta4j DecimalNum, %d warm-up + %d timed runs%n",
+                bars.symbol(),
+                DECIMAL_WARMUP_RUNS,
+                decimalRuns);
+        for (int i = 0; i < DECIMAL_WARMUP_RUNS; i++) {
+            last[1] = ta4jDecimal.get();
+        }
+        long[] decimalNanos = new long[decimalRuns];
+        for (int i = 0; i < decimalRuns; i++) {
+            decimalNanos[i] = timed(ta4jDecimal, last, 1);
+        }
+        List<Ta4jBacktest.Episode> decimalEpisodes = Ta4jBacktest.episodes((TradingRecord) last[1]);
+
+        String difference = firstDifference(quiverEpisodes, doubleEpisodes);
         if (difference == null) {
-            difference = firstDifference(quiverEpisodes, decimalSide.episodes);
+            difference = firstDifference(quiverEpisodes, decimalEpisodes);
         }
         return new Result(
                 bars.symbol(),
                 bars.size(),
                 runs,
                 bars.size() / (median(quiverNanos) / 1e9),
-                bars.size() / (median(doubleSide.nanos) / 1e9),
-                bars.size() / (median(decimalSide.nanos) / 1e9),
+                bars.size() / (median(doubleNanos) / 1e9),
+                bars.size() / (median(decimalNanos) / 1e9),
+                bars.size() / (median(pluginNanos) / 1e9),
                 quiverEpisodes.size(),
-                doubleSide.episodes.size(),
+                doubleEpisodes.size(),
                 difference == null,
                 difference);
     }
 
-    private record Side(long[] nanos, List<Ta4jBacktest.Episode> episodes) {}
+    /**
+     * The backtest's plugin calls alone, for the ceiling: per decided bar ({@code firstTestBar} on)
+     * the traditional forecast of the bar's frame and the fixed sizing of a context built from it
+     * beforehand, through the same capability objects the backtest calls (the host's guards
+     * included). Frames and contexts are built here, untimed.
+     *
+     * @return a run: counts the long forecasts and positive fractions (so no call is dead code)
+     */
+    private Supplier<Integer> pluginCalls(int firstTestBar) {
+        FeatureMatrix features = FeaturePipeline.compute(bars);
+        int count = bars.size() - firstTestBar;
+        FeatureFrame[] frames = new FeatureFrame[count];
+        SizingContext[] contexts = new SizingContext[count];
+        int volatility = features.schema().indexOf(SymbolEngine.VOLATILITY_FEATURE);
+        for (int i = 0; i < count; i++) {
+            frames[i] = features.frame(firstTestBar + i);
+            Forecast f = traditional.forecast(frames[i]);
+            double p = f.probabilityUp();
+            FusedSignal signal =
+                    new FusedSignal(
+                            f.barTime(),
+                            p,
+                            Math.abs(2 * p - 1),
+                            1.0,
+                            List.of(new SourceContribution(f.source(), p, 1.0)));
+            contexts[i] =
+                    new SizingContext(
+                            signal, 10_000, 0, 1.0, Math.max(0, frames[i].get(volatility)), 1.0);
+        }
+        return () -> {
+            int positive = 0;
+            for (int i = 0; i < count; i++) {
+                if (traditional.forecast(frames[i]).probabilityUp() > 0.5) {
+                    positive++;
+                }
+                if (fixed.size(contexts[i]).fraction() > 0) {
+                    positive++;
+                }
+            }
+            return positive;
+        };
+    }
 
-    private Side time(
-            Function<Number, Num> numbers,
-            int firstTestBar,
-            double rate,
-            int warmupRuns,
-            int runs) {
-        BarSeries series = Ta4jReference.toSeries(bars, numbers);
-        var record = Ta4jBacktest.run(series, firstTestBar, rate);
-        for (int i = 1; i < warmupRuns; i++) {
-            record = Ta4jBacktest.run(series, firstTestBar, rate);
-        }
-        long[] nanos = new long[runs];
-        for (int i = 0; i < runs; i++) {
-            long t0 = System.nanoTime();
-            record = Ta4jBacktest.run(series, firstTestBar, rate);
-            nanos[i] = System.nanoTime() - t0;
-        }
-        return new Side(nanos, Ta4jBacktest.episodes(record));
+    /** Untimed DecimalNum runs before its timed ones (each takes seconds). */
+    static final int DECIMAL_WARMUP_RUNS = 2;
+
+    /** Wall time of one run, ns; its result kept in {@code sink[slot]} (checked afterwards). */
+    private static long timed(Supplier<?> run, Object[] sink, int slot) {
+        long t0 = System.nanoTime();
+        Object result = run.get();
+        long nanos = System.nanoTime() - t0;
+        sink[slot] = result;
+        return nanos;
     }
 
     private List<Ta4jBacktest.Episode> episodes(List<Trade> trades) {

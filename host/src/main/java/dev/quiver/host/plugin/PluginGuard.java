@@ -46,7 +46,10 @@ final class PluginGuard implements AutoCloseable {
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong deadlineMisses = new AtomicLong();
     private final ArrayDeque<String> recent = new ArrayDeque<>();
-    private int consecutiveFailures;
+
+    /** Written under this guard's lock; volatile so a success can skip the lock when it is 0. */
+    private volatile int consecutiveFailures;
+
     private volatile String quarantineReason;
 
     PluginGuard(String pluginId, IsolationPolicy policy) {
@@ -173,10 +176,20 @@ final class PluginGuard implements AutoCloseable {
         if (problem != null) {
             throw fail("PLUGIN_GARBAGE", capability, operation + " " + problem, null);
         }
-        synchronized (this) {
-            consecutiveFailures = 0;
-        }
+        resetConsecutiveFailures();
         return value;
+    }
+
+    /**
+     * A successful call ends a run of failures. Takes the lock only when there is a run to end: a
+     * call per bar in a backtest then pays no lock.
+     */
+    private void resetConsecutiveFailures() {
+        if (consecutiveFailures != 0) {
+            synchronized (this) {
+                consecutiveFailures = 0;
+            }
+        }
     }
 
     /** {@link #call} on the caller's thread: the same checks, a late result refused. */
@@ -214,9 +227,7 @@ final class PluginGuard implements AutoCloseable {
         if (problem != null) {
             throw fail("PLUGIN_GARBAGE", capability, operation + " " + problem, null);
         }
-        synchronized (this) {
-            consecutiveFailures = 0;
-        }
+        resetConsecutiveFailures();
         return value;
     }
 

@@ -57,17 +57,19 @@ public record Forecast(
                     "must be >= 1");
         }
         details = details == null ? Map.of() : Map.copyOf(details);
-        details.forEach(
-                (k, v) -> {
-                    if (!Double.isFinite(v)) {
-                        throw new QuiverInputException(
-                                "BAD_FORECAST",
-                                "details." + k,
-                                where(source, barTime),
-                                v,
-                                "is not finite");
-                    }
-                });
+        // A plain loop, not forEach with a capturing lambda: this runs once per forecast, and the
+        // loop's entries need not be allocated.
+        for (Map.Entry<String, Double> e : details.entrySet()) {
+            double v = e.getValue();
+            if (!Double.isFinite(v)) {
+                throw new QuiverInputException(
+                        "BAD_FORECAST",
+                        "details." + e.getKey(),
+                        where(source, barTime),
+                        v,
+                        "is not finite");
+            }
+        }
     }
 
     private static String where(String source, Instant barTime) {

@@ -36,12 +36,17 @@ public record SizingDecision(double fraction, String reason, Map<String, Double>
                     "BAD_SIZING", "reason", "sizing decision", reason, "is blank");
         }
         inputs = inputs == null ? Map.of() : Map.copyOf(inputs);
-        inputs.forEach(
-                (k, v) -> {
-                    if (!Double.isFinite(v)) {
-                        throw new QuiverInputException(
-                                "BAD_SIZING", "inputs." + k, "sizing decision", v, "is not finite");
-                    }
-                });
+        // A plain loop, not forEach with a capturing lambda: this runs once per decision.
+        for (Map.Entry<String, Double> e : inputs.entrySet()) {
+            double v = e.getValue();
+            if (!Double.isFinite(v)) {
+                throw new QuiverInputException(
+                        "BAD_SIZING",
+                        "inputs." + e.getKey(),
+                        "sizing decision",
+                        v,
+                        "is not finite");
+            }
+        }
     }
 }
