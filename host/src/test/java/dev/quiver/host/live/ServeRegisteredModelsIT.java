@@ -223,6 +223,8 @@ class ServeRegisteredModelsIT {
                         // without a strategy bundle
                         "--strategy",
                         "none"));
+        // The tests' trust list: the first-party plugins, and the rebuild dropped below.
+        cmd.addAll(dev.quiver.host.plugin.Trusting.options());
         for (Registered r : registered.values()) {
             cmd.add("--model");
             cmd.add(r.capability() + "=" + r.requested());
@@ -332,6 +334,7 @@ class ServeRegisteredModelsIT {
         Path zip = servePlugins.resolve("ensemble-gbm-1.2.0.zip");
         Path next = servePlugins.resolve(".ensemble-gbm.next");
         HotSwapIT.withPluginVersion(zip, next, "1.2.1");
+        dev.quiver.host.plugin.Trusting.trust(next); // a rebuild, trusted before it is dropped
         Files.move(next, zip, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         try {
             HotSwapIT.await(
