@@ -379,7 +379,13 @@ class StrategyRolloutIT {
         assertThat(d.path("bar_time").asText()).isEqualTo(time);
         assertThat(d.at("/provenance/bundle").asText()).as("bundle at %s", time).isEqualTo(bundle);
         assertThat(d.at("/fused/p_up").asDouble())
-                .as("p_up of %s at %s", bundle, time)
+                .as(
+                        "p_up of %s at %s in %s (failed sources %s, rollouts %s)",
+                        bundle,
+                        time,
+                        d.path("symbol").asText(),
+                        d.at("/provenance/failed_sources"),
+                        d.at("/provenance/rollouts"))
                 .isEqualTo(p);
     }
 
