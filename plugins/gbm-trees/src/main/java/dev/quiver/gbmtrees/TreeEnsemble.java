@@ -60,7 +60,9 @@ public final class TreeEnsemble {
      *
      * @param rule the split rule of the library that trained the trees
      * @param features number of input features; every split feature is in {@code [0, features)}
-     * @param baseMargin the margin before any tree, log-odds
+     * @param baseMargin the margin before any tree, log-odds ({@link #margin})
+     * @param baseMarginF the same margin as the library computes it in float32 ({@link
+     *     #xgboostProbability}; for XGBoost {@code -logf(1 / base_score - 1)})
      * @param roots first node of each tree
      * @param feature split feature per node, {@code -1} for a leaf
      * @param threshold split threshold per node
@@ -71,33 +73,6 @@ public final class TreeEnsemble {
      * @param value leaf value per node, log-odds
      */
     public TreeEnsemble(
-            Rule rule,
-            int features,
-            double baseMargin,
-            int[] roots,
-            int[] feature,
-            double[] threshold,
-            int[] left,
-            int[] right,
-            boolean[] zeroIsMissing,
-            boolean[] defaultLeft,
-            double[] value) {
-        this(
-                rule,
-                features,
-                baseMargin,
-                (float) baseMargin,
-                roots,
-                feature,
-                threshold,
-                left,
-                right,
-                zeroIsMissing,
-                defaultLeft,
-                value);
-    }
-
-    TreeEnsemble(
             Rule rule,
             int features,
             double baseMargin,

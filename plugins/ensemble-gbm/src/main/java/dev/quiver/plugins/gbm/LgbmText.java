@@ -166,6 +166,7 @@ final class LgbmText {
                 TreeEnsemble.Rule.LIGHTGBM,
                 nFeatures,
                 0.0,
+                0.0f,
                 roots,
                 feature,
                 threshold,
