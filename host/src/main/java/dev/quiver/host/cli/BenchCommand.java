@@ -498,10 +498,11 @@ final class BenchCommand implements Callable<Integer> {
                         (k, v) ->
                                 o.printf(
                                         Locale.ROOT,
-                                        "    %-22s %8.2f s %,9d%n",
+                                        "    %-22s %8.2f s %,9d%s%n",
                                         k,
                                         v[0],
-                                        (long) v[1]));
+                                        (long) v[1],
+                                        v[2] > 0 ? "  (" + (long) v[2] + " failed)" : ""));
         o.flush();
         if (out != null) {
             Map<String, Object> json = new LinkedHashMap<>();
@@ -517,7 +518,18 @@ final class BenchCommand implements Callable<Integer> {
             m.put("threads", r.threads());
             m.put("cores", Runtime.getRuntime().availableProcessors());
             Map<String, Object> calls = new LinkedHashMap<>();
-            r.bareCalls().forEach((k, v) -> calls.put(k, Map.of("s", v[0], "calls", (long) v[1])));
+            r.bareCalls()
+                    .forEach(
+                            (k, v) ->
+                                    calls.put(
+                                            k,
+                                            Map.of(
+                                                    "s",
+                                                    v[0],
+                                                    "calls",
+                                                    (long) v[1],
+                                                    "failed",
+                                                    (long) v[2])));
             m.put("bare_calls", calls);
             m.put(
                     "method",

@@ -150,6 +150,33 @@ class BootstrapTest {
         return out;
     }
 
+    /**
+     * The fused three-pass statistics equal commons-math's Sharpe (via {@link PerformanceMetrics})
+     * and {@link Bootstrap#maxDrawdownOfReturns} to the bit, on returns of several sizes and
+     * scales.
+     */
+    @Test
+    void fusedStatisticsEqualTheSharpeAndDrawdownToTheBit() {
+        SplittableRandom rng = new SplittableRandom(3);
+        double[] out = new double[2];
+        for (int k = 0; k < 300; k++) {
+            int n = 2 + rng.nextInt(k < 200 ? 50 : 20_000);
+            double scale = Math.pow(10, -4 + rng.nextInt(4));
+            double[] r = new double[n];
+            for (int t = 0; t < n; t++) {
+                r[t] = scale * (rng.nextDouble() - 0.48);
+            }
+            Bootstrap.sharpeAndMaxDrawdown(r, 2190, out);
+            assertThat(out[0]).as("sharpe, n=" + n).isEqualTo(PerformanceMetrics.sharpe(r, 2190));
+            assertThat(out[1])
+                    .as("max drawdown, n=" + n)
+                    .isEqualTo(Bootstrap.maxDrawdownOfReturns(r));
+        }
+        Bootstrap.sharpeAndMaxDrawdown(new double[] {0.01, 0.01, 0.01}, 252, out);
+        assertThat(out[0]).isNaN(); // sd 0
+        assertThat(out[1]).isZero();
+    }
+
     @Test
     void blockLengthIsTheCubeRoot() {
         assertThat(Bootstrap.blockLength(19_625)).isEqualTo(27);

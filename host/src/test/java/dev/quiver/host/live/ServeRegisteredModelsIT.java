@@ -319,7 +319,7 @@ class ServeRegisteredModelsIT {
     }
 
     /**
-     * ensemble-gbm replaced in the running service (a rebuild, version 1.2.1): both GBM bindings
+     * ensemble-gbm replaced in the running service (a rebuild, version 1.2.2): both GBM bindings
      * are served again from the new build, checked like new versions, with the same forecasts.
      */
     @Test
@@ -331,9 +331,9 @@ class ServeRegisteredModelsIT {
         for (String cap : List.of("xgboost", "lightgbm")) {
             before.put(cap, probability(first, cap));
         }
-        Path zip = servePlugins.resolve("ensemble-gbm-1.2.0.zip");
+        Path zip = servePlugins.resolve("ensemble-gbm-1.2.1.zip");
         Path next = servePlugins.resolve(".ensemble-gbm.next");
-        HotSwapIT.withPluginVersion(zip, next, "1.2.1");
+        HotSwapIT.withPluginVersion(zip, next, "1.2.2");
         dev.quiver.host.plugin.Trusting.trust(next); // a rebuild, trusted before it is dropped
         Files.move(next, zip, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         try {
@@ -341,7 +341,7 @@ class ServeRegisteredModelsIT {
                     Duration.ofSeconds(180),
                     () -> {
                         JsonNode d = decide();
-                        return d.at("/provenance/plugins/ensemble-gbm").asText().equals("1.2.1")
+                        return d.at("/provenance/plugins/ensemble-gbm").asText().equals("1.2.2")
                                 && servedVersion(d, "xgboost").equals(version("xgboost"))
                                 && servedVersion(d, "lightgbm").equals(version("lightgbm"));
                     },

@@ -36,9 +36,9 @@ class GbmPluginIT {
     void gbmSourcesAndStackHaveNoLookAheadAcrossTheWholePipeline() throws IOException {
         for (String zip :
                 List.of(
-                        "ensemble-gbm-1.2.0.zip",
+                        "ensemble-gbm-1.2.1.zip",
                         "prediction-traditional-1.0.0.zip",
-                        "sizing-kelly-1.2.1.zip")) {
+                        "sizing-kelly-1.2.2.zip")) {
             Files.copy(DISTRIBUTION.resolve("plugins").resolve(zip), dir.resolve(zip));
         }
         BarData full = BundledData.SP500_DAILY.load();

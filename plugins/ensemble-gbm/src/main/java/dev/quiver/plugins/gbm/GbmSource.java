@@ -12,6 +12,8 @@ import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.feature.LabeledFrame;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.gbmtrees.ModelRefusedException;
+import dev.quiver.gbmtrees.TreeEnsemble;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

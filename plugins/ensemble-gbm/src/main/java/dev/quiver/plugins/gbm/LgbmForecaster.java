@@ -3,6 +3,8 @@ package dev.quiver.plugins.gbm;
 import com.microsoft.ml.lightgbm.PredictionType;
 import dev.quiver.api.PluginContext;
 import dev.quiver.api.error.CapabilityException;
+import dev.quiver.gbmtrees.ModelRefusedException;
+import dev.quiver.gbmtrees.TreeEnsemble;
 import io.github.metarank.lightgbm4j.LGBMBooster;
 import io.github.metarank.lightgbm4j.LGBMDataset;
 import io.github.metarank.lightgbm4j.LGBMException;

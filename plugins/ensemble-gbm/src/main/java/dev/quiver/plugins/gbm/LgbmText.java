@@ -1,5 +1,7 @@
 package dev.quiver.plugins.gbm;
 
+import dev.quiver.gbmtrees.ModelRefusedException;
+import dev.quiver.gbmtrees.TreeEnsemble;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -164,6 +166,7 @@ final class LgbmText {
                 TreeEnsemble.Rule.LIGHTGBM,
                 nFeatures,
                 0.0,
+                0.0f,
                 roots,
                 feature,
                 threshold,

@@ -1,5 +1,7 @@
 package dev.quiver.plugins.gbm;
 
+import dev.quiver.gbmtrees.TreeEnsemble;
+
 /**
  * L2-regularised logistic regression with an intercept, fitted by Newton's method (IRLS): minimises
  * {@code sum_i logloss(y_i, sigmoid(b0 + b . x_i)) + (ridge / 2) |b|^2} (intercept not penalised).

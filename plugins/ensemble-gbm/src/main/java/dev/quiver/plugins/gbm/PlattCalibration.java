@@ -1,5 +1,6 @@
 package dev.quiver.plugins.gbm;
 
+import dev.quiver.gbmtrees.TreeEnsemble;
 import java.util.Locale;
 
 /**

@@ -13,6 +13,7 @@ import dev.quiver.api.error.CapabilityException;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.prediction.Forecast;
+import dev.quiver.gbmtrees.TreeEnsemble;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -2,6 +2,9 @@ package dev.quiver.plugins.gbm;
 
 import dev.quiver.api.PluginContext;
 import dev.quiver.api.error.CapabilityException;
+import dev.quiver.gbmtrees.ModelRefusedException;
+import dev.quiver.gbmtrees.TreeEnsemble;
+import dev.quiver.gbmtrees.XgbJson;
 import jakarta.inject.Inject;
 import java.util.HashMap;
 import java.util.Map;
@@ -67,7 +70,7 @@ public final class XgbForecaster extends GbmSource {
 
     @Override
     TreeEnsemble parse(byte[] model, String file) {
-        return XgbJson.parse(model, file, GbmFeatures.NAMES.size());
+        return XgbJson.parse(model, file, GbmFeatures.NAMES);
     }
 
     /** Keeps the trained booster after each fit (parity tests). */
@@ -127,7 +130,8 @@ public final class XgbForecaster extends GbmSource {
             // The same seed and rows retrain to exactly the early-stopped model.
             last = XGBoost.train(fit, params(), best + 1, Map.of(), null, null);
             byte[] json = last.toByteArray("json");
-            TreeEnsemble trees = XgbJson.parse(json, "xgboost model JSON (in memory)", c);
+            TreeEnsemble trees =
+                    XgbJson.parse(json, "xgboost model JSON (in memory)", GbmFeatures.NAMES);
             if (booster != null) {
                 booster.dispose();
                 booster = null;

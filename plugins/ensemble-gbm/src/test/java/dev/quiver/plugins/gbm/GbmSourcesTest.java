@@ -7,6 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.api.error.CapabilityException;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.LabeledFrame;
+import dev.quiver.gbmtrees.ModelRefusedException;
+import dev.quiver.gbmtrees.TreeEnsemble;
+import dev.quiver.gbmtrees.XgbJson;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +27,11 @@ class GbmSourcesTest {
 
     /** Every real row after the training window: out-of-sample for the model. */
     static final List<LabeledFrame> LATER = RealRows.BTC.subList(1005, RealRows.BTC.size());
+
+    /** Eleven feature names: a caller that expects more features than the model has. */
+    private static List<String> elevenNames() {
+        return java.util.stream.IntStream.range(0, 11).mapToObj(i -> "f" + i).toList();
+    }
 
     private static double[] row(LabeledFrame lf) {
         double[] x = new double[GbmFeatures.NAMES.size()];
@@ -177,14 +185,14 @@ class GbmSourcesTest {
             lgb.fit(WINDOW);
             text = lgb.modelText();
         }
-        assertThat(XgbJson.parse(json, "x.json", 7).trees()).isPositive();
+        assertThat(XgbJson.parse(json, "x.json", GbmFeatures.NAMES).trees()).isPositive();
         byte[] cut = Arrays.copyOf(json, json.length / 2);
-        assertThatThrownBy(() -> XgbJson.parse(cut, "models/xgb-fold3.json", 7))
+        assertThatThrownBy(() -> XgbJson.parse(cut, "models/xgb-fold3.json", GbmFeatures.NAMES))
                 .isInstanceOf(ModelRefusedException.class)
                 .hasMessageStartingWith("[Quiver/MODEL_REFUSED] models/xgb-fold3.json: ")
                 .hasMessageContaining("not complete JSON")
                 .hasMessageContaining("expected an XGBoost 2.1 JSON model");
-        assertThatThrownBy(() -> XgbJson.parse(json, "models/xgb-fold3.json", 11))
+        assertThatThrownBy(() -> XgbJson.parse(json, "models/xgb-fold3.json", elevenNames()))
                 .hasMessageContaining("models/xgb-fold3.json")
                 .hasMessageContaining("has 7 input features, expected 11");
         String cutText = text.substring(0, text.length() / 2);
@@ -198,7 +206,11 @@ class GbmSourcesTest {
                 new String(json, StandardCharsets.UTF_8)
                         .replaceFirst("\"split_indices\":\\[\\d+", "\"split_indices\":[99");
         assertThatThrownBy(
-                        () -> XgbJson.parse(badNode.getBytes(StandardCharsets.UTF_8), "m.json", 7))
+                        () ->
+                                XgbJson.parse(
+                                        badNode.getBytes(StandardCharsets.UTF_8),
+                                        "m.json",
+                                        GbmFeatures.NAMES))
                 .hasMessageContaining("m.json")
                 .hasMessageContaining("expected a feature in [0, 7)");
     }

@@ -3,6 +3,7 @@ package dev.quiver.plugins.gbm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.quiver.gbmtrees.TreeEnsemble;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 

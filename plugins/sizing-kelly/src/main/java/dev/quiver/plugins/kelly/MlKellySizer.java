@@ -12,6 +12,9 @@ import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.api.sizing.SizingDecision;
 import dev.quiver.api.sizing.SizingOutcome;
+import dev.quiver.gbmtrees.ModelRefusedException;
+import dev.quiver.gbmtrees.TreeEnsemble;
+import dev.quiver.gbmtrees.XgbJson;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -48,6 +51,12 @@ import org.pf4j.Extension;
  * isotonic step fitted on its first half only; the isotonic step used for sizing is then refitted
  * on the whole slice. Fewer than {@link #MIN_OUTCOMES} outcomes: not fitted, flat.
  *
+ * <p><b>Serving.</b> The fitted classifier is read from its own XGBoost JSON into a {@link
+ * TreeEnsemble} and evaluated in Java with XGBoost's float32 arithmetic ({@link
+ * TreeEnsemble#xgboostProbability}): the probabilities xgboost4j's predict returns, to the bit
+ * (tested on real contexts), for about 1 µs instead of xgboost4j's ~200 µs single-row call. XGBoost
+ * only trains; no native booster is kept after a fit or a restore.
+ *
  * <p><b>Payoff ratio.</b> Two candidates: the trailing realised mean win / mean loss the host puts
  * in the context, and the ATR bracket {@code takeProfitAtr / stopLossAtr} (the host's stop
  * distances). Each fit sizes the second half of the calibration slice with both (everything else
@@ -68,9 +77,9 @@ import org.pf4j.Extension;
  * trained_on}, the isotonic {@code calibration} ({@code block_starts}, {@code block_values}),
  * {@code ece}, {@code target_vol}, {@code use_atr_b}, and {@code model_file} with its {@code
  * model_sha256}) and, when fitted, the classifier as XGBoost JSON in {@code kelly_ml.xgb.json}
- * ({@code Booster.toByteArray("json")}). {@link #restoreState} reads both back ({@code
- * XGBoost.loadModel}, predicting on the caller's thread like a fitted one) and sizes bit for bit as
- * the exporting instance did; the unfitted state round-trips too.
+ * ({@code Booster.toByteArray("json")}). {@link #restoreState} reads both back (the JSON into the
+ * same Java trees a fit serves from) and sizes bit for bit as the exporting instance did; the
+ * unfitted state round-trips too.
  *
  * <p>Configuration ({@code sizing-kelly.ml.*}): {@code multiplier} 0.25, {@code cap} 1.0, {@code
  * drawdown_zero_at} 0.30, {@code stop_loss_atr} 2, {@code take_profit_atr} 3. Not thread-safe.
@@ -82,6 +91,19 @@ public final class MlKellySizer implements SizingCapability {
     public static final int MIN_OUTCOMES = 300;
 
     static final int FEATURES = 8;
+
+    /** The classifier's input features, in the order of {@link #features}. */
+    static final List<String> FEATURE_NAMES =
+            List.of(
+                    "p_fused",
+                    "confidence",
+                    "agreement",
+                    "volatility",
+                    "drawdown",
+                    "payoff_ratio",
+                    "sources",
+                    "source_spread");
+
     private static final double MAX_VOL_SCALE = 2.0;
     private static final double P_FLOOR = 1e-3;
 
@@ -97,7 +119,8 @@ public final class MlKellySizer implements SizingCapability {
     private final double bAtr;
     private final CapabilityDescriptor descriptor;
 
-    private Booster booster;
+    private TreeEnsemble trees; // the classifier, evaluated in Java
+    private byte[] modelJson; // its XGBoost JSON, as exported
     private IsotonicRegression calibration;
     private double ece = Double.NaN;
     private double targetVol = Double.NaN;
@@ -190,7 +213,8 @@ public final class MlKellySizer implements SizingCapability {
 
     @Override
     public void fit(List<SizingOutcome> history) {
-        disposeBooster();
+        trees = null;
+        modelJson = null;
         calibration = null;
         trainedOn = history.size();
         if (history.size() < MIN_OUTCOMES) {
@@ -199,9 +223,11 @@ public final class MlKellySizer implements SizingCapability {
         int n = history.size();
         int split = (int) Math.round(n * 0.7);
         try {
-            booster = train(history.subList(0, split));
+            byte[] json = train(history.subList(0, split));
+            trees = XgbJson.parse(json, NAME + " classifier (in memory)", FEATURE_NAMES);
+            modelJson = json;
             int m = n - split;
-            double[] raw = scores(booster, history.subList(split, n));
+            double[] raw = scores(trees, history.subList(split, n));
             double[] won = new double[m];
             for (int i = 0; i < m; i++) {
                 won[i] = history.get(split + i).won() ? 1 : 0;
@@ -238,14 +264,16 @@ public final class MlKellySizer implements SizingCapability {
             }
             useAtrB = growAtr > growTrailing;
             calibration = IsotonicRegression.fit(raw, won);
-        } catch (XGBoostError e) {
-            disposeBooster();
+        } catch (XGBoostError | ModelRefusedException e) {
+            trees = null;
+            modelJson = null;
             throw new CapabilityException(
                     "kelly_ml", "XGBoost fit failed on " + n + " outcomes: " + e.getMessage(), e);
         }
     }
 
-    private static Booster train(List<SizingOutcome> rows) throws XGBoostError {
+    /** Trains the classifier; returns it as XGBoost JSON and frees the native booster. */
+    private static byte[] train(List<SizingOutcome> rows) throws XGBoostError {
         int n = rows.size();
         float[] x = new float[n * FEATURES];
         float[] y = new float[n];
@@ -265,41 +293,37 @@ public final class MlKellySizer implements SizingCapability {
             params.put("seed", 42);
             params.put("nthread", 1);
             params.put("verbosity", 0);
-            return XGBoost.train(d, params, 100, Map.of(), null, null);
+            Booster booster = XGBoost.train(d, params, 100, Map.of(), null, null);
+            try {
+                return booster.toByteArray("json");
+            } finally {
+                booster.dispose();
+            }
         } finally {
             d.dispose();
         }
     }
 
     /**
-     * The classifier's probabilities of a win for many rows in one library call (one native predict
-     * over a dense batch rather than one per row): the same values, bit for bit, as {@link #score}
-     * row by row, since XGBoost sums each row's leaves in tree order either way.
+     * The classifier's probabilities of a win for many rows, each as XGBoost computes it ({@link
+     * TreeEnsemble#xgboostProbability}, float32 widened to double).
+     *
+     * @param trees the classifier
+     * @param rows outcomes whose contexts are scored, in order
+     * @return one probability per row, in [0, 1]
      */
-    static double[] scores(Booster booster, List<SizingOutcome> rows) throws XGBoostError {
+    static double[] scores(TreeEnsemble trees, List<SizingOutcome> rows) {
         int m = rows.size();
         double[] out = new double[m];
-        if (m == 0) {
-            return out;
-        }
-        float[] x = new float[m * FEATURES];
         for (int i = 0; i < m; i++) {
-            System.arraycopy(features(rows.get(i).context()), 0, x, i * FEATURES, FEATURES);
-        }
-        float[][] p = booster.inplace_predict(x, m, FEATURES, Float.NaN);
-        for (int i = 0; i < m; i++) {
-            out[i] = p[i][0];
+            out[i] = trees.xgboostProbability(features(rows.get(i).context()));
         }
         return out;
     }
 
-    /**
-     * One decision's probability: XGBoost's single-row in-place predict. The per-call cost of
-     * xgboost4j 2.1 (about 0.2 ms, mostly the library's per-call setup) is what serving pays; the
-     * fit scores its rows through {@link #scores} instead.
-     */
-    private double score(SizingContext c) throws XGBoostError {
-        return booster.inplace_predict(features(c), 1, FEATURES, Float.NaN)[0][0];
+    /** The fitted classifier as XGBoost JSON (what {@link #exportState} writes), or null. */
+    byte[] modelJson() {
+        return modelJson;
     }
 
     /**
@@ -359,18 +383,13 @@ public final class MlKellySizer implements SizingCapability {
      */
     @Override
     public SizingDecision size(SizingContext context) {
-        if (booster == null || calibration == null) {
+        if (trees == null || calibration == null) {
             return new SizingDecision(
                     0,
                     "kelly_ml not fitted (fewer than " + MIN_OUTCOMES + " past outcomes) -> flat",
                     Map.of("trained_on", (double) trainedOn));
         }
-        double raw;
-        try {
-            raw = score(context);
-        } catch (XGBoostError e) {
-            throw new CapabilityException("kelly_ml", "XGBoost predict failed", e);
-        }
+        double raw = trees.xgboostProbability(features(context));
         double p = Math.min(1 - P_FLOOR, Math.max(P_FLOOR, calibration.predict(raw)));
         double b = useAtrB ? bAtr : context.payoffRatio();
         double full = KellyMath.fullKelly(p, b);
@@ -419,7 +438,7 @@ public final class MlKellySizer implements SizingCapability {
         config.put("cap", cap);
         config.put("drawdown_zero_at", drawdownZeroAt);
         config.put("b_atr", bAtr);
-        boolean fitted = booster != null && calibration != null;
+        boolean fitted = trees != null && calibration != null;
         json.put("fitted", fitted);
         json.put("trained_on", trainedOn);
         putNumberOrNull(json, "ece", ece);
@@ -431,12 +450,7 @@ public final class MlKellySizer implements SizingCapability {
             json.putNull("calibration");
             return List.of(StateJson.write(dir, NAME, json));
         }
-        byte[] model;
-        try {
-            model = booster.toByteArray("json");
-        } catch (XGBoostError e) {
-            throw new CapabilityException(NAME, "XGBoost could not save its classifier", e);
-        }
+        byte[] model = modelJson;
         json.put("model_file", MODEL_FILE);
         json.put("model_sha256", sha256(model));
         ObjectNode cal = json.putObject("calibration");
@@ -462,9 +476,9 @@ public final class MlKellySizer implements SizingCapability {
      * {@inheritDoc}
      *
      * <p>Reads {@code kelly_ml.state.json} and, when it says fitted, {@code kelly_ml.xgb.json},
-     * checked against its sha256 before XGBoost parses it. A state fitted under another
-     * configuration ({@code multiplier}, {@code cap}, {@code drawdown_zero_at}, the ATR bracket
-     * ratio) is refused: this instance would size it differently.
+     * checked against its sha256 before it is parsed. A state fitted under another configuration
+     * ({@code multiplier}, {@code cap}, {@code drawdown_zero_at}, the ATR bracket ratio) is
+     * refused: this instance would size it differently.
      */
     @Override
     public void restoreState(Path dir) {
@@ -487,7 +501,7 @@ public final class MlKellySizer implements SizingCapability {
                     throw f.bad(field, f.member(root, field), "is set but fitted is false");
                 }
             }
-            publish(null, null, n, e, vol, atr);
+            publish(null, null, null, n, e, vol, atr);
             return;
         }
         String file = f.text(root, "model_file");
@@ -532,46 +546,34 @@ public final class MlKellySizer implements SizingCapability {
                             + ".state.json (truncated or replaced)",
                     null);
         }
-        Booster loaded;
+        TreeEnsemble loaded;
         try {
-            loaded = XGBoost.loadModel(model);
-        } catch (XGBoostError | IOException ex) {
-            throw StateJson.bad(
-                    modelFile, "(model)", model.length + " bytes", "XGBoost cannot load it", ex);
-        }
-        try {
-            // nthread is a runtime setting, not part of the saved model: without it XGBoost
-            // predicts
-            // through an OpenMP team as wide as the machine, whose threads spin after every
-            // one-row prediction (on 2 cores that costs the session step more than the model).
-            loaded.setParam("nthread", 1);
-            long features = loaded.getNumFeature();
-            if (features != FEATURES) {
-                loaded.dispose();
-                throw StateJson.bad(
-                        modelFile,
-                        "(model)",
-                        features + " features",
-                        "is not a kelly_ml classifier over " + FEATURES + " features",
-                        null);
-            }
-        } catch (XGBoostError ex) {
-            loaded.dispose();
+            loaded = XgbJson.parse(model, modelFile.toString(), FEATURE_NAMES);
+        } catch (ModelRefusedException ex) {
             throw StateJson.bad(
                     modelFile,
                     "(model)",
-                    null,
-                    "XGBoost cannot set one prediction thread or read its feature count",
+                    model.length + " bytes",
+                    "is not a kelly_ml classifier (XGBoost JSON, binary:logistic, over "
+                            + FEATURES
+                            + " features): "
+                            + ex.getMessage(),
                     ex);
         }
-        publish(loaded, iso, n, e, vol, atr);
+        publish(loaded, model, iso, n, e, vol, atr);
     }
 
-    /** Replaces the whole state at once, freeing the booster it replaces. */
+    /** Replaces the whole state at once. */
     private void publish(
-            Booster b, IsotonicRegression iso, int n, double e, double vol, boolean atr) {
-        disposeBooster();
-        booster = b;
+            TreeEnsemble t,
+            byte[] json,
+            IsotonicRegression iso,
+            int n,
+            double e,
+            double vol,
+            boolean atr) {
+        trees = t;
+        modelJson = json;
         calibration = iso;
         trainedOn = n;
         ece = e;
@@ -621,13 +623,7 @@ public final class MlKellySizer implements SizingCapability {
     @Override
     public void close() {
         closed = true;
-        disposeBooster();
-    }
-
-    private void disposeBooster() {
-        if (booster != null) {
-            booster.dispose();
-            booster = null;
-        }
+        trees = null;
+        modelJson = null;
     }
 }

@@ -1,18 +1,20 @@
-package dev.quiver.plugins.gbm;
+package dev.quiver.gbmtrees;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.util.List;
 
 /**
  * Reads an XGBoost model saved as JSON ({@code Booster.toByteArray("json")}, xgboost 2.1 schema:
  * {@code learner.gradient_booster.model.trees[*]} with {@code left_children}, {@code
  * right_children}, {@code split_indices}, {@code split_conditions}, {@code default_left}) into a
  * {@link TreeEnsemble}. A leaf is a node whose left child is {@code -1}; its value is its {@code
- * split_conditions} entry. The base margin is {@code logit(base_score)} for {@code
- * binary:logistic}.
+ * split_conditions} entry. The base margin is {@code logit(base_score)} for {@code binary:logistic}
+ * (in double for {@link TreeEnsemble#margin}, and as XGBoost computes it in float for {@link
+ * TreeEnsemble#xgboostProbability}).
  */
-final class XgbJson {
+public final class XgbJson {
 
     private XgbJson() {}
 
@@ -21,12 +23,14 @@ final class XgbJson {
      *
      * @param json the model JSON
      * @param file its name for messages
-     * @param expectedFeatures number of input features the caller will pass
-     * @return the ensemble
+     * @param featureNames the input features the caller will pass, in order (their number is
+     *     checked; the names go into the message when it differs)
+     * @return the ensemble, {@link TreeEnsemble.Rule#XGBOOST}
      * @throws ModelRefusedException naming {@code file} and what was expected if the JSON is
      *     truncated, not a binary:logistic gbtree model, or over another number of features
      */
-    static TreeEnsemble parse(byte[] json, String file, int expectedFeatures) {
+    public static TreeEnsemble parse(byte[] json, String file, List<String> featureNames) {
+        int expectedFeatures = featureNames.size();
         JsonNode root;
         try {
             root = new ObjectMapper().readTree(json);
@@ -55,11 +59,12 @@ final class XgbJson {
                             + " input features, expected "
                             + expectedFeatures
                             + " ("
-                            + GbmFeatures.NAMES
+                            + featureNames
                             + ")",
                     null);
         }
-        double baseScore = Double.parseDouble(need(param, "base_score", file).asText());
+        String baseScoreText = need(param, "base_score", file).asText();
+        double baseScore = Double.parseDouble(baseScoreText);
         if (!(baseScore > 0 && baseScore < 1)) {
             throw new ModelRefusedException(
                     file, "base_score " + baseScore + " is not a probability in (0, 1)", null);
@@ -137,6 +142,7 @@ final class XgbJson {
                 TreeEnsemble.Rule.XGBOOST,
                 nFeatures,
                 Math.log(baseScore / (1 - baseScore)),
+                XgbMath.baseMargin(Float.parseFloat(baseScoreText)),
                 roots,
                 feature,
                 threshold,
