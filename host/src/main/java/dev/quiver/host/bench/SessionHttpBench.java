@@ -105,6 +105,9 @@ public final class SessionHttpBench {
      * @param barsPosted bars each session took, all phases (the last one)
      * @param firstPostedBar time of the first posted bar
      * @param state the state store's URL
+     * @param sessionCommits the store's commits during the session phase (group commit: one per
+     *     batch of concurrent transactions)
+     * @param sessionTransactions the store's transactions during the session phase
      */
     public record Result(
             Phase sessions,
@@ -115,7 +118,9 @@ public final class SessionHttpBench {
             long failedSources,
             int barsPosted,
             String firstPostedBar,
-            String state) {
+            String state,
+            long sessionCommits,
+            long sessionTransactions) {
 
         /** The floor: the higher of the two floor phases. */
         public Phase floor() {
@@ -238,6 +243,7 @@ public final class SessionHttpBench {
                     plan.connections(),
                     plan.warmup(),
                     plan.measure());
+            StateStore.CommitCounts before = store.commitCounts();
             Phase decisions =
                     phase(
                             plan,
@@ -249,6 +255,7 @@ public final class SessionHttpBench {
                                     },
                             (body, code) -> decision(body, code, counts),
                             counts);
+            StateStore.CommitCounts after = store.commitCounts();
             progress.printf(
                     Locale.ROOT,
                     "session bench: floor again, %s + %s%n",
@@ -266,7 +273,9 @@ public final class SessionHttpBench {
                     counts.failedSources,
                     posted,
                     bars.bar(first).start().toString(),
-                    store.displayUrl());
+                    store.displayUrl(),
+                    after.commits() - before.commits(),
+                    after.transactions() - before.transactions());
         } finally {
             if (server != null) {
                 server.close();

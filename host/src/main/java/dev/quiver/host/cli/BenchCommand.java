@@ -781,6 +781,13 @@ final class BenchCommand implements Callable<Integer> {
                     h.failedSources(),
                     h.barsPosted(),
                     h.firstPostedBar());
+            o.printf(
+                    Locale.ROOT,
+                    "  state store: %d transactions in %d commits during the decisions (group"
+                            + " commit, %.1f per commit)%n",
+                    h.sessionTransactions(),
+                    h.sessionCommits(),
+                    h.sessionTransactions() / (double) Math.max(1, h.sessionCommits()));
         }
         o.flush();
     }
@@ -956,6 +963,8 @@ final class BenchCommand implements Callable<Integer> {
             m.put("http_cpu_us_per_decision", h.sessions().cpuUsPerRequest());
             m.put("http_floor_cpu_us_per_request", h.floor().cpuUsPerRequest());
             m.put("http_state", h.state());
+            m.put("http_store_commits", h.sessionCommits());
+            m.put("http_store_transactions", h.sessionTransactions());
         }
         if (step != null) {
             m.put("step_p99_us", step.stepP99());

@@ -403,6 +403,25 @@ public final class StateStore implements StateOperations, AutoCloseable {
         return database.displayUrl();
     }
 
+    /**
+     * How the store's calls shared commits since it was opened.
+     *
+     * @param commits database commits (batches), committed or failed
+     * @param transactions calls whose work was in one of them (a call whose work threw is not
+     *     counted)
+     */
+    public record CommitCounts(long commits, long transactions) {}
+
+    /**
+     * How many calls shared how many commits so far (group commit).
+     *
+     * @return the counts
+     */
+    public CommitCounts commitCounts() {
+        long[] c = commits.counts();
+        return new CommitCounts(c[0], c[1]);
+    }
+
     /** The group commit, for tests of its batches. */
     GroupCommit commits() {
         return commits;
