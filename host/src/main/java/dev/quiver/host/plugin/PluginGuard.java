@@ -28,10 +28,10 @@ import org.slf4j.LoggerFactory;
  * shut down and abandoned (threads stuck in a plugin cannot be killed; pool threads are daemons,
  * capped at {@code maxThreads}, and die when the call returns).
  *
- * <p>With the watchdog, a miss is counted when the deadline passes, not when the call returns: a
- * plugin hung on the callers' threads is quarantined after {@code quarantineAfterDeadlineMisses}
- * deadlines, so no later call enters it, while the hung callers wait for it to return (they are
- * interrupted at the deadline; the late result is refused).
+ * <p>With the watchdog (per-bar calls only; see {@link #PER_BAR}), a miss is counted when the
+ * deadline passes, not when the call returns: a plugin hung on the callers' threads is quarantined
+ * after {@code quarantineAfterDeadlineMisses} deadlines, so no later call enters it, while the hung
+ * callers wait for it to return (they are interrupted at the deadline; the late result is refused).
  *
  * <p>A {@link QuiverInputException} other than a garbage value ({@code BAD_FORECAST}, {@code
  * BAD_SIZING}, {@code BAD_SIGNAL}) is the plugin declining an input it cannot use (e.g. {@code
@@ -44,6 +44,16 @@ final class PluginGuard implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PluginGuard.class);
     private static final int RECENT = 10;
     private static final int QUEUED = 16;
+
+    /**
+     * The per-bar calls, which {@link IsolationPolicy.Mode#WATCHDOG} runs on the caller's thread.
+     * The rest (fit, state export and restore, {@code hasFittedState}, model export) are rare and
+     * long: they run on the plugin's own pool, where the per-thread caches that training libraries
+     * leave (NativePluginReloadIT found ensemble-gbm's class loaders kept by its fit on the
+     * caller's thread) end with the pool instead of pinning the plugin to the caller's thread.
+     */
+    private static final java.util.Set<String> PER_BAR =
+            java.util.Set.of("forecast", "fuse", "size");
 
     private final String pluginId;
     private final IsolationPolicy policy;
@@ -127,7 +137,13 @@ final class PluginGuard implements AutoCloseable {
                     null);
         }
         calls.incrementAndGet();
-        if (policy.callerThread()) {
+        boolean here =
+                switch (policy.mode()) {
+                    case SAME_THREAD -> true;
+                    case WATCHDOG -> PER_BAR.contains(operation);
+                    case THREAD -> false;
+                };
+        if (here) {
             return callHere(capability, operation, deadline, body, garbage);
         }
         Future<T> future;
@@ -386,7 +402,7 @@ final class PluginGuard implements AutoCloseable {
                 calls.get(),
                 failures.get(),
                 deadlineMisses.get(),
-                policy.callerThread() ? callersInside.get() : liveThreads.get(),
+                policy.callerThread() ? callersInside.get() + liveThreads.get() : liveThreads.get(),
                 quarantineReason == null ? last : quarantineReason,
                 List.copyOf(recent));
     }
