@@ -29,6 +29,9 @@ class PluginGuardTest {
     static final IsolationPolicy FAST =
             new IsolationPolicy(Duration.ofMillis(100), Duration.ofSeconds(5), 3, 2, 2);
 
+    static final IsolationPolicy UNHURRIED =
+            new IsolationPolicy(Duration.ofSeconds(5), Duration.ofSeconds(5), 3, 2, 2);
+
     final CountDownLatch never = new CountDownLatch(1);
     PluginGuard guard = new PluginGuard("bad-plugin", FAST);
 
@@ -333,13 +336,16 @@ class PluginGuardTest {
 
     @Test
     void garbageForecastsAreRefusedWithTheirReason() {
+        // Not about deadlines: a 5 s one, so a loaded machine's first call (thread start, class
+        // loading) cannot turn a garbage answer into a missed deadline.
+        guard = new PluginGuard("bad-plugin", UNHURRIED);
         FeatureFrame frame = FX.frame(100);
         assertThatThrownBy(() -> guarded((n, f) -> null).forecast(frame))
                 .hasMessageEndingWith("forecast returned null");
         assertThatThrownBy(() -> guarded((n, f) -> ok(FX.frame(99))).forecast(frame))
                 .hasMessageContaining("returned a forecast for bar " + FX.frame(99).bar().start())
                 .hasMessageEndingWith("not the decision bar " + frame.bar().start());
-        guard = new PluginGuard("bad-plugin", FAST);
+        guard = new PluginGuard("bad-plugin", UNHURRIED);
         assertThatThrownBy(
                         () ->
                                 guarded(
@@ -368,7 +374,7 @@ class PluginGuardTest {
                         e -> assertThat(e.code()).isEqualTo("PLUGIN_GARBAGE"))
                 .hasMessageContaining("forecast built an invalid value: ")
                 .hasMessageContaining("field 'probabilityUp' is not in [0, 1] (value: NaN)");
-        guard = new PluginGuard("bad-plugin", FAST);
+        guard = new PluginGuard("bad-plugin", UNHURRIED);
         assertThatThrownBy(
                         () ->
                                 guarded(
