@@ -41,10 +41,11 @@ import org.HdrHistogram.Histogram;
  * one run with one load generator.
  *
  * <p>Setup (not timed): the service in this JVM as {@code quiver serve} runs it (the plugins'
- * default thread isolation, the served bundle stepped by a {@link SessionManager}, a fresh SQLite
- * state store in WAL mode with {@code synchronous=FULL}: every bar is committed before its answer),
- * and one session per connection, each its own symbol over the same real bars, warmed up from the
- * bundled series up to {@link Plan#warmupUntil}.
+ * default isolation, {@code watchdog}: per-bar calls on the request's thread under the call
+ * watchdog, the served bundle stepped by a {@link SessionManager}, a fresh SQLite state store in
+ * WAL mode with {@code synchronous=FULL} and group commit: every bar is committed before its
+ * answer), and one session per connection, each its own symbol over the same real bars, warmed up
+ * from the bundled series up to {@link Plan#warmupUntil}.
  *
  * <p>Load: {@code connections} closed-loop clients, each a {@link HttpClient} of its own (one
  * keep-alive HTTP/1.1 connection), each posting the next real bar, one per request, to its own

@@ -979,10 +979,11 @@ final class BenchCommand implements Callable<Integer> {
         }
         m.put(
                 "method",
-                "HTTP: the service in the bench's JVM with serve's plugin isolation (each plugin call"
-                        + " on its own thread under a deadline), the strategy bundle, a fresh"
-                        + " SQLite state store (WAL, synchronous=FULL, every bar committed before"
-                        + " its answer); one session per connection (its own symbol, the bundled"
+                "HTTP: the service in the bench's JVM with serve's plugin isolation (per-bar plugin"
+                        + " calls on the request's thread under the call watchdog's deadline),"
+                        + " the strategy bundle, a fresh SQLite state store (WAL,"
+                        + " synchronous=FULL, group commit, every bar committed before its"
+                        + " answer); one session per connection (its own symbol, the bundled"
                         + " BTC 4h bars, warmed up to "
                         + sessionWarmupUntil
                         + "); closed-loop java.net.http clients, one keep-alive connection each,"
