@@ -41,10 +41,11 @@ import org.HdrHistogram.Histogram;
  * one run with one load generator.
  *
  * <p>Setup (not timed): the service in this JVM as {@code quiver serve} runs it (the plugins'
- * default thread isolation, the served bundle stepped by a {@link SessionManager}, a fresh SQLite
- * state store in WAL mode with {@code synchronous=FULL}: every bar is committed before its answer),
- * and one session per connection, each its own symbol over the same real bars, warmed up from the
- * bundled series up to {@link Plan#warmupUntil}.
+ * default isolation, {@code watchdog}: per-bar calls on the request's thread under the call
+ * watchdog, the served bundle stepped by a {@link SessionManager}, a fresh SQLite state store in
+ * WAL mode with {@code synchronous=FULL} and group commit: every bar is committed before its
+ * answer), and one session per connection, each its own symbol over the same real bars, warmed up
+ * from the bundled series up to {@link Plan#warmupUntil}.
  *
  * <p>Load: {@code connections} closed-loop clients, each a {@link HttpClient} of its own (one
  * keep-alive HTTP/1.1 connection), each posting the next real bar, one per request, to its own
@@ -105,6 +106,9 @@ public final class SessionHttpBench {
      * @param barsPosted bars each session took, all phases (the last one)
      * @param firstPostedBar time of the first posted bar
      * @param state the state store's URL
+     * @param sessionCommits the store's commits during the session phase (group commit: one per
+     *     batch of concurrent transactions)
+     * @param sessionTransactions the store's transactions during the session phase
      */
     public record Result(
             Phase sessions,
@@ -115,7 +119,9 @@ public final class SessionHttpBench {
             long failedSources,
             int barsPosted,
             String firstPostedBar,
-            String state) {
+            String state,
+            long sessionCommits,
+            long sessionTransactions) {
 
         /** The floor: the higher of the two floor phases. */
         public Phase floor() {
@@ -238,6 +244,7 @@ public final class SessionHttpBench {
                     plan.connections(),
                     plan.warmup(),
                     plan.measure());
+            StateStore.CommitCounts before = store.commitCounts();
             Phase decisions =
                     phase(
                             plan,
@@ -249,6 +256,7 @@ public final class SessionHttpBench {
                                     },
                             (body, code) -> decision(body, code, counts),
                             counts);
+            StateStore.CommitCounts after = store.commitCounts();
             progress.printf(
                     Locale.ROOT,
                     "session bench: floor again, %s + %s%n",
@@ -266,7 +274,9 @@ public final class SessionHttpBench {
                     counts.failedSources,
                     posted,
                     bars.bar(first).start().toString(),
-                    store.displayUrl());
+                    store.displayUrl(),
+                    after.commits() - before.commits(),
+                    after.transactions() - before.transactions());
         } finally {
             if (server != null) {
                 server.close();

@@ -832,6 +832,13 @@ final class BenchCommand implements Callable<Integer> {
                     h.failedSources(),
                     h.barsPosted(),
                     h.firstPostedBar());
+            o.printf(
+                    Locale.ROOT,
+                    "  state store: %d transactions in %d commits during the decisions (group"
+                            + " commit, %.1f per commit)%n",
+                    h.sessionTransactions(),
+                    h.sessionCommits(),
+                    h.sessionTransactions() / (double) Math.max(1, h.sessionCommits()));
         }
         o.flush();
     }
@@ -1010,6 +1017,8 @@ final class BenchCommand implements Callable<Integer> {
             m.put("http_cpu_us_per_decision", h.sessions().cpuUsPerRequest());
             m.put("http_floor_cpu_us_per_request", h.floor().cpuUsPerRequest());
             m.put("http_state", h.state());
+            m.put("http_store_commits", h.sessionCommits());
+            m.put("http_store_transactions", h.sessionTransactions());
         }
         if (step != null) {
             m.put("step_p99_us", step.stepP99());
@@ -1024,10 +1033,11 @@ final class BenchCommand implements Callable<Integer> {
         }
         m.put(
                 "method",
-                "HTTP: the service in the bench's JVM with serve's plugin isolation (each plugin call"
-                        + " on its own thread under a deadline), the strategy bundle, a fresh"
-                        + " SQLite state store (WAL, synchronous=FULL, every bar committed before"
-                        + " its answer); one session per connection (its own symbol, the bundled"
+                "HTTP: the service in the bench's JVM with serve's plugin isolation (per-bar plugin"
+                        + " calls on the request's thread under the call watchdog's deadline),"
+                        + " the strategy bundle, a fresh SQLite state store (WAL,"
+                        + " synchronous=FULL, group commit, every bar committed before its"
+                        + " answer); one session per connection (its own symbol, the bundled"
                         + " BTC 4h bars, warmed up to "
                         + sessionWarmupUntil
                         + "); closed-loop java.net.http clients, one keep-alive connection each,"

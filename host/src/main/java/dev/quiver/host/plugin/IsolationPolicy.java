@@ -4,25 +4,28 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * How plugin calls are isolated: the deadline of each call, when a plugin is quarantined, and how
- * many threads a plugin's pool may ever hold (Java cannot kill a thread: a call that misses its
- * deadline keeps its thread until it returns, so the pool is capped and abandoned on quarantine).
+ * How plugin calls are isolated: where they run ({@link Mode}), the deadline of each call, when a
+ * plugin is quarantined, and how many threads a plugin's pool may ever hold in {@link Mode#THREAD}
+ * (Java cannot kill a thread: a call that misses its deadline keeps its thread until it returns, so
+ * the pool is capped and abandoned on quarantine).
  *
  * <p>Configuration keys (host configuration, e.g. {@code config/quiver.properties} or {@code -D}):
  * {@code quiver.plugin.deadline-ms} (default 2000), {@code quiver.plugin.fit-deadline-ms} (default
  * 600000), {@code quiver.plugin.quarantine-after-failures} (consecutive failed calls, default 3),
  * {@code quiver.plugin.quarantine-after-deadline-misses} (missed deadlines in total, default 3),
- * {@code quiver.plugin.max-threads} (default 4).
+ * {@code quiver.plugin.max-threads} (default 4), {@code quiver.plugin.isolation} ({@code watchdog},
+ * the default; {@code thread}; {@code same-thread}).
  *
  * @param deadline longest a forecast, fuse, size or close call may take
  * @param fitDeadline longest a fit (training) call may take
  * @param quarantineAfterFailures consecutive failed calls that quarantine a plugin, {@code >= 1}
  * @param quarantineAfterDeadlineMisses missed deadlines that quarantine a plugin, {@code >= 1}
  * @param maxThreads threads a plugin's pool may hold, {@code >= 1}
- * @param sameThread run calls on the caller's thread ({@code quiver.plugin.isolation=same-thread}):
- *     exceptions, garbage and late results are isolated exactly as on the pool, at no hand-off
- *     cost, but a call that never returns blocks the caller; for batch jobs over trusted plugins.
- *     The default ({@code thread}) runs each call on the plugin's pool under a hard deadline.
+ * @param mode where calls run ({@code quiver.plugin.isolation}): {@link Mode#WATCHDOG} (the
+ *     default) on the caller's thread under the JVM's one call watchdog; {@link Mode#THREAD} on the
+ *     plugin's own capped pool, a hard deadline the caller never waits past; {@link
+ *     Mode#SAME_THREAD} on the caller's thread with the deadline checked when the call returns
+ *     (batch jobs)
  */
 public record IsolationPolicy(
         Duration deadline,
@@ -30,10 +33,42 @@ public record IsolationPolicy(
         int quarantineAfterFailures,
         int quarantineAfterDeadlineMisses,
         int maxThreads,
-        boolean sameThread) {
+        Mode mode) {
 
     /**
-     * Thread isolation with the given limits.
+     * Where a plugin's calls run and how their deadline is kept. In every mode a call that throws,
+     * returns garbage or misses its deadline fails with a {@code PluginCallException}, counts
+     * towards quarantine, and a late result is never used; the modes differ in what a call that
+     * does not return costs its caller.
+     */
+    public enum Mode {
+        /**
+         * {@code thread}: each call is handed to a thread of the plugin's own capped pool and the
+         * caller waits at most the deadline; a hung call keeps a pool thread, never the caller.
+         * Costs a thread hand-off per call (two context switches; ~10 us idle, far more under load:
+         * 10 per session decision made a third of the service's CPU context switches).
+         */
+        THREAD,
+        /**
+         * {@code watchdog}: the call runs on the caller's thread, registered with the JVM's one
+         * {@link CallWatchdog}; at its deadline the watchdog counts the miss (quarantining the
+         * plugin by the same thresholds, so no later call enters it), records the reason and
+         * interrupts the caller. A plugin that honours interrupts returns at once and the call
+         * fails with {@code PLUGIN_DEADLINE}; one that ignores them keeps its caller (e.g. that
+         * HTTP request) until it returns, and its late result is refused. The service's default: no
+         * hand-off per call.
+         */
+        WATCHDOG,
+        /**
+         * {@code same-thread}: the call runs on the caller's thread and its deadline is checked
+         * when it returns (a late result is refused and counted); nothing watches a call that never
+         * returns. For batch jobs over trusted plugins.
+         */
+        SAME_THREAD
+    }
+
+    /**
+     * {@link Mode#THREAD} isolation with the given limits.
      *
      * @param deadline per-call deadline
      * @param fitDeadline deadline of a fit call
@@ -53,7 +88,7 @@ public record IsolationPolicy(
                 quarantineAfterFailures,
                 quarantineAfterDeadlineMisses,
                 maxThreads,
-                false);
+                Mode.THREAD);
     }
 
     /** Validates. */
@@ -64,7 +99,8 @@ public record IsolationPolicy(
                 || fitDeadline.isZero()
                 || quarantineAfterFailures < 1
                 || quarantineAfterDeadlineMisses < 1
-                || maxThreads < 1) {
+                || maxThreads < 1
+                || mode == null) {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_CONFIG] plugin isolation: deadlines must be > 0 ms and the"
                             + " quarantine thresholds and max-threads >= 1 (got "
@@ -77,8 +113,17 @@ public record IsolationPolicy(
                             + quarantineAfterDeadlineMisses
                             + ", "
                             + maxThreads
+                            + ", "
+                            + mode
                             + ")");
         }
+    }
+
+    /**
+     * Whether calls run on the caller's thread ({@link Mode#WATCHDOG} or {@link Mode#SAME_THREAD}).
+     */
+    public boolean callerThread() {
+        return mode != Mode.THREAD;
     }
 
     /** The defaults. */
@@ -100,18 +145,19 @@ public record IsolationPolicy(
                 (int) read(config, "quiver.plugin.quarantine-after-failures", 3),
                 (int) read(config, "quiver.plugin.quarantine-after-deadline-misses", 3),
                 (int) read(config, "quiver.plugin.max-threads", 4),
-                sameThread(config.getOrDefault("quiver.plugin.isolation", "thread")));
+                mode(config.getOrDefault("quiver.plugin.isolation", "watchdog")));
     }
 
-    private static boolean sameThread(String mode) {
+    private static Mode mode(String mode) {
         return switch (mode) {
-            case "thread" -> false;
-            case "same-thread" -> true;
+            case "thread" -> Mode.THREAD;
+            case "watchdog" -> Mode.WATCHDOG;
+            case "same-thread" -> Mode.SAME_THREAD;
             default ->
                     throw new IllegalArgumentException(
                             "[Quiver/BAD_CONFIG] quiver.plugin.isolation="
                                     + mode
-                                    + " is not one of thread, same-thread");
+                                    + " is not one of watchdog, thread, same-thread");
         };
     }
 

@@ -19,12 +19,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs one plugin's calls on that plugin's own capped pool, each under a deadline, and keeps its
- * health: a call that throws, misses its deadline or returns garbage fails with a {@link
- * PluginCallException} naming the reason; {@code quarantineAfterFailures} consecutive failures or
- * {@code quarantineAfterDeadlineMisses} missed deadlines quarantine the plugin: every later call
- * fails at once, and its pool is shut down and abandoned (threads stuck in a plugin cannot be
- * killed; they are daemon threads, capped at {@code maxThreads}, and die when the call returns).
+ * Runs one plugin's calls, each under a deadline, where its {@link IsolationPolicy.Mode} says (on
+ * the caller's thread watched by the {@link CallWatchdog}, on the plugin's own capped pool, or on
+ * the caller's thread checked on return), and keeps its health: a call that throws, misses its
+ * deadline or returns garbage fails with a {@link PluginCallException} naming the reason; {@code
+ * quarantineAfterFailures} consecutive failures or {@code quarantineAfterDeadlineMisses} missed
+ * deadlines quarantine the plugin: every later call fails at once, and its pool (if it has one) is
+ * shut down and abandoned (threads stuck in a plugin cannot be killed; pool threads are daemons,
+ * capped at {@code maxThreads}, and die when the call returns).
+ *
+ * <p>With the watchdog (per-bar calls only; see {@link #PER_BAR}), a miss is counted when the
+ * deadline passes, not when the call returns: a plugin hung on the callers' threads is quarantined
+ * after {@code quarantineAfterDeadlineMisses} deadlines, so no later call enters it, while the hung
+ * callers wait for it to return (they are interrupted at the deadline; the late result is refused).
  *
  * <p>A {@link QuiverInputException} other than a garbage value ({@code BAD_FORECAST}, {@code
  * BAD_SIZING}, {@code BAD_SIGNAL}) is the plugin declining an input it cannot use (e.g. {@code
@@ -38,10 +45,21 @@ final class PluginGuard implements AutoCloseable {
     private static final int RECENT = 10;
     private static final int QUEUED = 16;
 
+    /**
+     * The per-bar calls, which {@link IsolationPolicy.Mode#WATCHDOG} runs on the caller's thread.
+     * The rest (fit, state export and restore, {@code hasFittedState}, model export) are rare and
+     * long: they run on the plugin's own pool, where the per-thread caches that training libraries
+     * leave (NativePluginReloadIT found ensemble-gbm's class loaders kept by its fit on the
+     * caller's thread) end with the pool instead of pinning the plugin to the caller's thread.
+     */
+    private static final java.util.Set<String> PER_BAR =
+            java.util.Set.of("forecast", "fuse", "size");
+
     private final String pluginId;
     private final IsolationPolicy policy;
     private final ThreadPoolExecutor pool;
     private final AtomicInteger liveThreads = new AtomicInteger();
+    private final AtomicInteger callersInside = new AtomicInteger();
     private final AtomicLong calls = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong deadlineMisses = new AtomicLong();
@@ -95,7 +113,7 @@ final class PluginGuard implements AutoCloseable {
     }
 
     /**
-     * Calls {@code body} on the plugin's pool and checks its result.
+     * Calls {@code body} where the policy's mode says and checks its result.
      *
      * @param capability the capability's name, for messages
      * @param operation e.g. {@code forecast}
@@ -122,7 +140,13 @@ final class PluginGuard implements AutoCloseable {
                     null);
         }
         calls.incrementAndGet();
-        if (policy.sameThread()) {
+        boolean here =
+                switch (policy.mode()) {
+                    case SAME_THREAD -> true;
+                    case WATCHDOG -> PER_BAR.contains(operation);
+                    case THREAD -> false;
+                };
+        if (here) {
             return callHere(capability, operation, deadline, body, garbage);
         }
         Future<T> future;
@@ -192,7 +216,11 @@ final class PluginGuard implements AutoCloseable {
         }
     }
 
-    /** {@link #call} on the caller's thread: the same checks, a late result refused. */
+    /**
+     * {@link #call} on the caller's thread: the same checks, a late result refused. With the
+     * watchdog the miss is counted (and the plugin perhaps quarantined) when the deadline passes,
+     * by {@link #overdue}; without it, when the call returns.
+     */
     private <T> T callHere(
             String capability,
             String operation,
@@ -200,16 +228,51 @@ final class PluginGuard implements AutoCloseable {
             Callable<T> body,
             Function<T, String> garbage) {
         long started = System.nanoTime();
-        T value;
+        CallWatchdog.Call watched =
+                policy.mode() == IsolationPolicy.Mode.WATCHDOG
+                        ? CallWatchdog.get().enter(this, capability, operation, deadline)
+                        : null;
+        callersInside.incrementAndGet();
+        T value = null;
+        Exception thrown = null;
+        boolean reported;
         try {
-            value = body.call();
-        } catch (QuiverInputException q) {
+            try {
+                value = body.call();
+            } catch (Exception e) {
+                thrown = e;
+            } catch (LinkageError | StackOverflowError e) {
+                thrown = new PluginErrorException(e);
+            }
+        } finally {
+            callersInside.decrementAndGet();
+            reported = watched != null && CallWatchdog.get().leave(watched);
+        }
+        if (reported) {
+            // Counted by the watchdog at the deadline: whatever came back is not used.
+            throw new PluginCallException(
+                    "PLUGIN_DEADLINE",
+                    pluginId,
+                    capability,
+                    operation
+                            + " did not return within its deadline of "
+                            + deadline.toMillis()
+                            + " ms (it "
+                            + (thrown == null ? "returned" : "threw " + cause(thrown))
+                            + " after "
+                            + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started)
+                            + " ms); the late result is not used",
+                    thrown == null ? null : cause(thrown));
+        }
+        if (thrown instanceof QuiverInputException q) {
             if (!isGarbage(q.code())) {
                 throw q;
             }
             throw fail(
                     "PLUGIN_GARBAGE", capability, operation + " built an invalid value: " + q, q);
-        } catch (Exception | LinkageError | StackOverflowError e) {
+        }
+        if (thrown != null) {
+            Throwable e = cause(thrown);
             throw fail("PLUGIN_THREW", capability, operation + " threw " + e, e);
         }
         if (System.nanoTime() - started > deadline.toNanos()) {
@@ -229,6 +292,36 @@ final class PluginGuard implements AutoCloseable {
         }
         resetConsecutiveFailures();
         return value;
+    }
+
+    /** Carries an {@link Error} the plugin threw (linkage, stack overflow) out of the call. */
+    private static final class PluginErrorException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        PluginErrorException(Error e) {
+            super(e);
+        }
+    }
+
+    private static Throwable cause(Exception thrown) {
+        return thrown instanceof PluginErrorException ? thrown.getCause() : thrown;
+    }
+
+    /**
+     * The watchdog found a call still inside the plugin past its deadline: counts the miss as a
+     * failed call (quarantining by the policy's thresholds). The caller's thread fails the call
+     * with {@code PLUGIN_DEADLINE} when the plugin returns, without counting it again.
+     */
+    void overdue(CallWatchdog.Call call) {
+        deadlineMisses.incrementAndGet();
+        fail(
+                "PLUGIN_DEADLINE",
+                call.capability,
+                call.operation
+                        + " did not return within its deadline of "
+                        + call.deadline.toMillis()
+                        + " ms",
+                null);
     }
 
     /**
@@ -320,7 +413,7 @@ final class PluginGuard implements AutoCloseable {
                 calls.get(),
                 failures.get(),
                 deadlineMisses.get(),
-                liveThreads.get(),
+                policy.callerThread() ? callersInside.get() + liveThreads.get() : liveThreads.get(),
                 quarantineReason == null ? last : quarantineReason,
                 List.copyOf(recent));
     }

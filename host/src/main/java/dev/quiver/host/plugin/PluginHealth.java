@@ -10,7 +10,8 @@ import java.util.List;
  * @param calls calls made
  * @param failures calls that failed (threw, missed the deadline, returned garbage)
  * @param deadlineMisses calls that missed their deadline
- * @param liveThreads threads of its pool still alive (a hung call keeps one)
+ * @param liveThreads threads of its pool still alive (a hung call keeps one), plus, when per-bar
+ *     calls run on the callers' threads, the callers inside the plugin now
  * @param reason why it is quarantined, or the last failure, or empty
  * @param recentFailures the last few failure reasons, oldest first
  */

@@ -343,6 +343,27 @@ final class JdbcOperations implements StateOperations {
                                         null));
     }
 
+    /**
+     * When the session was closed, empty while it is open; reads only that column (a bar is
+     * appended per decision: the session's settings need not be read and checked each time).
+     */
+    private OptionalLong requireSessionClosedMs(String op, String symbol) throws SQLException {
+        try (PreparedStatement ps =
+                connection.prepareStatement("SELECT closed_ms FROM sessions WHERE symbol = ?")) {
+            ps.setString(1, symbol);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new StoreException(
+                            op,
+                            "no session for symbol '" + symbol + "': open it first (openSession)",
+                            null);
+                }
+                long closed = rs.getLong(1);
+                return rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(closed);
+            }
+        }
+    }
+
     private static SessionRow session(ResultSet rs) throws SQLException {
         long closed = rs.getLong(5);
         OptionalLong closedMs = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(closed);
@@ -362,14 +383,14 @@ final class JdbcOperations implements StateOperations {
         sql(
                 op,
                 () -> {
-                    SessionRow s = requireSession(op, symbol);
-                    if (!s.isOpen()) {
+                    OptionalLong closed = requireSessionClosedMs(op, symbol);
+                    if (closed.isPresent()) {
                         throw new StoreException(
                                 op,
                                 "the session of '"
                                         + symbol
                                         + "' was closed at "
-                                        + s.closedMs().getAsLong()
+                                        + closed.getAsLong()
                                         + ": no bars are appended to a closed session",
                                 null);
                     }

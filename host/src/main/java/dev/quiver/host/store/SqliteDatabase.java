@@ -6,7 +6,7 @@ import java.sql.Statement;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.Semaphore;
 import javax.sql.DataSource;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
@@ -14,11 +14,12 @@ import org.sqlite.SQLiteDataSource;
 /**
  * SQLite: one connection in WAL mode with {@code synchronous=FULL} (every commit is in the WAL on
  * disk before it returns), foreign keys enforced and a busy timeout for other processes.
- * Transactions of this process take turns on a fair lock and are {@code BEGIN IMMEDIATE} (the write
- * lock is taken at the start, so a transaction never fails half-way because another process wrote,
- * and is held only while a transaction runs). The connection stays in auto-commit mode between
- * transactions: the driver's own transaction handling would keep a transaction (and with IMMEDIATE,
- * the write lock) open between ours.
+ * Transactions of this process take turns on a fair semaphore (the store's {@link GroupCommit}
+ * batches concurrent ones into one) and are {@code BEGIN IMMEDIATE} (the write lock is taken at the
+ * start, so a transaction never fails half-way because another process wrote, and is held only
+ * while a transaction runs). The connection stays in auto-commit mode between transactions: the
+ * driver's own transaction handling would keep a transaction (and with IMMEDIATE, the write lock)
+ * open between ours.
  */
 final class SqliteDatabase implements Database {
 
@@ -27,7 +28,9 @@ final class SqliteDatabase implements Database {
 
     private final String url;
     private final Connection connection;
-    private final ReentrantLock lock = new ReentrantLock(true);
+    // A semaphore, not a lock: with group commit one thread acquires the connection for a batch
+    // and another (the batch's committer) releases it.
+    private final Semaphore lock = new Semaphore(1, true);
 
     SqliteDatabase(String url) throws SQLException {
         this.url = url;
@@ -92,7 +95,7 @@ final class SqliteDatabase implements Database {
     /** The durability settings as SQLite reports them, for checks and tests. */
     Map<String, String> pragmas() throws SQLException {
         Map<String, String> got = new LinkedHashMap<>();
-        lock.lock();
+        lock.acquireUninterruptibly();
         try (Statement s = connection.createStatement()) {
             for (String p :
                     new String[] {"journal_mode", "synchronous", "foreign_keys", "busy_timeout"}) {
@@ -101,7 +104,7 @@ final class SqliteDatabase implements Database {
                 }
             }
         } finally {
-            lock.unlock();
+            lock.release();
         }
         return got;
     }
@@ -113,7 +116,7 @@ final class SqliteDatabase implements Database {
 
     @Override
     public Connection acquire() {
-        lock.lock();
+        lock.acquireUninterruptibly();
         return connection;
     }
 
@@ -140,7 +143,7 @@ final class SqliteDatabase implements Database {
 
     @Override
     public void release(Connection c) {
-        lock.unlock();
+        lock.release();
     }
 
     @Override
@@ -150,11 +153,11 @@ final class SqliteDatabase implements Database {
 
     @Override
     public void close() throws SQLException {
-        lock.lock();
+        lock.acquireUninterruptibly();
         try {
             connection.close();
         } finally {
-            lock.unlock();
+            lock.release();
         }
     }
 }

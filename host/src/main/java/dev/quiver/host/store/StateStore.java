@@ -3,7 +3,6 @@ package dev.quiver.host.store;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,12 +30,18 @@ import org.flywaydb.core.api.output.MigrateResult;
  * that returned survives a SIGKILL of the process (and, for SQLite, a power loss); a write that
  * threw left nothing. {@link #inTransaction} makes several writes one (all or nothing).
  *
+ * <p><b>Group commit.</b> Transactions of concurrent threads are committed together: each runs in a
+ * savepoint of one shared database transaction and returns after the one commit (one {@code fsync})
+ * that holds it (see {@link GroupCommit}); a transaction that throws is rolled back to its
+ * savepoint alone. Durability per call is unchanged; the cost of a commit is shared.
+ *
  * <p><b>Schema.</b> {@link #open} applies the Flyway migrations in {@code db/migration} that the
  * database has not seen yet (each once, recorded in {@code flyway_schema_history}) and refuses a
  * database migrated by a newer Quiver.
  *
- * <p><b>Threads.</b> Thread-safe. SQLite: one connection, transactions take turns (in this process;
- * other processes wait up to a 10 s busy timeout). PostgreSQL: a pool of 4 connections.
+ * <p><b>Threads.</b> Thread-safe. Transactions of this process take turns on one connection at a
+ * time (the group commit's), their commits shared; other processes wait up to SQLite's 10 s busy
+ * timeout. PostgreSQL: a pool of 4 connections, of which the batches use one at a time.
  *
  * <p>See {@code docs/state-store.md}.
  */
@@ -53,10 +58,12 @@ public final class StateStore implements StateOperations, AutoCloseable {
     private static final ThreadLocal<JdbcOperations> CURRENT = new ThreadLocal<>();
 
     private final Database database;
+    private final GroupCommit commits;
     private volatile boolean closed;
 
     private StateStore(Database database) {
         this.database = database;
+        this.commits = new GroupCommit(database);
     }
 
     /**
@@ -246,74 +253,16 @@ public final class StateStore implements StateOperations, AutoCloseable {
         if (closed) {
             throw new IllegalStateException(operation + ": the state store is closed");
         }
-        Connection c;
-        try {
-            c = database.acquire();
-        } catch (SQLException e) {
-            throw new StoreException(operation, "no connection to " + database.displayUrl(), e);
-        }
-        Throwable failed = null;
-        try {
-            if (closed) {
-                throw new IllegalStateException(operation + ": the state store is closed");
-            }
-            try {
-                database.begin(c);
-            } catch (SQLException e) {
-                throw new StoreException(
-                        operation, "cannot start a transaction on " + database.displayUrl(), e);
-            }
-            JdbcOperations tx = new JdbcOperations(c);
-            CURRENT.set(tx);
-            T result;
-            try {
-                result = work.apply(tx);
-            } catch (RuntimeException | Error e) {
-                rollback(database, c, e);
-                throw e;
-            } finally {
-                tx.end();
-                CURRENT.remove();
-            }
-            try {
-                database.commit(c);
-            } catch (SQLException e) {
-                StoreException failure =
-                        new StoreException(
-                                operation,
-                                "commit failed"
-                                        + (database.kind() == Database.Kind.SQLITE
-                                                ? "; nothing of this transaction is stored"
-                                                : "; if the connection was lost the transaction"
-                                                        + " may or may not be stored: read it back"),
-                                e);
-                rollback(database, c, failure);
-                throw failure;
-            }
-            return result;
-        } catch (RuntimeException | Error e) {
-            failed = e;
-            throw e;
-        } finally {
-            try {
-                database.release(c);
-            } catch (SQLException e) {
-                StoreException release =
-                        new StoreException(operation, "cannot release the connection", e);
-                if (failed == null) {
-                    throw release;
-                }
-                failed.addSuppressed(release);
-            }
-        }
-    }
-
-    private static void rollback(Database database, Connection c, Throwable cause) {
-        try {
-            database.rollback(c);
-        } catch (SQLException r) {
-            cause.addSuppressed(r);
-        }
+        return commits.run(
+                operation,
+                work,
+                tx -> {
+                    if (tx == null) {
+                        CURRENT.remove();
+                    } else {
+                        CURRENT.set(tx);
+                    }
+                });
     }
 
     private <T> T single(String operation, Function<StateOperations, T> work) {
@@ -453,6 +402,30 @@ public final class StateStore implements StateOperations, AutoCloseable {
      */
     public String displayUrl() {
         return database.displayUrl();
+    }
+
+    /**
+     * How the store's calls shared commits since it was opened.
+     *
+     * @param commits database commits (batches), committed or failed
+     * @param transactions calls whose work was in one of them (a call whose work threw is not
+     *     counted)
+     */
+    public record CommitCounts(long commits, long transactions) {}
+
+    /**
+     * How many calls shared how many commits so far (group commit).
+     *
+     * @return the counts
+     */
+    public CommitCounts commitCounts() {
+        long[] c = commits.counts();
+        return new CommitCounts(c[0], c[1]);
+    }
+
+    /** The group commit, for tests of its batches. */
+    GroupCommit commits() {
+        return commits;
     }
 
     /** The database behind the store, for tests of its settings. */

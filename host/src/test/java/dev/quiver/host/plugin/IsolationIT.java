@@ -67,6 +67,7 @@ class IsolationIT {
                 FeaturePipeline.compute(BundledData.BTC_USD_4H.load().truncate(2_000));
         var config =
                 Map.of(
+                        "quiver.plugin.isolation", "thread",
                         "quiver.plugin.deadline-ms", "200",
                         "quiver.plugin.quarantine-after-failures", "3",
                         "quiver.plugin.quarantine-after-deadline-misses", "2",
@@ -146,6 +147,78 @@ class IsolationIT {
         assertThat(decisions).isEqualTo(300);
         assertThat(flatReasons).hasSize(300).allSatisfy(r -> assertThat(r).contains("oversized"));
         // Two missed deadlines of 200 ms, everything else immediate.
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - t0))
+                .isLessThan(java.time.Duration.ofSeconds(30));
+    }
+
+    /**
+     * The service's default isolation (calls on the caller's thread, one watchdog): a plugin that
+     * stalls past its deadline ignoring interrupts holds its caller until it returns, but is
+     * quarantined by the watchdog at the second missed deadline; its late answers are refused and
+     * the good plugin keeps deciding.
+     */
+    @Test
+    void withTheWatchdogAStallingPluginIsQuarantinedAndItsLateAnswersRefused() throws IOException {
+        Files.copy(
+                DISTRIBUTION.resolve("plugins/prediction-traditional-1.0.0.zip"),
+                dir.resolve("prediction-traditional-1.0.0.zip"));
+        misbehaving(
+                "bad-stalling",
+                "quiver.prediction; name=stalling; horizon=1",
+                "dev.quiver.host.plugin.misbehaving.StallingForecaster");
+        misbehaving(
+                "bad-throwing",
+                "quiver.prediction; name=throwing; horizon=1",
+                "dev.quiver.host.plugin.misbehaving.ThrowingForecaster");
+        FeatureMatrix features =
+                FeaturePipeline.compute(BundledData.BTC_USD_4H.load().truncate(2_000));
+        var config =
+                Map.of(
+                        "quiver.plugin.deadline-ms", "200",
+                        "quiver.plugin.quarantine-after-failures", "3",
+                        "quiver.plugin.quarantine-after-deadline-misses", "2");
+        var deadlineFailures = new ArrayList<String>();
+        long t0 = System.nanoTime();
+        try (var runtime = PluginRuntime.start(dir, config)) {
+            assertThat(runtime.isolation().mode()).isEqualTo(IsolationPolicy.Mode.WATCHDOG);
+            assertThat(runtime.predictions()).hasSize(3);
+            for (int i = 2_000 - 100; i < 2_000; i++) {
+                var frame = features.frame(i);
+                List<Forecast> forecasts = new ArrayList<>();
+                for (PredictionCapability p : runtime.predictions()) {
+                    try {
+                        forecasts.add(p.forecast(frame));
+                    } catch (PluginCallException e) {
+                        if (e.code().equals("PLUGIN_DEADLINE")) {
+                            deadlineFailures.add(e.getMessage());
+                        }
+                    }
+                }
+                assertThat(forecasts).extracting(Forecast::source).contains("traditional");
+            }
+            Map<String, PluginHealth> health = new java.util.HashMap<>();
+            runtime.health().forEach(h -> health.put(h.pluginId(), h));
+            assertThat(health.get("prediction-traditional").state()).isEqualTo("ACTIVE");
+            assertThat(health.get("prediction-traditional").calls()).isEqualTo(100);
+            assertThat(health.get("bad-stalling").reason())
+                    .isEqualTo(
+                            "2 missed deadlines, the last: forecast did not return within its"
+                                    + " deadline of 200 ms");
+            assertThat(health.get("bad-stalling").calls()).isEqualTo(7);
+            assertThat(health.get("bad-stalling").failures()).isEqualTo(2);
+            assertThat(health.get("bad-stalling").liveThreads()).isZero();
+            assertThat(health.get("bad-throwing").state()).isEqualTo("QUARANTINED");
+        }
+        assertThat(deadlineFailures)
+                .hasSize(2)
+                .allSatisfy(
+                        m ->
+                                assertThat(m)
+                                        .contains(
+                                                "forecast did not return within its deadline of"
+                                                        + " 200 ms (it returned after")
+                                        .endsWith("the late result is not used"));
+        // Two stalls of 1.5 s each held the caller; everything else immediate.
         assertThat(java.time.Duration.ofNanos(System.nanoTime() - t0))
                 .isLessThan(java.time.Duration.ofSeconds(30));
     }

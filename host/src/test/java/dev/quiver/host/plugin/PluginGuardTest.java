@@ -14,8 +14,10 @@ import dev.quiver.api.sizing.SizingDecision;
 import dev.quiver.testkit.FixtureSeries;
 import dev.quiver.testkit.Fixtures;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -26,6 +28,9 @@ class PluginGuardTest {
     static final FixtureSeries FX = FixtureSeries.btcUsd4h();
     static final IsolationPolicy FAST =
             new IsolationPolicy(Duration.ofMillis(100), Duration.ofSeconds(5), 3, 2, 2);
+
+    static final IsolationPolicy UNHURRIED =
+            new IsolationPolicy(Duration.ofSeconds(5), Duration.ofSeconds(5), 3, 2, 2);
 
     final CountDownLatch never = new CountDownLatch(1);
     PluginGuard guard = new PluginGuard("bad-plugin", FAST);
@@ -157,15 +162,190 @@ class PluginGuardTest {
         assertThat(guard.health().liveThreads()).isLessThanOrEqualTo(FAST.maxThreads());
     }
 
+    static final IsolationPolicy WATCHED =
+            new IsolationPolicy(
+                    Duration.ofMillis(100),
+                    Duration.ofSeconds(5),
+                    3,
+                    2,
+                    2,
+                    IsolationPolicy.Mode.WATCHDOG);
+
+    @Test
+    void withTheWatchdogAGoodCallRunsOnTheCallersThread() {
+        guard = new PluginGuard("bad-plugin", WATCHED);
+        var seen = new Thread[1];
+        var p =
+                guarded(
+                        (n, f) -> {
+                            seen[0] = Thread.currentThread();
+                            return ok(f);
+                        });
+        for (int i = 0; i < 1_000; i++) {
+            assertThat(p.forecast(FX.frame(100))).isEqualTo(ok(FX.frame(100)));
+        }
+        assertThat(seen[0]).isSameAs(Thread.currentThread());
+        assertThat(Thread.currentThread().isInterrupted()).isFalse();
+        PluginHealth h = guard.health();
+        assertThat(h.state()).isEqualTo("ACTIVE");
+        assertThat(h.calls()).isEqualTo(1_000);
+        assertThat(h.liveThreads()).isZero();
+    }
+
+    @Test
+    void theWatchdogCutsOffACallThatHonoursInterruptsAtItsDeadline() {
+        guard = new PluginGuard("bad-plugin", WATCHED);
+        var p =
+                guarded(
+                        (n, f) -> {
+                            try {
+                                never.await();
+                                return ok(f);
+                            } catch (InterruptedException e) {
+                                // a well written plugin gives up when interrupted
+                                throw new IllegalStateException("interrupted", e);
+                            }
+                        });
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> p.forecast(FX.frame(100)))
+                .isInstanceOfSatisfying(
+                        PluginCallException.class,
+                        e -> assertThat(e.code()).isEqualTo("PLUGIN_DEADLINE"))
+                .hasMessageContaining("forecast did not return within its deadline of 100 ms (it")
+                .hasMessageContaining("threw java.lang.IllegalStateException: interrupted after")
+                .hasMessageEndingWith("ms); the late result is not used");
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(100));
+        assertThat(took).isLessThan(Duration.ofSeconds(2));
+        // The watchdog's interrupt was for the plugin: the caller's thread is not left interrupted.
+        assertThat(Thread.currentThread().isInterrupted()).isFalse();
+        PluginHealth h = guard.health();
+        assertThat(h.deadlineMisses()).isEqualTo(1);
+        assertThat(h.failures()).isEqualTo(1);
+        assertThat(h.state()).isEqualTo("ACTIVE");
+        assertThat(h.reason())
+                .isEqualTo(
+                        "PLUGIN_DEADLINE: forecast did not return within its deadline of 100 ms");
+    }
+
+    @Test
+    void theWatchdogQuarantinesAPluginHungOnItsCallersWhileTheyAreStillInside() throws Exception {
+        guard = new PluginGuard("bad-plugin", WATCHED);
+        var entered = new CountDownLatch(2);
+        var p =
+                guarded(
+                        (n, f) -> {
+                            entered.countDown();
+                            while (true) { // ignores interrupts, as a badly written plugin would
+                                try {
+                                    never.await();
+                                    return ok(f);
+                                } catch (InterruptedException ignored) {
+                                    // keep hanging
+                                }
+                            }
+                        });
+        var failures = new java.util.concurrent.ConcurrentLinkedQueue<Throwable>();
+        var callers = new ArrayList<Thread>();
+        for (int i = 0; i < 2; i++) {
+            Thread t =
+                    new Thread(
+                            () -> {
+                                try {
+                                    p.forecast(FX.frame(100));
+                                } catch (RuntimeException e) {
+                                    failures.add(e);
+                                }
+                            },
+                            "caller-" + i);
+            t.start();
+            callers.add(t);
+        }
+        assertThat(entered.await(5, TimeUnit.SECONDS)).isTrue();
+        // Both callers are stuck inside the plugin; the watchdog quarantines it at their deadline,
+        // without waiting for them to return.
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!guard.health().quarantined() && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        PluginHealth h = guard.health();
+        assertThat(h.state()).isEqualTo("QUARANTINED");
+        assertThat(h.deadlineMisses()).isEqualTo(2);
+        assertThat(h.reason())
+                .isEqualTo(
+                        "2 missed deadlines, the last: forecast did not return within its"
+                                + " deadline of 100 ms");
+        assertThat(h.liveThreads()).isEqualTo(2);
+        assertThat(callers).allSatisfy(t -> assertThat(t.isAlive()).isTrue());
+        // A new call does not enter the plugin.
+        assertThatThrownBy(() -> p.forecast(FX.frame(100)))
+                .isInstanceOfSatisfying(
+                        PluginCallException.class,
+                        e -> assertThat(e.code()).isEqualTo("PLUGIN_QUARANTINED"));
+        assertThat(guard.health().calls()).isEqualTo(2);
+        // When the plugin finally returns, its late results are refused and not counted again.
+        never.countDown();
+        for (Thread t : callers) {
+            t.join(5_000);
+            assertThat(t.isAlive()).isFalse();
+        }
+        assertThat(failures)
+                .hasSize(2)
+                .allSatisfy(
+                        e ->
+                                assertThat(e)
+                                        .isInstanceOfSatisfying(
+                                                PluginCallException.class,
+                                                x ->
+                                                        assertThat(x.code())
+                                                                .isEqualTo("PLUGIN_DEADLINE"))
+                                        .hasMessageContaining("(it returned after")
+                                        .hasMessageEndingWith("the late result is not used"));
+        assertThat(guard.health().deadlineMisses()).isEqualTo(2);
+        assertThat(guard.health().failures()).isEqualTo(2);
+        assertThat(guard.health().liveThreads()).isZero();
+    }
+
+    @Test
+    void sameThreadChecksTheDeadlineWhenTheCallReturns() {
+        guard =
+                new PluginGuard(
+                        "bad-plugin",
+                        new IsolationPolicy(
+                                Duration.ofMillis(20),
+                                Duration.ofSeconds(5),
+                                3,
+                                2,
+                                2,
+                                IsolationPolicy.Mode.SAME_THREAD));
+        var p =
+                guarded(
+                        (n, f) -> {
+                            try {
+                                Thread.sleep(60);
+                            } catch (InterruptedException e) {
+                                throw new IllegalStateException(e);
+                            }
+                            return ok(f);
+                        });
+        assertThatThrownBy(() -> p.forecast(FX.frame(100)))
+                .hasMessageEndingWith(
+                        "forecast returned after its deadline of 20 ms; the late result is not used");
+        assertThat(guard.health().deadlineMisses()).isEqualTo(1);
+    }
+
     @Test
     void garbageForecastsAreRefusedWithTheirReason() {
+        // Not about deadlines: a 5 s one, so a loaded machine's first call (thread start, class
+        // loading) cannot turn a garbage answer into a missed deadline.
+        guard = new PluginGuard("bad-plugin", UNHURRIED);
         FeatureFrame frame = FX.frame(100);
         assertThatThrownBy(() -> guarded((n, f) -> null).forecast(frame))
                 .hasMessageEndingWith("forecast returned null");
         assertThatThrownBy(() -> guarded((n, f) -> ok(FX.frame(99))).forecast(frame))
                 .hasMessageContaining("returned a forecast for bar " + FX.frame(99).bar().start())
                 .hasMessageEndingWith("not the decision bar " + frame.bar().start());
-        guard = new PluginGuard("bad-plugin", FAST);
+        guard = new PluginGuard("bad-plugin", UNHURRIED);
         assertThatThrownBy(
                         () ->
                                 guarded(
@@ -194,7 +374,7 @@ class PluginGuardTest {
                         e -> assertThat(e.code()).isEqualTo("PLUGIN_GARBAGE"))
                 .hasMessageContaining("forecast built an invalid value: ")
                 .hasMessageContaining("field 'probabilityUp' is not in [0, 1] (value: NaN)");
-        guard = new PluginGuard("bad-plugin", FAST);
+        guard = new PluginGuard("bad-plugin", UNHURRIED);
         assertThatThrownBy(
                         () ->
                                 guarded(
@@ -259,5 +439,14 @@ class PluginGuardTest {
         assertThatThrownBy(() -> IsolationPolicy.from(Map.of("quiver.plugin.max-threads", "0")))
                 .hasMessage(
                         "[Quiver/BAD_CONFIG] quiver.plugin.max-threads must be a positive integer (value: 0)");
+        assertThat(IsolationPolicy.defaults().mode()).isEqualTo(IsolationPolicy.Mode.WATCHDOG);
+        assertThat(IsolationPolicy.from(Map.of("quiver.plugin.isolation", "thread")).mode())
+                .isEqualTo(IsolationPolicy.Mode.THREAD);
+        assertThat(IsolationPolicy.from(Map.of("quiver.plugin.isolation", "same-thread")).mode())
+                .isEqualTo(IsolationPolicy.Mode.SAME_THREAD);
+        assertThatThrownBy(() -> IsolationPolicy.from(Map.of("quiver.plugin.isolation", "fiber")))
+                .hasMessage(
+                        "[Quiver/BAD_CONFIG] quiver.plugin.isolation=fiber is not one of watchdog,"
+                                + " thread, same-thread");
     }
 }

@@ -1,0 +1,155 @@
+package dev.quiver.host.plugin;
+
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One daemon thread for the whole JVM that watches the plugin calls running on their callers'
+ * threads ({@code quiver.plugin.isolation=watchdog}): each call registers its thread and deadline
+ * here before it enters the plugin and leaves when it returns; a call still inside its plugin past
+ * its deadline is reported to its {@link PluginGuard} once ({@link PluginGuard#overdue}), which
+ * counts the miss, may quarantine the plugin and interrupts the caller.
+ *
+ * <p>Cost per call: an add and a remove in a concurrent set; no thread hand-off. The watchdog
+ * checks every {@link #TICK_NANOS} while calls are in flight and parks when none are, so a deadline
+ * is noticed at most one tick (10 ms) after it passed.
+ *
+ * <p>Thread-safe.
+ */
+final class CallWatchdog {
+
+    /**
+     * How often the watchdog looks at the calls in flight, nanoseconds (10 ms: deadlines are
+     * hundreds of milliseconds or more, and under load some call is always in flight, so the tick
+     * is paid 100 times a second, not 1,000).
+     */
+    static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+    private static final CallWatchdog INSTANCE = new CallWatchdog();
+
+    private final Set<Call> inFlight = ConcurrentHashMap.newKeySet();
+    private final Thread thread;
+    private volatile boolean parked;
+
+    private CallWatchdog() {
+        thread = new Thread(this::watch, "quiver-plugin-watchdog");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    static CallWatchdog get() {
+        return INSTANCE;
+    }
+
+    /**
+     * A call in flight on its caller's thread. {@link #finish} and the watchdog's {@link #expire}
+     * are exclusive: whichever comes first decides whether the call was late.
+     */
+    static final class Call {
+        final PluginGuard guard;
+        final String capability;
+        final String operation;
+        final Thread caller;
+        final Duration deadline;
+        final long startedNanos;
+        final long deadlineNanos;
+        private boolean finished;
+        private boolean expired;
+
+        Call(PluginGuard guard, String capability, String operation, Duration deadline) {
+            this.guard = guard;
+            this.capability = capability;
+            this.operation = operation;
+            this.deadline = deadline;
+            this.caller = Thread.currentThread();
+            this.startedNanos = System.nanoTime();
+            this.deadlineNanos = startedNanos + deadline.toNanos();
+        }
+
+        /** Marks the call overdue unless it finished; true if this call did. */
+        synchronized boolean expire() {
+            if (finished || expired) {
+                return false;
+            }
+            expired = true;
+            return true;
+        }
+
+        /**
+         * Marks the call finished; true if the watchdog had already found it overdue (then the
+         * caller's interrupt, set by the watchdog while it held this monitor, is cleared here).
+         */
+        boolean finish() {
+            boolean late;
+            synchronized (this) {
+                finished = true;
+                late = expired;
+            }
+            if (late) {
+                // The watchdog's interrupt was for the plugin; the caller's own work goes on.
+                Thread.interrupted();
+            }
+            return late;
+        }
+
+        /** Interrupts the caller if the call is still in the plugin. */
+        synchronized void interruptIfRunning() {
+            if (!finished) {
+                caller.interrupt();
+            }
+        }
+    }
+
+    /** Registers a call on the current thread; call {@link #leave} when it returns. */
+    Call enter(PluginGuard guard, String capability, String operation, Duration deadline) {
+        Call c = new Call(guard, capability, operation, deadline);
+        inFlight.add(c);
+        if (parked) {
+            LockSupport.unpark(thread);
+        }
+        return c;
+    }
+
+    /**
+     * Unregisters a call.
+     *
+     * @return true if the watchdog reported it overdue (the miss is counted already)
+     */
+    boolean leave(Call c) {
+        inFlight.remove(c);
+        return c.finish();
+    }
+
+    private void watch() {
+        while (true) {
+            if (inFlight.isEmpty()) {
+                parked = true;
+                // Re-check after publishing "parked": an enter() in between unparks us.
+                if (inFlight.isEmpty()) {
+                    LockSupport.park(this);
+                }
+                parked = false;
+                continue;
+            }
+            long now = System.nanoTime();
+            for (Call c : inFlight) {
+                if (now - c.deadlineNanos > 0 && c.expire()) {
+                    inFlight.remove(c);
+                    try {
+                        c.guard.overdue(c);
+                    } catch (RuntimeException | Error e) {
+                        // The watchdog must outlive a failing report; the call's own thread
+                        // still fails the call when it returns.
+                        Thread t = Thread.currentThread();
+                        t.getUncaughtExceptionHandler().uncaughtException(t, e);
+                    }
+                    c.interruptIfRunning();
+                }
+            }
+            LockSupport.parkNanos(this, TICK_NANOS);
+        }
+    }
+}
