@@ -46,6 +46,11 @@ final class ServeProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(DISTRIBUTION.resolve("bin/quiver").toString());
         cmd.addAll(List.of("serve", "--port", "0", "--fit-on", "none", "--watch-interval-ms", "0"));
+        // These tests compare decisions for equality (with a backtest, a replay, another bundle):
+        // a plugin call missing the default 2 s deadline on a loaded CI machine would change a
+        // decision legitimately (a failed source) and, three times over, quarantine the plugin.
+        // Deadlines and quarantine have their own tests (IsolationIT, StuckPluginIT).
+        cmd.addAll(List.of("-D", "quiver.plugin.deadline-ms=60000"));
         cmd.addAll(List.of(args));
         Path o = work.resolve(name + ".out");
         Path e = work.resolve(name + ".err");

@@ -147,7 +147,9 @@ class StrategySwapIT {
                 Map<String, Double> expected = bundle.equals(idA) ? pA : pB;
                 byBundle[bundle.equals(idA) ? 0 : 1]++;
                 assertThat(d.at("/fused/p_up").asDouble())
-                        .as("p_up of %s at %s", bundle, time)
+                        .as(
+                                "p_up of %s at %s (failed sources: %s)",
+                                bundle, time, d.at("/provenance/failed_sources"))
                         .isEqualTo(expected.get(time));
             }
             assertThat(byBundle[0]).as("decisions by bundle a").isPositive();
