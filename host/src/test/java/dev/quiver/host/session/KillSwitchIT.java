@@ -161,6 +161,10 @@ class KillSwitchIT {
                 }
             }
             assertThat(increases).as("decisions adding risk after the resume").isPositive();
+            System.out.printf(
+                    "KillSwitchIT: %d halted decisions (%d bars x %d sessions, before and after the"
+                            + " kill), %d reducing, 0 increasing; %d adding risk after the resume%n",
+                    halted, 2 * HALTED_BARS, SYMBOLS.size(), reductions, increases);
 
             // The audit trail: who and why of both commands, in order.
             JsonNode audit = serve.ok("GET", "/v1/halt", null).get("audit");
