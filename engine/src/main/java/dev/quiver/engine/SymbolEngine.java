@@ -12,6 +12,7 @@ import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.engine.risk.BreakerEvent;
 import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.engine.risk.GuardedDecision;
+import dev.quiver.engine.risk.KillSwitch;
 import dev.quiver.engine.risk.RiskGuard;
 import dev.quiver.engine.trading.Account;
 import dev.quiver.engine.trading.StopExits;
@@ -77,6 +78,9 @@ public final class SymbolEngine {
     private long expiresAtMillis = Long.MAX_VALUE;
     private String expiryReason;
     private long expiredDecisions;
+
+    /** The operator's halt in force (see {@link KillSwitch}), one line; {@code null} when none. */
+    private String halt;
 
     /**
      * Creates an engine whose books all start flat with {@code initialEquity}, in paper mode.
@@ -339,6 +343,34 @@ public final class SymbolEngine {
     }
 
     /**
+     * Halts new risk from the next bar on (the operator's kill switch, {@link KillSwitch}): every
+     * policy's decision may only keep or reduce its position, and an order decided before that
+     * would buy at the next open is dropped. A second halt replaces the reason.
+     *
+     * @param reason who halted, when and why, one line (it ends every decision's reason)
+     */
+    public void halt(String reason) {
+        if (reason == null || reason.isBlank()) {
+            throw new IllegalArgumentException(symbol + ": a halt needs a reason");
+        }
+        this.halt = reason;
+    }
+
+    /** Lifts the halt: the next bar's decisions may add risk again. */
+    public void resume() {
+        this.halt = null;
+    }
+
+    /**
+     * The halt in force.
+     *
+     * @return its reason, or {@code null} when new risk is allowed
+     */
+    public String halted() {
+        return halt;
+    }
+
+    /**
      * Marks a policy unavailable (its fit failed, its state could not be restored): it decides flat
      * with {@code reason} until {@link #makeAvailable}.
      *
@@ -529,6 +561,12 @@ public final class SymbolEngine {
             if (!paper) {
                 return;
             }
+            if (!Double.isNaN(pending)
+                    && halt != null
+                    && KillSwitch.adds(pending, account.units(), account.value(open), open)) {
+                // Decided before the halt: it would add risk now, so it is not filled.
+                pending = Double.NaN;
+            }
             if (!Double.isNaN(pending)) {
                 boolean wasFlat = account.flat();
                 account.rebalance(pending, open, millis);
@@ -638,6 +676,9 @@ public final class SymbolEngine {
                 if (breakers != null) {
                     d = breakers.apply(d, weight);
                 }
+            }
+            if (halt != null) {
+                d = KillSwitch.limit(d, weight, halt);
             }
             double target = d.fraction();
             boolean flat = account.flat();

@@ -18,6 +18,8 @@ import picocli.CommandLine.Command;
             BacktestCommand.class,
             BenchCommand.class,
             FeaturesCommand.class,
+            HaltCommand.Halt.class,
+            HaltCommand.Resume.class,
             ModelsCommand.class,
             PluginsCommand.class,
             RolloutCommand.class,

@@ -30,12 +30,14 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -80,6 +82,7 @@ public final class SessionManager implements AutoCloseable {
     private final Object opening = new Object();
     private volatile EngineListener listener = EngineListener.NONE;
     private volatile StrategyRollouts rollouts;
+    private final ServiceHalt halt;
 
     /**
      * Creates the manager; call {@link #recover} before serving.
@@ -92,6 +95,69 @@ public final class SessionManager implements AutoCloseable {
         this.store = store;
         this.strategies = strategies;
         this.clock = clock;
+        this.halt = new ServiceHalt(store, clock);
+    }
+
+    /**
+     * The kill switch of these sessions (RELIABILITY.md P12).
+     *
+     * @return its state and audit
+     */
+    public ServiceHalt halt() {
+        return halt;
+    }
+
+    /**
+     * Halts all new risk in every session, or resumes it ({@link ServiceHalt}); audited.
+     *
+     * @param halted true to halt, false to resume
+     * @param actor who, non-blank
+     * @param reason why, non-blank
+     * @return {@code changed}, the state, and per session where it takes effect
+     * @throws QuiverInputException {@code BAD_HALT} naming {@code actor} or {@code reason}
+     */
+    public Map<String, Object> halt(boolean halted, String actor, String reason) {
+        return halt.command(halted, actor, reason, this::withEverySession);
+    }
+
+    /** Work run with every open session's monitor held. */
+    @FunctionalInterface
+    interface EverySession {
+        Map<String, Object> run(Function<List<LiveSession>, Map<String, Object>> work);
+    }
+
+    /**
+     * Runs {@code work} under the open lock and every open session's monitor (taken in symbol
+     * order), so no session steps, opens or closes meanwhile.
+     */
+    private Map<String, Object> withEverySession(
+            Function<List<LiveSession>, Map<String, Object>> work) {
+        synchronized (opening) {
+            while (true) {
+                List<LiveSession> all = new ArrayList<>(sessions.values());
+                all.sort(Comparator.comparing(s -> s.settings.symbol()));
+                Map<String, Object> out = lockAll(all, 0, work);
+                if (out != null) {
+                    return out;
+                }
+            }
+        }
+    }
+
+    /** Null when a session was replaced or closed while its monitor was awaited (then retry). */
+    private Map<String, Object> lockAll(
+            List<LiveSession> all, int i, Function<List<LiveSession>, Map<String, Object>> work) {
+        if (i == all.size()) {
+            for (LiveSession s : all) {
+                if (s.retired || sessions.get(s.settings.symbol()) != s) {
+                    return null;
+                }
+            }
+            return work.apply(all);
+        }
+        synchronized (all.get(i)) {
+            return lockAll(all, i + 1, work);
+        }
     }
 
     /**
@@ -276,12 +342,14 @@ public final class SessionManager implements AutoCloseable {
                                     SessionRow.open(
                                             r.symbol(), stored.id(), settings.toJson(), now));
                             tx.appendBars(r.symbol(), rows);
+                            halt.opened(tx, live);
                             return null;
                         });
             } catch (RuntimeException e) {
                 live.strategy.close();
                 throw e;
             }
+            halt.applyCurrent(live);
             sessions.put(r.symbol(), live);
             return state(live);
         }
@@ -449,6 +517,7 @@ public final class SessionManager implements AutoCloseable {
                 m.put("account", s.account.id());
                 m.put("state", s.session.state().name().toLowerCase(java.util.Locale.ROOT));
                 m.put("bars", s.session.barCount());
+                m.put("halted", s.engine().halted() != null);
                 out.add(m);
             }
         }
@@ -777,7 +846,10 @@ public final class SessionManager implements AutoCloseable {
         String rewarm = null;
         for (StoredEvent e : store.events(account.id())) {
             String kind = e.event().kind();
-            if (kind.equals(FILL) || kind.equals(REARM) || kind.equals(SWAP)) {
+            if (kind.equals(FILL)
+                    || kind.equals(REARM)
+                    || kind.equals(SWAP)
+                    || ServiceHalt.isCommand(kind)) {
                 long after = detail(e).path("after_bar_ms").asLong(Long.MIN_VALUE);
                 commands.computeIfAbsent(after, k -> new ArrayList<>()).add(e);
             } else if (kind.equals(REWARM_REQUIRED)
@@ -822,6 +894,8 @@ public final class SessionManager implements AutoCloseable {
             var d = detail(e);
             if (e.event().kind().equals(SWAP)) {
                 swap(s, strategies.load(d.path("bundle").asText()));
+            } else if (ServiceHalt.isCommand(e.event().kind())) {
+                ServiceHalt.replay(s.engine(), e);
             } else if (e.event().kind().equals(FILL)) {
                 FillRow f = fills.get(d.path("client_fill_id").asText());
                 if (f == null) {
@@ -992,6 +1066,7 @@ public final class SessionManager implements AutoCloseable {
         Bar last = s.session.lastBar();
         m.put("last_bar_time", last == null ? null : last.start().toString());
         m.put("expired_decisions", s.engine().expiredDecisions());
+        m.put("halted", s.engine().halted() != null);
         return m;
     }
 

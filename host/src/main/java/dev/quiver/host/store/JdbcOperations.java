@@ -612,6 +612,57 @@ final class JdbcOperations implements StateOperations {
     }
 
     @Override
+    public long appendHalt(HaltRow h) {
+        Objects.requireNonNull(h, "halt");
+        String op = "appendHalt(" + h.kind() + ", " + h.actor() + ")";
+        return sql(
+                op,
+                () -> {
+                    try (PreparedStatement ps =
+                            connection.prepareStatement(
+                                    "INSERT INTO halts (kind, actor, reason, time_ms)"
+                                            + " VALUES (?, ?, ?, ?) RETURNING seq")) {
+                        ps.setString(1, h.kind());
+                        ps.setString(2, h.actor());
+                        ps.setString(3, h.reason());
+                        ps.setLong(4, h.timeMs());
+                        try (ResultSet rs = ps.executeQuery()) {
+                            if (!rs.next()) {
+                                throw new StoreException(
+                                        op, "the insert returned no sequence number", null);
+                            }
+                            return rs.getLong(1);
+                        }
+                    }
+                });
+    }
+
+    @Override
+    public List<HaltRow> halts() {
+        return sql(
+                "halts()",
+                () -> {
+                    try (PreparedStatement ps =
+                                    connection.prepareStatement(
+                                            "SELECT seq, kind, actor, reason, time_ms FROM halts"
+                                                    + " ORDER BY seq");
+                            ResultSet rs = ps.executeQuery()) {
+                        List<HaltRow> out = new ArrayList<>();
+                        while (rs.next()) {
+                            out.add(
+                                    new HaltRow(
+                                            rs.getLong(1),
+                                            rs.getString(2).equals("halt"),
+                                            rs.getString(3),
+                                            rs.getString(4),
+                                            rs.getLong(5)));
+                        }
+                        return out;
+                    }
+                });
+    }
+
+    @Override
     public List<StoredEvent> events(String accountId) {
         Objects.requireNonNull(accountId, "accountId");
         return sql(

@@ -153,6 +153,23 @@ public interface StateOperations {
      */
     List<StoredEvent> events(String accountId);
 
+    // ---- kill switch (schema 5)
+
+    /**
+     * Appends an operator's halt or resume command.
+     *
+     * @param halt the command ({@link HaltRow#seq()} ignored)
+     * @return its sequence number, greater than every one stored before this call
+     */
+    long appendHalt(HaltRow halt);
+
+    /**
+     * Every halt and resume command, the audit of the kill switch.
+     *
+     * @return in append order (by sequence number); empty when none
+     */
+    List<HaltRow> halts();
+
     // ---- rollouts (schema 2)
 
     /**

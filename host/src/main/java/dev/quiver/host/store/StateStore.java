@@ -345,6 +345,16 @@ public final class StateStore implements StateOperations, AutoCloseable {
     }
 
     @Override
+    public long appendHalt(HaltRow halt) {
+        return single("appendHalt", tx -> tx.appendHalt(halt));
+    }
+
+    @Override
+    public List<HaltRow> halts() {
+        return single("halts", StateOperations::halts);
+    }
+
+    @Override
     public void saveRollout(RolloutRow rollout) {
         single(
                 "saveRollout",

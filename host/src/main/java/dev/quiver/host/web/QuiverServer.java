@@ -125,6 +125,13 @@ public final class QuiverServer implements AutoCloseable {
                         () -> strategy.flatMap(ServedStrategy::degradedReason).isPresent() ? 1 : 0)
                 .description("1 while the served strategy bundle is past its maximum age")
                 .register(metrics);
+        io.micrometer.core.instrument.Gauge.builder(
+                        "quiver.halted",
+                        () -> strategy.map(s -> s.sessions().halt().halted() ? 1 : 0).orElse(0))
+                .description(
+                        "1 while the kill switch halts all new risk (POST /v1/halt; cleared only"
+                                + " by POST /v1/resume)")
+                .register(metrics);
         app.get("/v1/capabilities", this::capabilities);
         app.get("/v1/models", this::models);
         app.get("/health/live", ctx -> json(ctx, 200, Map.of("status", "live")));
@@ -669,6 +676,10 @@ public final class QuiverServer implements AutoCloseable {
         body.put("predictions", predictions);
         body.put("sizings", sizings);
         strategy.ifPresent(s -> body.put("strategy", s.bundle().id()));
+        // Halted is still ready: the service serves reductions and answers; it is not degraded.
+        body.put("halted", strategy.map(s -> s.sessions().halt().halted()).orElse(false));
+        strategy.filter(s -> s.sessions().halt().halted())
+                .ifPresent(s -> body.put("halt", s.sessions().halt().status()));
         java.util.Optional<String> degraded = strategy.flatMap(ServedStrategy::degradedReason);
         if (predictions > 0 && sizings > 0 && degraded.isPresent()) {
             body.put("status", "degraded");

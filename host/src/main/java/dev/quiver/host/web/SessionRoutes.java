@@ -31,10 +31,12 @@ import java.util.Set;
 /**
  * The live session API: {@code /v1/sessions/{symbol}} (PUT opens, GET shows, DELETE closes), {@code
  * POST /v1/sessions/{symbol}/bars}, {@code /v1/accounts/{id}} (GET), {@code POST
- * /v1/accounts/{id}/fills} and {@code POST /v1/accounts/{id}/breakers/{breaker}/rearm}. Bad input
- * is a 4xx naming the field: 400 malformed, 404 unknown session or account, 409 a conflict with
- * what the session already holds (a changed bar, out of order, a gap, a fill id reused with other
- * content, a session opened with other settings).
+ * /v1/accounts/{id}/fills}, {@code POST /v1/accounts/{id}/breakers/{breaker}/rearm} and the kill
+ * switch ({@code POST /v1/halt}, {@code POST /v1/resume} with {@code actor} and {@code reason},
+ * {@code GET /v1/halt} for the state and its audit). Bad input is a 4xx naming the field: 400
+ * malformed, 404 unknown session or account, 409 a conflict with what the session already holds (a
+ * changed bar, out of order, a gap, a fill id reused with other content, a session opened with
+ * other settings).
  */
 final class SessionRoutes {
 
@@ -84,7 +86,20 @@ final class SessionRoutes {
         app.put("/v1/sessions/{symbol}", ctx -> r.call(ctx, json, () -> r.open(ctx)));
         app.get(
                 "/v1/sessions",
-                ctx -> r.call(ctx, json, () -> Map.of("sessions", r.live().list())));
+                ctx ->
+                        r.call(
+                                ctx,
+                                json,
+                                () -> {
+                                    Map<String, Object> m = new LinkedHashMap<>();
+                                    m.put("sessions", r.live().list());
+                                    m.put("halt", r.live().halt().status());
+                                    return m;
+                                }));
+        // The kill switch (P12): halt all new risk, resume it; both audited with actor and reason.
+        app.post("/v1/halt", ctx -> r.call(ctx, json, () -> r.halt(ctx, true)));
+        app.post("/v1/resume", ctx -> r.call(ctx, json, () -> r.halt(ctx, false)));
+        app.get("/v1/halt", ctx -> r.call(ctx, json, () -> r.live().halt().audit()));
         app.get(
                 "/v1/sessions/{symbol}",
                 ctx -> r.call(ctx, json, () -> r.live().state(ctx.pathParam("symbol"))));
@@ -153,6 +168,12 @@ final class SessionRoutes {
             body.put("message", e.getMessage());
             json.write(ctx, 409, body);
         }
+    }
+
+    /** {@code POST /v1/halt} or {@code /v1/resume}: body {@code {"actor": ..., "reason": ...}}. */
+    private Object halt(Context ctx, boolean halted) {
+        JsonNode b = body(ctx);
+        return live().halt(halted, text(b, "actor", null), text(b, "reason", null));
     }
 
     private SessionManager live() {

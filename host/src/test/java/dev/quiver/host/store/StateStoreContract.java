@@ -780,11 +780,12 @@ abstract class StateStoreContract {
     void theMigrationIsAppliedOnceAndANewerSchemaIsRefused() throws SQLException {
         open().close();
         List<String> first = history();
-        assertThat(first).hasSize(3);
+        assertThat(first).hasSize(4);
         assertThat(first.get(0)).startsWith("1|V1__state_store.sql|true|");
         assertThat(first.get(1)).startsWith("2|V2__rollouts_and_alias_history.sql|true|");
         assertThat(first.get(2))
                 .startsWith("4|dev.quiver.host.store.V4__Rollout_kind_strategy|true|");
+        assertThat(first.get(3)).startsWith("5|V5__halt.sql|true|");
         open().close();
         open().close();
         assertThat(history()).isEqualTo(first);
@@ -795,7 +796,7 @@ abstract class StateStoreContract {
             st.executeUpdate(
                     "INSERT INTO flyway_schema_history (installed_rank, version, description, type,"
                             + " script, checksum, installed_by, execution_time, success) VALUES"
-                            + " (4, '99', 'from the future', 'SQL', 'V99__from_the_future.sql', 1,"
+                            + " (99, '99', 'from the future', 'SQL', 'V99__from_the_future.sql', 1,"
                             + " 'test', 1, true)");
             if (!c.getAutoCommit()) {
                 c.commit();
@@ -831,6 +832,42 @@ abstract class StateStoreContract {
             assertThatThrownBy(() -> st.executeUpdate(String.format(insert, "s2", "portfolio")))
                     .isInstanceOf(SQLException.class)
                     .hasMessageContaining("kind");
+        }
+    }
+
+    /**
+     * Schema 5, the kill switch's audit: commands come back in append order with who, why and when,
+     * after a reopen too; the database refuses a kind other than halt and resume.
+     */
+    @Test
+    void haltsAreKeptInOrderWithWhoAndWhyAndAnUnknownKindIsRefused() throws SQLException {
+        HaltRow halt = new HaltRow(0, true, "ops-anna", "exchange outage", 1_000L);
+        HaltRow resume = new HaltRow(0, false, "ops-ben", "exchange back", 2_000L);
+        long first;
+        long second;
+        try (StateStore s = open()) {
+            assertThat(s.halts()).isEmpty();
+            first = s.appendHalt(halt);
+            second = s.inTransaction(tx -> tx.appendHalt(resume));
+            assertThat(second).isGreaterThan(first);
+        }
+        try (StateStore s = open()) {
+            assertThat(s.halts())
+                    .containsExactly(
+                            new HaltRow(first, true, "ops-anna", "exchange outage", 1_000L),
+                            new HaltRow(second, false, "ops-ben", "exchange back", 2_000L));
+        }
+        assertThatThrownBy(() -> new HaltRow(0, true, "ops", " ", 1L))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("reason");
+        try (Connection c = DriverManager.getConnection(url());
+                Statement st = c.createStatement()) {
+            assertThatThrownBy(
+                            () ->
+                                    st.executeUpdate(
+                                            "INSERT INTO halts (kind, actor, reason, time_ms)"
+                                                    + " VALUES ('flatten', 'x', 'y', 1)"))
+                    .isInstanceOf(SQLException.class);
         }
     }
 
