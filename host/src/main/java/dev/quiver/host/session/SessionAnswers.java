@@ -9,6 +9,8 @@ import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.risk.BreakerEvent;
 import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.engine.trading.Account;
+import dev.quiver.host.store.SessionRow;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -171,5 +173,17 @@ final class SessionAnswers {
 
     private static Object finite(double v) {
         return Double.isFinite(v) ? v : null;
+    }
+
+    /** A closed session (its last generation) as {@code GET /v1/sessions/{symbol}} shows it. */
+    static Map<String, Object> closed(SessionRow r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("symbol", r.symbol());
+        m.put("state", "closed");
+        m.put("generation", r.generation());
+        m.put("account", r.accountId());
+        m.put("opened", Instant.ofEpochMilli(r.openedMs()).toString());
+        m.put("closed", Instant.ofEpochMilli(r.closedMs().getAsLong()).toString());
+        return m;
     }
 }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.market.Bar;
-import dev.quiver.engine.CallFailures;
 import dev.quiver.engine.EngineListener;
 import dev.quiver.engine.Step;
 import dev.quiver.engine.SymbolEngine;
@@ -207,12 +206,16 @@ public final class SessionManager implements AutoCloseable {
     }
 
     /**
-     * Opens a session (or answers the open one when the settings are the same).
+     * Opens a session (or answers the open one when the settings are the same). A symbol whose
+     * session was closed opens as its next generation ({@link StateStore#openNextGeneration}), with
+     * fresh state and a new account; the closed generations stay stored.
      *
      * @param r the request
-     * @return the session's state
+     * @return the session's state, with its {@code generation}
      * @throws QuiverInputException {@code SESSION_CONFLICT} if it is open with other settings or
-     *     the account is taken, {@code BAD_SESSION} for a bad setting, or what a warm-up bar breaks
+     *     the account is taken (by an open or a closed session), {@code SESSION_FAILED_RECOVERY} if
+     *     the symbol's session is quarantined, {@code BAD_SESSION} for a bad setting, or what a
+     *     warm-up bar breaks
      */
     public Map<String, Object> open(OpenRequest r) {
         // One open at a time: the account check and the put are one step (two opens naming the
@@ -421,7 +424,7 @@ public final class SessionManager implements AutoCloseable {
                 for (int i = s.breakerEventsSeen; i < all.size(); i++) {
                     audit.add(breakerEvent(s, all.get(i)));
                 }
-                callFailureEvent(s, b).ifPresent(audit::add);
+                CallFailureEvents.of(s, b, clock.millis()).ifPresent(audit::add);
                 BarRow row = row(b);
                 store.inTransaction(
                         tx -> {
@@ -490,110 +493,21 @@ public final class SessionManager implements AutoCloseable {
 
     private Map<String, Object> rewarm(
             LiveSession s, String symbol, List<Bar> bars, String actor, String reason) {
-        String where = "re-warm " + symbol;
-        if (s.session.state() != SymbolSession.State.REWARM_REQUIRED) {
-            throw new QuiverInputException(
-                    "SESSION_NOT_REWARM_REQUIRED",
-                    "state",
-                    where,
-                    s.session.state().name().toLowerCase(java.util.Locale.ROOT),
-                    "a re-warm is for a session in rewarm_required (after a refused gap)");
-        }
-        Bar last = s.session.lastBar();
-        long lastMs = lastBarMillis(s);
-        List<Bar> window = new ArrayList<>();
-        int skipped = 0;
-        Duration maxGap = s.settings.interval().multipliedBy(s.settings.maxGapBars());
-        for (int i = 0; i < bars.size(); i++) {
-            Bar b = bars.get(i);
-            String field = "warmup.bars[" + i + "].timestamp";
-            if (i > 0 && !b.start().isAfter(bars.get(i - 1).start())) {
-                throw new QuiverInputException(
-                        "BAR_OUT_OF_ORDER",
-                        field,
-                        where,
-                        b.start(),
-                        "is not after the previous bar " + bars.get(i - 1).start());
-            }
-            if (b.start().toEpochMilli() <= lastMs) {
-                skipped++;
-                continue;
-            }
-            if (!window.isEmpty()) {
-                Duration gap = Duration.between(window.get(window.size() - 1).start(), b.start());
-                if (gap.compareTo(maxGap) > 0) {
-                    throw new QuiverInputException(
-                            "BAR_GAP",
-                            field,
-                            where,
-                            b.start(),
-                            "is "
-                                    + gap
-                                    + " after the bar before it, more than max_gap_bars "
-                                    + s.settings.maxGapBars()
-                                    + " x "
-                                    + s.settings.interval()
-                                    + "; a re-warm's bars must be continuous");
-                }
-            }
-            window.add(b);
-        }
-        if (window.isEmpty()) {
-            throw new QuiverInputException(
-                    "BAD_REWARM",
-                    "warmup",
-                    where,
-                    bars.size() + " bars",
-                    "has no bar after the session's last bar "
-                            + (last == null ? null : last.start())
-                            + "; a re-warm needs history after it");
-        }
-        String who = actor == null || actor.isBlank() ? "operator" : actor;
-        String why =
-                reason == null || reason.isBlank()
-                        ? "re-warm after: " + s.session.rewarmReason()
-                        : reason;
-        List<BarRow> rows = new ArrayList<>(window.size());
-        for (Bar b : window) {
-            rows.add(row(b));
-        }
-        ObjectNode d = JSON.createObjectNode();
-        d.put("from_ms", window.get(0).start().toEpochMilli());
-        d.put("to_ms", window.get(window.size() - 1).start().toEpochMilli());
-        d.put("bars", window.size());
-        d.put("skipped", skipped);
-        d.put("after_bar_ms", lastMs);
-        EventRow event =
-                new EventRow(
-                        s.account.id(),
-                        Optional.of(symbol),
-                        REWARMED,
-                        Optional.empty(),
-                        d.toString(),
-                        clock.millis(),
-                        who,
-                        Optional.of(why));
+        SessionRewarm plan = SessionRewarm.plan(s, symbol, bars, actor, reason, clock.millis());
         store.inTransaction(
                 tx -> {
-                    tx.appendBars(symbol, rows);
-                    tx.appendEvent(event);
+                    tx.appendBars(symbol, plan.rows());
+                    tx.appendEvent(plan.event());
                     return null;
                 });
         try {
-            s.session.rewarm(window);
+            s.session.rewarm(plan.window());
         } catch (RuntimeException e) {
             rebuild(symbol);
             throw e;
         }
         Map<String, Object> out = SessionAnswers.state(s);
-        Map<String, Object> used = new LinkedHashMap<>();
-        used.put("bars", window.size());
-        used.put("from", window.get(0).start().toString());
-        used.put("to", window.get(window.size() - 1).start().toString());
-        used.put("skipped_bars", skipped);
-        used.put("actor", who);
-        used.put("reason", why);
-        out.put("rewarm", used);
+        out.put("rewarm", plan.answer());
         return out;
     }
 
@@ -612,21 +526,10 @@ public final class SessionManager implements AutoCloseable {
         if (!sessions.containsKey(symbol)) {
             Optional<SessionRow> closed = store.session(symbol).filter(r -> !r.isOpen());
             if (closed.isPresent()) {
-                return closedState(closed.get());
+                return SessionAnswers.closed(closed.get());
             }
         }
         return locked(() -> session(symbol), SessionAnswers::state);
-    }
-
-    private static Map<String, Object> closedState(SessionRow r) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("symbol", r.symbol());
-        m.put("state", "closed");
-        m.put("generation", r.generation());
-        m.put("account", r.accountId());
-        m.put("opened", Instant.ofEpochMilli(r.openedMs()).toString());
-        m.put("closed", Instant.ofEpochMilli(r.closedMs().getAsLong()).toString());
-        return m;
     }
 
     /**
@@ -713,11 +616,14 @@ public final class SessionManager implements AutoCloseable {
     }
 
     /**
-     * Closes a session (its bars and account stay in the store).
+     * Closes a session's generation (its bars and account stay in the store); a quarantined one
+     * too. From then on its bars, fills and commands are refused with {@code SESSION_CLOSED} (410),
+     * and {@link #open} opens the symbol's next generation.
      *
      * @param symbol the session
      * @return its final state
-     * @throws QuiverInputException {@code UNKNOWN_SESSION}
+     * @throws QuiverInputException {@code UNKNOWN_SESSION}, {@code SESSION_CLOSED} if closed
+     *     already
      */
     public Map<String, Object> close(String symbol) {
         synchronized (opening) {
@@ -1232,7 +1138,7 @@ public final class SessionManager implements AutoCloseable {
         }
     }
 
-    private static BarRow row(Bar b) {
+    static BarRow row(Bar b) {
         return new BarRow(
                 b.start().toEpochMilli(), b.open(), b.high(), b.low(), b.close(), b.volume());
     }
@@ -1241,52 +1147,6 @@ public final class SessionManager implements AutoCloseable {
     static double markPrice(LiveSession s) {
         Bar last = s.session.lastBar();
         return last == null ? Double.NaN : last.close();
-    }
-
-    /** The plugin calls of the bar just stepped that failed, as an event to store with the bar. */
-    private Optional<EventRow> callFailureEvent(LiveSession s, Bar b) {
-        CallFailures f = s.engine().lastFailures();
-        if (f.isEmpty()) {
-            return Optional.empty();
-        }
-        ObjectNode d = JSON.createObjectNode();
-        d.put("bar_ms", b.start().toEpochMilli());
-        ObjectNode sources = d.putObject("sources");
-        f.sources().forEach(sources::put);
-        if (f.ensemble() != null) {
-            d.put("ensemble", f.ensemble());
-        }
-        ObjectNode policies = d.putObject("policies");
-        f.policies().forEach(policies::put);
-        return Optional.of(
-                new EventRow(
-                        s.account.id(),
-                        Optional.of(s.settings.symbol()),
-                        CALL_FAILURES,
-                        Optional.empty(),
-                        d.toString(),
-                        clock.millis(),
-                        "engine",
-                        Optional.of("plugin calls failed on the bar; a replay fails them again")));
-    }
-
-    /** Reads what {@link #callFailureEvent} stored. */
-    static CallFailures callFailures(com.fasterxml.jackson.databind.JsonNode d) {
-        Map<String, String> sources = new LinkedHashMap<>();
-        for (Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> e :
-                d.path("sources").properties()) {
-            sources.put(e.getKey(), e.getValue().asText());
-        }
-        Map<String, String> policies = new LinkedHashMap<>();
-        for (Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> e :
-                d.path("policies").properties()) {
-            policies.put(e.getKey(), e.getValue().asText());
-        }
-        com.fasterxml.jackson.databind.JsonNode ensemble = d.get("ensemble");
-        return new CallFailures(
-                sources,
-                ensemble == null || ensemble.isNull() ? null : ensemble.asText(),
-                policies);
     }
 
     static Bar bar(BarRow r) {

@@ -118,7 +118,7 @@ final class SessionReplay {
                 commands.computeIfAbsent(after, k -> new ArrayList<>()).add(e);
             } else if (mine && kind.equals(SessionManager.CALL_FAILURES)) {
                 JsonNode d = SessionManager.detail(e);
-                failures.put(d.path("bar_ms").asLong(), SessionManager.callFailures(d));
+                failures.put(d.path("bar_ms").asLong(), CallFailureEvents.read(d));
             }
         }
         int warm = Math.min(s.settings.warmupBars(), bars.size());
