@@ -259,6 +259,8 @@ final class VersionAdmission {
             return "checksum";
         }
         if (reason.contains("path escape")
+                || reason.contains("escapes the model folder")
+                || reason.contains("external data")
                 || reason.contains("not a plain file name")
                 || reason.contains("folder or link")) {
             return "containment";
