@@ -73,6 +73,10 @@ public final class SymbolEngine {
     private int volatilityIndex = -1;
     private double previousOpen = Double.NaN;
     private double lastVolatility = Double.NaN;
+    private double lastClose = Double.NaN;
+    private CallFailures scripted;
+    private CallFailures lastFailures = CallFailures.NONE;
+    private String ensembleFailure;
     private long lastBarMillis = Long.MIN_VALUE;
     private long bars;
     private long expiresAtMillis = Long.MAX_VALUE;
@@ -137,21 +141,40 @@ public final class SymbolEngine {
         for (int i = 0; i < names.length; i++) {
             names[i] = list[i].descriptor().name();
         }
-        return (frame, failures) -> {
-            if (list.length == 1) {
-                // One source (the common case): no list to grow, an immutable one-element result.
-                Forecast f = forecastOf(list[0], names[0], frame, failures, timed, observer);
-                return f == null ? List.of() : List.of(f);
+        return (frame, failures) ->
+                callSources(list, names, Map.of(), frame, failures, timed, observer);
+    }
+
+    /**
+     * Asks each source in turn, except those in {@code recorded}: they are left out with the
+     * recorded reason, without being called.
+     */
+    private static List<Forecast> callSources(
+            PredictionCapability[] list,
+            String[] names,
+            Map<String, String> recorded,
+            FeatureFrame frame,
+            Map<String, String> failures,
+            boolean timed,
+            EngineListener listener) {
+        if (list.length == 1 && recorded.isEmpty()) {
+            // One source (the common case): no list to grow, an immutable one-element result.
+            Forecast f = forecastOf(list[0], names[0], frame, failures, timed, listener);
+            return f == null ? List.of() : List.of(f);
+        }
+        List<Forecast> out = new ArrayList<>(list.length);
+        for (int i = 0; i < names.length; i++) {
+            String failed = recorded.get(names[i]);
+            if (failed != null) {
+                failures.put(names[i], failed);
+                continue;
             }
-            List<Forecast> out = new ArrayList<>(list.length);
-            for (int i = 0; i < names.length; i++) {
-                Forecast f = forecastOf(list[i], names[i], frame, failures, timed, observer);
-                if (f != null) {
-                    out.add(f);
-                }
+            Forecast f = forecastOf(list[i], names[i], frame, failures, timed, listener);
+            if (f != null) {
+                out.add(f);
             }
-            return out;
-        };
+        }
+        return out;
     }
 
     /** One source's forecast, or null (its failure put in {@code failures}); timed if asked. */
@@ -200,6 +223,9 @@ public final class SymbolEngine {
                             + java.time.Instant.ofEpochMilli(lastBarMillis));
         }
         lastBarMillis = millis;
+        CallFailures script = scripted;
+        scripted = null;
+        ensembleFailure = null;
         double open = bar.open();
         double close = bar.close();
         for (Book b : books) {
@@ -212,6 +238,7 @@ public final class SymbolEngine {
             }
         }
         previousOpen = open;
+        lastClose = close;
         bars++;
 
         Map<String, String> failures = failuresOfBar;
@@ -223,9 +250,15 @@ public final class SymbolEngine {
             noSignal = "features warming up -> flat";
         } else {
             lastVolatility = volatility(frame);
-            list = forecasts.at(frame, failures);
+            list =
+                    script == null || script.sources().isEmpty()
+                            ? forecasts.at(frame, failures)
+                            : recordedSources(frame, failures, script.sources());
             if (list.isEmpty()) {
                 noSignal = "no forecast available (every source failed) -> flat";
+            } else if (script != null && script.ensemble() != null) {
+                noSignal = script.ensemble();
+                ensembleFailure = noSignal;
             } else {
                 noSignal = null;
                 EnsembleCapability ensemble = strategy.ensemble();
@@ -234,6 +267,7 @@ public final class SymbolEngine {
                     signal = ensemble.fuse(list, frame);
                     if (signal == null) {
                         noSignal = "ensemble '" + ensembleName + "' returned null -> flat";
+                        ensembleFailure = noSignal;
                     }
                 } catch (RuntimeException | LinkageError | StackOverflowError e) {
                     noSignal =
@@ -242,6 +276,7 @@ public final class SymbolEngine {
                                     + "' failed: "
                                     + e.getMessage()
                                     + " -> flat";
+                    ensembleFailure = noSignal;
                 } finally {
                     if (timed) {
                         listener.called("ensemble", ensembleName, System.nanoTime() - t0);
@@ -257,25 +292,87 @@ public final class SymbolEngine {
             expiredDecisions++;
         }
         PolicyStep[] out = new PolicyStep[books.length];
+        Map<String, String> policyFailures = null;
         for (int p = 0; p < books.length; p++) {
+            if (expired) {
+                out[p] = books[p].abstain(expiryReason, close);
+                continue;
+            }
+            Book b = books[p];
             out[p] =
-                    expired
-                            ? books[p].abstain(expiryReason, close)
-                            : books[p].decide(
-                                    strategy.policies().get(p),
-                                    signal,
-                                    noSignal,
-                                    close,
-                                    lastVolatility,
-                                    payoffRatio);
+                    b.decide(
+                            strategy.policies().get(p),
+                            signal,
+                            noSignal,
+                            close,
+                            lastVolatility,
+                            payoffRatio,
+                            script == null ? null : script.policies().get(b.name));
+            if (b.callFailed != null) {
+                if (policyFailures == null) {
+                    policyFailures = new LinkedHashMap<>();
+                }
+                policyFailures.put(b.name, b.callFailed);
+            }
         }
+        // failuresOfBar is reused by the next bar: what outlives this one is a copy.
+        Map<String, String> sourceFailures =
+                failures.isEmpty() ? Map.of() : new LinkedHashMap<>(failures);
+        lastFailures =
+                sourceFailures.isEmpty() && ensembleFailure == null && policyFailures == null
+                        ? CallFailures.NONE
+                        : new CallFailures(
+                                sourceFailures,
+                                ensembleFailure,
+                                policyFailures == null ? Map.of() : policyFailures);
         return new Step(
                 bar.start(),
                 list,
-                failures.isEmpty() ? Map.of() : new LinkedHashMap<>(failures),
+                sourceFailures,
                 signal,
                 noSignal,
                 out.length == 1 ? List.of(out[0]) : List.of(out));
+    }
+
+    private List<Forecast> recordedSources(
+            FeatureFrame frame, Map<String, String> failures, Map<String, String> recorded) {
+        if (!ownForecasts) {
+            throw new IllegalStateException(
+                    symbol + ": an engine with a caller's forecast source cannot replay failures");
+        }
+        PredictionCapability[] list = strategy.sources().toArray(PredictionCapability[]::new);
+        String[] names = new String[list.length];
+        for (int i = 0; i < names.length; i++) {
+            names[i] = list[i].descriptor().name();
+        }
+        return callSources(list, names, recorded, frame, failures, timed, listener);
+    }
+
+    /**
+     * The plugin calls of the last stepped bar that failed (what a live session stores with the
+     * bar, see {@link CallFailures}).
+     *
+     * @return the failures, {@link CallFailures#NONE} when every call answered
+     */
+    public CallFailures lastFailures() {
+        return lastFailures;
+    }
+
+    /**
+     * Makes the next {@link #step} fail the calls {@code recorded} names, with the recorded
+     * reasons, instead of calling them (a replay of a bar on which they failed live); the other
+     * calls are made as usual.
+     *
+     * @param recorded the failures stored with the bar
+     * @throws IllegalStateException if this engine was built with a caller's {@link Forecasts} and
+     *     sources are named
+     */
+    public void replayFailures(CallFailures recorded) {
+        if (!ownForecasts && !recorded.sources().isEmpty()) {
+            throw new IllegalStateException(
+                    symbol + ": an engine with a caller's forecast source cannot replay failures");
+        }
+        this.scripted = recorded;
     }
 
     private double volatility(FeatureFrame frame) {
@@ -391,21 +488,37 @@ public final class SymbolEngine {
     }
 
     /**
-     * Applies an execution system's fill to a policy's book (external mode). The book's pending
-     * paper order, if any, is dropped: the execution system decides what fills.
+     * Applies an execution system's fill to a policy's book (external mode), then values the book
+     * at {@code markPrice} ({@link Account#revalue}): equity, high-water mark and drawdown show the
+     * fill at once instead of at the next bar's close. The breakers observe equity at bar opens and
+     * closes only, as in the backtest, so the fill reaches them at the next bar's open. The book's
+     * pending paper order, if any, is dropped: the execution system decides what fills.
      *
      * @param policy the policy's index
      * @param quantity signed units ({@code > 0} bought)
      * @param price fill price
      * @param fee fee, quote currency
      * @param millis fill time, epoch ms
+     * @param markPrice the price to value the book at, the last close (warm-up bars included); NaN
+     *     when there is none (then the fill price)
      * @throws IllegalArgumentException as {@link Account#fill}
      */
-    public void fill(int policy, double quantity, double price, double fee, long millis) {
+    public void fill(
+            int policy, double quantity, double price, double fee, long millis, double markPrice) {
         Book b = books[policy];
         b.account.fill(quantity, price, fee, millis);
         b.paper = false;
         b.pending = Double.NaN;
+        b.account.revalue(markPrice > 0 && Double.isFinite(markPrice) ? markPrice : price);
+    }
+
+    /**
+     * The close of the last stepped bar.
+     *
+     * @return price, NaN before the first bar
+     */
+    public double lastClose() {
+        return lastClose;
     }
 
     /**
@@ -541,6 +654,8 @@ public final class SymbolEngine {
         double takeProfit = Double.POSITIVE_INFINITY;
         double trailDistance = Double.POSITIVE_INFINITY;
         double highest;
+        String callFailed;
+        final FailureProbe probe = new FailureProbe();
 
         Book(String name, Account account, CircuitBreakers breakers) {
             this.name = name;
@@ -646,7 +761,9 @@ public final class SymbolEngine {
                 String noSignal,
                 double close,
                 double volatility,
-                double payoff) {
+                double payoff,
+                String recordedFailure) {
+            callFailed = null;
             SizingContext ctx = null;
             double proposed = 0;
             GuardedDecision d;
@@ -664,12 +781,21 @@ public final class SymbolEngine {
                                 rules.maxFraction(),
                                 Double.isFinite(volatility) ? volatility : 0,
                                 payoff);
-                if (timed) {
-                    long t0 = System.nanoTime();
-                    d = guard.decide(policy, ctx);
-                    listener.called("sizing", name, System.nanoTime() - t0);
+                if (recordedFailure != null) {
+                    d = new GuardedDecision(0.0, recordedFailure, true);
+                    callFailed = recordedFailure;
                 } else {
-                    d = guard.decide(policy, ctx);
+                    probe.inner = policy;
+                    probe.failed = false;
+                    long t0 = timed ? System.nanoTime() : 0L;
+                    d = guard.decide(probe, ctx);
+                    if (timed) {
+                        listener.called("sizing", name, System.nanoTime() - t0);
+                    }
+                    probe.inner = null;
+                    if (probe.failed) {
+                        callFailed = d.reason();
+                    }
                 }
                 proposed = d.fraction();
                 proposedLast = proposed;
@@ -692,6 +818,34 @@ public final class SymbolEngine {
             }
             return new PolicyStep(
                     name, ctx, proposed, d, ordered, account.equity(), account.drawdown(), weight);
+        }
+    }
+
+    /**
+     * Tells the guard's call of a policy that failed (threw or answered nothing) from one that
+     * answered: the guard turns both into a flat decision, the session records only failures.
+     */
+    private static final class FailureProbe implements SizingCapability {
+        SizingCapability inner;
+        boolean failed;
+
+        @Override
+        public dev.quiver.api.CapabilityDescriptor descriptor() {
+            return inner.descriptor();
+        }
+
+        @Override
+        public dev.quiver.api.sizing.SizingDecision size(SizingContext context) {
+            try {
+                dev.quiver.api.sizing.SizingDecision d = inner.size(context);
+                if (d == null) {
+                    failed = true;
+                }
+                return d;
+            } catch (RuntimeException | LinkageError | StackOverflowError e) {
+                failed = true;
+                throw e;
+            }
         }
     }
 }

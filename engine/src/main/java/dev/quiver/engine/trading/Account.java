@@ -154,6 +154,28 @@ public final class Account {
     }
 
     /**
+     * Values the book at {@code price} between two marks, e.g. at the last close right after a
+     * posted {@link #fill}: equity, high-water mark and drawdown include the fill at once. Unlike
+     * {@link #mark} it is not a bar: the UTC day of the daily P&amp;L stays the last mark's and no
+     * bar with a position is counted, so the next {@link #mark} goes on exactly as it would have.
+     *
+     * @param price a price, {@code > 0} (the last close)
+     * @return the equity at {@code price}, quote currency
+     * @throws IllegalArgumentException if {@code price} is not finite and {@code > 0}
+     */
+    public double revalue(double price) {
+        if (!(price > 0) || Double.isInfinite(price)) {
+            throw new IllegalArgumentException(
+                    "revalue: price must be finite and > 0, was " + price);
+        }
+        double e = cash + units * price;
+        peak = Math.max(peak, e);
+        equity = e;
+        drawdown = Math.max(0, 1 - e / peak);
+        return e;
+    }
+
+    /**
      * Equity at the last mark (the initial equity before the first).
      *
      * @return quote currency

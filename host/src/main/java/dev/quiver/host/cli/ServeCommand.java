@@ -309,6 +309,13 @@ final class ServeCommand implements Callable<Integer> {
                 servedCatalog = catalog;
                 SessionManager sessions = new SessionManager(store, catalog, Clock.systemUTC());
                 List<String> recovered = sessions.recover();
+                sessions.failedRecoveries()
+                        .forEach(
+                                (symbol, reason) ->
+                                        err.printf(
+                                                "serve: session %s could not be replayed and is"
+                                                        + " quarantined (failed_recovery): %s%n",
+                                                symbol, reason));
                 served =
                         Optional.of(
                                 new ServedStrategy(catalog, sessions, maxAge, Clock.systemUTC()));

@@ -1,40 +1,26 @@
 package dev.quiver.host.live;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowException;
-import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.registry.AliasHistory;
 import dev.quiver.host.registry.ModelRefusedException;
 import dev.quiver.host.registry.ModelResolver;
-import dev.quiver.host.registry.ModelStore;
 import dev.quiver.host.registry.ModelUri;
 import dev.quiver.host.registry.ResolvedModel;
-import dev.quiver.host.registry.SmokeSet;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,6 +47,10 @@ import org.slf4j.LoggerFactory;
  * and shows in {@link #status()}, the log and {@code quiver_model_refusals_total{reason}}. Every
  * attempt is bounded by {@code attemptTimeout} as a whole, besides the registry client's own
  * connect and read timeouts.
+ *
+ * <p>The parts: {@link BoundModel} (one binding's state and status), {@link VersionAdmission} (the
+ * checks a version passes, and the swap), {@link AliasPoller} (the poller thread and its backoff),
+ * {@link ModelMetrics} (the meters); this class starts them and is the service's handle.
  *
  * <p>Metrics: {@code quiver_model_swaps_total{result=ok|refused}}, {@code
  * quiver_model_refusals_total{reason}}, {@code quiver_model_polls_total{result}}, {@code
@@ -110,46 +100,6 @@ public final class LiveModels implements AutoCloseable {
         }
     }
 
-    /** A version refused, with its reason. */
-    private record Refusal(String version, String reason, String detail, Instant at) {}
-
-    /** One binding's live state; mutated by the start and poller threads only, read by status. */
-    private final class Bound {
-        final ModelBinding binding;
-        final String pluginId;
-        volatile PredictionCapability instance;
-        volatile ResolvedModel model;
-        volatile Instant servingSince;
-        volatile Instant lastPoll;
-        volatile String lastPollResult = "not polled yet";
-        volatile Instant nextPoll = Instant.EPOCH;
-        final Map<String, Refusal> refused = new LinkedHashMap<>();
-        final AtomicLong swaps = new AtomicLong();
-        int unreachableInARow;
-        String seenVersion;
-        Instant seenAt;
-
-        /** Whether the move to {@link #seenVersion} is in the alias history. */
-        boolean seenRecorded;
-
-        Bound(ModelBinding binding, String pluginId) {
-            this.binding = binding;
-            this.pluginId = pluginId;
-        }
-
-        ServedModel served() {
-            ResolvedModel m = model;
-            return new ServedModel(
-                    binding.capability(),
-                    pluginId,
-                    binding.requested(),
-                    m.name(),
-                    m.version(),
-                    m.runId(),
-                    m.sha256());
-        }
-    }
-
     private final PluginRuntime runtime;
     private final Optional<MlflowClient> client;
     private final ModelResolver resolver;
@@ -157,7 +107,7 @@ public final class LiveModels implements AutoCloseable {
     private final MeterRegistry metrics;
     private final Settings settings;
     private final Clock clock;
-    private final List<Bound> bound = new ArrayList<>();
+    private final List<BoundModel> bound = new ArrayList<>();
     private final ExecutorService attempts =
             Executors.newSingleThreadExecutor(
                     r -> {
@@ -165,9 +115,9 @@ public final class LiveModels implements AutoCloseable {
                         t.setDaemon(true);
                         return t;
                     });
-    private final Timer aliasToServing;
-    private final java.util.Set<String> childPassed =
-            java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final ModelMetrics meters;
+    private final VersionAdmission admission;
+    private final AliasPoller aliases;
     private volatile Thread poller;
     private volatile PipelineHolder holder;
     private volatile boolean closed;
@@ -186,15 +136,20 @@ public final class LiveModels implements AutoCloseable {
         this.metrics = metrics;
         this.settings = settings;
         this.clock = Clock.systemUTC();
-        this.aliasToServing =
-                Timer.builder("quiver.model.alias.to.serving")
-                        .description(
-                                "From the poll that saw an alias move to the new version serving")
-                        .publishPercentileHistogram()
-                        .register(metrics);
-        Gauge.builder("quiver.model.instances.open", runtime, PluginRuntime::openInstances)
-                .description("Model instances built for bindings and not closed yet")
-                .register(metrics);
+        this.meters = new ModelMetrics(metrics, runtime);
+        this.admission =
+                new VersionAdmission(runtime, resolver, settings, clock, meters, () -> holder);
+        this.aliases =
+                new AliasPoller(
+                        bound,
+                        client,
+                        history,
+                        admission,
+                        attempts,
+                        settings,
+                        clock,
+                        meters,
+                        () -> closed);
     }
 
     /**
@@ -248,7 +203,7 @@ public final class LiveModels implements AutoCloseable {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_OPTION] --model " + b + ": capability bound twice");
         }
-        Bound s = new Bound(b, pluginId);
+        BoundModel s = new BoundModel(b, pluginId);
         bound.add(s);
         try {
             serveAtStart(s);
@@ -258,7 +213,7 @@ public final class LiveModels implements AutoCloseable {
         }
     }
 
-    private void serveAtStart(Bound s) {
+    private void serveAtStart(BoundModel s) {
         ModelBinding b = s.binding;
         ModelUri uri = b.model();
         Instant now = clock.instant();
@@ -267,11 +222,11 @@ public final class LiveModels implements AutoCloseable {
         if (client.isPresent() && uri.alias().isPresent()) {
             String target = null;
             try {
-                target = aliasTarget(uri);
+                target = aliases.aliasTarget(uri);
                 s.lastPollResult = "alias at version " + target;
                 s.seenVersion = target;
                 s.seenAt = now;
-                observe(s, target, now);
+                aliases.observe(s, target, now);
                 s.seenRecorded = true;
             } catch (MlflowException e) {
                 if (!e.unavailable()) {
@@ -290,7 +245,7 @@ public final class LiveModels implements AutoCloseable {
             }
             if (target != null) {
                 try {
-                    String outcome = attempt(s, target, now, false);
+                    String outcome = admission.attempt(s, target, now, false);
                     if (outcome == null) {
                         return;
                     }
@@ -303,7 +258,7 @@ public final class LiveModels implements AutoCloseable {
             Optional<ResolvedModel> cached =
                     resolver.cached(uri.toString(), "registry unavailable or alias target refused");
             if (cached.isPresent() && !cached.get().version().equals(target)) {
-                String outcome = serveResolved(s, cached.get(), now, false);
+                String outcome = admission.serveResolved(s, cached.get(), now, false);
                 if (outcome == null) {
                     return;
                 }
@@ -315,7 +270,7 @@ public final class LiveModels implements AutoCloseable {
             // A pinned version, or no registry (the local model directory).
             try {
                 ResolvedModel m = resolver.resolve(uri.toString());
-                String outcome = serveResolved(s, m, now, false);
+                String outcome = admission.serveResolved(s, m, now, false);
                 if (outcome == null) {
                     return;
                 }
@@ -333,254 +288,9 @@ public final class LiveModels implements AutoCloseable {
                         + String.join("; ", tried));
     }
 
-    private String aliasTarget(ModelUri uri) {
-        JsonNode v = client.orElseThrow().versionByAlias(uri.name(), uri.alias().orElseThrow());
-        return v.path("version").asText();
-    }
-
-    private void observe(Bound s, String version, Instant at) {
-        ModelUri uri = s.binding.model();
-        history.observe(uri.name(), uri.alias().orElseThrow(), version, at)
-                .ifPresent(
-                        m ->
-                                LOG.info(
-                                        "{}: alias moved {} -> {} (observed {})",
-                                        uri,
-                                        m.from().orElse("(first seen)"),
-                                        m.to(),
-                                        m.observedAt()));
-    }
-
-    /**
-     * Resolves, checks and serves one version.
-     *
-     * @return null if it serves now, else the refusal reason (also recorded)
-     */
-    private String attempt(Bound s, String version, Instant seenAt, boolean swap) {
-        ModelUri uri = s.binding.model();
-        String pinned = "models:/" + uri.name() + "/" + version;
-        ResolvedModel m;
-        try {
-            m = resolver.resolve(pinned);
-        } catch (ModelRefusedException e) {
-            return refuse(s, version, classify(e.reason()), e.getMessage());
-        }
-        return serveResolved(s, m, seenAt, swap);
-    }
-
-    /** Checks a verified local version and serves it; null on success, else the reason. */
-    private String serveResolved(Bound s, ResolvedModel m, Instant seenAt, boolean swap) {
-        String version = m.version();
-        if (m.sidecar().isEmpty()) {
-            return refuse(
-                    s,
-                    version,
-                    "no_sidecar",
-                    "the version has no sidecar (tag quiver.sidecar); plugins read their model"
-                            + " through it");
-        }
-        if (m.smoke().isEmpty()) {
-            return refuse(
-                    s,
-                    version,
-                    "no_smoke",
-                    "the version has no smoke file (tag quiver.smoke) to check it with; register it"
-                            + " with quiver models register --plugin "
-                            + s.pluginId);
-        }
-        SmokeSet smoke;
-        try {
-            smoke = SmokeSet.read(m.smoke().get());
-        } catch (IOException | IllegalArgumentException e) {
-            return refuse(s, version, "smoke_file", e.getMessage());
-        }
-        Path pluginPath =
-                runtime.plugins().stream()
-                        .filter(p -> p.id().equals(s.pluginId))
-                        .map(LoadedPlugin::path)
-                        .findFirst()
-                        .orElseThrow();
-        // Files that already passed the child check in this process (same model, sidecar and
-        // smoke bytes, re-verified above) are not re-run there: the child guards this JVM against
-        // a file it has not loaded yet. The in-process smoke below runs every time.
-        String childKey;
-        try {
-            childKey =
-                    s.pluginId
-                            + "|"
-                            + s.binding.capability()
-                            + "|"
-                            + pluginPath // another build of the plugin is checked again
-                            + "|"
-                            + m.sha256()
-                            + "|"
-                            + ModelStore.sha256(m.sidecar().get())
-                            + "|"
-                            + ModelStore.sha256(m.smoke().get());
-        } catch (IOException e) {
-            return refuse(s, version, "verify", "cannot read the version's files: " + e);
-        }
-        SmokeCheck.Result child;
-        if (childPassed.contains(childKey)) {
-            child = new SmokeCheck.Result(true, 0, Double.NaN, "passed before in a child JVM");
-        } else {
-            child =
-                    SmokeCheck.inChildJvm(
-                            pluginPath,
-                            s.pluginId,
-                            s.binding.capability(),
-                            m.sidecar().get(),
-                            m.smoke().get(),
-                            settings.childTimeout());
-            if (!child.passed()) {
-                return refuse(s, version, "smoke_child", child.reason());
-            }
-            childPassed.add(childKey);
-        }
-        PredictionCapability fresh;
-        try {
-            fresh =
-                    runtime.newPrediction(
-                                    s.binding.capability(),
-                                    Map.of(
-                                            ModelBinding.modelKey(s.binding.capability()),
-                                            m.sidecar().get().toString()))
-                            .prediction();
-        } catch (RuntimeException e) {
-            return refuse(s, version, "load", e.getMessage());
-        }
-        SmokeCheck.Result here = SmokeCheck.check(fresh, smoke);
-        if (!here.passed()) {
-            fresh.close();
-            return refuse(s, version, "smoke", here.reason());
-        }
-        if (Thread.currentThread().isInterrupted()) {
-            // The attempt ran past its timeout and was given up: never swap late.
-            fresh.close();
-            return "timeout: given up before the swap";
-        }
-        PredictionCapability old = s.instance;
-        if (swap) {
-            ServedModel served =
-                    new ServedModel(
-                            s.binding.capability(),
-                            s.pluginId,
-                            s.binding.requested(),
-                            m.name(),
-                            version,
-                            m.runId(),
-                            m.sha256());
-            var replaced = new java.util.concurrent.atomic.AtomicReference<PredictionCapability>();
-            try {
-                holder.swap(
-                        p -> {
-                            Pipeline.Builder b = p.toBuilder();
-                            replaced.set(
-                                    b.replacePrediction(s.binding.capability(), fresh, served));
-                            return b.build();
-                        },
-                        () -> {
-                            // What the swap replaced: the instance this binding served before.
-                            PredictionCapability r = replaced.get();
-                            if (old != null) {
-                                old.close();
-                            }
-                            if (r != old) {
-                                LOG.warn(
-                                        "{}: the swap replaced {}, not the instance this binding"
-                                                + " served (closed the binding's own)",
-                                        s.binding,
-                                        r);
-                            }
-                        });
-            } catch (RuntimeException e) {
-                // e.g. the service is shutting down: the holder takes no more swaps.
-                fresh.close();
-                return refuse(s, version, "error", "the swap failed: " + e.getMessage());
-            }
-        }
-        // Published only once the pipeline serves it: status never runs ahead of decisions.
-        s.model = m;
-        s.instance = fresh;
-        s.servingSince = clock.instant();
-        if (swap) {
-            s.swaps.incrementAndGet();
-            swapCounter("ok").increment();
-            aliasToServing.record(Duration.between(seenAt, clock.instant()));
-        }
-        // The cache's alias record is the last version that passed: what a restart with the
-        // registry down serves.
-        s.binding.model().alias().ifPresent(a -> resolver.remember(m.name(), a, version));
-        LOG.info(
-                "{}: serving models:/{}/{} (run {}, sha256 {}, {}; smoke: {} cases, max |diff| {}"
-                        + " here; child JVM: {})",
-                s.binding,
-                m.name(),
-                version,
-                m.runId(),
-                m.sha256(),
-                m.origin(),
-                here.cases(),
-                here.maxAbsDiff(),
-                child.reason().isEmpty()
-                        ? child.cases() + " cases, max |diff| " + child.maxAbsDiff()
-                        : child.reason());
-        return null;
-    }
-
-    private String refuse(Bound s, String version, String reason, String detail) {
-        synchronized (s.refused) {
-            s.refused.put(version, new Refusal(version, reason, detail, clock.instant()));
-        }
-        Counter.builder("quiver.model.refusals")
-                .description("Model versions refused, by reason")
-                .tag("reason", reason)
-                .register(metrics)
-                .increment();
-        swapCounter("refused").increment();
-        LOG.warn(
-                "[Quiver/MODEL_REFUSED] {}: version {} refused ({}): {}; {} keeps serving",
-                s.binding,
-                version,
-                reason,
-                detail,
-                s.model == null ? "nothing" : "version " + s.model.version());
-        return reason + ": " + detail;
-    }
-
-    private Counter swapCounter(String result) {
-        return Counter.builder("quiver.model.swaps")
-                .description("Alias moves acted on, by result")
-                .tag("result", result)
-                .register(metrics);
-    }
-
-    /** A reason code for a refusal by the resolver. */
+    /** A reason code for a refusal by the resolver (see {@link VersionAdmission#classify}). */
     static String classify(String reason) {
-        if (reason.contains("(truncated)")) {
-            return "truncated";
-        }
-        if (reason.contains("checksum mismatch")) {
-            return "checksum";
-        }
-        if (reason.contains("path escape")
-                || reason.contains("escapes the model folder")
-                || reason.contains("external data")
-                || reason.contains("not a plain file name")
-                || reason.contains("folder or link")) {
-            return "containment";
-        }
-        if (reason.contains("pickle")
-                || reason.contains("not an accepted format")
-                || reason.contains("does not start like")
-                || reason.contains("zip archive")
-                || reason.contains("is empty")) {
-            return "format";
-        }
-        if (reason.contains("the registry answered")) {
-            return "registry";
-        }
-        return "verify";
+        return VersionAdmission.classify(reason);
     }
 
     /**
@@ -592,7 +302,7 @@ public final class LiveModels implements AutoCloseable {
      */
     public Pipeline install(Pipeline base) {
         Pipeline.Builder b = base.toBuilder();
-        for (Bound s : bound) {
+        for (BoundModel s : bound) {
             b.replacePrediction(s.binding.capability(), s.instance, s.served());
         }
         return b.build();
@@ -612,14 +322,14 @@ public final class LiveModels implements AutoCloseable {
         if (holder == null || closed) {
             return;
         }
-        for (Bound s : bound) {
+        for (BoundModel s : bound) {
             ResolvedModel m = s.model;
             if (m == null || !capabilities.contains(s.binding.capability())) {
                 continue;
             }
             attempts.execute(
                     () -> {
-                        String r = serveResolved(s, m, clock.instant(), true);
+                        String r = admission.serveResolved(s, m, clock.instant(), true);
                         s.lastPollResult =
                                 "plugin replaced: "
                                         + (r == null
@@ -652,188 +362,10 @@ public final class LiveModels implements AutoCloseable {
         }
         Instant first = clock.instant().plus(settings.pollInterval());
         bound.forEach(s -> s.nextPoll = first);
-        Thread t = new Thread(this::pollLoop, "quiver-model-poller");
+        Thread t = new Thread(aliases::pollLoop, "quiver-model-poller");
         t.setDaemon(true);
         poller = t;
         t.start();
-    }
-
-    private void pollLoop() {
-        while (!closed) {
-            Instant now = clock.instant();
-            Instant next = now.plus(settings.pollInterval());
-            for (Bound s : bound) {
-                if (closed) {
-                    return;
-                }
-                if (s.binding.model().alias().isEmpty()) {
-                    continue;
-                }
-                if (!now.isBefore(s.nextPoll)) {
-                    poll(s);
-                }
-                if (s.nextPoll.isBefore(next)) {
-                    next = s.nextPoll;
-                }
-            }
-            long sleepMs = Math.max(10, Duration.between(clock.instant(), next).toMillis());
-            try {
-                Thread.sleep(sleepMs);
-            } catch (InterruptedException e) {
-                return;
-            }
-        }
-    }
-
-    /** One poll of one alias, on the poller thread. */
-    private void poll(Bound s) {
-        ModelUri uri = s.binding.model();
-        Instant now = clock.instant();
-        s.lastPoll = now;
-        String target;
-        try {
-            target = aliasTarget(uri);
-        } catch (MlflowException e) {
-            if (closed) {
-                return;
-            }
-            if (e.unavailable()) {
-                s.unreachableInARow++;
-                Duration ceiling = backoff(s.unreachableInARow);
-                long half = ceiling.toMillis() / 2;
-                Duration wait =
-                        Duration.ofMillis(half + ThreadLocalRandom.current().nextLong(half + 1));
-                s.nextPoll = clock.instant().plus(wait);
-                s.lastPollResult =
-                        "registry unavailable ("
-                                + e.getMessage()
-                                + "); next poll in "
-                                + wait.toMillis()
-                                + " ms; serving version "
-                                + s.model.version();
-                pollCounter("unavailable").increment();
-                LOG.warn("{}: {}", uri, s.lastPollResult);
-            } else {
-                s.unreachableInARow = 0;
-                s.nextPoll = clock.instant().plus(settings.pollInterval());
-                s.lastPollResult = "the registry answered: " + e.getMessage();
-                pollCounter("error").increment();
-                LOG.warn("{}: {}", uri, s.lastPollResult);
-            }
-            return;
-        } catch (RuntimeException e) {
-            s.nextPoll = clock.instant().plus(settings.pollInterval());
-            s.lastPollResult = "poll failed: " + e;
-            pollCounter("error").increment();
-            LOG.warn("{}: poll failed", uri, e);
-            return;
-        }
-        s.unreachableInARow = 0;
-        s.nextPoll = clock.instant().plus(settings.pollInterval());
-        pollCounter("ok").increment();
-        if (!target.equals(s.seenVersion)) {
-            s.seenVersion = target;
-            s.seenAt = now;
-            s.seenRecorded = false;
-        }
-        if (!s.seenRecorded) {
-            // The history failing must not stop the swap; the move is recorded (with the time it
-            // was first seen) at the next poll that reaches the store.
-            try {
-                observe(s, target, s.seenAt);
-                s.seenRecorded = true;
-            } catch (RuntimeException e) {
-                pollCounter("error").increment();
-                LOG.error(
-                        "{}: the alias moved to version {} at {}, but the move cannot be recorded"
-                                + " in the alias history ({}); retried at the next poll",
-                        uri,
-                        target,
-                        s.seenAt,
-                        history.where(),
-                        e);
-            }
-        }
-        if (target.equals(s.model.version())) {
-            s.lastPollResult = "alias at version " + target + ", serving it";
-            return;
-        }
-        Refusal r;
-        synchronized (s.refused) {
-            r = s.refused.get(target);
-        }
-        if (r != null) {
-            s.lastPollResult =
-                    "alias at version "
-                            + target
-                            + ", refused ("
-                            + r.reason()
-                            + "); serving version "
-                            + s.model.version();
-            return;
-        }
-        Instant seenAt = s.seenAt;
-        Future<String> f = attempts.submit(() -> attempt(s, target, seenAt, true));
-        String outcome;
-        try {
-            outcome = f.get(settings.attemptTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            f.cancel(true);
-            outcome =
-                    refuse(
-                            s,
-                            target,
-                            "timeout",
-                            "checks did not finish within "
-                                    + settings.attemptTimeout().toSeconds()
-                                    + " s");
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof MlflowException m && m.unavailable()) {
-                // The alias answered but the download did not: transient, try again next poll.
-                s.lastPollResult =
-                        "alias at version "
-                                + target
-                                + "; download failed ("
-                                + m.getMessage()
-                                + "); serving version "
-                                + s.model.version();
-                LOG.warn("{}: {}", uri, s.lastPollResult);
-                return;
-            }
-            outcome = refuse(s, target, "error", String.valueOf(c));
-        } catch (InterruptedException e) {
-            f.cancel(true);
-            Thread.currentThread().interrupt();
-            return;
-        }
-        s.lastPollResult =
-                outcome == null
-                        ? "alias moved to version " + target + "; swapped in"
-                        : "alias at version "
-                                + target
-                                + ", refused ("
-                                + outcome
-                                + "); serving version "
-                                + s.model.version();
-    }
-
-    private Counter pollCounter(String result) {
-        return Counter.builder("quiver.model.polls")
-                .description("Registry polls, by result")
-                .tag("result", result)
-                .register(metrics);
-    }
-
-    /** Exponential ceiling: interval * 2^n, capped at maxBackoff. */
-    private Duration backoff(int failuresInARow) {
-        long base = settings.pollInterval().toMillis();
-        long cap = settings.maxBackoff().toMillis();
-        long ceiling = base;
-        for (int i = 0; i < failuresInARow && ceiling < cap; i++) {
-            ceiling *= 2;
-        }
-        return Duration.ofMillis(Math.min(cap, Math.max(ceiling, 1)));
     }
 
     /**
@@ -843,38 +375,8 @@ public final class LiveModels implements AutoCloseable {
      */
     public List<Map<String, Object>> status() {
         List<Map<String, Object>> out = new ArrayList<>();
-        for (Bound s : bound) {
-            ResolvedModel m = s.model;
-            Map<String, Object> serving = new LinkedHashMap<>();
-            serving.put("name", m.name());
-            serving.put("version", m.version());
-            serving.put("run_id", m.runId());
-            serving.put("sha256", m.sha256());
-            serving.put("format", m.format().tag());
-            serving.put("origin", m.origin());
-            serving.put("note", m.note());
-            serving.put("since", String.valueOf(s.servingSince));
-            List<Map<String, Object>> refused = new ArrayList<>();
-            synchronized (s.refused) {
-                for (Refusal r : s.refused.values()) {
-                    Map<String, Object> x = new LinkedHashMap<>();
-                    x.put("version", r.version());
-                    x.put("reason", r.reason());
-                    x.put("detail", r.detail());
-                    x.put("at", r.at().toString());
-                    refused.add(x);
-                }
-            }
-            Map<String, Object> b = new LinkedHashMap<>();
-            b.put("capability", s.binding.capability());
-            b.put("plugin_id", s.pluginId);
-            b.put("requested", s.binding.requested());
-            b.put("serving", serving);
-            b.put("last_poll", String.valueOf(s.lastPoll));
-            b.put("last_poll_result", s.lastPollResult);
-            b.put("swaps", s.swaps.get());
-            b.put("refused", refused);
-            out.add(b);
+        for (BoundModel s : bound) {
+            out.add(s.status());
         }
         return out;
     }
@@ -925,7 +427,7 @@ public final class LiveModels implements AutoCloseable {
     @Override
     public void close() {
         stopPolling();
-        for (Bound s : bound) {
+        for (BoundModel s : bound) {
             PredictionCapability p = s.instance;
             if (p != null) {
                 p.close();

@@ -21,6 +21,9 @@ final class LiveSession {
     final int acting;
     int breakerEventsSeen;
 
+    /** Which opening of the symbol this is, from 1 (set once stored or replayed). */
+    long generation = 1;
+
     /** The client ids of the account's recorded fills (a retry is told apart before any check). */
     final Set<String> fillIds = new HashSet<>();
 

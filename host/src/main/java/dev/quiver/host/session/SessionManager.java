@@ -2,15 +2,11 @@ package dev.quiver.host.session;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.quiver.api.ensemble.SourceContribution;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.market.Bar;
-import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.engine.EngineListener;
-import dev.quiver.engine.PolicyStep;
 import dev.quiver.engine.Step;
 import dev.quiver.engine.SymbolEngine;
-import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.risk.BreakerEvent;
 import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.engine.session.SymbolSession;
@@ -31,7 +27,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -74,11 +69,18 @@ public final class SessionManager implements AutoCloseable {
     static final String ARMED = "breaker_armed";
     static final String REARMED = "breaker_rearmed";
     static final String REWARM_REQUIRED = "session_rewarm_required";
+    static final String REWARMED = "session_rewarmed";
+    static final String CALL_FAILURES = "call_failures";
 
     private final StateStore store;
     private final StrategyCatalog strategies;
     private final Clock clock;
     private final Map<String, LiveSession> sessions = new ConcurrentHashMap<>();
+
+    /** Open sessions whose replay failed: quarantined, refusing work, until closed. */
+    private final Map<String, FailedSession> failed = new ConcurrentHashMap<>();
+
+    private final SessionReplay replays;
     private final Object opening = new Object();
     private volatile EngineListener listener = EngineListener.NONE;
     private volatile StrategyRollouts rollouts;
@@ -96,6 +98,7 @@ public final class SessionManager implements AutoCloseable {
         this.strategies = strategies;
         this.clock = clock;
         this.halt = new ServiceHalt(store, clock);
+        this.replays = new SessionReplay(store, strategies, this::build);
     }
 
     /**
@@ -179,7 +182,8 @@ public final class SessionManager implements AutoCloseable {
      * What a client asks for when it opens a session.
      *
      * @param symbol the symbol
-     * @param account the account id
+     * @param account the account id, or null for {@code SYMBOL-paper} ({@code SYMBOL-paper-gN} from
+     *     the second generation on: an account is never reused)
      * @param currency the account's currency (a new account)
      * @param startingEquity the account's starting equity (a new account), {@code > 0}
      * @param mode paper (fills simulated at the next open) or external (fills posted)
@@ -220,14 +224,24 @@ public final class SessionManager implements AutoCloseable {
             Instant time) {}
 
     /**
-     * Replays every open session from the store (at start, after a crash or a clean stop alike).
+     * Replays every open session from the store (at start, after a crash or a clean stop alike). A
+     * session whose replay fails does not stop the others: it is quarantined in state {@code
+     * failed_recovery} with the reason ({@link #failedRecoveries}), refuses bars, fills and re-arms
+     * with 409 {@code SESSION_FAILED_RECOVERY}, and can be closed (DELETE), which lets its symbol
+     * be opened again as the next generation.
      *
-     * @return the symbols recovered
+     * @return the symbols recovered (the quarantined ones are not among them)
      */
     public List<String> recover() {
         List<String> out = new ArrayList<>();
         for (SessionRow row : store.openSessions()) {
-            LiveSession s = replay(row);
+            LiveSession s;
+            try {
+                s = replay(row);
+            } catch (RuntimeException e) {
+                quarantine(row, e);
+                continue;
+            }
             sessions.put(row.symbol(), s);
             out.add(row.symbol());
             LOG.info(
@@ -239,13 +253,41 @@ public final class SessionManager implements AutoCloseable {
         return out;
     }
 
+    private void quarantine(SessionRow row, RuntimeException e) {
+        FailedSession f = FailedSession.of(row, e, clock.instant());
+        failed.put(row.symbol(), f);
+        LOG.error(
+                "session {} (generation {}, account {}) could not be replayed and is quarantined"
+                        + " (state failed_recovery): {}",
+                row.symbol(),
+                row.generation(),
+                row.accountId(),
+                f.reason(),
+                e);
+    }
+
     /**
-     * Opens a session (or answers the open one when the settings are the same).
+     * The open sessions whose replay failed, by symbol.
+     *
+     * @return symbol to the reason; empty when every session serves
+     */
+    public Map<String, String> failedRecoveries() {
+        Map<String, String> out = new java.util.TreeMap<>();
+        failed.forEach((k, v) -> out.put(k, v.reason()));
+        return out;
+    }
+
+    /**
+     * Opens a session (or answers the open one when the settings are the same). A symbol whose
+     * session was closed opens as its next generation ({@link StateStore#openNextGeneration}), with
+     * fresh state and a new account; the closed generations stay stored.
      *
      * @param r the request
-     * @return the session's state
+     * @return the session's state, with its {@code generation}
      * @throws QuiverInputException {@code SESSION_CONFLICT} if it is open with other settings or
-     *     the account is taken, {@code BAD_SESSION} for a bad setting, or what a warm-up bar breaks
+     *     the account is taken (by an open or a closed session), {@code SESSION_FAILED_RECOVERY} if
+     *     the symbol's session is quarantined, {@code BAD_SESSION} for a bad setting, or what a
+     *     warm-up bar breaks
      */
     public Map<String, Object> open(OpenRequest r) {
         // One open at a time: the account check and the put are one step (two opens naming the
@@ -260,40 +302,49 @@ public final class SessionManager implements AutoCloseable {
                     }
                 }
             }
-            Optional<SessionRow> closed = store.session(r.symbol());
-            if (closed.isPresent()) {
-                throw new QuiverInputException(
-                        "SESSION_CONFLICT",
-                        "symbol",
-                        "session " + r.symbol(),
-                        r.symbol(),
-                        "had a session, closed at "
-                                + (closed.get().closedMs().isPresent()
-                                        ? Instant.ofEpochMilli(closed.get().closedMs().getAsLong())
-                                        : "?")
-                                + "; a closed session is not reopened (its bars keep the symbol)");
+            FailedSession quarantined = failed.get(r.symbol());
+            if (quarantined != null) {
+                throw quarantined.refusal("symbol", r.symbol());
+            }
+            Optional<SessionRow> current = store.session(r.symbol());
+            if (current.isPresent() && current.get().isOpen()) {
+                throw new IllegalStateException(
+                        "session "
+                                + r.symbol()
+                                + " is open in the store but not served: restart the service");
+            }
+            // A closed session's symbol opens as the next generation, with fresh state.
+            long generation = current.map(c -> c.generation() + 1).orElse(1L);
+            String accountId =
+                    r.account() != null
+                            ? r.account()
+                            : r.symbol() + "-paper" + (generation > 1 ? "-g" + generation : "");
+            for (FailedSession other : failed.values()) {
+                if (other.row().accountId().equals(accountId)) {
+                    throw other.refusal("account", accountId);
+                }
             }
             for (LiveSession other : sessions.values()) {
-                if (other.account.id().equals(r.account())) {
+                if (other.account.id().equals(accountId)) {
                     throw new QuiverInputException(
                             "SESSION_CONFLICT",
                             "account",
                             "session " + r.symbol(),
-                            r.account(),
+                            accountId,
                             "is the account of session "
                                     + other.settings.symbol()
                                     + "; one symbol per account (portfolio accounts are not"
                                     + " built yet)");
                 }
             }
-            if (store.account(r.account()).isPresent()) {
+            if (store.account(accountId).isPresent()) {
                 // Its fills and events are its session's: a new session on it would start from
                 // the starting equity live but replay the old fills after a restart.
                 throw new QuiverInputException(
                         "SESSION_CONFLICT",
                         "account",
                         "session " + r.symbol(),
-                        r.account(),
+                        accountId,
                         "is the account of a closed session; an account is not reused (its fills"
                                 + " and events belong to that session): use a new account id");
             }
@@ -318,11 +369,11 @@ public final class SessionManager implements AutoCloseable {
             }
             long now = clock.millis();
             AccountRow account =
-                    new AccountRow(r.account(), r.currency(), r.startingEquity(), r.mode(), now);
+                    new AccountRow(accountId, r.currency(), r.startingEquity(), r.mode(), now);
             SessionSettings settings =
                     new SessionSettings(
                             r.symbol(),
-                            r.account(),
+                            accountId,
                             r.interval(),
                             r.maxGapBars(),
                             policy,
@@ -335,23 +386,29 @@ public final class SessionManager implements AutoCloseable {
                 for (Bar b : r.warmup()) {
                     rows.add(row(b));
                 }
-                store.inTransaction(
-                        tx -> {
-                            AccountRow stored = tx.createAccount(account);
-                            tx.openSession(
-                                    SessionRow.open(
-                                            r.symbol(), stored.id(), settings.toJson(), now));
-                            tx.appendBars(r.symbol(), rows);
-                            halt.opened(tx, live);
-                            return null;
-                        });
+                SessionRow opened =
+                        store.inTransaction(
+                                tx -> {
+                                    AccountRow stored = tx.createAccount(account);
+                                    SessionRow o =
+                                            tx.openNextGeneration(
+                                                    SessionRow.open(
+                                                            r.symbol(),
+                                                            stored.id(),
+                                                            settings.toJson(),
+                                                            now));
+                                    tx.appendBars(r.symbol(), rows);
+                                    halt.opened(tx, live);
+                                    return o;
+                                });
+                live.generation = opened.generation();
             } catch (RuntimeException e) {
                 live.strategy.close();
                 throw e;
             }
             halt.applyCurrent(live);
             sessions.put(r.symbol(), live);
-            return state(live);
+            return SessionAnswers.state(live, rollouts);
         }
     }
 
@@ -360,7 +417,7 @@ public final class SessionManager implements AutoCloseable {
         SessionSettings asked =
                 new SessionSettings(
                         r.symbol(),
-                        r.account(),
+                        r.account() == null ? existing.settings.account() : r.account(),
                         r.interval(),
                         r.maxGapBars(),
                         r.policy() == null ? existing.settings.policy() : r.policy(),
@@ -400,7 +457,7 @@ public final class SessionManager implements AutoCloseable {
                             + mine
                             + "); close it first (DELETE)");
         }
-        return state(existing);
+        return SessionAnswers.state(existing, rollouts);
     }
 
     /**
@@ -446,6 +503,7 @@ public final class SessionManager implements AutoCloseable {
                 for (int i = s.breakerEventsSeen; i < all.size(); i++) {
                     audit.add(breakerEvent(s, all.get(i)));
                 }
+                CallFailureEvents.of(s, b, clock.millis()).ifPresent(audit::add);
                 BarRow row = row(b);
                 store.inTransaction(
                         tx -> {
@@ -471,7 +529,7 @@ public final class SessionManager implements AutoCloseable {
                     bars.size(),
                     "no bar has been stepped yet (only warm-up)");
         }
-        return decision(s, last);
+        return SessionAnswers.decision(s, last, rollouts);
     }
 
     /** Commits that the session needs a re-warm, then refuses bars until it has one. */
@@ -493,6 +551,49 @@ public final class SessionManager implements AutoCloseable {
     }
 
     /**
+     * Re-warms a session in {@code rewarm_required} (a gap larger than {@code max_gap_bars} was
+     * refused): the features restart from the given bars after the session's last bar (fed to the
+     * features only: nothing is decided, filled or counted), the account, breakers and pending
+     * order are kept, and the session takes bars again after the last re-warm bar. The bars are
+     * stored with a {@code session_rewarmed} event (actor, reason) in one transaction, so a replay
+     * re-warms at the same place. Bars at or before the session's last bar are skipped (the gap
+     * separates them from the new context); a refused re-warm stores nothing.
+     *
+     * @param symbol the session
+     * @param bars history covering the gap, oldest first; those after the last bar are used
+     * @param actor who asks, or null for {@code operator}
+     * @param reason why, or null for the gap's reason
+     * @return the session's state, with what the re-warm used
+     * @throws QuiverInputException {@code UNKNOWN_SESSION}, {@code SESSION_CLOSED}, {@code
+     *     SESSION_FAILED_RECOVERY}, {@code SESSION_NOT_REWARM_REQUIRED} (state), {@code BAD_REWARM}
+     *     (no bar after the last one: {@code warmup}), or {@code BAR_OUT_OF_ORDER} / {@code
+     *     BAR_GAP} naming the bar ({@code warmup.bars[i].timestamp})
+     */
+    public Map<String, Object> rewarm(String symbol, List<Bar> bars, String actor, String reason) {
+        return locked(() -> session(symbol), s -> rewarm(s, symbol, bars, actor, reason));
+    }
+
+    private Map<String, Object> rewarm(
+            LiveSession s, String symbol, List<Bar> bars, String actor, String reason) {
+        SessionRewarm plan = SessionRewarm.plan(s, symbol, bars, actor, reason, clock.millis());
+        store.inTransaction(
+                tx -> {
+                    tx.appendBars(symbol, plan.rows());
+                    tx.appendEvent(plan.event());
+                    return null;
+                });
+        try {
+            s.session.rewarm(plan.window());
+        } catch (RuntimeException e) {
+            rebuild(symbol);
+            throw e;
+        }
+        Map<String, Object> out = SessionAnswers.state(s, rollouts);
+        out.put("rewarm", plan.answer());
+        return out;
+    }
+
+    /**
      * A session's state.
      *
      * @param symbol the session
@@ -500,7 +601,69 @@ public final class SessionManager implements AutoCloseable {
      * @throws QuiverInputException {@code UNKNOWN_SESSION}
      */
     public Map<String, Object> state(String symbol) {
-        return locked(() -> session(symbol), this::state);
+        FailedSession f = failed.get(symbol);
+        if (f != null) {
+            return f.state();
+        }
+        if (!sessions.containsKey(symbol)) {
+            Optional<SessionRow> closed = store.session(symbol).filter(r -> !r.isOpen());
+            if (closed.isPresent()) {
+                return SessionAnswers.closed(closed.get());
+            }
+        }
+        return locked(() -> session(symbol), s -> SessionAnswers.state(s, rollouts));
+    }
+
+    /**
+     * Every generation of a symbol's session, oldest first: account, settings, when opened and
+     * closed, bars stored.
+     *
+     * @param symbol the symbol
+     * @return the generations
+     * @throws QuiverInputException {@code UNKNOWN_SESSION} if the symbol never had a session
+     */
+    public Map<String, Object> generations(String symbol) {
+        List<SessionRow> rows = store.sessionHistory(symbol);
+        if (rows.isEmpty()) {
+            throw new QuiverInputException(
+                    "UNKNOWN_SESSION",
+                    "symbol",
+                    "sessions",
+                    symbol,
+                    "never had a session (PUT /v1/sessions/" + symbol + " opens one)");
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (SessionRow r : rows) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("generation", r.generation());
+            m.put("account", r.accountId());
+            m.put("opened", Instant.ofEpochMilli(r.openedMs()).toString());
+            m.put(
+                    "closed",
+                    r.closedMs().isPresent()
+                            ? Instant.ofEpochMilli(r.closedMs().getAsLong()).toString()
+                            : null);
+            m.put(
+                    "state",
+                    r.closedMs().isPresent()
+                            ? "closed"
+                            : failed.containsKey(symbol) ? "failed_recovery" : "open");
+            m.put("bars", store.generationBars(symbol, r.generation()).size());
+            m.put("settings", JSON.convertValue(detailOf(r.settingsJson()), Map.class));
+            out.add(m);
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("symbol", symbol);
+        m.put("generations", out);
+        return m;
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode detailOf(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("stored session settings are not JSON: " + json, e);
+        }
     }
 
     /**
@@ -516,26 +679,51 @@ public final class SessionManager implements AutoCloseable {
                 m.put("symbol", s.settings.symbol());
                 m.put("account", s.account.id());
                 m.put("state", s.session.state().name().toLowerCase(java.util.Locale.ROOT));
+                m.put("generation", s.generation);
                 m.put("bars", s.session.barCount());
                 m.put("halted", s.engine().halted() != null);
                 out.add(m);
             }
         }
+        for (FailedSession f : failed.values()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("symbol", f.row().symbol());
+            m.put("account", f.row().accountId());
+            m.put("state", FailedSession.STATE);
+            m.put("generation", f.row().generation());
+            m.put("reason", f.reason());
+            out.add(m);
+        }
+        out.sort(java.util.Comparator.comparing(m -> String.valueOf(m.get("symbol"))));
         return out;
     }
 
     /**
-     * Closes a session (its bars and account stay in the store).
+     * Closes a session's generation (its bars and account stay in the store); a quarantined one
+     * too. From then on its bars, fills and commands are refused with {@code SESSION_CLOSED} (410),
+     * and {@link #open} opens the symbol's next generation.
      *
      * @param symbol the session
      * @return its final state
-     * @throws QuiverInputException {@code UNKNOWN_SESSION}
+     * @throws QuiverInputException {@code UNKNOWN_SESSION}, {@code SESSION_CLOSED} if closed
+     *     already
      */
     public Map<String, Object> close(String symbol) {
+        synchronized (opening) {
+            FailedSession f = failed.get(symbol);
+            if (f != null) {
+                SessionRow closed = store.closeSession(symbol, clock.millis());
+                failed.remove(symbol, f);
+                Map<String, Object> last = f.state();
+                last.put("state", "closed");
+                last.put("closed", Instant.ofEpochMilli(closed.closedMs().getAsLong()).toString());
+                return last;
+            }
+        }
         return locked(
                 () -> session(symbol),
                 s -> {
-                    Map<String, Object> last = state(s);
+                    Map<String, Object> last = SessionAnswers.state(s, rollouts);
                     store.closeSession(symbol, clock.millis());
                     s.retired = true;
                     sessions.remove(symbol, s);
@@ -558,7 +746,7 @@ public final class SessionManager implements AutoCloseable {
 
     private Map<String, Object> accountWithFills(LiveSession s, String id) {
         {
-            Map<String, Object> m = accountFigures(s);
+            Map<String, Object> m = SessionAnswers.accountFigures(s);
             List<Map<String, Object>> fills = new ArrayList<>();
             List<FillRow> stored = store.fills(id);
             for (FillRow f : stored.subList(Math.max(0, stored.size() - 20), stored.size())) {
@@ -642,12 +830,19 @@ public final class SessionManager implements AutoCloseable {
                             });
             if (outcome == FillOutcome.INSERTED) {
                 s.fillIds.add(f.clientFillId());
-                s.engine().fill(s.acting, signed, f.price(), f.fee(), f.time().toEpochMilli());
+                s.engine()
+                        .fill(
+                                s.acting,
+                                signed,
+                                f.price(),
+                                f.fee(),
+                                f.time().toEpochMilli(),
+                                markPrice(s));
             }
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("duplicate", outcome == FillOutcome.DUPLICATE);
-        m.put("account", accountFigures(s));
+        m.put("account", SessionAnswers.accountFigures(s));
         return m;
     }
 
@@ -711,7 +906,7 @@ public final class SessionManager implements AutoCloseable {
             }
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("rearmed", tripped);
-            m.put("account", accountFigures(s));
+            m.put("account", SessionAnswers.accountFigures(s));
             return m;
         }
     }
@@ -810,112 +1005,7 @@ public final class SessionManager implements AutoCloseable {
 
     // ---- replay --------------------------------------------------------------------------------
 
-    private LiveSession replay(SessionRow row) {
-        SessionSettings settings = SessionSettings.fromJson(row.settingsJson());
-        AccountRow account =
-                store.account(row.accountId())
-                        .orElseThrow(
-                                () ->
-                                        new IllegalStateException(
-                                                "session "
-                                                        + row.symbol()
-                                                        + " names account "
-                                                        + row.accountId()
-                                                        + ", which the store does not have"));
-        BundleLoader.Loaded loaded;
-        try {
-            loaded = strategies.load(settings.bundle());
-        } catch (RuntimeException e) {
-            loaded = strategies.loadCurrent();
-            LOG.warn(
-                    "session {} was opened with strategy {}, which cannot be loaded now ({}); it is"
-                            + " replayed with {}, so its state may differ from the acknowledged one",
-                    row.symbol(),
-                    settings.bundle(),
-                    e.getMessage(),
-                    loaded.bundle().id());
-        }
-        LiveSession s = build(settings, account, loaded);
-        List<BarRow> bars = store.bars(row.symbol());
-        Map<String, FillRow> fills = new HashMap<>();
-        for (FillRow f : store.fills(account.id())) {
-            fills.put(f.clientFillId(), f);
-        }
-        s.fillIds.addAll(fills.keySet());
-        Map<Long, List<StoredEvent>> commands = new HashMap<>();
-        String rewarm = null;
-        for (StoredEvent e : store.events(account.id())) {
-            String kind = e.event().kind();
-            if (kind.equals(FILL)
-                    || kind.equals(REARM)
-                    || kind.equals(SWAP)
-                    || ServiceHalt.isCommand(kind)) {
-                long after = detail(e).path("after_bar_ms").asLong(Long.MIN_VALUE);
-                commands.computeIfAbsent(after, k -> new ArrayList<>()).add(e);
-            } else if (kind.equals(REWARM_REQUIRED)
-                    && e.event().symbol().orElse("").equals(row.symbol())) {
-                rewarm = e.event().reason().orElse("a gap was refused");
-            }
-        }
-        int warm = Math.min(settings.warmupBars(), bars.size());
-        List<Bar> warmup = new ArrayList<>(warm);
-        for (int i = 0; i < warm; i++) {
-            warmup.add(bar(bars.get(i)));
-        }
-        s.session.warmUp(warmup);
-        apply(s, commands.remove(warm == 0 ? Long.MIN_VALUE : bars.get(warm - 1).startMs()), fills);
-        for (int i = warm; i < bars.size(); i++) {
-            Bar b = bar(bars.get(i));
-            s.session.append(b);
-            apply(s, commands.remove(b.start().toEpochMilli()), fills);
-        }
-        if (!commands.isEmpty()) {
-            // Never skipped in silence: the account would differ from the one acknowledged.
-            s.strategy.close();
-            throw new IllegalStateException(
-                    "session "
-                            + row.symbol()
-                            + ": stored commands follow bars the session does not have (after_bar_ms "
-                            + commands.keySet()
-                            + ")");
-        }
-        if (rewarm != null) {
-            s.session.requireRewarm(rewarm);
-        }
-        s.breakerEventsSeen = s.engine().breakerEvents().size();
-        return s;
-    }
-
-    private void apply(LiveSession s, List<StoredEvent> events, Map<String, FillRow> fills) {
-        if (events == null) {
-            return;
-        }
-        for (StoredEvent e : events) {
-            var d = detail(e);
-            if (e.event().kind().equals(SWAP)) {
-                swap(s, strategies.load(d.path("bundle").asText()));
-            } else if (ServiceHalt.isCommand(e.event().kind())) {
-                ServiceHalt.replay(s.engine(), e);
-            } else if (e.event().kind().equals(FILL)) {
-                FillRow f = fills.get(d.path("client_fill_id").asText());
-                if (f == null) {
-                    throw new IllegalStateException(
-                            "event " + e.seq() + " names a fill the store does not have: " + d);
-                }
-                double signed = f.side() == Side.BUY ? f.quantity() : -f.quantity();
-                s.engine().fill(s.acting, signed, f.price(), f.fee(), f.timeMs());
-            } else {
-                s.engine()
-                        .rearm(
-                                s.acting,
-                                CircuitBreakers.Breaker.ofLabel(d.path("breaker").asText()),
-                                d.path("after_bar_ms").asLong(),
-                                e.event().reason().orElse("re-armed"));
-            }
-        }
-    }
-
-    private static void swap(LiveSession s, BundleLoader.Loaded next) {
+    static void swap(LiveSession s, BundleLoader.Loaded next) {
         BundleLoader.Loaded old = s.strategy;
         s.engine().swapStrategy(next.strategy());
         next.applyExpiry(s.engine(), Optional.empty());
@@ -929,13 +1019,21 @@ public final class SessionManager implements AutoCloseable {
             old.retired = true;
             old.closeInstances();
         }
-        store.session(symbol)
-                .filter(r -> r.closedMs().isEmpty())
-                .ifPresent(r -> sessions.put(symbol, replay(r)));
+        Optional<SessionRow> row = store.session(symbol).filter(r -> r.closedMs().isEmpty());
+        if (row.isPresent()) {
+            try {
+                sessions.put(symbol, replay(row.get()));
+            } catch (RuntimeException e) {
+                quarantine(row.get(), e);
+            }
+        }
     }
 
-    private LiveSession build(
-            SessionSettings settings, AccountRow account, BundleLoader.Loaded loaded) {
+    private LiveSession replay(SessionRow row) {
+        return replays.replay(row);
+    }
+
+    LiveSession build(SessionSettings settings, AccountRow account, BundleLoader.Loaded loaded) {
         try {
             List<String> names = loaded.strategy().policyNames();
             int acting = names.indexOf(settings.policy());
@@ -970,162 +1068,6 @@ public final class SessionManager implements AutoCloseable {
             loaded.close();
             throw e;
         }
-    }
-
-    // ---- answers -------------------------------------------------------------------------------
-
-    private Map<String, Object> decision(LiveSession s, Step step) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("symbol", s.settings.symbol());
-        out.put("bar_time", step.barTime().toString());
-        if (step.signal() != null) {
-            Map<String, Object> fused = new LinkedHashMap<>();
-            fused.put("p_up", step.signal().probabilityUp());
-            fused.put("confidence", step.signal().confidence());
-            fused.put("agreement", step.signal().agreement());
-            fused.put("fusion", s.strategy.strategy().ensemble().descriptor().name());
-            List<Map<String, Object>> contributions = new ArrayList<>();
-            for (SourceContribution c : step.signal().contributions()) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("source", c.source());
-                m.put("p_up", c.probabilityUp());
-                m.put("weight", c.weight());
-                contributions.add(m);
-            }
-            fused.put("contributions", contributions);
-            out.put("fused", fused);
-        } else {
-            out.put("fused", null);
-            out.put("no_signal", step.noSignalReason());
-        }
-        Map<String, Object> decisions = new LinkedHashMap<>();
-        for (int p = 0; p < step.policies().size(); p++) {
-            PolicyStep ps = step.policies().get(p);
-            Map<String, Object> d = new LinkedHashMap<>();
-            d.put("fraction", ps.decision().fraction());
-            d.put("reason", ps.decision().reason());
-            d.put("overridden_by_risk", ps.decision().overridden());
-            d.put("ordered", ps.ordered());
-            d.put("acting", p == s.acting);
-            d.put("equity", ps.equity());
-            d.put("drawdown", ps.drawdown());
-            SizingContext c = ps.context();
-            if (c != null) {
-                Map<String, Object> in = new LinkedHashMap<>();
-                in.put("p_up", c.signal().probabilityUp());
-                in.put("payoff_ratio", c.payoffRatio());
-                in.put("volatility", c.volatility());
-                in.put("equity", c.equity());
-                in.put("drawdown", c.drawdown());
-                in.put("max_fraction", c.maxFraction());
-                d.put("inputs", in);
-            }
-            decisions.put(ps.policy(), d);
-        }
-        out.put("decisions", decisions);
-        out.put("account", accountFigures(s));
-        Map<String, Object> provenance = new LinkedHashMap<>(s.strategy.bundle().provenance());
-        provenance.put("feature_schema_hash", FeaturePipeline.SCHEMA.hash());
-        provenance.put("failed_sources", step.failures());
-        StrategyRollouts r = rollouts;
-        if (r != null) {
-            r.annotate(s, step, provenance);
-        }
-        out.put("provenance", provenance);
-        out.put("session", sessionFigures(s));
-        return out;
-    }
-
-    private Map<String, Object> state(LiveSession s) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("symbol", s.settings.symbol());
-        out.putAll(sessionFigures(s));
-        Map<String, Object> settings = new LinkedHashMap<>();
-        settings.put("interval", s.settings.interval().toString());
-        settings.put("max_gap_bars", s.settings.maxGapBars());
-        settings.put("policy", s.settings.policy());
-        settings.put("warmup_bars", s.settings.warmupBars());
-        out.put("settings", settings);
-        out.put("strategy", s.strategy.bundle().provenance());
-        out.put("account", accountFigures(s));
-        Step last = s.session.lastStep();
-        if (last != null) {
-            out.put("last_decision", decision(s, last));
-        }
-        return out;
-    }
-
-    private static Map<String, Object> sessionFigures(LiveSession s) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("state", s.session.state().name().toLowerCase(java.util.Locale.ROOT));
-        if (s.session.rewarmReason() != null) {
-            m.put("rewarm_reason", s.session.rewarmReason());
-        }
-        m.put("bars", s.session.barCount());
-        m.put("stepped_bars", s.engine().barCount());
-        Bar last = s.session.lastBar();
-        m.put("last_bar_time", last == null ? null : last.start().toString());
-        m.put("expired_decisions", s.engine().expiredDecisions());
-        m.put("halted", s.engine().halted() != null);
-        return m;
-    }
-
-    private Map<String, Object> accountFigures(LiveSession s) {
-        Account a = s.engine().account(s.acting);
-        Bar last = s.session.lastBar();
-        double close = last == null ? Double.NaN : last.close();
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", s.account.id());
-        m.put("currency", s.account.currency());
-        m.put("mode", s.account.mode().sql());
-        m.put("policy", s.settings.policy());
-        m.put("starting_equity", s.account.startingEquity());
-        m.put("equity", a.equity());
-        m.put("cash", a.cash());
-        m.put("position_units", a.units());
-        m.put("position_weight", last == null ? 0.0 : a.weight(close));
-        m.put("high_water_mark", a.highWaterMark());
-        m.put("drawdown", a.drawdown());
-        m.put("daily_pnl", a.dailyPnl());
-        m.put("pending_order", finite(s.engine().pendingOrder(s.acting)));
-        CircuitBreakers b = s.engine().breakers(s.acting);
-        if (b != null) {
-            m.put("hit_rate", finite(b.hitRate()));
-            Map<String, Object> breakers = new LinkedHashMap<>();
-            for (CircuitBreakers.Breaker k : CircuitBreakers.Breaker.values()) {
-                breakers.put(k.label(), b.tripped(k) ? "armed" : "ready");
-            }
-            m.put("breakers", breakers);
-            if (b.halted()) {
-                m.put("halt_reason", b.haltReason());
-            }
-            List<Map<String, Object>> events = new ArrayList<>();
-            List<BreakerEvent> all = b.events();
-            for (BreakerEvent e : all.subList(Math.max(0, all.size() - 10), all.size())) {
-                Map<String, Object> x = new LinkedHashMap<>();
-                x.put("time", e.time().toString());
-                x.put("breaker", e.breaker().label());
-                x.put("event", e.event().label());
-                x.put("value", e.value());
-                x.put("reason", e.reason());
-                events.add(x);
-            }
-            m.put("breaker_events", events);
-        }
-        Map<String, Object> books = new LinkedHashMap<>();
-        List<String> names = s.strategy.strategy().policyNames();
-        for (int p = 0; p < names.size(); p++) {
-            if (p != s.acting) {
-                Account o = s.engine().account(p);
-                books.put(names.get(p), Map.of("equity", o.equity(), "drawdown", o.drawdown()));
-            }
-        }
-        m.put("paper_books", books);
-        return m;
-    }
-
-    private static Object finite(double v) {
-        return Double.isFinite(v) ? v : null;
     }
 
     // ---- helpers -------------------------------------------------------------------------------
@@ -1210,7 +1152,7 @@ public final class SessionManager implements AutoCloseable {
                 Optional.ofNullable(reason));
     }
 
-    private static com.fasterxml.jackson.databind.JsonNode detail(StoredEvent e) {
+    static com.fasterxml.jackson.databind.JsonNode detail(StoredEvent e) {
         try {
             return JSON.readTree(e.event().detailJson());
         } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
@@ -1221,6 +1163,27 @@ public final class SessionManager implements AutoCloseable {
     private LiveSession session(String symbol) {
         LiveSession s = sessions.get(symbol);
         if (s == null) {
+            FailedSession f = failed.get(symbol);
+            if (f != null) {
+                throw f.refusal("symbol", symbol);
+            }
+            Optional<SessionRow> closed = store.session(symbol).filter(r -> !r.isOpen());
+            if (closed.isPresent()) {
+                SessionRow r = closed.get();
+                throw new QuiverInputException(
+                        "SESSION_CLOSED",
+                        "symbol",
+                        "session " + symbol,
+                        symbol,
+                        "was closed at "
+                                + Instant.ofEpochMilli(r.closedMs().getAsLong())
+                                + " (generation "
+                                + r.generation()
+                                + "); it takes no bars, fills or commands. PUT /v1/sessions/"
+                                + symbol
+                                + " opens generation "
+                                + (r.generation() + 1));
+            }
             throw new QuiverInputException(
                     "UNKNOWN_SESSION",
                     "symbol",
@@ -1236,6 +1199,20 @@ public final class SessionManager implements AutoCloseable {
             if (s.account.id().equals(id)) {
                 return s;
             }
+        }
+        for (FailedSession f : failed.values()) {
+            if (f.row().accountId().equals(id)) {
+                throw f.refusal("account", id);
+            }
+        }
+        if (store.account(id).isPresent()) {
+            throw new QuiverInputException(
+                    "SESSION_CLOSED",
+                    "account",
+                    "accounts",
+                    id,
+                    "is the account of a closed session; it takes no fills or commands (its"
+                            + " history stays stored)");
         }
         throw new QuiverInputException(
                 "UNKNOWN_ACCOUNT",
@@ -1262,12 +1239,18 @@ public final class SessionManager implements AutoCloseable {
         }
     }
 
-    private static BarRow row(Bar b) {
+    static BarRow row(Bar b) {
         return new BarRow(
                 b.start().toEpochMilli(), b.open(), b.high(), b.low(), b.close(), b.volume());
     }
 
-    private static Bar bar(BarRow r) {
+    /** The price a posted fill values the book at: the last close, warm-up included, else NaN. */
+    static double markPrice(LiveSession s) {
+        Bar last = s.session.lastBar();
+        return last == null ? Double.NaN : last.close();
+    }
+
+    static Bar bar(BarRow r) {
         return new Bar(
                 Instant.ofEpochMilli(r.startMs()),
                 r.open(),

@@ -49,10 +49,21 @@ public record SessionSettings(
     static SessionSettings fromJson(String json) {
         try {
             JsonNode n = JSON.readTree(json);
+            Duration interval;
+            try {
+                interval = Duration.parse(n.path("interval").asText());
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new IllegalStateException(
+                        "stored session settings: interval '"
+                                + n.path("interval").asText()
+                                + "' is not an ISO-8601 duration (PT4H) in "
+                                + json,
+                        e);
+            }
             return new SessionSettings(
                     n.path("symbol").asText(),
                     n.path("account").asText(),
-                    Duration.parse(n.path("interval").asText()),
+                    interval,
                     n.path("max_gap_bars").asInt(),
                     n.path("policy").asText(),
                     n.path("warmup_bars").asInt(),

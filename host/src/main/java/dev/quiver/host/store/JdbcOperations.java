@@ -166,6 +166,9 @@ final class JdbcOperations implements StateOperations {
     private static final String SESSION_COLUMNS =
             "symbol, account_id, settings_json, opened_ms, closed_ms";
 
+    /** The columns read: schema 3 added the generation. */
+    private static final String SESSION_READ = SESSION_COLUMNS + ", generation";
+
     @Override
     public SessionRow openSession(SessionRow s) {
         Objects.requireNonNull(s, "session");
@@ -273,7 +276,8 @@ final class JdbcOperations implements StateOperations {
                                         stored.accountId(),
                                         stored.settingsJson(),
                                         stored.openedMs(),
-                                        OptionalLong.of(closedMs));
+                                        OptionalLong.of(closedMs),
+                                        stored.generation());
                             }
                         }
                         stored = requireSession(op, symbol);
@@ -306,7 +310,7 @@ final class JdbcOperations implements StateOperations {
                     try (PreparedStatement ps =
                             connection.prepareStatement(
                                     "SELECT "
-                                            + SESSION_COLUMNS
+                                            + SESSION_READ
                                             + " FROM sessions WHERE closed_ms IS NULL ORDER BY"
                                             + " symbol")) {
                         List<SessionRow> out = new ArrayList<>();
@@ -323,7 +327,7 @@ final class JdbcOperations implements StateOperations {
     private Optional<SessionRow> readSession(String symbol) throws SQLException {
         try (PreparedStatement ps =
                 connection.prepareStatement(
-                        "SELECT " + SESSION_COLUMNS + " FROM sessions WHERE symbol = ?")) {
+                        "SELECT " + SESSION_READ + " FROM sessions WHERE symbol = ?")) {
             ps.setString(1, symbol);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(session(rs)) : Optional.empty();
@@ -368,7 +372,69 @@ final class JdbcOperations implements StateOperations {
         long closed = rs.getLong(5);
         OptionalLong closedMs = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(closed);
         return new SessionRow(
-                rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), closedMs);
+                rs.getString(1),
+                rs.getString(2),
+                rs.getString(3),
+                rs.getLong(4),
+                closedMs,
+                rs.getLong(6));
+    }
+
+    @Override
+    public SessionRow openNextGeneration(SessionRow s) {
+        Objects.requireNonNull(s, "session");
+        if (!s.isOpen()) {
+            throw new IllegalArgumentException(
+                    "openNextGeneration(" + s.symbol() + "): the session given is closed");
+        }
+        String op = "openNextGeneration(" + s.symbol() + ")";
+        Optional<SessionRow> current = sql(op, () -> readSession(s.symbol()));
+        if (current.isEmpty() || current.get().isOpen()) {
+            return openSession(s);
+        }
+        return sql(
+                op,
+                () -> {
+                    requireAccount(op, s.accountId());
+                    SessionRow closed = current.get();
+                    GenerationSql.archive(connection, closed);
+                    long next = closed.generation() + 1;
+                    GenerationSql.insertOpen(connection, s, next);
+                    return new SessionRow(
+                            s.symbol(),
+                            s.accountId(),
+                            s.settingsJson(),
+                            s.openedMs(),
+                            OptionalLong.empty(),
+                            next);
+                });
+    }
+
+    @Override
+    public List<SessionRow> sessionHistory(String symbol) {
+        Objects.requireNonNull(symbol, "symbol");
+        return sql(
+                "sessionHistory(" + symbol + ")",
+                () -> {
+                    List<SessionRow> out =
+                            new ArrayList<>(GenerationSql.archived(connection, symbol));
+                    readSession(symbol).ifPresent(out::add);
+                    return out;
+                });
+    }
+
+    @Override
+    public List<BarRow> generationBars(String symbol, long generation) {
+        Objects.requireNonNull(symbol, "symbol");
+        return sql(
+                "generationBars(" + symbol + ", " + generation + ")",
+                () -> {
+                    Optional<SessionRow> current = readSession(symbol);
+                    if (current.isPresent() && current.get().generation() == generation) {
+                        return readBars(symbol, "ORDER BY start_ms", Integer.MAX_VALUE);
+                    }
+                    return GenerationSql.archivedBars(connection, symbol, generation);
+                });
     }
 
     // ---- bars

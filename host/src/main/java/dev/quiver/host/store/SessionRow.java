@@ -12,13 +12,16 @@ import java.util.OptionalLong;
  *     JSON (key order and spacing do not matter), stored as given
  * @param openedMs when it was opened, epoch milliseconds UTC
  * @param closedMs when it was closed, epoch milliseconds UTC; empty while open
+ * @param generation which opening of the symbol this is, from 1 (schema 3): a closed session's
+ *     symbol opened again is the next generation
  */
 public record SessionRow(
         String symbol,
         String accountId,
         String settingsJson,
         long openedMs,
-        OptionalLong closedMs) {
+        OptionalLong closedMs,
+        long generation) {
 
     /** Checks the fields. */
     public SessionRow {
@@ -34,10 +37,33 @@ public record SessionRow(
                             + " is before openedMs "
                             + openedMs);
         }
+        if (generation < 1) {
+            throw new IllegalArgumentException(
+                    "SessionRow.generation must be >= 1, was " + generation);
+        }
     }
 
     /**
-     * An open session.
+     * A session of the first generation.
+     *
+     * @param symbol the symbol
+     * @param accountId the account
+     * @param settingsJson the settings, a JSON object
+     * @param openedMs when, epoch milliseconds UTC
+     * @param closedMs when closed, or empty while open
+     */
+    public SessionRow(
+            String symbol,
+            String accountId,
+            String settingsJson,
+            long openedMs,
+            OptionalLong closedMs) {
+        this(symbol, accountId, settingsJson, openedMs, closedMs, 1);
+    }
+
+    /**
+     * An open session (of the first generation; {@link StateOperations#openNextGeneration} numbers
+     * the ones after it).
      *
      * @param symbol the symbol
      * @param accountId the account

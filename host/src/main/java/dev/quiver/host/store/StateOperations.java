@@ -87,6 +87,39 @@ public interface StateOperations {
     List<SessionRow> openSessions();
 
     /**
+     * Opens the next generation of a symbol's session (schema 3): when the symbol's session is
+     * closed, that generation and its bars move to the history ({@link #sessionHistory}, {@link
+     * #generationBars}) and {@code session} is opened as the next generation, with no bars, all in
+     * this transaction. A symbol without a session gets generation 1; one whose session is open
+     * answers as {@link #openSession} (the same account and settings again: the stored row).
+     *
+     * @param session the new session; must not be closed (its {@code generation} is ignored)
+     * @return the stored session, with its generation
+     * @throws IllegalArgumentException if {@code session} is closed
+     * @throws StoreException if its account does not exist
+     * @throws StoreConflictException if the symbol's session is open with another account or other
+     *     settings
+     */
+    SessionRow openNextGeneration(SessionRow session);
+
+    /**
+     * Every generation of a symbol's session.
+     *
+     * @param symbol the symbol
+     * @return its generations, oldest first (the last one is {@link #session}); empty when none
+     */
+    List<SessionRow> sessionHistory(String symbol);
+
+    /**
+     * The bars of one generation of a symbol's session.
+     *
+     * @param symbol the symbol
+     * @param generation the generation, from 1
+     * @return its bars by start time; empty when it has none or does not exist
+     */
+    List<BarRow> generationBars(String symbol, long generation);
+
+    /**
      * Appends bars to the open session of a symbol, all or none (in one transaction). The bars are
      * stored as given; their order and gaps are the engine's business, but a bar whose start time
      * is already stored for the symbol (or repeated in the list) is refused.

@@ -305,6 +305,21 @@ public final class StateStore implements StateOperations, AutoCloseable {
     }
 
     @Override
+    public SessionRow openNextGeneration(SessionRow session) {
+        return single("openNextGeneration", tx -> tx.openNextGeneration(session));
+    }
+
+    @Override
+    public List<SessionRow> sessionHistory(String symbol) {
+        return single("sessionHistory", tx -> tx.sessionHistory(symbol));
+    }
+
+    @Override
+    public List<BarRow> generationBars(String symbol, long generation) {
+        return single("generationBars", tx -> tx.generationBars(symbol, generation));
+    }
+
+    @Override
     public void appendBars(String symbol, List<BarRow> bars) {
         single(
                 "appendBars",

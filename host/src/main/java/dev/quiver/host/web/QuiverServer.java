@@ -681,6 +681,19 @@ public final class QuiverServer implements AutoCloseable {
         strategy.filter(s -> s.sessions().halt().halted())
                 .ifPresent(s -> body.put("halt", s.sessions().halt().status()));
         java.util.Optional<String> degraded = strategy.flatMap(ServedStrategy::degradedReason);
+        // A session quarantined at start (its replay failed) degrades the service; the others
+        // serve.
+        Map<String, String> failedSessions =
+                strategy.map(x -> x.sessions().failedRecoveries()).orElse(Map.of());
+        if (!failedSessions.isEmpty()) {
+            body.put("failed_sessions", failedSessions);
+            String sessions =
+                    failedSessions.size()
+                            + " session(s) failed recovery and are quarantined: "
+                            + failedSessions.keySet();
+            degraded =
+                    java.util.Optional.of(degraded.map(d -> d + "; " + sessions).orElse(sessions));
+        }
         if (predictions > 0 && sizings > 0 && degraded.isPresent()) {
             body.put("status", "degraded");
             body.put("reason", degraded.get());

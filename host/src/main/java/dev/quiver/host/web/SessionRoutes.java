@@ -29,14 +29,16 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The live session API: {@code /v1/sessions/{symbol}} (PUT opens, GET shows, DELETE closes), {@code
- * POST /v1/sessions/{symbol}/bars}, {@code /v1/accounts/{id}} (GET), {@code POST
+ * The live session API: {@code /v1/sessions/{symbol}} (PUT opens, or opens the next generation of a
+ * closed one; GET shows; DELETE closes), {@code POST /v1/sessions/{symbol}/bars}, {@code POST
+ * /v1/sessions/{symbol}/rewarm} (after a refused gap), {@code GET
+ * /v1/sessions/{symbol}/generations}, {@code /v1/accounts/{id}} (GET), {@code POST
  * /v1/accounts/{id}/fills}, {@code POST /v1/accounts/{id}/breakers/{breaker}/rearm} and the kill
  * switch ({@code POST /v1/halt}, {@code POST /v1/resume} with {@code actor} and {@code reason},
  * {@code GET /v1/halt} for the state and its audit). Bad input is a 4xx naming the field: 400
  * malformed, 404 unknown session or account, 409 a conflict with what the session already holds (a
  * changed bar, out of order, a gap, a fill id reused with other content, a session opened with
- * other settings).
+ * other settings, a session quarantined at start), 410 a closed session.
  */
 final class SessionRoutes {
 
@@ -55,10 +57,15 @@ final class SessionRoutes {
                     "BUNDLE_EXPIRED",
                     "ACCOUNT_IS_PAPER",
                     "WARMING_UP",
+                    "SESSION_FAILED_RECOVERY",
+                    "SESSION_NOT_REWARM_REQUIRED",
                     StoreConflictException.CODE);
 
     /** Codes answered with 404 Not Found. */
     private static final Set<String> NOT_FOUND = Set.of("UNKNOWN_SESSION", "UNKNOWN_ACCOUNT");
+
+    /** Codes answered with 410 Gone: the session was closed (its symbol can be opened again). */
+    private static final Set<String> GONE = Set.of("SESSION_CLOSED");
 
     private final SessionManager sessions;
     private final ServedStrategy served;
@@ -118,6 +125,10 @@ final class SessionRoutes {
                                                         ctx.pathParam("symbol"),
                                                         DecisionService.bars(
                                                                 body(ctx).get("bars")))));
+        app.post("/v1/sessions/{symbol}/rewarm", ctx -> r.call(ctx, json, () -> r.rewarm(ctx)));
+        app.get(
+                "/v1/sessions/{symbol}/generations",
+                ctx -> r.call(ctx, json, () -> r.live().generations(ctx.pathParam("symbol"))));
         app.get(
                 "/v1/accounts/{id}",
                 ctx -> r.call(ctx, json, () -> r.live().account(ctx.pathParam("id"))));
@@ -155,7 +166,11 @@ final class SessionRoutes {
             json.write(ctx, 200, work.run());
         } catch (QuiverInputException e) {
             int status =
-                    CONFLICTS.contains(e.code()) ? 409 : NOT_FOUND.contains(e.code()) ? 404 : 400;
+                    CONFLICTS.contains(e.code())
+                            ? 409
+                            : NOT_FOUND.contains(e.code())
+                                    ? 404
+                                    : GONE.contains(e.code()) ? 410 : 400;
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("error", e.code());
             body.put("field", e.field());
@@ -228,7 +243,7 @@ final class SessionRoutes {
     private Map<String, Object> open(Context ctx) {
         String symbol = ctx.pathParam("symbol");
         JsonNode b = body(ctx);
-        String account = text(b, "account", symbol + "-paper");
+        String account = text(b, "account", null);
         String currency = text(b, "currency", "USD");
         double equity = number(b, "starting_equity", 10_000);
         AccountMode mode =
@@ -319,6 +334,31 @@ final class SessionRoutes {
             bars.add(bar);
         }
         return bars;
+    }
+
+    /**
+     * {@code POST /v1/sessions/{symbol}/rewarm {"warmup": {bars} | {dataset, until} | {csv, until},
+     * "actor": WHO, "reason": WHY}} (or {@code {"bars": [...]}}): re-warms a session in {@code
+     * rewarm_required}.
+     */
+    private Map<String, Object> rewarm(Context ctx) {
+        JsonNode b = body(ctx);
+        List<Bar> bars;
+        if (b.has("bars")) {
+            bars = DecisionService.bars(b.get("bars"));
+        } else if (b.hasNonNull("warmup")) {
+            bars = warmup(b.get("warmup"));
+        } else {
+            throw bad(
+                    "warmup",
+                    null,
+                    "is required: {bars}, {dataset, until} or {csv, until} covering the gap");
+        }
+        return live().rewarm(
+                        ctx.pathParam("symbol"),
+                        bars,
+                        text(b, "actor", null),
+                        text(b, "reason", null));
     }
 
     private Map<String, Object> fill(Context ctx) {

@@ -262,7 +262,7 @@ class SessionBadInputIT {
     // ---- sessions and bars ---------------------------------------------------------------------
 
     @Test
-    void barsForAClosedSessionAreRefusedAndAClosedSessionIsNotReopened() throws Exception {
+    void barsForAClosedSessionAreRefusedAndItsSymbolReopensAsTheNextGeneration() throws Exception {
         open("S1", "s1-acct", "external");
         step("S1", 0);
         Answer closed = serve.delete("/v1/sessions/S1");
@@ -270,24 +270,43 @@ class SessionBadInputIT {
         assertThat(closed.body().get("state").asText()).isEqualTo("closed");
         Stored before = stored("S1", "s1-acct");
 
-        assertRefused(serve.bars("S1", List.of(bar(1))), 404, "UNKNOWN_SESSION", "symbol", "S1");
-        assertRefused(serve.get("/v1/sessions/S1"), 404, "UNKNOWN_SESSION", "symbol", "S1");
+        assertRefused(
+                serve.bars("S1", List.of(bar(1))),
+                410,
+                "SESSION_CLOSED",
+                "symbol",
+                "PUT /v1/sessions/S1 opens generation 2");
+        JsonNode shown = session("S1");
+        assertThat(shown.get("state").asText()).isEqualTo("closed");
+        assertThat(shown.get("generation").asInt()).isEqualTo(1);
         assertRefused(
                 serve.post("/v1/accounts/s1-acct/fills", fill("c1", "S1", "buy", 0.1)),
-                404,
-                "UNKNOWN_ACCOUNT",
+                410,
+                "SESSION_CLOSED",
                 "account",
-                "s1-acct");
+                "closed session");
 
-        // The symbol's key is taken by the closed session, and its account by that session's
-        // fills: neither starts a second life (which a restart would replay differently).
-        Answer reopen = serve.put("/v1/sessions/S1", openBody("s1-acct", "external"));
-        assertRefused(reopen, 409, "SESSION_CONFLICT", "symbol", "closed");
-        Answer reuse = serve.put("/v1/sessions/S1B", openBody("s1-acct", "external"));
+        // Its account keeps that session's fills: it does not start a second life (which a
+        // restart would replay differently), neither for S1 nor for another symbol.
+        Answer reuse = serve.put("/v1/sessions/S1", openBody("s1-acct", "external"));
         assertRefused(reuse, 409, "SESSION_CONFLICT", "account", "closed session");
+        Answer other = serve.put("/v1/sessions/S1B", openBody("s1-acct", "external"));
+        assertRefused(other, 409, "SESSION_CONFLICT", "account", "closed session");
         assertThat(store.session("S1B")).isEmpty();
         assertThat(stored("S1", "s1-acct")).isEqualTo(before);
         assertThat(store.session("S1").orElseThrow().closedMs()).isPresent();
+
+        // A new account opens generation 2 with fresh state; generation 1 stays stored.
+        Answer reopened = serve.put("/v1/sessions/S1", openBody("s1-acct-2", "external"));
+        assertThat(reopened.status()).as(reopened.toString()).isEqualTo(200);
+        assertThat(reopened.body().get("generation").asInt()).isEqualTo(2);
+        assertThat(reopened.body().at("/account/position_units").asDouble()).isZero();
+        step("S1", 0);
+        assertThat(store.generationBars("S1", 1)).isEqualTo(before.bars());
+        JsonNode generations = serve.ok("GET", "/v1/sessions/S1/generations", null);
+        assertThat(generations.at("/generations/0/state").asText()).isEqualTo("closed");
+        assertThat(generations.at("/generations/1/state").asText()).isEqualTo("open");
+        assertThat(generations.at("/generations/1/account").asText()).isEqualTo("s1-acct-2");
     }
 
     @Test
@@ -445,6 +464,95 @@ class SessionBadInputIT {
                 .isEqualTo(state.get("rewarm_reason").asText());
         assertRefused(serve.bars("S3", List.of(bar(2))), 409, "SESSION_REWARM", "bars", "PT16H");
         assertThat(store.bars("S3")).hasSize(bars);
+
+        // A re-warm is the way out: refused when it brings nothing after the last bar (and
+        // nothing stored), then from the bundled series up to bar 70 (the 300 bars before the
+        // session's last one are skipped).
+        ObjectNode nothing = ServeProcess.JSON.createObjectNode();
+        nothing.putObject("warmup")
+                .put("dataset", "btc-usd-4h")
+                .put("until", bar(1).start().toString());
+        assertRefused(
+                serve.post("/v1/sessions/S3/rewarm", nothing),
+                400,
+                "BAD_REWARM",
+                "warmup",
+                "no bar after the session's last bar");
+        assertThat(store.bars("S3")).hasSize(bars);
+        ObjectNode body = ServeProcess.JSON.createObjectNode();
+        body.putObject("warmup")
+                .put("dataset", "btc-usd-4h")
+                .put("until", bar(70).start().toString());
+        body.put("actor", "ops").put("reason", "feed back");
+        Answer rewarmed = serve.post("/v1/sessions/S3/rewarm", body);
+        assertThat(rewarmed.status()).as(rewarmed.toString()).isEqualTo(200);
+        assertThat(rewarmed.body().get("state").asText()).isEqualTo("ready");
+        assertThat(rewarmed.body().at("/rewarm/bars").asInt()).isEqualTo(69);
+        assertThat(store.bars("S3")).hasSize(bars + 69);
+        assertRefused(
+                serve.post("/v1/sessions/S3/rewarm", body),
+                409,
+                "SESSION_NOT_REWARM_REQUIRED",
+                "state",
+                "rewarm_required");
+        JsonNode decided = step("S3", 71).body();
+        assertThat(decided.get("bar_time").asText()).isEqualTo(bar(71).start().toString());
+        JsonNode live = session("S3");
+        serve.close();
+        serve = ServeProcess.start(url, work, "serve");
+        assertThat(session("S3")).isEqualTo(live);
+    }
+
+    @Test
+    void aSessionWhoseStoredRowIsDamagedIsQuarantinedAndTheOthersServe() throws Exception {
+        open("Q1", "q1-acct", "external");
+        open("Q2", "q2-acct", "external");
+        step("Q1", 0);
+        step("Q2", 0);
+        int readyBefore = serve.get("/health/ready").status();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url);
+                java.sql.PreparedStatement ps =
+                        c.prepareStatement(
+                                "UPDATE sessions SET settings_json = ? WHERE symbol = 'Q1'")) {
+            ps.setString(1, "{\"symbol\":\"Q1\",\"interval\":\"soon\"}");
+            assertThat(ps.executeUpdate()).isEqualTo(1);
+        }
+        serve.close();
+        serve = ServeProcess.start(url, work, "serve");
+        assertThat(serve.stderr()).contains("session Q1 could not be replayed and is quarantined");
+
+        JsonNode list = serve.ok("GET", "/v1/sessions", null);
+        JsonNode q1 = null;
+        for (JsonNode s : list.get("sessions")) {
+            if (s.get("symbol").asText().equals("Q1")) {
+                q1 = s;
+            }
+        }
+        assertThat(q1).as(list.toString()).isNotNull();
+        assertThat(q1.get("state").asText()).isEqualTo("failed_recovery");
+        assertThat(q1.get("reason").asText()).contains("'soon' is not an ISO-8601 duration");
+        Answer ready = serve.get("/health/ready");
+        assertThat(ready.status()).as(ready.toString()).isEqualTo(503);
+        if (readyBefore == 200) {
+            assertThat(ready.body().get("status").asText()).isEqualTo("degraded");
+            assertThat(ready.body().get("reason").asText()).contains("failed recovery");
+        }
+        assertThat(ready.body().at("/failed_sessions/Q1").asText()).contains("soon");
+        int stored = store.bars("Q1").size();
+        assertRefused(
+                serve.bars("Q1", List.of(bar(1))),
+                409,
+                "SESSION_FAILED_RECOVERY",
+                "symbol",
+                "'soon' is not an ISO-8601 duration");
+        assertThat(store.bars("Q1")).hasSize(stored);
+        step("Q2", 1);
+
+        // Closed, it stops degrading the service.
+        assertThat(serve.delete("/v1/sessions/Q1").status()).isEqualTo(200);
+        Answer after = serve.get("/health/ready");
+        assertThat(after.status()).as(after.toString()).isEqualTo(readyBefore);
+        assertThat(after.body().has("failed_sessions")).isFalse();
     }
 
     // ---- helpers -------------------------------------------------------------------------------

@@ -280,6 +280,137 @@ abstract class StateStoreContract {
         assertThat(s.session("ETH-USD").orElseThrow().isOpen()).isTrue();
     }
 
+    // ---- session generations (schema 3)
+
+    @Test
+    void aClosedSessionsSymbolOpensAsTheNextGenerationAndTheOldOnesStayStored() {
+        StateStore s = withSession();
+        s.appendBars("BTC-USD", List.of(bar(3_000L, 103), bar(4_000L, 104)));
+        s.createAccount(new AccountRow("acct-2", "USD", 5.0, AccountMode.PAPER, 1L));
+        s.createAccount(new AccountRow("acct-3", "USD", 5.0, AccountMode.PAPER, 1L));
+        // An open session answers as openSession: the same one again, other settings refused.
+        SessionRow g1 = s.session("BTC-USD").orElseThrow();
+        assertThat(g1.generation()).isEqualTo(1);
+        assertThat(
+                        s.openNextGeneration(
+                                SessionRow.open(
+                                        "BTC-USD", "acct-1", "{\"k\":3,\"bar\":\"4h\"}", 9L)))
+                .isEqualTo(g1);
+        assertThatThrownBy(
+                        () ->
+                                s.openNextGeneration(
+                                        SessionRow.open("BTC-USD", "acct-2", "{}", 9_000L)))
+                .isInstanceOfSatisfying(
+                        StoreConflictException.class,
+                        e -> assertThat(e.field()).isEqualTo("account_id"));
+        SessionRow closed = s.closeSession("BTC-USD", 5_000L);
+
+        SessionRow g2 =
+                s.openNextGeneration(SessionRow.open("BTC-USD", "acct-2", "{\"v\":2}", 6_000L));
+        assertThat(g2.generation()).isEqualTo(2);
+        assertThat(g2.isOpen()).isTrue();
+        assertThat(s.session("BTC-USD")).contains(g2);
+        assertThat(s.openSessions()).containsExactly(g2);
+        // Fresh: no bars; the same start times are new to generation 2.
+        assertThat(s.bars("BTC-USD")).isEmpty();
+        s.appendBars("BTC-USD", List.of(bar(3_000L, 203)));
+        assertThat(s.bars("BTC-USD")).containsExactly(bar(3_000L, 203));
+        // Retried, it is the same generation; generation 1 is history.
+        assertThat(s.openNextGeneration(SessionRow.open("BTC-USD", "acct-2", "{\"v\":2}", 7_000L)))
+                .isEqualTo(g2);
+        assertThat(s.sessionHistory("BTC-USD")).containsExactly(closed, g2);
+        assertThat(s.generationBars("BTC-USD", 1))
+                .containsExactly(bar(3_000L, 103), bar(4_000L, 104));
+        assertThat(s.generationBars("BTC-USD", 2)).containsExactly(bar(3_000L, 203));
+        assertThat(s.generationBars("BTC-USD", 3)).isEmpty();
+
+        s.closeSession("BTC-USD", 8_000L);
+        SessionRow g3 = s.openNextGeneration(SessionRow.open("BTC-USD", "acct-3", "{}", 9_000L));
+        assertThat(g3.generation()).isEqualTo(3);
+        assertThat(s.sessionHistory("BTC-USD"))
+                .extracting(SessionRow::generation, SessionRow::accountId)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(1L, "acct-1"),
+                        org.assertj.core.groups.Tuple.tuple(2L, "acct-2"),
+                        org.assertj.core.groups.Tuple.tuple(3L, "acct-3"));
+        assertThat(s.generationBars("BTC-USD", 2)).containsExactly(bar(3_000L, 203));
+        assertThat(s.sessionHistory("SOL-USD")).isEmpty();
+    }
+
+    @Test
+    void aDatabaseOfSchema2KeepsItsSessionsAsTheirFirstGeneration() throws SQLException {
+        org.flywaydb.core.Flyway.configure(StateStore.class.getClassLoader())
+                .dataSource(url(), null, null)
+                .locations("classpath:db/migration")
+                .placeholders(
+                        java.util.Map.of(
+                                "seq_pk",
+                                url().startsWith("jdbc:sqlite:")
+                                        ? "INTEGER PRIMARY KEY AUTOINCREMENT"
+                                        : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"))
+                .target("2")
+                .load()
+                .migrate();
+        try (Connection c = DriverManager.getConnection(url());
+                Statement st = c.createStatement()) {
+            st.executeUpdate(
+                    "INSERT INTO accounts (id, currency, starting_equity, mode, created_ms) VALUES"
+                            + " ('acct-1', 'USD', 10000.0, 'paper', 1000)");
+            st.executeUpdate(
+                    "INSERT INTO sessions (symbol, account_id, settings_json, opened_ms,"
+                            + " closed_ms) VALUES ('BTC-USD', 'acct-1', '{}', 2000, 5000)");
+            st.executeUpdate(
+                    "INSERT INTO bars (symbol, start_ms, open, high, low, close, volume) VALUES"
+                            + " ('BTC-USD', 3000, 99.0, 102.0, 97.0, 100.0, 12.5)");
+            if (!c.getAutoCommit()) {
+                c.commit();
+            }
+        }
+        StateStore s = open();
+        SessionRow old = s.session("BTC-USD").orElseThrow();
+        assertThat(old.generation()).isEqualTo(1);
+        assertThat(old.closedMs()).isEqualTo(OptionalLong.of(5_000L));
+        assertThat(s.bars("BTC-USD")).containsExactly(bar(3_000L, 100));
+        s.createAccount(new AccountRow("acct-2", "USD", 5.0, AccountMode.PAPER, 1L));
+        assertThat(
+                        s.openNextGeneration(SessionRow.open("BTC-USD", "acct-2", "{}", 6_000L))
+                                .generation())
+                .isEqualTo(2);
+        assertThat(s.generationBars("BTC-USD", 1)).containsExactly(bar(3_000L, 100));
+    }
+
+    @Test
+    void aNextGenerationIsAllOrNothing() {
+        StateStore s = withSession();
+        s.appendBars("BTC-USD", List.of(bar(3_000L, 103)));
+        s.closeSession("BTC-USD", 5_000L);
+        // The new session's account does not exist: nothing moves.
+        assertThatThrownBy(
+                        () ->
+                                s.openNextGeneration(
+                                        SessionRow.open("BTC-USD", "ghost", "{}", 6_000L)))
+                .isExactlyInstanceOf(StoreException.class)
+                .hasMessageContaining("no account 'ghost'");
+        assertThat(s.session("BTC-USD").orElseThrow().closedMs()).isPresent();
+        assertThat(s.bars("BTC-USD")).containsExactly(bar(3_000L, 103));
+        assertThat(s.sessionHistory("BTC-USD")).hasSize(1);
+        // Nor when the transaction it is part of fails later.
+        s.createAccount(new AccountRow("acct-2", "USD", 5.0, AccountMode.PAPER, 1L));
+        assertThatThrownBy(
+                        () ->
+                                s.inTransaction(
+                                        tx -> {
+                                            tx.openNextGeneration(
+                                                    SessionRow.open(
+                                                            "BTC-USD", "acct-2", "{}", 6_000L));
+                                            throw new IllegalStateException("later step failed");
+                                        }))
+                .hasMessageContaining("later step failed");
+        assertThat(s.session("BTC-USD").orElseThrow().generation()).isEqualTo(1);
+        assertThat(s.bars("BTC-USD")).containsExactly(bar(3_000L, 103));
+        assertThat(s.generationBars("BTC-USD", 1)).containsExactly(bar(3_000L, 103));
+    }
+
     // ---- bars
 
     @Test
@@ -780,12 +911,13 @@ abstract class StateStoreContract {
     void theMigrationIsAppliedOnceAndANewerSchemaIsRefused() throws SQLException {
         open().close();
         List<String> first = history();
-        assertThat(first).hasSize(4);
+        assertThat(first).hasSize(5);
         assertThat(first.get(0)).startsWith("1|V1__state_store.sql|true|");
         assertThat(first.get(1)).startsWith("2|V2__rollouts_and_alias_history.sql|true|");
-        assertThat(first.get(2))
+        assertThat(first.get(2)).startsWith("3|V3__session_generations.sql|true|");
+        assertThat(first.get(3))
                 .startsWith("4|dev.quiver.host.store.V4__Rollout_kind_strategy|true|");
-        assertThat(first.get(3)).startsWith("5|V5__halt.sql|true|");
+        assertThat(first.get(4)).startsWith("5|V5__halt.sql|true|");
         open().close();
         open().close();
         assertThat(history()).isEqualTo(first);

@@ -1,0 +1,199 @@
+package dev.quiver.host.session;
+
+import dev.quiver.api.ensemble.SourceContribution;
+import dev.quiver.api.market.Bar;
+import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.engine.PolicyStep;
+import dev.quiver.engine.Step;
+import dev.quiver.engine.feature.FeaturePipeline;
+import dev.quiver.engine.risk.BreakerEvent;
+import dev.quiver.engine.risk.CircuitBreakers;
+import dev.quiver.engine.trading.Account;
+import dev.quiver.host.store.SessionRow;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the session API answers about a {@link LiveSession}: a decision, a session's state, an
+ * account's figures. Read-only views of the session's engine; the caller holds the session's
+ * monitor.
+ */
+final class SessionAnswers {
+
+    private SessionAnswers() {}
+
+    /**
+     * A decision's answer.
+     *
+     * @param rollouts the strategy rollout running, or {@code null}: it adds the shadow's decision
+     *     to the provenance
+     */
+    static Map<String, Object> decision(LiveSession s, Step step, StrategyRollouts rollouts) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("symbol", s.settings.symbol());
+        out.put("bar_time", step.barTime().toString());
+        if (step.signal() != null) {
+            Map<String, Object> fused = new LinkedHashMap<>();
+            fused.put("p_up", step.signal().probabilityUp());
+            fused.put("confidence", step.signal().confidence());
+            fused.put("agreement", step.signal().agreement());
+            fused.put("fusion", s.strategy.strategy().ensemble().descriptor().name());
+            List<Map<String, Object>> contributions = new ArrayList<>();
+            for (SourceContribution c : step.signal().contributions()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("source", c.source());
+                m.put("p_up", c.probabilityUp());
+                m.put("weight", c.weight());
+                contributions.add(m);
+            }
+            fused.put("contributions", contributions);
+            out.put("fused", fused);
+        } else {
+            out.put("fused", null);
+            out.put("no_signal", step.noSignalReason());
+        }
+        Map<String, Object> decisions = new LinkedHashMap<>();
+        for (int p = 0; p < step.policies().size(); p++) {
+            PolicyStep ps = step.policies().get(p);
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("fraction", ps.decision().fraction());
+            d.put("reason", ps.decision().reason());
+            d.put("overridden_by_risk", ps.decision().overridden());
+            d.put("ordered", ps.ordered());
+            d.put("acting", p == s.acting);
+            d.put("equity", ps.equity());
+            d.put("drawdown", ps.drawdown());
+            SizingContext c = ps.context();
+            if (c != null) {
+                Map<String, Object> in = new LinkedHashMap<>();
+                in.put("p_up", c.signal().probabilityUp());
+                in.put("payoff_ratio", c.payoffRatio());
+                in.put("volatility", c.volatility());
+                in.put("equity", c.equity());
+                in.put("drawdown", c.drawdown());
+                in.put("max_fraction", c.maxFraction());
+                d.put("inputs", in);
+            }
+            decisions.put(ps.policy(), d);
+        }
+        out.put("decisions", decisions);
+        out.put("account", accountFigures(s));
+        Map<String, Object> provenance = new LinkedHashMap<>(s.strategy.bundle().provenance());
+        provenance.put("feature_schema_hash", FeaturePipeline.SCHEMA.hash());
+        provenance.put("failed_sources", step.failures());
+        if (rollouts != null) {
+            rollouts.annotate(s, step, provenance);
+        }
+        out.put("provenance", provenance);
+        out.put("session", sessionFigures(s));
+        return out;
+    }
+
+    static Map<String, Object> state(LiveSession s, StrategyRollouts rollouts) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("symbol", s.settings.symbol());
+        out.putAll(sessionFigures(s));
+        Map<String, Object> settings = new LinkedHashMap<>();
+        settings.put("interval", s.settings.interval().toString());
+        settings.put("max_gap_bars", s.settings.maxGapBars());
+        settings.put("policy", s.settings.policy());
+        settings.put("warmup_bars", s.settings.warmupBars());
+        out.put("settings", settings);
+        out.put("strategy", s.strategy.bundle().provenance());
+        out.put("account", accountFigures(s));
+        Step last = s.session.lastStep();
+        if (last != null) {
+            out.put("last_decision", decision(s, last, rollouts));
+        }
+        return out;
+    }
+
+    static Map<String, Object> sessionFigures(LiveSession s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("state", s.session.state().name().toLowerCase(java.util.Locale.ROOT));
+        m.put("generation", s.generation);
+        if (s.session.rewarmReason() != null) {
+            m.put("rewarm_reason", s.session.rewarmReason());
+        }
+        m.put("bars", s.session.barCount());
+        m.put("stepped_bars", s.engine().barCount());
+        Bar last = s.session.lastBar();
+        m.put("last_bar_time", last == null ? null : last.start().toString());
+        m.put("expired_decisions", s.engine().expiredDecisions());
+        m.put("halted", s.engine().halted() != null);
+        return m;
+    }
+
+    static Map<String, Object> accountFigures(LiveSession s) {
+        Account a = s.engine().account(s.acting);
+        Bar last = s.session.lastBar();
+        double close = last == null ? Double.NaN : last.close();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", s.account.id());
+        m.put("currency", s.account.currency());
+        m.put("mode", s.account.mode().sql());
+        m.put("policy", s.settings.policy());
+        m.put("starting_equity", s.account.startingEquity());
+        m.put("equity", a.equity());
+        m.put("cash", a.cash());
+        m.put("position_units", a.units());
+        m.put("position_weight", last == null ? 0.0 : a.weight(close));
+        m.put("high_water_mark", a.highWaterMark());
+        m.put("drawdown", a.drawdown());
+        m.put("daily_pnl", a.dailyPnl());
+        m.put("pending_order", finite(s.engine().pendingOrder(s.acting)));
+        CircuitBreakers b = s.engine().breakers(s.acting);
+        if (b != null) {
+            m.put("hit_rate", finite(b.hitRate()));
+            Map<String, Object> breakers = new LinkedHashMap<>();
+            for (CircuitBreakers.Breaker k : CircuitBreakers.Breaker.values()) {
+                breakers.put(k.label(), b.tripped(k) ? "armed" : "ready");
+            }
+            m.put("breakers", breakers);
+            if (b.halted()) {
+                m.put("halt_reason", b.haltReason());
+            }
+            List<Map<String, Object>> events = new ArrayList<>();
+            List<BreakerEvent> all = b.events();
+            for (BreakerEvent e : all.subList(Math.max(0, all.size() - 10), all.size())) {
+                Map<String, Object> x = new LinkedHashMap<>();
+                x.put("time", e.time().toString());
+                x.put("breaker", e.breaker().label());
+                x.put("event", e.event().label());
+                x.put("value", e.value());
+                x.put("reason", e.reason());
+                events.add(x);
+            }
+            m.put("breaker_events", events);
+        }
+        Map<String, Object> books = new LinkedHashMap<>();
+        List<String> names = s.strategy.strategy().policyNames();
+        for (int p = 0; p < names.size(); p++) {
+            if (p != s.acting) {
+                Account o = s.engine().account(p);
+                books.put(names.get(p), Map.of("equity", o.equity(), "drawdown", o.drawdown()));
+            }
+        }
+        m.put("paper_books", books);
+        return m;
+    }
+
+    private static Object finite(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+
+    /** A closed session (its last generation) as {@code GET /v1/sessions/{symbol}} shows it. */
+    static Map<String, Object> closed(SessionRow r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("symbol", r.symbol());
+        m.put("state", "closed");
+        m.put("generation", r.generation());
+        m.put("account", r.accountId());
+        m.put("opened", Instant.ofEpochMilli(r.openedMs()).toString());
+        m.put("closed", Instant.ofEpochMilli(r.closedMs().getAsLong()).toString());
+        return m;
+    }
+}
