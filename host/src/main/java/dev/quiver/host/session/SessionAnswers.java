@@ -1,6 +1,5 @@
 package dev.quiver.host.session;
 
-import dev.quiver.api.ensemble.SourceContribution;
 import dev.quiver.api.market.Bar;
 import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.engine.PolicyStep;
@@ -36,20 +35,9 @@ final class SessionAnswers {
         out.put("symbol", s.settings.symbol());
         out.put("bar_time", step.barTime().toString());
         if (step.signal() != null) {
-            Map<String, Object> fused = new LinkedHashMap<>();
-            fused.put("p_up", step.signal().probabilityUp());
-            fused.put("confidence", step.signal().confidence());
-            fused.put("agreement", step.signal().agreement());
-            fused.put("fusion", s.strategy.strategy().ensemble().descriptor().name());
-            List<Map<String, Object>> contributions = new ArrayList<>();
-            for (SourceContribution c : step.signal().contributions()) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("source", c.source());
-                m.put("p_up", c.probabilityUp());
-                m.put("weight", c.weight());
-                contributions.add(m);
-            }
-            fused.put("contributions", contributions);
+            Map<String, Object> fused =
+                    FusedJson.of(
+                            step.signal(), s.strategy.strategy().ensemble().descriptor().name());
             out.put("fused", fused);
         } else {
             out.put("fused", null);

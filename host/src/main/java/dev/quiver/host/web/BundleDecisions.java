@@ -1,6 +1,5 @@
 package dev.quiver.host.web;
 
-import dev.quiver.api.ensemble.SourceContribution;
 import dev.quiver.api.market.Bar;
 import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.engine.EngineListener;
@@ -11,6 +10,7 @@ import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.engine.session.SymbolSession;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.session.FusedJson;
 import dev.quiver.host.session.ServedStrategy;
 import dev.quiver.host.strategy.BundleLoader;
 import dev.quiver.host.strategy.StrategyBundle;
@@ -112,26 +112,14 @@ final class BundleDecisions implements AutoCloseable {
         out.put("bar_time", step.barTime().toString());
         String bundle = l.bundle().id();
         if (step.signal() != null) {
-            Map<String, Object> fused = new LinkedHashMap<>();
-            fused.put("p_up", step.signal().probabilityUp());
-            fused.put("confidence", step.signal().confidence());
-            fused.put("agreement", step.signal().agreement());
-            fused.put("fusion", l.strategy().ensemble().descriptor().name());
+            Map<String, Object> fused =
+                    FusedJson.of(step.signal(), l.strategy().ensemble().descriptor().name());
             fused.put("fitted", true);
             fused.put(
                     "fusion_note",
                     "the ensemble's fitted state from strategy bundle "
                             + bundle
                             + " (out-of-fold fit, as validated by its walk-forward)");
-            List<Map<String, Object>> contributions = new ArrayList<>();
-            for (SourceContribution c : step.signal().contributions()) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("source", c.source());
-                m.put("p_up", c.probabilityUp());
-                m.put("weight", c.weight());
-                contributions.add(m);
-            }
-            fused.put("contributions", contributions);
             out.put("fused", fused);
         } else {
             out.put("fused", null);
