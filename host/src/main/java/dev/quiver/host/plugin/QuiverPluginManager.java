@@ -10,9 +10,13 @@ import org.pf4j.DefaultPluginManager;
 import org.pf4j.ExtensionFactory;
 import org.pf4j.PluginState;
 import org.pf4j.PluginWrapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** PF4J configured deliberately: system version, recovery strategy, Guice extensions. */
 final class QuiverPluginManager extends DefaultPluginManager {
+
+    private static final Logger log = LoggerFactory.getLogger(QuiverPluginManager.class);
 
     private final Map<String, String> config;
     final List<PluginRefusal> loadFailures = new ArrayList<>();
@@ -51,6 +55,12 @@ final class QuiverPluginManager extends DefaultPluginManager {
                 continue;
             }
             String id = plugin.getPluginId();
+            String missingClass = missingPluginClass(plugin);
+            if (missingClass != null) {
+                plugin.setPluginState(PluginState.FAILED);
+                plugin.setFailedException(new IllegalStateException(missingClass));
+                continue;
+            }
             try {
                 PluginLeaks.onOwnThread(
                         id,
@@ -68,6 +78,66 @@ final class QuiverPluginManager extends DefaultPluginManager {
                 plugin.setPluginState(PluginState.FAILED);
                 plugin.setFailedException(e);
             }
+        }
+    }
+
+    /**
+     * Why the plugin's manifest {@code Plugin-Class} cannot be loaded, or {@code null} when it
+     * names none or a loadable one. PF4J would log the class-loading error and then fail the start
+     * with a {@code NullPointerException} that names neither the header nor the class.
+     */
+    private static String missingPluginClass(PluginWrapper plugin) {
+        String className = plugin.getDescriptor().getPluginClass();
+        if (className == null || className.isBlank()) {
+            return null;
+        }
+        try {
+            Class<?> c = plugin.getPluginClassLoader().loadClass(className);
+            if (!org.pf4j.Plugin.class.isAssignableFrom(c)) {
+                return "its Plugin-Class "
+                        + className
+                        + " (manifest Plugin-Class) does not extend org.pf4j.Plugin";
+            }
+            return null;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return "its Plugin-Class "
+                    + className
+                    + " (manifest Plugin-Class) cannot be loaded by the plugin's class loader: "
+                    + e;
+        }
+    }
+
+    /**
+     * PF4J's stop, with a {@code stop()} that throws (RELIABILITY.md P1): PF4J 3.15 catches only
+     * its own {@code PluginRuntimeException} there, so any other exception or {@link Error} would
+     * escape into the caller (closing the runtime, unloading, a hot swap) and abort it with the
+     * plugin still listed as started. Here the plugin is marked FAILED with what it threw, taken
+     * off the started list, the failure is logged with the plugin's id, and the caller carries on
+     * (the unload that follows closes its class loader as usual).
+     *
+     * @param pluginId the plugin to stop
+     * @param stopDependents whether plugins depending on it are stopped first
+     * @return the plugin's state afterwards: {@code STOPPED}, or {@code FAILED} if {@code stop()}
+     *     threw
+     */
+    @Override
+    protected PluginState stopPlugin(String pluginId, boolean stopDependents) {
+        try {
+            return super.stopPlugin(pluginId, stopDependents);
+        } catch (RuntimeException | Error e) {
+            PluginWrapper plugin = getPlugin(pluginId);
+            if (plugin == null) {
+                throw e;
+            }
+            plugin.setPluginState(PluginState.FAILED);
+            plugin.setFailedException(e);
+            startedPlugins.remove(plugin);
+            log.warn(
+                    "[Quiver/PLUGIN_STOP_FAILED] Plugin '{}' threw from stop(): {}; it is FAILED"
+                            + " and unloaded, the host carries on",
+                    pluginId,
+                    e.toString());
+            return PluginState.FAILED;
         }
     }
 
@@ -175,8 +245,10 @@ final class QuiverPluginManager extends DefaultPluginManager {
     }
 
     /**
-     * PF4J's ignore-and-continue strategy unloads a plugin whose dependency is missing or at the
-     * wrong version with only a log line; record each as a refusal first.
+     * PF4J's ignore-and-continue strategy unloads a plugin whose dependency is missing with only a
+     * log line, and for a dependency at the wrong version unloads the dependency instead of the
+     * plugin that needs another version; record each as a refusal first, and unload a plugin whose
+     * dependency is at the wrong version here.
      */
     @Override
     protected org.pf4j.DependencyResolver.Result resolveDependencies() {
@@ -198,6 +270,13 @@ final class QuiverPluginManager extends DefaultPluginManager {
                             "is installed at version "
                                     + target.getDescriptor().getVersion()
                                     + ", outside the range";
+                }
+                if (problem != null && target != null) {
+                    // PF4J 3.15's ignore-and-continue unloads the dependency found at the wrong
+                    // version (and its dependents), not the plugin that asked for another
+                    // version: a good plugin would go with the bad one. Take the dependent out
+                    // here, so PF4J never sees the wrong version.
+                    unloadPlugin(id, false, false);
                 }
                 if (problem != null) {
                     dependencyRefused.add(id);

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * One good plugin and seven bad ones in one folder, all real zips derived from the built template
+ * One good plugin and nine bad ones in one folder, all real zips derived from the built template
  * plugin: each bad one is refused with its reason, the good one serves, nothing is written outside
  * the plugins folder (RELIABILITY.md P4, P5 and bad inputs 1-2).
  */
@@ -38,7 +38,7 @@ class ResolutionIT {
     Path dir;
 
     @BeforeEach
-    void sevenBadOneGood() throws IOException {
+    void nineBadOneGood() throws IOException {
         dir = Files.createDirectories(root.resolve("plugins"));
         Files.copy(TEMPLATE, dir.resolve("a-good.zip"));
         rewrite(
@@ -70,6 +70,22 @@ class ResolutionIT {
                 dir.resolve("h-missing-extension-class.zip"),
                 Map.of("Plugin-Id", "momentum-no-class"),
                 e -> !e.getName().endsWith("MomentumForecaster.class"));
+        rewrite(
+                dir.resolve("i-wrong-dependency-version.zip"),
+                Map.of(
+                        "Plugin-Id",
+                        "momentum-needs-template-2",
+                        "Plugin-Dependencies",
+                        "prediction-momentum-template@>=2.0.0"),
+                e -> true);
+        rewrite(
+                dir.resolve("j-missing-plugin-class.zip"),
+                Map.of(
+                        "Plugin-Id",
+                        "momentum-no-plugin-class",
+                        "Plugin-Class",
+                        "dev.quiver.plugins.template.NoSuchPlugin"),
+                e -> true);
         // Trusted: everything but the truncated and the zip-slip archives (refused unread).
         Trusting.trust(
                 dir.resolve("a-good.zip"),
@@ -77,7 +93,9 @@ class ResolutionIT {
                 dir.resolve("c-missing-dependency.zip"),
                 dir.resolve("d-unmet-capability.zip"),
                 dir.resolve("e-duplicate-id.zip"),
-                dir.resolve("h-missing-extension-class.zip"));
+                dir.resolve("h-missing-extension-class.zip"),
+                dir.resolve("i-wrong-dependency-version.zip"),
+                dir.resolve("j-missing-plugin-class.zip"));
     }
 
     @Test
@@ -91,7 +109,7 @@ class ResolutionIT {
                     .singleElement()
                     .satisfies(p -> assertThat(p.descriptor().name()).isEqualTo("momentum"));
             List<PluginRefusal> refusals = runtime.refusals();
-            assertThat(refusals).hasSize(7);
+            assertThat(refusals).as(refusals.toString()).hasSize(9);
             assertThat(refusal(refusals, "momentum-api-2").message())
                     .contains(
                             "requires plugins-api >=2.0.0 & <3.0.0; this host provides "
@@ -99,6 +117,19 @@ class ResolutionIT {
             assertThat(refusal(refusals, "momentum-needs-dep").message())
                     .contains("momentum-needs-dep")
                     .contains("prediction-nowhere");
+            assertThat(refusal(refusals, "momentum-needs-template-2"))
+                    .satisfies(r -> assertThat(r.code()).isEqualTo("WRONG_DEPENDENCY_VERSION"))
+                    .satisfies(
+                            r ->
+                                    assertThat(r.message())
+                                            .contains(
+                                                    "depends on plugin"
+                                                            + " 'prediction-momentum-template'"
+                                                            + " >=2.0.0, which is installed at"
+                                                            + " version 1.0.0"));
+            assertThat(refusal(refusals, "momentum-no-plugin-class").message())
+                    .contains("momentum-no-plugin-class")
+                    .contains("dev.quiver.plugins.template.NoSuchPlugin");
             assertThat(refusal(refusals, "momentum-needs-model"))
                     .satisfies(r -> assertThat(r.code()).isEqualTo("CAPABILITY_UNRESOLVED"))
                     .satisfies(
@@ -151,7 +182,7 @@ class ResolutionIT {
                 .contains("prediction-momentum-template provides quiver.prediction; name=momentum")
                 .contains("WIRED    prediction-momentum-template")
                 .contains("REFUSED  [Quiver/CAPABILITY_UNRESOLVED] Plugin 'momentum-needs-model'")
-                .contains("resolution: 1 wired, 7 refused");
+                .contains("resolution: 1 wired, 9 refused");
     }
 
     @Test
