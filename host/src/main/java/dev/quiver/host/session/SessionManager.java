@@ -318,7 +318,10 @@ public final class SessionManager implements AutoCloseable {
             String accountId =
                     r.account() != null
                             ? r.account()
-                            : r.symbol() + "-paper" + (generation > 1 ? "-g" + generation : "");
+                            : r.symbol()
+                                    + "-"
+                                    + r.mode().sql()
+                                    + (generation > 1 ? "-g" + generation : "");
             for (FailedSession other : failed.values()) {
                 if (other.row().accountId().equals(accountId)) {
                     throw other.refusal("account", accountId);

@@ -15,7 +15,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -101,6 +103,55 @@ final class ServeProcess implements AutoCloseable {
                             + Files.readString(e, StandardCharsets.UTF_8));
         }
         return Files.readString(o, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * {@code strategy fit} on the bundled S&P 500 daily series up to {@code until} (750 training
+     * and 500 test bars per fold, a long maximum age: the series ends in 2018), into {@code
+     * work/name}.
+     */
+    static Path fitSp500(Path work, String name, String until) throws Exception {
+        Path out = work.resolve(name);
+        run(
+                work,
+                "fit-" + name,
+                "strategy",
+                "fit",
+                "--dataset",
+                "sp500-daily",
+                "--until",
+                until,
+                "--train-bars",
+                "750",
+                "--test-bars",
+                "500",
+                "--max-age",
+                "P36500D",
+                "--out",
+                out.toString());
+        return out;
+    }
+
+    /** Fused p_up per bar time from {@code backtest --strategy BUNDLE} on the S&P 500 series. */
+    static Map<String, Double> backtestPUp(Path work, Path bundle, String name) throws Exception {
+        Path out = work.resolve(name);
+        run(
+                work,
+                name,
+                "backtest",
+                "--strategy",
+                bundle.toString(),
+                "--dataset",
+                "sp500-daily",
+                "--out",
+                out.toString());
+        Map<String, Double> m = new HashMap<>();
+        for (String[] row : StrategyParityIT.readCsv(out.resolve("sp500-daily/decisions.csv"))) {
+            if (!row[1].isEmpty()) {
+                m.put(row[0], Double.parseDouble(row[1]));
+            }
+        }
+        return m;
     }
 
     /** A JSON call; the answer's status and body. */

@@ -59,10 +59,10 @@ class StrategyRolloutIT {
         liveFrom = bars.size() - 200;
         String untilA = bars.bar(liveFrom - 300).start().toString();
         untilB = bars.bar(liveFrom - 1).start().toString();
-        a = fit("a", untilA);
-        b = fit("b", untilB);
-        pA = pUp(a, "eval-a");
-        pB = pUp(b, "eval-b");
+        a = ServeProcess.fitSp500(work, "a", untilA);
+        b = ServeProcess.fitSp500(work, "b", untilB);
+        pA = ServeProcess.backtestPUp(work, a, "eval-a");
+        pB = ServeProcess.backtestPUp(work, b, "eval-b");
         idA = a.toRealPath().toString();
         idB = b.toRealPath().toString();
     }
@@ -403,50 +403,6 @@ class StrategyRolloutIT {
             sum += -Math.log(up ? q : 1 - q);
         }
         return sum / n;
-    }
-
-    private static Path fit(String name, String until) throws Exception {
-        Path out = work.resolve(name);
-        ServeProcess.run(
-                work,
-                "fit-" + name,
-                "strategy",
-                "fit",
-                "--dataset",
-                "sp500-daily",
-                "--until",
-                until,
-                "--train-bars",
-                "750",
-                "--test-bars",
-                "500",
-                "--max-age",
-                "P36500D", // the S&P series ends in 2018: history, so a long age
-                "--out",
-                out.toString());
-        return out;
-    }
-
-    /** Fused p_up per bar time from {@code backtest --strategy}. */
-    private static Map<String, Double> pUp(Path bundle, String name) throws Exception {
-        Path out = work.resolve(name);
-        ServeProcess.run(
-                work,
-                name,
-                "backtest",
-                "--strategy",
-                bundle.toString(),
-                "--dataset",
-                "sp500-daily",
-                "--out",
-                out.toString());
-        Map<String, Double> m = new HashMap<>();
-        for (String[] row : StrategyParityIT.readCsv(out.resolve("sp500-daily/decisions.csv"))) {
-            if (!row[1].isEmpty()) {
-                m.put(row[0], Double.parseDouble(row[1]));
-            }
-        }
-        return m;
     }
 
     private void editManifest(Path bundle, java.util.function.Consumer<ObjectNode> edit)

@@ -45,10 +45,10 @@ class StrategySwapIT {
         int liveFrom = bars.size() - 400;
         String untilA = bars.bar(liveFrom - 300).start().toString();
         String untilB = bars.bar(liveFrom - 1).start().toString();
-        Path a = fit("a", untilA);
-        Path b = fit("b", untilB);
-        Map<String, Double> pA = pUp(a, "eval-a");
-        Map<String, Double> pB = pUp(b, "eval-b");
+        Path a = ServeProcess.fitSp500(work, "a", untilA);
+        Path b = ServeProcess.fitSp500(work, "b", untilB);
+        Map<String, Double> pA = ServeProcess.backtestPUp(work, a, "eval-a");
+        Map<String, Double> pB = ServeProcess.backtestPUp(work, b, "eval-b");
         String idA = a.toRealPath().toString();
         String idB = b.toRealPath().toString();
 
@@ -205,50 +205,6 @@ class StrategySwapIT {
                 assertThat(after.path("breakers")).isEqualTo(before.path("breakers"));
             }
         }
-    }
-
-    private Path fit(String name, String until) throws Exception {
-        Path out = work.resolve(name);
-        ServeProcess.run(
-                work,
-                "fit-" + name,
-                "strategy",
-                "fit",
-                "--dataset",
-                "sp500-daily",
-                "--until",
-                until,
-                "--train-bars",
-                "750",
-                "--test-bars",
-                "500",
-                "--max-age",
-                "P36500D", // the S&P series ends in 2018: history, so a long age
-                "--out",
-                out.toString());
-        return out;
-    }
-
-    /** Fused p_up per bar time from {@code backtest --strategy}. */
-    private Map<String, Double> pUp(Path bundle, String name) throws Exception {
-        Path out = work.resolve(name);
-        ServeProcess.run(
-                work,
-                name,
-                "backtest",
-                "--strategy",
-                bundle.toString(),
-                "--dataset",
-                "sp500-daily",
-                "--out",
-                out.toString());
-        Map<String, Double> m = new HashMap<>();
-        for (String[] row : StrategyParityIT.readCsv(out.resolve("sp500-daily/decisions.csv"))) {
-            if (!row[1].isEmpty()) {
-                m.put(row[0], Double.parseDouble(row[1]));
-            }
-        }
-        return m;
     }
 
     private Path copy(Path from, String name) throws Exception {
