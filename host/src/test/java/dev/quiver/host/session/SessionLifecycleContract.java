@@ -226,7 +226,7 @@ abstract class SessionLifecycleContract {
         assertThat(g1.get("generation")).isEqualTo(1L);
         step(m, "GEN", 0, 5);
         m.fill(
-                "GEN-paper",
+                "GEN-external",
                 new SessionManager.FillRequest(
                         "f1",
                         "GEN",
@@ -247,7 +247,7 @@ abstract class SessionLifecycleContract {
         refused(
                 () ->
                         m.fill(
-                                "GEN-paper",
+                                "GEN-external",
                                 new SessionManager.FillRequest(
                                         "f2",
                                         "GEN",
@@ -261,7 +261,7 @@ abstract class SessionLifecycleContract {
         assertThat(m.state("GEN").get("state")).isEqualTo("closed");
         // The account of generation 1 is not reused.
         refused(
-                () -> m.open(request("GEN", "GEN-paper", AccountMode.EXTERNAL)),
+                () -> m.open(request("GEN", "GEN-external", AccountMode.EXTERNAL)),
                 "SESSION_CONFLICT",
                 "account");
 
@@ -278,10 +278,10 @@ abstract class SessionLifecycleContract {
 
         assertThat(store.sessionHistory("GEN"))
                 .extracting(r -> r.generation() + "/" + r.accountId() + "/" + r.isOpen())
-                .containsExactly("1/GEN-paper/false", "2/GEN-paper-g2/true");
+                .containsExactly("1/GEN-external/false", "2/GEN-paper-g2/true");
         assertThat(store.generationBars("GEN", 1)).isEqualTo(firstBars);
         assertThat(store.generationBars("GEN", 2)).hasSize(WARMUP + 8);
-        assertThat(store.fills("GEN-paper")).hasSize(1);
+        assertThat(store.fills("GEN-external")).hasSize(1);
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> history =
                 (List<Map<String, Object>>) m.generations("GEN").get("generations");
