@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             BacktestCommand.class,
             BenchCommand.class,
             FeaturesCommand.class,
+            LookaheadCommand.class,
             HaltCommand.Halt.class,
             HaltCommand.Resume.class,
             ModelsCommand.class,

@@ -7,6 +7,7 @@ import dev.quiver.engine.trading.CostModel;
 import dev.quiver.engine.trading.Stops;
 import dev.quiver.host.backtest.WalkForwardBacktest;
 import dev.quiver.host.data.BadBarPolicy;
+import dev.quiver.host.data.BarAudit;
 import dev.quiver.host.data.BarCsvReader;
 import dev.quiver.host.data.BundledData;
 import java.io.PrintWriter;
@@ -41,11 +42,43 @@ abstract class WalkForwardOptions {
 
     @Option(
             names = "--on-bad-bar",
-            paramLabel = "fail|skip",
+            paramLabel = "fail|skip|quarantine",
             defaultValue = "fail",
             description =
-                    "A malformed CSV row stops the run (fail) or is left out and counted (skip).")
+                    "A malformed CSV row stops the run (fail), is left out and counted (skip), or"
+                            + " every row is audited with a reason code (quarantine): bad bars"
+                            + " written to --quarantine-dir with their reason, identical repeats"
+                            + " merged, gaps flagged and filled by --fill-gaps, all counted.")
     String onBadBar;
+
+    @Option(
+            names = "--fill-gaps",
+            paramLabel = "none|previous-close",
+            defaultValue = "none",
+            description =
+                    "With --on-bad-bar=quarantine: bars missing in a gap are not filled (none) or"
+                            + " filled flat at the previous close with volume 0 (previous-close);"
+                            + " either way counted (default: ${DEFAULT-VALUE}).")
+    String fillGaps;
+
+    @Option(
+            names = "--max-gap-bars",
+            defaultValue = "1",
+            description =
+                    "With --on-bad-bar=quarantine: the largest spacing between bars, in intervals,"
+                            + " that is not a gap (daily equity data: 4 for weekends and holidays)"
+                            + " (default: ${DEFAULT-VALUE}).")
+    int maxGapBars;
+
+    @Option(
+            names = "--quarantine-dir",
+            paramLabel = "DIR",
+            defaultValue = "quiver-out/quarantine",
+            description =
+                    "With --on-bad-bar=quarantine: each file's quarantined rows go to"
+                            + " DIR/<file>.quarantine.csv with their reason (default:"
+                            + " ${DEFAULT-VALUE}).")
+    Path quarantineDir;
 
     @Option(
             names = "--fee-bps",
@@ -205,6 +238,10 @@ abstract class WalkForwardOptions {
         List<BarData> series = new ArrayList<>();
         if (!data.isEmpty()) {
             for (Path file : data) {
+                if (policy == BadBarPolicy.QUARANTINE) {
+                    series.add(audited(file, stderr));
+                    continue;
+                }
                 var result = new BarCsvReader(policy).read(file, stem(file));
                 if (!result.skipped().isEmpty()) {
                     stderr.printf(
@@ -242,17 +279,70 @@ abstract class WalkForwardOptions {
         return series;
     }
 
+    /** Reads one file under the audit (RELIABILITY.md P13), writes its quarantine, says counts. */
+    private BarData audited(Path file, PrintWriter stderr) {
+        BarAudit.GapFill fill =
+                switch (fillGaps) {
+                    case "none" -> BarAudit.GapFill.NONE;
+                    case "previous-close" -> BarAudit.GapFill.PREVIOUS_CLOSE;
+                    default ->
+                            throw new QuiverInputException(
+                                    "BAD_OPTION",
+                                    "--fill-gaps",
+                                    "command line",
+                                    fillGaps,
+                                    "is not one of none, previous-close");
+                };
+        if (maxGapBars < 1) {
+            throw new QuiverInputException(
+                    "BAD_OPTION", "--max-gap-bars", "command line", maxGapBars, "must be >= 1");
+        }
+        BarAudit.Result r =
+                BarCsvReader.audit(
+                        file, stem(file), new BarAudit.Rules(fill, maxGapBars, null, null, 2));
+        Path quarantine = quarantineDir.resolve(file.getFileName() + ".quarantine.csv");
+        try {
+            java.nio.file.Files.createDirectories(quarantineDir);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(
+                    "cannot create the quarantine folder " + quarantineDir + ": " + e, e);
+        }
+        r.writeQuarantine(quarantine);
+        stderr.printf(
+                Locale.ROOT,
+                "%s: %d rows = %d accepted + %d repaired + %d quarantined (to %s); %d gap bar(s)"
+                        + " filled; flagged %s%n",
+                file,
+                r.rows(),
+                r.accepted(),
+                r.repaired(),
+                r.quarantined(),
+                quarantine,
+                r.filled(),
+                r.countByReason());
+        if (r.bars() == null) {
+            throw new QuiverInputException(
+                    "BAD_CSV",
+                    "rows",
+                    file.toString(),
+                    r.accepted(),
+                    "too few valid bars: at least 2 are needed");
+        }
+        return r.bars();
+    }
+
     BadBarPolicy badBarPolicy() {
         return switch (onBadBar) {
             case "fail" -> BadBarPolicy.FAIL;
             case "skip" -> BadBarPolicy.SKIP;
+            case "quarantine" -> BadBarPolicy.QUARANTINE;
             default ->
                     throw new QuiverInputException(
                             "BAD_OPTION",
                             "--on-bad-bar",
                             "command line",
                             onBadBar,
-                            "is not one of fail, skip");
+                            "is not one of fail, skip, quarantine");
         };
     }
 

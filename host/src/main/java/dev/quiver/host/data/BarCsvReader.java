@@ -43,7 +43,8 @@ import org.apache.commons.csv.CSVRecord;
  * unparsable number or time, NaN or infinite values, a non-positive price, high below low, open or
  * close outside [low, high], negative volume, a duplicate or out-of-order timestamp, a row with the
  * wrong number of columns. Under {@link BadBarPolicy#SKIP} such rows are counted and left out;
- * nothing is ever repaired.
+ * nothing is ever repaired. {@link #audit} reads every row instead and hands it to {@link BarAudit}
+ * (reason codes, quarantine, repairs and gap fills by declared rules; RELIABILITY.md P13).
  */
 public final class BarCsvReader {
 
@@ -154,6 +155,106 @@ public final class BarCsvReader {
                         "too few valid bars: at least 2 are needed");
             }
             return new Result(new BarData(symbol, medianSpacing(bars), bars), skipped);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "cannot parse CSV " + fileName + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads a file leniently and audits every row ({@link BarAudit}): nothing stops the read but a
+     * bad header or an unreadable file; each row is accepted, repaired or quarantined with a
+     * reason.
+     *
+     * @param file CSV file
+     * @param symbol name for the series
+     * @param rules the declared rules
+     * @return the audit
+     * @throws QuiverInputException on a bad header
+     * @throws UncheckedIOException if the file cannot be read
+     */
+    public static BarAudit.Result audit(Path file, String symbol, BarAudit.Rules rules) {
+        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            return audit(reader, file.getFileName().toString(), symbol, rules);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "cannot read bars from " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads CSV text leniently and audits every row, as {@link #audit(Path, String,
+     * BarAudit.Rules)}.
+     *
+     * @param reader CSV text, header first
+     * @param fileName name used in the rows' places
+     * @param symbol name for the series
+     * @param rules the declared rules
+     * @return the audit
+     * @throws QuiverInputException on a bad header
+     */
+    public static BarAudit.Result audit(
+            Reader reader, String fileName, String symbol, BarAudit.Rules rules) {
+        CSVFormat format =
+                CSVFormat.DEFAULT.builder().setIgnoreSurroundingSpaces(true).setTrim(true).get();
+        try (CSVParser parser = CSVParser.parse(reader, format)) {
+            var rows = new ArrayList<BarAudit.Row>();
+            int[] columns = null;
+            int width = 0;
+            String timeField = TIME_COLUMNS.get(0);
+            for (CSVRecord record : parser) {
+                long line = parser.getCurrentLineNumber();
+                if (columns == null) {
+                    columns = header(record, fileName);
+                    width = record.size();
+                    timeField = record.get(columns[0]).trim();
+                    continue;
+                }
+                if (record.size() == 1 && record.get(0).isEmpty()) {
+                    continue; // blank line
+                }
+                String where = fileName + " line " + line;
+                String text = String.join(",", record.toList());
+                if (record.size() != width) {
+                    rows.add(
+                            new BarAudit.Row(
+                                    where,
+                                    text,
+                                    null,
+                                    null,
+                                    "has " + record.size() + " columns, the header " + width));
+                    continue;
+                }
+                try {
+                    Instant start = parseTime(record.get(columns[0]), timeField, where);
+                    double[] v = new double[5];
+                    for (int c = 0; c < 5; c++) {
+                        String value = record.get(columns[c + 1]);
+                        try {
+                            v[c] = Double.parseDouble(value);
+                        } catch (NumberFormatException e) {
+                            throw new QuiverInputException(
+                                    "BAD_BAR",
+                                    VALUE_COLUMNS.get(c),
+                                    where,
+                                    "'" + value + "'",
+                                    "is not a number");
+                        }
+                    }
+                    rows.add(new BarAudit.Row(where, text, start, v, null));
+                } catch (QuiverInputException e) {
+                    rows.add(new BarAudit.Row(where, text, null, null, e.getMessage()));
+                }
+            }
+            if (columns == null) {
+                throw new QuiverInputException(
+                        "BAD_CSV",
+                        "header",
+                        fileName + " line 1",
+                        "",
+                        "is missing: the file is empty");
+            }
+            return BarAudit.audit(symbol, rows, rules);
         } catch (IOException e) {
             throw new UncheckedIOException(
                     "cannot parse CSV " + fileName + ": " + e.getMessage(), e);

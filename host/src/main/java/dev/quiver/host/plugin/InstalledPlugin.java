@@ -50,6 +50,7 @@ final class InstalledPlugin {
     private final WeakReference<ClassLoader> classLoader;
     private final AtomicBoolean retired = new AtomicBoolean();
     private volatile List<String> threadsLeft = List.of();
+    private volatile List<String> threadLocalsLeft = List.of();
 
     InstalledPlugin(
             LoadedPlugin info,
@@ -143,6 +144,17 @@ final class InstalledPlugin {
                         info.version(),
                         threads);
             }
+            List<String> locals = PluginLeaks.threadLocalsOf(loader);
+            threadLocalsLeft = locals;
+            if (!locals.isEmpty()) {
+                log.warn(
+                        "[Quiver/PLUGIN_THREADLOCALS_LEFT] plugin '{}' {} left ThreadLocal values on"
+                                + " threads it does not own, which keep its class loader until"
+                                + " those threads end: {}",
+                        info.id(),
+                        info.version(),
+                        locals);
+            }
         }
         deleteQuietly(stagingDir);
         if (forgetExpansion) {
@@ -153,6 +165,11 @@ final class InstalledPlugin {
     /** Threads of the plugin still running after it was unloaded (named in a warning). */
     List<String> threadsLeft() {
         return threadsLeft;
+    }
+
+    /** ThreadLocal entries of live threads still holding the plugin's objects after unload. */
+    List<String> threadLocalsLeft() {
+        return threadLocalsLeft;
     }
 
     private void closeAll() {

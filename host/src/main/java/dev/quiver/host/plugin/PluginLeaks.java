@@ -29,6 +29,11 @@ import org.slf4j.LoggerFactory;
  *       the host says so and the class loader stays.
  *   <li><b>Threads the plugin started and left running</b> (or a thread whose context class loader
  *       is the plugin's): cannot be stopped safely; {@link #threadsOf} names them in a warning.
+ *   <li><b>ThreadLocals a plugin set on a thread it does not own</b> (a host thread that called it
+ *       in watchdog isolation, where calls run on the caller's thread): {@link #threadLocalsOf}
+ *       finds every entry of every live thread whose key or value is of a plugin class (Tomcat's
+ *       {@code checkThreadLocalsForLeaks}) and names them in a warning; the host does not clear
+ *       another thread's map (not thread-safe), so the class loader stays until that thread ends.
  * </ul>
  */
 final class PluginLeaks {
@@ -210,6 +215,84 @@ final class PluginLeaks {
                 .map(Thread::getName)
                 .sorted()
                 .toList();
+    }
+
+    /**
+     * ThreadLocal entries of live threads that pin a plugin: the entry's {@code ThreadLocal} or its
+     * value is an instance of a class the plugin's loader defined (a collection or array value is
+     * not looked into). Reads {@code Thread.threadLocals} and {@code inheritableThreadLocals} by
+     * reflection, as Tomcat does; needs {@code --add-opens java.base/java.lang=ALL-UNNAMED}.
+     *
+     * @param loader the plugin's class loader
+     * @return one line per entry, {@code thread 'main': ThreadLocal <key class> = <value class>},
+     *     sorted; empty if the JVM does not let the host look (logged once)
+     */
+    static List<String> threadLocalsOf(ClassLoader loader) {
+        Field locals;
+        Field inheritable;
+        try {
+            locals = Thread.class.getDeclaredField("threadLocals");
+            inheritable = Thread.class.getDeclaredField("inheritableThreadLocals");
+            locals.setAccessible(true);
+            inheritable.setAccessible(true);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            warnOnce(
+                    "[Quiver/PLUGIN_THREADLOCALS_HIDDEN] cannot inspect thread locals ("
+                            + e
+                            + "); a plugin's ThreadLocal left on a host thread is not reported."
+                            + " Start the JVM with --add-opens java.base/java.lang=ALL-UNNAMED"
+                            + " (bin/quiver does).");
+            return List.of();
+        }
+        var out = new ArrayList<String>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            for (Field f : List.of(locals, inheritable)) {
+                try {
+                    entriesPinning(t, f.get(t), loader, out);
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    warnOnce(
+                            "[Quiver/PLUGIN_THREADLOCALS_HIDDEN] cannot read the thread locals"
+                                    + " of thread '"
+                                    + t.getName()
+                                    + "': "
+                                    + e);
+                }
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    private static void entriesPinning(
+            Thread thread, Object map, ClassLoader loader, List<String> out)
+            throws ReflectiveOperationException {
+        if (map == null) {
+            return;
+        }
+        Field tableField = map.getClass().getDeclaredField("table");
+        tableField.setAccessible(true);
+        Object[] table = (Object[]) tableField.get(map);
+        if (table == null) {
+            return;
+        }
+        for (Object entry : table) {
+            if (entry == null) {
+                continue;
+            }
+            Field valueField = entry.getClass().getDeclaredField("value");
+            valueField.setAccessible(true);
+            Object value = valueField.get(entry);
+            Object key = ((java.lang.ref.Reference<?>) entry).get();
+            if (belongs(key, loader) || belongs(value, loader)) {
+                out.add(
+                        "thread '"
+                                + thread.getName()
+                                + "': ThreadLocal "
+                                + (key == null ? "(collected)" : key.getClass().getName())
+                                + " = "
+                                + (value == null ? "null" : value.getClass().getName()));
+            }
+        }
     }
 
     private static Field threadTarget() {

@@ -148,6 +148,13 @@ public final class PluginTransition {
         return out;
     }
 
+    /** ThreadLocal entries that still hold the retired plugins' objects (named in a warning). */
+    List<String> threadLocalsLeftBehind() {
+        var out = new ArrayList<String>();
+        retiring.forEach(p -> out.addAll(p.threadLocalsLeft()));
+        return out;
+    }
+
     /** The class loaders of the plugins taken out, for leak checks. */
     List<WeakReference<ClassLoader>> retiredClassLoaders() {
         return retiring.stream().map(InstalledPlugin::classLoader).toList();

@@ -18,6 +18,7 @@ import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.statistics.Statistics;
 
 /**
  * P11: whatever a sizing policy computes from whatever inputs (NaN, +-Inf, p outside (0, 1), b <=
@@ -82,7 +83,18 @@ class RiskGuardPropertyTest {
             @ForAll Mode mode,
             @ForAll("anyDouble") double currentWeight,
             @ForAll("unit") double drawdown,
+            @ForAll("equity") double equity,
             @ForAll boolean halted) {
+        // RELIABILITY.md P11 lists the values a sizing output must survive: count each one seen
+        // as the policy's returned fraction, so a generator change that stops producing one fails.
+        Statistics.label("fraction returned").collect(listed(mode, raw));
+        Statistics.label("fraction returned")
+                .coverage(
+                        checker -> {
+                            for (String value : LISTED) {
+                                checker.check(value).count(c -> c >= 100);
+                            }
+                        });
         SizingCapability policy =
                 new SizingCapability() {
                     @Override
@@ -113,7 +125,7 @@ class RiskGuardPropertyTest {
         SizingContext ctx =
                 new SizingContext(
                         s,
-                        10_000,
+                        equity,
                         drawdown,
                         cap,
                         Double.isFinite(vol) ? Math.abs(vol) : 0,
@@ -136,6 +148,68 @@ class RiskGuardPropertyTest {
             double held = Double.isFinite(currentWeight) ? Math.max(0, currentWeight) : 0;
             assertThat(out.fraction()).isLessThanOrEqualTo(Math.max(held, 0));
         }
+    }
+
+    /**
+     * Which listed value of P11 the policy returns, or "other": RAW returns {@code raw} itself;
+     * AT_CAP, CAP_PLUS_ULP, NULL and THROWS/ERROR are the cap, cap + 1 ulp, null and an exception.
+     */
+    static String listed(Mode mode, double raw) {
+        return switch (mode) {
+            case AT_CAP -> "cap";
+            case CAP_PLUS_ULP -> "cap+1ulp";
+            case NULL -> "null";
+            case THROWS, ERROR -> "exception";
+            case RAW -> rawName(raw);
+            default -> "other";
+        };
+    }
+
+    private static String rawName(double raw) {
+        if (Double.isNaN(raw)) {
+            return "NaN";
+        }
+        if (raw == Double.POSITIVE_INFINITY) {
+            return "+Inf";
+        }
+        if (raw == Double.NEGATIVE_INFINITY) {
+            return "-Inf";
+        }
+        if (Double.doubleToRawLongBits(raw) == Double.doubleToRawLongBits(-0.0)) {
+            return "-0.0";
+        }
+        if (raw == Double.MIN_VALUE) {
+            return "MIN_VALUE";
+        }
+        if (raw == 1e308) {
+            return "1e308";
+        }
+        if (raw == -1) {
+            return "-1";
+        }
+        return "other";
+    }
+
+    /** P11's listed values, each to be returned by the policy at least 100 times in the run. */
+    static final List<String> LISTED =
+            List.of(
+                    "NaN",
+                    "+Inf",
+                    "-Inf",
+                    "-0.0",
+                    "MIN_VALUE",
+                    "1e308",
+                    "-1",
+                    "cap",
+                    "cap+1ulp",
+                    "null",
+                    "exception");
+
+    @Provide
+    Arbitrary<Double> equity() {
+        return Arbitraries.oneOf(
+                Arbitraries.of(Double.MIN_VALUE, 1.0, 10_000.0, 1e15),
+                Arbitraries.doubles().between(1, 1e9));
     }
 
     @Provide
