@@ -32,6 +32,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -308,6 +309,7 @@ final class ServeCommand implements Callable<Integer> {
                                                 : StrategyBundle.open(Path.of(id)));
                 servedCatalog = catalog;
                 SessionManager sessions = new SessionManager(store, catalog, Clock.systemUTC());
+                sessions.staleAfterIntervals(staleAfterIntervals(host.configuration()));
                 List<String> recovered = sessions.recover();
                 sessions.failedRecoveries()
                         .forEach(
@@ -501,5 +503,29 @@ final class ServeCommand implements Callable<Integer> {
         out.flush();
         stopped.await();
         return 0;
+    }
+
+    /**
+     * {@code quiver.session.stale-after-intervals}: bars older than this many intervals are refused
+     * with {@code BAR_STALE} (RELIABILITY.md P13 says 2); 0 or absent: no check.
+     *
+     * @throws IllegalArgumentException naming the key if the value is not an integer {@code >= 0}
+     */
+    static int staleAfterIntervals(Map<String, String> config) {
+        String key = "quiver.session.stale-after-intervals";
+        String v = config.get(key);
+        if (v == null || v.isBlank()) {
+            return 0;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n < 0) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_CONFIG] " + key + " must be an integer >= 0 (value: " + v + ")");
+        }
     }
 }

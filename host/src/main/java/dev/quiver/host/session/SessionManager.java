@@ -173,6 +173,26 @@ public final class SessionManager implements AutoCloseable {
         this.listener = listener == null ? EngineListener.NONE : listener;
     }
 
+    /**
+     * Refuses, from now on, bars too old to decide on (RELIABILITY.md P13: no decision on stale
+     * data): a batch whose last bar starts more than {@code intervals} bar intervals before this
+     * manager's clock is refused whole with {@code BAR_STALE}; nothing is stepped, decided or
+     * stored. Off (0) by default, because replays and tests post historical bars; {@code quiver
+     * serve} sets it from {@code quiver.session.stale-after-intervals}.
+     *
+     * @param intervals {@code >= 1}, or 0 for no check
+     * @throws IllegalArgumentException if negative
+     */
+    public void staleAfterIntervals(int intervals) {
+        if (intervals < 0) {
+            throw new IllegalArgumentException(
+                    "quiver.session.stale-after-intervals must be >= 0, was " + intervals);
+        }
+        this.staleAfterIntervals = intervals;
+    }
+
+    private volatile int staleAfterIntervals;
+
     /** Strategy rollouts run on these sessions from now on ({@link StrategyRollouts#connect}). */
     void rollouts(StrategyRollouts rollouts) {
         this.rollouts = rollouts;
@@ -492,6 +512,7 @@ public final class SessionManager implements AutoCloseable {
             }
             throw e;
         }
+        requireFresh(s, bars);
         Step last = from > 0 ? s.session.lastStep() : null;
         StrategyRollouts r = rollouts;
         for (Bar b : bars.subList(from, bars.size())) {
@@ -533,6 +554,34 @@ public final class SessionManager implements AutoCloseable {
                     "no bar has been stepped yet (only warm-up)");
         }
         return SessionAnswers.decision(s, last, rollouts);
+    }
+
+    /** Refuses a batch whose last bar is stale (see {@link #staleAfterIntervals(int)}). */
+    private void requireFresh(LiveSession s, List<Bar> bars) {
+        int k = staleAfterIntervals;
+        if (k == 0 || bars.isEmpty()) {
+            return;
+        }
+        Bar newest = bars.get(bars.size() - 1);
+        Duration limit = s.settings.interval().multipliedBy(k);
+        Duration age = Duration.between(newest.start(), clock.instant());
+        if (age.compareTo(limit) > 0) {
+            throw new QuiverInputException(
+                    "BAR_STALE",
+                    "bars[" + (bars.size() - 1) + "].timestamp",
+                    "session " + s.settings.symbol(),
+                    newest.start(),
+                    "is "
+                            + age
+                            + " old at "
+                            + clock.instant()
+                            + ", more than "
+                            + k
+                            + " x "
+                            + s.settings.interval()
+                            + " (quiver.session.stale-after-intervals): no decision on stale"
+                            + " data; the batch is not taken");
+        }
     }
 
     /** Commits that the session needs a re-warm, then refuses bars until it has one. */

@@ -50,6 +50,7 @@ final class SessionRoutes {
                     "BAR_CONFLICT",
                     "BAR_OUT_OF_ORDER",
                     "BAR_GAP",
+                    "BAR_STALE",
                     "SESSION_REWARM",
                     "SESSION_CONFLICT",
                     "SESSION_STARTED",

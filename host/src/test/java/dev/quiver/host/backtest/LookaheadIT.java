@@ -107,7 +107,8 @@ class LookaheadIT {
 
     @Test
     void theCommandNamesTheLeakySourceAndExitsOne() throws IOException {
-        Path plugins = pluginsWithTheLeakyOne();
+        // The rule-based source beside the leaky one: the command's wiring, not the sources, here.
+        Path plugins = pluginsWithTheLeakyOne("{prediction-traditional,sizing-fixed}-*.zip");
         Path csv = dir.resolve("btc-3000.csv");
         writeCsv(BTC.truncate(3_000), csv);
         var stdout = new StringWriter();
@@ -136,8 +137,13 @@ class LookaheadIT {
     }
 
     private Path pluginsWithTheLeakyOne() throws IOException {
+        return pluginsWithTheLeakyOne("*.zip");
+    }
+
+    /** The distribution's plugin zips matching {@code glob}, and the leaky one, in a folder. */
+    private Path pluginsWithTheLeakyOne(String glob) throws IOException {
         Path plugins = Files.createDirectories(dir.resolve("plugins"));
-        try (var zips = Files.newDirectoryStream(DISTRIBUTION.resolve("plugins"), "*.zip")) {
+        try (var zips = Files.newDirectoryStream(DISTRIBUTION.resolve("plugins"), glob)) {
             for (Path z : zips) {
                 Files.copy(z, plugins.resolve(z.getFileName()));
             }

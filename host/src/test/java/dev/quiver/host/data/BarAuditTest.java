@@ -64,13 +64,16 @@ class BarAuditTest {
                     Kind.GAP_OF_5, BarAudit.Reason.GAP,
                     Kind.ZERO_VOLUME, BarAudit.Reason.ZERO_VOLUME);
 
+    /** The bundled real series, read once. */
+    static final BarData BTC = BundledData.BTC_USD_4H.load();
+
     @TempDir Path dir;
 
     @Test
     void tenThousandRealRowsWithAHundredDefectsAreAllFlaggedCountedAndQuarantined()
             throws IOException {
         // Inserted rows: 10 + 10 + 10; removed: 10 gaps x 5 bars. So 10,020 real bars give 10,000.
-        BarData real = BundledData.BTC_USD_4H.load().truncate(ROWS - 3 * PER_KIND + 5 * PER_KIND);
+        BarData real = BTC.truncate(ROWS - 3 * PER_KIND + 5 * PER_KIND);
         // The real series' own findings under the same rules, to tell them from the injected ones.
         BarAudit.Rules rules = new BarAudit.Rules(BarAudit.GapFill.PREVIOUS_CLOSE, 2, H4, null, 2);
         Path clean = dir.resolve("btc-clean.csv");
@@ -294,7 +297,7 @@ class BarAuditTest {
      */
     @Test
     void aFeedWhoseLastBarIsOlderThanTwoIntervalsIsStaleAtTenCutPoints() {
-        BarData real = BundledData.BTC_USD_4H.load().truncate(3_000);
+        BarData real = BTC.truncate(3_000);
         Random random = new Random(0x57A1EL);
         int stale = 0;
         for (int k = 0; k < PER_KIND; k++) {
@@ -337,7 +340,7 @@ class BarAuditTest {
     /** A bar dated after the clock is quarantined as FUTURE; the rows before it are kept. */
     @Test
     void aFutureDatedBarIsQuarantined() {
-        BarData real = BundledData.BTC_USD_4H.load().truncate(50);
+        BarData real = BTC.truncate(50);
         Instant now = real.bar(48).start().plus(Duration.ofHours(1));
         BarAudit.Result r =
                 BarCsvReader.audit(
