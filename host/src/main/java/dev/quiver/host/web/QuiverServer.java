@@ -12,6 +12,7 @@ import dev.quiver.host.plugin.PluginFolderWatcher;
 import dev.quiver.host.plugin.PluginHealth;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.plugin.PluginStopFailure;
 import dev.quiver.host.plugin.PluginTransition;
 import dev.quiver.host.rollout.LiveRollouts;
 import dev.quiver.host.rollout.Role;
@@ -601,6 +602,18 @@ public final class QuiverServer implements AutoCloseable {
             m.put("recent_failures", h.recentFailures());
             health.add(m);
         }
+        // A stop() that threw leaves the plugin FAILED and unloaded: kept here, since the plugin
+        // is no longer among the loaded ones (RELIABILITY.md P1).
+        List<Map<String, Object>> stopFailures = new ArrayList<>();
+        for (PluginStopFailure f : runtime.stopFailures()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("plugin_id", f.pluginId());
+            m.put("version", f.version());
+            m.put("state", "FAILED");
+            m.put("at", f.at().toString());
+            m.put("exception", f.exception());
+            stopFailures.add(m);
+        }
         Pipeline serving = pipelines.current();
         Map<String, Object> pipeline = new LinkedHashMap<>();
         pipeline.put("generation", serving.generation());
@@ -609,6 +622,7 @@ public final class QuiverServer implements AutoCloseable {
         body.put("plugins", loaded);
         body.put("refusals", refused);
         body.put("health", health);
+        body.put("stop_failures", stopFailures);
         body.put("serving", pipeline);
         body.put("watcher", watcherStatus());
         json(ctx, 200, body);
