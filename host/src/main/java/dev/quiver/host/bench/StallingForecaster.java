@@ -14,7 +14,7 @@ import java.util.Map;
  * except on every {@code stall-every}-th call, where it hangs for {@code stall-ms} (a blocking wait
  * that honours interrupts, as a plugin blocked on I/O or a lock does) before answering.
  *
- * <p>Configuration ({@code bench-stalling.<key>}): {@code stall-every} (calls, default 10), {@code
+ * <p>Configuration ({@code bench-stalling.<key>}): {@code stall-every} (calls, default 20), {@code
  * stall-ms} (default 60000).
  *
  * <p>Not thread-safe beyond its call counter (the service serialises stateless decisions).
@@ -35,7 +35,7 @@ public final class StallingForecaster implements PredictionCapability {
      */
     @Inject
     public StallingForecaster(PluginContext context) {
-        this.stallEvery = positive(context, "stall-every", 10);
+        this.stallEvery = positive(context, "stall-every", 20);
         this.stallMillis = positive(context, "stall-ms", 60_000);
     }
 

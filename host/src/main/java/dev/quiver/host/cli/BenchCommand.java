@@ -275,7 +275,7 @@ final class BenchCommand implements Callable<Integer> {
             description =
                     "Instead: decision latency over HTTP (POST /v1/decisions, 300 real bars each,"
                             + " the service in this JVM with the configured isolation) while a"
-                            + " plugin hangs on every --stall-every-th call until the host cuts it"
+                            + " plugin hangs on 1 call in --stall-every until the host cuts it"
                             + " off at --deadline-ms; prints p50/p99/max and exits 1 when the p99 is"
                             + " above --budget-p99-ms (RELIABILITY.md P2), a request fails, or the"
                             + " plugin was quarantined.")
@@ -295,11 +295,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(
             names = "--stall-every",
-            defaultValue = "10",
+            defaultValue = "20",
             paramLabel = "N",
             description =
-                    "The plugin hangs on every N-th call (default: ${DEFAULT-VALUE}: 2 missed"
-                            + " deadlines in any 20 calls, under the quarantine rate of 3 in 20).")
+                    "The plugin hangs on 1 call in N (default: ${DEFAULT-VALUE}: 1 missed deadline"
+                            + " in any 20 calls, under the quarantine rate of 3 in 20 with room for"
+                            + " a stray miss).")
     int stallEvery;
 
     @Option(
@@ -411,7 +412,7 @@ final class BenchCommand implements Callable<Integer> {
         o.printf(
                 Locale.ROOT,
                 "stalling-plugin bench: %,d decisions over HTTP (POST /v1/decisions, %s, 300 bars"
-                        + " each, one client) while plugin '%s' hangs on every %d-th call;"
+                        + " each, one client) while plugin '%s' hangs on 1 call in %d;"
                         + " deadline %d ms, isolation %s%n",
                 r.decisions(),
                 bars.symbol(),

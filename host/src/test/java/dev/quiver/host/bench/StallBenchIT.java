@@ -13,10 +13,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code quiver bench --stalling-plugin} runs end to end, with a few decisions: the service answers
- * every one, the plugin stalls on every 10th call and is cut off at its deadline (each such
- * decision falls back naming it), it is never quarantined, and the bench prints p50, p99 and max
- * and exits 1 exactly when its printed p99 is above the budget. The timing itself is the bench's to
- * hold, not this test's: a shared machine's p99 is printed, not asserted.
+ * every one, the plugin stalls on 1 call in 20 and is cut off at its deadline (each such decision
+ * falls back naming it), it is never quarantined, and the bench prints p50, p99 and max and exits 1
+ * exactly when its printed p99 is above the budget. The timing itself is the bench's to hold, not
+ * this test's: a shared machine's p99 is printed, not asserted.
  */
 class StallBenchIT {
 
@@ -60,12 +60,12 @@ class StallBenchIT {
         double max = Double.parseDouble(m.group(3));
         assertThat(p50).isPositive().isLessThanOrEqualTo(p99);
         assertThat(p99).isLessThanOrEqualTo(max);
-        // Calls 30, 40, ..., 220 stall: 20 of the 200 timed decisions fall back at the deadline
+        // Calls 40, 60, ..., 220 stall: 10 of the 200 timed decisions fall back at the deadline
         // (a stray late call on a loaded machine may add one).
         Matcher stalled =
                 Pattern.compile("fell back at the plugin's deadline: ([0-9,]+);").matcher(text);
         assertThat(stalled.find()).as(text).isTrue();
-        assertThat(Integer.parseInt(stalled.group(1).replace(",", ""))).isGreaterThanOrEqualTo(20);
+        assertThat(Integer.parseInt(stalled.group(1).replace(",", ""))).isGreaterThanOrEqualTo(10);
         // The bench's own check agrees with the figure it printed.
         if (p99 > 60) {
             assertThat(code).isEqualTo(1);

@@ -118,9 +118,10 @@ class IsolationIT {
                     .startsWith(
                             "3 consecutive failed calls, the last: forecast threw java.lang.IllegalStateException: deliberately broken");
             assertThat(health.get("bad-hanging").reason())
-                    .isEqualTo(
-                            "2 missed deadlines in its last 20 calls (calls 1, 2), the last:"
-                                    + " forecast did not return within its deadline of 200 ms");
+                    .startsWith("2 missed deadlines in its last 20 calls (calls ")
+                    .endsWith(
+                            "), the last: forecast did not return within its deadline of 200"
+                                    + " ms");
             assertThat(health.get("bad-hanging").liveThreads()).isLessThanOrEqualTo(2);
             assertThat(health.get("bad-garbage").recentFailures())
                     .anySatisfy(
