@@ -111,6 +111,8 @@ public final class StallBench {
      * @param maxMillis slowest decision, ms
      * @param failedRequests timed requests not answered 200
      * @param stalledDecisions timed decisions that fell back because the plugin missed its deadline
+     * @param stalledP50Millis median time of those decisions, ms (NaN if none)
+     * @param stalledMaxMillis the slowest of them, ms (NaN if none)
      * @param otherFailedSources timed decisions in which another source failed
      * @param plugin the stalling plugin's health after the run
      * @param isolation the isolation the service ran with ({@code watchdog}, {@code thread}, ...)
@@ -122,6 +124,8 @@ public final class StallBench {
             double maxMillis,
             long failedRequests,
             long stalledDecisions,
+            double stalledP50Millis,
+            double stalledMaxMillis,
             long otherFailedSources,
             PluginHealth plugin,
             String isolation) {
@@ -244,6 +248,7 @@ public final class StallBench {
                 URI uri = URI.create("http://127.0.0.1:" + server.port() + "/v1/decisions");
                 int windows = bars.size() - REQUEST_BARS + 1;
                 double[] millis = new double[plan.decisions()];
+                double[] stalledMillis = new double[plan.decisions()];
                 long failed = 0;
                 long stalled = 0;
                 long other = 0;
@@ -276,7 +281,7 @@ public final class StallBench {
                             JSON.readTree(response.body()).at("/provenance/failed_sources");
                     JsonNode mine = sources.get(StallingForecaster.NAME);
                     if (mine != null && mine.asText().contains("[PLUGIN_DEADLINE]")) {
-                        stalled++;
+                        stalledMillis[(int) stalled++] = millis[i];
                     }
                     if (sources.size() > (mine == null ? 0 : 1)) {
                         other++;
@@ -289,6 +294,8 @@ public final class StallBench {
                                 .orElseThrow();
                 double[] sorted = millis.clone();
                 Arrays.sort(sorted);
+                double[] stalledSorted = Arrays.copyOf(stalledMillis, (int) stalled);
+                Arrays.sort(stalledSorted);
                 return new Result(
                         plan.decisions(),
                         SwapBench.percentile(sorted, 50),
@@ -296,6 +303,8 @@ public final class StallBench {
                         sorted[sorted.length - 1],
                         failed,
                         stalled,
+                        SwapBench.percentile(stalledSorted, 50),
+                        stalled == 0 ? Double.NaN : stalledSorted[stalledSorted.length - 1],
                         other,
                         health,
                         isolation);

@@ -420,6 +420,12 @@ final class BenchCommand implements Callable<Integer> {
                 stallEvery,
                 deadlineMs,
                 r.isolation());
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        o.printf(
+                Locale.ROOT,
+                "  machine: load average %.1f on %d cores at the end of the run%n",
+                os.getSystemLoadAverage(),
+                os.getAvailableProcessors());
         o.printf(
                 Locale.ROOT,
                 "  decision time  p50 %.2f ms  p99 %.2f ms  max %.2f ms  (budget: p99 <= %.0f ms)%n",
@@ -429,9 +435,11 @@ final class BenchCommand implements Callable<Integer> {
                 budgetP99Ms);
         o.printf(
                 Locale.ROOT,
-                "  decisions that fell back at the plugin's deadline: %,d; with another failed"
-                        + " source: %,d; failed requests: %,d%n",
+                "  decisions that fell back at the plugin's deadline: %,d (p50 %.2f ms, max %.2f"
+                        + " ms); with another failed source: %,d; failed requests: %,d%n",
                 r.stalledDecisions(),
+                r.stalledP50Millis(),
+                r.stalledMaxMillis(),
                 r.otherFailedSources(),
                 r.failedRequests());
         o.printf(
