@@ -52,9 +52,11 @@ import java.util.zip.ZipOutputStream;
  *
  * <p>Load: one closed-loop {@link HttpClient} posts {@code POST /v1/decisions} bodies of 300 real
  * BTC-USD 4h bars (a window sliding one bar per request) and waits for each answer: {@code warmup}
- * untimed, then {@code decisions} timed from send to whole body received. The service serialises
- * stateless decisions, so one client is the service's whole load. Each answer is read (untimed): a
- * decision whose {@code provenance.failed_sources} names {@code stalling} with {@code
+ * untimed decisions first, in a service of their own over the same folder with a 60 s deadline and
+ * no stalls (so a cold JVM's slow first calls quarantine nothing), then {@code decisions} timed,
+ * from send to whole body received, by a fresh service with the plan's deadline. The service
+ * serialises stateless decisions, so one client is the service's whole load. Each answer is read
+ * (untimed): a decision whose {@code provenance.failed_sources} names {@code stalling} with {@code
  * PLUGIN_DEADLINE} was decided without the stalled plugin (the host's fallback).
  *
  * <p>With {@code stallEvery} 20 (the command's default) the plugin misses 1 deadline in any 20
@@ -213,6 +215,27 @@ public final class StallBench {
             cfg.put(PluginTrust.TRUST_LIST_KEY, trust.toString());
             cfg.put("quiver.plugin.deadline-ms", String.valueOf(plan.deadline().toMillis()));
             cfg.put(PLUGIN_ID + ".stall-every", String.valueOf(plan.stallEvery()));
+            HttpClient http =
+                    HttpClient.newBuilder()
+                            .version(HttpClient.Version.HTTP_1_1)
+                            .connectTimeout(Duration.ofSeconds(5))
+                            .build();
+            int windows = bars.size() - REQUEST_BARS + 1;
+            if (plan.warmup() > 0) {
+                // Warm-up in a service of its own with a 60 s deadline and no stalls: a cold JVM's
+                // first calls (class loading, interpreted code) would otherwise miss a 50 ms
+                // deadline and quarantine the plugins before anything is measured.
+                Map<String, String> warm = new HashMap<>(cfg);
+                warm.put("quiver.plugin.deadline-ms", "60000");
+                warm.put(PLUGIN_ID + ".stall-every", String.valueOf(Integer.MAX_VALUE));
+                try (PluginRuntime runtime = PluginRuntime.start(plugins, warm);
+                        QuiverServer server = QuiverServer.start(runtime, "127.0.0.1", 0, 1.0)) {
+                    URI uri = URI.create("http://127.0.0.1:" + server.port() + "/v1/decisions");
+                    for (int k = 0; k < plan.warmup(); k++) {
+                        post(http, uri, bars, k % windows);
+                    }
+                }
+            }
             try (PluginRuntime runtime = PluginRuntime.start(plugins, cfg);
                     QuiverServer server = QuiverServer.start(runtime, "127.0.0.1", 0, 1.0)) {
                 List<String> wired =
@@ -240,38 +263,23 @@ public final class StallBench {
                         ordinal(plan.stallEvery()),
                         plan.deadline().toMillis(),
                         isolation);
-                HttpClient http =
-                        HttpClient.newBuilder()
-                                .version(HttpClient.Version.HTTP_1_1)
-                                .connectTimeout(Duration.ofSeconds(5))
-                                .build();
                 URI uri = URI.create("http://127.0.0.1:" + server.port() + "/v1/decisions");
-                int windows = bars.size() - REQUEST_BARS + 1;
                 double[] millis = new double[plan.decisions()];
                 double[] stalledMillis = new double[plan.decisions()];
                 long failed = 0;
                 long stalled = 0;
                 long other = 0;
-                for (int k = 0; k < plan.warmup() + plan.decisions(); k++) {
-                    int first = k % windows;
+                for (int i = 0; i < plan.decisions(); i++) {
                     String body =
                             DecisionRequests.body(
-                                            bars.symbol(), bars, first, first + REQUEST_BARS - 1)
+                                            bars.symbol(),
+                                            bars,
+                                            (plan.warmup() + i) % windows,
+                                            (plan.warmup() + i) % windows + REQUEST_BARS - 1)
                                     .toString();
-                    HttpRequest request =
-                            HttpRequest.newBuilder(uri)
-                                    .header("Content-Type", "application/json")
-                                    .timeout(Duration.ofSeconds(120))
-                                    .POST(HttpRequest.BodyPublishers.ofString(body))
-                                    .build();
                     long t0 = System.nanoTime();
-                    HttpResponse<String> response =
-                            http.send(request, HttpResponse.BodyHandlers.ofString());
+                    HttpResponse<String> response = send(http, uri, body);
                     long nanos = System.nanoTime() - t0;
-                    int i = k - plan.warmup();
-                    if (i < 0) {
-                        continue;
-                    }
                     millis[i] = nanos / 1e6;
                     if (response.statusCode() != 200) {
                         failed++;
@@ -312,6 +320,26 @@ public final class StallBench {
         } finally {
             delete(dir, progress);
         }
+    }
+
+    private static HttpResponse<String> post(HttpClient http, URI uri, BarData bars, int first)
+            throws IOException, InterruptedException {
+        return send(
+                http,
+                uri,
+                DecisionRequests.body(bars.symbol(), bars, first, first + REQUEST_BARS - 1)
+                        .toString());
+    }
+
+    private static HttpResponse<String> send(HttpClient http, URI uri, String body)
+            throws IOException, InterruptedException {
+        return http.send(
+                HttpRequest.newBuilder(uri)
+                        .header("Content-Type", "application/json")
+                        .timeout(Duration.ofSeconds(120))
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private static String ordinal(int n) {
