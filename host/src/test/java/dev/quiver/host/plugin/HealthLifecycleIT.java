@@ -44,12 +44,12 @@ import org.junit.jupiter.api.io.TempDir;
  *       model's readiness are probed through the swap and answer 200 every time.
  *   <li>A plugin that throws on every call: quarantined after 3 decisions; its model 503 naming the
  *       quarantine, the service still ready (200) and live.
- *   <li>The served strategy bundle (the distribution's, a second child JVM): ready 200 with the
- *       bundle's id, a bundle source's model ready 200.
+ *   <li>The served strategy bundle (the distribution's, a second child JVM) with its tracking URI
+ *       on a port where nothing listens (a registry outage from the start; the bundle is resolved
+ *       from its folder, so the registry is not on the request path): live 200, ready 200 with the
+ *       bundle's id, a bundle source's model ready 200, an unknown name 404.
  *   <li>Kill switch on ({@code POST /v1/halt}): live 200, ready 200 with {@code halted: true}.
  *   <li>Kill switch off ({@code POST /v1/resume}): ready 200, {@code halted: false}.
- *   <li>Registry outage: serve with its tracking URI on a port where nothing listens and the bundle
- *       resolved from its folder: live 200, ready 200 (the registry is not on the request path).
  * </ol>
  */
 class HealthLifecycleIT {
@@ -282,54 +282,48 @@ class HealthLifecycleIT {
                             "its plugin 'bad-throwing' is quarantined: 3 consecutive failed calls");
         }
 
-        // 7-10: the distribution's strategy bundle; the registry (for alias following) down.
+        // 7-9: the distribution's strategy bundle, the registry (for alias following) down.
         // A port nothing listens on any more: connection refused.
         int dead;
         try (java.net.ServerSocket reserved = new java.net.ServerSocket(0)) {
             dead = reserved.getLocalPort();
         }
-        {
-            try (Serve serve =
-                    new Serve(
-                            work,
-                            "bundle",
-                            "--state-url",
-                            "jdbc:sqlite:" + work.resolve("state.db"),
-                            "--rollouts-dir",
-                            work.resolve("rollouts").toString(),
-                            "--tracking-uri",
-                            "http://127.0.0.1:" + dead)) {
-                Answer ready = serve.get("/health/ready");
-                String source =
-                        JSON.readTree(
-                                        Files.readString(
-                                                DISTRIBUTION.resolve(
-                                                        "strategies/btc-usd-4h/manifest.json")))
-                                .at("/components/sources/0/name")
-                                .asText();
-                serve.expect(
-                        "7 bundle served, registry down",
-                        200,
-                        Map.of(source, 200, "nothing-by-this-name", 404));
-                assertThat(ready.body().get("strategy").asText()).isNotBlank();
-                assertThat(ready.body().get("halted").asBoolean()).isFalse();
+        try (Serve serve =
+                new Serve(
+                        work,
+                        "bundle",
+                        "--state-url",
+                        "jdbc:sqlite:" + work.resolve("state.db"),
+                        "--rollouts-dir",
+                        work.resolve("rollouts").toString(),
+                        "--tracking-uri",
+                        "http://127.0.0.1:" + dead)) {
+            Answer ready = serve.get("/health/ready");
+            String source =
+                    JSON.readTree(
+                                    Files.readString(
+                                            DISTRIBUTION.resolve(
+                                                    "strategies/btc-usd-4h/manifest.json")))
+                            .at("/components/sources/0/name")
+                            .asText();
+            serve.expect(
+                    "7 bundle served, registry down",
+                    200,
+                    Map.of(source, 200, "nothing-by-this-name", 404));
+            assertThat(ready.body().get("strategy").asText()).isNotBlank();
+            assertThat(ready.body().get("halted").asBoolean()).isFalse();
 
-                Answer halt =
-                        serve.call(
-                                "POST", "/v1/halt", Map.of("actor", "p9", "reason", "probe check"));
-                assertThat(halt.status()).as(halt.toString()).isEqualTo(200);
-                serve.expect("8 kill switch on", 200, Map.of(source, 200));
-                assertThat(serve.get("/health/ready").body().get("halted").asBoolean()).isTrue();
+            Answer halt =
+                    serve.call("POST", "/v1/halt", Map.of("actor", "p9", "reason", "probe check"));
+            assertThat(halt.status()).as(halt.toString()).isEqualTo(200);
+            serve.expect("8 kill switch on", 200, Map.of(source, 200));
+            assertThat(serve.get("/health/ready").body().get("halted").asBoolean()).isTrue();
 
-                Answer resume =
-                        serve.call(
-                                "POST",
-                                "/v1/resume",
-                                Map.of("actor", "p9", "reason", "probe done"));
-                assertThat(resume.status()).as(resume.toString()).isEqualTo(200);
-                serve.expect("9 kill switch off", 200, Map.of(source, 200));
-                assertThat(serve.get("/health/ready").body().get("halted").asBoolean()).isFalse();
-            }
+            Answer resume =
+                    serve.call("POST", "/v1/resume", Map.of("actor", "p9", "reason", "probe done"));
+            assertThat(resume.status()).as(resume.toString()).isEqualTo(200);
+            serve.expect("9 kill switch off", 200, Map.of(source, 200));
+            assertThat(serve.get("/health/ready").body().get("halted").asBoolean()).isFalse();
         }
         System.out.printf("P9: HealthLifecycleIT took %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
