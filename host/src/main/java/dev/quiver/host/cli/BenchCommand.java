@@ -19,6 +19,7 @@ import dev.quiver.host.bench.DecisionLatency;
 import dev.quiver.host.bench.MainJobBench;
 import dev.quiver.host.bench.SessionHttpBench;
 import dev.quiver.host.bench.SessionStepBench;
+import dev.quiver.host.bench.StallBench;
 import dev.quiver.host.bench.SwapBench;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.mlflow.MlflowClient;
@@ -269,6 +270,53 @@ final class BenchCommand implements Callable<Integer> {
                             + " version, 0 to skip (default: ${DEFAULT-VALUE}).")
     int aliasMoves;
 
+    @Option(
+            names = "--stalling-plugin",
+            description =
+                    "Instead: decision latency over HTTP (POST /v1/decisions, 300 real bars each,"
+                            + " the service in this JVM with the configured isolation) while a"
+                            + " plugin hangs on 1 call in --stall-every until the host cuts it"
+                            + " off at --deadline-ms; prints p50/p99/max and exits 1 when the p99 is"
+                            + " above --budget-p99-ms (RELIABILITY.md P2), a request fails, or the"
+                            + " plugin was quarantined.")
+    boolean stallingPlugin;
+
+    @Option(
+            names = "--decisions",
+            defaultValue = "3000",
+            description = "Timed decisions for --stalling-plugin (default: ${DEFAULT-VALUE}).")
+    int decisions;
+
+    @Option(
+            names = "--warmup-decisions",
+            defaultValue = "300",
+            description = "Untimed decisions before them (default: ${DEFAULT-VALUE}).")
+    int warmupDecisions;
+
+    @Option(
+            names = "--stall-every",
+            defaultValue = "20",
+            paramLabel = "N",
+            description =
+                    "The plugin hangs on 1 call in N (default: ${DEFAULT-VALUE}: 1 missed deadline"
+                            + " in any 20 calls, under the quarantine rate of 3 in 20 with room for"
+                            + " a stray miss).")
+    int stallEvery;
+
+    @Option(
+            names = "--deadline-ms",
+            defaultValue = "50",
+            description = "The plugins' per-call deadline, ms (default: ${DEFAULT-VALUE}).")
+    int deadlineMs;
+
+    @Option(
+            names = "--budget-p99-ms",
+            defaultValue = "60",
+            description =
+                    "The p99 a decision must stay within, ms (default: ${DEFAULT-VALUE}, the"
+                            + " budget of RELIABILITY.md P2).")
+    double budgetP99Ms;
+
     private AliasMoveBench.Outcome aliasMove;
 
     @Mixin HostOptions host;
@@ -340,8 +388,78 @@ final class BenchCommand implements Callable<Integer> {
         return r.failed() == 0 ? 0 : 1;
     }
 
+    private int stallingPluginBench() throws Exception {
+        var bars =
+                BundledData.byId(dataset)
+                        .orElseThrow(
+                                () ->
+                                        new IllegalArgumentException(
+                                                "[Quiver/BAD_OPTION] --dataset "
+                                                        + dataset
+                                                        + " is not one of "
+                                                        + BundledData.ids()))
+                        .load();
+        var plan =
+                new StallBench.Plan(
+                        decisions,
+                        warmupDecisions,
+                        stallEvery,
+                        Duration.ofMillis(deadlineMs),
+                        budgetP99Ms);
+        StallBench.Result r =
+                StallBench.run(plan, host.pluginsDir(), host.configuration(), bars, System.err);
+        PrintWriter o = spec.commandLine().getOut();
+        o.printf(
+                Locale.ROOT,
+                "stalling-plugin bench: %,d decisions over HTTP (POST /v1/decisions, %s, 300 bars"
+                        + " each, one client) while plugin '%s' hangs on 1 call in %d;"
+                        + " deadline %d ms, isolation %s%n",
+                r.decisions(),
+                bars.symbol(),
+                StallBench.PLUGIN_ID,
+                stallEvery,
+                deadlineMs,
+                r.isolation());
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        o.printf(
+                Locale.ROOT,
+                "  machine: load average %.1f on %d cores at the end of the run%n",
+                os.getSystemLoadAverage(),
+                os.getAvailableProcessors());
+        o.printf(
+                Locale.ROOT,
+                "  decision time  p50 %.2f ms  p99 %.2f ms  max %.2f ms  (budget: p99 <= %.0f ms)%n",
+                r.p50Millis(),
+                r.p99Millis(),
+                r.maxMillis(),
+                budgetP99Ms);
+        o.printf(
+                Locale.ROOT,
+                "  decisions that fell back at the plugin's deadline: %,d (p50 %.2f ms, max %.2f"
+                        + " ms); with another failed source: %,d; failed requests: %,d%n",
+                r.stalledDecisions(),
+                r.stalledP50Millis(),
+                r.stalledMaxMillis(),
+                r.otherFailedSources(),
+                r.failedRequests());
+        o.printf(
+                Locale.ROOT,
+                "  plugin %s: %s, %,d calls, %,d missed deadlines%n",
+                r.plugin().pluginId(),
+                r.plugin().state(),
+                r.plugin().calls(),
+                r.plugin().deadlineMisses());
+        String failure = r.failure(budgetP99Ms);
+        o.println(failure == null ? "  check: passed" : "  check: FAILED, " + failure);
+        o.flush();
+        return failure == null ? 0 : 1;
+    }
+
     @Override
     public Integer call() throws Exception {
+        if (stallingPlugin) {
+            return stallingPluginBench();
+        }
         if (swap) {
             return swapBench();
         }

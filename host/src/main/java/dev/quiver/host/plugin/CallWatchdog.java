@@ -13,9 +13,10 @@ import java.util.concurrent.locks.LockSupport;
  * its deadline is reported to its {@link PluginGuard} once ({@link PluginGuard#overdue}), which
  * counts the miss, may quarantine the plugin and interrupts the caller.
  *
- * <p>Cost per call: an add and a remove in a concurrent set; no thread hand-off. The watchdog
- * checks every {@link #TICK_NANOS} while calls are in flight and parks when none are, so a deadline
- * is noticed at most one tick (10 ms) after it passed.
+ * <p>Cost per call: an add and a remove in a concurrent set; no thread hand-off. While calls are in
+ * flight the watchdog wakes at the nearest deadline or after {@link #TICK_NANOS}, whichever comes
+ * first (a call registered meanwhile with a shorter deadline waits at most that tick), and parks
+ * when none are.
  *
  * <p>Thread-safe.
  */
@@ -54,16 +55,23 @@ final class CallWatchdog {
         final String operation;
         final Thread caller;
         final Duration deadline;
+        final long sequence;
         final long startedNanos;
         final long deadlineNanos;
         private boolean finished;
         private boolean expired;
 
-        Call(PluginGuard guard, String capability, String operation, Duration deadline) {
+        Call(
+                PluginGuard guard,
+                String capability,
+                String operation,
+                Duration deadline,
+                long sequence) {
             this.guard = guard;
             this.capability = capability;
             this.operation = operation;
             this.deadline = deadline;
+            this.sequence = sequence;
             this.caller = Thread.currentThread();
             this.startedNanos = System.nanoTime();
             this.deadlineNanos = startedNanos + deadline.toNanos();
@@ -103,9 +111,18 @@ final class CallWatchdog {
         }
     }
 
-    /** Registers a call on the current thread; call {@link #leave} when it returns. */
-    Call enter(PluginGuard guard, String capability, String operation, Duration deadline) {
-        Call c = new Call(guard, capability, operation, deadline);
+    /**
+     * Registers a call on the current thread; call {@link #leave} when it returns.
+     *
+     * @param sequence the call's number among its plugin's calls (1 = the first)
+     */
+    Call enter(
+            PluginGuard guard,
+            String capability,
+            String operation,
+            Duration deadline,
+            long sequence) {
+        Call c = new Call(guard, capability, operation, deadline, sequence);
         inFlight.add(c);
         if (parked) {
             LockSupport.unpark(thread);
@@ -135,8 +152,12 @@ final class CallWatchdog {
                 continue;
             }
             long now = System.nanoTime();
+            long sleep = TICK_NANOS;
             for (Call c : inFlight) {
-                if (now - c.deadlineNanos > 0 && c.expire()) {
+                long left = c.deadlineNanos - now;
+                if (left > 0) {
+                    sleep = Math.min(sleep, left);
+                } else if (c.expire()) {
                     inFlight.remove(c);
                     try {
                         c.guard.overdue(c);
@@ -149,7 +170,9 @@ final class CallWatchdog {
                     c.interruptIfRunning();
                 }
             }
-            LockSupport.parkNanos(this, TICK_NANOS);
+            // Wake at the nearest deadline (at most a tick away): a call is cut off when its
+            // deadline passes, not up to a tick later (a 50 ms deadline in a 60 ms budget).
+            LockSupport.parkNanos(this, sleep);
         }
     }
 }

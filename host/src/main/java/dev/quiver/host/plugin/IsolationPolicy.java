@@ -12,20 +12,33 @@ import java.util.Map;
  * <p>Configuration keys (host configuration, e.g. {@code config/quiver.properties} or {@code -D}):
  * {@code quiver.plugin.deadline-ms} (default 2000), {@code quiver.plugin.fit-deadline-ms} (default
  * 600000), {@code quiver.plugin.quarantine-after-failures} (consecutive failed calls, default 3),
- * {@code quiver.plugin.quarantine-after-deadline-misses} (missed deadlines in total, default 3),
+ * {@code quiver.plugin.quarantine-after-deadline-misses} (missed deadlines within the window,
+ * default 3), {@code quiver.plugin.deadline-miss-window-calls} (that window, in calls, default 20),
  * {@code quiver.plugin.max-threads} (default 4), {@code quiver.plugin.isolation} ({@code watchdog},
  * the default; {@code thread}; {@code same-thread}).
+ *
+ * <p>The two quarantine rules (RELIABILITY.md P2): a plugin is quarantined at its {@code
+ * quarantineAfterFailures}-th consecutive failed call (a call that throws, returns garbage or
+ * misses its deadline; a success resets the run), so a plugin that hangs on every call goes after 3
+ * misses in a row; and once {@code quarantineAfterDeadlineMisses} of its last {@code
+ * deadlineMissWindowCalls} calls missed their deadline, so a plugin that stalls on every 3rd call
+ * (never 3 failures in a row) goes at its 3rd miss, 9 calls in, while one that misses 1 call in 10
+ * (2 in any 20) keeps serving. With the defaults: quarantined at 3 consecutive failures, or at a
+ * miss rate of 3 in 20 calls (15 %).
  *
  * @param deadline longest a forecast, fuse, size or close call may take
  * @param fitDeadline longest a fit (training) call may take
  * @param quarantineAfterFailures consecutive failed calls that quarantine a plugin, {@code >= 1}
- * @param quarantineAfterDeadlineMisses missed deadlines that quarantine a plugin, {@code >= 1}
+ * @param quarantineAfterDeadlineMisses missed deadlines within the last {@code
+ *     deadlineMissWindowCalls} calls that quarantine a plugin, {@code >= 1}
  * @param maxThreads threads a plugin's pool may hold, {@code >= 1}
  * @param mode where calls run ({@code quiver.plugin.isolation}): {@link Mode#WATCHDOG} (the
  *     default) on the caller's thread under the JVM's one call watchdog; {@link Mode#THREAD} on the
  *     plugin's own capped pool, a hard deadline the caller never waits past; {@link
  *     Mode#SAME_THREAD} on the caller's thread with the deadline checked when the call returns
  *     (batch jobs)
+ * @param deadlineMissWindowCalls how many of the plugin's latest calls the missed deadlines are
+ *     counted over, {@code >= quarantineAfterDeadlineMisses}
  */
 public record IsolationPolicy(
         Duration deadline,
@@ -33,7 +46,11 @@ public record IsolationPolicy(
         int quarantineAfterFailures,
         int quarantineAfterDeadlineMisses,
         int maxThreads,
-        Mode mode) {
+        Mode mode,
+        int deadlineMissWindowCalls) {
+
+    /** Default of {@code quiver.plugin.deadline-miss-window-calls}: 20 calls. */
+    public static final int DEFAULT_DEADLINE_MISS_WINDOW_CALLS = 20;
 
     /**
      * Where a plugin's calls run and how their deadline is kept. In every mode a call that throws,
@@ -65,6 +82,34 @@ public record IsolationPolicy(
          * returns. For batch jobs over trusted plugins.
          */
         SAME_THREAD
+    }
+
+    /**
+     * Isolation with the given limits, missed deadlines counted over the default window ({@value
+     * #DEFAULT_DEADLINE_MISS_WINDOW_CALLS} calls).
+     *
+     * @param deadline per-call deadline
+     * @param fitDeadline deadline of a fit call
+     * @param quarantineAfterFailures consecutive failures that quarantine a plugin
+     * @param quarantineAfterDeadlineMisses missed deadlines within the window that quarantine it
+     * @param maxThreads threads a plugin's pool may hold
+     * @param mode where calls run
+     */
+    public IsolationPolicy(
+            Duration deadline,
+            Duration fitDeadline,
+            int quarantineAfterFailures,
+            int quarantineAfterDeadlineMisses,
+            int maxThreads,
+            Mode mode) {
+        this(
+                deadline,
+                fitDeadline,
+                quarantineAfterFailures,
+                quarantineAfterDeadlineMisses,
+                maxThreads,
+                mode,
+                Math.max(DEFAULT_DEADLINE_MISS_WINDOW_CALLS, quarantineAfterDeadlineMisses));
     }
 
     /**
@@ -100,10 +145,13 @@ public record IsolationPolicy(
                 || quarantineAfterFailures < 1
                 || quarantineAfterDeadlineMisses < 1
                 || maxThreads < 1
-                || mode == null) {
+                || mode == null
+                || deadlineMissWindowCalls < quarantineAfterDeadlineMisses) {
             throw new IllegalArgumentException(
-                    "[Quiver/BAD_CONFIG] plugin isolation: deadlines must be > 0 ms and the"
-                            + " quarantine thresholds and max-threads >= 1 (got "
+                    "[Quiver/BAD_CONFIG] plugin isolation: deadlines must be > 0 ms, the"
+                            + " quarantine thresholds and max-threads >= 1 and"
+                            + " quiver.plugin.deadline-miss-window-calls >="
+                            + " quiver.plugin.quarantine-after-deadline-misses (got "
                             + deadline.toMillis()
                             + " ms, "
                             + fitDeadline.toMillis()
@@ -115,7 +163,9 @@ public record IsolationPolicy(
                             + maxThreads
                             + ", "
                             + mode
-                            + ")");
+                            + ", window "
+                            + deadlineMissWindowCalls
+                            + " calls)");
         }
     }
 
@@ -145,7 +195,12 @@ public record IsolationPolicy(
                 (int) read(config, "quiver.plugin.quarantine-after-failures", 3),
                 (int) read(config, "quiver.plugin.quarantine-after-deadline-misses", 3),
                 (int) read(config, "quiver.plugin.max-threads", 4),
-                mode(config.getOrDefault("quiver.plugin.isolation", "watchdog")));
+                mode(config.getOrDefault("quiver.plugin.isolation", "watchdog")),
+                (int)
+                        read(
+                                config,
+                                "quiver.plugin.deadline-miss-window-calls",
+                                DEFAULT_DEADLINE_MISS_WINDOW_CALLS));
     }
 
     private static Mode mode(String mode) {

@@ -23,10 +23,11 @@ import org.slf4j.LoggerFactory;
  * the caller's thread watched by the {@link CallWatchdog}, on the plugin's own capped pool, or on
  * the caller's thread checked on return), and keeps its health: a call that throws, misses its
  * deadline or returns garbage fails with a {@link PluginCallException} naming the reason; {@code
- * quarantineAfterFailures} consecutive failures or {@code quarantineAfterDeadlineMisses} missed
- * deadlines quarantine the plugin: every later call fails at once, and its pool (if it has one) is
- * shut down and abandoned (threads stuck in a plugin cannot be killed; pool threads are daemons,
- * capped at {@code maxThreads}, and die when the call returns).
+ * quarantineAfterFailures} consecutive failures, or {@code quarantineAfterDeadlineMisses} missed
+ * deadlines among its last {@code deadlineMissWindowCalls} calls (a rate, see {@link
+ * IsolationPolicy}), quarantine the plugin: every later call fails at once, and its pool (if it has
+ * one) is shut down and abandoned (threads stuck in a plugin cannot be killed; pool threads are
+ * daemons, capped at {@code maxThreads}, and die when the call returns).
  *
  * <p>With the watchdog (per-bar calls only; see {@link #PER_BAR}), a miss is counted when the
  * deadline passes, not when the call returns: a plugin hung on the callers' threads is quarantined
@@ -64,6 +65,12 @@ final class PluginGuard implements AutoCloseable {
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong deadlineMisses = new AtomicLong();
     private final ArrayDeque<String> recent = new ArrayDeque<>();
+
+    /**
+     * Sequence numbers (1 = the plugin's first call) of the calls that missed their deadline within
+     * the policy's window of latest calls; guarded by this guard's lock.
+     */
+    private final ArrayDeque<Long> recentMisses = new ArrayDeque<>();
 
     /** Written under this guard's lock; volatile so a success can skip the lock when it is 0. */
     private volatile int consecutiveFailures;
@@ -139,7 +146,7 @@ final class PluginGuard implements AutoCloseable {
                     "is quarantined until it is reloaded: " + quarantined,
                     null);
         }
-        calls.incrementAndGet();
+        long sequence = calls.incrementAndGet();
         boolean here =
                 switch (policy.mode()) {
                     case SAME_THREAD -> true;
@@ -147,7 +154,7 @@ final class PluginGuard implements AutoCloseable {
                     case THREAD -> false;
                 };
         if (here) {
-            return callHere(capability, operation, deadline, body, garbage);
+            return callHere(capability, operation, deadline, body, garbage, sequence);
         }
         Future<T> future;
         try {
@@ -170,15 +177,13 @@ final class PluginGuard implements AutoCloseable {
             value = future.get(deadline.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             future.cancel(true);
-            deadlineMisses.incrementAndGet();
-            throw fail(
-                    "PLUGIN_DEADLINE",
+            throw missed(
+                    sequence,
                     capability,
                     operation
                             + " did not return within its deadline of "
                             + deadline.toMillis()
-                            + " ms",
-                    null);
+                            + " ms");
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof QuiverInputException q && !isGarbage(q.code())) {
@@ -226,11 +231,12 @@ final class PluginGuard implements AutoCloseable {
             String operation,
             Duration deadline,
             Callable<T> body,
-            Function<T, String> garbage) {
+            Function<T, String> garbage,
+            long sequence) {
         long started = System.nanoTime();
         CallWatchdog.Call watched =
                 policy.mode() == IsolationPolicy.Mode.WATCHDOG
-                        ? CallWatchdog.get().enter(this, capability, operation, deadline)
+                        ? CallWatchdog.get().enter(this, capability, operation, deadline, sequence)
                         : null;
         callersInside.incrementAndGet();
         T value = null;
@@ -276,15 +282,13 @@ final class PluginGuard implements AutoCloseable {
             throw fail("PLUGIN_THREW", capability, operation + " threw " + e, e);
         }
         if (System.nanoTime() - started > deadline.toNanos()) {
-            deadlineMisses.incrementAndGet();
-            throw fail(
-                    "PLUGIN_DEADLINE",
+            throw missed(
+                    sequence,
                     capability,
                     operation
                             + " returned after its deadline of "
                             + deadline.toMillis()
-                            + " ms; the late result is not used",
-                    null);
+                            + " ms; the late result is not used");
         }
         String problem = value == null ? "returned null" : garbage.apply(value);
         if (problem != null) {
@@ -313,15 +317,22 @@ final class PluginGuard implements AutoCloseable {
      * with {@code PLUGIN_DEADLINE} when the plugin returns, without counting it again.
      */
     void overdue(CallWatchdog.Call call) {
-        deadlineMisses.incrementAndGet();
-        fail(
-                "PLUGIN_DEADLINE",
+        missed(
+                call.sequence,
                 call.capability,
                 call.operation
                         + " did not return within its deadline of "
                         + call.deadline.toMillis()
-                        + " ms",
-                null);
+                        + " ms");
+    }
+
+    /**
+     * Counts a missed deadline of call number {@code sequence}: a failed call, and one more miss in
+     * the window of the latest calls (which may quarantine the plugin).
+     */
+    private PluginCallException missed(long sequence, String capability, String reason) {
+        deadlineMisses.incrementAndGet();
+        return fail("PLUGIN_DEADLINE", capability, reason, null, sequence);
     }
 
     /**
@@ -372,6 +383,16 @@ final class PluginGuard implements AutoCloseable {
 
     private PluginCallException fail(
             String code, String capability, String reason, Throwable cause) {
+        return fail(code, capability, reason, cause, 0);
+    }
+
+    /**
+     * Counts a failed call and quarantines the plugin when a rule of the policy is met.
+     *
+     * @param missedSequence the call's sequence number if it missed its deadline, else 0
+     */
+    private PluginCallException fail(
+            String code, String capability, String reason, Throwable cause, long missedSequence) {
         failures.incrementAndGet();
         String quarantine = null;
         synchronized (this) {
@@ -380,12 +401,30 @@ final class PluginGuard implements AutoCloseable {
             while (recent.size() > RECENT) {
                 recent.removeFirst();
             }
+            if (missedSequence > 0) {
+                recentMisses.addLast(missedSequence);
+                // Misses more than a window's length of calls ago no longer count. Under
+                // concurrent calls misses may arrive out of order, hence the whole scan.
+                long latest = Math.max(missedSequence, calls.get());
+                recentMisses.removeIf(s -> s <= latest - policy.deadlineMissWindowCalls());
+            }
             if (quarantineReason == null) {
                 if (consecutiveFailures >= policy.quarantineAfterFailures()) {
                     quarantine =
                             consecutiveFailures + " consecutive failed calls, the last: " + reason;
-                } else if (deadlineMisses.get() >= policy.quarantineAfterDeadlineMisses()) {
-                    quarantine = deadlineMisses.get() + " missed deadlines, the last: " + reason;
+                } else if (missedSequence > 0
+                        && recentMisses.size() >= policy.quarantineAfterDeadlineMisses()) {
+                    quarantine =
+                            recentMisses.size()
+                                    + " missed deadlines in its last "
+                                    + policy.deadlineMissWindowCalls()
+                                    + " calls (calls "
+                                    + recentMisses.stream()
+                                            .sorted()
+                                            .map(String::valueOf)
+                                            .collect(java.util.stream.Collectors.joining(", "))
+                                    + "), the last: "
+                                    + reason;
                 }
                 if (quarantine != null) {
                     quarantineReason = quarantine;

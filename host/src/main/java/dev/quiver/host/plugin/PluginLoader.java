@@ -59,7 +59,14 @@ final class PluginLoader {
         }
     }
 
-    PluginLoader(Path pluginsDir, Map<String, String> config, PluginTrust trust) {
+    private final java.util.function.Consumer<PluginStopFailure> stopFailures;
+
+    PluginLoader(
+            Path pluginsDir,
+            Map<String, String> config,
+            PluginTrust trust,
+            java.util.function.Consumer<PluginStopFailure> stopFailures) {
+        this.stopFailures = stopFailures;
         this.pluginsDir = pluginsDir;
         this.config = config;
         this.trust = trust;
@@ -290,7 +297,7 @@ final class PluginLoader {
      */
     private Cell startStaged(Path archive, Path dir, List<PluginRefusal> refusals) {
         String name = archive.getFileName().toString();
-        var cellManager = new QuiverPluginManager(dir, config);
+        var cellManager = new QuiverPluginManager(dir, config, stopFailures);
         String expanded = dir.resolve(name.replaceFirst("\\.(zip|jar)$", "")).toString();
         var local = new ArrayList<PluginRefusal>();
         PluginWrapper started = null;

@@ -43,12 +43,19 @@ public final class PluginRuntime implements AutoCloseable {
     private final CapabilityInstances instances;
     private volatile RuntimeState state;
 
+    /** The latest {@value #STOP_FAILURES_KEPT} failed stops, oldest first. */
+    private final java.util.Deque<PluginStopFailure> stopFailures =
+            new java.util.concurrent.ConcurrentLinkedDeque<>();
+
+    /** How many failed stops {@link #stopFailures()} keeps. */
+    static final int STOP_FAILURES_KEPT = 20;
+
     private PluginRuntime(Path pluginsDir, Map<String, String> config, PluginTrust trust) {
         Map<String, String> copy = Map.copyOf(config);
         this.pluginsDir = pluginsDir;
-        this.manager = new QuiverPluginManager(pluginsDir, config);
+        this.manager = new QuiverPluginManager(pluginsDir, config, this::stopFailed);
         this.isolation = IsolationPolicy.from(config);
-        this.loader = new PluginLoader(pluginsDir, copy, trust);
+        this.loader = new PluginLoader(pluginsDir, copy, trust, this::stopFailed);
         this.wiring = new PluginWiring(isolation);
         this.instances = new CapabilityInstances(copy, isolation);
     }
@@ -349,6 +356,55 @@ public final class PluginRuntime implements AutoCloseable {
      */
     public List<PluginHealth> health() {
         return state().health();
+    }
+
+    private void stopFailed(PluginStopFailure failure) {
+        stopFailures.addLast(failure);
+        while (stopFailures.size() > STOP_FAILURES_KEPT) {
+            stopFailures.pollFirst();
+        }
+    }
+
+    /**
+     * Plugins whose {@code stop()} threw while this runtime unloaded them (a hot swap, a removal,
+     * or {@link #close()}), the latest {@value #STOP_FAILURES_KEPT}, oldest first: such a plugin is
+     * FAILED and gone from {@link #plugins()}, and this is where its failure stays visible.
+     *
+     * @return the failed stops
+     */
+    public List<PluginStopFailure> stopFailures() {
+        return List.copyOf(stopFailures);
+    }
+
+    /**
+     * The extension classes PF4J's extension finder registers for a plugin of the runtime's own
+     * manager (the plugins of the folder at start): none unless the plugin is STARTED. For checks
+     * that a FAILED plugin holds no extension (RELIABILITY.md P1).
+     *
+     * @param pluginId the plugin
+     * @return PF4J's state of the plugin and the class names its finder hands out, or empty if the
+     *     manager does not hold the plugin
+     */
+    Optional<Map.Entry<String, List<String>>> registeredExtensions(String pluginId) {
+        PluginWrapper p = manager.getPlugin(pluginId);
+        if (p == null) {
+            return Optional.empty();
+        }
+        return Optional.of(
+                Map.entry(
+                        p.getPluginState().name(),
+                        manager.getExtensionClasses(pluginId).stream()
+                                .map(Class::getName)
+                                .sorted()
+                                .toList()));
+    }
+
+    /**
+     * The extension class names a plugin's index ({@code META-INF/extensions.idx}) lists, whatever
+     * its state, from the runtime's own manager.
+     */
+    java.util.Set<String> indexedExtensions(String pluginId) {
+        return manager.getExtensionClassNames(pluginId);
     }
 
     /** The isolation in force. */

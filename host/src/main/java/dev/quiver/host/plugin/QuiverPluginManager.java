@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.pf4j.DefaultPluginManager;
 import org.pf4j.ExtensionFactory;
 import org.pf4j.PluginState;
@@ -29,9 +30,14 @@ final class QuiverPluginManager extends DefaultPluginManager {
      */
     final long createDeadlineMillis;
 
-    QuiverPluginManager(Path pluginsDir, Map<String, String> config) {
+    /** Told of every {@code stop()} that threw. */
+    private final Consumer<PluginStopFailure> stopFailures;
+
+    QuiverPluginManager(
+            Path pluginsDir, Map<String, String> config, Consumer<PluginStopFailure> stopFailures) {
         super(pluginsDir);
         this.config = config;
+        this.stopFailures = stopFailures;
         this.startDeadlineMillis =
                 IsolationPolicy.read(config, "quiver.plugin.start-deadline-ms", 10_000);
         this.createDeadlineMillis =
@@ -112,8 +118,9 @@ final class QuiverPluginManager extends DefaultPluginManager {
      * its own {@code PluginRuntimeException} there, so any other exception or {@link Error} would
      * escape into the caller (closing the runtime, unloading, a hot swap) and abort it with the
      * plugin still listed as started. Here the plugin is marked FAILED with what it threw, taken
-     * off the started list, the failure is logged with the plugin's id, and the caller carries on
-     * (the unload that follows closes its class loader as usual).
+     * off the started list, the failure is logged with the plugin's id and reported to the
+     * runtime's record of failed stops ({@link PluginRuntime#stopFailures()}), and the caller
+     * carries on (the unload that follows closes its class loader as usual).
      *
      * @param pluginId the plugin to stop
      * @param stopDependents whether plugins depending on it are stopped first
@@ -132,6 +139,12 @@ final class QuiverPluginManager extends DefaultPluginManager {
             plugin.setPluginState(PluginState.FAILED);
             plugin.setFailedException(e);
             startedPlugins.remove(plugin);
+            stopFailures.accept(
+                    new PluginStopFailure(
+                            pluginId,
+                            plugin.getDescriptor().getVersion(),
+                            java.time.Instant.now(),
+                            e.toString()));
             log.warn(
                     "[Quiver/PLUGIN_STOP_FAILED] Plugin '{}' threw from stop(): {}; it is FAILED"
                             + " and unloaded, the host carries on",

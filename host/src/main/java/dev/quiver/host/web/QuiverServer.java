@@ -7,11 +7,13 @@ import dev.quiver.engine.market.BarData;
 import dev.quiver.host.live.LiveModels;
 import dev.quiver.host.live.Pipeline;
 import dev.quiver.host.live.PipelineHolder;
+import dev.quiver.host.live.ServedModel;
 import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginFolderWatcher;
 import dev.quiver.host.plugin.PluginHealth;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.plugin.PluginStopFailure;
 import dev.quiver.host.plugin.PluginTransition;
 import dev.quiver.host.rollout.LiveRollouts;
 import dev.quiver.host.rollout.Role;
@@ -134,6 +136,7 @@ public final class QuiverServer implements AutoCloseable {
                 .register(metrics);
         app.get("/v1/capabilities", this::capabilities);
         app.get("/v1/models", this::models);
+        app.get("/v1/models/{name}/ready", this::modelReady);
         app.get("/health/live", ctx -> json(ctx, 200, Map.of("status", "live")));
         app.get("/health/ready", this::ready);
         app.get(
@@ -601,6 +604,18 @@ public final class QuiverServer implements AutoCloseable {
             m.put("recent_failures", h.recentFailures());
             health.add(m);
         }
+        // A stop() that threw leaves the plugin FAILED and unloaded: kept here, since the plugin
+        // is no longer among the loaded ones (RELIABILITY.md P1).
+        List<Map<String, Object>> stopFailures = new ArrayList<>();
+        for (PluginStopFailure f : runtime.stopFailures()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("plugin_id", f.pluginId());
+            m.put("version", f.version());
+            m.put("state", "FAILED");
+            m.put("at", f.at().toString());
+            m.put("exception", f.exception());
+            stopFailures.add(m);
+        }
         Pipeline serving = pipelines.current();
         Map<String, Object> pipeline = new LinkedHashMap<>();
         pipeline.put("generation", serving.generation());
@@ -609,6 +624,7 @@ public final class QuiverServer implements AutoCloseable {
         body.put("plugins", loaded);
         body.put("refusals", refused);
         body.put("health", health);
+        body.put("stop_failures", stopFailures);
         body.put("serving", pipeline);
         body.put("watcher", watcherStatus());
         json(ctx, 200, body);
@@ -650,6 +666,71 @@ public final class QuiverServer implements AutoCloseable {
         body.put("open_model_instances", runtime.openInstances());
         body.put("decisions_in_flight", pipelines.inFlight());
         json(ctx, 200, body);
+    }
+
+    /**
+     * Whether one model (a prediction source, or the ensemble of a served strategy bundle) can
+     * serve now, in the manner of the Open Inference Protocol's model-ready endpoint
+     * (RELIABILITY.md P9): 200 when it is wired and its plugin is not quarantined (a registered
+     * version bound with {@code --model} passed its checks, golden rows included, before it was
+     * swapped in; a bundle's components were verified when the bundle loaded); 503 with the reason
+     * when it is known but its plugin is quarantined or not wired; 404 when nothing by that name is
+     * served.
+     */
+    private void modelReady(Context ctx) {
+        String name = ctx.pathParam("name");
+        Map<String, PluginHealth> health = new LinkedHashMap<>();
+        runtime.health().forEach(h -> health.put(h.pluginId(), h));
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("name", name);
+        String pluginId = null;
+        if (strategy.isPresent()) {
+            var bundle = strategy.get().bundle();
+            var component =
+                    bundle.components().stream()
+                            .filter(c -> !c.kind().equals("sizing") && c.name().equals(name))
+                            .findFirst();
+            if (component.isPresent()) {
+                pluginId = component.get().plugin();
+                body.put("strategy", bundle.id());
+                body.put("version", component.get().version());
+            }
+        } else {
+            Pipeline current = pipelines.current();
+            var p = current.prediction(name);
+            if (p.isPresent()) {
+                pluginId = PluginRuntime.pluginIdOf(p.get()).orElse(null);
+                ServedModel model = current.models().get(name);
+                if (model != null) {
+                    pluginId = model.pluginId();
+                    body.put("model", model.name());
+                    body.put("version", model.version());
+                }
+            }
+        }
+        if (pluginId == null && !body.containsKey("version")) {
+            body.put("ready", false);
+            body.put("reason", "no model or source named '" + name + "' is served");
+            json(ctx, 404, body);
+            return;
+        }
+        body.put("plugin_id", pluginId);
+        PluginHealth h = pluginId == null ? null : health.get(pluginId);
+        String owner = pluginId;
+        boolean wired =
+                owner == null || runtime.plugins().stream().anyMatch(lp -> lp.id().equals(owner));
+        if (!wired) {
+            body.put("ready", false);
+            body.put("reason", "its plugin '" + pluginId + "' is not wired");
+            json(ctx, 503, body);
+        } else if (h != null && h.quarantined()) {
+            body.put("ready", false);
+            body.put("reason", "its plugin '" + pluginId + "' is quarantined: " + h.reason());
+            json(ctx, 503, body);
+        } else {
+            body.put("ready", true);
+            json(ctx, 200, body);
+        }
     }
 
     private void capabilities(Context ctx) {

@@ -24,10 +24,14 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * RELIABILITY.md P2 at its count of bars, through the host's own decision path: with a deadline of
  * 50 ms, plugin A sleeps 60 s ignoring interrupts on every 3rd call and plugin B on every call
- * after its 100th. 3,000 bars give 3,000 decisions; every miss leaves a decision naming the plugin
- * and its deadline; both are quarantined by the host's rule (3 missed deadlines); the stuck threads
- * stay within the pool cap. The p99 of a decision is printed as a figure, not asserted (a shared
- * machine's timing is not a unit test's to hold).
+ * after its 100th; plugin C is slow (150 ms) on every 20th call. 3,000 bars give 3,000 decisions;
+ * every miss leaves a decision naming the plugin and its deadline; B is quarantined by the
+ * consecutive rule (3 failed calls in a row), A by the rate rule (3 missed deadlines within 20
+ * calls: it never fails twice in a row), and C, at 1 miss in 20 calls, is never quarantined (a
+ * plain count of misses would have quarantined it at its 3rd, 60 calls in); the stuck threads stay
+ * within the pool cap. The p99 of a decision is printed as a figure, not asserted (a shared
+ * machine's timing is not a unit test's to hold; {@code quiver bench --stalling-plugin} holds the
+ * budget).
  */
 class PluginDeadlinesIT {
 
@@ -58,6 +62,13 @@ class PluginDeadlinesIT {
                 null,
                 PluginFaultsIT.PKG + "HangsAfterHundred",
                 PluginFaultsIT.PKG + "Sleeper");
+        PluginFaultsIT.zipInto(
+                dir,
+                "slow-c",
+                "quiver.prediction; name=every-twentieth; horizon=1",
+                null,
+                PluginFaultsIT.PKG + "EveryTwentiethSlow",
+                PluginFaultsIT.PKG + "Sleeper");
         PluginFaultsIT.sizingInto(dir);
         var config =
                 Map.of(
@@ -65,6 +76,7 @@ class PluginDeadlinesIT {
                         "quiver.plugin.deadline-ms", "50",
                         "quiver.plugin.quarantine-after-failures", "3",
                         "quiver.plugin.quarantine-after-deadline-misses", "3",
+                        "quiver.plugin.deadline-miss-window-calls", "20",
                         "quiver.plugin.max-threads", "4");
         FeatureMatrix features = FeaturePipeline.compute(BundledData.BTC_USD_4H.load());
         int n = features.bars().size();
@@ -102,11 +114,21 @@ class PluginDeadlinesIT {
         assertThat(health.get("stall-a").state()).isEqualTo("QUARANTINED");
         assertThat(health.get("stall-a").reason())
                 .isEqualTo(
-                        "3 missed deadlines, the last: forecast did not return within its"
-                                + " deadline of 50 ms");
+                        "3 missed deadlines in its last 20 calls (calls 3, 6, 9), the last:"
+                                + " forecast did not return within its deadline of 50 ms");
         assertThat(health.get("stall-a").calls()).isEqualTo(9);
         assertThat(health.get("stall-b").state()).isEqualTo("QUARANTINED");
+        assertThat(health.get("stall-b").reason())
+                .isEqualTo(
+                        "3 consecutive failed calls, the last: forecast did not return within its"
+                                + " deadline of 50 ms");
         assertThat(health.get("stall-b").calls()).isEqualTo(103);
+        // C misses 1 call in 20: below the rate, never quarantined, every miss still cut off
+        // (a stray miss of a fast call on a loaded machine may add to its 150).
+        assertThat(health.get("slow-c").state()).isEqualTo("ACTIVE");
+        assertThat(health.get("slow-c").calls()).isEqualTo(BARS);
+        assertThat(health.get("slow-c").deadlineMisses()).isGreaterThanOrEqualTo(BARS / 20);
+        assertThat(health.get("slow-c").liveThreads()).isLessThanOrEqualTo(4);
         assertThat(health.get("stall-a").liveThreads()).isLessThanOrEqualTo(4);
         assertThat(health.get("stall-b").liveThreads()).isLessThanOrEqualTo(4);
         assertThat(health.get("prediction-traditional").state()).isEqualTo("ACTIVE");
@@ -123,8 +145,18 @@ class PluginDeadlinesIT {
                         .map(s -> s.failures().get("hangs-after-100"))
                         .filter(r -> r != null && r.contains("plugin 'stall-b'"))
                         .count();
+        long namedC =
+                steps.stream()
+                        .map(s -> s.failures().get("every-twentieth"))
+                        .filter(
+                                r ->
+                                        r != null
+                                                && r.contains("plugin 'slow-c'")
+                                                && r.contains("[PLUGIN_DEADLINE]"))
+                        .count();
         assertThat(namedA).isEqualTo(BARS - 6);
         assertThat(namedB).isEqualTo(BARS - 100);
+        assertThat(namedC).isEqualTo(health.get("slow-c").deadlineMisses());
         assertThat(
                         steps.stream()
                                 .filter(s -> s.failures().containsKey("every-third"))

@@ -41,7 +41,10 @@ import org.junit.jupiter.api.io.TempDir;
  * every 10th forecast, alternating {@code IllegalStateException}, {@code NoClassDefFoundError} and
  * {@code StackOverflowError}. 1,000 bars give 1,000 decisions; the failed starts are FAILED with
  * their exception and never called; each of the 100 failing calls leaves a decision whose failures
- * name the plugin and the exception's class; the states are on REST and the CLI.
+ * name the plugin and the exception's class; the states are on REST and the CLI. The FAILED plugins
+ * hold no extension in PF4J's extension finder (though their index lists one); when the plugin
+ * whose {@code stop()} throws is taken out of the running service, the failure stays in {@code GET
+ * /v1/plugins}.
  */
 class PluginFaultsIT {
 
@@ -93,6 +96,7 @@ class PluginFaultsIT {
         int n = features.bars().size();
         List<Step> steps = new ArrayList<>();
         String pluginsJson;
+        String afterRemovalJson;
         Map<String, PluginHealth> health = new HashMap<>();
         List<PluginRefusal> refusals;
         try (var runtime = PluginRuntime.start(dir, Map.of());
@@ -126,8 +130,61 @@ class PluginFaultsIT {
                             null);
             runtime.health().forEach(h -> health.put(h.pluginId(), h));
             pluginsJson = TrustedPluginsIT.get(server.port(), "/v1/plugins");
+
+            // FAILED plugins hold 0 registered extensions: PF4J's extension finder hands out
+            // none for them, though their index lists SteadyForecaster, which the started bad-stop
+            // (same class) does have registered; no wired capability is theirs.
+            for (String id : List.of("bad-start-exception", "bad-start-error")) {
+                var registered = runtime.registeredExtensions(id).orElseThrow();
+                assertThat(registered.getKey()).as(id).isEqualTo("FAILED");
+                assertThat(registered.getValue()).as(id).isEmpty();
+                assertThat(runtime.indexedExtensions(id))
+                        .as(id)
+                        .containsExactly(PKG + "SteadyForecaster");
+            }
+            assertThat(runtime.registeredExtensions("bad-stop").orElseThrow().getValue())
+                    .containsExactly(PKG + "SteadyForecaster");
+            assertThat(runtime.predictions())
+                    .extracting(p -> PluginRuntime.pluginIdOf(p).orElse("host"))
+                    .doesNotContain("bad-start-exception", "bad-start-error");
+
+            // bad-stop taken out of the running service, as the folder watcher would: its stop()
+            // throws an Error, the host goes on, and the failure stays on REST.
+            Path badStop = dir.resolve("bad-stop.zip");
+            Map<Path, String> settled = new HashMap<>();
+            runtime.archives()
+                    .forEach(
+                            (p, stamp) -> {
+                                if (!p.getFileName().equals(badStop.getFileName())) {
+                                    settled.put(p, stamp.sha256());
+                                }
+                            });
+            Files.delete(badStop);
+            PluginTransition removal = runtime.apply(settled, java.util.Set.of());
+            assertThat(removal.removedPluginIds()).containsExactly("bad-stop");
+            removal.retire();
+            assertThat(runtime.stopFailures())
+                    .singleElement()
+                    .satisfies(f -> assertThat(f.pluginId()).isEqualTo("bad-stop"))
+                    .satisfies(
+                            f ->
+                                    assertThat(f.exception())
+                                            .isEqualTo(
+                                                    "java.lang.StackOverflowError: deliberately"
+                                                            + " broken stop"));
+            afterRemovalJson = TrustedPluginsIT.get(server.port(), "/v1/plugins");
         }
-        // Closing the runtime stopped bad-stop, whose stop() threw an Error: the host went on.
+        JsonNode after = new ObjectMapper().readTree(afterRemovalJson);
+        assertThat(after.get("plugins"))
+                .extracting(p -> p.get("id").asText())
+                .doesNotContain("bad-stop")
+                .contains("bad-intermittent");
+        assertThat(after.get("stop_failures")).hasSize(1);
+        assertThat(after.get("stop_failures").get(0).get("plugin_id").asText())
+                .isEqualTo("bad-stop");
+        assertThat(after.get("stop_failures").get(0).get("state").asText()).isEqualTo("FAILED");
+        assertThat(after.get("stop_failures").get(0).get("exception").asText())
+                .isEqualTo("java.lang.StackOverflowError: deliberately broken stop");
 
         // 1,000 bars, 1,000 decisions, each with a decision per policy.
         assertThat(steps).hasSize(BARS);

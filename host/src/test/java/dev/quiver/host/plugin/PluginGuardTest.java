@@ -273,8 +273,8 @@ class PluginGuardTest {
         assertThat(h.deadlineMisses()).isEqualTo(2);
         assertThat(h.reason())
                 .isEqualTo(
-                        "2 missed deadlines, the last: forecast did not return within its"
-                                + " deadline of 100 ms");
+                        "2 missed deadlines in its last 20 calls (calls 1, 2), the last: forecast"
+                                + " did not return within its deadline of 100 ms");
         assertThat(h.liveThreads()).isEqualTo(2);
         assertThat(callers).allSatisfy(t -> assertThat(t.isAlive()).isTrue());
         // A new call does not enter the plugin.
@@ -448,5 +448,82 @@ class PluginGuardTest {
                 .hasMessage(
                         "[Quiver/BAD_CONFIG] quiver.plugin.isolation=fiber is not one of watchdog,"
                                 + " thread, same-thread");
+    }
+
+    /** Slow (150 ms, past a 100 ms deadline) on every {@code every}-th call. */
+    PredictionCapability slowEvery(int every) {
+        return guarded(
+                (n, f) -> {
+                    if (n % every == 0) {
+                        try {
+                            Thread.sleep(150);
+                        } catch (InterruptedException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                    return ok(f);
+                });
+    }
+
+    static final IsolationPolicy RATE =
+            IsolationPolicy.from(
+                    Map.of(
+                            "quiver.plugin.isolation", "same-thread",
+                            "quiver.plugin.deadline-ms", "100",
+                            "quiver.plugin.quarantine-after-deadline-misses", "3",
+                            "quiver.plugin.deadline-miss-window-calls", "20"));
+
+    @Test
+    void missesBelowTheDeclaredRateNeverQuarantineAtOrAboveItTheyDo() {
+        // 1 miss in 10 calls: at most 2 in any 20, below 3 in 20.
+        guard = new PluginGuard("bad-plugin", RATE);
+        var below = slowEvery(10);
+        int misses = 0;
+        for (int i = 0; i < 100; i++) {
+            try {
+                below.forecast(FX.frame(100));
+            } catch (PluginCallException e) {
+                assertThat(e.code()).isEqualTo("PLUGIN_DEADLINE");
+                misses++;
+            }
+        }
+        assertThat(misses).isGreaterThanOrEqualTo(10);
+        assertThat(guard.health().state()).isEqualTo("ACTIVE");
+        assertThat(guard.health().deadlineMisses()).isEqualTo(misses);
+        guard.close();
+
+        // 1 in 7: the 3rd miss (call 21) is within 20 calls of the 1st (call 7).
+        guard = new PluginGuard("bad-plugin", RATE);
+        var above = slowEvery(7);
+        for (int i = 0; i < 21; i++) {
+            try {
+                above.forecast(FX.frame(100));
+            } catch (PluginCallException e) {
+                assertThat(e.code()).isEqualTo("PLUGIN_DEADLINE");
+            }
+        }
+        PluginHealth h = guard.health();
+        assertThat(h.state()).isEqualTo("QUARANTINED");
+        assertThat(h.reason())
+                .isEqualTo(
+                        "3 missed deadlines in its last 20 calls (calls 7, 14, 21), the last:"
+                                + " forecast returned after its deadline of 100 ms; the late"
+                                + " result is not used");
+        assertThatThrownBy(() -> above.forecast(FX.frame(100)))
+                .isInstanceOfSatisfying(
+                        PluginCallException.class,
+                        e -> assertThat(e.code()).isEqualTo("PLUGIN_QUARANTINED"));
+    }
+
+    @Test
+    void theMissWindowIsDeclaredAndCannotBeShorterThanItsThreshold() {
+        assertThat(IsolationPolicy.defaults().deadlineMissWindowCalls()).isEqualTo(20);
+        assertThat(IsolationPolicy.defaults().quarantineAfterDeadlineMisses()).isEqualTo(3);
+        assertThatThrownBy(
+                        () ->
+                                IsolationPolicy.from(
+                                        Map.of("quiver.plugin.deadline-miss-window-calls", "2")))
+                .hasMessageContaining("quiver.plugin.deadline-miss-window-calls >=")
+                .hasMessageContaining("window 2 calls");
     }
 }

@@ -9,7 +9,7 @@ final class Sleeper {
         long end = System.nanoTime() + millis * 1_000_000L;
         while (System.nanoTime() < end) {
             try {
-                Thread.sleep(200);
+                Thread.sleep(Math.max(1, Math.min(200, (end - System.nanoTime()) / 1_000_000L)));
             } catch (InterruptedException ignored) {
                 // a badly written plugin ignores interrupts
             }
