@@ -76,10 +76,10 @@ class RegistryFaultsIT {
             Pattern.compile("next poll in (\\d+) ms \\(backoff ceiling (\\d+) ms");
 
     /** One failed poll as the host logged it: the wait it chose and the backoff ceiling. */
-    record Wait(long wait, long ceiling) {
+    record Wait(long waitMs, long ceilingMs) {
         @Override
         public String toString() {
-            return wait + "/" + ceiling;
+            return waitMs + "/" + ceilingMs;
         }
     }
 
@@ -190,7 +190,7 @@ class RegistryFaultsIT {
             Phase limited = load.phase("429", Fault.TOO_MANY_429, Set.of(v1));
             runUntil(limited, () -> hostPolls(limited).size() >= 2);
             List<Wait> waits = hostPolls(limited);
-            assertThat(waits).as("waits honour Retry-After 2 s").allMatch(w -> w.wait() >= 2_000);
+            assertThat(waits).as("waits honour Retry-After 2 s").allMatch(w -> w.waitMs() >= 2_000);
             List<Exchange> asked = proxied(limited);
             for (int i = 1; i < asked.size(); i++) {
                 assertThat(Duration.between(asked.get(i - 1).at(), asked.get(i).at()).toMillis())
@@ -484,22 +484,28 @@ class RegistryFaultsIT {
      */
     static void assertBackoff(Phase p, List<Wait> waits) {
         assertThat(waits).as(p.label + " host waits").hasSizeGreaterThanOrEqualTo(3);
-        assertThat(waits.get(0).ceiling()).as(p.label + " " + waits).isEqualTo(POLL.toMillis() / 4);
+        assertThat(waits.get(0).ceilingMs())
+                .as(p.label + " " + waits)
+                .isEqualTo(POLL.toMillis() / 4);
         for (int i = 1; i < waits.size(); i++) {
-            long before = waits.get(i - 1).ceiling();
-            assertThat(waits.get(i).ceiling())
+            long before = waits.get(i - 1).ceilingMs();
+            assertThat(waits.get(i).ceilingMs())
                     .as(p.label + ": ceiling %d of %s", i, waits)
                     .isEqualTo(Math.min(2 * before, 2 * POLL.toMillis()));
         }
         for (Wait w : waits) {
-            assertThat(w.wait()).as(p.label + " " + waits).isBetween(w.ceiling() / 2, w.ceiling());
+            assertThat(w.waitMs())
+                    .as(p.label + " " + waits)
+                    .isBetween(w.ceilingMs() / 2, w.ceilingMs());
         }
-        assertThat(waits.stream().map(Wait::wait).distinct().count())
+        assertThat(waits.stream().map(Wait::waitMs).distinct().count())
                 .as(p.label + ": jittered waits " + waits)
                 .isGreaterThan(1);
     }
 
     void assertStale(Phase p, String state) throws Exception {
+        // P9: the process stays live through a registry outage.
+        assertThat(get("/health/live").statusCode()).as(p.label + " live").isEqualTo(200);
         JsonNode b = binding();
         assertThat(b.get("registry").asText()).as(p.label + ": " + b).isEqualTo(state);
         assertThat(b.get("stale_since").isNull()).as(p.label + ": " + b).isFalse();

@@ -104,8 +104,9 @@ class CredentialPolicyTest {
                                             + " \"no READ for "
                                             + header
                                             + " ("
-                                            + password
-                                            + token
+                                            + (String.valueOf(header).startsWith("Bearer")
+                                                    ? token
+                                                    : password)
                                             + ")\"}"
                                     : "Unauthorized; you sent Authorization: " + header;
                     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
