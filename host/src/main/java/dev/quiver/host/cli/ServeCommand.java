@@ -136,7 +136,8 @@ final class ServeCommand implements Callable<Integer> {
             paramLabel = "DURATION",
             description =
                     "How often aliases are polled, e.g. 500ms, 5s, 1m (default: ${DEFAULT-VALUE});"
-                            + " backs off to 60 s while the registry is unreachable.")
+                            + " while the registry is unreachable polls back off with jitter from"
+                            + " a quarter of it to twice it, never sooner than a Retry-After.")
     String pollInterval;
 
     @Option(

@@ -30,6 +30,16 @@ final class BoundModel {
     final Map<String, Refusal> refused = new LinkedHashMap<>();
     final AtomicLong swaps = new AtomicLong();
     int unreachableInARow;
+
+    /**
+     * Since when the alias could not be checked (the first failed poll after the last answer, or
+     * the start from the cache); null while the registry answers.
+     */
+    volatile Instant staleSince;
+
+    /** How the registry answered the last poll: ok, unavailable, auth_failed or error. */
+    volatile String registryState = "ok";
+
     String seenVersion;
     Instant seenAt;
 
@@ -67,6 +77,22 @@ final class BoundModel {
         }
     }
 
+    /**
+     * Marks the alias unchecked from {@code at} (kept if already stale), in state {@code state}.
+     */
+    void stale(Instant at, String state) {
+        if (staleSince == null) {
+            staleSince = at;
+        }
+        registryState = state;
+    }
+
+    /** The registry answered a poll. */
+    void fresh() {
+        staleSince = null;
+        registryState = "ok";
+    }
+
     /** What it serves and how polling goes, for {@code GET /v1/models}. */
     Map<String, Object> status() {
         ResolvedModel m = model;
@@ -97,6 +123,9 @@ final class BoundModel {
         b.put("serving", serving);
         b.put("last_poll", String.valueOf(lastPoll));
         b.put("last_poll_result", lastPollResult);
+        Instant stale = staleSince;
+        b.put("registry", registryState);
+        b.put("stale_since", stale == null ? null : stale.toString());
         b.put("swaps", swaps.get());
         b.put("refused", out);
         return b;

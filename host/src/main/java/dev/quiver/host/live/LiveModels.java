@@ -35,18 +35,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Then one poller thread ({@link #startPolling}), never on the decision path, asks the registry
  * where each alias points, every {@code pollInterval}; while the registry is unreachable it backs
- * off exponentially up to {@code maxBackoff}, with jitter (a uniformly random delay between half
- * and all of the ceiling: "equal jitter", AWS Architecture Blog, "Exponential Backoff and Jitter",
- * 2015). When an alias moves, the move is recorded in the {@link AliasHistory}, and the new version
- * must pass, in order: download and verification (checksum, size, format, containment: {@link
- * ModelResolver}), a smoke file stored with it, the smoke prediction in a child JVM ({@link
- * SmokeCheck#inChildJvm}), the plugin building an instance with it, and the smoke prediction on
- * that instance in this JVM. Only then is it swapped in ({@link PipelineHolder#swap}); the replaced
- * instance is closed once the decisions that hold it have finished. A version that fails any step
- * never serves, is remembered as refused (not retried until the alias moves elsewhere and back),
- * and shows in {@link #status()}, the log and {@code quiver_model_refusals_total{reason}}. Every
- * attempt is bounded by {@code attemptTimeout} as a whole, besides the registry client's own
- * connect and read timeouts.
+ * off exponentially from a quarter of the interval up to {@code maxBackoff}, with jitter (a
+ * uniformly random delay between half and all of the ceiling: "equal jitter", AWS Architecture
+ * Blog, "Exponential Backoff and Jitter", 2015). When an alias moves, the move is recorded in the
+ * {@link AliasHistory}, and the new version must pass, in order: download and verification
+ * (checksum, size, format, containment: {@link ModelResolver}), a smoke file stored with it, the
+ * smoke prediction in a child JVM ({@link SmokeCheck#inChildJvm}), the plugin building an instance
+ * with it, and the smoke prediction on that instance in this JVM. Only then is it swapped in
+ * ({@link PipelineHolder#swap}); the replaced instance is closed once the decisions that hold it
+ * have finished. A version that fails any step never serves, is remembered as refused (not retried
+ * until the alias moves elsewhere and back), and shows in {@link #status()}, the log and {@code
+ * quiver_model_refusals_total{reason}}. Every attempt is bounded by {@code attemptTimeout} as a
+ * whole, besides the registry client's own connect and read timeouts.
  *
  * <p>The parts: {@link BoundModel} (one binding's state and status), {@link VersionAdmission} (the
  * checks a version passes, and the swap), {@link AliasPoller} (the poller thread and its backoff),
@@ -86,7 +86,9 @@ public final class LiveModels implements AutoCloseable {
         }
 
         /**
-         * Poll every {@code pollInterval}, back off to 60 s, child 60 s, attempt 120 s.
+         * Poll every {@code pollInterval}; while the registry is unreachable back off from a
+         * quarter of it to twice it (so a registry that is back is asked again within two poll
+         * intervals: RELIABILITY.md P8); child 60 s, attempt 120 s.
          *
          * @param pollInterval poll interval
          * @return settings
@@ -94,7 +96,7 @@ public final class LiveModels implements AutoCloseable {
         public static Settings every(Duration pollInterval) {
             return new Settings(
                     pollInterval,
-                    Duration.ofSeconds(60),
+                    pollInterval.multipliedBy(2),
                     Duration.ofSeconds(60),
                     Duration.ofSeconds(120));
         }
@@ -229,7 +231,7 @@ public final class LiveModels implements AutoCloseable {
                 aliases.observe(s, target, now);
                 s.seenRecorded = true;
             } catch (MlflowException e) {
-                if (!e.unavailable()) {
+                if (!e.unavailable() && !e.authFailed()) {
                     throw new IllegalArgumentException(
                             "[Quiver/MODEL_REFUSED] "
                                     + uri
@@ -237,10 +239,20 @@ public final class LiveModels implements AutoCloseable {
                                     + e.getMessage(),
                             e);
                 }
-                s.lastPollResult = "registry unavailable: " + e.getMessage();
+                // Unreachable, or refusing our credentials (AUTH_FAILED): the cache serves, and
+                // the service says it is stale until a poll gets an answer.
+                s.stale(now, e.authFailed() ? "auth_failed" : "unavailable");
+                s.lastPollResult =
+                        (e.authFailed()
+                                        ? "the registry refused the credentials: "
+                                        : "registry unavailable: ")
+                                + e.getMessage();
                 LOG.warn(
-                        "{}: registry unavailable at start ({}); serving from the cache",
+                        "{}: {} at start ({}); serving from the cache",
                         uri,
+                        e.authFailed()
+                                ? "registry refused the credentials"
+                                : "registry unavailable",
                         e.getMessage());
             }
             if (target != null) {
@@ -379,6 +391,38 @@ public final class LiveModels implements AutoCloseable {
             out.add(s.status());
         }
         return out;
+    }
+
+    /**
+     * Whether some alias could not be checked lately, for {@code /health/ready}: the service keeps
+     * serving the versions it has, and says since when they may be behind the registry.
+     *
+     * @return {@code stale_since} (the earliest), and per binding its requested URI, registry state
+     *     and {@code stale_since}; empty while every alias poll gets an answer
+     */
+    public Optional<Map<String, Object>> staleness() {
+        Instant earliest = null;
+        List<Map<String, Object>> stale = new ArrayList<>();
+        for (BoundModel s : bound) {
+            Instant since = s.staleSince;
+            if (since == null) {
+                continue;
+            }
+            earliest = earliest == null || since.isBefore(earliest) ? since : earliest;
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("requested", s.binding.requested());
+            m.put("registry", s.registryState);
+            m.put("stale_since", since.toString());
+            m.put("serving_version", s.model.version());
+            stale.add(m);
+        }
+        if (earliest == null) {
+            return Optional.empty();
+        }
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        out.put("stale_since", earliest.toString());
+        out.put("bindings", stale);
+        return Optional.of(out);
     }
 
     /**

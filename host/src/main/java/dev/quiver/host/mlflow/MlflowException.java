@@ -17,10 +17,43 @@ public final class MlflowException extends RuntimeException {
     /** MLflow's {@code error_code}, e.g. {@code RESOURCE_DOES_NOT_EXIST}, or empty. */
     private final String errorCode;
 
+    /** The server's {@code Retry-After} (on a 429 or 503), or null when it sent none. */
+    private final transient java.time.Duration retryAfter;
+
     MlflowException(String message, int status, String errorCode, Throwable cause) {
+        this(message, status, errorCode, cause, null);
+    }
+
+    MlflowException(
+            String message,
+            int status,
+            String errorCode,
+            Throwable cause,
+            java.time.Duration retryAfter) {
         super(message, cause);
         this.status = status;
         this.errorCode = errorCode;
+        this.retryAfter = retryAfter;
+    }
+
+    /**
+     * How long the server asked us to wait before the next call ({@code Retry-After} of a 429 or
+     * 503 answer, RFC 9110 section 10.2.3).
+     *
+     * @return the wait, or empty when the server named none
+     */
+    public java.util.Optional<java.time.Duration> retryAfter() {
+        return java.util.Optional.ofNullable(retryAfter);
+    }
+
+    /**
+     * Whether the server refused our credentials (HTTP 401 or 403): {@code AUTH_FAILED}, a definite
+     * answer that retrying with the same credentials cannot change.
+     *
+     * @return true for 401 and 403
+     */
+    public boolean authFailed() {
+        return status == 401 || status == 403;
     }
 
     /**

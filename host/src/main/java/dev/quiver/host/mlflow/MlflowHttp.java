@@ -32,8 +32,11 @@ import org.slf4j.LoggerFactory;
  * <p>Every call has an explicit connect timeout and a per-request read timeout. Unavailability (IO
  * errors, timeouts, HTTP 5xx, 408, 429) is retried up to {@link Settings#maxAttempts()} times with
  * exponential backoff and jitter ({@code sleep = random(c / 2, c)}, {@code c = min(maxDelay, base *
- * 2^(n-1))} before retry n); a definite answer (any other 4xx) is thrown at once, never retried. A
- * 401/403 is reported as {@code AUTH_FAILED}.
+ * 2^(n-1))} before retry n), and never sooner than a 429 or 503 answer's {@code Retry-After} (a
+ * {@code Retry-After} longer than {@link Settings#maxDelay()} ends the call at once, for the caller
+ * to wait); a definite answer (any other 4xx) is thrown at once, never retried. A 401/403 is
+ * reported as {@code AUTH_FAILED}. The read timeout bounds a whole answer, headers and body (a
+ * streamed download: until its headers).
  *
  * <p>Credentials come from {@code MLFLOW_TRACKING_TOKEN} (bearer) or {@code
  * MLFLOW_TRACKING_USERNAME}/{@code MLFLOW_TRACKING_PASSWORD} (basic) and never appear in a message
@@ -100,6 +103,9 @@ public final class MlflowHttp {
     private final HttpClient http;
     private final Optional<String> authorization;
 
+    /** The credential's parts as they could appear in a server's text, to be blotted out. */
+    private final java.util.List<String> secrets;
+
     /**
      * A client for one server.
      *
@@ -127,6 +133,21 @@ public final class MlflowHttp {
                         .followRedirects(HttpClient.Redirect.NEVER)
                         .build();
         this.authorization = authorization(uri, env);
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        authorization.ifPresent(
+                a -> {
+                    parts.add(a);
+                    parts.add(a.substring(a.indexOf(' ') + 1));
+                });
+        for (String key : java.util.List.of("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD")) {
+            String v = env.get(key);
+            if (v != null && !v.isBlank()) {
+                parts.add(v);
+            }
+        }
+        // Longest first, so a header is blotted out whole before its parts.
+        parts.sort(java.util.Comparator.comparingInt(String::length).reversed());
+        this.secrets = java.util.List.copyOf(parts);
     }
 
     /** MLflow's built-in basic-auth administrator, which every fresh auth-enabled server has. */
@@ -429,11 +450,11 @@ public final class MlflowHttp {
         MlflowException last = null;
         for (int attempt = 1; attempt <= settings.maxAttempts(); attempt++) {
             if (attempt > 1) {
-                sleepBackoff(attempt - 1);
+                sleepBackoff(attempt - 1, last.retryAfter().orElse(Duration.ZERO));
             }
             HttpResponse<B> response;
             try {
-                response = http.send(request.get(), handler);
+                response = send(request.get(), handler);
             } catch (IOException e) {
                 last =
                         new MlflowException(
@@ -443,7 +464,9 @@ public final class MlflowHttp {
                                         + base
                                         + ": "
                                         + e.getClass().getSimpleName()
-                                        + (e.getMessage() == null ? "" : " " + e.getMessage()),
+                                        + (e.getMessage() == null
+                                                ? ""
+                                                : " " + redact(e.getMessage())),
                                 0,
                                 "",
                                 e);
@@ -463,9 +486,47 @@ public final class MlflowHttp {
             if (!last.unavailable()) {
                 throw last; // a definite answer: never retried
             }
+            if (last.retryAfter().map(w -> w.compareTo(settings.maxDelay()) > 0).orElse(false)) {
+                throw last; // the server asks for a longer wait than a call's retries may take
+            }
             LOG.debug("attempt {} of {}: {}", attempt, settings.maxAttempts(), last.getMessage());
         }
         throw last;
+    }
+
+    /**
+     * One exchange, bounded as a whole by the read timeout: {@link HttpRequest#timeout} only covers
+     * the wait for the response headers, so a server that sends its headers and then dribbles the
+     * body would otherwise hold the caller for as long as it likes. (For a streamed body, {@link
+     * HttpResponse.BodyHandlers#ofInputStream}, the bound ends at the headers.)
+     */
+    private <B> HttpResponse<B> send(HttpRequest request, HttpResponse.BodyHandler<B> handler)
+            throws IOException, InterruptedException {
+        java.util.concurrent.CompletableFuture<HttpResponse<B>> f =
+                http.sendAsync(request, handler);
+        try {
+            return f.get(
+                    settings.readTimeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            f.cancel(true);
+            throw new java.net.http.HttpTimeoutException(
+                    "no complete answer within " + settings.readTimeout().toMillis() + " ms");
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            throw e;
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            if (c instanceof Error err) {
+                throw err;
+            }
+            throw new IOException(c);
+        }
     }
 
     private MlflowException error(String what, HttpResponse<?> response) {
@@ -487,10 +548,12 @@ public final class MlflowHttp {
             JsonNode node = JSON.readTree(text);
             if (node instanceof ObjectNode) {
                 code = node.path("error_code").asText("");
-                message = node.path("message").asText("");
+                message = redact(node.path("message").asText(""));
             }
         } catch (IOException e) {
-            message = text.length() > 200 ? text.substring(0, 200) : text;
+            // Redacted before it is cut: a cut could leave a credential's prefix unrecognised.
+            String clean = redact(text);
+            message = clean.length() > 200 ? clean.substring(0, 200) : clean;
         }
         String quiverCode =
                 status == 401 || status == 403
@@ -498,27 +561,74 @@ public final class MlflowHttp {
                         : status >= 500 || status == 408 || status == 429
                                 ? "REGISTRY_UNAVAILABLE"
                                 : "MLFLOW_REFUSED";
+        Duration retryAfter =
+                status == 429 || status == 503
+                        ? response.headers()
+                                .firstValue("Retry-After")
+                                .flatMap(MlflowHttp::retryAfter)
+                                .orElse(null)
+                        : null;
         return new MlflowException(
                 String.format(
                         Locale.ROOT,
-                        "[Quiver/%s] %s at %s: HTTP %d%s%s",
+                        "[Quiver/%s] %s at %s: HTTP %d%s%s%s",
                         quiverCode,
                         what,
                         base,
                         status,
                         code.isEmpty() ? "" : " " + code,
-                        message.isBlank() ? "" : ": " + message.strip()),
+                        message.isBlank() ? "" : ": " + message.strip(),
+                        retryAfter == null
+                                ? ""
+                                : " (Retry-After " + retryAfter.toMillis() + " ms)"),
                 status,
                 code,
-                null);
+                null,
+                retryAfter);
     }
 
-    private void sleepBackoff(int retry) {
+    /**
+     * A server's text with our credential blotted out: an error page or a proxy may echo the
+     * request's headers, and its text goes into messages and logs.
+     */
+    String redact(String text) {
+        String out = text;
+        for (String secret : secrets) {
+            out = out.replace(secret, "[REDACTED]");
+        }
+        return out;
+    }
+
+    /**
+     * A {@code Retry-After} value (RFC 9110 section 10.2.3): delay-seconds or an HTTP-date.
+     *
+     * @return the wait from now, never negative; empty when the value is neither form
+     */
+    static Optional<Duration> retryAfter(String value) {
+        String v = value.strip();
+        if (v.matches("[0-9]{1,9}")) {
+            return Optional.of(Duration.ofSeconds(Long.parseLong(v)));
+        }
+        try {
+            java.time.ZonedDateTime at =
+                    java.time.ZonedDateTime.parse(
+                            v, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME);
+            Duration d = Duration.between(java.time.Instant.now(), at.toInstant());
+            return Optional.of(d.isNegative() ? Duration.ZERO : d);
+        } catch (java.time.format.DateTimeParseException e) {
+            return Optional.empty(); // not a Retry-After we understand: plain backoff applies
+        }
+    }
+
+    private void sleepBackoff(int retry, Duration atLeast) {
         long ceiling =
                 Math.min(
                         settings.maxDelay().toMillis(),
                         settings.baseDelay().toMillis() << Math.min(retry - 1, 20));
-        long sleep = ThreadLocalRandom.current().nextLong(ceiling / 2, ceiling + 1);
+        long sleep =
+                Math.max(
+                        atLeast.toMillis(),
+                        ThreadLocalRandom.current().nextLong(ceiling / 2, ceiling + 1));
         try {
             Thread.sleep(sleep);
         } catch (InterruptedException e) {

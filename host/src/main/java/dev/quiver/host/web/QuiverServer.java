@@ -761,6 +761,16 @@ public final class QuiverServer implements AutoCloseable {
         body.put("halted", strategy.map(s -> s.sessions().halt().halted()).orElse(false));
         strategy.filter(s -> s.sessions().halt().halted())
                 .ifPresent(s -> body.put("halt", s.sessions().halt().status()));
+        // A registry that cannot be reached (or refuses our credentials) leaves the service ready:
+        // it serves the versions it has, and says since when they may be behind the registry.
+        if (models != null) {
+            models.staleness()
+                    .ifPresent(
+                            s -> {
+                                body.put("stale_since", s.get("stale_since"));
+                                body.put("registry", s);
+                            });
+        }
         java.util.Optional<String> degraded = strategy.flatMap(ServedStrategy::degradedReason);
         // A session quarantined at start (its replay failed) degrades the service; the others
         // serve.

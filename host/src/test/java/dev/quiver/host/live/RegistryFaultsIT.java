@@ -1,0 +1,784 @@
+package dev.quiver.host.live;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.quiver.host.cli.Cli;
+import dev.quiver.host.data.BundledData;
+import dev.quiver.host.mlflow.LocalMlflow;
+import dev.quiver.host.mlflow.MlflowClient;
+import dev.quiver.host.mlflow.MlflowHttp;
+import dev.quiver.host.mlflow.RegistryFaultProxy;
+import dev.quiver.host.mlflow.RegistryFaultProxy.Exchange;
+import dev.quiver.host.mlflow.RegistryFaultProxy.Fault;
+import dev.quiver.host.registry.ModelRegistrar;
+import dev.quiver.host.registry.ModelResolver;
+import dev.quiver.host.registry.ResolvedModel;
+import dev.quiver.host.web.DecisionRequests;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * RELIABILITY.md P8 and P17: the registry fault matrix. The distribution's {@code bin/quiver serve}
+ * (a child JVM) follows {@code lstm=models:/NAME@champion} every 500 ms through a {@link
+ * RegistryFaultProxy} in front of the real MLflow server the build starts, with basic-auth
+ * credentials whose password is a recognisable secret. Decisions ({@code POST /v1/decisions}, four
+ * client threads) flow the whole time. Phase by phase the proxy refuses connections, hangs, answers
+ * 503, 401, 403, 429 with {@code Retry-After}, dribbles the body, flaps; then the registry is back
+ * and the alias moves to v2; then the service restarts with the registry down.
+ *
+ * <p>Each phase: at least 1,000 decisions, 0 failed (HTTP 200, the expected version in the
+ * provenance, the LSTM not among the failed sources); the polls as the host logged them ({@code
+ * next poll in N ms}) and as the proxy saw them; staleness in {@code /v1/models} and {@code
+ * /health/ready} (200). Over the whole run: the credential is sent on every registry request and
+ * appears in no log line and no answer of the service.
+ *
+ * <p>No timing is asserted: waits are read from the host's own log, and the proxy's arrival times
+ * are only used as lower bounds (a poll never comes sooner than the host said) and counts.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class RegistryFaultsIT {
+
+    static final Path DISTRIBUTION = Path.of(System.getProperty("quiver.distribution"));
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final Duration POLL = Duration.ofMillis(500);
+    static final int PER_PHASE = 1_000;
+    static final int THREADS = 4;
+    static final String USER = "quiver-fault-it";
+    static final Pattern NEXT_POLL =
+            Pattern.compile("next poll in (\\d+) ms \\(backoff ceiling (\\d+) ms");
+
+    /** One failed poll as the host logged it: the wait it chose and the backoff ceiling. */
+    record Wait(long waitMs, long ceilingMs) {
+        @Override
+        public String toString() {
+            return waitMs + "/" + ceilingMs;
+        }
+    }
+
+    static final Pattern LISTENING =
+            Pattern.compile("quiver serve: listening on http://127\\.0\\.0\\.1:(\\d+)/");
+
+    /** The password: recognisable, so a leak anywhere is found by a plain search. */
+    final String secret = "QvSecret-" + Long.toString(System.nanoTime(), 36) + "-do-not-log";
+
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    Path work;
+    Path plugins;
+    RegistryFaultProxy proxy;
+    MlflowClient direct;
+    String name;
+    String v1;
+    String v2;
+    String requestBody;
+    Serve serve;
+    final List<Path> logs = new ArrayList<>();
+    final List<String> answers = new CopyOnWriteArrayList<>();
+    final List<String> report = new ArrayList<>();
+
+    @BeforeAll
+    void register(@TempDir Path dir) throws Exception {
+        work = dir;
+        Path cliPlugins = copyPlugins(work.resolve("plugins-cli"));
+        plugins = copyPlugins(work.resolve("plugins-serve"));
+        direct =
+                new MlflowClient(new MlflowHttp(LocalMlflow.uri(), MlflowHttp.Settings.defaults()));
+        name = "it-faults-lstm-" + Long.toString(System.nanoTime(), 36);
+        v1 = registerLstm(cliPlugins, true);
+        // v2: v1's files, smoke cases included, registered again (no second plugin run).
+        ResolvedModel first =
+                new ModelResolver(Optional.of(direct), work.resolve("test-cache"))
+                        .resolve("models:/" + name + "/" + v1);
+        v2 =
+                new ModelRegistrar(direct)
+                        .register(
+                                name, first.modelFile(), first.sidecar(), first.smoke(), List.of())
+                        .version();
+        assertThat(direct.versionByAlias(name, "champion").path("version").asText()).isEqualTo(v1);
+        // The smallest request the LSTM serves (its window after the features' warm-up).
+        requestBody = DecisionRequests.lastBars(BundledData.BTC_USD_4H.load(), 120).toString();
+        String basic =
+                "Basic "
+                        + Base64.getEncoder()
+                                .encodeToString(
+                                        (USER + ":" + secret).getBytes(StandardCharsets.UTF_8));
+        proxy = new RegistryFaultProxy(LocalMlflow.uri(), basic);
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        if (serve != null) {
+            serve.close();
+        }
+        if (proxy != null) {
+            proxy.close();
+        }
+    }
+
+    @Test
+    void decisionsFlowThroughEveryRegistryFaultAndTheCredentialNeverLeaks() throws Exception {
+        long t0 = System.nanoTime();
+        serve = Serve.start(this, "serve-1");
+        printf("serve started (registry answering) in %.1f s", seconds(t0));
+        JsonNode start = binding();
+        assertThat(start.at("/serving/version").asText()).isEqualTo(v1);
+        assertThat(start.at("/serving/origin").asText()).isEqualTo("registry");
+        assertThat(start.get("stale_since").isNull()).as(start.toString()).isTrue();
+
+        try (Load load = new Load()) {
+            // 1. Connection refused: the host backs off with jitter, serves v1, says it is stale.
+            Phase refused = load.phase("refused", Fault.REFUSE, Set.of(v1));
+            runUntil(refused, () -> hostPolls(refused).size() >= 3);
+            assertBackoff(refused, hostPolls(refused));
+            assertStale(refused, "unavailable");
+
+            // 2. 401: AUTH_FAILED, one request per poll interval at most, no retry within a poll.
+            Phase unauthorized = load.phase("401", Fault.UNAUTHORIZED_401, Set.of(v1));
+            runUntil(unauthorized, () -> proxied(unauthorized).size() >= 3);
+            assertAuthFailed(unauthorized, 401);
+
+            // 3. Accepts and never answers: each attempt ends at the client's 5 s timeout.
+            Phase hang = load.phase("hang", Fault.HANG, Set.of(v1));
+            runUntil(
+                    hang,
+                    () ->
+                            stderrOf(hang).contains("HttpTimeoutException")
+                                    && proxied(hang).size() >= 2);
+            assertThat(stderrOf(hang)).contains("HttpTimeoutException");
+            assertStale(hang, "unavailable");
+
+            // 4. 403.
+            Phase forbidden = load.phase("403", Fault.FORBIDDEN_403, Set.of(v1));
+            runUntil(forbidden, () -> proxied(forbidden).size() >= 3);
+            assertAuthFailed(forbidden, 403);
+
+            // 5. 503 for a while: each poll retried once inside the call, then backoff.
+            Phase storm = load.phase("503", Fault.UNAVAILABLE_503, Set.of(v1));
+            runUntil(storm, () -> hostPolls(storm).size() >= 3);
+            assertBackoff(storm, hostPolls(storm));
+            assertThat(proxied(storm).size())
+                    .as("two attempts per poll (one retry inside the call)")
+                    .isGreaterThanOrEqualTo(2 * 3);
+            assertStale(storm, "unavailable");
+
+            // 6. Back: staleness clears, the backoff resets.
+            Phase back = load.phase("back", Fault.FORWARD, Set.of(v1));
+            runUntil(back, () -> binding().get("stale_since").isNull());
+            assertFresh(back);
+
+            // 7. 429 with Retry-After 2: the next poll is never sooner than asked.
+            proxy.retryAfterSeconds = 2;
+            Phase limited = load.phase("429", Fault.TOO_MANY_429, Set.of(v1));
+            runUntil(limited, () -> hostPolls(limited).size() >= 2);
+            List<Wait> waits = hostPolls(limited);
+            assertThat(waits).as("waits honour Retry-After 2 s").allMatch(w -> w.waitMs() >= 2_000);
+            List<Exchange> asked = proxied(limited);
+            for (int i = 1; i < asked.size(); i++) {
+                assertThat(Duration.between(asked.get(i - 1).at(), asked.get(i).at()).toMillis())
+                        .as("request %d of the 429 phase came sooner than Retry-After", i)
+                        .isGreaterThanOrEqualTo(2_000);
+            }
+            assertStale(limited, "unavailable");
+
+            // 8. Headers, then the body one byte every 200 ms: the 5 s bound covers the body.
+            Phase slow = load.phase("slow body", Fault.SLOW_BODY, Set.of(v1));
+            runUntil(slow, () -> stderrOf(slow).contains("no complete answer within 5000 ms"));
+            assertThat(stderrOf(slow)).contains("no complete answer within 5000 ms");
+            assertStale(slow, "unavailable");
+
+            // 9. Flapping (1 s up, 1 s down): never a spurious swap or refusal.
+            Phase flap = load.phase("flap", Fault.FLAP, Set.of(v1));
+            runUntil(
+                    flap,
+                    () -> {
+                        List<Exchange> seen = proxied(flap);
+                        return seen.stream().anyMatch(e -> e.status() == 200)
+                                && seen.stream().anyMatch(e -> e.status() == 503)
+                                && seen.size() >= 6;
+                    });
+            JsonNode b = binding();
+            assertThat(b.get("swaps").asLong()).isZero();
+            assertThat(b.get("refused")).isEmpty();
+
+            // 10. Back, and the alias moves to v2: swapped in by the first polls that see it.
+            Phase moved = load.phase("back + v1->v2", Fault.FORWARD, Set.of(v1, v2));
+            long back0 = System.nanoTime();
+            await(Duration.ofSeconds(120), () -> binding().get("stale_since").isNull(), "fresh");
+            double backSeconds = seconds(back0);
+            int before = proxied(moved).size();
+            direct.setAlias(name, "champion", v2);
+            long move0 = System.nanoTime();
+            await(
+                    Duration.ofSeconds(180),
+                    () -> binding().at("/serving/version").asText().equals(v2),
+                    "serving v2");
+            double moveSeconds = seconds(move0);
+            long answeredV2 =
+                    proxied(moved).stream()
+                            .skip(before)
+                            .filter(e -> e.status() == 200 && v2.equals(aliasVersion(e.body())))
+                            .count();
+            printf(
+                    "back: first answered poll after %.1f s; alias v1 -> v2 served %.1f s after the"
+                            + " move, after %d poll(s) that answered v2 (poll interval %d ms)",
+                    backSeconds, moveSeconds, answeredV2, POLL.toMillis());
+            assertThat(answeredV2).as("polls that saw v2 before it served").isBetween(1L, 2L);
+            runUntil(moved, () -> moved.versions.getOrDefault(v2, new AtomicInteger()).get() > 0);
+            assertFresh(moved);
+        }
+
+        // 11. Restart with the registry down: the cached v2 serves.
+        serve.close();
+        proxy.fault(Fault.REFUSE);
+        long restart0 = System.nanoTime();
+        serve = Serve.start(this, "serve-2");
+        printf("restart with the registry down: listening in %.1f s", seconds(restart0));
+        JsonNode cached = binding();
+        assertThat(cached.at("/serving/version").asText()).isEqualTo(v2);
+        assertThat(cached.at("/serving/origin").asText()).isEqualTo("cache");
+        try (Load load = new Load()) {
+            Phase down = load.phase("restart, registry down", Fault.REFUSE, Set.of(v2));
+            runUntil(down, () -> hostPolls(down).size() >= 1);
+            assertStale(down, "unavailable");
+        }
+        serve.close();
+
+        // The credential: sent on every registry request, in no log line and no answer.
+        List<Exchange> all = proxy.exchanges();
+        assertThat(all).isNotEmpty();
+        assertThat(all)
+                .as("every registry request carried the credential")
+                .allMatch(Exchange::authorized);
+        String basic =
+                Base64.getEncoder()
+                        .encodeToString((USER + ":" + secret).getBytes(StandardCharsets.UTF_8));
+        int lines = 0;
+        for (Path log : logs) {
+            for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
+                lines++;
+                assertThat(line)
+                        .as(log.getFileName().toString())
+                        .doesNotContain(secret)
+                        .doesNotContain(basic);
+            }
+        }
+        for (String answer : answers) {
+            assertThat(answer).doesNotContain(secret).doesNotContain(basic);
+        }
+        printf(
+                "credential: %d registry requests carried it; 0 of %d log lines and 0 of %d"
+                        + " answers contain it",
+                all.size(), lines, answers.size());
+        printf("whole test: %.1f s", seconds(t0));
+        report.forEach(System.out::println);
+    }
+
+    // ---- phases and load ----
+
+    /** One fault phase: what the decisions saw, from which point in the logs. */
+    final class Phase {
+        final String label;
+        final Set<String> expected;
+        final Instant since = Instant.now();
+        final int stderrFrom;
+        final int proxyFrom;
+        final AtomicInteger ok = new AtomicInteger();
+        final AtomicInteger failed = new AtomicInteger();
+        final Map<String, AtomicInteger> versions = new ConcurrentHashMap<>();
+        final List<String> failures = new CopyOnWriteArrayList<>();
+        volatile Instant until;
+
+        Phase(String label, Set<String> expected) throws IOException {
+            this.label = label;
+            this.expected = expected;
+            this.stderrFrom = serve.stderr().length();
+            this.proxyFrom = proxy.exchanges().size();
+        }
+
+        int decisions() {
+            return ok.get() + failed.get();
+        }
+    }
+
+    /** Client threads posting decisions, each counted in the phase current when it started. */
+    final class Load implements AutoCloseable {
+        final AtomicReference<Phase> current = new AtomicReference<>();
+        final ExecutorService threads = Executors.newFixedThreadPool(THREADS);
+        volatile boolean running = true;
+
+        Load() {
+            for (int i = 0; i < THREADS; i++) {
+                threads.execute(this::loop);
+            }
+        }
+
+        Phase phase(String label, Fault fault, Set<String> expected) throws IOException {
+            Phase p = new Phase(label, expected);
+            proxy.fault(fault);
+            current.set(p);
+            return p;
+        }
+
+        void loop() {
+            while (running) {
+                Phase p = current.get();
+                if (p == null) {
+                    sleep(5);
+                    continue;
+                }
+                try {
+                    HttpResponse<String> r =
+                            http.send(
+                                    HttpRequest.newBuilder(serve.uri("/v1/decisions"))
+                                            .timeout(Duration.ofSeconds(60))
+                                            .header("Content-Type", "application/json")
+                                            .POST(HttpRequest.BodyPublishers.ofString(requestBody))
+                                            .build(),
+                                    HttpResponse.BodyHandlers.ofString());
+                    answers.add(r.body());
+                    String problem = null;
+                    String version = "";
+                    if (r.statusCode() != 200) {
+                        problem = "HTTP " + r.statusCode() + ": " + r.body();
+                    } else {
+                        JsonNode d = JSON.readTree(r.body());
+                        version = d.at("/provenance/models/lstm/version").asText();
+                        if (!p.expected.contains(version)) {
+                            problem = "served version '" + version + "', expected " + p.expected;
+                        } else if (d.at("/provenance/failed_sources").has("lstm")) {
+                            problem = "lstm failed: " + d.at("/provenance/failed_sources");
+                        }
+                    }
+                    if (problem == null) {
+                        p.ok.incrementAndGet();
+                        p.versions
+                                .computeIfAbsent(version, v -> new AtomicInteger())
+                                .incrementAndGet();
+                    } else {
+                        p.failed.incrementAndGet();
+                        if (p.failures.size() < 5) {
+                            p.failures.add(problem);
+                        }
+                    }
+                } catch (IOException e) {
+                    p.failed.incrementAndGet();
+                    if (p.failures.size() < 5) {
+                        p.failures.add(e.toString());
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            running = false;
+            threads.shutdown();
+            try {
+                assertThat(threads.awaitTermination(120, TimeUnit.SECONDS)).isTrue();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted while stopping the load", e);
+            }
+        }
+    }
+
+    /** Runs a phase until it has its decisions and its condition, then checks its decisions. */
+    void runUntil(Phase p, HotSwapIT.ThrowingCondition condition) throws Exception {
+        try {
+            await(
+                    Duration.ofSeconds(240),
+                    () -> p.decisions() >= PER_PHASE && condition.met(),
+                    p.label + ": " + PER_PHASE + " decisions and the phase's polls");
+        } catch (AssertionError e) {
+            throw new AssertionError(
+                    e.getMessage()
+                            + " (decisions "
+                            + p.decisions()
+                            + ", failed "
+                            + p.failed.get()
+                            + " "
+                            + p.failures
+                            + "; host polls "
+                            + hostPolls(p)
+                            + "; proxy "
+                            + proxied(p).size()
+                            + "); /v1/models "
+                            + get("/v1/models").body(),
+                    e);
+        }
+        p.until = Instant.now();
+        List<String> arrivals = new ArrayList<>();
+        Instant prev = null;
+        for (Exchange x : proxied(p)) {
+            arrivals.add(
+                    (prev == null ? "+0" : "+" + Duration.between(prev, x.at()).toMillis())
+                            + " ms:"
+                            + (x.status() == 0 ? "none" : x.status()));
+            prev = x.at();
+        }
+        printf(
+                "phase %-22s %5d decisions (%d failed) in %5.1f s, versions %s; host waits %s ms;"
+                        + " alias requests at the proxy %s",
+                p.label,
+                p.decisions(),
+                p.failed.get(),
+                Duration.between(p.since, p.until).toMillis() / 1000.0,
+                p.versions,
+                hostPolls(p),
+                arrivals);
+        assertThat(p.failed.get()).as(p.label + " failed decisions: " + p.failures).isZero();
+        assertThat(p.ok.get()).isGreaterThanOrEqualTo(PER_PHASE);
+    }
+
+    /** The failed polls the host logged in this phase ({@code next poll in N ms ...}), in order. */
+    List<Wait> hostPolls(Phase p) throws IOException {
+        List<Wait> out = new ArrayList<>();
+        for (String line : stderrOf(p).split("\n")) {
+            if (line.contains(name + "@champion") && line.contains("registry unavailable")) {
+                Matcher m = NEXT_POLL.matcher(line);
+                if (m.find()) {
+                    out.add(new Wait(Long.parseLong(m.group(1)), Long.parseLong(m.group(2))));
+                }
+            }
+        }
+        return out;
+    }
+
+    String stderrOf(Phase p) throws IOException {
+        String all = serve.stderr();
+        return all.substring(Math.min(p.stderrFrom, all.length()));
+    }
+
+    /** The alias polls that reached the proxy in this phase. */
+    List<Exchange> proxied(Phase p) {
+        List<Exchange> all = proxy.exchanges();
+        return all.subList(Math.min(p.proxyFrom, all.size()), all.size()).stream()
+                .filter(e -> e.path().contains("registered-models/alias"))
+                .toList();
+    }
+
+    /**
+     * Equal jitter on a doubling ceiling: the ceilings grow (doubling from a quarter of the poll
+     * interval up to the cap), each wait lies in [ceiling / 2, ceiling], and the waits differ.
+     */
+    static void assertBackoff(Phase p, List<Wait> waits) {
+        assertThat(waits).as(p.label + " host waits").hasSizeGreaterThanOrEqualTo(3);
+        assertThat(waits.get(0).ceilingMs())
+                .as(p.label + " " + waits)
+                .isEqualTo(POLL.toMillis() / 4);
+        for (int i = 1; i < waits.size(); i++) {
+            long before = waits.get(i - 1).ceilingMs();
+            assertThat(waits.get(i).ceilingMs())
+                    .as(p.label + ": ceiling %d of %s", i, waits)
+                    .isEqualTo(Math.min(2 * before, 2 * POLL.toMillis()));
+        }
+        for (Wait w : waits) {
+            assertThat(w.waitMs())
+                    .as(p.label + " " + waits)
+                    .isBetween(w.ceilingMs() / 2, w.ceilingMs());
+        }
+        assertThat(waits.stream().map(Wait::waitMs).distinct().count())
+                .as(p.label + ": jittered waits " + waits)
+                .isGreaterThan(1);
+    }
+
+    void assertStale(Phase p, String state) throws Exception {
+        // P9: the process stays live through a registry outage.
+        assertThat(get("/health/live").statusCode()).as(p.label + " live").isEqualTo(200);
+        JsonNode b = binding();
+        assertThat(b.get("registry").asText()).as(p.label + ": " + b).isEqualTo(state);
+        assertThat(b.get("stale_since").isNull()).as(p.label + ": " + b).isFalse();
+        assertThat(b.at("/serving/version").asText()).isEqualTo(p.expected.iterator().next());
+        HttpResponse<String> ready = get("/health/ready");
+        assertThat(ready.statusCode()).as(p.label + " ready: " + ready.body()).isEqualTo(200);
+        JsonNode r = JSON.readTree(ready.body());
+        assertThat(r.get("status").asText()).isEqualTo("ready");
+        assertThat(r.get("stale_since").asText()).isEqualTo(b.get("stale_since").asText());
+        assertThat(r.at("/registry/bindings/0/registry").asText()).isEqualTo(state);
+    }
+
+    void assertFresh(Phase p) throws Exception {
+        JsonNode b = binding();
+        assertThat(b.get("registry").asText()).as(p.label).isEqualTo("ok");
+        assertThat(b.get("stale_since").isNull()).as(p.label).isTrue();
+        HttpResponse<String> ready = get("/health/ready");
+        assertThat(ready.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(ready.body()).has("stale_since")).as(ready.body()).isFalse();
+    }
+
+    /**
+     * AUTH_FAILED named in /v1/models and the log; not retried inside a poll (one host log line per
+     * request), and at most one request per poll interval over the phase.
+     */
+    void assertAuthFailed(Phase p, int status) throws Exception {
+        JsonNode b = binding();
+        assertThat(b.get("registry").asText()).as(b.toString()).isEqualTo("auth_failed");
+        assertThat(b.get("last_poll_result").asText())
+                .contains("[Quiver/AUTH_FAILED]")
+                .contains("HTTP " + status);
+        assertThat(b.get("stale_since").isNull()).isFalse();
+        List<Exchange> seen = proxied(p);
+        assertThat(seen).allMatch(e -> e.status() == status);
+        long authLines =
+                stderrOf(p)
+                        .lines()
+                        .filter(
+                                l ->
+                                        l.contains("refused the credentials")
+                                                && l.contains("HTTP " + status))
+                        .count();
+        long elapsed = Duration.between(p.since, Instant.now()).toMillis();
+        // One request per interval, +1 for the phase's first and +1 for arrival jitter at the
+        // proxy; a tight loop would be hundreds.
+        long allowed = elapsed / POLL.toMillis() + 2;
+        printf(
+                "%s: %d requests in %d ms (at most %d allowed at one per %d ms poll interval),"
+                        + " %d AUTH_FAILED log lines",
+                p.label, seen.size(), elapsed, allowed, POLL.toMillis(), authLines);
+        assertThat((long) seen.size())
+                .as("no tight loop on " + status)
+                .isLessThanOrEqualTo(allowed);
+        // Each request is one poll: the call is never retried on a definite answer.
+        assertThat(authLines).isGreaterThanOrEqualTo(seen.size() - 1L);
+        HttpResponse<String> ready = get("/health/ready");
+        assertThat(ready.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(ready.body()).at("/registry/bindings/0/registry").asText())
+                .isEqualTo("auth_failed");
+        assertThat(get("/metrics").body())
+                .contains("quiver_model_polls_total{result=\"auth_failed\"}");
+    }
+
+    // ---- the service ----
+
+    /** {@code bin/quiver serve} bound to the proxy, with the credential in its environment. */
+    static final class Serve implements AutoCloseable {
+        final Process process;
+        final Path out;
+        final Path err;
+        final int port;
+
+        private Serve(Process process, Path out, Path err, int port) {
+            this.process = process;
+            this.out = out;
+            this.err = err;
+            this.port = port;
+        }
+
+        static Serve start(RegistryFaultsIT it, String label) throws Exception {
+            List<String> cmd = new ArrayList<>();
+            cmd.add(DISTRIBUTION.resolve("bin/quiver").toString());
+            cmd.addAll(
+                    List.of(
+                            "serve",
+                            "--port",
+                            "0",
+                            "--tracking-uri",
+                            it.proxy.uri(),
+                            "--plugins-dir",
+                            it.plugins.toString(),
+                            "--model-cache",
+                            it.work.resolve("serve-cache").toString(),
+                            "--rollouts-dir",
+                            it.work.resolve("serve-rollouts").toString(),
+                            "--state-url",
+                            "jdbc:sqlite:" + it.work.resolve("serve-state.db"),
+                            "--watch-interval-ms",
+                            "0",
+                            "--fit-on",
+                            "none",
+                            "--strategy",
+                            "none",
+                            "--poll-interval",
+                            POLL.toMillis() + "ms",
+                            "--model",
+                            "lstm=models:/" + it.name + "@champion",
+                            // A plugin call missing the default 2 s deadline on the loaded CI
+                            // machine would fail a decision for a reason that is not the registry.
+                            "-D",
+                            "quiver.plugin.deadline-ms=60000"));
+            cmd.addAll(dev.quiver.host.plugin.Trusting.options());
+            Path o = it.work.resolve(label + ".out");
+            Path e = it.work.resolve(label + ".err");
+            it.logs.add(o);
+            it.logs.add(e);
+            ProcessBuilder pb =
+                    new ProcessBuilder(cmd).redirectOutput(o.toFile()).redirectError(e.toFile());
+            pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+            pb.environment().remove("MLFLOW_TRACKING_URI");
+            pb.environment().remove("MLFLOW_TRACKING_TOKEN");
+            pb.environment().remove("QUIVER_STATE_URL");
+            pb.environment().put("MLFLOW_TRACKING_USERNAME", USER);
+            pb.environment().put("MLFLOW_TRACKING_PASSWORD", it.secret);
+            Process p = pb.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
+            while (System.nanoTime() < deadline) {
+                Matcher m = LISTENING.matcher(Files.readString(o, StandardCharsets.UTF_8));
+                if (m.find()) {
+                    return new Serve(p, o, e, Integer.parseInt(m.group(1)));
+                }
+                if (!p.isAlive()) {
+                    throw new AssertionError(
+                            "quiver serve exited with "
+                                    + p.exitValue()
+                                    + ":\n"
+                                    + Files.readString(e));
+                }
+                Thread.sleep(100);
+            }
+            p.destroyForcibly();
+            throw new AssertionError(
+                    "quiver serve did not listen within 240 s:\n" + Files.readString(e));
+        }
+
+        URI uri(String path) {
+            return URI.create("http://127.0.0.1:" + port + path);
+        }
+
+        String stderr() throws IOException {
+            return Files.readString(err, StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (process.isAlive()) {
+                process.destroy();
+                try {
+                    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                        throw new AssertionError(
+                                "quiver serve did not stop on SIGTERM within 30 s");
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while stopping quiver serve", e);
+                }
+            }
+        }
+    }
+
+    HttpResponse<String> get(String path) throws Exception {
+        HttpResponse<String> r =
+                http.send(
+                        HttpRequest.newBuilder(serve.uri(path))
+                                .timeout(Duration.ofSeconds(60))
+                                .GET()
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        answers.add(r.body());
+        return r;
+    }
+
+    JsonNode binding() throws Exception {
+        return JSON.readTree(get("/v1/models").body()).get("bindings").get(0);
+    }
+
+    String registerLstm(Path cliPlugins, boolean champion) {
+        // Through the CLI, as a user registers: it records the smoke cases with the plugin.
+        List<String> args =
+                new ArrayList<>(
+                        List.of(
+                                "models",
+                                "register",
+                                "--tracking-uri",
+                                LocalMlflow.uri(),
+                                "--name",
+                                name,
+                                "--model",
+                                HotSwapIT.LSTM.toString(),
+                                "--sidecar",
+                                HotSwapIT.LSTM_SIDECAR.toString(),
+                                "--plugin",
+                                HotSwapIT.PLUGIN,
+                                "--plugins-dir",
+                                cliPlugins.toString()));
+        if (champion) {
+            args.addAll(List.of("--alias", "champion"));
+        }
+        var out = new StringWriter();
+        var err = new StringWriter();
+        int code =
+                Cli.execute(
+                        new PrintWriter(out), new PrintWriter(err), args.toArray(String[]::new));
+        assertThat(code).as("models register: %s", err).isZero();
+        Matcher m = ServeRegisteredModelsIT.REGISTERED.matcher(out.toString());
+        assertThat(m.find()).as(out.toString()).isTrue();
+        return m.group(2);
+    }
+
+    static Path copyPlugins(Path to) throws IOException {
+        Files.createDirectories(to);
+        for (String id : List.of("prediction-traditional", "prediction-lstm", "sizing-fixed")) {
+            try (var zips =
+                    Files.newDirectoryStream(DISTRIBUTION.resolve("plugins"), id + "-*.zip")) {
+                for (Path zip : zips) {
+                    Files.copy(zip, to.resolve(zip.getFileName()));
+                }
+            }
+        }
+        return to;
+    }
+
+    static void await(Duration max, HotSwapIT.ThrowingCondition c, String what) throws Exception {
+        HotSwapIT.await(max, c, what);
+    }
+
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static double seconds(long since) {
+        return (System.nanoTime() - since) / 1e9;
+    }
+
+    void printf(String format, Object... args) {
+        String line = String.format(java.util.Locale.ROOT, "RegistryFaultsIT: " + format, args);
+        System.out.println(line);
+        report.add(line);
+    }
+
+    /** The version in an alias answer's body, or null. */
+    static String aliasVersion(String body) {
+        try {
+            return JSON.readTree(body).at("/model_version/version").asText(null);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+}
