@@ -304,6 +304,7 @@ class HostileModelsIT {
                     new SmokeCheck.Candidate(
                             dir.resolve(cb.sidecarName()), dir.resolve(SmokeSet.FILE_NAME)));
         }
+        long crashT0 = System.nanoTime();
         List<SmokeCheck.Result> crash =
                 SmokeCheck.inChildJvm(
                         pluginPath(cb),
@@ -311,6 +312,11 @@ class HostileModelsIT {
                         cb.capability(),
                         batch,
                         Duration.ofSeconds(60));
+        System.out.printf(
+                "past verification: the TreeSplits bomb between two originals, one child batch in"
+                        + " %.1f s: %s%n",
+                (System.nanoTime() - crashT0) / 1e9,
+                crash.stream().map(r -> r.passed() ? "passed" : r.reason()).toList());
         assertThat(crash.get(0).passed()).as(crash.get(0).reason()).isTrue();
         assertThat(crash.get(1).passed()).isFalse();
         assertThat(crash.get(1).reason()).contains("child JVM exited with");
