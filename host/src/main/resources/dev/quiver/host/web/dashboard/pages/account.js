@@ -46,8 +46,12 @@ export function account(main, args) {
     const ddChart = chart(ddDiv, null, [{ label: "drawdown, %", stroke: "#b42318", fill: "rgba(180,35,24,.12)" }], [xs, dd], { yLabel: "%" });
     disposers.push(() => eqChart.dispose(), () => ddChart.dispose());
 
+    let last = null;
     const draw = async () => {
       const a = await api(`/v1/accounts/${encodeURIComponent(id)}`);
+      const text = JSON.stringify(a);
+      if (text === last) return;
+      last = text;
       const c = a.currency;
       figures.replaceChildren(el("h2", {}, `${a.id}: ${a.mode} account, ${a.policy} acting`),
         el("dl", { class: "figures" },

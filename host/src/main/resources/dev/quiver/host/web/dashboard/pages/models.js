@@ -5,10 +5,21 @@ import { api, el, kv, stream, table, throttle, utc } from "../lib.js";
 export function models(main) {
   const disposers = [];
   const body = el("div", { id: "models" });
+  let last = null;
   const draw = async () => {
-    const parts = [];
+    let s = null;
+    let failure = null;
     try {
-      const s = await api("/v1/strategy");
+      s = await api("/v1/strategy");
+    } catch (e) {
+      failure = e;
+    }
+    const m = await api("/v1/models");
+    const text = JSON.stringify([s, failure && failure.message, m]);
+    if (text === last) return;
+    last = text;
+    const parts = [];
+    if (s) {
       const prov = Object.assign({}, s);
       delete prov.refusals; delete prov.sessions; delete prov.components;
       parts.push(el("section", { class: "card", "aria-label": "Strategy bundle" },
@@ -26,11 +37,10 @@ export function models(main) {
         el("h2", {}, "Sessions"),
         table(["Symbol", "Account", "State", "num:Bars"], (s.sessions || []).map((x) =>
           el("tr", {}, el("td", {}, x.symbol), el("td", {}, x.account), el("td", {}, x.state), el("td", { class: "num" }, x.bars ?? "—"))))));
-    } catch (e) {
+    } else {
       parts.push(el("section", { class: "card" }, el("h2", {}, "Strategy bundle"),
-        el("p", { class: "muted" }, `No strategy bundle serves: ${e.message}`)));
+        el("p", { class: "muted" }, `No strategy bundle serves: ${failure.message}`)));
     }
-    const m = await api("/v1/models");
     parts.push(el("section", { class: "card", "aria-label": "Model bindings" },
       el("h2", {}, "Registered model versions bound to capabilities"),
       el("p", { class: "muted" }, `Pipeline generation ${m.pipeline_generation}; open model instances ${m.open_model_instances}; decisions in flight ${m.decisions_in_flight}.`),

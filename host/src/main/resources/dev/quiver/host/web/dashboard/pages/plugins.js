@@ -5,8 +5,12 @@ import { api, el, num, stream, table, throttle, utc } from "../lib.js";
 export function plugins(main) {
   const disposers = [];
   const body = el("div", { id: "plugins" });
+  let last = null;
   const draw = async () => {
     const [p, caps] = await Promise.all([api("/v1/plugins"), api("/v1/capabilities")]);
+    const text = JSON.stringify([p, caps]);
+    if (text === last) return;
+    last = text;
     const provides = {};
     for (const c of caps.capabilities) provides[c.plugin_id] = c.provide_capability;
     const health = {};

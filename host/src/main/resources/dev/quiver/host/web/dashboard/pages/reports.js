@@ -4,8 +4,12 @@ import { api, el, num, stream, table, throttle, utc } from "../lib.js";
 export function reports(main) {
   const disposers = [];
   const body = el("div", { id: "reports" });
+  let last = null;
   const draw = async () => {
     const r = await api("/v1/reports");
+    const text = JSON.stringify(r);
+    if (text === last) return;
+    last = text;
     body.replaceChildren(el("p", { class: "muted" }, `Folder ${r.dir}${r.exists ? "" : " (does not exist yet)"}: backtest --out writes here; serve --reports-dir chooses it.`),
       r.reports.length === 0 ? el("p", { class: "muted" }, "No report yet.")
         : table(["Report", "Dataset", "num:Bars", "Policies", "Written (UTC)", "num:Size (KiB)", "Open"], r.reports.map((x) =>

@@ -13,14 +13,20 @@ const ACTIONS = [
 export function rollouts(main) {
   const disposers = [];
   const body = el("div", { id: "rollouts" });
+  let last = null;
   const draw = async () => {
     let r;
     try {
       r = await api("/v1/rollouts");
     } catch (e) {
       body.replaceChildren(el("p", { class: "muted" }, e.message));
+      last = null;
       return;
     }
+    // Unchanged: keep the page as it is (open details, focus, the element under the pointer).
+    const text = JSON.stringify(r);
+    if (text === last) return;
+    last = text;
     body.replaceChildren(...(r.rollouts.length === 0
       ? [el("p", { class: "muted" }, "No rollout. Start one with POST /v1/rollouts or `quiver rollout start`.")]
       : r.rollouts.map(card)));
