@@ -24,8 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The dashboard's own endpoints on a real Javalin server: reports are the folders holding a {@code
  * report.html}, and only their files are served, by name (no path outside them, whatever the id or
- * file says); {@code /v1/dashboard} says whether actions need a token and never shows it; without
- * a strategy the history answers 404 saying why.
+ * file says); {@code /v1/dashboard} says whether actions need a token and never shows it; without a
+ * strategy the history answers 404 saying why.
  */
 class DashboardRoutesTest {
 
@@ -137,8 +137,7 @@ class DashboardRoutesTest {
 
     private HttpResponse<String> get(String path) throws Exception {
         return http.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.port() + path))
-                        .build(),
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.port() + path)).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 }

@@ -38,6 +38,9 @@ async function route() {
   } catch (e) {
     showError(main, e);
   }
+  // When the page was drawn, ms since the navigation started (the browser test prints it).
+  window.__quiver = window.__quiver || { painted: {} };
+  window.__quiver.ready = window.__quiver.ready || performance.now();
 }
 
 export function showError(where, e) {

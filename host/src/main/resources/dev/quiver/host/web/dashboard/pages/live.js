@@ -107,7 +107,8 @@ export function live(main, args) {
         prob.setData([xs, pUp, ...per]);
         recentBody.prepend(row(e, true));
         while (recentBody.children.length > RECENT) recentBody.lastChild.remove();
-        window.__quiver = window.__quiver || { painted: {} };
+        window.__quiver = window.__quiver || {};
+        window.__quiver.painted = window.__quiver.painted || {};
         window.__quiver.painted[e.bar_time] = Date.now();
         refresh();
       },
