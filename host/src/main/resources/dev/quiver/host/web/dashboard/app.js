@@ -54,13 +54,11 @@ export function showError(where, e) {
 async function start() {
   tickClock();
   setInterval(tickClock, 1000);
-  try {
-    const about = await api("/v1/dashboard");
+  // The page does not wait for this: it is only needed for actions (and by Training).
+  api("/v1/dashboard").then((about) => {
     setAbout(about);
     if (about.actions_need_token) document.getElementById("token-field").hidden = false;
-  } catch (e) {
-    showError(main, e);
-  }
+  }).catch((e) => showError(main, e));
   window.addEventListener("hashchange", route);
   await route();
 }

@@ -28,6 +28,9 @@ export function live(main, args) {
     main.append(el("div", { class: "toolbar" }, el("label", { for: "symbol" }, "Symbol "), select,
       el("span", { class: "muted", id: "session-line" })));
 
+    // The history and the session's state, asked for together.
+    let state = api(`/v1/sessions/${encodeURIComponent(symbol)}`);
+    state.catch(() => {}); // awaited below; a failure is shown there, not as an unhandled one
     const history = await api(`/v1/sessions/${encodeURIComponent(symbol)}/history?limit=2000`);
     const acting = history.acting_policy;
     const entries = history.entries;
@@ -89,7 +92,8 @@ export function live(main, args) {
     entries.slice(-RECENT).reverse().forEach((e) => recentBody.append(row(e, false)));
 
     const drawState = async () => {
-      const st = await api(`/v1/sessions/${encodeURIComponent(symbol)}`);
+      const st = await (state || api(`/v1/sessions/${encodeURIComponent(symbol)}`));
+      state = null;
       document.getElementById("session-line").textContent =
         `${st.state}, generation ${st.generation}, ${st.bars} bars, last bar ${utc(st.last_bar_time)}; bundle ${st.strategy && st.strategy.bundle ? st.strategy.bundle : ""}`;
       drawLatest(latest, st.last_decision, acting);
