@@ -23,6 +23,7 @@ import dev.quiver.host.strategy.BundleLoader;
 import dev.quiver.host.strategy.ResolvedStrategy;
 import dev.quiver.host.strategy.StrategyBundle;
 import dev.quiver.host.strategy.StrategyResolver;
+import dev.quiver.host.web.DashboardSettings;
 import dev.quiver.host.web.QuiverServer;
 import dev.quiver.host.web.SourceFitting;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -83,8 +84,22 @@ final class ServeCommand implements Callable<Integer> {
     @Option(
             names = "--host",
             defaultValue = "127.0.0.1",
-            description = "Address to bind (default: ${DEFAULT-VALUE}, local only).")
+            description =
+                    "Address to bind (default: ${DEFAULT-VALUE}, local only). Bound to any other"
+                            + " address, state-changing requests need `Authorization: Bearer"
+                            + " TOKEN` with the token in the environment variable "
+                            + DashboardSettings.TOKEN_VARIABLE
+                            + ", and are refused when it is unset.")
     String bindHost;
+
+    @Option(
+            names = "--reports-dir",
+            paramLabel = "DIR",
+            defaultValue = "quiver-out",
+            description =
+                    "Folder whose backtest reports the dashboard lists (backtest --out; default:"
+                            + " ${DEFAULT-VALUE}).")
+    Path reportsDir;
 
     @Option(
             names = "--max-position",
@@ -444,7 +459,12 @@ final class ServeCommand implements Callable<Integer> {
                             served,
                             bindHost,
                             port,
-                            maxPosition);
+                            maxPosition,
+                            new DashboardSettings(
+                                    reportsDir,
+                                    Optional.ofNullable(
+                                                    System.getenv(DashboardSettings.TOKEN_VARIABLE))
+                                            .filter(t -> !t.isBlank())));
         } catch (RuntimeException e) {
             served.ifPresent(x -> x.sessions().close());
             if (live != null) {
@@ -501,6 +521,10 @@ final class ServeCommand implements Callable<Integer> {
                         "quiver-serve-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         out.printf("quiver serve: listening on http://%s:%d/%n", bindHost, server.port());
+        out.printf(
+                "quiver serve: dashboard at http://%s:%d/ (Live, Account, Models, Plugins,"
+                        + " Rollouts, Reports)%n",
+                bindHost, server.port());
         out.flush();
         stopped.await();
         return 0;

@@ -456,8 +456,21 @@ public final class RolloutController {
      * @throws IllegalStateException if the rollout is over
      */
     public synchronized Transition promote(String reason, Instant now) {
+        return promote(OPERATOR, reason, now);
+    }
+
+    /**
+     * A named operator's promotion ({@link #promote(String, Instant)}).
+     *
+     * @param actor who, for the audit log ({@code operator} when null or blank)
+     * @param reason why, for the audit log
+     * @param now time of the command
+     * @return the transition
+     * @throws IllegalStateException if the rollout is over
+     */
+    public synchronized Transition promote(String actor, String reason, Instant now) {
         Stage next = stage.next().orElseThrow(() -> finished("promote"));
-        return operator(next, reason, now);
+        return operator(next, actor, reason, now);
     }
 
     /**
@@ -469,10 +482,23 @@ public final class RolloutController {
      * @throws IllegalStateException if the rollout is over
      */
     public synchronized Transition rollback(String reason, Instant now) {
+        return rollback(OPERATOR, reason, now);
+    }
+
+    /**
+     * A named operator's rollback ({@link #rollback(String, Instant)}).
+     *
+     * @param actor who ({@code operator} when null or blank)
+     * @param reason why
+     * @param now time of the command
+     * @return the transition
+     * @throws IllegalStateException if the rollout is over
+     */
+    public synchronized Transition rollback(String actor, String reason, Instant now) {
         if (stage.terminal()) {
             throw finished("roll back");
         }
-        return operator(Stage.ROLLED_BACK, reason, now);
+        return operator(Stage.ROLLED_BACK, actor, reason, now);
     }
 
     /**
@@ -484,11 +510,27 @@ public final class RolloutController {
      * @throws IllegalStateException if the rollout is over
      */
     public synchronized Transition abort(String reason, Instant now) {
+        return abort(OPERATOR, reason, now);
+    }
+
+    /**
+     * A named operator's abort ({@link #abort(String, Instant)}).
+     *
+     * @param actor who ({@code operator} when null or blank)
+     * @param reason why
+     * @param now time of the command
+     * @return the transition
+     * @throws IllegalStateException if the rollout is over
+     */
+    public synchronized Transition abort(String actor, String reason, Instant now) {
         if (stage.terminal()) {
             throw finished("abort");
         }
-        return operator(Stage.ABORTED, reason, now);
+        return operator(Stage.ABORTED, actor, reason, now);
     }
+
+    /** The actor of a manual command that names nobody. */
+    private static final String OPERATOR = "operator";
 
     private IllegalStateException finished(String what) {
         return new IllegalStateException(
@@ -500,7 +542,7 @@ public final class RolloutController {
                         + what);
     }
 
-    private Transition operator(Stage to, String reason, Instant now) {
+    private Transition operator(Stage to, String actor, String reason, Instant now) {
         Optional<Significance.Result> t = test();
         Transition.TestFigures tf =
                 t.map(
@@ -512,7 +554,12 @@ public final class RolloutController {
                                                 0))
                         .orElse(null);
         return transition(
-                to, "operator", reason == null || reason.isBlank() ? "manual" : reason, tf, 0, now);
+                to,
+                actor == null || actor.isBlank() ? OPERATOR : actor,
+                reason == null || reason.isBlank() ? "manual" : reason,
+                tf,
+                0,
+                now);
     }
 
     private Transition transition(

@@ -241,8 +241,22 @@ public final class RolloutManager implements AutoCloseable {
      * @throws IllegalStateException if it is over
      */
     public Transition promote(String id, String reason) {
+        return promote(id, null, reason);
+    }
+
+    /**
+     * As {@link #promote(String, String)}, naming who asked.
+     *
+     * @param id rollout id
+     * @param actor who, for the audit log ({@code operator} when null or blank)
+     * @param reason why
+     * @return the transition
+     * @throws java.util.NoSuchElementException if there is no such rollout
+     * @throws IllegalStateException if it is over
+     */
+    public Transition promote(String id, String actor, String reason) {
         RolloutController c = require(id);
-        Transition t = c.promote(reason, clock.instant());
+        Transition t = c.promote(actor, reason, clock.instant());
         applied(c, List.of(t));
         return t;
     }
@@ -257,8 +271,22 @@ public final class RolloutManager implements AutoCloseable {
      * @throws IllegalStateException if it is over
      */
     public Transition rollback(String id, String reason) {
+        return rollback(id, null, reason);
+    }
+
+    /**
+     * As {@link #rollback(String, String)}, naming who asked.
+     *
+     * @param id rollout id
+     * @param actor who, for the audit log ({@code operator} when null or blank)
+     * @param reason why
+     * @return the transition
+     * @throws java.util.NoSuchElementException if there is no such rollout
+     * @throws IllegalStateException if it is over
+     */
+    public Transition rollback(String id, String actor, String reason) {
         RolloutController c = require(id);
-        Transition t = c.rollback(reason, clock.instant());
+        Transition t = c.rollback(actor, reason, clock.instant());
         applied(c, List.of(t));
         return t;
     }
@@ -273,8 +301,22 @@ public final class RolloutManager implements AutoCloseable {
      * @throws IllegalStateException if it is over
      */
     public Transition abort(String id, String reason) {
+        return abort(id, null, reason);
+    }
+
+    /**
+     * As {@link #abort(String, String)}, naming who asked.
+     *
+     * @param id rollout id
+     * @param actor who, for the audit log ({@code operator} when null or blank)
+     * @param reason why
+     * @return the transition
+     * @throws java.util.NoSuchElementException if there is no such rollout
+     * @throws IllegalStateException if it is over
+     */
+    public Transition abort(String id, String actor, String reason) {
         RolloutController c = require(id);
-        Transition t = c.abort(reason, clock.instant());
+        Transition t = c.abort(actor, reason, clock.instant());
         applied(c, List.of(t));
         return t;
     }

@@ -1,9 +1,12 @@
 package dev.quiver.host.session;
 
+import dev.quiver.api.market.Bar;
+import dev.quiver.engine.Step;
 import dev.quiver.engine.SymbolEngine;
 import dev.quiver.engine.session.SymbolSession;
 import dev.quiver.host.store.AccountRow;
 import dev.quiver.host.strategy.BundleLoader;
+import java.util.ArrayDeque;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -50,6 +53,27 @@ final class LiveSession {
      * null.
      */
     StrategyRollouts.Shadow shadow;
+
+    /** Stepped bars the journal keeps per session (the dashboard's history). */
+    static final int JOURNAL_BARS = 10_000;
+
+    /** A stepped bar and what the engine did with it. */
+    record Stepped(Bar bar, Step step) {}
+
+    /**
+     * The last {@link #JOURNAL_BARS} stepped bars, oldest first: filled live and by the replay, so
+     * a restarted service shows the same history.
+     */
+    final ArrayDeque<Stepped> journal = new ArrayDeque<>();
+
+    /** Keeps a stepped bar in the journal (dropping the oldest beyond {@link #JOURNAL_BARS}). */
+    Step record(Bar bar, Step step) {
+        if (journal.size() == JOURNAL_BARS) {
+            journal.removeFirst();
+        }
+        journal.addLast(new Stepped(bar, step));
+        return step;
+    }
 
     SymbolEngine engine() {
         return session.engine();

@@ -80,6 +80,53 @@ final class SessionAnswers {
         return out;
     }
 
+    /**
+     * One bar of a session's history: {@code bar_time}, OHLC, {@code p_up}, {@code agreement},
+     * {@code contributions} (per source: {@code source}, {@code p_up}, {@code weight}) or {@code
+     * no_signal}, and per policy its {@code fraction}, {@code reason}, {@code ordered}, {@code
+     * overridden_by_risk}, {@code equity}, {@code drawdown} and {@code weight} at the close.
+     */
+    static Map<String, Object> historyEntry(LiveSession s, Bar bar, Step step) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("bar_time", step.barTime().toString());
+        out.put("open", bar.open());
+        out.put("high", bar.high());
+        out.put("low", bar.low());
+        out.put("close", bar.close());
+        if (step.signal() != null) {
+            out.put("p_up", step.signal().probabilityUp());
+            out.put("agreement", step.signal().agreement());
+            List<Map<String, Object>> contributions = new ArrayList<>();
+            for (dev.quiver.api.ensemble.SourceContribution c : step.signal().contributions()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("source", c.source());
+                m.put("p_up", c.probabilityUp());
+                m.put("weight", c.weight());
+                contributions.add(m);
+            }
+            out.put("contributions", contributions);
+        } else {
+            out.put("p_up", null);
+            out.put("no_signal", step.noSignalReason());
+        }
+        Map<String, Object> policies = new LinkedHashMap<>();
+        for (int p = 0; p < step.policies().size(); p++) {
+            PolicyStep ps = step.policies().get(p);
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("fraction", ps.decision().fraction());
+            d.put("reason", ps.decision().reason());
+            d.put("ordered", ps.ordered());
+            d.put("overridden_by_risk", ps.decision().overridden());
+            d.put("acting", p == s.acting);
+            d.put("equity", ps.equity());
+            d.put("drawdown", ps.drawdown());
+            d.put("weight", ps.weight());
+            policies.put(ps.policy(), d);
+        }
+        out.put("policies", policies);
+        return out;
+    }
+
     static Map<String, Object> state(LiveSession s, StrategyRollouts rollouts) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("symbol", s.settings.symbol());

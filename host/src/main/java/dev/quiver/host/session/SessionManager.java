@@ -83,6 +83,7 @@ public final class SessionManager implements AutoCloseable {
     private final SessionReplay replays;
     private final Object opening = new Object();
     private volatile EngineListener listener = EngineListener.NONE;
+    private volatile StepObserver observer = StepObserver.NONE;
     private volatile StrategyRollouts rollouts;
     private final ServiceHalt halt;
 
@@ -192,6 +193,80 @@ public final class SessionManager implements AutoCloseable {
     }
 
     private volatile int staleAfterIntervals;
+
+    /** Told of every bar a session steps live (not of replays), e.g. the dashboard's stream. */
+    @FunctionalInterface
+    public interface StepObserver {
+        /** Observes nothing. */
+        StepObserver NONE = (symbol, entry) -> {};
+
+        /**
+         * Called on the session's stepping thread after the bar was committed, the session's
+         * monitor held: must be fast and must not block on a session.
+         *
+         * @param symbol the session
+         * @param entry the bar's history entry, as {@link #history} lists it
+         */
+        void stepped(String symbol, Map<String, Object> entry);
+    }
+
+    /**
+     * Tells {@code observer} of every bar stepped live from now on.
+     *
+     * @param observer the observer, or null for none
+     */
+    public void observer(StepObserver observer) {
+        this.observer = observer == null ? StepObserver.NONE : observer;
+    }
+
+    private void notify(LiveSession s, Bar bar, Step step) {
+        try {
+            observer.stepped(s.settings.symbol(), SessionAnswers.historyEntry(s, bar, step));
+        } catch (RuntimeException e) {
+            // The bar is committed and answered; an observer's fault must not refuse it.
+            LOG.warn("step observer failed on {} at {}", s.settings.symbol(), bar.start(), e);
+        }
+    }
+
+    /**
+     * A session's recent history: per stepped bar (oldest first, at most {@code limit}, from the
+     * last {@value LiveSession#JOURNAL_BARS} kept in memory and rebuilt by the replay), the bar,
+     * the fused signal with its per-source contributions, and each policy's decision with its book.
+     *
+     * @param symbol the session
+     * @param limit the most entries wanted, {@code >= 1}
+     * @return {@code symbol}, {@code account}, {@code generation}, {@code acting_policy}, {@code
+     *     policies}, {@code entries}
+     * @throws QuiverInputException {@code UNKNOWN_SESSION}, {@code BAD_REQUEST} naming {@code
+     *     limit}
+     */
+    public Map<String, Object> history(String symbol, int limit) {
+        if (limit < 1) {
+            throw new QuiverInputException(
+                    "BAD_REQUEST", "limit", "history of " + symbol, limit, "must be >= 1");
+        }
+        return locked(
+                () -> session(symbol),
+                s -> {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("symbol", symbol);
+                    m.put("account", s.account.id());
+                    m.put("generation", s.generation);
+                    m.put("acting_policy", s.settings.policy());
+                    m.put("policies", s.strategy.strategy().policyNames());
+                    m.put("kept_bars", LiveSession.JOURNAL_BARS);
+                    List<Map<String, Object>> entries = new ArrayList<>();
+                    int skip = Math.max(0, s.journal.size() - limit);
+                    for (LiveSession.Stepped x : s.journal) {
+                        if (skip-- > 0) {
+                            continue;
+                        }
+                        entries.add(SessionAnswers.historyEntry(s, x.bar(), x.step()));
+                    }
+                    m.put("entries", entries);
+                    return m;
+                });
+    }
 
     /** Strategy rollouts run on these sessions from now on ({@link StrategyRollouts#connect}). */
     void rollouts(StrategyRollouts rollouts) {
@@ -521,7 +596,7 @@ public final class SessionManager implements AutoCloseable {
                 if (r != null) {
                     r.beforeBar(s, id -> swapOne(s, id, "rollout"), this::storedBars);
                 }
-                last = s.session.append(b);
+                last = s.record(b, s.session.append(b));
                 List<BreakerEvent> all = s.engine().breakerEvents();
                 List<EventRow> audit = new ArrayList<>();
                 for (int i = s.breakerEventsSeen; i < all.size(); i++) {
@@ -539,6 +614,7 @@ public final class SessionManager implements AutoCloseable {
                 if (r != null) {
                     r.afterBar(s, previous, b, last);
                 }
+                notify(s, b, last);
             } catch (RuntimeException e) {
                 // The engine may be ahead of the store: rebuild it from what was committed.
                 rebuild(symbol);

@@ -142,7 +142,7 @@ final class SessionReplay {
             if (recorded != null) {
                 s.engine().replayFailures(recorded);
             }
-            s.session.append(b);
+            s.record(b, s.session.append(b));
             next = apply(s, b.start().toEpochMilli(), commands, fills, bars, next + 1);
         }
         if (!commands.isEmpty()) {

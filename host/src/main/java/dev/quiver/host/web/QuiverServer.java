@@ -26,6 +26,7 @@ import dev.quiver.host.rollout.Transition;
 import dev.quiver.host.session.ServedStrategy;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.staticfiles.Location;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -61,6 +62,7 @@ public final class QuiverServer implements AutoCloseable {
     private final Javalin app;
     private final String openApi;
     private volatile PluginFolderWatcher watcher;
+    private final EventStreams events = new EventStreams();
 
     private final Optional<LiveRollouts> rollouts;
     private final Optional<ServedStrategy> strategy;
@@ -72,7 +74,9 @@ public final class QuiverServer implements AutoCloseable {
             LiveModels models,
             Optional<LiveRollouts> rollouts,
             Optional<ServedStrategy> strategy,
-            double maxFraction) {
+            double maxFraction,
+            String host,
+            DashboardSettings dashboard) {
         this.runtime = runtime;
         this.strategy = strategy;
         this.metrics = metrics;
@@ -94,7 +98,41 @@ public final class QuiverServer implements AutoCloseable {
                 Javalin.create(
                         config -> {
                             config.showJavalinBanner = false;
+                            // The dashboard: its files inside the jar, uPlot from its WebJar.
+                            config.staticFiles.add(
+                                    files -> {
+                                        files.hostedPath = "/";
+                                        files.directory = "/dev/quiver/host/web/dashboard";
+                                        files.location = Location.CLASSPATH;
+                                    });
+                            config.staticFiles.enableWebjars();
                         });
+        ActionGuard guard = ActionGuard.of(host, dashboard.apiToken());
+        app.before(ctx -> guard.check(ctx, (c, status, body) -> json(c, status, body)));
+        events.register(app);
+        DashboardRoutes.register(
+                app, strategy, dashboard, guard, host, (c, status, body) -> json(c, status, body));
+        strategy.ifPresent(
+                s ->
+                        s.sessions()
+                                .observer(
+                                        (symbol, entry) ->
+                                                events.publish(
+                                                        "decision",
+                                                        Map.of("symbol", symbol, "entry", entry),
+                                                        EventStreams.Page.LIVE,
+                                                        EventStreams.Page.ACCOUNT,
+                                                        EventStreams.Page.ROLLOUTS)));
+        rollouts.ifPresent(
+                r ->
+                        r.manager()
+                                .onTransition(
+                                        (spec, t) ->
+                                                events.publish(
+                                                        "transition",
+                                                        t,
+                                                        EventStreams.Page.ROLLOUTS,
+                                                        EventStreams.Page.MODELS)));
         app.post("/v1/decisions", this::decision);
         app.get("/v1/plugins", this::plugins);
         app.post("/v1/rollouts", ctx -> rolloutCall(ctx, () -> startRollout(ctx)));
@@ -293,8 +331,54 @@ public final class QuiverServer implements AutoCloseable {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_OPTION] --max-position must be in (0, 1], was " + maxFraction);
         }
+        return start(
+                runtime,
+                metrics,
+                models,
+                rollouts,
+                strategy,
+                host,
+                port,
+                maxFraction,
+                DashboardSettings.defaults());
+    }
+
+    /**
+     * Starts the API and the dashboard at {@code /} as {@link #start(PluginRuntime,
+     * PrometheusMeterRegistry, LiveModels, Optional, Optional, String, int, double)}, with the
+     * dashboard's settings: where reports are listed from, and the token state-changing requests
+     * need when {@code host} is not a loopback address (without one they are refused there).
+     *
+     * @param runtime started plugins; stays owned by the caller
+     * @param metrics the registry {@code /metrics} exposes; closed with the server
+     * @param models the bound model versions, or null for none
+     * @param rollouts the service's rollouts, or empty
+     * @param strategy the served bundle and its sessions, or empty
+     * @param host address to bind
+     * @param port port, 0 for any free one
+     * @param maxFraction the risk guard's cap, in (0, 1]
+     * @param dashboard the reports folder and the API token
+     * @return the running server
+     * @throws IllegalArgumentException if {@code maxFraction} is outside (0, 1] or {@code host}
+     *     does not resolve
+     */
+    public static QuiverServer start(
+            PluginRuntime runtime,
+            PrometheusMeterRegistry metrics,
+            LiveModels models,
+            Optional<LiveRollouts> rollouts,
+            Optional<ServedStrategy> strategy,
+            String host,
+            int port,
+            double maxFraction,
+            DashboardSettings dashboard) {
+        if (!(maxFraction > 0 && maxFraction <= 1)) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] --max-position must be in (0, 1], was " + maxFraction);
+        }
         QuiverServer server =
-                new QuiverServer(runtime, metrics, models, rollouts, strategy, maxFraction);
+                new QuiverServer(
+                        runtime, metrics, models, rollouts, strategy, maxFraction, host, dashboard);
         server.app.start(host, port);
         if (models != null) {
             models.startPolling(server.pipelines);
@@ -322,6 +406,12 @@ public final class QuiverServer implements AutoCloseable {
      */
     public Pipeline publish(PluginTransition transition) {
         Pipeline now = swapIn(transition);
+        events.publish(
+                "plugins",
+                Map.of("generation", now.generation(), "actions", transition.actions()),
+                EventStreams.Page.PLUGINS,
+                EventStreams.Page.MODELS,
+                EventStreams.Page.LIVE);
         if (models != null) {
             // A replaced plugin took its bound model instances out: serve the versions again.
             models.rebind(
@@ -523,12 +613,13 @@ public final class QuiverServer implements AutoCloseable {
         if (reason == null || reason.isBlank()) {
             reason = "operator " + what + " over HTTP";
         }
+        String actor = ctx.queryParam("actor");
         RolloutManager m = live().manager();
         Transition t =
                 switch (what) {
-                    case "promote" -> m.promote(id, reason);
-                    case "rollback" -> m.rollback(id, reason);
-                    default -> m.abort(id, reason);
+                    case "promote" -> m.promote(id, actor, reason);
+                    case "rollback" -> m.rollback(id, actor, reason);
+                    default -> m.abort(id, actor, reason);
                 };
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("transition", t);
@@ -837,6 +928,7 @@ public final class QuiverServer implements AutoCloseable {
         if (models != null) {
             models.stopPolling();
         }
+        events.close();
         app.stop();
         bundleDecisions.ifPresent(BundleDecisions::close);
         pipelines.close();

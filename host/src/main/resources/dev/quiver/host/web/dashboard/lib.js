@@ -1,0 +1,142 @@
+// Shared helpers: JSON calls, element building, formatting, the page's event stream, charts.
+
+let about = {};
+export function setAbout(a) { about = a; }
+export function getAbout() { return about; }
+
+/** A JSON call; an error answer throws with the service's message. */
+export async function api(path, options = {}) {
+  const headers = Object.assign({ Accept: "application/json" }, options.headers || {});
+  const token = document.getElementById("token");
+  if (options.method && options.method !== "GET" && token && token.value) {
+    headers.Authorization = `Bearer ${token.value}`;
+  }
+  const r = await fetch(path, Object.assign({}, options, { headers, credentials: "omit" }));
+  const text = await r.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch (e) { body = { message: text }; }
+  if (!r.ok) {
+    const err = new Error(`${r.status} ${(body && (body.message || body.error)) || r.statusText}`);
+    err.status = r.status;
+    err.body = body;
+    throw err;
+  }
+  return body;
+}
+
+/** el("td", {class: "num"}, "1.0") */
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(e.dataset, v);
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : String(c));
+  }
+  return e;
+}
+
+export function table(headers, rows, attrs = {}) {
+  return el("table", attrs,
+    el("thead", {}, el("tr", {}, headers.map((h) =>
+      el("th", { scope: "col", class: /^(#|num:)/.test(h) ? "num" : null }, h.replace(/^num:/, ""))))),
+    el("tbody", {}, rows));
+}
+
+/** 2026-12-07T10:54:08Z -> "2026-12-07 10:54:08 UTC" */
+export function utc(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (isNaN(d)) return String(iso);
+  return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "").replace(/Z$/, "") + " UTC";
+}
+
+export function num(x, digits = 2) {
+  if (x === null || x === undefined || Number.isNaN(x)) return "—";
+  return Number(x).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** A fraction as percent: 0.1234 -> "12.34 %" */
+export function pct(x, digits = 2) {
+  if (x === null || x === undefined || Number.isNaN(x)) return "—";
+  return `${num(x * 100, digits)} %`;
+}
+
+export function money(x, currency) {
+  if (x === null || x === undefined) return "—";
+  return `${num(x, 2)} ${currency || ""}`.trim();
+}
+
+/** A definition-list figure whose raw value the tests can read (data-value). */
+export function figure(label, field, value, shown) {
+  return el("div", {},
+    el("dt", {}, label),
+    el("dd", { "data-field": field, "data-value": value === null || value === undefined ? "" : String(value) }, shown));
+}
+
+/**
+ * The page's event stream: one EventSource on /v1/events/{page}. handlers: {eventName: fn(data)}.
+ * Returns {close}.
+ */
+export function stream(page, handlers) {
+  const status = document.getElementById("stream");
+  const source = new EventSource(`/v1/events/${page}`);
+  source.onopen = () => { status.textContent = "live"; status.className = "up"; };
+  source.onerror = () => { status.textContent = "reconnecting…"; status.className = "down"; };
+  for (const [name, fn] of Object.entries(handlers)) {
+    source.addEventListener(name, (ev) => fn(JSON.parse(ev.data)));
+  }
+  return { close: () => source.close() };
+}
+
+/** Calls fn at most once per `ms`, the last call winning. */
+export function throttle(fn, ms) {
+  let timer = null;
+  let pending = false;
+  return () => {
+    if (timer) { pending = true; return; }
+    fn();
+    timer = setTimeout(() => { timer = null; if (pending) { pending = false; fn(); } }, ms);
+  };
+}
+
+const PALETTE = ["#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#0e7490", "#a16207", "#be123c"];
+export function color(i) { return PALETTE[i % PALETTE.length]; }
+
+/**
+ * A uPlot time chart in `where`, sized to its width. series: [{label, stroke, points?, width?}];
+ * data: [xs(seconds), ...ys]. Returns the uPlot instance (with .dispose()).
+ */
+export function chart(where, title, series, data, opts = {}) {
+  const width = Math.max(320, where.clientWidth || 600);
+  const u = new uPlot({
+    title,
+    width,
+    height: opts.height || 240,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
+    scales: Object.assign({ x: { time: true } }, opts.scales || {}),
+    axes: [{ label: "time (UTC)" }, { label: opts.yLabel || "", size: 70 }],
+    series: [{ label: "time (UTC)" }].concat(series.map((s) => Object.assign({
+      stroke: s.stroke, width: s.width || 1.5, spanGaps: false,
+    }, s))),
+    legend: { live: true },
+  }, data, where);
+  const onResize = () => u.setSize({ width: Math.max(320, where.clientWidth || 600), height: opts.height || 240 });
+  window.addEventListener("resize", onResize);
+  u.dispose = () => { window.removeEventListener("resize", onResize); u.destroy(); };
+  return u;
+}
+
+export function seconds(iso) { return Date.parse(iso) / 1000; }
+
+/** A generic key/value table for objects whose shape the page does not know in detail. */
+export function kv(obj, attrs = {}) {
+  const rows = Object.entries(obj || {}).map(([k, v]) => el("tr", {}, el("th", { scope: "row" }, k),
+    el("td", {}, v !== null && typeof v === "object" ? JSON.stringify(v) : v === null ? "—" : String(v))));
+  return el("table", attrs, el("tbody", {}, rows));
+}

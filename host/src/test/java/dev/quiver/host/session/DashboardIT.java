@@ -1,0 +1,354 @@
+package dev.quiver.host.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.quiver.engine.market.BarData;
+import dev.quiver.host.data.BundledData;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Level;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.logging.LogEntry;
+import org.openqa.selenium.logging.LogType;
+import org.openqa.selenium.logging.LoggingPreferences;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The dashboard in a real headless Chromium (Debian's {@code chromium} through its {@code
+ * chromedriver}) against {@code bin/quiver serve} as a child JVM, fed the bundled BTC 4h bars: a
+ * paper session stepped over the API, a strategy rollout whose challenger is a copy of the bundle
+ * the build fitted (another folder, so another bundle). Each page loads with no console error; the
+ * Live page's charts draw (a canvas with painted pixels); a bar posted over the API shows its
+ * decision on the Live page without a reload (server-sent events); the Account page's figures equal
+ * {@code GET /v1/accounts/{id}}; promote on the Rollouts page, through its confirm dialog with who
+ * and why, moves the stage and the audit trail holds both; the fit's walk-forward report is listed
+ * on Reports and opens. Screenshots of every page go to {@code target/dashboard/}. Timings are
+ * printed, never asserted.
+ *
+ * <p>Without {@code /usr/bin/chromium} and {@code /usr/bin/chromedriver} it fails (never skips):
+ * {@code .ci/run} installs them ({@code apt-get install chromium chromium-driver}).
+ */
+class DashboardIT {
+
+    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    static final Path SCREENSHOTS = Path.of("target", "dashboard");
+
+    /** Warm-up through this bar; the session is stepped from the next one. */
+    static final Instant T = Instant.parse("2022-01-01T00:00:00Z");
+
+    /** Bars stepped (in one request) before the browser opens the Live page. */
+    static final int STEPPED_BARS = 500;
+
+    /** The bundle the build fitted on the bundled BTC bars, shipped in the distribution. */
+    static final Path EMBEDDED = ServeProcess.DISTRIBUTION.resolve("strategies/btc-usd-4h");
+
+    static final String REPORT = "walk-forward-report";
+    static final String SYMBOL = "BTC";
+    static final String ACCOUNT = "dash-btc";
+    static final String ROLLOUT = "dash-shadow";
+    static final Duration WAIT = Duration.ofSeconds(30);
+
+    @TempDir Path work;
+
+    @Test
+    void everyPageLoadsLiveDecisionsArriveByEventsAndAPromotionIsAudited() throws Exception {
+        assertThat(CHROMIUM)
+                .as("Debian's chromium (.ci/run installs it: apt-get install chromium)")
+                .isExecutable();
+        assertThat(CHROMEDRIVER)
+                .as("Debian's chromedriver (.ci/run installs it: apt-get install chromium-driver)")
+                .isExecutable();
+        long started = System.nanoTime();
+        // The challenger: a copy of the bundle the build fitted (a bundle's id is its folder, so
+        // the copy is another bundle with the same policies), and its walk-forward report for
+        // the Reports page. The rollout's mechanics are under test here, not the challenger.
+        Path challenger = copy(EMBEDDED, work.resolve("challenger"));
+        copy(EMBEDDED.resolveSibling(EMBEDDED.getFileName() + "-report"), work.resolve(REPORT));
+        BarData btc = BundledData.BTC_USD_4H.load();
+        int next = 0;
+        while (!btc.bar(next).start().isAfter(T)) {
+            next++;
+        }
+        try (ServeProcess serve =
+                ServeProcess.start(
+                        work,
+                        "serve",
+                        "--state-url",
+                        "jdbc:sqlite:" + work.resolve("state.db"),
+                        "--rollouts-dir",
+                        work.resolve("rollouts").toString(),
+                        "--reports-dir",
+                        work.toString())) {
+            open(serve);
+            List<Map<String, Object>> history = new ArrayList<>();
+            for (int i = 0; i < STEPPED_BARS; i++, next++) {
+                history.add(StrategyParityIT.bar(btc.bar(next)));
+            }
+            serve.ok("POST", "/v1/sessions/" + SYMBOL + "/bars", Map.of("bars", history));
+            Map<String, Object> spec = new LinkedHashMap<>();
+            spec.put("id", ROLLOUT);
+            spec.put("challenger", Map.of("strategy", challenger.toString()));
+            spec.put("mode", "shadow");
+            spec.put("rules", Map.of("metric", "log_loss", "min_samples", 30, "automatic", false));
+            ServeProcess.Answer rollout = serve.post("/v1/rollouts", spec);
+            assertThat(rollout.status()).as(rollout.toString()).isEqualTo(201);
+
+            Files.createDirectories(SCREENSHOTS);
+            WebDriver driver = browser();
+            try {
+                String base = "http://127.0.0.1:" + serve.port + "/";
+                // A page re-rendered between finding an element and reading it: look again.
+                WebDriverWait wait = new WebDriverWait(driver, WAIT);
+                wait.ignoring(StaleElementReferenceException.class);
+
+                // Live: history drawn, then a pushed bar's decision appears without a reload.
+                long loadStart = System.nanoTime();
+                driver.get(base + "#/live/" + SYMBOL);
+                wait.until(d -> d.findElements(By.cssSelector("#decisions tr")).size() > 0);
+                wait.until(
+                        d ->
+                                ((JavascriptExecutor) d)
+                                                .executeScript(
+                                                        "return window.__quiver &&"
+                                                                + " window.__quiver.ready")
+                                        != null);
+                Object drawn =
+                        ((JavascriptExecutor) driver).executeScript("return window.__quiver.ready");
+                System.out.printf(
+                        "DashboardIT: Live page with %d bars of history drawn %d ms after the"
+                                + " navigation started (browser clock; %d ms for the test,"
+                                + " driver round trips included)%n",
+                        STEPPED_BARS,
+                        ((Number) drawn).longValue(),
+                        (System.nanoTime() - loadStart) / 1_000_000);
+                assertPainted(driver, "#price-chart canvas");
+                assertPainted(driver, "#pup-chart canvas");
+                wait.until(d -> "live".equals(d.findElement(By.id("stream")).getText()));
+                ((JavascriptExecutor) driver).executeScript("document.body.dataset.marker='kept'");
+                String pushed = btc.bar(next).start().toString();
+                JsonNode decided =
+                        serve.ok("POST", "/v1/sessions/" + SYMBOL + "/bars", bars(btc, next));
+                long postReturned = System.currentTimeMillis();
+                next++;
+                By row = By.cssSelector("#decisions tr[data-bar-time='" + pushed + "']");
+                wait.until(d -> !d.findElements(row).isEmpty());
+                assertThat(
+                                ((JavascriptExecutor) driver)
+                                        .executeScript("return document.body.dataset.marker"))
+                        .as("the page was not reloaded")
+                        .isEqualTo("kept");
+                Object painted =
+                        ((JavascriptExecutor) driver)
+                                .executeScript(
+                                        "return window.__quiver.painted[arguments[0]]", pushed);
+                System.out.printf(
+                        "DashboardIT: decision of %s painted %d ms after its POST returned%n",
+                        pushed, ((Number) painted).longValue() - postReturned);
+                String acting = decided.at("/account/policy").asText();
+                String fraction =
+                        percent(decided.at("/decisions/" + acting + "/fraction").asDouble());
+                assertThat(driver.findElement(row).getText())
+                        .contains(fraction)
+                        .contains(decided.at("/decisions/" + acting + "/reason").asText());
+                wait.until(
+                        d -> !d.findElements(By.cssSelector("#breakers [data-breaker]")).isEmpty());
+                shot(driver, "live");
+
+                // Account: the figures are GET /v1/accounts/{id}'s.
+                driver.get(base + "#/account/" + ACCOUNT);
+                wait.until(d -> !d.findElements(By.cssSelector("[data-field='equity']")).isEmpty());
+                JsonNode account = serve.ok("GET", "/v1/accounts/" + ACCOUNT, null);
+                for (String field :
+                        List.of(
+                                "equity",
+                                "cash",
+                                "position_units",
+                                "position_weight",
+                                "high_water_mark",
+                                "drawdown",
+                                "daily_pnl",
+                                "starting_equity")) {
+                    String shown =
+                            driver.findElement(By.cssSelector("[data-field='" + field + "']"))
+                                    .getDomAttribute("data-value");
+                    assertThat(Double.parseDouble(shown))
+                            .as(field)
+                            .isEqualTo(account.get(field).asDouble());
+                }
+                assertPainted(driver, "#equity-chart canvas");
+                shot(driver, "account");
+
+                // Rollouts: promote through the confirm dialog; the stage moves, the audit says
+                // who and why.
+                driver.get(base + "#/rollouts");
+                By promote =
+                        By.cssSelector(
+                                "button[data-action='promote'][data-rollout='" + ROLLOUT + "']");
+                wait.until(d -> !d.findElements(promote).isEmpty());
+                assertThat(stage(driver)).isEqualTo("shadow");
+                wait.until(
+                        d -> {
+                            d.findElement(promote).click();
+                            return true;
+                        });
+                WebElement dialog = driver.findElement(By.id("confirm"));
+                wait.until(d -> dialog.getDomAttribute("open") != null);
+                // An empty reason is not sent.
+                driver.findElement(By.id("confirm-actor")).sendKeys("it-operator");
+                driver.findElement(By.id("confirm-ok")).click();
+                assertThat(dialog.getDomAttribute("open")).isNotNull();
+                assertThat(serve.ok("GET", "/v1/rollouts/" + ROLLOUT, null).get("stage").asText())
+                        .isEqualTo("shadow");
+                driver.findElement(By.id("confirm-reason"))
+                        .sendKeys("challenger looks sound in the dashboard test");
+                driver.findElement(By.id("confirm-ok")).click();
+                wait.until(d -> "canary".equals(stage(d)));
+                JsonNode after = serve.ok("GET", "/v1/rollouts/" + ROLLOUT, null);
+                assertThat(after.get("stage").asText()).isEqualTo("canary");
+                JsonNode last = after.get("transitions").get(after.get("transitions").size() - 1);
+                assertThat(last.get("actor").asText()).isEqualTo("it-operator");
+                assertThat(last.get("reason").asText())
+                        .isEqualTo("challenger looks sound in the dashboard test");
+                assertThat(last.get("to").asText()).isEqualTo("canary");
+                assertThat(driver.findElement(By.cssSelector("tr.transition .actor")).getText())
+                        .isEqualTo("it-operator");
+                shot(driver, "rollouts");
+
+                // Models, Plugins, Reports, Training load; Reports lists the fit's report.
+                driver.get(base + "#/models");
+                wait.until(d -> !d.findElements(By.id("provenance")).isEmpty());
+                shot(driver, "models");
+                driver.get(base + "#/plugins");
+                wait.until(d -> !d.findElements(By.cssSelector("[data-plugin]")).isEmpty());
+                shot(driver, "plugins");
+                driver.get(base + "#/reports");
+                By report = By.cssSelector("[data-report='" + REPORT + "'] a");
+                wait.until(d -> !d.findElements(report).isEmpty());
+                shot(driver, "reports");
+                String href = driver.findElement(report).getDomProperty("href");
+                driver.get(href);
+                wait.until(d -> d.getPageSource().contains("<h"));
+                driver.get(base + "#/training");
+                wait.until(d -> !d.findElements(By.id("training")).isEmpty());
+                assertThat(driver.findElement(By.id("training")).getText())
+                        .contains("not available");
+                shot(driver, "training");
+
+                List<String> errors = new ArrayList<>();
+                for (LogEntry e : driver.manage().logs().get(LogType.BROWSER)) {
+                    if (e.getLevel().intValue() >= Level.SEVERE.intValue()) {
+                        errors.add(e.getMessage());
+                    }
+                }
+                assertThat(errors).as("browser console errors").isEmpty();
+            } finally {
+                driver.quit();
+            }
+        }
+        System.out.printf("DashboardIT: took %.1f s in all%n", (System.nanoTime() - started) / 1e9);
+    }
+
+    /** The JS page's percent format of a fraction: 0.1234 -> "12.34 %". */
+    static String percent(double fraction) {
+        return String.format(java.util.Locale.US, "%,.2f %%", fraction * 100);
+    }
+
+    private static String stage(WebDriver d) {
+        List<WebElement> badges =
+                d.findElements(By.cssSelector("[data-rollout='" + ROLLOUT + "'] [data-stage]"));
+        return badges.isEmpty() ? null : badges.get(0).getDomAttribute("data-stage");
+    }
+
+    /** Some pixel of the chart's canvas is painted (not blank). */
+    private static void assertPainted(WebDriver driver, String canvas) {
+        Object painted =
+                ((JavascriptExecutor) driver)
+                        .executeScript(
+                                "const c = document.querySelector(arguments[0]);"
+                                        + "if (!c) return -1;"
+                                        + "const d = c.getContext('2d').getImageData(0, 0,"
+                                        + " c.width, c.height).data;"
+                                        + "let n = 0; for (let i = 3; i < d.length; i += 4)"
+                                        + " if (d[i] > 0) n++; return n;",
+                                canvas);
+        assertThat(((Number) painted).longValue()).as("painted pixels of " + canvas).isPositive();
+    }
+
+    private static void shot(WebDriver driver, String page) throws Exception {
+        File f = ((org.openqa.selenium.TakesScreenshot) driver).getScreenshotAs(OutputType.FILE);
+        Files.copy(
+                f.toPath(),
+                SCREENSHOTS.resolve(page + ".png"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private WebDriver browser() throws Exception {
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM.toFile());
+        Path profile = Files.createDirectories(work.resolve("chromium-profile"));
+        options.addArguments(
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                "--window-size=1280,800",
+                "--user-data-dir=" + profile);
+        LoggingPreferences logs = new LoggingPreferences();
+        logs.enable(LogType.BROWSER, Level.ALL);
+        options.setCapability("goog:loggingPrefs", logs);
+        ChromeDriverService service =
+                new ChromeDriverService.Builder()
+                        .usingDriverExecutable(CHROMEDRIVER.toFile())
+                        .usingAnyFreePort()
+                        .build();
+        return new ChromeDriver(service, options);
+    }
+
+    private static void open(ServeProcess serve) throws Exception {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("account", ACCOUNT);
+        body.put("starting_equity", 10_000.0);
+        body.put("mode", "paper");
+        body.put("interval", "PT4H");
+        body.put("policy", "kelly_ml");
+        body.put("warmup", Map.of("dataset", "btc-usd-4h", "until", T.toString()));
+        serve.ok("PUT", "/v1/sessions/" + SYMBOL, body);
+    }
+
+    private static Path copy(Path from, Path to) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> files = Files.walk(from)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, to.resolve(from.relativize(f).toString()));
+            }
+        }
+        return to;
+    }
+
+    private static Map<String, Object> bars(BarData data, int i) {
+        return Map.of("bars", List.of(StrategyParityIT.bar(data.bar(i))));
+    }
+}
