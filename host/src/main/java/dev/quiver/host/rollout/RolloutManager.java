@@ -415,26 +415,46 @@ public final class RolloutManager implements AutoCloseable {
      * @throws RuntimeException the first failure, the others suppressed, once every state was tried
      */
     public void flush() {
-        List<RolloutController> todo;
-        synchronized (dirty) {
-            todo = new ArrayList<>(dirty.values());
-            dirty.clear();
-        }
-        RuntimeException failed = null;
-        for (RolloutController c : todo) {
-            try {
-                commit(c, List.of());
-            } catch (RuntimeException e) {
-                // marked dirty again by commit; the others are still written
-                if (failed == null) {
-                    failed = e;
-                } else {
-                    failed.addSuppressed(e);
+        // Under the save lock from taking the marks to the last commit, so that {@link #isSaved}
+        // never sees a state unmarked and not yet written. The decision path only takes the marks'
+        // own lock (saveSoon), never this one, unless it commits a transition.
+        synchronized (saveLock) {
+            List<RolloutController> todo;
+            synchronized (dirty) {
+                todo = new ArrayList<>(dirty.values());
+                dirty.clear();
+            }
+            RuntimeException failed = null;
+            for (RolloutController c : todo) {
+                try {
+                    commit(c, List.of());
+                } catch (RuntimeException e) {
+                    // marked dirty again by commit; the others are still written
+                    if (failed == null) {
+                        failed = e;
+                    } else {
+                        failed.addSuppressed(e);
+                    }
                 }
             }
+            if (failed != null) {
+                throw failed;
+            }
         }
-        if (failed != null) {
-            throw failed;
+    }
+
+    /**
+     * Whether everything recorded so far for a rollout is in the store: no outcome waits for the
+     * next flush and no transition is owed. What a crash right now would keep.
+     *
+     * @param id the rollout's id
+     * @return true when the stored state equals the state in memory
+     */
+    public boolean isSaved(String id) {
+        synchronized (saveLock) {
+            synchronized (dirty) {
+                return !dirty.containsKey(id) && !owed.containsKey(id);
+            }
         }
     }
 
