@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * RELIABILITY.md P10 through the running service: {@code bin/quiver serve} of the distribution (a
  * child JVM on SQLite) with a canary rollout of {@code prediction-analogs} (k = 50 against the
- * installed k = 25) at 10%, keyed by symbol. Each of 400 keys decides on two consecutive real
+ * installed k = 25) at 10%, keyed by symbol. Each of 200 keys decides on two consecutive real
  * BTC-USD 4h bars (the second request scores the first for both variants); every decision is routed
  * as the rule says ({@link CanaryRouter}: MurmurHash3 bucket below 1,000 of 10,000); once the
  * service reports its state saved, it is killed with SIGKILL and started again on the same store:
@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 class RolloutCrashIT {
 
     static final String ID = "analogs-canary-10";
-    static final int KEYS = 400;
+    static final int KEYS = 200;
     static final int BARS = 150;
 
     static final String SPEC =
@@ -72,6 +72,8 @@ class RolloutCrashIT {
                     plugins.resolve(zip));
         }
         String[] args = {
+            "--strategy",
+            "none",
             "--plugins-dir",
             plugins.toString(),
             "--state-url",
