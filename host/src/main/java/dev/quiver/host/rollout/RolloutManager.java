@@ -415,31 +415,27 @@ public final class RolloutManager implements AutoCloseable {
      * @throws RuntimeException the first failure, the others suppressed, once every state was tried
      */
     public void flush() {
-        // Under the save lock from taking the marks to the last commit, so that {@link #isSaved}
-        // never sees a state unmarked and not yet written. The decision path only takes the marks'
-        // own lock (saveSoon), never this one, unless it commits a transition.
-        synchronized (saveLock) {
-            List<RolloutController> todo;
-            synchronized (dirty) {
-                todo = new ArrayList<>(dirty.values());
-                dirty.clear();
-            }
-            RuntimeException failed = null;
-            for (RolloutController c : todo) {
-                try {
-                    commit(c, List.of());
-                } catch (RuntimeException e) {
-                    // marked dirty again by commit; the others are still written
-                    if (failed == null) {
-                        failed = e;
-                    } else {
-                        failed.addSuppressed(e);
-                    }
+        // The marks stay until each commit takes its own off under the save lock, right before it
+        // writes: so {@link #isSaved} never sees a state unmarked and not yet written.
+        List<RolloutController> todo;
+        synchronized (dirty) {
+            todo = new ArrayList<>(dirty.values());
+        }
+        RuntimeException failed = null;
+        for (RolloutController c : todo) {
+            try {
+                commit(c, List.of());
+            } catch (RuntimeException e) {
+                // marked dirty again by commit; the others are still written
+                if (failed == null) {
+                    failed = e;
+                } else {
+                    failed.addSuppressed(e);
                 }
             }
-            if (failed != null) {
-                throw failed;
-            }
+        }
+        if (failed != null) {
+            throw failed;
         }
     }
 

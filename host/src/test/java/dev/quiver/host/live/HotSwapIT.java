@@ -107,15 +107,7 @@ class HotSwapIT {
         // load test; the service under test keeps the quick ones.
         registrar =
                 new ModelRegistrar(
-                        new MlflowClient(
-                                new MlflowHttp(
-                                        LocalMlflow.uri(),
-                                        new MlflowHttp.Settings(
-                                                Duration.ofSeconds(5),
-                                                Duration.ofSeconds(60),
-                                                3,
-                                                Duration.ofMillis(200),
-                                                Duration.ofSeconds(2)))));
+                        new MlflowClient(new MlflowHttp(LocalMlflow.uri(), patientSettings())));
 
         ObjectNode sidecar = (ObjectNode) JSON.readTree(LSTM_SIDECAR.toFile());
         ArrayNode mean = (ArrayNode) sidecar.path("normalisation").path("mean");
@@ -144,6 +136,16 @@ class HotSwapIT {
                 2,
                 Duration.ofMillis(50),
                 Duration.ofMillis(200));
+    }
+
+    /** For registering versions: MLflow can answer slowly on the shared machine. */
+    static MlflowHttp.Settings patientSettings() {
+        return new MlflowHttp.Settings(
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(60),
+                3,
+                Duration.ofMillis(200),
+                Duration.ofSeconds(2));
     }
 
     static LiveModels.Settings fastPolling() {
@@ -1100,7 +1102,7 @@ class HotSwapIT {
             MlflowClient own = new MlflowClient(new MlflowHttp(uri, quickSettings()));
             String name = unique("quiver-lstm-down");
             String v1 =
-                    new ModelRegistrar(own)
+                    new ModelRegistrar(new MlflowClient(new MlflowHttp(uri, patientSettings())))
                             .register(
                                     name,
                                     LSTM,
