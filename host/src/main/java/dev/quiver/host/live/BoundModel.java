@@ -110,6 +110,7 @@ final class BoundModel {
             for (Refusal r : refused.values()) {
                 Map<String, Object> x = new LinkedHashMap<>();
                 x.put("version", r.version());
+                x.put("state", "REJECTED");
                 x.put("reason", r.reason());
                 x.put("detail", r.detail());
                 x.put("at", r.at().toString());

@@ -49,6 +49,8 @@ public final class PipelineHolder implements AutoCloseable {
         final Pipeline pipeline;
         final AtomicInteger references = new AtomicInteger(1);
         final AtomicBoolean drained = new AtomicBoolean();
+        final AtomicLong leases = new AtomicLong();
+        final AtomicInteger openLeases = new AtomicInteger();
         volatile Runnable onDrained;
 
         Slot(Pipeline pipeline) {
@@ -61,6 +63,28 @@ public final class PipelineHolder implements AutoCloseable {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger retiredPending = new AtomicInteger();
     private final AtomicLong drainFailures = new AtomicLong();
+    private final java.util.Deque<Retirement> retirements = new java.util.ArrayDeque<>();
+
+    /** How many retirements {@link #retirements()} keeps (the most recent). */
+    public static final int RETIREMENTS_KEPT = 256;
+
+    /**
+     * A retired pipeline whose {@code onDrained} action ran (what the swap replaced was closed).
+     *
+     * @param generation the retired pipeline's generation
+     * @param leases decisions that held it, over its whole life
+     * @param inFlightAtClose leases on it still open when its {@code onDrained} action started (0
+     *     unless the holder is broken: the action runs only once the reference count is 0)
+     * @param closedAt when the action finished
+     * @param failed whether the action threw
+     */
+    public record Retirement(
+            long generation,
+            long leases,
+            int inFlightAtClose,
+            java.time.Instant closedAt,
+            boolean failed) {}
+
     private final ExecutorService drainer =
             Executors.newSingleThreadExecutor(
                     r -> {
@@ -91,6 +115,8 @@ public final class PipelineHolder implements AutoCloseable {
             s.references.incrementAndGet();
             if (s == current) {
                 inFlight.incrementAndGet();
+                s.leases.incrementAndGet();
+                s.openLeases.incrementAndGet();
                 return new Lease(s);
             }
             // A swap landed between the read and the increment: hand it back and take the new one.
@@ -149,6 +175,18 @@ public final class PipelineHolder implements AutoCloseable {
     }
 
     /**
+     * The most recent retired pipelines whose replaced instances were closed, oldest first (at most
+     * {@value #RETIREMENTS_KEPT}).
+     *
+     * @return a copy
+     */
+    public List<Retirement> retirements() {
+        synchronized (retirements) {
+            return List.copyOf(retirements);
+        }
+    }
+
+    /**
      * Waits until every retired pipeline has drained and its {@code onDrained} action has run.
      *
      * @param timeout how long to wait at most
@@ -182,15 +220,31 @@ public final class PipelineHolder implements AutoCloseable {
         Runnable action = s.onDrained;
         drainer.execute(
                 () -> {
+                    // Decisions still holding this generation (0 unless the counting is broken).
+                    int open = s.openLeases.get();
+                    boolean failed = false;
                     try {
                         action.run();
                     } catch (RuntimeException | Error e) {
+                        failed = true;
                         drainFailures.incrementAndGet();
                         LOG.error(
                                 "[Quiver/DRAIN_FAILED] closing what generation {} replaced failed",
                                 s.pipeline.generation(),
                                 e);
                     } finally {
+                        synchronized (retirements) {
+                            retirements.addLast(
+                                    new Retirement(
+                                            s.pipeline.generation(),
+                                            s.leases.get(),
+                                            open,
+                                            java.time.Instant.now(),
+                                            failed));
+                            while (retirements.size() > RETIREMENTS_KEPT) {
+                                retirements.removeFirst();
+                            }
+                        }
                         synchronized (retiredPending) {
                             retiredPending.decrementAndGet();
                             retiredPending.notifyAll();
@@ -244,6 +298,7 @@ public final class PipelineHolder implements AutoCloseable {
         public void close() {
             if (closed.compareAndSet(false, true)) {
                 inFlight.decrementAndGet();
+                slot.openLeases.decrementAndGet();
                 release(slot);
             }
         }

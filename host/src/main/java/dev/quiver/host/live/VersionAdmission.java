@@ -145,6 +145,7 @@ final class VersionAdmission {
         }
         PredictionCapability fresh;
         try {
+            testLoadDelay();
             fresh =
                     runtime.newPrediction(
                                     s.binding.capability(),
@@ -235,6 +236,38 @@ final class VersionAdmission {
                         ? child.cases() + " cases, max |diff| " + child.maxAbsDiff()
                         : child.reason());
         return null;
+    }
+
+    /**
+     * Test-only system property: milliseconds to sleep before the plugin builds an instance of a
+     * version, so tests can show the old version serving through a slow load (RELIABILITY.md P6: "a
+     * model whose load takes 5 s"). Unset (the default) means no delay; never set in production.
+     */
+    static final String TEST_LOAD_DELAY_PROPERTY = "quiver.test.model-load-delay-ms";
+
+    private static void testLoadDelay() {
+        String ms = System.getProperty(TEST_LOAD_DELAY_PROPERTY);
+        if (ms == null || ms.isBlank()) {
+            return;
+        }
+        long delay;
+        try {
+            delay = Long.parseLong(ms.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] -D"
+                            + TEST_LOAD_DELAY_PROPERTY
+                            + "="
+                            + ms
+                            + ": not a number",
+                    e);
+        }
+        try {
+            Thread.sleep(delay);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted during the test load delay", e);
+        }
     }
 
     String refuse(BoundModel s, String version, String reason, String detail) {

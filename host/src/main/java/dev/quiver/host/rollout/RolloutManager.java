@@ -457,10 +457,11 @@ public final class RolloutManager implements AutoCloseable {
      * @throws RuntimeException the first failure, the others suppressed, once every state was tried
      */
     public void flush() {
+        // The marks stay until each commit takes its own off under the save lock, right before it
+        // writes: so {@link #isSaved} never sees a state unmarked and not yet written.
         List<RolloutController> todo;
         synchronized (dirty) {
             todo = new ArrayList<>(dirty.values());
-            dirty.clear();
         }
         RuntimeException failed = null;
         for (RolloutController c : todo) {
@@ -477,6 +478,21 @@ public final class RolloutManager implements AutoCloseable {
         }
         if (failed != null) {
             throw failed;
+        }
+    }
+
+    /**
+     * Whether everything recorded so far for a rollout is in the store: no outcome waits for the
+     * next flush and no transition is owed. What a crash right now would keep.
+     *
+     * @param id the rollout's id
+     * @return true when the stored state equals the state in memory
+     */
+    public boolean isSaved(String id) {
+        synchronized (saveLock) {
+            synchronized (dirty) {
+                return !dirty.containsKey(id) && !owed.containsKey(id);
+            }
         }
     }
 

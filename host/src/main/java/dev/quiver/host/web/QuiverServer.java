@@ -654,6 +654,9 @@ public final class QuiverServer implements AutoCloseable {
         m.put("acted", acted);
         m.put("current_stage", c.stageStatus());
         m.put("transitions", c.transitions());
+        // true once all of the above is in the state store (outcomes are written within
+        // RolloutManager.FLUSH_MILLIS of a decision, transitions before they are answered)
+        m.put("saved", live().manager().isSaved(c.id()));
         return m;
     }
 
@@ -756,6 +759,19 @@ public final class QuiverServer implements AutoCloseable {
         // version has drained and been closed.
         body.put("open_model_instances", runtime.openInstances());
         body.put("decisions_in_flight", pipelines.inFlight());
+        // The most recent retired generations: what each swap replaced was closed only once the
+        // decisions holding it had finished (in_flight_at_close 0).
+        List<Map<String, Object>> retired = new ArrayList<>();
+        for (PipelineHolder.Retirement r : pipelines.retirements()) {
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("generation", r.generation());
+            x.put("decisions", r.leases());
+            x.put("in_flight_at_close", r.inFlightAtClose());
+            x.put("closed_at", r.closedAt().toString());
+            x.put("close_failed", r.failed());
+            retired.add(x);
+        }
+        body.put("retired_generations", retired);
         json(ctx, 200, body);
     }
 

@@ -82,6 +82,10 @@ class HotSwapIT {
     Path smokeV1;
     Path smokeV2;
     String requestBody;
+
+    /** The shorter request the load tests send (the LSTM needs 32 bars of features). */
+    String loadBody;
+
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @BeforeAll
@@ -99,7 +103,11 @@ class HotSwapIT {
         }
         runtime = PluginRuntime.start(plugins, Map.of());
         client = new MlflowClient(new MlflowHttp(LocalMlflow.uri(), quickSettings()));
-        registrar = new ModelRegistrar(client);
+        // Registration has patient timeouts: on the shared machine MLflow can be slow right after a
+        // load test; the service under test keeps the quick ones.
+        registrar =
+                new ModelRegistrar(
+                        new MlflowClient(new MlflowHttp(LocalMlflow.uri(), patientSettings())));
 
         ObjectNode sidecar = (ObjectNode) JSON.readTree(LSTM_SIDECAR.toFile());
         ArrayNode mean = (ArrayNode) sidecar.path("normalisation").path("mean");
@@ -111,6 +119,7 @@ class HotSwapIT {
         smokeV1 = recordSmoke(LSTM_SIDECAR, work.resolve("smoke-v1.json"));
         smokeV2 = recordSmoke(v2Sidecar, work.resolve("smoke-v2.json"));
         requestBody = request(BundledData.BTC_USD_4H.load(), 300);
+        loadBody = request(BundledData.BTC_USD_4H.load(), 120);
     }
 
     @AfterAll
@@ -127,6 +136,16 @@ class HotSwapIT {
                 2,
                 Duration.ofMillis(50),
                 Duration.ofMillis(200));
+    }
+
+    /** For registering versions: MLflow can answer slowly on the shared machine. */
+    static MlflowHttp.Settings patientSettings() {
+        return new MlflowHttp.Settings(
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(60),
+                3,
+                Duration.ofMillis(200),
+                Duration.ofSeconds(2));
     }
 
     static LiveModels.Settings fastPolling() {
@@ -195,7 +214,11 @@ class HotSwapIT {
         }
 
         JsonNode decide() throws Exception {
-            HttpResponse<String> r = post(this, requestBody);
+            return decide(requestBody);
+        }
+
+        JsonNode decide(String body) throws Exception {
+            HttpResponse<String> r = post(this, body);
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             return JSON.readTree(r.body());
         }
@@ -346,125 +369,160 @@ class HotSwapIT {
         assertThat(runtime.openInstances()).as("closed with the service").isZero();
     }
 
+    /**
+     * RELIABILITY.md P6 at its count: 16 client threads, 10,000 decisions while the alias flips 20
+     * times between two real versions, then one more flip to a version whose load takes 5 s (the
+     * test-only {@code quiver.test.model-load-delay-ms} property, a sleep before the plugin builds
+     * the instance). 0 errors, 0 timeouts, every answer computed whole by the version it names, one
+     * version per generation, every retired generation closed with 0 decisions in flight, and the
+     * old version answers every request sent during the slow load. Latencies printed only.
+     */
     @Test
     void swapUnderLoadDropsNothingAndMixesNothing() throws Exception {
         String name = unique("quiver-lstm-load");
         String v1 = registerV1(name, List.of("champion"));
         String v2 = registerV2(name);
+        int requests = 10_000;
+        int flips = 20;
+        long started = System.nanoTime();
         try (Service s =
                 new Service(
                         client, work.resolve("cache-load"), "lstm=models:/" + name + "@champion")) {
             // What each version answers on the request's bars, measured before the load.
             Map<String, Double> expected = new LinkedHashMap<>();
-            expected.put(v1, lstmProbability(s.decide()));
+            expected.put(v1, lstmProbability(s.decide(loadBody)));
             client.setAlias(name, "champion", v2);
             await(Duration.ofSeconds(120), () -> v2.equals(s.serving()), "serving v2");
-            expected.put(v2, lstmProbability(s.decide()));
+            expected.put(v2, lstmProbability(s.decide(loadBody)));
             assertThat(expected.get(v1)).isNotEqualTo(expected.get(v2));
-
-            int threads = 16;
-            AtomicBoolean stop = new AtomicBoolean();
-            AtomicInteger ok = new AtomicInteger();
-            List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
-            Map<Long, String> versionOfGeneration = new ConcurrentHashMap<>();
-            Map<String, AtomicInteger> perVersion = new ConcurrentHashMap<>();
-            CountDownLatch done = new CountDownLatch(threads);
-            for (int t = 0; t < threads; t++) {
-                Thread c =
-                        new Thread(
-                                () -> {
-                                    try {
-                                        while (!stop.get()) {
-                                            HttpResponse<String> r = post(s, requestBody);
-                                            if (r.statusCode() != 200) {
-                                                failures.add(r.statusCode() + " " + r.body());
-                                                continue;
-                                            }
-                                            JsonNode d = JSON.readTree(r.body());
-                                            JsonNode models = d.get("provenance").get("models");
-                                            if (models.size() != 1 || !models.has("lstm")) {
-                                                failures.add("models " + models);
-                                                continue;
-                                            }
-                                            String v = models.get("lstm").get("version").asText();
-                                            Double want = expected.get(v);
-                                            double got = lstmProbability(d);
-                                            if (want == null || want != got) {
-                                                failures.add(
-                                                        "version "
-                                                                + v
-                                                                + " but lstm p_up "
-                                                                + got
-                                                                + " ("
-                                                                + expected
-                                                                + ")");
-                                            }
-                                            long g =
-                                                    d.get("provenance")
-                                                            .get("pipeline_generation")
-                                                            .asLong();
-                                            String before = versionOfGeneration.putIfAbsent(g, v);
-                                            if (before != null && !before.equals(v)) {
-                                                failures.add(
-                                                        "generation "
-                                                                + g
-                                                                + " named "
-                                                                + before
-                                                                + " and "
-                                                                + v);
-                                            }
-                                            perVersion
-                                                    .computeIfAbsent(v, k -> new AtomicInteger())
-                                                    .incrementAndGet();
-                                            ok.incrementAndGet();
-                                        }
-                                    } catch (Exception e) {
-                                        failures.add(e.toString());
-                                    } finally {
-                                        done.countDown();
-                                    }
-                                },
-                                "client-" + t);
-                c.setDaemon(true);
-                c.start();
-            }
             long swapsBefore = s.binding().get("swaps").asLong();
-            String target = v2;
-            for (int move = 0; move < 20; move++) {
-                target = target.equals(v1) ? v2 : v1;
-                String want = target;
-                int decisionsBefore = ok.get();
-                client.setAlias(name, "champion", want);
-                await(
-                        Duration.ofSeconds(120),
-                        () -> want.equals(s.serving()),
-                        "serving " + want + " (move " + move + ")");
-                // Let decisions flow on each version before the next move.
-                await(
-                        Duration.ofSeconds(60),
-                        () -> ok.get() >= decisionsBefore + 16,
-                        "decisions flowing");
-            }
-            stop.set(true);
-            assertThat(done.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(s.server.pipelines().awaitDrained(Duration.ofSeconds(30))).isTrue();
+            int retiredBefore = s.server.pipelines().retirements().size();
 
-            assertThat(failures).as("failed or mixed decisions").isEmpty();
-            assertThat(ok.get()).isGreaterThan(20 * 16);
+            List<Answer> slowWindow = new ArrayList<>();
+            int slowLoads = 0;
+            Load load = new Load(s, expected, 16);
+            try {
+                String target = v2;
+                for (int move = 0; move < flips; move++) {
+                    load.awaitAnswered(move * requests / (flips + 1), "before move " + move);
+                    target = target.equals(v1) ? v2 : v1;
+                    String want = target;
+                    client.setAlias(name, "champion", want);
+                    await(
+                            Duration.ofSeconds(120),
+                            () -> want.equals(s.serving()),
+                            "serving " + want + " (move " + move + ")");
+                }
+                load.awaitAnswered(requests, "after the last move");
+                List<Answer> steady = List.copyOf(load.answers);
+                System.out.printf(
+                        "P6: %d decisions over %d flips in %.1f s; latency p50 %.1f ms, p99 %.1f"
+                                + " ms, max %.1f ms (printed, not asserted)%n",
+                        steady.size(),
+                        flips,
+                        (System.nanoTime() - started) / 1e9,
+                        percentileMs(steady, 50),
+                        percentileMs(steady, 99),
+                        percentileMs(steady, 100));
+
+                // The same flips with a load that takes 5 s: the old version keeps answering.
+                System.setProperty("quiver.test.model-load-delay-ms", "5000");
+                try {
+                    for (int slow = 0; slow < 1; slow++) {
+                        String old = s.serving();
+                        String want = old.equals(v1) ? v2 : v1;
+                        long moved = System.nanoTime();
+                        client.setAlias(name, "champion", want);
+                        await(
+                                Duration.ofSeconds(120),
+                                () -> want.equals(s.serving()),
+                                "serving " + want + " after a slow load");
+                        slowLoads++;
+                        // The load cannot finish before moved + 5 s: every request sent before
+                        // then was answered by the old version (and there were some).
+                        List<Answer> during =
+                                load.sentBetween(moved, moved + Duration.ofSeconds(5).toNanos());
+                        assertThat(during).as("answers during the slow load").isNotEmpty();
+                        assertThat(during)
+                                .as("answered by the old version during the slow load")
+                                .allSatisfy(a -> assertThat(a.version()).isEqualTo(old));
+                        slowWindow.addAll(during);
+                    }
+                } finally {
+                    System.clearProperty("quiver.test.model-load-delay-ms");
+                }
+                load.awaitAnswered(load.answered.get() + 160, "after the slow loads");
+            } finally {
+                load.stop();
+            }
+            System.out.printf(
+                    "P6 slow load (5 s, %d time(s)): %d decisions by the old version meanwhile;"
+                            + " latency p50 %.1f ms, p99 %.1f ms (printed, not asserted)%n",
+                    slowLoads,
+                    slowWindow.size(),
+                    percentileMs(slowWindow, 50),
+                    percentileMs(slowWindow, 99));
+
+            assertThat(load.failures).as("failed or mixed decisions").isEmpty();
+            assertThat(load.timeouts.get()).isZero();
+            assertThat(load.answered.get()).isGreaterThanOrEqualTo(requests);
+            Map<String, Long> perVersion = new java.util.TreeMap<>();
+            for (Answer a : load.answers) {
+                perVersion.merge(a.version(), 1L, Long::sum);
+            }
             assertThat(perVersion.keySet()).containsExactlyInAnyOrder(v1, v2);
-            assertThat(s.binding().get("swaps").asLong() - swapsBefore).isEqualTo(20);
-            assertThat(versionOfGeneration.size())
+            long swaps = s.binding().get("swaps").asLong() - swapsBefore;
+            assertThat(swaps).isEqualTo(flips + 1);
+            assertThat(load.versionOfGeneration.size())
                     .as("generations seen")
-                    .isGreaterThanOrEqualTo(20);
-            // Every retired instance is closed once its decisions finished: one stays open.
+                    .isGreaterThanOrEqualTo(flips);
+            // Every retired generation was closed, with no decision holding it; one stays open.
             await(
                     Duration.ofSeconds(30),
                     () -> s.models().get("open_model_instances").asInt() == 1,
                     "retired instances closed");
+            assertThat(s.server.pipelines().awaitDrained(Duration.ofSeconds(30))).isTrue();
+            List<PipelineHolder.Retirement> all = s.server.pipelines().retirements();
+            List<PipelineHolder.Retirement> retired = all.subList(retiredBefore, all.size());
+            assertThat(retired).hasSize((int) swaps);
+            assertThat(retired)
+                    .allSatisfy(
+                            r -> {
+                                assertThat(r.inFlightAtClose()).isZero();
+                                assertThat(r.failed()).isFalse();
+                            });
+            JsonNode reported = s.models().get("retired_generations");
+            assertThat(reported.size()).isEqualTo(retiredBefore + (int) swaps);
+            for (JsonNode r : reported) {
+                assertThat(r.get("in_flight_at_close").asInt()).isZero();
+            }
+            long decisionsOnRetired =
+                    retired.stream().mapToLong(PipelineHolder.Retirement::leases).sum();
+            System.out.printf(
+                    "P6: %d answers (%s), %d generations seen, %d retired generations closed at"
+                            + " in-flight 0 after %d decisions on them%n",
+                    load.answered.get(),
+                    perVersion,
+                    load.versionOfGeneration.size(),
+                    retired.size(),
+                    decisionsOnRetired);
             assertThat(s.server.pipelines().drainFailures()).isZero();
         }
         assertThat(runtime.openInstances()).isZero();
     }
 
+    /**
+     * RELIABILITY.md P7 at its count: the eight bad versions of the promise (truncated, checksum
+     * mismatch, wrong input name, wrong input shape, NaN output on the golden rows, a classifier
+     * registered as a regressor, opset too new, empty file, external data escaping with {@code
+     * ../}) and three more (a pickle, a model file path escaping the folder, golden rows the model
+     * does not reproduce), each registered in MLflow and the alias moved to it while 4 clients keep
+     * deciding: for each of the promise's, at least 1,000 decisions from the move on (the extras
+     * without a count), 0 errors, 0 timeouts, every one by the good version with its probability;
+     * the version REJECTED with its reason in {@code /v1/models}; {@code /health/ready} 200
+     * throughout.
+     */
     @Test
     void badVersionsAreRefusedWithTheirReasonAndTheGoodOneKeepsServing() throws Exception {
         String name = unique("quiver-lstm-bad");
@@ -518,95 +576,428 @@ class HotSwapIT {
         lyingTags.putAll(ModelRegistrar.smokeTags(lyingSmoke, SmokeSet.read(lyingSmoke)));
         Map<String, String> escape = new LinkedHashMap<>(goodTags);
         escape.put(ModelStore.TAG_MODEL_FILE, "../../escaped.onnx");
+        // The hostile kinds from the corpus (registry/HostileModelCorpus), each with its own
+        // checksum so only the damage itself can refuse it.
+        Map<String, dev.quiver.host.registry.HostileModelCorpus.Mutant> corpus =
+                new LinkedHashMap<>();
+        for (var m :
+                dev.quiver.host.registry.HostileModelCorpus.of(
+                        new dev.quiver.host.registry.HostileModelCorpus.Original(
+                                dev.quiver.host.registry.ModelFormat.ONNX, "lstm.onnx", bytes),
+                        List.of())) {
+            corpus.put(m.id(), m);
+        }
 
-        record Bad(
-                String what,
-                Map<String, Path> files,
-                Map<String, String> tags,
-                String reason,
-                String detail) {}
-        List<Bad> bad =
-                List.of(
+        List<java.util.concurrent.Callable<Bad>> toRegister = new ArrayList<>();
+        toRegister.add(
+                () ->
                         new Bad(
                                 "truncated",
-                                files(truncated, LSTM_SIDECAR, smokeV1),
-                                goodTags,
+                                registrar
+                                        .registerFiles(
+                                                name,
+                                                files(truncated, LSTM_SIDECAR, smokeV1),
+                                                goodTags)
+                                        .version(),
                                 "truncated",
-                                "(truncated)"),
+                                "(truncated)"));
+        toRegister.add(
+                () ->
                         new Bad(
+                                "sha mismatch",
+                                registrar
+                                        .registerFiles(
+                                                name,
+                                                files(flipped, LSTM_SIDECAR, smokeV1),
+                                                goodTags)
+                                        .version(),
                                 "checksum",
-                                files(flipped, LSTM_SIDECAR, smokeV1),
-                                goodTags,
-                                "checksum",
-                                "(checksum mismatch)"),
+                                "(checksum mismatch)"));
+        toRegister.add(
+                () ->
+                        corpusVersion(
+                                name,
+                                corpus.get("onnx-input-name"),
+                                "wrong input name",
+                                "smoke_child"));
+        toRegister.add(
+                () ->
                         new Bad(
-                                "pickle",
-                                files(pickle, LSTM_SIDECAR, smokeV1),
-                                ModelRegistrar.tagsFor(pickle, Optional.empty()),
-                                "format",
-                                "is a Python pickle"),
-                        new Bad(
-                                "escape",
-                                files(LSTM, LSTM_SIDECAR, smokeV1),
-                                escape,
-                                "containment",
-                                "path escape"),
-                        new Bad(
-                                "wrong shape",
-                                files(wrong, wrongDir.resolve("lstm.json"), smokeV1),
-                                wrongTags,
+                                "wrong input shape",
+                                registrar
+                                        .registerFiles(
+                                                name,
+                                                files(
+                                                        wrong,
+                                                        wrongDir.resolve("lstm.json"),
+                                                        smokeV1),
+                                                wrongTags)
+                                        .version(),
                                 "smoke_child",
-                                "input shape"),
+                                "input shape"));
+        toRegister.add(
+                () ->
+                        corpusVersion(
+                                name, corpus.get("onnx-nan-output"), "NaN output", "smoke_child"));
+        toRegister.add(
+                () ->
+                        corpusVersion(
+                                name,
+                                corpus.get("onnx-registered-regressor"),
+                                "classifier registered as a regressor",
+                                "verify"));
+        toRegister.add(
+                () -> corpusVersion(name, corpus.get("onnx-opset-99"), "opset too new", "verify"));
+        toRegister.add(() -> corpusVersion(name, corpus.get("onnx-empty"), "empty file", "format"));
+        toRegister.add(
+                () ->
+                        corpusVersion(
+                                name,
+                                corpus.get("onnx-external-data-00"),
+                                "external data ../../etc/passwd",
+                                "containment"));
+        toRegister.add(
+                () ->
                         new Bad(
-                                "smoke mismatch",
-                                files(LSTM, LSTM_SIDECAR, lyingSmoke),
-                                lyingTags,
-                                "smoke_child",
-                                "> tolerance"));
+                                        "pickle",
+                                        registrar
+                                                .registerFiles(
+                                                        name,
+                                                        files(pickle, LSTM_SIDECAR, smokeV1),
+                                                        ModelRegistrar.tagsFor(
+                                                                pickle, Optional.empty()))
+                                                .version(),
+                                        "format",
+                                        "is a Python pickle")
+                                .extra());
+        toRegister.add(
+                () ->
+                        new Bad(
+                                        "model file path escape",
+                                        registrar
+                                                .registerFiles(
+                                                        name,
+                                                        files(LSTM, LSTM_SIDECAR, smokeV1),
+                                                        escape)
+                                                .version(),
+                                        "containment",
+                                        "path escape")
+                                .extra());
+        toRegister.add(
+                () ->
+                        new Bad(
+                                        "golden rows not reproduced",
+                                        registrar
+                                                .registerFiles(
+                                                        name,
+                                                        files(LSTM, LSTM_SIDECAR, lyingSmoke),
+                                                        lyingTags)
+                                                .version(),
+                                        "smoke_child",
+                                        "> tolerance")
+                                .extra());
 
+        List<Bad> bad = new ArrayList<>();
+        for (var r : toRegister) {
+            bad.add(r.call());
+        }
+
+        int perVersion = 1_000;
         try (Service s =
                 new Service(
                         client, work.resolve("cache-bad"), "lstm=models:/" + name + "@champion")) {
-            double goodP = lstmProbability(s.decide());
-            for (Bad b : bad) {
-                String v = registrar.registerFiles(name, b.files(), b.tags()).version();
-                client.setAlias(name, "champion", v);
-                await(
-                        Duration.ofSeconds(120),
-                        () -> {
-                            for (JsonNode r : s.binding().get("refused")) {
-                                if (r.get("version").asText().equals(v)) {
-                                    return true;
-                                }
-                            }
-                            return false;
-                        },
-                        b.what() + " refused");
-                JsonNode refusal = null;
-                for (JsonNode r : s.binding().get("refused")) {
-                    if (r.get("version").asText().equals(v)) {
-                        refusal = r;
+            double goodP = lstmProbability(s.decide(loadBody));
+            // 4 clients: enough to keep decisions flowing through every attempt, and they leave the
+            // child JVM checks some of the 2 cores (with 16 each check took 15-22 s).
+            Load load = new Load(s, Map.of(good, goodP), 4);
+            ReadyWatch ready = new ReadyWatch(s);
+            List<String> lines = new ArrayList<>();
+            try {
+                for (Bad b : bad) {
+                    int before = load.answered.get();
+                    long moved = System.nanoTime();
+                    client.setAlias(name, "champion", b.version());
+                    await(
+                            Duration.ofSeconds(120),
+                            () -> refusalOf(s, b.version()) != null,
+                            b.what() + " refused");
+                    long refused = System.nanoTime();
+                    JsonNode refusal = refusalOf(s, b.version());
+                    assertThat(refusal.get("state").asText()).as(b.what()).isEqualTo("REJECTED");
+                    assertThat(refusal.get("reason").asText())
+                            .as(b.what() + ": " + refusal.get("detail").asText())
+                            .isEqualTo(b.reason());
+                    assertThat(refusal.get("detail").asText()).as(b.what()).contains(b.detail());
+                    assertThat(s.serving()).as("serving after " + b.what()).isEqualTo(good);
+                    if (b.promised()) {
+                        load.awaitAnswered(before + perVersion, b.what());
+                    }
+                    int during = load.sentBetween(moved, refused).size();
+                    int since = load.answered.get() - before;
+                    lines.add(
+                            String.format(
+                                    "  %-40s v%-4s %-12s %5d decisions during the attempt (%.1f"
+                                            + " s), %5d from the move to the next, all by v%s",
+                                    b.what(),
+                                    b.version(),
+                                    b.reason(),
+                                    during,
+                                    (refused - moved) / 1e9,
+                                    since,
+                                    good));
+                    if (b.promised()) {
+                        assertThat(since).isGreaterThanOrEqualTo(perVersion);
                     }
                 }
-                assertThat(refusal.get("reason").asText()).as(b.what()).isEqualTo(b.reason());
-                assertThat(refusal.get("detail").asText()).as(b.what()).contains(b.detail());
-                JsonNode d = s.decide();
-                assertThat(d.get("provenance").get("models").get("lstm").get("version").asText())
-                        .as("still serving the good version after " + b.what())
-                        .isEqualTo(good);
-                assertThat(lstmProbability(d)).isEqualTo(goodP);
-                assertThat(s.binding().get("last_poll_result").asText()).contains("refused");
+            } finally {
+                load.stop();
+                ready.stop();
             }
+            System.out.println("P7: bad versions, good version " + good + ":");
+            lines.forEach(System.out::println);
+            System.out.printf(
+                    "P7: %d decisions in all, %d /health/ready polls, latency p99 %.1f ms"
+                            + " (printed, not asserted)%n",
+                    load.answered.get(),
+                    ready.polls.get(),
+                    percentileMs(List.copyOf(load.answers), 99));
+            assertThat(load.failures).as("failed or wrong-version decisions").isEmpty();
+            assertThat(load.timeouts.get()).isZero();
+            assertThat(load.answered.get())
+                    .isGreaterThanOrEqualTo(
+                            (int) bad.stream().filter(Bad::promised).count() * perVersion);
+            assertThat(load.answers).allSatisfy(a -> assertThat(a.version()).isEqualTo(good));
+            assertThat(ready.notReady).as("/health/ready not 200").isEmpty();
+            assertThat(ready.polls.get()).isPositive();
+            assertThat(s.binding().get("refused")).hasSize(bad.size());
             assertThat(work.resolve("cache-bad").resolve("escaped.onnx")).doesNotExist();
             assertThat(work.resolve("escaped.onnx")).doesNotExist();
             String metrics = get(s, "/metrics").body();
             for (String reason :
-                    List.of("truncated", "checksum", "format", "containment", "smoke_child")) {
+                    List.of(
+                            "truncated",
+                            "checksum",
+                            "format",
+                            "containment",
+                            "verify",
+                            "smoke_child")) {
                 assertThat(metrics)
                         .contains("quiver_model_refusals_total{reason=\"" + reason + "\"}");
             }
             assertThat(s.binding().get("swaps").asLong()).isZero();
             assertThat(runtime.openInstances()).isEqualTo(1);
+        }
+    }
+
+    /** The binding's refusal of {@code version} in /v1/models, or null. */
+    static JsonNode refusalOf(Service s, String version) throws Exception {
+        for (JsonNode r : s.binding().get("refused")) {
+            if (r.get("version").asText().equals(version)) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /** Registers a corpus mutant as a version (its own checksum in the sidecar and tags). */
+    Bad corpusVersion(
+            String name,
+            dev.quiver.host.registry.HostileModelCorpus.Mutant m,
+            String what,
+            String reason)
+            throws IOException {
+        assertThat(m).as(what).isNotNull();
+        Path dir = Files.createDirectories(work.resolve("p7").resolve(m.id()));
+        Path model = Files.write(dir.resolve(m.fileName()), m.bytes());
+        ObjectNode sidecar = (ObjectNode) JSON.readTree(LSTM_SIDECAR.toFile());
+        sidecar.put("model_sha256", ModelStore.sha256(model));
+        Path sidecarFile = dir.resolve("lstm.json");
+        JSON.writeValue(sidecarFile.toFile(), sidecar);
+        Map<String, String> tags = ModelRegistrar.tagsFor(model, Optional.of(sidecarFile));
+        tags.putAll(ModelRegistrar.smokeTags(smokeV1, SmokeSet.read(smokeV1)));
+        tags.putAll(m.extraTags());
+        String v =
+                registrar.registerFiles(name, files(model, sidecarFile, smokeV1), tags).version();
+        return new Bad(what + " (" + m.id() + ")", v, reason, m.reasonHint());
+    }
+
+    /** A bad version registered for P7 and the refusal expected. */
+    record Bad(String what, String version, String reason, String detail, boolean promised) {
+
+        Bad(String what, String version, String reason, String detail) {
+            this(what, version, reason, detail, true);
+        }
+
+        /** One of the extra kinds (beyond the promise's eight): refused, no load count. */
+        Bad extra() {
+            return new Bad(what, version, reason, detail, false);
+        }
+    }
+
+    /** One answered (or failed) request of a {@link Load}. */
+    record Answer(long sentNanos, long doneNanos, String version, long generation) {}
+
+    /**
+     * Client threads posting the same decision request to a service until stopped. Every answer is
+     * checked: status 200, exactly one model named (the lstm binding), a version in {@code
+     * expected}, the lstm probability that version computes on these bars (so the decision used the
+     * version its provenance names, whole), and one version per pipeline generation. Anything else
+     * is a failure; a request without an answer within 30 s is a timeout.
+     */
+    final class Load {
+        final Service service;
+        final Map<String, Double> expected;
+        final AtomicBoolean stop = new AtomicBoolean();
+        final AtomicInteger answered = new AtomicInteger();
+        final AtomicInteger timeouts = new AtomicInteger();
+        final List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        final java.util.Queue<Answer> answers = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        final Map<Long, String> versionOfGeneration = new ConcurrentHashMap<>();
+        final CountDownLatch done;
+
+        Load(Service service, Map<String, Double> expected, int threads) {
+            this.service = service;
+            this.expected = Map.copyOf(expected);
+            this.done = new CountDownLatch(threads);
+            for (int t = 0; t < threads; t++) {
+                Thread c = new Thread(this::run, "client-" + t);
+                c.setDaemon(true);
+                c.start();
+            }
+        }
+
+        private void run() {
+            HttpRequest request =
+                    HttpRequest.newBuilder(
+                                    URI.create(
+                                            "http://127.0.0.1:"
+                                                    + service.server.port()
+                                                    + "/v1/decisions"))
+                            .header("Content-Type", "application/json")
+                            .timeout(Duration.ofSeconds(30))
+                            .POST(HttpRequest.BodyPublishers.ofString(loadBody))
+                            .build();
+            try {
+                while (!stop.get()) {
+                    long sent = System.nanoTime();
+                    HttpResponse<String> r;
+                    try {
+                        r = http.send(request, HttpResponse.BodyHandlers.ofString());
+                    } catch (java.net.http.HttpTimeoutException e) {
+                        timeouts.incrementAndGet();
+                        failures.add("timeout: " + e);
+                        continue;
+                    }
+                    long doneAt = System.nanoTime();
+                    if (r.statusCode() != 200) {
+                        failures.add(r.statusCode() + " " + r.body());
+                        continue;
+                    }
+                    JsonNode d = JSON.readTree(r.body());
+                    JsonNode models = d.get("provenance").get("models");
+                    if (models.size() != 1 || !models.has("lstm")) {
+                        failures.add("models " + models);
+                        continue;
+                    }
+                    String v = models.get("lstm").get("version").asText();
+                    Double want = expected.get(v);
+                    double got = lstmProbability(d);
+                    if (want == null || want != got) {
+                        failures.add(
+                                "version " + v + " but lstm p_up " + got + " (" + expected + ")");
+                        continue;
+                    }
+                    long g = d.get("provenance").get("pipeline_generation").asLong();
+                    String before = versionOfGeneration.putIfAbsent(g, v);
+                    if (before != null && !before.equals(v)) {
+                        failures.add("generation " + g + " named " + before + " and " + v);
+                        continue;
+                    }
+                    answers.add(new Answer(sent, doneAt, v, g));
+                    answered.incrementAndGet();
+                }
+            } catch (Exception e) {
+                failures.add(e.toString());
+            } finally {
+                done.countDown();
+            }
+        }
+
+        /** Waits until {@code n} requests were answered in all (fails fast on a failure). */
+        void awaitAnswered(int n, String what) throws Exception {
+            await(
+                    Duration.ofSeconds(600),
+                    () -> {
+                        if (!failures.isEmpty()) {
+                            throw new AssertionError(what + ": " + failures.get(0));
+                        }
+                        return answered.get() >= n;
+                    },
+                    n + " answers (" + what + ")");
+        }
+
+        /** Answers whose request was sent in {@code [from, to)} (System.nanoTime()). */
+        List<Answer> sentBetween(long from, long to) {
+            return answers.stream()
+                    .filter(a -> a.sentNanos() >= from && a.sentNanos() < to)
+                    .toList();
+        }
+
+        /** Stops the clients and waits for them. */
+        void stop() throws InterruptedException {
+            stop.set(true);
+            assertThat(done.await(60, java.util.concurrent.TimeUnit.SECONDS))
+                    .as("client threads stopped")
+                    .isTrue();
+        }
+    }
+
+    /** Percentile (nearest rank) of answer latencies in milliseconds. */
+    static double percentileMs(List<Answer> answers, double p) {
+        if (answers.isEmpty()) {
+            return Double.NaN;
+        }
+        long[] ns =
+                answers.stream().mapToLong(a -> a.doneNanos() - a.sentNanos()).sorted().toArray();
+        int rank = (int) Math.ceil(p / 100.0 * ns.length);
+        return ns[Math.max(0, rank - 1)] / 1e6;
+    }
+
+    /** Polls /health/ready until stopped, keeping every status that was not 200. */
+    final class ReadyWatch {
+        final List<String> notReady = java.util.Collections.synchronizedList(new ArrayList<>());
+        final AtomicInteger polls = new AtomicInteger();
+        final AtomicBoolean stop = new AtomicBoolean();
+        final Thread thread;
+
+        ReadyWatch(Service s) {
+            thread =
+                    new Thread(
+                            () -> {
+                                while (!stop.get()) {
+                                    try {
+                                        HttpResponse<String> r = get(s, "/health/ready");
+                                        polls.incrementAndGet();
+                                        if (r.statusCode() != 200) {
+                                            notReady.add(r.statusCode() + " " + r.body());
+                                        }
+                                        Thread.sleep(50);
+                                    } catch (InterruptedException e) {
+                                        return;
+                                    } catch (Exception e) {
+                                        notReady.add(e.toString());
+                                    }
+                                }
+                            },
+                            "ready-watch");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        /** Stops polling. */
+        void stop() throws InterruptedException {
+            stop.set(true);
+            thread.join(10_000);
         }
     }
 
@@ -711,7 +1102,7 @@ class HotSwapIT {
             MlflowClient own = new MlflowClient(new MlflowHttp(uri, quickSettings()));
             String name = unique("quiver-lstm-down");
             String v1 =
-                    new ModelRegistrar(own)
+                    new ModelRegistrar(new MlflowClient(new MlflowHttp(uri, patientSettings())))
                             .register(
                                     name,
                                     LSTM,

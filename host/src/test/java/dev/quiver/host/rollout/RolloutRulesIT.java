@@ -176,4 +176,68 @@ class RolloutRulesIT {
         assertThat(c.transitions()).isEmpty();
         assertThat(c.stage()).isEqualTo(Stage.SHADOW);
     }
+
+    /** Mean log-loss of forecasts {@code q} against the next bar's direction over the replay. */
+    static double meanLogLoss(DoubleBinaryOperator challenger) {
+        double sum = 0;
+        for (int i = FIRST; i < FIRST + BARS; i++) {
+            double y = btc.close[i + 1] > btc.close[i] ? 1 : 0;
+            double q = challenger.applyAsDouble(p[i], y);
+            sum += -(y * Math.log(q) + (1 - y) * Math.log(1 - q));
+        }
+        return sum / BARS;
+    }
+
+    /**
+     * RELIABILITY.md P10: a challenger forced 15% worse on log-loss than the real champion ({@code
+     * q = (1 - a) p + a (1 - y)}, with {@code a} found by bisection so that its mean log-loss over
+     * the 3,000 bars is 1.15 times the champion's) is rolled back by the rule once the stage holds
+     * {@code min_samples} (N = 300) scored outcomes, and not one outcome before.
+     */
+    @Test
+    void aChallengerFifteenPercentWorseOnLogLossIsRolledBackAfterTheMinimumNotBefore() {
+        double champion = meanLogLoss((q, y) -> q);
+        double lo = 0;
+        double hi = 0.9;
+        for (int i = 0; i < 60; i++) {
+            double mid = (lo + hi) / 2;
+            if (meanLogLoss((q, y) -> (1 - mid) * q + mid * (1 - y)) < 1.15 * champion) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        double a = (lo + hi) / 2;
+        DoubleBinaryOperator worse = (q, y) -> (1 - a) * q + a * (1 - y);
+        assertThat(meanLogLoss(worse) / champion)
+                .isCloseTo(1.15, org.assertj.core.data.Offset.offset(1e-6));
+
+        RolloutController c = RolloutController.start(spec(), Instant.EPOCH);
+        List<Step> steps = replay(c, worse);
+        assertThat(c.transitions())
+                .singleElement()
+                .satisfies(
+                        t -> {
+                            assertThat(t.from()).isEqualTo("shadow");
+                            assertThat(t.to()).isEqualTo("rolled_back");
+                            assertThat(t.actor()).isEqualTo("rule");
+                            assertThat(t.test().n()).isGreaterThanOrEqualTo(MIN);
+                            assertThat(t.test().meanDifference()).isPositive();
+                        });
+        int at = outcomesPerStage(steps).get(0);
+        assertThat(at).isGreaterThanOrEqualTo(MIN);
+        assertThat(steps.stream().filter(s -> s.outcomes() < at))
+                .allSatisfy(s -> assertThat(s.transitions()).isEmpty());
+        assertThat(c.route("BTC-USD")).isEqualTo(Role.CHAMPION);
+        System.out.printf(
+                "P10 15%% worse: a = %.4f, log-loss champion %.4f vs challenger %.4f over %d bars;"
+                        + " rolled back at outcome %d (min_samples %d), p = %.3g%n",
+                a,
+                champion,
+                meanLogLoss(worse),
+                BARS,
+                at,
+                MIN,
+                c.transitions().get(0).test().pValue());
+    }
 }
