@@ -232,6 +232,7 @@ public final class CircuitBreakers {
     private boolean hitRateTripped;
     private int decisionsSinceTrip;
     private double lastEquity = Double.NaN;
+    private HaltReason haltReasonMemo;
 
     /**
      * Creates the breakers of one account.
@@ -489,6 +490,17 @@ public final class CircuitBreakers {
      *     an empty string when not halted
      */
     public String haltReason() {
+        // The text only changes with the figures it shows; a halted book asks for it on every bar
+        // (the risk guard's reason, the session's answer), and formatting it was a tenth of a
+        // session step. One immutable memo, so a racy read sees a whole one or builds its own.
+        double drawdown = drawdownTripped ? lastDrawdown : Double.NaN;
+        double dailyLoss = dailyTripped ? lastDailyLoss : Double.NaN;
+        double rate = hitRateTripped ? hitRate() : Double.NaN;
+        int tripped = (drawdownTripped ? 1 : 0) | (dailyTripped ? 2 : 0) | (hitRateTripped ? 4 : 0);
+        HaltReason memo = haltReasonMemo;
+        if (memo != null && memo.shows(tripped, drawdown, dailyLoss, rate)) {
+            return memo.text();
+        }
         StringBuilder s = new StringBuilder();
         if (drawdownTripped) {
             append(s, "max_drawdown", "drawdown", lastDrawdown, ">", config.maxDrawdown());
@@ -497,9 +509,29 @@ public final class CircuitBreakers {
             append(s, "daily_loss", "daily loss", lastDailyLoss, ">", config.dailyLoss());
         }
         if (hitRateTripped) {
-            append(s, "hit_rate", "hit rate", hitRate(), "<", config.minHitRate());
+            append(s, "hit_rate", "hit rate", rate, "<", config.minHitRate());
         }
-        return s.toString();
+        String text = s.toString();
+        haltReasonMemo = new HaltReason(tripped, drawdown, dailyLoss, rate, text);
+        return text;
+    }
+
+    /**
+     * The last {@link #haltReason()}, the breakers tripped then (bits 1 drawdown, 2 daily loss, 4
+     * hit rate) and the figures it shows (NaN for a breaker not tripped; compared bit for bit, so
+     * NaN equals NaN and a changed figure is a new text).
+     */
+    private record HaltReason(
+            int tripped, double drawdown, double dailyLoss, double hitRate, String text) {
+        boolean shows(int tripped, double drawdown, double dailyLoss, double hitRate) {
+            return tripped == this.tripped
+                    && Double.doubleToRawLongBits(drawdown)
+                            == Double.doubleToRawLongBits(this.drawdown)
+                    && Double.doubleToRawLongBits(dailyLoss)
+                            == Double.doubleToRawLongBits(this.dailyLoss)
+                    && Double.doubleToRawLongBits(hitRate)
+                            == Double.doubleToRawLongBits(this.hitRate);
+        }
     }
 
     private static void append(
