@@ -233,6 +233,8 @@ public final class CircuitBreakers {
     private int decisionsSinceTrip;
     private double lastEquity = Double.NaN;
     private HaltReason haltReasonMemo;
+    // The hit-rate part of the halt reason by wins in a full window (Strings: safe to share).
+    private final String[] hitRateParts;
 
     /**
      * Creates the breakers of one account.
@@ -244,6 +246,7 @@ public final class CircuitBreakers {
         this.config = config;
         this.policy = policy;
         this.outcomes = new boolean[config.hitRateWindow()];
+        this.hitRateParts = new String[config.hitRateWindow() + 1];
     }
 
     /**
@@ -509,7 +512,10 @@ public final class CircuitBreakers {
             append(s, "daily_loss", "daily loss", lastDailyLoss, ">", config.dailyLoss());
         }
         if (hitRateTripped) {
-            append(s, "hit_rate", "hit rate", rate, "<", config.minHitRate());
+            if (s.length() > 0) {
+                s.append("; ");
+            }
+            s.append(hitRatePart(rate));
         }
         String text = s.toString();
         haltReasonMemo = new HaltReason(tripped, drawdown, dailyLoss, rate, text);
@@ -534,20 +540,39 @@ public final class CircuitBreakers {
         }
     }
 
+    /**
+     * The hit-rate part of {@link #haltReason()}. With a full window the rate is one of {@code
+     * window + 1} fractions, so each text is formatted once and kept by its count of wins.
+     */
+    private String hitRatePart(double rate) {
+        if (outcomeCount != outcomes.length) {
+            return part("hit_rate", "hit rate", rate, "<", config.minHitRate());
+        }
+        String text = hitRateParts[wins];
+        if (text == null) {
+            text = part("hit_rate", "hit rate", rate, "<", config.minHitRate());
+            hitRateParts[wins] = text;
+        }
+        return text;
+    }
+
     private static void append(
             StringBuilder s, String breaker, String what, double value, String op, double limit) {
         if (s.length() > 0) {
             s.append("; ");
         }
-        s.append(
-                String.format(
-                        Locale.ROOT,
-                        "circuit breaker %s armed: %s %.4f %s limit %.4f",
-                        breaker,
-                        what,
-                        value,
-                        op,
-                        limit));
+        s.append(part(breaker, what, value, op, limit));
+    }
+
+    private static String part(String breaker, String what, double value, String op, double limit) {
+        return String.format(
+                Locale.ROOT,
+                "circuit breaker %s armed: %s %.4f %s limit %.4f",
+                breaker,
+                what,
+                value,
+                op,
+                limit);
     }
 
     /**
