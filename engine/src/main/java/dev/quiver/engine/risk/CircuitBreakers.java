@@ -584,6 +584,29 @@ public final class CircuitBreakers {
         return List.copyOf(events);
     }
 
+    /**
+     * How many state changes so far, without copying them.
+     *
+     * @return {@code events().size()}
+     */
+    public int eventCount() {
+        return events.size();
+    }
+
+    /**
+     * The last state changes.
+     *
+     * @param n how many at most, {@code >= 0}
+     * @return the last {@code min(n, eventCount())} events in time order, unmodifiable
+     * @throws IllegalArgumentException if {@code n < 0}
+     */
+    public List<BreakerEvent> lastEvents(int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("n must be >= 0, was " + n);
+        }
+        return List.copyOf(events.subList(Math.max(0, events.size() - n), events.size()));
+    }
+
     private void record(
             long millis, Breaker breaker, BreakerEvent.Kind kind, double value, String why) {
         BreakerEvent e =

@@ -149,8 +149,7 @@ final class SessionAnswers {
                 m.put("halt_reason", b.haltReason());
             }
             List<Map<String, Object>> events = new ArrayList<>();
-            List<BreakerEvent> all = b.events();
-            for (BreakerEvent e : all.subList(Math.max(0, all.size() - 10), all.size())) {
+            for (BreakerEvent e : b.lastEvents(10)) {
                 Map<String, Object> x = new LinkedHashMap<>();
                 x.put("time", e.time().toString());
                 x.put("breaker", e.breaker().label());
