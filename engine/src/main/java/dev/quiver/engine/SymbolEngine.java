@@ -597,6 +597,22 @@ public final class SymbolEngine {
     }
 
     /**
+     * How many breaker events {@link #breakerEvents()} would answer, without copying or sorting
+     * them: a caller that only needs the new ones asks this on every bar.
+     *
+     * @return count of every book's breaker events
+     */
+    public int breakerEventCount() {
+        int n = 0;
+        for (Book b : books) {
+            if (b.breakers != null) {
+                n += b.breakers.eventCount();
+            }
+        }
+        return n;
+    }
+
+    /**
      * Every breaker change so far, in time order.
      *
      * @return events

@@ -232,6 +232,9 @@ public final class CircuitBreakers {
     private boolean hitRateTripped;
     private int decisionsSinceTrip;
     private double lastEquity = Double.NaN;
+    private HaltReason haltReasonMemo;
+    // The hit-rate part of the halt reason by wins in a full window (Strings: safe to share).
+    private final String[] hitRateParts;
 
     /**
      * Creates the breakers of one account.
@@ -243,6 +246,7 @@ public final class CircuitBreakers {
         this.config = config;
         this.policy = policy;
         this.outcomes = new boolean[config.hitRateWindow()];
+        this.hitRateParts = new String[config.hitRateWindow() + 1];
     }
 
     /**
@@ -489,6 +493,17 @@ public final class CircuitBreakers {
      *     an empty string when not halted
      */
     public String haltReason() {
+        // The text only changes with the figures it shows; a halted book asks for it on every bar
+        // (the risk guard's reason, the session's answer), and formatting it was a tenth of a
+        // session step. One immutable memo, so a racy read sees a whole one or builds its own.
+        double drawdown = drawdownTripped ? lastDrawdown : Double.NaN;
+        double dailyLoss = dailyTripped ? lastDailyLoss : Double.NaN;
+        double rate = hitRateTripped ? hitRate() : Double.NaN;
+        int tripped = (drawdownTripped ? 1 : 0) | (dailyTripped ? 2 : 0) | (hitRateTripped ? 4 : 0);
+        HaltReason memo = haltReasonMemo;
+        if (memo != null && memo.shows(tripped, drawdown, dailyLoss, rate)) {
+            return memo.text();
+        }
         StringBuilder s = new StringBuilder();
         if (drawdownTripped) {
             append(s, "max_drawdown", "drawdown", lastDrawdown, ">", config.maxDrawdown());
@@ -497,9 +512,48 @@ public final class CircuitBreakers {
             append(s, "daily_loss", "daily loss", lastDailyLoss, ">", config.dailyLoss());
         }
         if (hitRateTripped) {
-            append(s, "hit_rate", "hit rate", hitRate(), "<", config.minHitRate());
+            if (s.length() > 0) {
+                s.append("; ");
+            }
+            s.append(hitRatePart(rate));
         }
-        return s.toString();
+        String text = s.toString();
+        haltReasonMemo = new HaltReason(tripped, drawdown, dailyLoss, rate, text);
+        return text;
+    }
+
+    /**
+     * The last {@link #haltReason()}, the breakers tripped then (bits 1 drawdown, 2 daily loss, 4
+     * hit rate) and the figures it shows (NaN for a breaker not tripped; compared bit for bit, so
+     * NaN equals NaN and a changed figure is a new text).
+     */
+    private record HaltReason(
+            int tripped, double drawdown, double dailyLoss, double hitRate, String text) {
+        boolean shows(int tripped, double drawdown, double dailyLoss, double hitRate) {
+            return tripped == this.tripped
+                    && Double.doubleToRawLongBits(drawdown)
+                            == Double.doubleToRawLongBits(this.drawdown)
+                    && Double.doubleToRawLongBits(dailyLoss)
+                            == Double.doubleToRawLongBits(this.dailyLoss)
+                    && Double.doubleToRawLongBits(hitRate)
+                            == Double.doubleToRawLongBits(this.hitRate);
+        }
+    }
+
+    /**
+     * The hit-rate part of {@link #haltReason()}. With a full window the rate is one of {@code
+     * window + 1} fractions, so each text is formatted once and kept by its count of wins.
+     */
+    private String hitRatePart(double rate) {
+        if (outcomeCount != outcomes.length) {
+            return part("hit_rate", "hit rate", rate, "<", config.minHitRate());
+        }
+        String text = hitRateParts[wins];
+        if (text == null) {
+            text = part("hit_rate", "hit rate", rate, "<", config.minHitRate());
+            hitRateParts[wins] = text;
+        }
+        return text;
     }
 
     private static void append(
@@ -507,15 +561,18 @@ public final class CircuitBreakers {
         if (s.length() > 0) {
             s.append("; ");
         }
-        s.append(
-                String.format(
-                        Locale.ROOT,
-                        "circuit breaker %s armed: %s %.4f %s limit %.4f",
-                        breaker,
-                        what,
-                        value,
-                        op,
-                        limit));
+        s.append(part(breaker, what, value, op, limit));
+    }
+
+    private static String part(String breaker, String what, double value, String op, double limit) {
+        return String.format(
+                Locale.ROOT,
+                "circuit breaker %s armed: %s %.4f %s limit %.4f",
+                breaker,
+                what,
+                value,
+                op,
+                limit);
     }
 
     /**
@@ -525,6 +582,29 @@ public final class CircuitBreakers {
      */
     public List<BreakerEvent> events() {
         return List.copyOf(events);
+    }
+
+    /**
+     * How many state changes so far, without copying them.
+     *
+     * @return {@code events().size()}
+     */
+    public int eventCount() {
+        return events.size();
+    }
+
+    /**
+     * The last state changes.
+     *
+     * @param n how many at most, {@code >= 0}
+     * @return the last {@code min(n, eventCount())} events in time order, unmodifiable
+     * @throws IllegalArgumentException if {@code n < 0}
+     */
+    public List<BreakerEvent> lastEvents(int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("n must be >= 0, was " + n);
+        }
+        return List.copyOf(events.subList(Math.max(0, events.size() - n), events.size()));
     }
 
     private void record(

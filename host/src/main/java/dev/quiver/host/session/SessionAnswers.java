@@ -1,6 +1,7 @@
 package dev.quiver.host.session;
 
 import dev.quiver.api.market.Bar;
+import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.engine.PolicyStep;
 import dev.quiver.engine.Step;
@@ -21,6 +22,9 @@ import java.util.Map;
  * monitor.
  */
 final class SessionAnswers {
+
+    /** The served feature schema's hash (a SHA-256 of its names: made once, not per answer). */
+    private static final String SCHEMA_HASH = FeaturePipeline.SCHEMA.hash();
 
     private SessionAnswers() {}
 
@@ -70,7 +74,7 @@ final class SessionAnswers {
         out.put("decisions", decisions);
         out.put("account", accountFigures(s));
         Map<String, Object> provenance = new LinkedHashMap<>(s.strategy.bundle().provenance());
-        provenance.put("feature_schema_hash", FeaturePipeline.SCHEMA.hash());
+        provenance.put("feature_schema_hash", SCHEMA_HASH);
         provenance.put("failed_sources", step.failures());
         if (rollouts != null) {
             rollouts.annotate(s, step, provenance);
@@ -192,8 +196,7 @@ final class SessionAnswers {
                 m.put("halt_reason", b.haltReason());
             }
             List<Map<String, Object>> events = new ArrayList<>();
-            List<BreakerEvent> all = b.events();
-            for (BreakerEvent e : all.subList(Math.max(0, all.size() - 10), all.size())) {
+            for (BreakerEvent e : b.lastEvents(10)) {
                 Map<String, Object> x = new LinkedHashMap<>();
                 x.put("time", e.time().toString());
                 x.put("breaker", e.breaker().label());
@@ -205,11 +208,13 @@ final class SessionAnswers {
             m.put("breaker_events", events);
         }
         Map<String, Object> books = new LinkedHashMap<>();
-        List<String> names = s.strategy.strategy().policyNames();
-        for (int p = 0; p < names.size(); p++) {
+        List<SizingCapability> policies = s.strategy.strategy().policies();
+        for (int p = 0; p < policies.size(); p++) {
             if (p != s.acting) {
                 Account o = s.engine().account(p);
-                books.put(names.get(p), Map.of("equity", o.equity(), "drawdown", o.drawdown()));
+                books.put(
+                        policies.get(p).descriptor().name(),
+                        Map.of("equity", o.equity(), "drawdown", o.drawdown()));
             }
         }
         m.put("paper_books", books);

@@ -597,10 +597,15 @@ public final class SessionManager implements AutoCloseable {
                     r.beforeBar(s, id -> swapOne(s, id, "rollout"), this::storedBars);
                 }
                 last = s.record(b, s.session.append(b));
-                List<BreakerEvent> all = s.engine().breakerEvents();
+                // Only a bar that changed a breaker copies and sorts the events (they grow with
+                // the session's life).
+                int events = s.engine().breakerEventCount();
                 List<EventRow> audit = new ArrayList<>();
-                for (int i = s.breakerEventsSeen; i < all.size(); i++) {
-                    audit.add(breakerEvent(s, all.get(i)));
+                if (events > s.breakerEventsSeen) {
+                    List<BreakerEvent> all = s.engine().breakerEvents();
+                    for (int i = s.breakerEventsSeen; i < all.size(); i++) {
+                        audit.add(breakerEvent(s, all.get(i)));
+                    }
                 }
                 CallFailureEvents.of(s, b, clock.millis()).ifPresent(audit::add);
                 BarRow row = row(b);
@@ -610,7 +615,7 @@ public final class SessionManager implements AutoCloseable {
                             audit.forEach(tx::appendEvent);
                             return null;
                         });
-                s.breakerEventsSeen = all.size();
+                s.breakerEventsSeen = events;
                 if (r != null) {
                     r.afterBar(s, previous, b, last);
                 }

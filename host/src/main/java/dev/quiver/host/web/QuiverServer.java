@@ -912,9 +912,10 @@ public final class QuiverServer implements AutoCloseable {
 
     private static void json(Context ctx, int status, Object body) {
         try {
+            // UTF-8 bytes straight from the generator: no String to build and encode again.
             ctx.status(status)
                     .contentType(JSON_TYPE)
-                    .result(RolloutStore.JSON.writeValueAsString(body));
+                    .result(RolloutStore.JSON.writeValueAsBytes(body));
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }

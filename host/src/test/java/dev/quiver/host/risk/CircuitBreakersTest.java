@@ -183,6 +183,31 @@ class CircuitBreakersTest {
     }
 
     @Test
+    void haltReasonFollowsTheFiguresItShowsWhenAskedAgain() {
+        // haltReason() keeps its last text while the figures stay; a changed figure, a second
+        // breaker tripping or a re-arm must change the text.
+        CircuitBreakers b = breakers();
+        decisions(b, 19, 31); // 38%
+        String first = b.haltReason();
+        assertThat(first)
+                .isEqualTo("circuit breaker hit_rate armed: hit rate 0.3800 < limit 0.4000");
+        assertThat(b.haltReason()).isEqualTo(first);
+        b.observeDecision(T0 + 100 * HOUR, true); // a loss leaves the window, a win enters: 40%
+        assertThat(b.halted()).isTrue();
+        assertThat(b.haltReason())
+                .isEqualTo("circuit breaker hit_rate armed: hit rate 0.4000 < limit 0.4000");
+        b.observeEquity(T0 + 101 * HOUR, 100);
+        b.observeEquity(T0 + 150 * HOUR, 80);
+        assertThat(b.haltReason())
+                .isEqualTo(
+                        "circuit breaker max_drawdown armed: drawdown 0.2000 > limit 0.1500;"
+                                + " circuit breaker hit_rate armed: hit rate 0.4000 < limit"
+                                + " 0.4000");
+        assertThat(b.apply(want(1), 0).reason())
+                .isEqualTo("policy wants 1.0; " + b.haltReason() + " -> flat");
+    }
+
+    @Test
     void hitRateExactlyAtTheFloorDoesNotHalt() {
         CircuitBreakers b = breakers();
         decisions(b, 20, 30); // 20 / 50 = 40%
