@@ -77,8 +77,7 @@ class OpenApiRoutesTest {
     /** {@code METHOD /path} of every described operation. */
     private static Set<String> described(JsonNode doc) {
         Set<String> out = new TreeSet<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = doc.get("paths").fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> p = it.next();
+        for (Map.Entry<String, JsonNode> p : doc.get("paths").properties()) {
             for (Iterator<String> m = p.getValue().fieldNames(); m.hasNext(); ) {
                 String method = m.next();
                 if (METHODS.contains(method)) {
@@ -127,8 +126,7 @@ class OpenApiRoutesTest {
         JsonNode doc = description();
         HttpClient http = HttpClient.newHttpClient();
         List<String> checked = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = doc.get("paths").fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> p = it.next();
+        for (Map.Entry<String, JsonNode> p : doc.get("paths").properties()) {
             Set<String> declared = new TreeSet<>();
             p.getValue()
                     .fieldNames()
