@@ -26,7 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
  * (positive and negative), with a fixed seed and a bounded number of examples per operation. It
  * must end with exit code 0 and 0 failures; Schemathesis' summary is printed.
  *
- * <p>The documented exclusions (operations whose acceptance depends on more than JSON Schema can
+ * <p>{@code use_after_free} is left out: the only DELETE, {@code DELETE /v1/sessions/{symbol}},
+ * closes a session, and a closed session stays readable by design ({@code GET} answers 200 with
+ * {@code state: closed}; its generations and account history are the audit trail), where the
+ * check wants 404 after a DELETE. The other documented exclusions (operations whose acceptance depends on more than JSON Schema can
  * say: relations between a bar's fields, files on the server, the account's state) are in {@code
  * schemathesis.toml} beside this class, each with its reason.
  */
@@ -71,6 +74,11 @@ class ApiContractIT {
                                     base + "/openapi.json",
                                     "--checks",
                                     "all",
+                                    // The one documented exclusion (see schemathesis.toml):
+                                    // DELETE /v1/sessions/{symbol} closes a session, whose
+                                    // record stays readable (state closed, 200) by design.
+                                    "--exclude-checks",
+                                    "use_after_free",
                                     "--mode",
                                     "all",
                                     "--phases",
