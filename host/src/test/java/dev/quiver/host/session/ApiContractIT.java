@@ -28,10 +28,10 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>{@code use_after_free} is left out: the only DELETE, {@code DELETE /v1/sessions/{symbol}},
  * closes a session, and a closed session stays readable by design ({@code GET} answers 200 with
- * {@code state: closed}; its generations and account history are the audit trail), where the
- * check wants 404 after a DELETE. The other documented exclusions (operations whose acceptance depends on more than JSON Schema can
- * say: relations between a bar's fields, files on the server, the account's state) are in {@code
- * schemathesis.toml} beside this class, each with its reason.
+ * {@code state: closed}; its generations and account history are the audit trail), where the check
+ * wants 404 after a DELETE. The other documented exclusions (operations whose acceptance depends on
+ * more than JSON Schema can say: relations between a bar's fields, files on the server, the
+ * account's state) are in {@code schemathesis.toml} beside this class, each with its reason.
  */
 class ApiContractIT {
 
