@@ -377,7 +377,7 @@ public record RolloutSpec(
                                     + "/VERSION, because an alias can move under it");
                 }
             } else {
-                Path p = Path.of(ref);
+                Path p = path(r, "challenger.strategy", ref);
                 if (!p.isAbsolute() && base != null) {
                     ref = base.resolve(p).normalize().toString();
                 }
@@ -533,6 +533,15 @@ public record RolloutSpec(
                 new Rules(metric, ms.asInt(), test, alpha, costBps, automatic));
     }
 
+    /** A path the request names; one this file system cannot hold (a NUL, say) is refused. */
+    private static Path path(Reader r, String field, String text) {
+        try {
+            return Path.of(text);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw r.bad(field, "is not a valid path (" + e.getReason() + ")");
+        }
+    }
+
     private static Variant variant(Reader r, JsonNode root, String field, Path base) {
         JsonNode n = r.required(root, field);
         r.object(n, field, Set.of("model", "plugin_zip", "config"));
@@ -559,11 +568,11 @@ public record RolloutSpec(
         Optional<Path> zip = Optional.empty();
         if (n.has("plugin_zip")) {
             String z = r.text(n, field + ".plugin_zip", null, null);
-            Path p = Path.of(z);
+            Path p = path(r, field + ".plugin_zip", z);
             if (!p.isAbsolute() && base != null) {
                 p = base.resolve(p).normalize();
             }
-            if (!p.getFileName().toString().endsWith(".zip")) {
+            if (p.getFileName() == null || !p.getFileName().toString().endsWith(".zip")) {
                 throw r.bad(field + ".plugin_zip", "must name a plugin .zip (value: '" + z + "')");
             }
             zip = Optional.of(p);

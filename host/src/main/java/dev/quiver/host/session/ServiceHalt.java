@@ -114,10 +114,10 @@ public final class ServiceHalt {
     Map<String, Object> command(
             boolean halt, String actor, String reason, SessionManager.EverySession sessions) {
         String what = halt ? "halt" : "resume";
-        if (reason == null || reason.isBlank()) {
+        if (Text.blank(reason)) {
             throw new QuiverInputException("BAD_HALT", "reason", what, reason, "is required");
         }
-        if (actor == null || actor.isBlank()) {
+        if (Text.blank(actor)) {
             throw new QuiverInputException("BAD_HALT", "actor", what, actor, "is required");
         }
         return sessions.run(

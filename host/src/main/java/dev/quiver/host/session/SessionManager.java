@@ -1006,11 +1006,11 @@ public final class SessionManager implements AutoCloseable {
                 throw new QuiverInputException(
                         "BAD_REARM", "breaker", "re-arm " + accountId, breaker, e.getMessage());
             }
-            if (reason == null || reason.isBlank()) {
+            if (Text.blank(reason)) {
                 throw new QuiverInputException(
                         "BAD_REARM", "reason", "re-arm " + accountId, reason, "is required");
             }
-            if (actor == null || actor.isBlank()) {
+            if (Text.blank(actor)) {
                 throw new QuiverInputException(
                         "BAD_REARM", "actor", "re-arm " + accountId, actor, "is required");
             }
@@ -1206,7 +1206,7 @@ public final class SessionManager implements AutoCloseable {
     // ---- helpers -------------------------------------------------------------------------------
 
     private void validate(LiveSession s, FillRequest f) {
-        if (f.clientFillId() == null || f.clientFillId().isBlank()) {
+        if (Text.blank(f.clientFillId())) {
             throw badFill(f, "client_fill_id", f.clientFillId(), "is missing or blank");
         }
         if (!s.settings.symbol().equals(f.symbol())) {

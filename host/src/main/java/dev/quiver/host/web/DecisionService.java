@@ -80,11 +80,28 @@ final class DecisionService {
                     "BAD_REQUEST", "body", null, "the body must be a JSON object {symbol, bars}");
         }
         JsonNode symbolNode = body.get("symbol");
-        String symbol = symbolNode == null || symbolNode.isNull() ? "" : symbolNode.asText();
-        if (symbol.isBlank()) {
+        if (symbolNode == null || symbolNode.isNull()) {
             throw new BadRequestException(
-                    "BAD_REQUEST", "symbol", null, "field 'symbol' is missing or blank");
+                    "BAD_REQUEST", "symbol", null, "field 'symbol' is missing");
         }
+        // A number was taken as its text ("symbol": 5 decided symbol "5").
+        if (!symbolNode.isTextual()
+                || !SessionRoutes.SYMBOL.matcher(symbolNode.asText()).matches()) {
+            throw new BadRequestException(
+                    "BAD_REQUEST",
+                    "symbol",
+                    null,
+                    "field 'symbol' " + SessionRoutes.SYMBOL_FORM + " (value: " + symbolNode + ")");
+        }
+        JsonNode account = body.get("account");
+        if (account != null && !account.isNull() && !account.isTextual()) {
+            throw new BadRequestException(
+                    "BAD_REQUEST",
+                    "account",
+                    null,
+                    "field 'account' must be a string (value: " + account + ")");
+        }
+        String symbol = symbolNode.asText();
         List<Bar> bars = bars(body.get("bars"));
         Duration period =
                 bars.size() >= 2

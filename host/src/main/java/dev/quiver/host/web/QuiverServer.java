@@ -27,6 +27,10 @@ import dev.quiver.host.session.ServedStrategy;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.staticfiles.Location;
+import io.javalin.http.HandlerType;
+import io.javalin.http.HttpResponseException;
+import io.javalin.http.HttpStatus;
+import io.javalin.router.ParsedEndpoint;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -106,6 +110,8 @@ public final class QuiverServer implements AutoCloseable {
                                         files.location = Location.CLASSPATH;
                                     });
                             config.staticFiles.enableWebjars();
+                            // A method a known path does not declare: 405 with Allow, not 404.
+                            config.http.prefer405over404 = true;
                         });
         ActionGuard guard = ActionGuard.of(host, dashboard.apiToken());
         app.before(ctx -> guard.check(ctx, (c, status, body) -> json(c, status, body)));
@@ -195,6 +201,42 @@ public final class QuiverServer implements AutoCloseable {
                     }
                     body.put("message", e.getMessage());
                     json(ctx, 400, body);
+                });
+        // Javalin's own refusals (no such path, a method the path does not declare, ...) as the
+        // same JSON error as every other refusal; a 405 lists the path's methods in Allow.
+        app.exception(
+                HttpResponseException.class,
+                (e, ctx) -> {
+                    int status = e.getStatus();
+                    Map<String, Object> body = new LinkedHashMap<>();
+                    if (status == 405) {
+                        List<String> allowed = allowedMethods(app, ctx.path());
+                        ctx.header("Allow", String.join(", ", allowed));
+                        body.put("error", "METHOD_NOT_ALLOWED");
+                        body.put(
+                                "message",
+                                "[Quiver/METHOD_NOT_ALLOWED] "
+                                        + ctx.req().getMethod()
+                                        + " "
+                                        + ctx.path()
+                                        + " is not part of the API; this path takes "
+                                        + String.join(", ", allowed)
+                                        + " (see /openapi.json)");
+                    } else if (status == 404) {
+                        body.put("error", "NOT_FOUND");
+                        body.put(
+                                "message",
+                                "[Quiver/NOT_FOUND] no route "
+                                        + ctx.req().getMethod()
+                                        + " "
+                                        + ctx.path()
+                                        + " (see /openapi.json)");
+                    } else {
+                        body.put("error", HttpStatus.forStatus(status).name());
+                        body.put("message", String.valueOf(e.getMessage()));
+                    }
+                    error(status == 404 ? "not_found" : "bad_request");
+                    json(ctx, status, body);
                 });
         app.exception(
                 Exception.class,
@@ -908,6 +950,50 @@ public final class QuiverServer implements AutoCloseable {
                             + (sizings == 0 ? "no sizing capability is wired" : ""));
             json(ctx, 503, body);
         }
+    }
+
+    /**
+     * The methods registered for the path, in the order GET, HEAD (Javalin answers HEAD from a GET
+     * route), POST, PUT, PATCH, DELETE.
+     */
+    private static List<String> allowedMethods(Javalin app, String path) {
+        java.util.Set<HandlerType> types = java.util.EnumSet.noneOf(HandlerType.class);
+        for (ParsedEndpoint e : app.unsafeConfig().pvt.internalRouter.allHttpHandlers()) {
+            if (e.getEndpoint().getMethod().isHttpMethod() && e.matches(path)) {
+                types.add(e.getEndpoint().getMethod());
+            }
+        }
+        if (types.contains(HandlerType.GET)) {
+            types.add(HandlerType.HEAD);
+        }
+        List<String> out = new ArrayList<>();
+        for (HandlerType t :
+                List.of(
+                        HandlerType.GET,
+                        HandlerType.HEAD,
+                        HandlerType.POST,
+                        HandlerType.PUT,
+                        HandlerType.PATCH,
+                        HandlerType.DELETE)) {
+            if (types.contains(t)) {
+                out.add(t.name());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Every HTTP route the app serves, as {@code METHOD path} with Javalin's path syntax ({@code
+     * /v1/sessions/{symbol}}), for the route-coverage test.
+     */
+    List<String> routes() {
+        List<String> out = new ArrayList<>();
+        for (ParsedEndpoint e : app.unsafeConfig().pvt.internalRouter.allHttpHandlers()) {
+            if (e.getEndpoint().getMethod().isHttpMethod()) {
+                out.add(e.getEndpoint().getMethod().name() + " " + e.getEndpoint().getPath());
+            }
+        }
+        return out;
     }
 
     private static void json(Context ctx, int status, Object body) {

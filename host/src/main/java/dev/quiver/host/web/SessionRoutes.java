@@ -11,12 +11,14 @@ import dev.quiver.host.data.BundledData;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.session.ServedStrategy;
 import dev.quiver.host.session.SessionManager;
+import dev.quiver.host.session.Text;
 import dev.quiver.host.store.AccountMode;
 import dev.quiver.host.store.Side;
 import dev.quiver.host.store.StoreConflictException;
 import dev.quiver.host.strategy.StrategyBundle;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,7 +26,6 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -60,6 +61,7 @@ final class SessionRoutes {
                     "WARMING_UP",
                     "SESSION_FAILED_RECOVERY",
                     "SESSION_NOT_REWARM_REQUIRED",
+                    "NO_STRATEGY",
                     StoreConflictException.CODE);
 
     /** Codes answered with 404 Not Found. */
@@ -229,11 +231,11 @@ final class SessionRoutes {
         live();
         JsonNode b = body(ctx);
         String dir = text(b, "bundle", null);
-        if (dir == null || dir.isBlank()) {
+        if (Text.blank(dir)) {
             throw bad("bundle", dir, "is required: a strategy bundle folder");
         }
         String actor = text(b, "actor", "operator");
-        StrategyBundle next = StrategyBundle.open(Path.of(dir));
+        StrategyBundle next = StrategyBundle.open(path("bundle", dir));
         Map<String, String> swapped = served.serve(next, runtime, actor);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("serving", next.id());
@@ -243,9 +245,18 @@ final class SessionRoutes {
 
     private Map<String, Object> open(Context ctx) {
         String symbol = ctx.pathParam("symbol");
+        if (!SYMBOL.matcher(symbol).matches()) {
+            throw bad("symbol", symbol, SYMBOL_FORM);
+        }
         JsonNode b = body(ctx);
         String account = text(b, "account", null);
+        if (account != null && !ACCOUNT.matcher(account).matches()) {
+            throw bad("account", account, ACCOUNT_FORM);
+        }
         String currency = text(b, "currency", "USD");
+        if (Text.blank(currency)) {
+            throw bad("currency", currency, "must be non-blank, e.g. USD");
+        }
         double equity = number(b, "starting_equity", 10_000);
         AccountMode mode =
                 switch (text(b, "mode", "paper")) {
@@ -253,12 +264,16 @@ final class SessionRoutes {
                     case "external" -> AccountMode.EXTERNAL;
                     default -> throw bad("mode", text(b, "mode", null), "is not paper or external");
                 };
-        Duration interval;
-        try {
-            interval = Duration.parse(text(b, "interval", "PT4H"));
-        } catch (DateTimeParseException e) {
-            throw bad("interval", text(b, "interval", null), "is not an ISO-8601 duration (PT4H)");
+        String intervalText = text(b, "interval", "PT4H");
+        if (!INTERVAL.matcher(intervalText).matches()) {
+            // Duration.parse took PT0S and -PT4H, which no bar series has.
+            throw bad(
+                    "interval",
+                    intervalText,
+                    "is not an ISO-8601 duration > 0 of days, hours, minutes and seconds, each 1 to"
+                            + " 9999 (PT4H, P1D, PT15M)");
         }
+        Duration interval = Duration.parse(intervalText);
         int maxGap = 3;
         JsonNode gap = b.get("max_gap_bars");
         if (gap != null && !gap.isNull()) {
@@ -299,7 +314,11 @@ final class SessionRoutes {
         if (w.has("bars")) {
             return DecisionService.bars(w.get("bars"));
         } else if (w.has("dataset")) {
-            String id = w.get("dataset").asText();
+            JsonNode ds = w.get("dataset");
+            if (!ds.isTextual()) {
+                throw bad("warmup.dataset", ds, "must be one of " + BundledData.ids());
+            }
+            String id = ds.asText();
             data =
                     BundledData.byId(id)
                             .orElseThrow(
@@ -310,7 +329,16 @@ final class SessionRoutes {
                                                     "is not one of " + BundledData.ids()))
                             .load();
         } else if (w.has("csv")) {
-            Path file = Path.of(w.get("csv").asText());
+            JsonNode csv = w.get("csv");
+            if (!csv.isTextual() || Text.blank(csv.asText())) {
+                throw bad(
+                        "warmup.csv", csv, "must be a non-blank path of a CSV file on the server");
+            }
+            Path file = path("warmup.csv", csv.asText());
+            if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+                // BarCsvReader would throw UncheckedIOException: a 500 for a bad path.
+                throw bad("warmup.csv", csv.asText(), "is not a readable file on the server");
+            }
             data =
                     new BarCsvReader(BadBarPolicy.FAIL)
                             .read(file, file.getFileName().toString())
@@ -320,6 +348,9 @@ final class SessionRoutes {
         }
         Instant until = Instant.MAX;
         if (w.has("until")) {
+            if (!w.get("until").isTextual()) {
+                throw bad("warmup.until", w.get("until"), "must be an ISO-8601 instant (a string)");
+            }
             try {
                 until = Instant.parse(w.get("until").asText());
             } catch (DateTimeParseException e) {
@@ -365,7 +396,7 @@ final class SessionRoutes {
     private Map<String, Object> fill(Context ctx) {
         JsonNode b = body(ctx);
         Side side =
-                switch (text(b, "side", "").toLowerCase(Locale.ROOT)) {
+                switch (text(b, "side", "")) {
                     case "buy" -> Side.BUY;
                     case "sell" -> Side.SELL;
                     default -> throw bad("side", text(b, "side", null), "is not buy or sell");
@@ -386,6 +417,41 @@ final class SessionRoutes {
                                 required(b, "price"),
                                 number(b, "fee", 0),
                                 time));
+    }
+
+    /** A symbol: what a path segment carries unescaped (openapi.json {@code Symbol}). */
+    static final java.util.regex.Pattern SYMBOL =
+            java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
+    static final String SYMBOL_FORM =
+            "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+                    + " (e.g. BTC-USD)";
+
+    /** An account id (openapi.json {@code AccountId}). */
+    private static final java.util.regex.Pattern ACCOUNT =
+            java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+    private static final String ACCOUNT_FORM =
+            "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit";
+
+    /**
+     * A bar interval (openapi.json {@code SessionOpen.interval}): days, hours, minutes, seconds.
+     */
+    private static final java.util.regex.Pattern INTERVAL;
+
+    static {
+        String n = "[1-9][0-9]{0,3}";
+        String time = "T(" + n + "H(" + n + "M)?(" + n + "S)?|" + n + "M(" + n + "S)?|" + n + "S)";
+        INTERVAL = java.util.regex.Pattern.compile("P(" + n + "D(" + time + ")?|" + time + ")");
+    }
+
+    /** A path the request names; one this file system cannot hold (a NUL, say) is refused. */
+    private static Path path(String field, String text) {
+        try {
+            return Path.of(text);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw bad(field, text, "is not a valid path (" + e.getReason() + ")");
+        }
     }
 
     private static JsonNode body(Context ctx) {
