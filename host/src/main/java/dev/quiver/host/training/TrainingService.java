@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.kagkarlsson.scheduler.Clock;
+import com.github.kagkarlsson.scheduler.ScheduledExecution;
 import com.github.kagkarlsson.scheduler.Scheduler;
 import com.github.kagkarlsson.scheduler.SchedulerName;
 import com.github.kagkarlsson.scheduler.jdbc.DefaultJdbcCustomization;
@@ -12,7 +13,9 @@ import com.github.kagkarlsson.scheduler.jdbc.JdbcCustomization;
 import com.github.kagkarlsson.scheduler.jdbc.PostgreSqlJdbcCustomization;
 import com.github.kagkarlsson.scheduler.task.TaskInstanceId;
 import com.github.kagkarlsson.scheduler.task.helper.OneTimeTask;
+import com.github.kagkarlsson.scheduler.task.helper.RecurringTaskWithPersistentSchedule;
 import com.github.kagkarlsson.scheduler.task.helper.Tasks;
+import com.github.kagkarlsson.scheduler.task.schedule.Schedules;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.host.store.StateStore;
 import java.time.Duration;
@@ -54,6 +57,12 @@ public final class TrainingService implements AutoCloseable {
 
     /** db-scheduler's task name of a training job's execution (instance id = job id). */
     public static final String TASK = "quiver-training-job";
+
+    /** db-scheduler's task name of a configured schedule (instance id = schedule name). */
+    public static final String SCHEDULE_TASK = "quiver-training-schedule";
+
+    private static final java.util.regex.Pattern SCHEDULE_NAME =
+            java.util.regex.Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -104,6 +113,7 @@ public final class TrainingService implements AutoCloseable {
     private final Clock clock;
     private final Scheduler scheduler;
     private final OneTimeTask<String> task;
+    private final RecurringTaskWithPersistentSchedule<TrainingSchedule> scheduleTask;
     private final Map<String, Running> running = new ConcurrentHashMap<>();
     private final Map<String, String> cancelReasons = new ConcurrentHashMap<>();
     private volatile boolean closing;
@@ -129,14 +139,20 @@ public final class TrainingService implements AutoCloseable {
                                     operations.remove();
                                 })
                         .execute((instance, context) -> execute(instance.getData()));
+        this.scheduleTask =
+                Tasks.recurringWithPersistentSchedule(SCHEDULE_TASK, TrainingSchedule.class)
+                        .execute((instance, context) -> fire(instance.getData()));
         JdbcCustomization dialect =
                 store.isSqlite()
                         ? new SqliteDialect()
                         : new PostgreSqlJdbcCustomization(false, true);
         this.scheduler =
-                Scheduler.create(store.sideDataSource(), task)
+                Scheduler.create(store.sideDataSource(), task, scheduleTask)
                         .jdbcCustomization(dialect)
                         .alwaysPersistTimestampInUTC()
+                        // The PostgreSQL pool hands out connections with auto-commit off (the
+                        // store's transactions); db-scheduler must commit its own statements.
+                        .commitWhenAutocommitDisabled(true)
                         .threads(settings.threads())
                         .pollingInterval(settings.pollInterval())
                         .heartbeatInterval(settings.heartbeat())
@@ -237,11 +253,7 @@ public final class TrainingService implements AutoCloseable {
                                 ? JSON.createObjectNode()
                                 : ((ObjectNode) params).deepCopy());
         Instant now = clock.now();
-        String id =
-                "job-"
-                        + Long.toString(now.toEpochMilli(), 36)
-                        + "-"
-                        + UUID.randomUUID().toString().substring(0, 8);
+        String id = newId(now);
         TrainingJob job =
                 new TrainingJob(
                         id,
@@ -354,6 +366,208 @@ public final class TrainingService implements AutoCloseable {
         return job(id);
     }
 
+    /**
+     * The configured schedules with their next run, by name.
+     *
+     * @return per schedule: {@code name}, {@code kind}, {@code params}, {@code cron} or {@code
+     *     every}, {@code next_run}
+     */
+    public List<Map<String, Object>> schedules() {
+        List<Map<String, Object>> out = new java.util.ArrayList<>();
+        for (ScheduledExecution<TrainingSchedule> e :
+                scheduler.getScheduledExecutionsForTask(SCHEDULE_TASK, TrainingSchedule.class)) {
+            TrainingSchedule t = e.getData();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", t.name());
+            m.put("kind", t.kind());
+            m.put("params", tree(t.paramsJson()));
+            t.cron().ifPresent(c -> m.put("cron", c));
+            t.every().ifPresent(d -> m.put("every", d));
+            m.put("next_run", e.getExecutionTime().toString());
+            out.add(m);
+        }
+        out.sort(java.util.Comparator.comparing(m -> (String) m.get("name")));
+        return out;
+    }
+
+    /**
+     * Replaces the configured schedules: each is checked (name, kind, its parameters as the kind
+     * checks a job's, exactly one of {@code cron} and {@code every}) before anything changes; an
+     * unchanged schedule keeps its next run, a changed or new one is scheduled from now, one left
+     * out is removed.
+     *
+     * @param specs the schedules, each {@code {"name", "kind", "params", "cron" | "every"}}
+     * @param actor who configures
+     * @param reason why
+     * @return the schedules now, as {@link #schedules()}
+     * @throws QuiverInputException {@code BAD_TRAINING_CONFIG} naming the field, e.g. {@code
+     *     schedules[1].cron}
+     */
+    public List<Map<String, Object>> configure(JsonNode specs, String actor, String reason) {
+        require("actor", actor);
+        require("reason", reason);
+        if (specs == null || !specs.isArray()) {
+            throw badConfig("schedules", specs, "is not an array of schedules");
+        }
+        Map<String, TrainingSchedule> wanted = new LinkedHashMap<>();
+        for (int i = 0; i < specs.size(); i++) {
+            TrainingSchedule t = schedule(specs.get(i), "schedules[" + i + "]");
+            if (wanted.putIfAbsent(t.name(), t) != null) {
+                throw badConfig(
+                        "schedules[" + i + "].name",
+                        t.name(),
+                        "is the name of an earlier schedule");
+            }
+        }
+        Map<String, TrainingSchedule> current = new LinkedHashMap<>();
+        for (ScheduledExecution<TrainingSchedule> e :
+                scheduler.getScheduledExecutionsForTask(SCHEDULE_TASK, TrainingSchedule.class)) {
+            current.put(e.getData().name(), e.getData());
+        }
+        for (TrainingSchedule old : current.values()) {
+            if (!old.equals(wanted.get(old.name()))) {
+                scheduler.cancel(TaskInstanceId.of(SCHEDULE_TASK, old.name()));
+            }
+        }
+        for (TrainingSchedule t : wanted.values()) {
+            if (!t.equals(current.get(t.name()))) {
+                scheduler.schedule(scheduleTask.schedulableInstance(t.name(), t));
+            }
+        }
+        LOG.info(
+                "training schedules set by {} ({}): {}",
+                actor,
+                reason,
+                wanted.values().stream().map(TrainingSchedule::toString).toList());
+        return schedules();
+    }
+
+    private TrainingSchedule schedule(JsonNode s, String at) {
+        if (s == null || !s.isObject()) {
+            throw badConfig(at, s, "is not a schedule object");
+        }
+        for (var it = s.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!List.of("name", "kind", "params", "cron", "every").contains(f)) {
+                throw badConfig(at + "." + f, s.get(f), "is not a field of a schedule");
+            }
+        }
+        String name = s.path("name").asText("");
+        if (!SCHEDULE_NAME.matcher(name).matches()) {
+            throw badConfig(
+                    at + ".name", s.get("name"), "is not a name of [a-z0-9-], 1 to 63 characters");
+        }
+        String kind = s.path("kind").asText("");
+        JobKind k = kinds.get(kind);
+        if (k == null) {
+            throw badConfig(at + ".kind", s.get("kind"), "is not one of " + kinds());
+        }
+        JsonNode params = s.get("params");
+        if (params != null && !params.isNull() && !params.isObject()) {
+            throw badConfig(at + ".params", params, "is not a JSON object");
+        }
+        ObjectNode checked;
+        try {
+            checked =
+                    k.validate(
+                            params == null || params.isNull()
+                                    ? JSON.createObjectNode()
+                                    : ((ObjectNode) params).deepCopy());
+        } catch (QuiverInputException e) {
+            throw badConfig(
+                    at + ".params." + e.field(), e.value(), "is refused: " + e.getMessage());
+        }
+        boolean cron = s.hasNonNull("cron");
+        boolean every = s.hasNonNull("every");
+        if (cron == every) {
+            throw badConfig(
+                    at + ".cron",
+                    s.get("cron"),
+                    "give exactly one of cron (e.g. \"0 0 2 * * *\", six fields, seconds first,"
+                            + " UTC) and every (an ISO-8601 duration, e.g. PT6H)");
+        }
+        if (cron) {
+            String c = s.get("cron").asText();
+            try {
+                Schedules.cron(c, java.time.ZoneOffset.UTC);
+            } catch (RuntimeException e) {
+                throw badConfig(at + ".cron", c, "does not parse: " + e.getMessage());
+            }
+            return new TrainingSchedule(name, kind, checked.toString(), c, null);
+        }
+        Duration d;
+        try {
+            d = Duration.parse(s.get("every").asText());
+        } catch (java.time.format.DateTimeParseException e) {
+            throw badConfig(at + ".every", s.get("every"), "is not an ISO-8601 duration (PT6H)");
+        }
+        if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw badConfig(at + ".every", s.get("every"), "must be at least PT1S");
+        }
+        return new TrainingSchedule(name, kind, checked.toString(), null, d.toString());
+    }
+
+    /**
+     * Runs a configured schedule's job now, by hand (its next scheduled run stays as it was).
+     *
+     * @param name the schedule
+     * @param actor who asks
+     * @param reason why
+     * @return the queued job
+     * @throws QuiverInputException {@code UNKNOWN_SCHEDULE} (404) if there is no such schedule
+     */
+    public TrainingJob trigger(String name, String actor, String reason) {
+        for (ScheduledExecution<TrainingSchedule> e :
+                scheduler.getScheduledExecutionsForTask(SCHEDULE_TASK, TrainingSchedule.class)) {
+            TrainingSchedule t = e.getData();
+            if (t.name().equals(name)) {
+                return submit(
+                        t.kind(),
+                        tree(t.paramsJson()),
+                        "schedule:" + name + " (by hand)",
+                        actor,
+                        reason);
+            }
+        }
+        throw new QuiverInputException(
+                "UNKNOWN_SCHEDULE", "schedule", "training trigger", name, "no such schedule");
+    }
+
+    /** A schedule fired: its job is asked for, or stored failed when its parameters fail now. */
+    private void fire(TrainingSchedule t) {
+        String reason = "schedule '" + t.name() + "' (" + t.describe() + ") fired";
+        try {
+            submit(t.kind(), tree(t.paramsJson()), "schedule:" + t.name(), "scheduler", reason);
+        } catch (QuiverInputException e) {
+            Instant now = clock.now();
+            TrainingJob failed =
+                    new TrainingJob(
+                            newId(now),
+                            t.kind(),
+                            t.paramsJson(),
+                            "schedule:" + t.name(),
+                            "scheduler",
+                            reason,
+                            TrainingJob.State.FAILED,
+                            0,
+                            "refused",
+                            Optional.empty(),
+                            Optional.of(e.getMessage()),
+                            false,
+                            0,
+                            now.toEpochMilli(),
+                            OptionalLong.empty(),
+                            OptionalLong.of(now.toEpochMilli()));
+            jobs.insert(failed);
+            LOG.warn("training schedule {}: its job was refused: {}", t.name(), e.getMessage());
+        }
+    }
+
+    /** Asks the scheduler to look for due executions now (tests moving the clock). */
+    void checkDue() {
+        scheduler.triggerCheckForDueExecutions();
+    }
+
     private void execute(String id) {
         Optional<TrainingJob> stored = jobs.get(id);
         if (stored.isEmpty()) {
@@ -423,6 +637,13 @@ public final class TrainingService implements AutoCloseable {
         }
     }
 
+    private static String newId(Instant now) {
+        return "job-"
+                + Long.toString(now.toEpochMilli(), 36)
+                + "-"
+                + UUID.randomUUID().toString().substring(0, 8);
+    }
+
     private String cancelReason(String id) {
         return cancelReasons.getOrDefault(id, "cancelled (asked while it ran)");
     }
@@ -488,6 +709,11 @@ public final class TrainingService implements AutoCloseable {
         }
     }
 
+    private static QuiverInputException badConfig(String field, Object value, String problem) {
+        return new QuiverInputException(
+                "BAD_TRAINING_CONFIG", field, "training config", value, problem);
+    }
+
     static QuiverInputException bad(String field, Object value, String problem) {
         return new QuiverInputException("BAD_TRAINING_JOB", field, "training job", value, problem);
     }
@@ -519,9 +745,9 @@ public final class TrainingService implements AutoCloseable {
         return m;
     }
 
-    private static JsonNode tree(String json) {
+    private static ObjectNode tree(String json) {
         try {
-            return JSON.readTree(json);
+            return (ObjectNode) JSON.readTree(json);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a stored job's JSON does not parse: " + json, e);
         }

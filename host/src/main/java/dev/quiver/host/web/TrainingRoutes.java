@@ -49,6 +49,47 @@ final class TrainingRoutes {
         app.post(
                 "/v1/training/jobs/{id}/cancel",
                 ctx -> r.call(ctx, json, 200, () -> r.cancel(ctx)));
+        app.get("/v1/training/config", ctx -> r.call(ctx, json, 200, r::config));
+        app.put(
+                "/v1/training/config",
+                ctx ->
+                        r.call(
+                                ctx,
+                                json,
+                                200,
+                                () -> {
+                                    JsonNode b = body(ctx);
+                                    r.service()
+                                            .configure(
+                                                    b.get("schedules"),
+                                                    text(b, "actor"),
+                                                    text(b, "reason"));
+                                    return r.config();
+                                }));
+        app.post(
+                "/v1/training/trigger",
+                ctx ->
+                        r.call(
+                                ctx,
+                                json,
+                                202,
+                                () -> {
+                                    JsonNode b = body(ctx);
+                                    return TrainingService.describe(
+                                            r.service()
+                                                    .trigger(
+                                                            text(b, "schedule"),
+                                                            text(b, "actor"),
+                                                            text(b, "reason")));
+                                }));
+    }
+
+    private Map<String, Object> config() {
+        TrainingService t = service();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("kinds", t.kinds());
+        m.put("schedules", t.schedules());
+        return m;
     }
 
     @FunctionalInterface
@@ -62,7 +103,7 @@ final class TrainingRoutes {
         } catch (QuiverInputException e) {
             int status =
                     switch (e.code()) {
-                        case "UNKNOWN_TRAINING_JOB" -> 404;
+                        case "UNKNOWN_TRAINING_JOB", "UNKNOWN_SCHEDULE" -> 404;
                         case "JOB_FINISHED", "NO_TRAINING" -> 409;
                         default -> 400;
                     };

@@ -152,6 +152,13 @@ class ServeTrainingIT {
         }
     }
 
+    /** Asks for a job; answers its id. */
+    private static String submit(ServeProcess serve, Map<String, Object> body) throws Exception {
+        ServeProcess.Answer a = serve.post("/v1/training/jobs", body);
+        assertThat(a.status()).as(a.toString()).isEqualTo(202);
+        return a.body().path("id").asText();
+    }
+
     private static void assertField(ServeProcess serve, Map<String, Object> body, String field)
             throws Exception {
         ServeProcess.Answer a = serve.post("/v1/training/jobs", body);
@@ -178,7 +185,7 @@ class ServeTrainingIT {
         btc.put("dataset", "btc-usd-4h");
         String id;
         try (ServeProcess first = ServeProcess.start(work, "first", args)) {
-            id = first.ok("POST", "/v1/training/jobs", job(btc)).path("id").asText();
+            id = submit(first, job(btc));
             JsonNode running =
                     await(
                             first,
@@ -201,7 +208,7 @@ class ServeTrainingIT {
                     .doesNotContain("training job " + id + " (fit-strategy) started");
 
             // A running job is cancelled at its next fold.
-            String next = second.ok("POST", "/v1/training/jobs", job(btc)).path("id").asText();
+            String next = submit(second, job(btc));
             await(
                     second,
                     next,

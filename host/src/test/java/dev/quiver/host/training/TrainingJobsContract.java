@@ -297,4 +297,123 @@ abstract class TrainingJobsContract {
         assertThat(runs.get(id).get()).isEqualTo(1);
         assertThat(b.job(id).attempts()).isEqualTo(1);
     }
+
+    @Test
+    void aCronScheduleFiresOnTimeUnderAControllableClockNotBeforeAndSurvivesARestart()
+            throws Exception {
+        java.util.concurrent.atomic.AtomicReference<Instant> now =
+                new java.util.concurrent.atomic.AtomicReference<>(
+                        Instant.parse("2026-01-05T01:00:00Z"));
+        Clock clock = now::get;
+        TrainingService t = TrainingService.start(store(), kinds(), FAST, clock);
+        opened.add(t);
+        List<java.util.Map<String, Object>> set =
+                t.configure(
+                        JSON.readTree(
+                                "[{\"name\":\"nightly\",\"kind\":\"count\","
+                                        + "\"params\":{\"n\":2},\"cron\":\"0 0 2 * * *\"}]"),
+                        "ana",
+                        "nightly refit");
+        assertThat(set).hasSize(1);
+        assertThat(set.get(0).get("next_run")).isEqualTo("2026-01-05T02:00:00Z");
+
+        now.set(Instant.parse("2026-01-05T01:59:59Z"));
+        t.checkDue();
+        Thread.sleep(700);
+        assertThat(t.jobs(10)).as("nothing fires before 02:00").isEmpty();
+
+        now.set(Instant.parse("2026-01-05T02:00:01Z"));
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (t.jobs(10).isEmpty()) {
+            assertThat(System.nanoTime()).as("the schedule fired").isLessThan(deadline);
+            t.checkDue();
+            Thread.sleep(50);
+        }
+        String id = t.jobs(10).get(0).id();
+        TrainingJob j = await(t, id, x -> x.state().finished(), Duration.ofSeconds(30));
+        assertThat(j.state()).isEqualTo(TrainingJob.State.SUCCEEDED);
+        assertThat(j.trigger()).isEqualTo("schedule:nightly");
+        assertThat(j.actor()).isEqualTo("scheduler");
+        assertThat(j.reason()).isEqualTo("schedule 'nightly' (cron 0 0 2 * * *) fired");
+        assertThat(j.createdMs()).isEqualTo(Instant.parse("2026-01-05T02:00:01Z").toEpochMilli());
+        assertThat(t.schedules().get(0).get("next_run")).isEqualTo("2026-01-06T02:00:00Z");
+        assertThat(t.jobs(10)).hasSize(1);
+        t.close();
+
+        // A restart keeps the schedule and its next run; a trigger by hand runs its job now.
+        TrainingService again = TrainingService.start(store(), kinds(), FAST, clock);
+        opened.add(again);
+        assertThat(again.schedules())
+                .extracting(m -> m.get("name") + " " + m.get("next_run") + " " + m.get("cron"))
+                .containsExactly("nightly 2026-01-06T02:00:00Z 0 0 2 * * *");
+        TrainingJob byHand = again.trigger("nightly", "ana", "after the data fix");
+        assertThat(byHand.trigger()).isEqualTo("schedule:nightly (by hand)");
+        assertThat(
+                        await(again, byHand.id(), x -> x.state().finished(), Duration.ofSeconds(30))
+                                .state())
+                .isEqualTo(TrainingJob.State.SUCCEEDED);
+        assertThat(again.schedules().get(0).get("next_run")).isEqualTo("2026-01-06T02:00:00Z");
+        assertThatThrownBy(() -> again.trigger("weekly", "ana", "x"))
+                .isInstanceOfSatisfying(
+                        QuiverInputException.class,
+                        e -> assertThat(e.code()).isEqualTo("UNKNOWN_SCHEDULE"));
+        assertThat(again.configure(JSON.readTree("[]"), "ana", "pause training")).isEmpty();
+        assertThat(again.schedules()).isEmpty();
+    }
+
+    @Test
+    void aBadScheduleNamesItsFieldAndChangesNothing() throws Exception {
+        TrainingService t = service(store());
+        t.configure(
+                JSON.readTree(
+                        "[{\"name\":\"keep\",\"kind\":\"count\",\"params\":{\"n\":1},"
+                                + "\"every\":\"PT6H\"}]"),
+                "a",
+                "b");
+        String[][] cases = {
+            {
+                "[{\"name\":\"x\",\"kind\":\"count\",\"params\":{\"n\":1},\"cron\":\"not a cron\"}]",
+                "schedules[0].cron"
+            },
+            {"[{\"name\":\"x\",\"kind\":\"count\",\"params\":{\"n\":1}}]", "schedules[0].cron"},
+            {
+                "[{\"name\":\"x\",\"kind\":\"count\",\"params\":{\"n\":1},\"every\":\"PT6H\",\"cron\":\"0 0 2 * * *\"}]",
+                "schedules[0].cron"
+            },
+            {
+                "[{\"name\":\"x\",\"kind\":\"count\",\"params\":{\"n\":1},\"every\":\"PT0S\"}]",
+                "schedules[0].every"
+            },
+            {
+                "[{\"name\":\"x\",\"kind\":\"count\",\"params\":{\"n\":1},\"every\":\"6 hours\"}]",
+                "schedules[0].every"
+            },
+            {"[{\"name\":\"x\",\"kind\":\"evolve\",\"every\":\"PT6H\"}]", "schedules[0].kind"},
+            {
+                "[{\"name\":\"x\",\"kind\":\"count\",\"params\":{\"n\":-1},\"every\":\"PT6H\"}]",
+                "schedules[0].params.n"
+            },
+            {
+                "[{\"name\":\"Nightly Run\",\"kind\":\"count\",\"params\":{\"n\":1},\"every\":\"PT6H\"}]",
+                "schedules[0].name"
+            },
+            {
+                "[{\"name\":\"x\",\"kind\":\"count\",\"params\":{\"n\":1},\"every\":\"PT6H\"},"
+                        + "{\"name\":\"x\",\"kind\":\"count\",\"params\":{\"n\":1},\"every\":\"PT1H\"}]",
+                "schedules[1].name"
+            },
+            {"{\"name\":\"x\"}", "schedules"},
+        };
+        for (String[] c : cases) {
+            assertThatThrownBy(() -> t.configure(JSON.readTree(c[0]), "a", "b"))
+                    .as(c[0])
+                    .isInstanceOfSatisfying(
+                            QuiverInputException.class,
+                            e -> {
+                                assertThat(e.code()).isEqualTo("BAD_TRAINING_CONFIG");
+                                assertThat(e.field()).isEqualTo(c[1]);
+                            });
+        }
+        assertThat(t.schedules()).extracting(m -> m.get("name")).containsExactly("keep");
+    }
 }
