@@ -25,7 +25,8 @@ import picocli.CommandLine.Command;
             PluginsCommand.class,
             RolloutCommand.class,
             ServeCommand.class,
-            StrategyCommand.class
+            StrategyCommand.class,
+            TrainingCommand.class
         })
 public final class Cli implements Runnable {
 

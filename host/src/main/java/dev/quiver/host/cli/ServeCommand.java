@@ -20,10 +20,13 @@ import dev.quiver.host.session.StrategyCatalog;
 import dev.quiver.host.session.StrategyRollouts;
 import dev.quiver.host.store.StateStore;
 import dev.quiver.host.strategy.BundleLoader;
+import dev.quiver.host.strategy.BundleRegistrar;
 import dev.quiver.host.strategy.ResolvedStrategy;
 import dev.quiver.host.strategy.StrategyBundle;
 import dev.quiver.host.strategy.StrategyResolver;
 import dev.quiver.host.web.DashboardSettings;
+import dev.quiver.host.training.FitStrategyJob;
+import dev.quiver.host.training.TrainingService;
 import dev.quiver.host.web.QuiverServer;
 import dev.quiver.host.web.SourceFitting;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -259,6 +262,28 @@ final class ServeCommand implements Callable<Integer> {
         return Optional.of(embedded.toString());
     }
 
+    /**
+     * The training scheduler of this service: job kind {@code fit-strategy} fitting with the
+     * plugins folder's plugins (batch configuration, as {@code quiver strategy fit}), registering
+     * through this service's MLflow registry when it has one; bundles under {@code
+     * QUIVER_HOME/training}.
+     */
+    private TrainingService startTraining(StateStore store) {
+        Optional<java.util.function.Supplier<BundleRegistrar>> registrar =
+                HostOptions.trackingUri(trackingUri)
+                        .map(uri -> () -> new BundleRegistrar(ModelsCommand.client(trackingUri)));
+        FitStrategyJob fit =
+                new FitStrategyJob(
+                        () -> PluginRuntime.start(host.pluginsDir(), host.batchConfiguration()),
+                        registrar,
+                        HostOptions.home().resolve("training"));
+        return TrainingService.start(
+                store,
+                java.util.List.of(fit),
+                TrainingService.Settings.fromSystemProperties(),
+                java.time.Instant::now);
+    }
+
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
@@ -296,6 +321,7 @@ final class ServeCommand implements Callable<Integer> {
         QuiverServer server;
         LiveRollouts rollouts = null;
         StateStore store = null;
+        TrainingService training = null;
         Optional<ServedStrategy> served = Optional.empty();
         StrategyCatalog.Folders servedCatalog = null;
         try {
@@ -450,6 +476,8 @@ final class ServeCommand implements Callable<Integer> {
                 }
                 err.flush();
             }
+            // Training jobs (issue 12): db-scheduler on the same database, one low-priority thread.
+            training = startTraining(store);
             server =
                     QuiverServer.start(
                             plugins,
@@ -457,6 +485,7 @@ final class ServeCommand implements Callable<Integer> {
                             live,
                             Optional.of(rollouts),
                             served,
+                            Optional.of(training),
                             bindHost,
                             port,
                             maxPosition,
@@ -466,6 +495,9 @@ final class ServeCommand implements Callable<Integer> {
                                                     System.getenv(DashboardSettings.TOKEN_VARIABLE))
                                             .filter(t -> !t.isBlank())));
         } catch (RuntimeException e) {
+            if (training != null) {
+                training.close();
+            }
             served.ifPresent(x -> x.sessions().close());
             if (live != null) {
                 live.close();
@@ -503,11 +535,13 @@ final class ServeCommand implements Callable<Integer> {
         LiveModels liveModels = live;
         Optional<ServedStrategy> servedStrategy = served;
         StateStore stateStore = store;
+        TrainingService trainingService = training;
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook =
                 new Thread(
                         () -> {
                             server.close();
+                            trainingService.close();
                             servedStrategy.ifPresent(x -> x.sessions().close());
                             if (liveModels != null) {
                                 liveModels.close();

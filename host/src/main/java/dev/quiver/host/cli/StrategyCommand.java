@@ -1,31 +1,24 @@
 package dev.quiver.host.cli;
 
-import dev.quiver.api.QuiverApi;
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.error.QuiverInputException;
-import dev.quiver.engine.feature.FeaturePipeline;
-import dev.quiver.engine.fusion.WeightedFusion;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.host.backtest.Progress;
-import dev.quiver.host.backtest.ReportWriter;
 import dev.quiver.host.backtest.TextReport;
-import dev.quiver.host.backtest.WalkForwardBacktest;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowHttp;
-import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.registry.ModelUri;
 import dev.quiver.host.strategy.BundleRegistrar;
-import dev.quiver.host.strategy.BundleWriter;
 import dev.quiver.host.strategy.ResolvedStrategy;
 import dev.quiver.host.strategy.StrategyBundle;
+import dev.quiver.host.strategy.StrategyFitter;
 import dev.quiver.host.strategy.StrategyRefusedException;
 import dev.quiver.host.strategy.StrategyResolver;
 import dev.quiver.host.strategy.StrategySmoke;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -192,13 +185,6 @@ final class StrategyCommand implements Runnable {
                 for (PluginRefusal r : plugins.refusals()) {
                     stderr.println("warning: " + r.message());
                 }
-                if (plugins.predictions().isEmpty() || plugins.sizings().isEmpty()) {
-                    throw new IllegalArgumentException(
-                            "[Quiver/NOTHING_TO_RUN] the plugins folder "
-                                    + host.pluginsDir()
-                                    + " has no prediction or no sizing plugin that started");
-                }
-                EnsembleCapability ensemble = ensembleOf(plugins);
                 stderr.printf(
                         Locale.ROOT,
                         "strategy fit %s: %,d bars through %s, walk-forward then the final fit%n",
@@ -206,49 +192,56 @@ final class StrategyCommand implements Runnable {
                         bars.size(),
                         Instant.ofEpochMilli(bars.startMillis[bars.size() - 1]));
                 stderr.flush();
-                WalkForwardBacktest.FinalFit fit =
-                        new WalkForwardBacktest(config)
-                                .withThreads(threads())
-                                .runAndFitFinal(
-                                        FeaturePipeline.compute(bars),
-                                        plugins.predictions(),
-                                        ensemble,
-                                        plugins.sizings(),
-                                        Progress.stderr());
-                Map<String, String> versions = new TreeMap<>();
-                for (LoadedPlugin p : plugins.plugins()) {
-                    versions.put(p.id(), p.version());
-                }
-                StrategyBundle bundle =
-                        BundleWriter.write(
-                                out,
-                                plugins.predictions(),
-                                ensemble,
-                                plugins.sizings(),
-                                new BundleWriter.Context(
-                                        bars,
-                                        config,
-                                        fit,
-                                        FeaturePipeline.SCHEMA,
-                                        QuiverApi.VERSION,
-                                        versions,
-                                        age,
-                                        at));
-                Path report = out.resolve("..").resolve(out.getFileName() + "-report").normalize();
-                try {
-                    new ReportWriter().write(fit.result(), report);
-                } catch (IOException e) {
-                    throw new UncheckedIOException("cannot write the report to " + report, e);
-                }
-                stdout.println(TextReport.render(fit.result()));
+                Optional<StrategyFitter.Registration> registration =
+                        registrar.map(
+                                r -> {
+                                    Map<String, String> extra = new LinkedHashMap<>();
+                                    for (Path f : data) {
+                                        extra.put("data_file", f.toAbsolutePath().toString());
+                                    }
+                                    extra.put("until", until == null ? "none" : until);
+                                    return new StrategyFitter.Registration(
+                                            r,
+                                            experiment,
+                                            register,
+                                            aliases,
+                                            smokeBars,
+                                            smokeTolerance,
+                                            extra);
+                                });
+                StrategyFitter.Fitted fitted =
+                        StrategyFitter.fit(
+                                plugins,
+                                new StrategyFitter.Request(
+                                        all.get(0), bars, config, threads(), out, age, at),
+                                registration,
+                                Progress.stderr());
+                stdout.println(TextReport.render(fitted.fit().result()));
                 stdout.println();
-                stdout.print(Show.describe(bundle));
-                stdout.printf("bundle: %s%n", bundle.dir());
-                stdout.printf("walk-forward report: %s%n", report.resolve("report.html"));
-                stdout.flush();
-                if (registrar.isPresent()) {
-                    registerBundle(registrar.get(), bundle, plugins, all.get(0), bars, report);
+                stdout.print(Show.describe(fitted.bundle()));
+                stdout.printf("bundle: %s%n", fitted.bundle().dir());
+                stdout.printf("walk-forward report: %s%n", fitted.report().resolve("report.html"));
+                if (fitted.smoke().isPresent()) {
+                    StrategyFitter.Smoke smoke = fitted.smoke().get();
+                    stdout.printf(
+                            Locale.ROOT,
+                            "smoke: %d decisions recorded on %s (%s) in %s%n",
+                            smoke.smoke().cases().size(),
+                            all.get(0).symbol(),
+                            smoke.window().note(),
+                            smoke.file());
                 }
+                if (fitted.registered().isPresent()) {
+                    BundleRegistrar.Registered r = fitted.registered().get();
+                    stdout.printf(
+                            "registered models:/%s/%s (run %s, experiment %s)%n",
+                            r.name(), r.version(), r.runId(), experiment);
+                    new TreeMap<>(r.tags()).forEach((k, v) -> stdout.printf("  %s = %s%n", k, v));
+                    for (String a : aliases) {
+                        stdout.printf("  @%s -> %s%n", a, r.version());
+                    }
+                }
+                stdout.flush();
             }
             return 0;
         }
@@ -295,70 +288,6 @@ final class StrategyCommand implements Runnable {
             return Optional.of(new BundleRegistrar(client));
         }
 
-        /** Records the smoke cases and registers the bundle (see {@link BundleRegistrar}). */
-        private void registerBundle(
-                BundleRegistrar registrar,
-                StrategyBundle bundle,
-                PluginRuntime plugins,
-                BarData series,
-                BarData fitted,
-                Path report) {
-            PrintWriter stdout = spec.commandLine().getOut();
-            StrategySmoke.Window w =
-                    StrategySmoke.casesFor(series, fitted.size(), bundle.servesFrom(), smokeBars);
-            StrategySmoke smoke =
-                    StrategySmoke.record(
-                            bundle,
-                            plugins,
-                            series,
-                            w,
-                            StrategySmoke.DEFAULT_WARM_UP,
-                            smokeTolerance);
-            Path smokeFile = report.resolve(StrategySmoke.FILE_NAME);
-            try {
-                smoke.write(smokeFile);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot write " + smokeFile, e);
-            }
-            stdout.printf(
-                    Locale.ROOT,
-                    "smoke: %d decisions recorded on %s (%s) in %s%n",
-                    smoke.cases().size(),
-                    series.symbol(),
-                    w.note(),
-                    smokeFile);
-            Map<String, String> extra = new LinkedHashMap<>();
-            for (Path f : data) {
-                extra.put("data_file", f.toAbsolutePath().toString());
-            }
-            extra.put("until", until == null ? "none" : until);
-            extra.put("series_bars", Integer.toString(series.size()));
-            extra.put("fitted_bars", Integer.toString(fitted.size()));
-            extra.put(
-                    "fitted_span",
-                    Instant.ofEpochMilli(fitted.startMillis[0])
-                            + ".."
-                            + Instant.ofEpochMilli(fitted.startMillis[fitted.size() - 1]));
-            extra.put("smoke_window", w.window());
-            BundleRegistrar.Registered r =
-                    registrar.register(
-                            experiment,
-                            register,
-                            bundle,
-                            smokeFile,
-                            Optional.of(report),
-                            extra,
-                            aliases);
-            stdout.printf(
-                    "registered models:/%s/%s (run %s, experiment %s)%n",
-                    r.name(), r.version(), r.runId(), experiment);
-            new TreeMap<>(r.tags()).forEach((k, v) -> stdout.printf("  %s = %s%n", k, v));
-            for (String a : aliases) {
-                stdout.printf("  @%s -> %s%n", a, r.version());
-            }
-            stdout.flush();
-        }
-
         private BarData truncate(BarData bars) {
             if (until == null) {
                 return bars;
@@ -381,13 +310,9 @@ final class StrategyCommand implements Runnable {
         }
     }
 
-    /** The ensemble the backtest uses: the plugin's stack, else the first, else the built-in. */
+    /** The ensemble the backtest uses: see {@link StrategyFitter#ensembleOf}. */
     static EnsembleCapability ensembleOf(PluginRuntime plugins) {
-        return plugins.ensembles().stream()
-                .filter(e -> e.descriptor().name().equals("stack"))
-                .findFirst()
-                .or(() -> plugins.ensembles().stream().findFirst())
-                .orElseGet(WeightedFusion::new);
+        return StrategyFitter.ensembleOf(plugins);
     }
 
     /**

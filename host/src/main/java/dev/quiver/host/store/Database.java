@@ -12,18 +12,28 @@ interface Database extends AutoCloseable {
 
     /** The kind of database. */
     enum Kind {
-        SQLITE("INTEGER PRIMARY KEY AUTOINCREMENT"),
-        POSTGRESQL("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY");
+        SQLITE("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB", "TIMESTAMP"),
+        POSTGRESQL(
+                "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+                "BYTEA",
+                "TIMESTAMP WITH TIME ZONE");
 
         private final String seqPrimaryKey;
+        private final String blob;
+        private final String timestamp;
 
-        Kind(String seqPrimaryKey) {
+        Kind(String seqPrimaryKey, String blob, String timestamp) {
             this.seqPrimaryKey = seqPrimaryKey;
+            this.blob = blob;
+            this.timestamp = timestamp;
         }
 
-        /** The column type of an auto-increment key, Flyway placeholder {@code seq_pk}. */
-        String seqPrimaryKey() {
-            return seqPrimaryKey;
+        /**
+         * Flyway placeholders: {@code seq_pk} (an auto-increment key), {@code blob} (bytes) and
+         * {@code timestamp} (an instant; db-scheduler's columns).
+         */
+        java.util.Map<String, String> placeholders() {
+            return java.util.Map.of("seq_pk", seqPrimaryKey, "blob", blob, "timestamp", timestamp);
         }
     }
 
@@ -43,6 +53,13 @@ interface Database extends AutoCloseable {
 
     /** Gives back a connection from {@link #acquire}. */
     void release(Connection connection) throws SQLException;
+
+    /**
+     * Connections beside the store's own, for a library that opens and commits its own (the
+     * training scheduler): SQLite, a new connection per call with the store's settings (WAL, FULL
+     * sync, busy timeout), so its writes wait for the store's; PostgreSQL, the pool.
+     */
+    javax.sql.DataSource sideDataSource();
 
     /** The URL, without passwords, for messages. */
     String displayUrl();

@@ -85,6 +85,11 @@ final class PostgresDatabase implements Database {
         return pool;
     }
 
+    @Override
+    public javax.sql.DataSource sideDataSource() {
+        return pool;
+    }
+
     /** Auto-commit is off: the first statement starts the transaction. */
     @Override
     public void begin(Connection c) {}

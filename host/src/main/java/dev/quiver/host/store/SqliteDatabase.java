@@ -66,6 +66,11 @@ final class SqliteDatabase implements Database {
         return source;
     }
 
+    @Override
+    public DataSource sideDataSource() {
+        return migrationSource(url);
+    }
+
     /** Reads the settings back: a file system or URL that cannot give them is refused. */
     private void verify() throws SQLException {
         Map<String, String> want = new LinkedHashMap<>();

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
@@ -178,7 +177,7 @@ public final class StateStore implements StateOperations, AutoCloseable {
                     Flyway.configure(StateStore.class.getClassLoader())
                             .dataSource(source)
                             .locations("classpath:db/migration")
-                            .placeholders(Map.of("seq_pk", kind.seqPrimaryKey()))
+                            .placeholders(kind.placeholders())
                             .javaMigrations(new V4__Rollout_kind_strategy())
                             .failOnMissingLocations(true)
                             // A database migrated by a newer Quiver is refused, not ignored.
@@ -216,6 +215,27 @@ public final class StateStore implements StateOperations, AutoCloseable {
             throw new StoreException(
                     "migrate", "cannot bring the schema of " + display + " up to date", e);
         }
+    }
+
+    /**
+     * Whether this store is SQLite (else PostgreSQL), for libraries that need to know the dialect.
+     *
+     * @return true for SQLite
+     */
+    public boolean isSqlite() {
+        return database.kind() == Database.Kind.SQLITE;
+    }
+
+    /**
+     * Connections to the store's database for a library that manages its own transactions (the
+     * training jobs' scheduler, db-scheduler, on its table {@code scheduled_tasks}, schema 6).
+     * SQLite: each call opens a new connection with the store's durability settings; PostgreSQL:
+     * the store's pool.
+     *
+     * @return the data source
+     */
+    public DataSource sideDataSource() {
+        return database.sideDataSource();
     }
 
     /**

@@ -18,7 +18,14 @@ public class StoreException extends RuntimeException {
 
     private final String operation;
 
-    StoreException(String operation, String problem, Throwable cause) {
+    /**
+     * A failed operation on the store's database.
+     *
+     * @param operation what was done, e.g. {@code insert training job}
+     * @param problem what went wrong
+     * @param cause the driver's exception, or null
+     */
+    public StoreException(String operation, String problem, Throwable cause) {
         this(CODE, operation, problem, cause);
     }
 

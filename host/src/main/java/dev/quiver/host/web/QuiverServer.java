@@ -24,6 +24,7 @@ import dev.quiver.host.rollout.RolloutSpecException;
 import dev.quiver.host.rollout.RolloutStore;
 import dev.quiver.host.rollout.Transition;
 import dev.quiver.host.session.ServedStrategy;
+import dev.quiver.host.training.TrainingService;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
@@ -78,6 +79,7 @@ public final class QuiverServer implements AutoCloseable {
             LiveModels models,
             Optional<LiveRollouts> rollouts,
             Optional<ServedStrategy> strategy,
+            Optional<TrainingService> training,
             double maxFraction,
             String host,
             DashboardSettings dashboard) {
@@ -166,6 +168,7 @@ public final class QuiverServer implements AutoCloseable {
                     json(ctx, 400, body);
                 });
         SessionRoutes.register(app, strategy.orElse(null), runtime, this::sessionAnswer);
+        TrainingRoutes.register(app, training, this::sessionAnswer);
         io.micrometer.core.instrument.Gauge.builder(
                         "quiver.strategy.expired",
                         () -> strategy.flatMap(ServedStrategy::degradedReason).isPresent() ? 1 : 0)
@@ -369,16 +372,53 @@ public final class QuiverServer implements AutoCloseable {
             String host,
             int port,
             double maxFraction) {
-        if (!(maxFraction > 0 && maxFraction <= 1)) {
-            throw new IllegalArgumentException(
-                    "[Quiver/BAD_OPTION] --max-position must be in (0, 1], was " + maxFraction);
-        }
         return start(
                 runtime,
                 metrics,
                 models,
                 rollouts,
                 strategy,
+                Optional.empty(),
+                host,
+                port,
+                maxFraction);
+    }
+
+    /**
+     * Starts the API as {@link #start(PluginRuntime, PrometheusMeterRegistry, LiveModels, Optional,
+     * Optional, String, int, double)}, with the training jobs' endpoints ({@code
+     * /v1/training/jobs}).
+     *
+     * @param runtime started plugins; stays owned by the caller
+     * @param metrics the registry {@code /metrics} exposes; closed with the server
+     * @param models the bound model versions, or null for none
+     * @param rollouts the service's rollouts, or empty
+     * @param strategy the served bundle and its sessions, or empty
+     * @param training the training scheduler (owned by the caller), or empty: the training
+     *     endpoints then answer 409
+     * @param host address to bind
+     * @param port port, 0 for any free one
+     * @param maxFraction the risk guard's cap, in (0, 1]
+     * @return the running server
+     * @throws IllegalArgumentException if {@code maxFraction} is outside (0, 1]
+     */
+    public static QuiverServer start(
+            PluginRuntime runtime,
+            PrometheusMeterRegistry metrics,
+            LiveModels models,
+            Optional<LiveRollouts> rollouts,
+            Optional<ServedStrategy> strategy,
+            Optional<TrainingService> training,
+            String host,
+            int port,
+            double maxFraction) {
+        return start(
+                runtime,
+                metrics,
+                models,
+                rollouts,
+                strategy,
+                training,
                 host,
                 port,
                 maxFraction,
@@ -414,13 +454,64 @@ public final class QuiverServer implements AutoCloseable {
             int port,
             double maxFraction,
             DashboardSettings dashboard) {
+        return start(
+                runtime,
+                metrics,
+                models,
+                rollouts,
+                strategy,
+                Optional.empty(),
+                host,
+                port,
+                maxFraction,
+                dashboard);
+    }
+
+    /**
+     * Starts the API, the dashboard and the training jobs' endpoints: everything {@code quiver
+     * serve} runs.
+     *
+     * @param runtime started plugins; stays owned by the caller
+     * @param metrics the registry {@code /metrics} exposes; closed with the server
+     * @param models the bound model versions, or null for none
+     * @param rollouts the service's rollouts, or empty
+     * @param strategy the served bundle and its sessions, or empty
+     * @param training the training scheduler (owned by the caller), or empty: the training
+     *     endpoints then answer 409
+     * @param host address to bind
+     * @param port port, 0 for any free one
+     * @param maxFraction the risk guard's cap, in (0, 1]
+     * @param dashboard the reports folder and the API token
+     * @return the running server
+     * @throws IllegalArgumentException if {@code maxFraction} is outside (0, 1] or {@code host}
+     *     does not resolve
+     */
+    public static QuiverServer start(
+            PluginRuntime runtime,
+            PrometheusMeterRegistry metrics,
+            LiveModels models,
+            Optional<LiveRollouts> rollouts,
+            Optional<ServedStrategy> strategy,
+            Optional<TrainingService> training,
+            String host,
+            int port,
+            double maxFraction,
+            DashboardSettings dashboard) {
         if (!(maxFraction > 0 && maxFraction <= 1)) {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_OPTION] --max-position must be in (0, 1], was " + maxFraction);
         }
         QuiverServer server =
                 new QuiverServer(
-                        runtime, metrics, models, rollouts, strategy, maxFraction, host, dashboard);
+                        runtime,
+                        metrics,
+                        models,
+                        rollouts,
+                        strategy,
+                        training,
+                        maxFraction,
+                        host,
+                        dashboard);
         server.app.start(host, port);
         if (models != null) {
             models.startPolling(server.pipelines);
@@ -539,7 +630,7 @@ public final class QuiverServer implements AutoCloseable {
 
     /** A session route's answer, counted: a bar's decision, or an error by its status. */
     private void sessionAnswer(Context ctx, int status, Object body) {
-        if (status == 200) {
+        if (status >= 200 && status < 300) {
             if (ctx.method() == io.javalin.http.HandlerType.POST
                     && ctx.endpointHandlerPath().endsWith("/bars")) {
                 serviceMetrics.decided("session");

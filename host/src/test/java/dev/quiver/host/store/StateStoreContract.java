@@ -911,13 +911,14 @@ abstract class StateStoreContract {
     void theMigrationIsAppliedOnceAndANewerSchemaIsRefused() throws SQLException {
         open().close();
         List<String> first = history();
-        assertThat(first).hasSize(5);
+        assertThat(first).hasSize(6);
         assertThat(first.get(0)).startsWith("1|V1__state_store.sql|true|");
         assertThat(first.get(1)).startsWith("2|V2__rollouts_and_alias_history.sql|true|");
         assertThat(first.get(2)).startsWith("3|V3__session_generations.sql|true|");
         assertThat(first.get(3))
                 .startsWith("4|dev.quiver.host.store.V4__Rollout_kind_strategy|true|");
         assertThat(first.get(4)).startsWith("5|V5__halt.sql|true|");
+        assertThat(first.get(5)).startsWith("6|V6__training_jobs.sql|true|");
         open().close();
         open().close();
         assertThat(history()).isEqualTo(first);
