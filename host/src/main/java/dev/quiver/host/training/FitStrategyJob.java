@@ -109,8 +109,16 @@ public final class FitStrategyJob implements JobKind {
             throw TrainingService.bad(
                     "dataset", p.get("dataset"), "is not one of " + BundledData.ids());
         }
-        if (data && !Files.isRegularFile(Path.of(text(p, "data")))) {
-            throw TrainingService.bad("data", p.get("data"), "is not a readable file");
+        if (data) {
+            Path file;
+            try {
+                file = Path.of(text(p, "data"));
+            } catch (java.nio.file.InvalidPathException e) {
+                throw TrainingService.bad("data", p.get("data"), "is not a path: " + e.getReason());
+            }
+            if (!Files.isRegularFile(file)) {
+                throw TrainingService.bad("data", p.get("data"), "is not a readable file");
+            }
         }
         if (p.hasNonNull("until")) {
             try {
@@ -146,7 +154,7 @@ public final class FitStrategyJob implements JobKind {
                                 + " MLFLOW_TRACKING_URI");
             }
             String name = text(p, "register");
-            ModelUri.parse("models:/" + name + "/1");
+            uri("register", p.get("register"), "models:/" + name + "/1");
             if (!p.has("aliases")) {
                 p.set("aliases", JSON.createArrayNode().add("challenger"));
             }
@@ -164,13 +172,23 @@ public final class FitStrategyJob implements JobKind {
                             "training never moves @champion: register a challenger, the rollout"
                                     + " rules promote it");
                 }
-                ModelUri.parse("models:/" + name + "@" + a.asText());
+                uri("aliases", a, "models:/" + name + "@" + a.asText());
             }
         } else if (p.has("aliases")) {
             throw TrainingService.bad(
                     "aliases", p.get("aliases"), "needs register: an alias points at a version");
         }
         return p;
+    }
+
+    /** A registry reference checked, a bad one refused naming the parameter. */
+    private static void uri(String field, JsonNode value, String uri) {
+        try {
+            ModelUri.parse(uri);
+        } catch (IllegalArgumentException e) {
+            throw TrainingService.bad(
+                    field, value, "is not a name of letters, digits, '.', '_', '-'");
+        }
     }
 
     /** An integer parameter {@code >= min}, set to its default when absent. */

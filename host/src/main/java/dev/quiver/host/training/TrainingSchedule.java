@@ -73,7 +73,30 @@ public final class TrainingSchedule implements ScheduleAndData {
     public Schedule getSchedule() {
         return cron != null
                 ? Schedules.cron(cron, ZoneOffset.UTC)
-                : Schedules.fixedDelay(Duration.parse(every));
+                : new Every(Duration.parse(every));
+    }
+
+    /**
+     * Every {@code d}, counted from the end of the last run, the first {@code d} after the schedule
+     * is set (db-scheduler's fixed delay would fire at once: a "every 6 hours" set at noon should
+     * not start a fit at noon).
+     */
+    private record Every(Duration d) implements Schedule {
+        @Override
+        public java.time.Instant getNextExecutionTime(
+                com.github.kagkarlsson.scheduler.task.ExecutionComplete complete) {
+            return complete.getTimeDone().plus(d);
+        }
+
+        @Override
+        public java.time.Instant getInitialExecutionTime(java.time.Instant now) {
+            return now.plus(d);
+        }
+
+        @Override
+        public boolean isDeterministic() {
+            return false;
+        }
     }
 
     @Override

@@ -238,7 +238,7 @@ public final class TrainingService implements AutoCloseable {
      */
     public TrainingJob submit(
             String kind, JsonNode params, String trigger, String actor, String reason) {
-        JobKind k = kinds.get(kind);
+        JobKind k = kind == null ? null : kinds.get(kind);
         if (k == null) {
             throw bad("kind", kind, "is not one of " + kinds());
         }
@@ -375,7 +375,10 @@ public final class TrainingService implements AutoCloseable {
     public List<Map<String, Object>> schedules() {
         List<Map<String, Object>> out = new java.util.ArrayList<>();
         for (ScheduledExecution<TrainingSchedule> e :
-                scheduler.getScheduledExecutionsForTask(SCHEDULE_TASK, TrainingSchedule.class)) {
+                scheduler.getScheduledExecutionsForTask(
+                        SCHEDULE_TASK,
+                        TrainingSchedule.class,
+                        com.github.kagkarlsson.scheduler.ScheduledExecutionsFilter.all())) {
             TrainingSchedule t = e.getData();
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", t.name());
@@ -421,7 +424,10 @@ public final class TrainingService implements AutoCloseable {
         }
         Map<String, TrainingSchedule> current = new LinkedHashMap<>();
         for (ScheduledExecution<TrainingSchedule> e :
-                scheduler.getScheduledExecutionsForTask(SCHEDULE_TASK, TrainingSchedule.class)) {
+                scheduler.getScheduledExecutionsForTask(
+                        SCHEDULE_TASK,
+                        TrainingSchedule.class,
+                        com.github.kagkarlsson.scheduler.ScheduledExecutionsFilter.all())) {
             current.put(e.getData().name(), e.getData());
         }
         for (TrainingSchedule old : current.values()) {
@@ -518,7 +524,10 @@ public final class TrainingService implements AutoCloseable {
      */
     public TrainingJob trigger(String name, String actor, String reason) {
         for (ScheduledExecution<TrainingSchedule> e :
-                scheduler.getScheduledExecutionsForTask(SCHEDULE_TASK, TrainingSchedule.class)) {
+                scheduler.getScheduledExecutionsForTask(
+                        SCHEDULE_TASK,
+                        TrainingSchedule.class,
+                        com.github.kagkarlsson.scheduler.ScheduledExecutionsFilter.all())) {
             TrainingSchedule t = e.getData();
             if (t.name().equals(name)) {
                 return submit(

@@ -201,7 +201,7 @@ final class DashboardRoutes {
     private Object file(Context ctx) {
         String id = ctx.queryParam("id");
         String name = Optional.ofNullable(ctx.queryParam("file")).orElse("report.html");
-        if (id == null || id.isBlank()) {
+        if (dev.quiver.host.session.Text.blank(id)) {
             throw bad("id", id, "is required: a report id from GET /v1/reports");
         }
         Path root = settings.reportsDir().toAbsolutePath().normalize();
