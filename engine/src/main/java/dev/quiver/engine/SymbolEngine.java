@@ -53,6 +53,14 @@ public final class SymbolEngine {
     /** Feature read as the volatility handed to sizing and the stops' ATR, a fraction per bar. */
     public static final String VOLATILITY_FEATURE = "atr_pct_14";
 
+    /**
+     * The reason of a bar on which every prediction source failed (threw, answered nothing or was
+     * recorded as failed): no policy is asked, every policy's target is 0 (flat) with this reason,
+     * and the failures name each source and why ({@link Step#failures()}).
+     */
+    public static final String NO_FORECAST_REASON =
+            "no forecast available (every source failed) -> flat";
+
     private final String symbol;
     private final TradingRules rules;
     private Strategy strategy;
@@ -255,7 +263,7 @@ public final class SymbolEngine {
                             ? forecasts.at(frame, failures)
                             : recordedSources(frame, failures, script.sources());
             if (list.isEmpty()) {
-                noSignal = "no forecast available (every source failed) -> flat";
+                noSignal = NO_FORECAST_REASON;
             } else if (script != null && script.ensemble() != null) {
                 noSignal = script.ensemble();
                 ensembleFailure = noSignal;

@@ -11,6 +11,7 @@ import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.engine.SymbolEngine;
 import dev.quiver.engine.feature.FeatureMatrix;
 import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.fusion.WeightedFusion;
@@ -41,9 +42,12 @@ import java.util.function.Supplier;
  * none}; with a bundle {@link BundleDecisions} decides): the plugins as loaded, and the answer says
  * plainly that its fusion and learning policies are unfitted ({@code warning}, {@code fused.fitted
  * = false}). Point-in-time features, every prediction plugin on the last bar's frame, fusion, every
- * sizing policy through the {@link RiskGuard}. Calls into plugins are serialised (plugins are not
- * required to be thread-safe). Each decision takes a lease on the holder's current {@link Pipeline}
- * and uses only that generation, so a swap never splits one.
+ * sizing policy through the {@link RiskGuard}. When every prediction source fails the decision
+ * falls back as a session's {@link SymbolEngine} does: {@code fused} null, {@code no_signal} and
+ * every policy's fraction 0 with {@link SymbolEngine#NO_FORECAST_REASON}, each source and why in
+ * {@code provenance.failed_sources}. Calls into plugins are serialised (plugins are not required to
+ * be thread-safe). Each decision takes a lease on the holder's current {@link Pipeline} and uses
+ * only that generation, so a swap never splits one.
  */
 final class DecisionService {
 
@@ -270,7 +274,9 @@ final class DecisionService {
                 } else {
                     forecasts.add(f);
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | LinkageError | StackOverflowError e) {
+                // as the session's engine: an Error of a source (not behind a plugin guard) fails
+                // it
                 failed.put(name, String.valueOf(e.getMessage()));
             }
         }
@@ -293,8 +299,17 @@ final class DecisionService {
             }
         }
         if (forecasts.isEmpty()) {
-            throw new IllegalStateException(
-                    "[Quiver/NO_FORECAST] every prediction source failed: " + failed);
+            // As a session's engine decides such a bar (SymbolEngine.step): no fusion, no policy
+            // asked; every policy flat with the engine's reason, each failure in failed_sources.
+            Map<String, Object> decisions = new LinkedHashMap<>();
+            for (SizingCapability s : pipeline.sizings()) {
+                Map<String, Object> decision = new LinkedHashMap<>();
+                decision.put("fraction", 0.0);
+                decision.put("reason", SymbolEngine.NO_FORECAST_REASON);
+                decision.put("overridden_by_risk_guard", false);
+                decisions.put(s.descriptor().name(), decision);
+            }
+            return answer(bars, pipeline, null, decisions, failed, rolloutProvenance);
         }
 
         // The plugin's stacking ensemble when installed, else the first plugin ensemble, else the
@@ -366,13 +381,6 @@ final class DecisionService {
         }
 
         List<Map<String, Object>> contributions = new ArrayList<>();
-        for (SourceContribution c : fused.contributions()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("source", c.source());
-            m.put("p_up", c.probabilityUp());
-            m.put("weight", c.weight());
-            contributions.add(m);
-        }
         Map<String, Object> fusedOut = new LinkedHashMap<>();
         fusedOut.put("p_up", fused.probabilityUp());
         fusedOut.put("confidence", fused.confidence());
@@ -381,7 +389,27 @@ final class DecisionService {
         fusedOut.put("fitted", false);
         fusedOut.put("fusion_note", fusionNote);
         fusedOut.put("contributions", contributions);
+        for (SourceContribution c : fused.contributions()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("source", c.source());
+            m.put("p_up", c.probabilityUp());
+            m.put("weight", c.weight());
+            contributions.add(m);
+        }
+        return answer(bars, pipeline, fusedOut, decisions, failed, rolloutProvenance);
+    }
 
+    /**
+     * The answer: {@code fused} null (then {@code no_signal} says why, as a session's answer does)
+     * when every prediction source failed.
+     */
+    private static Map<String, Object> answer(
+            BarData bars,
+            Pipeline pipeline,
+            Map<String, Object> fusedOut,
+            Map<String, Object> decisions,
+            Map<String, String> failed,
+            List<Map<String, Object>> rolloutProvenance) {
         Map<String, Object> models = new LinkedHashMap<>();
         for (ServedModel m : pipeline.models().values()) {
             Map<String, Object> model = new LinkedHashMap<>();
@@ -408,13 +436,16 @@ final class DecisionService {
 
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("symbol", bars.symbol());
-        out.put("bar_time", bars.bar(last).start().toString());
+        out.put("bar_time", bars.bar(bars.size() - 1).start().toString());
         out.put(
                 "warning",
                 "unfitted: no strategy bundle serves (--strategy none); the plugins' ensemble and"
                         + " learning sizing policies decide as loaded, not as any backtest"
                         + " validated them");
         out.put("fused", fusedOut);
+        if (fusedOut == null) {
+            out.put("no_signal", SymbolEngine.NO_FORECAST_REASON);
+        }
         out.put("decisions", decisions);
         out.put("provenance", provenance);
         return out;
