@@ -40,8 +40,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * decision on the Live page without a reload (server-sent events); the Account page's figures equal
  * {@code GET /v1/accounts/{id}}; promote on the Rollouts page, through its confirm dialog with who
  * and why, moves the stage and the audit trail holds both; the fit's walk-forward report is listed
- * on Reports and opens. Screenshots of every page go to {@code target/dashboard/}. Timings are
- * printed, never asserted.
+ * on Reports and opens; a training schedule set over the API shows on Training with its next run.
+ * Screenshots of every page go to {@code target/dashboard/}. Timings are printed, never asserted.
  *
  * <p>Without {@code /usr/bin/chromium} and {@code /usr/bin/chromedriver} it fails (never skips):
  * {@code .ci/run} installs them ({@code apt-get install chromium chromium-driver}).
@@ -247,10 +247,43 @@ class DashboardIT {
                 String href = driver.findElement(report).getDomProperty("href");
                 driver.get(href);
                 wait.until(d -> d.getPageSource().contains("<h"));
+                // Training: the service runs a scheduler; a schedule set over the API shows with
+                // its next run, and the jobs table says there is no job yet.
+                assertThat(
+                                serve.ok("GET", "/v1/dashboard", null)
+                                        .at("/training/available")
+                                        .asBoolean())
+                        .isTrue();
+                Map<String, Object> schedule = new LinkedHashMap<>();
+                schedule.put("name", "nightly-btc");
+                schedule.put("kind", "fit-strategy");
+                schedule.put("params", Map.of("dataset", "btc-usd-4h"));
+                schedule.put("cron", "0 0 2 * * *");
+                JsonNode config =
+                        serve.ok(
+                                "PUT",
+                                "/v1/training/config",
+                                Map.of(
+                                        "schedules",
+                                        List.of(schedule),
+                                        "actor",
+                                        "it-operator",
+                                        "reason",
+                                        "the dashboard test shows a schedule"));
+                String nextRun = config.at("/schedules/0/next_run").asText();
                 driver.get(base + "#/training");
-                wait.until(d -> !d.findElements(By.id("training")).isEmpty());
-                assertThat(driver.findElement(By.id("training")).getText())
-                        .contains("not available");
+                By scheduled =
+                        By.cssSelector("#training-schedules tr[data-schedule='nightly-btc']");
+                wait.until(d -> !d.findElements(scheduled).isEmpty());
+                assertThat(
+                                driver.findElement(scheduled)
+                                        .findElement(By.className("next-run"))
+                                        .getDomAttribute("data-value"))
+                        .isEqualTo(nextRun);
+                assertThat(driver.findElement(scheduled).getText())
+                        .contains("nightly-btc", "cron 0 0 2 * * *", utcShown(nextRun));
+                assertThat(driver.findElement(By.id("training-jobs")).getText())
+                        .contains("No training job yet");
                 shot(driver, "training");
 
                 List<String> errors = new ArrayList<>();
@@ -265,6 +298,16 @@ class DashboardIT {
             }
         }
         System.out.printf("DashboardIT: took %.1f s in all%n", (System.nanoTime() - started) / 1e9);
+    }
+
+    /** The JS page's UTC format: 2026-12-08T02:00:00Z -> "2026-12-08 02:00:00 UTC". */
+    static String utcShown(String iso) {
+        return Instant.parse(iso)
+                        .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                        .toString()
+                        .replace("T", " ")
+                        .replace("Z", "")
+                + " UTC";
     }
 
     /** The JS page's percent format of a fraction: 0.1234 -> "12.34 %". */
