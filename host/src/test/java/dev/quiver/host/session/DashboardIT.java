@@ -40,7 +40,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * decision on the Live page without a reload (server-sent events); the Account page's figures equal
  * {@code GET /v1/accounts/{id}}; promote on the Rollouts page, through its confirm dialog with who
  * and why, moves the stage and the audit trail holds both; the fit's walk-forward report is listed
- * on Reports and opens; a training schedule set over the API shows on Training with its next run.
+ * on Reports and opens; a training schedule set over the API shows on Training with its next run,
+ * and a training job shows on the page's tick and is cancelled through its confirm dialog.
  * Screenshots of every page go to {@code target/dashboard/}. Timings are printed, never asserted.
  *
  * <p>Without {@code /usr/bin/chromium} and {@code /usr/bin/chromedriver} it fails (never skips):
@@ -284,6 +285,58 @@ class DashboardIT {
                         .contains("nightly-btc", "cron 0 0 2 * * *", utcShown(nextRun));
                 assertThat(driver.findElement(By.id("training-jobs")).getText())
                         .contains("No training job yet");
+                // A job asked for over the API shows on the page's tick (no reload), and is
+                // cancelled through the confirm dialog with who and why. The whole BTC series
+                // at the default fold sizes is a long fit: it is still queued or running.
+                System.out.printf(
+                        "DashboardIT: Training page's schedule checked after %.1f s%n",
+                        (System.nanoTime() - started) / 1e9);
+                long trainingStart = System.nanoTime();
+                Map<String, Object> job = new LinkedHashMap<>();
+                job.put("kind", "fit-strategy");
+                job.put("params", Map.of("dataset", "btc-usd-4h"));
+                job.put("actor", "it-operator");
+                job.put("reason", "a job to cancel from the dashboard");
+                ServeProcess.Answer asked = serve.post("/v1/training/jobs", job);
+                assertThat(asked.status()).as(asked.toString()).isEqualTo(202);
+                String jobId = asked.body().path("id").asText();
+                By cancelJob = By.cssSelector("button[data-cancel='" + jobId + "']");
+                wait.until(d -> !d.findElements(cancelJob).isEmpty());
+                wait.until(
+                        d -> {
+                            d.findElement(cancelJob).click();
+                            return true;
+                        });
+                // The page was loaded again since the Rollouts page: its dialog is another element.
+                WebElement cancelDialog = driver.findElement(By.id("confirm"));
+                wait.until(d -> cancelDialog.getDomAttribute("open") != null);
+                driver.findElement(By.id("confirm-ok")).click(); // who and why empty: not sent
+                assertThat(cancelDialog.getDomAttribute("open")).isNotNull();
+                driver.findElement(By.id("confirm-actor")).clear();
+                driver.findElement(By.id("confirm-actor")).sendKeys("it-operator");
+                driver.findElement(By.id("confirm-reason")).sendKeys("wrong series");
+                driver.findElement(By.id("confirm-ok")).click();
+                By jobState = By.cssSelector("tr[data-job='" + jobId + "'] [data-state]");
+                wait.until(
+                        d ->
+                                "cancelled"
+                                        .equals(
+                                                d.findElement(jobState)
+                                                        .getDomAttribute("data-state")));
+                JsonNode cancelled = serve.ok("GET", "/v1/training/jobs/" + jobId, null);
+                assertThat(cancelled.path("state").asText()).isEqualTo("cancelled");
+                // A running job's error also says where it stopped (e.g. a plugin's setup).
+                assertThat(cancelled.path("error").asText())
+                        .startsWith("cancelled by it-operator: wrong series");
+                assertThat(
+                                driver.findElement(By.cssSelector("tr[data-job='" + jobId + "']"))
+                                        .getText())
+                        .contains(cancelled.path("error").asText())
+                        .contains("a job to cancel from the dashboard")
+                        .contains(utcShown(cancelled.path("finished_at").asText()));
+                System.out.printf(
+                        "DashboardIT: training job shown and cancelled through the page in %d ms%n",
+                        (System.nanoTime() - trainingStart) / 1_000_000);
                 shot(driver, "training");
 
                 List<String> errors = new ArrayList<>();
@@ -296,6 +349,9 @@ class DashboardIT {
             } finally {
                 driver.quit();
             }
+            System.out.printf(
+                    "DashboardIT: browser checks done after %.1f s (the service's stop follows)%n",
+                    (System.nanoTime() - started) / 1e9);
         }
         System.out.printf("DashboardIT: took %.1f s in all%n", (System.nanoTime() - started) / 1e9);
     }

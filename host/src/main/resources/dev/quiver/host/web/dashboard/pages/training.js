@@ -52,8 +52,8 @@ function row(j) {
   const badge = j.state === "succeeded" ? "ok" : j.state === "failed" ? "bad" : active ? "warn" : "";
   const progress = Number(j.progress) || 0;
   return el("tr", { dataset: { job: j.id } },
-    el("td", {}, el("code", {}, j.id)),
-    el("td", {}, j.kind),
+    el("td", { class: "nowrap" }, el("code", {}, j.id)),
+    el("td", { class: "nowrap" }, j.kind),
     el("td", {}, el("span", { class: `badge ${badge}`, "data-state": j.state }, j.state),
       j.cancel_asked && active ? el("span", { class: "muted" }, " cancel asked") : null),
     el("td", {},
@@ -62,8 +62,8 @@ function row(j) {
       j.progress_note ? el("div", { class: "muted" }, j.progress_note) : null),
     el("td", {}, j.trigger),
     el("td", { class: "reason" }, el("span", { class: "actor" }, j.actor), j.reason ? `: ${j.reason}` : ""),
-    el("td", {}, utc(j.created_at)),
-    el("td", {}, utc(j.finished_at)),
+    el("td", { class: "nowrap" }, utc(j.created_at)),
+    el("td", { class: "nowrap" }, utc(j.finished_at)),
     el("td", { class: "reason" }, outcome(j)),
     el("td", {}, active ? el("button", {
       type: "button", class: "danger", dataset: { cancel: j.id }, "aria-label": `Cancel job ${j.id}`,
@@ -87,9 +87,9 @@ function schedulesCard(config) {
       ? el("p", { class: "muted", id: "no-schedules" }, "No schedule configured. Set them with PUT /v1/training/config.")
       : table(["Name", "Kind", "When (UTC)", "Next run (UTC)", "Parameters"], s.map((x) =>
         el("tr", { dataset: { schedule: x.name } },
-          el("td", {}, x.name), el("td", {}, x.kind),
-          el("td", {}, x.cron ? `cron ${x.cron}` : `every ${x.every}`),
-          el("td", { class: "next-run", "data-value": x.next_run }, utc(x.next_run)),
+          el("td", { class: "nowrap" }, x.name), el("td", { class: "nowrap" }, x.kind),
+          el("td", { class: "nowrap" }, x.cron ? `cron ${x.cron}` : `every ${x.every}`),
+          el("td", { class: "next-run nowrap", "data-value": x.next_run }, utc(x.next_run)),
           el("td", {}, el("code", {}, JSON.stringify(x.params)))))),
     el("p", { class: "muted" }, `Job kinds: ${(config.kinds || []).join(", ") || "—"}.`));
 }
