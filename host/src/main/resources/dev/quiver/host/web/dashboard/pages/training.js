@@ -53,7 +53,7 @@ function row(j) {
   const progress = Number(j.progress) || 0;
   return el("tr", { dataset: { job: j.id } },
     el("td", { class: "nowrap" }, el("code", {}, j.id)),
-    el("td", { class: "nowrap" }, j.kind),
+    el("td", {}, j.kind),
     el("td", {}, el("span", { class: `badge ${badge}`, "data-state": j.state }, j.state),
       j.cancel_asked && active ? el("span", { class: "muted" }, " cancel asked") : null),
     el("td", {},
@@ -62,9 +62,9 @@ function row(j) {
       j.progress_note ? el("div", { class: "muted" }, j.progress_note) : null),
     el("td", {}, j.trigger),
     el("td", { class: "reason" }, el("span", { class: "actor" }, j.actor), j.reason ? `: ${j.reason}` : ""),
-    el("td", { class: "nowrap" }, utc(j.created_at)),
-    el("td", { class: "nowrap" }, utc(j.finished_at)),
-    el("td", { class: "reason" }, outcome(j)),
+    el("td", {}, utc(j.created_at)),
+    el("td", {}, utc(j.finished_at)),
+    el("td", { class: "reason anywhere" }, outcome(j)),
     el("td", {}, active ? el("button", {
       type: "button", class: "danger", dataset: { cancel: j.id }, "aria-label": `Cancel job ${j.id}`,
       onclick: () => openDialog(j),
@@ -90,7 +90,7 @@ function schedulesCard(config) {
           el("td", { class: "nowrap" }, x.name), el("td", { class: "nowrap" }, x.kind),
           el("td", { class: "nowrap" }, x.cron ? `cron ${x.cron}` : `every ${x.every}`),
           el("td", { class: "next-run nowrap", "data-value": x.next_run }, utc(x.next_run)),
-          el("td", {}, el("code", {}, JSON.stringify(x.params)))))),
+          el("td", { class: "anywhere" }, el("code", {}, JSON.stringify(x.params)))))),
     el("p", { class: "muted" }, `Job kinds: ${(config.kinds || []).join(", ") || "—"}.`));
 }
 
