@@ -36,16 +36,19 @@ final class DashboardRoutes {
     static final int REPORT_DEPTH = 3;
 
     private final Optional<ServedStrategy> strategy;
+    private final boolean training;
     private final DashboardSettings settings;
     private final ActionGuard guard;
     private final String bind;
 
     private DashboardRoutes(
             Optional<ServedStrategy> strategy,
+            boolean training,
             DashboardSettings settings,
             ActionGuard guard,
             String bind) {
         this.strategy = strategy;
+        this.training = training;
         this.settings = settings;
         this.guard = guard;
         this.bind = bind;
@@ -54,11 +57,12 @@ final class DashboardRoutes {
     static void register(
             Javalin app,
             Optional<ServedStrategy> strategy,
+            boolean training,
             DashboardSettings settings,
             ActionGuard guard,
             String bind,
             SessionRoutes.Answer json) {
-        DashboardRoutes r = new DashboardRoutes(strategy, settings, guard, bind);
+        DashboardRoutes r = new DashboardRoutes(strategy, training, settings, guard, bind);
         app.get("/v1/sessions/{symbol}/history", ctx -> r.call(ctx, json, () -> r.history(ctx)));
         app.get("/v1/reports", ctx -> r.call(ctx, json, r::reports));
         app.get("/v1/reports/file", ctx -> r.call(ctx, json, () -> r.file(ctx)));
@@ -127,13 +131,16 @@ final class DashboardRoutes {
         m.put("strategy", strategy.map(s -> s.bundle().id()).orElse(null));
         m.put("reports_dir", settings.reportsDir().toAbsolutePath().normalize().toString());
         m.put("time", Instant.now().toString());
-        Map<String, Object> training = new LinkedHashMap<>();
-        training.put("available", false);
-        training.put(
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("available", training);
+        t.put(
                 "reason",
-                "this service has no training scheduler yet (issue 12): `quiver strategy fit`"
-                        + " and `quiver models train` run from the command line");
-        m.put("training", training);
+                training
+                        ? "training jobs and schedules: GET /v1/training/jobs and"
+                                + " /v1/training/config"
+                        : "this service runs no training scheduler: `quiver strategy fit` and"
+                                + " `quiver models train` run from the command line");
+        m.put("training", t);
         return m;
     }
 

@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code transition} (rollouts, models): a rollout changed stage; data the audit record;
  *   <li>{@code plugins} (plugins, models, live): the plugins folder change was published;
  *   <li>{@code tick} (every page, every {@value #TICK_SECONDS} s): a heartbeat that also tells the
- *       pages without an event of their own (models, reports) to look again.
+ *       pages without an event of their own (models, reports, training) to look again.
  * </ul>
  *
  * <p>Events are written by one sender thread, never by the thread that produced them, so a slow
@@ -50,7 +50,8 @@ final class EventStreams implements AutoCloseable {
         MODELS,
         PLUGINS,
         ROLLOUTS,
-        REPORTS;
+        REPORTS,
+        TRAINING;
 
         String id() {
             return name().toLowerCase(Locale.ROOT);

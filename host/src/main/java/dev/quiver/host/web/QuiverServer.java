@@ -119,7 +119,13 @@ public final class QuiverServer implements AutoCloseable {
         app.before(ctx -> guard.check(ctx, (c, status, body) -> json(c, status, body)));
         events.register(app);
         DashboardRoutes.register(
-                app, strategy, dashboard, guard, host, (c, status, body) -> json(c, status, body));
+                app,
+                strategy,
+                training.isPresent(),
+                dashboard,
+                guard,
+                host,
+                (c, status, body) -> json(c, status, body));
         strategy.ifPresent(
                 s ->
                         s.sessions()

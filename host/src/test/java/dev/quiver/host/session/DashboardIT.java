@@ -40,8 +40,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * decision on the Live page without a reload (server-sent events); the Account page's figures equal
  * {@code GET /v1/accounts/{id}}; promote on the Rollouts page, through its confirm dialog with who
  * and why, moves the stage and the audit trail holds both; the fit's walk-forward report is listed
- * on Reports and opens. Screenshots of every page go to {@code target/dashboard/}. Timings are
- * printed, never asserted.
+ * on Reports and opens; a training schedule set over the API shows on Training with its next run,
+ * and a training job shows on the page's tick and is cancelled through its confirm dialog.
+ * Screenshots of every page go to {@code target/dashboard/}. Timings are printed, never asserted.
  *
  * <p>Without {@code /usr/bin/chromium} and {@code /usr/bin/chromedriver} it fails (never skips):
  * {@code .ci/run} installs them ({@code apt-get install chromium chromium-driver}).
@@ -247,10 +248,95 @@ class DashboardIT {
                 String href = driver.findElement(report).getDomProperty("href");
                 driver.get(href);
                 wait.until(d -> d.getPageSource().contains("<h"));
+                // Training: the service runs a scheduler; a schedule set over the API shows with
+                // its next run, and the jobs table says there is no job yet.
+                assertThat(
+                                serve.ok("GET", "/v1/dashboard", null)
+                                        .at("/training/available")
+                                        .asBoolean())
+                        .isTrue();
+                Map<String, Object> schedule = new LinkedHashMap<>();
+                schedule.put("name", "nightly-btc");
+                schedule.put("kind", "fit-strategy");
+                schedule.put("params", Map.of("dataset", "btc-usd-4h"));
+                schedule.put("cron", "0 0 2 * * *");
+                JsonNode config =
+                        serve.ok(
+                                "PUT",
+                                "/v1/training/config",
+                                Map.of(
+                                        "schedules",
+                                        List.of(schedule),
+                                        "actor",
+                                        "it-operator",
+                                        "reason",
+                                        "the dashboard test shows a schedule"));
+                String nextRun = config.at("/schedules/0/next_run").asText();
                 driver.get(base + "#/training");
-                wait.until(d -> !d.findElements(By.id("training")).isEmpty());
-                assertThat(driver.findElement(By.id("training")).getText())
-                        .contains("not available");
+                By scheduled =
+                        By.cssSelector("#training-schedules tr[data-schedule='nightly-btc']");
+                wait.until(d -> !d.findElements(scheduled).isEmpty());
+                assertThat(
+                                driver.findElement(scheduled)
+                                        .findElement(By.className("next-run"))
+                                        .getDomAttribute("data-value"))
+                        .isEqualTo(nextRun);
+                assertThat(driver.findElement(scheduled).getText())
+                        .contains("nightly-btc", "cron 0 0 2 * * *", utcShown(nextRun));
+                assertThat(driver.findElement(By.id("training-jobs")).getText())
+                        .contains("No training job yet");
+                // A job asked for over the API shows on the page's tick (no reload), and is
+                // cancelled through the confirm dialog with who and why. The whole BTC series
+                // at the default fold sizes is a long fit: it is still queued or running.
+                System.out.printf(
+                        "DashboardIT: Training page's schedule checked after %.1f s%n",
+                        (System.nanoTime() - started) / 1e9);
+                long trainingStart = System.nanoTime();
+                Map<String, Object> job = new LinkedHashMap<>();
+                job.put("kind", "fit-strategy");
+                job.put("params", Map.of("dataset", "btc-usd-4h"));
+                job.put("actor", "it-operator");
+                job.put("reason", "a job to cancel from the dashboard");
+                ServeProcess.Answer asked = serve.post("/v1/training/jobs", job);
+                assertThat(asked.status()).as(asked.toString()).isEqualTo(202);
+                String jobId = asked.body().path("id").asText();
+                By cancelJob = By.cssSelector("button[data-cancel='" + jobId + "']");
+                wait.until(d -> !d.findElements(cancelJob).isEmpty());
+                wait.until(
+                        d -> {
+                            d.findElement(cancelJob).click();
+                            return true;
+                        });
+                // The page was loaded again since the Rollouts page: its dialog is another element.
+                WebElement cancelDialog = driver.findElement(By.id("confirm"));
+                wait.until(d -> cancelDialog.getDomAttribute("open") != null);
+                driver.findElement(By.id("confirm-ok")).click(); // who and why empty: not sent
+                assertThat(cancelDialog.getDomAttribute("open")).isNotNull();
+                driver.findElement(By.id("confirm-actor")).clear();
+                driver.findElement(By.id("confirm-actor")).sendKeys("it-operator");
+                driver.findElement(By.id("confirm-reason")).sendKeys("wrong series");
+                driver.findElement(By.id("confirm-ok")).click();
+                By jobState = By.cssSelector("tr[data-job='" + jobId + "'] [data-state]");
+                wait.until(
+                        d ->
+                                "cancelled"
+                                        .equals(
+                                                d.findElement(jobState)
+                                                        .getDomAttribute("data-state")));
+                JsonNode cancelled = serve.ok("GET", "/v1/training/jobs/" + jobId, null);
+                assertThat(cancelled.path("state").asText()).isEqualTo("cancelled");
+                // A running job's error also says where it stopped (e.g. a plugin's setup).
+                assertThat(cancelled.path("error").asText())
+                        .startsWith("cancelled by it-operator: wrong series");
+                assertThat(
+                                driver.findElement(By.cssSelector("tr[data-job='" + jobId + "']"))
+                                        .getText())
+                        .contains(cancelled.path("error").asText())
+                        .contains("a job to cancel from the dashboard")
+                        .contains(utcShown(cancelled.path("finished_at").asText()));
+                System.out.printf(
+                        "DashboardIT: training job shown and cancelled through the page in %d ms%n",
+                        (System.nanoTime() - trainingStart) / 1_000_000);
                 shot(driver, "training");
 
                 List<String> errors = new ArrayList<>();
@@ -263,8 +349,21 @@ class DashboardIT {
             } finally {
                 driver.quit();
             }
+            System.out.printf(
+                    "DashboardIT: browser checks done after %.1f s (the service's stop follows)%n",
+                    (System.nanoTime() - started) / 1e9);
         }
         System.out.printf("DashboardIT: took %.1f s in all%n", (System.nanoTime() - started) / 1e9);
+    }
+
+    /** The JS page's UTC format: 2026-12-08T02:00:00Z -> "2026-12-08 02:00:00 UTC". */
+    static String utcShown(String iso) {
+        return Instant.parse(iso)
+                        .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                        .toString()
+                        .replace("T", " ")
+                        .replace("Z", "")
+                + " UTC";
     }
 
     /** The JS page's percent format of a fraction: 0.1234 -> "12.34 %". */

@@ -52,6 +52,7 @@ class DashboardRoutesTest {
         DashboardRoutes.register(
                 app,
                 Optional.empty(),
+                false,
                 new DashboardSettings(reports, Optional.of(TOKEN)),
                 ActionGuard.of("0.0.0.0", Optional.of(TOKEN)),
                 "0.0.0.0",
@@ -114,7 +115,7 @@ class DashboardRoutesTest {
         assertThat(about.get("actions_need_token").asBoolean()).isTrue();
         assertThat(about.get("token_configured").asBoolean()).isTrue();
         assertThat(about.get("training").get("available").asBoolean()).isFalse();
-        assertThat(about.get("training").get("reason").asText()).contains("issue 12");
+        assertThat(about.get("training").get("reason").asText()).contains("no training scheduler");
     }
 
     @Test
