@@ -95,39 +95,17 @@ final class TrainingJobStore {
 
     /** The most recent jobs first, at most {@code limit}. */
     List<TrainingJob> recent(int limit) {
-        return run(
-                "list training jobs",
-                c -> {
-                    try (PreparedStatement s =
-                            c.prepareStatement(
-                                    "SELECT "
-                                            + COLUMNS
-                                            + " FROM training_jobs ORDER BY created_ms DESC, id DESC"
-                                            + " LIMIT ?")) {
-                        s.setInt(1, limit);
-                        List<TrainingJob> out = new ArrayList<>();
-                        try (ResultSet r = s.executeQuery()) {
-                            while (r.next()) {
-                                out.add(row(r));
-                            }
-                        }
-                        return out;
-                    }
-                });
+        return list("ORDER BY created_ms DESC, id DESC LIMIT ?", s -> s.setInt(1, limit));
     }
 
-    /** Jobs in a state, oldest first. */
-    List<TrainingJob> inState(TrainingJob.State state) {
+    private List<TrainingJob> list(String rest, Binder binder) {
         return run(
                 "list training jobs",
                 c -> {
                     try (PreparedStatement s =
                             c.prepareStatement(
-                                    "SELECT "
-                                            + COLUMNS
-                                            + " FROM training_jobs WHERE state = ? ORDER BY"
-                                            + " created_ms, id")) {
-                        s.setString(1, state.label());
+                                    "SELECT " + COLUMNS + " FROM training_jobs " + rest)) {
+                        binder.bind(s);
                         List<TrainingJob> out = new ArrayList<>();
                         try (ResultSet r = s.executeQuery()) {
                             while (r.next()) {
