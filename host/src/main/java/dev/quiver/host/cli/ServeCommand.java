@@ -557,7 +557,7 @@ final class ServeCommand implements Callable<Integer> {
         out.printf("quiver serve: listening on http://%s:%d/%n", bindHost, server.port());
         out.printf(
                 "quiver serve: dashboard at http://%s:%d/ (Live, Account, Models, Plugins,"
-                        + " Rollouts, Reports)%n",
+                        + " Rollouts, Training, Reports)%n",
                 bindHost, server.port());
         out.flush();
         stopped.await();

@@ -384,47 +384,6 @@ public final class QuiverServer implements AutoCloseable {
                 models,
                 rollouts,
                 strategy,
-                Optional.empty(),
-                host,
-                port,
-                maxFraction);
-    }
-
-    /**
-     * Starts the API as {@link #start(PluginRuntime, PrometheusMeterRegistry, LiveModels, Optional,
-     * Optional, String, int, double)}, with the training jobs' endpoints ({@code
-     * /v1/training/jobs}).
-     *
-     * @param runtime started plugins; stays owned by the caller
-     * @param metrics the registry {@code /metrics} exposes; closed with the server
-     * @param models the bound model versions, or null for none
-     * @param rollouts the service's rollouts, or empty
-     * @param strategy the served bundle and its sessions, or empty
-     * @param training the training scheduler (owned by the caller), or empty: the training
-     *     endpoints then answer 409
-     * @param host address to bind
-     * @param port port, 0 for any free one
-     * @param maxFraction the risk guard's cap, in (0, 1]
-     * @return the running server
-     * @throws IllegalArgumentException if {@code maxFraction} is outside (0, 1]
-     */
-    public static QuiverServer start(
-            PluginRuntime runtime,
-            PrometheusMeterRegistry metrics,
-            LiveModels models,
-            Optional<LiveRollouts> rollouts,
-            Optional<ServedStrategy> strategy,
-            Optional<TrainingService> training,
-            String host,
-            int port,
-            double maxFraction) {
-        return start(
-                runtime,
-                metrics,
-                models,
-                rollouts,
-                strategy,
-                training,
                 host,
                 port,
                 maxFraction,

@@ -140,3 +140,54 @@ export function kv(obj, attrs = {}) {
     el("td", {}, v !== null && typeof v === "object" ? JSON.stringify(v) : v === null ? "—" : String(v))));
   return el("table", attrs, el("tbody", {}, rows));
 }
+
+/**
+ * The page's confirm dialog (#confirm) for an audited action: `open(title, text, okLabel, run)`
+ * shows it; on submit both "who" and "reason" are required (they go into the audit trail), then
+ * `run(actor, reason)` calls the API, the dialog closes and `after()` redraws; an API error stays
+ * in the dialog. `dispose()` removes its listeners when the page is left.
+ */
+export function confirmDialog(after, requiredMessage) {
+  const dialog = document.getElementById("confirm");
+  const form = document.getElementById("confirm-form");
+  const cancelButton = document.getElementById("confirm-cancel");
+  const error = document.getElementById("confirm-error");
+  let pending = null;
+  const cancel = () => { pending = null; dialog.close(); };
+  const submit = async (ev) => {
+    ev.preventDefault();
+    if (!pending) return;
+    const actor = document.getElementById("confirm-actor").value.trim();
+    const reason = document.getElementById("confirm-reason").value.trim();
+    if (!actor || !reason) {
+      error.textContent = requiredMessage;
+      return;
+    }
+    try {
+      await pending(actor, reason);
+      pending = null;
+      dialog.close();
+      await after();
+    } catch (e) {
+      error.textContent = e.message;
+    }
+  };
+  form.addEventListener("submit", submit);
+  cancelButton.addEventListener("click", cancel);
+  return {
+    open(title, text, okLabel, run) {
+      pending = run;
+      document.getElementById("confirm-title").textContent = title;
+      document.getElementById("confirm-text").textContent = text;
+      document.getElementById("confirm-reason").value = "";
+      error.textContent = "";
+      document.getElementById("confirm-ok").textContent = okLabel;
+      dialog.showModal();
+      document.getElementById("confirm-actor").focus();
+    },
+    dispose() {
+      form.removeEventListener("submit", submit);
+      cancelButton.removeEventListener("click", cancel);
+    },
+  };
+}

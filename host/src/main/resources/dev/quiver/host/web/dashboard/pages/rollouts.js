@@ -1,7 +1,7 @@
 // Rollouts: per rollout its stage, the figures per variant, the test statistic against the next
 // look's threshold and the samples to go, the audit trail, and promote / roll back / abort through
 // a confirm dialog with who and why (the existing POST /v1/rollouts/{id}/{action} does the work).
-import { api, el, num, stream, table, throttle, utc } from "../lib.js";
+import { api, confirmDialog, el, num, stream, table, throttle, utc } from "../lib.js";
 
 const TERMINAL = ["completed", "rolled_back", "aborted"];
 const ACTIONS = [
@@ -35,7 +35,8 @@ export function rollouts(main) {
     main.append(el("h1", {}, "Rollouts"), body);
     await draw();
     const refresh = throttle(() => draw().catch(() => {}), 1000);
-    disposers.push(bindDialog(() => draw()));
+    dialog = confirmDialog(() => draw(), "Who and reason are both required: they go into the audit trail.");
+    disposers.push(() => dialog.dispose());
     const s = stream("rollouts", { transition: refresh, decision: refresh, tick: refresh });
     disposers.push(() => s.close());
   })();
@@ -73,46 +74,9 @@ function card(r) {
     el("details", {}, el("summary", {}, "Specification (JSON)"), el("pre", {}, JSON.stringify(spec, null, 2))));
 }
 
-let pending = null;
+let dialog = null;
 
 function openDialog(r, action) {
-  const dialog = document.getElementById("confirm");
-  pending = { id: r.id, action: action.id };
-  document.getElementById("confirm-title").textContent = `${action.label} rollout ${r.id}?`;
-  document.getElementById("confirm-text").textContent = `This will ${action.what}. Stage now: ${r.stage}.`;
-  document.getElementById("confirm-reason").value = "";
-  document.getElementById("confirm-error").textContent = "";
-  document.getElementById("confirm-ok").textContent = action.label;
-  dialog.showModal();
-  document.getElementById("confirm-actor").focus();
-}
-
-function bindDialog(redraw) {
-  const dialog = document.getElementById("confirm");
-  const form = document.getElementById("confirm-form");
-  const cancel = () => { pending = null; dialog.close(); };
-  const submit = async (ev) => {
-    ev.preventDefault();
-    if (!pending) return;
-    const actor = document.getElementById("confirm-actor").value.trim();
-    const reason = document.getElementById("confirm-reason").value.trim();
-    const error = document.getElementById("confirm-error");
-    if (!actor || !reason) {
-      error.textContent = "Who and reason are both required: they go into the audit trail.";
-      return;
-    }
-    const { id, action } = pending;
-    try {
-      await api(`/v1/rollouts/${encodeURIComponent(id)}/${action}?actor=${encodeURIComponent(actor)}&reason=${encodeURIComponent(reason)}`, { method: "POST" });
-      pending = null;
-      dialog.close();
-      await redraw();
-    } catch (e) {
-      error.textContent = e.message;
-    }
-  };
-  const cancelButton = document.getElementById("confirm-cancel");
-  form.addEventListener("submit", submit);
-  cancelButton.addEventListener("click", cancel);
-  return () => { form.removeEventListener("submit", submit); cancelButton.removeEventListener("click", cancel); };
+  dialog.open(`${action.label} rollout ${r.id}?`, `This will ${action.what}. Stage now: ${r.stage}.`, action.label,
+    (actor, reason) => api(`/v1/rollouts/${encodeURIComponent(r.id)}/${action.id}?actor=${encodeURIComponent(actor)}&reason=${encodeURIComponent(reason)}`, { method: "POST" }));
 }

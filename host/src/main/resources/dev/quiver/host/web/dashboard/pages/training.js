@@ -2,7 +2,7 @@
 // registered version or the error), the configured schedules with their next run, and cancel for a
 // queued or running job through the confirm dialog with who and why (POST
 // /v1/training/jobs/{id}/cancel does the work). Re-read on the page's tick.
-import { api, el, stream, table, throttle, utc } from "../lib.js";
+import { api, confirmDialog, el, stream, table, throttle, utc } from "../lib.js";
 
 const ACTIVE = ["queued", "running"];
 
@@ -31,7 +31,8 @@ export function training(main) {
     main.append(el("h1", {}, "Training"), body);
     await draw();
     const refresh = throttle(() => draw().catch(() => {}), 1000);
-    disposers.push(bindDialog(() => draw()));
+    dialog = confirmDialog(() => draw(), "Who and reason are both required: they are recorded with the job.");
+    disposers.push(() => dialog.dispose());
     const s = stream("training", { tick: refresh });
     disposers.push(() => s.close());
   })();
@@ -94,48 +95,11 @@ function schedulesCard(config) {
     el("p", { class: "muted" }, `Job kinds: ${(config.kinds || []).join(", ") || "—"}.`));
 }
 
-let pending = null;
+let dialog = null;
 
 function openDialog(j) {
-  const dialog = document.getElementById("confirm");
-  pending = { id: j.id };
-  document.getElementById("confirm-title").textContent = `Cancel training job ${j.id}?`;
-  document.getElementById("confirm-text").textContent =
-    `This will stop the ${j.kind} job (state now: ${j.state}); it ends cancelled.`;
-  document.getElementById("confirm-reason").value = "";
-  document.getElementById("confirm-error").textContent = "";
-  document.getElementById("confirm-ok").textContent = "Cancel job";
-  dialog.showModal();
-  document.getElementById("confirm-actor").focus();
-}
-
-function bindDialog(redraw) {
-  const dialog = document.getElementById("confirm");
-  const form = document.getElementById("confirm-form");
-  const cancel = () => { pending = null; dialog.close(); };
-  const submit = async (ev) => {
-    ev.preventDefault();
-    if (!pending) return;
-    const actor = document.getElementById("confirm-actor").value.trim();
-    const reason = document.getElementById("confirm-reason").value.trim();
-    const error = document.getElementById("confirm-error");
-    if (!actor || !reason) {
-      error.textContent = "Who and reason are both required: they are recorded with the job.";
-      return;
-    }
-    try {
-      await api(`/v1/training/jobs/${encodeURIComponent(pending.id)}/cancel`, {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ actor, reason }),
-      });
-      pending = null;
-      dialog.close();
-      await redraw();
-    } catch (e) {
-      error.textContent = e.message;
-    }
-  };
-  const cancelButton = document.getElementById("confirm-cancel");
-  form.addEventListener("submit", submit);
-  cancelButton.addEventListener("click", cancel);
-  return () => { form.removeEventListener("submit", submit); cancelButton.removeEventListener("click", cancel); };
+  dialog.open(`Cancel training job ${j.id}?`, `This will stop the ${j.kind} job (state now: ${j.state}); it ends cancelled.`, "Cancel job",
+    (actor, reason) => api(`/v1/training/jobs/${encodeURIComponent(j.id)}/cancel`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ actor, reason }),
+    }));
 }
