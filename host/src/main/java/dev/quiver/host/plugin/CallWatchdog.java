@@ -151,28 +151,38 @@ final class CallWatchdog {
                 parked = false;
                 continue;
             }
-            long now = System.nanoTime();
-            long sleep = TICK_NANOS;
-            for (Call c : inFlight) {
-                long left = c.deadlineNanos - now;
-                if (left > 0) {
-                    sleep = Math.min(sleep, left);
-                } else if (c.expire()) {
-                    inFlight.remove(c);
-                    try {
-                        c.guard.overdue(c);
-                    } catch (RuntimeException | Error e) {
-                        // The watchdog must outlive a failing report; the call's own thread
-                        // still fails the call when it returns.
-                        Thread t = Thread.currentThread();
-                        t.getUncaughtExceptionHandler().uncaughtException(t, e);
-                    }
-                    c.interruptIfRunning();
-                }
-            }
+            long sleep = expireOverdue(System.nanoTime());
             // Wake at the nearest deadline (at most a tick away): a call is cut off when its
             // deadline passes, not up to a tick later (a 50 ms deadline in a 60 ms budget).
             LockSupport.parkNanos(this, sleep);
         }
+    }
+
+    /**
+     * Reports every call past its deadline and answers how long to sleep, nanoseconds. A method of
+     * its own so that no {@link Call} outlives it in the watchdog's long-lived frame: a dead local
+     * of an interpreted frame is still a GC root, and the last call seen would keep its plugin's
+     * class loader reachable after the plugin is unloaded, until the next call came by.
+     */
+    private long expireOverdue(long now) {
+        long sleep = TICK_NANOS;
+        for (Call c : inFlight) {
+            long left = c.deadlineNanos - now;
+            if (left > 0) {
+                sleep = Math.min(sleep, left);
+            } else if (c.expire()) {
+                inFlight.remove(c);
+                try {
+                    c.guard.overdue(c);
+                } catch (RuntimeException | Error e) {
+                    // The watchdog must outlive a failing report; the call's own thread
+                    // still fails the call when it returns.
+                    Thread t = Thread.currentThread();
+                    t.getUncaughtExceptionHandler().uncaughtException(t, e);
+                }
+                c.interruptIfRunning();
+            }
+        }
+        return sleep;
     }
 }

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -150,8 +151,16 @@ class ReloadLeakIT {
                 "quiver.prediction; name=host-thread-leaking; horizon=1",
                 "dev.quiver.host.plugin.misbehaving.HostThreadLeakingForecaster");
         // A host thread (as a web server's request thread): calls run on it in watchdog isolation.
+        // The thread itself is kept: awaitTermination returns before the worker thread has
+        // exited (and the JVM has dropped its ThreadLocals), so the test joins the thread too.
+        List<Thread> hostThreads = new CopyOnWriteArrayList<>();
         ExecutorService host =
-                Executors.newSingleThreadExecutor(r -> new Thread(r, "host-request-1"));
+                Executors.newSingleThreadExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "host-request-1");
+                            hostThreads.add(t);
+                            return t;
+                        });
         List<WeakReference<ClassLoader>> retired;
         try {
             retired = loadCallUnloadLeaky(dir, host, features);
@@ -162,6 +171,9 @@ class ReloadLeakIT {
                     .forEach(Thread::interrupt);
             host.shutdown();
             assertThat(host.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+            for (Thread t : hostThreads) {
+                t.join(30_000);
+            }
         }
         for (Thread t : Thread.getAllStackTraces().keySet()) {
             if (t.getName().equals("leaky-poller")) {
