@@ -298,7 +298,7 @@ class LiveLifecycleIT {
     }
 
     @Test
-    void aPluginThatLeavesAThreadRunningIsNamedWhenItIsUnloaded() throws IOException {
+    void aPluginThatLeavesAThreadRunningIsNamedWhenItIsUnloaded() throws Exception {
         Path zip = dir.resolve("leaking.zip");
         LivePlugins.oneClass(
                 zip,

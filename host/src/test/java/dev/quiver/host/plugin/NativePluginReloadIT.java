@@ -11,7 +11,6 @@ import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.web.SourceFitting;
-import java.io.IOException;
 import java.lang.ref.WeakReference;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +48,7 @@ class NativePluginReloadIT {
     @ParameterizedTest
     @ValueSource(
             strings = {"prediction-lstm", "prediction-catboost", "ensemble-gbm", "sizing-kelly"})
-    void reloadedNativePluginsLeaveNoClassLoaderBehind(String pluginId) throws IOException {
+    void reloadedNativePluginsLeaveNoClassLoaderBehind(String pluginId) throws Exception {
         Path source;
         try (var zips =
                 Files.newDirectoryStream(
