@@ -51,9 +51,13 @@ import java.util.Map;
  * <p>Threads ({@link #withThreads}): the work that does not depend on the accounts (every source
  * fitted per fold and its forecasts of the fold's test bars, which are also the ensemble's
  * out-of-fold inputs) runs ahead on up to {@code threads} threads, each source's calls in order on
- * one thread at a time (see {@code FoldForecasts}); the account pass (ensemble and policy fits,
- * fusion, sizing, the engine's books) runs on the calling thread, bar after bar. The result is the
- * same whatever the number of threads.
+ * one thread at a time (see {@code FoldForecasts}); the account pass (policy fits, fusion, sizing,
+ * the engine's books) runs on the calling thread, bar after bar. The ensemble's fit before a fold
+ * does not depend on the accounts either: it is queued for a worker while the calling thread fits
+ * the policies (and run by the calling thread if no worker has taken it), and the bootstrap's draws
+ * (which depend on the number of test bars only) are made by a worker once the lanes have no work
+ * left. Each capability still sees the sequential run's calls in the same order, one at a time, so
+ * the result is the same whatever the number of threads.
  */
 public final class WalkForwardBacktest {
 

@@ -35,8 +35,15 @@ import java.util.Map;
  *
  * <p>{@code ratio = wall_s / (bare_calls_s / threads)}: how far the main job is from its library
  * calls spread perfectly over the threads it used (1.0); what is above it is Quiver's own work
- * (features, engine, accounts, bootstrap) and the sequential part (the account pass: the ensemble's
- * and the policies' fits and calls).
+ * (features, engine, accounts, bootstrap, the JIT and GC of a cold JVM) and the sequential part
+ * (the account pass: the policies' fits and every decision).
+ *
+ * <p>That ratio assumes the threads get a core each. On a shared machine they do not: with the
+ * scheduler's per-session fairness (Linux autogroup) a busy machine gives this process about the
+ * same CPU rate with one thread or two, and the wall-clock ratio then approaches {@code threads *
+ * cpu_ratio}. So the run also reports the process's CPU time (every thread, the JIT's and the GC's
+ * included) during the job and during the replay: {@code cpu_ratio = cpu_s / bare_cpu_s}, how much
+ * more the job computes than its calls, which the load does not move.
  */
 public final class MainJobBench {
 
