@@ -111,7 +111,9 @@ final class BenchCommand implements Callable<Integer> {
                             + " made (every fit, forecast, fuse and size called again directly,"
                             + " summed); prints main_job{wall_s, bare_calls_s, ratio,"
                             + " test_bars_per_s, threads} with ratio = wall_s / (bare_calls_s /"
-                            + " threads).")
+                            + " threads), and main_job_cpu{cpu_s, bare_cpu_s, cpu_ratio,"
+                            + " load_average}: the process's CPU time during the job and during"
+                            + " the bare calls (not moved by the machine's load as wall_s is).")
     boolean mainJob;
 
     @Option(
