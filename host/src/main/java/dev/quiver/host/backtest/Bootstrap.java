@@ -81,6 +81,32 @@ public final class Bootstrap {
             int resamples,
             long seed,
             int threads) {
+        return intervals(curves, baseline, barsPerYear, resamples, seed, threads, null);
+    }
+
+    /**
+     * As {@link #intervals(Map, String, double, int, long, int)}, with the draws made beforehand
+     * ({@link #draws}, e.g. on a thread that had nothing else to do while the run was going on):
+     * used when they are the draws of these returns' length, resamples and seed, else drawn here.
+     * The draws depend only on those three, so the intervals are the same either way.
+     *
+     * @param curves equity curves by name, equal lengths, at least 3 points
+     * @param baseline name of the curve differences are taken against; may be absent
+     * @param barsPerYear annualisation
+     * @param resamples number of resamples
+     * @param seed random seed
+     * @param threads threads that may work at once (the caller's included), {@code >= 1}
+     * @param drawn draws made beforehand, or null
+     * @return intervals by name, in the curves' order
+     */
+    static Map<String, Intervals> intervals(
+            Map<String, double[]> curves,
+            String baseline,
+            double barsPerYear,
+            int resamples,
+            long seed,
+            int threads,
+            Draws drawn) {
         List<String> names = List.copyOf(curves.keySet());
         int m = names.size();
         double[][] r = new double[m][];
@@ -92,7 +118,13 @@ public final class Bootstrap {
         double[][] sharpe = new double[m][resamples];
         double[][] dd = new double[m][resamples];
         double[][] diff = new double[m][resamples];
-        Blocks[] draws = draw(n, resamples, seed);
+        Blocks[] draws =
+                drawn != null
+                                && drawn.n == n
+                                && drawn.seed == seed
+                                && drawn.blocks.length == resamples
+                        ? drawn.blocks
+                        : draw(n, resamples, seed);
         Runnable[] chunks = new Runnable[Math.max(1, Math.min(threads, resamples))];
         for (int c = 0; c < chunks.length; c++) {
             int from = (int) ((long) resamples * c / chunks.length);
@@ -149,6 +181,31 @@ public final class Bootstrap {
                     j = 0;
                 }
             }
+        }
+    }
+
+    /**
+     * Every resample's draws for returns of length {@code n}, made ahead of {@link #intervals}.
+     *
+     * @param n returns per resample (equity points - 1), {@code >= 1}
+     * @param resamples number of resamples
+     * @param seed random seed
+     * @return the draws
+     */
+    static Draws draws(int n, int resamples, long seed) {
+        return new Draws(n, seed, draw(n, resamples, seed));
+    }
+
+    /** Draws made ahead: for returns of length {@code n}, from {@code seed}. */
+    static final class Draws {
+        private final int n;
+        private final long seed;
+        private final Blocks[] blocks;
+
+        private Draws(int n, long seed, Blocks[] blocks) {
+            this.n = n;
+            this.seed = seed;
+            this.blocks = blocks;
         }
     }
 

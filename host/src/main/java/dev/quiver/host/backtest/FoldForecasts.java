@@ -6,6 +6,7 @@ import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.engine.Forecasts;
 import dev.quiver.engine.feature.FeatureMatrix;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -14,6 +15,7 @@ import java.util.PriorityQueue;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
 
 /**
  * The sources' side of the walk-forward: each source fitted on each fold's training window and its
@@ -73,6 +75,8 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
     private final PriorityQueue<int[]> ready =
             new PriorityQueue<>((a, b) -> a[1] != b[1] ? a[1] - b[1] : a[0] - b[0]);
     private final int[] foldsLeft; // per fold, lanes that have not finished it
+    private final ArrayDeque<Side<?>> urgent = new ArrayDeque<>();
+    private final ArrayDeque<Side<?>> idle = new ArrayDeque<>();
     private Throwable laneFailure;
     private volatile boolean closed;
     private final List<Thread> workers = new ArrayList<>();
@@ -151,11 +155,15 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
         try {
             while (foldsLeft[k] > 0) {
                 rethrowLaneFailure();
-                int[] task = ready.poll();
-                if (task == null) {
+                // Only fold k's own lane work: a later fold's task could still be running here
+                // when fold k is ready, delaying the account pass (the critical path) while the
+                // workers would have done it anyway.
+                int[] head = ready.peek();
+                if (head == null || head[1] > k) {
                     changed.awaitUninterruptibly();
                     continue;
                 }
+                int[] task = ready.poll();
                 lock.unlock();
                 try {
                     runLane(task);
@@ -184,20 +192,141 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
 
     private void work() {
         while (true) {
-            int[] task;
+            int[] task = null;
+            Side<?> side = null;
             lock.lock();
             try {
-                while ((task = ready.poll()) == null && !closed) {
+                while (!closed
+                        && (side = urgent.poll()) == null
+                        && (task = ready.poll()) == null
+                        && (side = idle.poll()) == null) {
                     changed.awaitUninterruptibly();
                 }
-                if (task == null) {
+                if (closed) {
                     return;
+                }
+                if (side != null) {
+                    side.state = Side.RUNNING;
                 }
             } finally {
                 lock.unlock();
             }
-            runLane(task);
+            if (side != null) {
+                side.run();
+            } else {
+                runLane(task);
+            }
         }
+    }
+
+    /**
+     * Work beside the lanes that calls capabilities other than the sources (the ensemble's fit) or
+     * none (the bootstrap's draws): queued for the workers, run by whoever gets to it first, the
+     * waiting thread included ({@link #join}), so it never waits for a busy worker.
+     *
+     * @param <T> the result
+     */
+    final class Side<T> {
+        static final int QUEUED = 0;
+        static final int RUNNING = 1;
+        static final int DONE = 2;
+
+        private final Supplier<T> body;
+        private int state; // guarded by lock
+        private T value;
+        private Throwable failure;
+
+        private Side(Supplier<T> body) {
+            this.body = body;
+        }
+
+        private void run() {
+            T v = null;
+            Throwable f = null;
+            try {
+                v = body.get();
+            } catch (RuntimeException | Error e) {
+                f = e;
+            }
+            lock.lock();
+            try {
+                value = v;
+                failure = f;
+                state = DONE;
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /**
+     * Queues {@code body} for the workers: {@code urgent} before any lane work (the account pass
+     * will wait for it soon), otherwise only when no lane work is left (the second core is idle
+     * then, while the account pass finishes). With {@code threads == 1} it runs at {@link #join}.
+     * The caller must not touch what {@code body} touches until {@link #join} returns.
+     *
+     * @param body the work
+     * @param urgent before lane work, or after it
+     * @param <T> its result
+     * @return the handle to {@link #join}
+     */
+    <T> Side<T> beside(Supplier<T> body, boolean urgent) {
+        Side<T> side = new Side<>(body);
+        if (threads == 1) {
+            return side;
+        }
+        lock.lock();
+        try {
+            if (!closed) {
+                (urgent ? this.urgent : this.idle).add(side);
+                changed.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+        return side;
+    }
+
+    /**
+     * Waits for {@code side}, running it on this thread if no worker has started it.
+     *
+     * @param side from {@link #beside}
+     * @param <T> its result
+     * @return its result
+     * @throws RuntimeException or {@link Error} what it threw
+     */
+    <T> T join(Side<T> side) {
+        boolean runHere = false;
+        lock.lock();
+        try {
+            if (side.state == Side.QUEUED) {
+                urgent.remove(side);
+                idle.remove(side);
+                side.state = Side.RUNNING;
+                runHere = true;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (runHere) {
+            side.run();
+        }
+        lock.lock();
+        try {
+            while (side.state != Side.DONE) {
+                changed.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (side.failure instanceof RuntimeException r) {
+            throw r;
+        }
+        if (side.failure instanceof Error e) {
+            throw e;
+        }
+        return side.value;
     }
 
     /** Source {@code task[0]}'s fold {@code task[1]}; queues its next fold when done. */
@@ -419,6 +548,8 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
         try {
             closed = true;
             ready.clear();
+            urgent.clear();
+            idle.clear();
             changed.signalAll();
         } finally {
             lock.unlock();

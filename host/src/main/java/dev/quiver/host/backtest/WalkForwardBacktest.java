@@ -51,9 +51,13 @@ import java.util.Map;
  * <p>Threads ({@link #withThreads}): the work that does not depend on the accounts (every source
  * fitted per fold and its forecasts of the fold's test bars, which are also the ensemble's
  * out-of-fold inputs) runs ahead on up to {@code threads} threads, each source's calls in order on
- * one thread at a time (see {@code FoldForecasts}); the account pass (ensemble and policy fits,
- * fusion, sizing, the engine's books) runs on the calling thread, bar after bar. The result is the
- * same whatever the number of threads.
+ * one thread at a time (see {@code FoldForecasts}); the account pass (policy fits, fusion, sizing,
+ * the engine's books) runs on the calling thread, bar after bar. The ensemble's fit before a fold
+ * does not depend on the accounts either: it is queued for a worker while the calling thread fits
+ * the policies (and run by the calling thread if no worker has taken it), and the bootstrap's draws
+ * (which depend on the number of test bars only) are made by a worker once the lanes have no work
+ * left. Each capability still sees the sequential run's calls in the same order, one at a time, so
+ * the result is the same whatever the number of threads.
  */
 public final class WalkForwardBacktest {
 
@@ -539,7 +543,7 @@ public final class WalkForwardBacktest {
                 method,
                 loop.engine.breakerEvents(),
                 loop.engine.stopExits(),
-                bootstrapIntervals ? intervals(results, holdResult) : Map.of());
+                bootstrapIntervals ? intervals(results, holdResult, null) : Map.of());
     }
 
     /**
@@ -633,6 +637,7 @@ public final class WalkForwardBacktest {
         Map<String, String> sourceFailures = new LinkedHashMap<>();
         Map<String, String> policyFailures = new LinkedHashMap<>();
         int ensembleRows = 0;
+        Bootstrap.Draws drawn;
         TestLoop loop;
         try (FoldForecasts cache =
                 new FoldForecasts(
@@ -653,6 +658,18 @@ public final class WalkForwardBacktest {
                             payoff,
                             new SizingOutcomes(config, policyNames, testCount));
             cache.start();
+            // The bootstrap's draws depend on the number of test bars only: made by a worker
+            // once the lanes have no work left (while the account pass finishes).
+            FoldForecasts.Side<Bootstrap.Draws> draws =
+                    bootstrapIntervals && threads > 1 && testCount >= 3
+                            ? cache.beside(
+                                    () ->
+                                            Bootstrap.draws(
+                                                    testCount - 1,
+                                                    Bootstrap.RESAMPLES,
+                                                    Bootstrap.SEED),
+                                    false)
+                            : null;
             long steppedSince = System.nanoTime();
             int stepped = 0;
             for (Fold fold : folds) {
@@ -666,8 +683,20 @@ public final class WalkForwardBacktest {
                 if (oof.isEmpty()) {
                     priorFolds++;
                 }
-                ensemble.fit(oof);
+                // The ensemble's fit does not depend on the accounts: a worker runs it while this
+                // thread fits the policies (the ensemble is not called again before the join).
+                FoldForecasts.Side<Void> ensembleFit =
+                        cache.beside(
+                                () -> {
+                                    ensemble.fit(oof);
+                                    return null;
+                                },
+                                true);
+                if (threads == 1) {
+                    cache.join(ensembleFit); // the sequential order of calls
+                }
                 String[] failed = loop.outcomes.fit(policies, fold, testFirst, bars);
+                cache.join(ensembleFit);
                 for (int p = 0; p < failed.length; p++) {
                     if (failed[p] == null) {
                         loop.engine.makeAvailable(p);
@@ -688,6 +717,7 @@ public final class WalkForwardBacktest {
                         stepped,
                         System.nanoTime() - steppedSince);
             }
+            drawn = draws == null ? null : cache.join(draws);
             if (last != null) {
                 String[] failed = cache.fitAll(labeledFrames(last, features));
                 for (int p = 0; p < failed.length; p++) {
@@ -785,7 +815,7 @@ public final class WalkForwardBacktest {
                         method,
                         loop.engine.breakerEvents(),
                         loop.engine.stopExits(),
-                        bootstrapIntervals ? intervals(results, holdResult) : Map.of());
+                        bootstrapIntervals ? intervals(results, holdResult, drawn) : Map.of());
         return new FinalFit(result, last, sourceFailures, policyFailures, ensembleRows);
     }
 
@@ -992,7 +1022,7 @@ public final class WalkForwardBacktest {
     public static final String BASELINE = "fixed";
 
     private Map<String, Bootstrap.Intervals> intervals(
-            Map<String, PolicyResult> results, PolicyResult hold) {
+            Map<String, PolicyResult> results, PolicyResult hold, Bootstrap.Draws drawn) {
         Map<String, double[]> curves = new LinkedHashMap<>();
         results.forEach((k, v) -> curves.put(k, v.equity()));
         curves.put(BUY_AND_HOLD, hold.equity());
@@ -1005,7 +1035,8 @@ public final class WalkForwardBacktest {
                 hold.metrics().barsPerYear(),
                 Bootstrap.RESAMPLES,
                 Bootstrap.SEED,
-                threads);
+                threads,
+                drawn);
     }
 
     /** Key of the ensemble's scores in {@link BacktestResult#forecasts()}. */

@@ -19,6 +19,7 @@ import dev.quiver.engine.risk.RiskGuard;
 import dev.quiver.host.backtest.BacktestResult;
 import dev.quiver.host.backtest.Progress;
 import dev.quiver.host.backtest.WalkForwardBacktest;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,8 +35,15 @@ import java.util.Map;
  *
  * <p>{@code ratio = wall_s / (bare_calls_s / threads)}: how far the main job is from its library
  * calls spread perfectly over the threads it used (1.0); what is above it is Quiver's own work
- * (features, engine, accounts, bootstrap) and the sequential part (the account pass: the ensemble's
- * and the policies' fits and calls).
+ * (features, engine, accounts, bootstrap, the JIT and GC of a cold JVM) and the sequential part
+ * (the account pass: the policies' fits and every decision).
+ *
+ * <p>That ratio assumes the threads get a core each. On a shared machine they do not: with the
+ * scheduler's per-session fairness (Linux autogroup) a busy machine gives this process about the
+ * same CPU rate with one thread or two, and the wall-clock ratio then approaches {@code threads *
+ * cpu_ratio}. So the run also reports the process's CPU time (every thread, the JIT's and the GC's
+ * included) during the job and during the replay: {@code cpu_ratio = cpu_s / bare_cpu_s}, how much
+ * more the job computes than its calls, which the load does not move.
  */
 public final class MainJobBench {
 
@@ -52,6 +60,10 @@ public final class MainJobBench {
      * @param bareCalls per capability and call ({@code xgboost.fit}): seconds, calls, and calls
      *     that failed (threw, as the same call had in the main job; their time counts)
      * @param result the main job's result
+     * @param cpuSeconds the process's CPU time (all threads) during the main job
+     * @param bareCpuSeconds the process's CPU time during the bare calls' replay
+     * @param loadAverage the system load average (1 min) when the main job started, or negative if
+     *     unavailable
      */
     public record Result(
             String dataset,
@@ -62,7 +74,23 @@ public final class MainJobBench {
             double wallSeconds,
             double bareCallsSeconds,
             Map<String, double[]> bareCalls,
-            BacktestResult result) {
+            BacktestResult result,
+            double cpuSeconds,
+            double bareCpuSeconds,
+            double loadAverage) {
+
+        /**
+         * CPU time of the main job over the CPU time of its bare calls' replay: how much more the
+         * job computes than its library calls, whatever the machine's load (which the wall-clock
+         * ratio is exposed to on a shared machine: the job's threads wait for a core as long as the
+         * other jobs keep them busy).
+         *
+         * @return {@code cpu_s / bare_cpu_s}, the process's CPU time (every thread: JIT and GC
+         *     included) during each
+         */
+        public double cpuRatio() {
+            return cpuSeconds / bareCpuSeconds;
+        }
 
         /**
          * Wall time over the bare calls' time per thread.
@@ -115,6 +143,8 @@ public final class MainJobBench {
             recordedPolicies.add(new RecordedSizing(p));
         }
 
+        double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        long c0 = processCpuNanos();
         long t0 = System.nanoTime();
         FeatureMatrix features = FeaturePipeline.compute(bars);
         BacktestResult result =
@@ -128,6 +158,7 @@ public final class MainJobBench {
                                 new RiskGuard(),
                                 progress);
         double wall = (System.nanoTime() - t0) / 1e9;
+        long c1 = processCpuNanos();
 
         Map<String, double[]> calls = new LinkedHashMap<>();
         double bare = 0;
@@ -138,6 +169,7 @@ public final class MainJobBench {
         for (RecordedSizing p : recordedPolicies) {
             bare += p.replay(calls);
         }
+        long c2 = processCpuNanos();
         return new Result(
                 bars.symbol(),
                 bars.size(),
@@ -147,7 +179,19 @@ public final class MainJobBench {
                 wall,
                 bare,
                 calls,
-                result);
+                result,
+                (c1 - c0) / 1e9,
+                (c2 - c1) / 1e9,
+                load);
+    }
+
+    /** The process's CPU time, nanoseconds; -1 when the JVM does not report it. */
+    private static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     /**

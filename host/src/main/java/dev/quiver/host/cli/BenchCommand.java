@@ -111,7 +111,9 @@ final class BenchCommand implements Callable<Integer> {
                             + " made (every fit, forecast, fuse and size called again directly,"
                             + " summed); prints main_job{wall_s, bare_calls_s, ratio,"
                             + " test_bars_per_s, threads} with ratio = wall_s / (bare_calls_s /"
-                            + " threads).")
+                            + " threads), and main_job_cpu{cpu_s, bare_cpu_s, cpu_ratio,"
+                            + " load_average}: the process's CPU time during the job and during"
+                            + " the bare calls (not moved by the machine's load as wall_s is).")
     boolean mainJob;
 
     @Option(
@@ -609,7 +611,16 @@ final class BenchCommand implements Callable<Integer> {
                 r.threads());
         o.printf(
                 Locale.ROOT,
-                "  ratio = wall_s / (bare_calls_s / threads), target <= 1.5%n"
+                "main_job_cpu{cpu_s=%.2f, bare_cpu_s=%.2f, cpu_ratio=%.2f, load_average=%.1f}%n",
+                r.cpuSeconds(),
+                r.bareCpuSeconds(),
+                r.cpuRatio(),
+                r.loadAverage());
+        o.printf(
+                Locale.ROOT,
+                "  ratio = wall_s / (bare_calls_s / threads), target <= 1.5; cpu_ratio = the"
+                        + " process's CPU time during the job / during the bare calls' replay"
+                        + " (JIT and GC included; not exposed to the machine's load as wall_s is)%n"
                         + "  bare calls, each timed alone on one thread (s, calls):%n");
         r.bareCalls()
                 .forEach(
@@ -634,6 +645,10 @@ final class BenchCommand implements Callable<Integer> {
             m.put("ratio", r.ratio());
             m.put("test_bars_per_s", r.testBarsPerSecond());
             m.put("threads", r.threads());
+            m.put("cpu_s", r.cpuSeconds());
+            m.put("bare_cpu_s", r.bareCpuSeconds());
+            m.put("cpu_ratio", r.cpuRatio());
+            m.put("load_average", r.loadAverage());
             m.put("cores", Runtime.getRuntime().availableProcessors());
             Map<String, Object> calls = new LinkedHashMap<>();
             r.bareCalls()

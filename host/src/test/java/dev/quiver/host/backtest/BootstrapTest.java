@@ -95,6 +95,39 @@ class BootstrapTest {
         }
     }
 
+    /**
+     * Draws made ahead (as the walk-forward has a worker make them while the account pass runs)
+     * give the same intervals as draws made inside; draws of another length or seed are not used.
+     */
+    @Test
+    void drawsMadeAheadGiveTheSameIntervalsAndOnlyTheirOwn() {
+        Map<String, double[]> curves = new LinkedHashMap<>();
+        curves.put("fixed", curve(900, 1, 0.0005));
+        curves.put("kelly", curve(900, 2, 0.0010));
+        Map<String, Bootstrap.Intervals> reference = oneStream(curves, "fixed", 252, 201, 5);
+        Bootstrap.Draws own = Bootstrap.draws(899, 201, 5);
+        Bootstrap.Draws otherLength = Bootstrap.draws(898, 201, 5);
+        Bootstrap.Draws otherSeed = Bootstrap.draws(899, 201, 6);
+        for (Bootstrap.Draws drawn : new Bootstrap.Draws[] {own, otherLength, otherSeed}) {
+            Map<String, Bootstrap.Intervals> ci =
+                    Bootstrap.intervals(curves, "fixed", 252, 201, 5, 2, drawn);
+            for (String name : ci.keySet()) {
+                assertThat(ci.get(name).sharpe())
+                        .as(name)
+                        .containsExactly(reference.get(name).sharpe());
+                assertThat(ci.get(name).maxDrawdown())
+                        .as(name)
+                        .containsExactly(reference.get(name).maxDrawdown());
+                assertThat(ci.get(name).sharpeDiffVsBaseline())
+                        .as(name)
+                        .containsExactly(reference.get(name).sharpeDiffVsBaseline());
+            }
+        }
+        // The other seed's draws give other intervals: the check above would see them used.
+        assertThat(oneStream(curves, "fixed", 252, 201, 6).get("kelly").sharpe())
+                .isNotEqualTo(reference.get("kelly").sharpe());
+    }
+
     /** The stationary bootstrap as first written: one loop, each resample drawn then measured. */
     private static Map<String, Bootstrap.Intervals> oneStream(
             Map<String, double[]> curves,
