@@ -31,6 +31,9 @@ final class TrainingTriggerRoutes {
     /** Live bars per session when {@code bars} is not given. */
     static final int DEFAULT_BARS = 300;
 
+    /** The most live bars per session a drift request may ask for. */
+    static final int MAX_BARS = 100_000;
+
     private final Optional<TrainingService> training;
 
     private TrainingTriggerRoutes(Optional<TrainingService> training) {
@@ -84,8 +87,8 @@ final class TrainingTriggerRoutes {
         } catch (NumberFormatException e) {
             throw bad("bars", raw, "is not an integer");
         }
-        if (bars < 2) {
-            throw bad("bars", raw, "must be >= 2");
+        if (bars < 2 || bars > MAX_BARS) {
+            throw bad("bars", raw, "must be in [2, " + MAX_BARS + "]");
         }
         String symbol = ctx.queryParam("symbol");
         List<DriftMonitor.SessionDrift> all =

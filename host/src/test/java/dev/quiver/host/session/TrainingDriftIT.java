@@ -87,9 +87,10 @@ class TrainingDriftIT {
         BarData btc = BundledData.BTC_USD_4H.load();
         BarData nasdaq = BundledData.NASDAQ_DAILY.load();
         int n = btc.size();
-        // The embedded bundle's training window is the series' last 1,000 bars: BTC-SAME gets the
-        // 300 bars before it (after 200 of warm-up), VOL-SHIFT the NASDAQ from 2000-04-03.
-        List<Bar> same = bars(btc, n - 1000 - LIVE - WARMUP, n - 1000 + 1, null);
+        // The embedded bundle's training window is 1,000 bars ending a few bars before the
+        // series' end (2025-05-13T12:00..2025-10-27T04:00): BTC-SAME gets 300 bars ending before
+        // it (after 200 of warm-up), VOL-SHIFT the NASDAQ from 2000-04-03.
+        List<Bar> same = bars(btc, n - 1010 - LIVE - WARMUP, n - 1010 + 1, null);
         int crash = 0;
         while (nasdaq.startMillis[crash] < Instant.parse("2000-04-03T00:00:00Z").toEpochMilli()) {
             crash++;

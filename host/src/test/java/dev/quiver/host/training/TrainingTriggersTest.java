@@ -76,7 +76,8 @@ class TrainingTriggersTest {
     void start() {
         store = StateStore.open(Optional.of("jdbc:sqlite:" + home.resolve("state.db")), home);
         training = startTraining();
-        // The embedded bundle's window: the last 1,000 BTC bars (train_bars of quiver backtest).
+        // A window like the embedded bundle's: BTC's last 1,000 bars (train_bars of quiver
+        // backtest).
         int n = BTC.size();
         window =
                 new DriftMonitor.TrainingWindow(
