@@ -24,8 +24,11 @@ import dev.quiver.host.strategy.BundleRegistrar;
 import dev.quiver.host.strategy.ResolvedStrategy;
 import dev.quiver.host.strategy.StrategyBundle;
 import dev.quiver.host.strategy.StrategyResolver;
+import dev.quiver.host.training.ChallengerRollout;
+import dev.quiver.host.training.DriftMonitor;
 import dev.quiver.host.training.FitStrategyJob;
 import dev.quiver.host.training.TrainingService;
+import dev.quiver.host.training.TrainingTriggers;
 import dev.quiver.host.web.DashboardSettings;
 import dev.quiver.host.web.QuiverServer;
 import dev.quiver.host.web.SourceFitting;
@@ -268,7 +271,11 @@ final class ServeCommand implements Callable<Integer> {
      * through this service's MLflow registry when it has one; bundles under {@code
      * QUIVER_HOME/training}.
      */
-    private TrainingService startTraining(StateStore store) {
+    private TrainingService startTraining(
+            StateStore store,
+            PrometheusMeterRegistry metrics,
+            Optional<ServedStrategy> served,
+            LiveRollouts rollouts) {
         Optional<java.util.function.Supplier<BundleRegistrar>> registrar =
                 HostOptions.trackingUri(trackingUri)
                         .map(uri -> () -> new BundleRegistrar(ModelsCommand.client(trackingUri)));
@@ -277,11 +284,30 @@ final class ServeCommand implements Callable<Integer> {
                         () -> PluginRuntime.start(host.pluginsDir(), host.batchConfiguration()),
                         registrar,
                         HostOptions.home().resolve("training"));
-        return TrainingService.start(
-                store,
-                java.util.List.of(fit),
-                TrainingService.Settings.fromSystemProperties(),
-                java.time.Instant::now);
+        // A registered challenger may start a strategy rollout (param "rollout"); the rules decide.
+        ChallengerRollout fitThenRollout =
+                new ChallengerRollout(
+                        fit, served.isPresent() ? Optional.of(rollouts::start) : Optional.empty());
+        TrainingService training =
+                TrainingService.start(
+                        store,
+                        java.util.List.of(fitThenRollout),
+                        TrainingService.Settings.fromSystemProperties(),
+                        java.time.Instant::now);
+        // Drift and bundle-age triggers watch the sessions and the served bundle.
+        served.ifPresent(
+                s -> {
+                    java.util.function.Supplier<Optional<DriftMonitor.TrainingWindow>> window =
+                            () -> Optional.of(DriftMonitor.TrainingWindow.of(s.bundle()));
+                    TrainingTriggers.start(
+                            training,
+                            new DriftMonitor(store, window, metrics),
+                            window,
+                            Clock.systemUTC(),
+                            Duration.ofMillis(
+                                    Long.getLong("quiver.training.trigger-check-ms", 60_000)));
+                });
+        return training;
     }
 
     @Override
@@ -477,7 +503,7 @@ final class ServeCommand implements Callable<Integer> {
                 err.flush();
             }
             // Training jobs (issue 12): db-scheduler on the same database, one low-priority thread.
-            training = startTraining(store);
+            training = startTraining(store, metrics, served, rollouts);
             server =
                     QuiverServer.start(
                             plugins,

@@ -155,11 +155,25 @@ public final class LiveRollouts implements AutoCloseable {
      * @throws IllegalStateException if the id is taken or the capability already has a live rollout
      */
     public synchronized RolloutController start(RolloutSpec spec) {
+        return start(spec, "operator", "started");
+    }
+
+    /**
+     * Starts a rollout as {@link #start(RolloutSpec)} does, auditing who started it and why.
+     *
+     * @param spec the spec
+     * @param actor who starts it (the audit line's {@code actor})
+     * @param reason why (the audit line's {@code reason})
+     * @return the controller
+     * @throws IllegalArgumentException if a variant cannot start (naming it)
+     * @throws IllegalStateException if the id is taken or the capability already has a live rollout
+     */
+    public synchronized RolloutController start(RolloutSpec spec, String actor, String reason) {
         if (manager.get(spec.id()).isPresent()) {
-            return manager.start(spec); // throws ROLLOUT_EXISTS
+            return manager.start(spec, actor, reason); // throws ROLLOUT_EXISTS
         }
         manager.live(spec.kind(), spec.capability())
-                .ifPresent(x -> manager.start(spec)); // throws ROLLOUT_CONFLICT
+                .ifPresent(x -> manager.start(spec, actor, reason)); // throws ROLLOUT_CONFLICT
         if (spec.kind() == RolloutSpec.Kind.STRATEGY) {
             StrategyRolloutHost host = strategyHost;
             if (host == null) {
@@ -170,12 +184,12 @@ public final class LiveRollouts implements AutoCloseable {
                                 + " --strategy none)");
             }
             host.admit(spec); // a refused challenger bundle: nothing is recorded
-            return manager.start(spec);
+            return manager.start(spec, actor, reason);
         }
         VariantRuntime[] v = variants(spec);
         RolloutController c;
         try {
-            c = manager.start(spec);
+            c = manager.start(spec, actor, reason);
         } catch (RuntimeException e) {
             v[0].close();
             v[1].close();

@@ -133,6 +133,20 @@ public final class RolloutManager implements AutoCloseable {
      *     ROLLOUT_CONFLICT} if another live rollout has the same capability
      */
     public synchronized RolloutController start(RolloutSpec spec) {
+        return start(spec, "operator", "started");
+    }
+
+    /**
+     * Starts a rollout, auditing who started it and why.
+     *
+     * @param spec the spec
+     * @param actor who starts it (the audit line's {@code actor})
+     * @param reason why (the audit line's {@code reason})
+     * @return its controller
+     * @throws IllegalStateException with code {@code ROLLOUT_EXISTS} if the id is taken, or {@code
+     *     ROLLOUT_CONFLICT} if another live rollout has the same capability
+     */
+    public synchronized RolloutController start(RolloutSpec spec, String actor, String reason) {
         if (rollouts.containsKey(spec.id())) {
             throw new IllegalStateException(
                     "[Quiver/ROLLOUT_EXISTS] a rollout with id '"
@@ -161,8 +175,8 @@ public final class RolloutManager implements AutoCloseable {
                 .put("rollout", spec.id())
                 .putNull("from")
                 .put("to", spec.mode().id())
-                .put("actor", "operator")
-                .put("reason", "started");
+                .put("actor", actor)
+                .put("reason", reason);
         line.set("spec", spec.toJson());
         synchronized (saveLock) {
             store.save(c.snapshot(), List.of(line));

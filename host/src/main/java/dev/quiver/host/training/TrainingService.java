@@ -61,6 +61,9 @@ public final class TrainingService implements AutoCloseable {
     /** db-scheduler's task name of a configured schedule (instance id = schedule name). */
     public static final String SCHEDULE_TASK = "quiver-training-schedule";
 
+    /** db-scheduler's task name of the declared triggers' periodic check (instance {@code all}). */
+    public static final String TRIGGERS_TASK = "quiver-training-triggers";
+
     private static final java.util.regex.Pattern SCHEDULE_NAME =
             java.util.regex.Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
 
@@ -114,6 +117,7 @@ public final class TrainingService implements AutoCloseable {
     private final Scheduler scheduler;
     private final OneTimeTask<String> task;
     private final RecurringTaskWithPersistentSchedule<TrainingSchedule> scheduleTask;
+    private final RecurringTaskWithPersistentSchedule<TriggerSchedule> triggersTask;
     private final Map<String, Running> running = new ConcurrentHashMap<>();
     private final Map<String, String> cancelReasons = new ConcurrentHashMap<>();
     private volatile boolean closing;
@@ -142,12 +146,21 @@ public final class TrainingService implements AutoCloseable {
         this.scheduleTask =
                 Tasks.recurringWithPersistentSchedule(SCHEDULE_TASK, TrainingSchedule.class)
                         .execute((instance, context) -> fire(instance.getData()));
+        this.triggersTask =
+                Tasks.recurringWithPersistentSchedule(TRIGGERS_TASK, TriggerSchedule.class)
+                        .execute(
+                                (instance, context) -> {
+                                    TrainingTriggers t = triggers;
+                                    if (t != null) {
+                                        t.checkQuietly();
+                                    }
+                                });
         JdbcCustomization dialect =
                 store.isSqlite()
                         ? new SqliteDialect()
                         : new PostgreSqlJdbcCustomization(false, true);
         this.scheduler =
-                Scheduler.create(store.sideDataSource(), task, scheduleTask)
+                Scheduler.create(store.sideDataSource(), task, scheduleTask, triggersTask)
                         .jdbcCustomization(dialect)
                         .alwaysPersistTimestampInUTC()
                         // The PostgreSQL pool hands out connections with auto-commit off (the
@@ -221,6 +234,76 @@ public final class TrainingService implements AutoCloseable {
      */
     public List<String> kinds() {
         return kinds.keySet().stream().sorted().toList();
+    }
+
+    /**
+     * A job kind by name (the triggers check their declared jobs with it).
+     *
+     * @param name the kind's name
+     * @return the kind, empty if this service has none of that name
+     */
+    Optional<JobKind> kind(String name) {
+        return Optional.ofNullable(name == null ? null : kinds.get(name));
+    }
+
+    private volatile TrainingTriggers triggers;
+
+    /** The declared triggers as stored in db-scheduler's table, if any were ever declared. */
+    Optional<TriggerSchedule> storedTriggers() {
+        for (ScheduledExecution<TriggerSchedule> e :
+                scheduler.getScheduledExecutionsForTask(
+                        TRIGGERS_TASK,
+                        TriggerSchedule.class,
+                        com.github.kagkarlsson.scheduler.ScheduledExecutionsFilter.all())) {
+            return Optional.of(e.getData());
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Stores the declared triggers (replacing the stored ones), checked every {@code t.every()}
+     * from now by the scheduler's pool.
+     */
+    void storeTriggers(TriggerSchedule t) {
+        TaskInstanceId id = TaskInstanceId.of(TRIGGERS_TASK, "all");
+        for (int attempt = 1; ; attempt++) {
+            try {
+                if (storedTriggers().isPresent()) {
+                    scheduler.cancel(id);
+                }
+                scheduler.schedule(triggersTask.schedulableInstance("all", t));
+                return;
+            } catch (RuntimeException e) {
+                // Picked by the pool for a check right now: try again once it is done.
+                if (attempt == 50) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /**
+     * Attaches the drift and bundle-age triggers of the service (closed with this service).
+     *
+     * @param t the triggers
+     */
+    public void attach(TrainingTriggers t) {
+        this.triggers = t;
+    }
+
+    /**
+     * The drift and bundle-age triggers, when the service has sessions to watch.
+     *
+     * @return the triggers, empty when none are attached
+     */
+    public Optional<TrainingTriggers> triggers() {
+        return Optional.ofNullable(triggers);
     }
 
     /**
@@ -766,6 +849,10 @@ public final class TrainingService implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        TrainingTriggers t = triggers;
+        if (t != null) {
+            t.close();
+        }
         for (Running r : running.values()) {
             r.thread().interrupt();
         }

@@ -34,6 +34,7 @@ final class TrainingRoutes {
     static void register(
             Javalin app, Optional<TrainingService> training, SessionRoutes.Answer json) {
         TrainingRoutes r = new TrainingRoutes(training);
+        TrainingTriggerRoutes.register(app, training, json);
         app.post("/v1/training/jobs", ctx -> r.call(ctx, json, 202, () -> r.submit(ctx)));
         app.get("/v1/training/jobs", ctx -> r.call(ctx, json, 200, () -> r.list(ctx)));
         app.get(
