@@ -378,6 +378,7 @@ final class ServeCommand implements Callable<Integer> {
                 servedCatalog = catalog;
                 SessionManager sessions = new SessionManager(store, catalog, Clock.systemUTC());
                 sessions.staleAfterIntervals(staleAfterIntervals(host.configuration()));
+                sessions.strategyMaxAge(maxAge);
                 List<String> recovered = sessions.recover();
                 sessions.failedRecoveries()
                         .forEach(

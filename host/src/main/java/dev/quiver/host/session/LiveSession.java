@@ -35,6 +35,12 @@ final class LiveSession {
      */
     boolean retired;
 
+    /**
+     * The maximum age that replaces the bundle's ({@code serve --strategy-max-age}), applied to
+     * every bundle this session decides with; empty: the manifest's.
+     */
+    java.util.Optional<java.time.Duration> maxAge = java.util.Optional.empty();
+
     LiveSession(
             SessionSettings settings,
             AccountRow account,

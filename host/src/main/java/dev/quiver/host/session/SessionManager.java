@@ -194,6 +194,19 @@ public final class SessionManager implements AutoCloseable {
 
     private volatile int staleAfterIntervals;
 
+    /**
+     * Replaces every bundle's maximum age ({@code serve --strategy-max-age}) for the sessions built
+     * from now on (set it before {@link #recover}, so that a replay decides as the service did):
+     * their decisions on bars from {@code serves_from + maxAge} on abstain.
+     *
+     * @param maxAge the maximum age, or empty for each manifest's own
+     */
+    public void strategyMaxAge(Optional<Duration> maxAge) {
+        this.strategyMaxAge = java.util.Objects.requireNonNull(maxAge, "maxAge");
+    }
+
+    private volatile Optional<Duration> strategyMaxAge = Optional.empty();
+
     /** Told of every bar a session steps live (not of replays), e.g. the dashboard's stream. */
     @FunctionalInterface
     public interface StepObserver {
@@ -1141,7 +1154,7 @@ public final class SessionManager implements AutoCloseable {
     static void swap(LiveSession s, BundleLoader.Loaded next) {
         BundleLoader.Loaded old = s.strategy;
         s.engine().swapStrategy(next.strategy());
-        next.applyExpiry(s.engine(), Optional.empty());
+        next.applyExpiry(s.engine(), s.maxAge);
         s.strategy = next;
         old.close();
     }
@@ -1187,7 +1200,8 @@ public final class SessionManager implements AutoCloseable {
                             account.startingEquity(),
                             null,
                             (kind, name, nanos) -> listener.called(kind, name, nanos));
-            loaded.applyExpiry(engine, Optional.empty());
+            Optional<Duration> maxAge = strategyMaxAge;
+            loaded.applyExpiry(engine, maxAge);
             if (account.mode() == AccountMode.EXTERNAL) {
                 engine.paper(acting, false);
             }
@@ -1196,7 +1210,9 @@ public final class SessionManager implements AutoCloseable {
                             new SymbolSession.Settings(
                                     settings.symbol(), settings.interval(), settings.maxGapBars()),
                             engine);
-            return new LiveSession(settings, account, loaded, session, acting);
+            LiveSession live = new LiveSession(settings, account, loaded, session, acting);
+            live.maxAge = maxAge;
+            return live;
         } catch (RuntimeException e) {
             loaded.close();
             throw e;

@@ -112,24 +112,51 @@ final class ServeProcess implements AutoCloseable {
      */
     static Path fitSp500(Path work, String name, String until) throws Exception {
         Path out = work.resolve(name);
-        run(
-                work,
-                "fit-" + name,
-                "strategy",
-                "fit",
-                "--dataset",
-                "sp500-daily",
-                "--until",
-                until,
-                "--train-bars",
-                "750",
-                "--test-bars",
-                "500",
-                "--max-age",
-                "P36500D",
-                "--out",
-                out.toString());
+        run(work, "fit-" + name, fitSp500Args(out, until).toArray(String[]::new));
         return out;
+    }
+
+    /**
+     * {@link #fitSp500} with {@code --tracking-uri URI --register MODEL} (and {@code --alias} for
+     * each alias): the bundle is fitted into {@code work/name} and registered.
+     *
+     * @return the registered version's number
+     */
+    static String fitAndRegisterSp500(
+            Path work, String name, String until, String uri, String model, String... aliases)
+            throws Exception {
+        List<String> args = fitSp500Args(work.resolve(name), until);
+        args.addAll(List.of("--tracking-uri", uri, "--register", model));
+        for (String alias : aliases) {
+            args.addAll(List.of("--alias", alias));
+        }
+        String out = run(work, "fit-" + name, args.toArray(String[]::new));
+        Matcher m =
+                Pattern.compile("registered models:/" + Pattern.quote(model) + "/(\\d+)")
+                        .matcher(out);
+        if (!m.find()) {
+            throw new AssertionError("strategy fit --register printed no version:\n" + out);
+        }
+        return m.group(1);
+    }
+
+    private static List<String> fitSp500Args(Path out, String until) {
+        return new ArrayList<>(
+                List.of(
+                        "strategy",
+                        "fit",
+                        "--dataset",
+                        "sp500-daily",
+                        "--until",
+                        until,
+                        "--train-bars",
+                        "750",
+                        "--test-bars",
+                        "500",
+                        "--max-age",
+                        "P36500D",
+                        "--out",
+                        out.toString()));
     }
 
     /** Fused p_up per bar time from {@code backtest --strategy BUNDLE} on the S&P 500 series. */
@@ -179,6 +206,21 @@ final class ServeProcess implements AutoCloseable {
         HttpResponse<String> r =
                 http.send(b.method(method, p).build(), HttpResponse.BodyHandlers.ofString());
         return new Answer(r.statusCode(), JSON.readTree(r.body().isEmpty() ? "{}" : r.body()));
+    }
+
+    /** A GET whose answer is text (e.g. {@code /metrics}); fails unless it answers 200. */
+    String text(String path) throws IOException, InterruptedException {
+        HttpResponse<String> r =
+                http.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                                .timeout(Duration.ofSeconds(60))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new AssertionError(
+                    "GET " + path + " answered " + r.statusCode() + ": " + r.body());
+        }
+        return r.body();
     }
 
     Answer get(String path) throws IOException, InterruptedException {

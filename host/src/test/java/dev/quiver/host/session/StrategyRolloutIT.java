@@ -7,6 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
+import dev.quiver.host.mlflow.LocalMlflow;
+import dev.quiver.host.mlflow.MlflowClient;
+import dev.quiver.host.mlflow.MlflowHttp;
 import dev.quiver.host.rollout.CanaryRouter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,13 +24,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Rollouts of whole strategy bundles on real bundles fitted on the bundled S&amp;P 500 bars,
- * through the built distribution: a damaged, a mismatched and an expired challenger are refused
- * with their reason; in shadow the challenger decides beside the champion on the same bars of every
- * session (its fused p_up is exactly the challenger bundle's, recorded and scored, never acted on);
- * in canary the sessions the rollout's hash routes to the challenger are served by it (each
- * decision names one bundle and has that bundle's p_up); full and completion make the challenger
- * the served bundle. Then {@code backtest --rollout} replays the same two bundles with no refits.
+ * Rollouts of whole strategy bundles on real bundles fitted on the bundled S&amp;P 500 bars and
+ * registered in the real MLflow registry, through the built distribution: the service serves {@code
+ * models:/NAME/1} and the rollout spec names its challenger {@code {"strategy": "models:/NAME/2"}},
+ * as a user writes it. A damaged, a mismatched and an expired challenger are refused with their
+ * reason; in shadow the challenger decides beside the champion on the same bars of every session
+ * (its fused p_up is exactly the challenger bundle's, recorded and scored, never acted on); in
+ * canary the sessions the rollout's hash routes to the challenger are served by it (each decision
+ * names one bundle and has that bundle's p_up); full and completion make the challenger the served
+ * bundle. Then {@code backtest --rollout} replays the same two bundles with no refits.
  *
  * <p>Every p_up is checked against {@code backtest --strategy} of its bundle (the engine stepping
  * the bundle alone), so a decision that mixed two bundles, or a shadow fed other features, fails.
@@ -49,22 +54,35 @@ class StrategyRolloutIT {
     static Path b;
     static Map<String, Double> pA;
     static Map<String, Double> pB;
+    static String uri;
+    static String name;
+    static String vA;
+    static String vB;
     static String idA;
     static String idB;
+    static MlflowClient client;
 
-    /** Two bundles fitted once for every test: a on older bars, b up to the live bars. */
+    /**
+     * Two bundles fitted once for every test and registered as two versions in the real MLflow
+     * registry: a on older bars, b up to the live bars.
+     */
     @BeforeAll
     static void fitTwoBundles() throws Exception {
+        uri = LocalMlflow.uri();
+        client = new MlflowClient(new MlflowHttp(uri, MlflowHttp.Settings.defaults()));
+        name = "it-rollout-strategy-" + System.nanoTime();
         bars = BundledData.SP500_DAILY.load();
         liveFrom = bars.size() - 200;
         String untilA = bars.bar(liveFrom - 300).start().toString();
         untilB = bars.bar(liveFrom - 1).start().toString();
-        a = ServeProcess.fitSp500(work, "a", untilA);
-        b = ServeProcess.fitSp500(work, "b", untilB);
+        vA = ServeProcess.fitAndRegisterSp500(work, "a", untilA, uri, name, "champion");
+        vB = ServeProcess.fitAndRegisterSp500(work, "b", untilB, uri, name, "challenger");
+        a = work.resolve("a");
+        b = work.resolve("b");
         pA = ServeProcess.backtestPUp(work, a, "eval-a");
         pB = ServeProcess.backtestPUp(work, b, "eval-b");
-        idA = a.toRealPath().toString();
-        idB = b.toRealPath().toString();
+        idA = name + "/" + vA;
+        idB = name + "/" + vB;
     }
 
     /**
@@ -90,7 +108,7 @@ class StrategyRolloutIT {
             JsonNode d = serve.ok("POST", "/v1/decisions", Map.of("symbol", "SPX", "bars", window));
             String time = bars.bar(last).start().toString();
             assertThat(d.path("bar_time").asText()).isEqualTo(time);
-            assertThat(d.at("/provenance/bundle").asText()).isEqualTo(idB);
+            assertThat(d.at("/provenance/bundle").asText()).isEqualTo(b.toRealPath().toString());
             assertThat(d.at("/fused/fitted").asBoolean(false)).isTrue();
             assertThat(d.at("/fused/fusion").asText()).isEqualTo("stack");
             assertThat(d.toString()).doesNotContain("UNFITTED").doesNotContain("not fitted");
@@ -132,7 +150,76 @@ class StrategyRolloutIT {
             assertThat(model.status()).isEqualTo(409);
             assertThat(model.body().path("message").asText())
                     .contains("[Quiver/ROLLOUT_REFUSED]")
-                    .contains("decides with strategy bundle " + idB);
+                    .contains("decides with strategy bundle " + b.toRealPath());
+        }
+    }
+
+    /**
+     * Expiry live: served with a maximum age of one day ({@code --strategy-max-age P1D}), the
+     * bundle decides the bars before its expiry, abstains on the bars from then on (every policy
+     * flat, the reason naming the expiry, counted in the session), and the service reports degraded
+     * in {@code /health/ready}, {@code GET /v1/strategy} and the {@code quiver_strategy_expired}
+     * gauge.
+     */
+    @Test
+    void pastItsMaximumAgeTheBundleAbstainsAndTheServiceSaysDegraded() throws Exception {
+        try (ServeProcess serve =
+                ServeProcess.start(
+                        work,
+                        "serve-expired",
+                        "--strategy",
+                        b.toString(),
+                        "--strategy-max-age",
+                        "P1D",
+                        "--state-url",
+                        "jdbc:sqlite:" + work.resolve("expired.db"))) {
+            var ready = serve.call("GET", "/health/ready", null);
+            assertThat(ready.status()).as(ready.toString()).isEqualTo(503);
+            assertThat(ready.body().path("status").asText()).isEqualTo("degraded");
+            assertThat(ready.body().path("reason").asText())
+                    .contains("expired at")
+                    .contains("maximum age PT24H");
+            assertThat(serve.ok("GET", "/v1/strategy", null).path("degraded").asText())
+                    .contains("expired at");
+            assertThat(serve.text("/metrics"))
+                    .containsPattern("(?m)^quiver_strategy_expired 1\\.0$");
+
+            Map<String, Object> open = new LinkedHashMap<>();
+            open.put("account", "acct-expired");
+            open.put("interval", "P1D");
+            open.put("max_gap_bars", 10);
+            open.put("warmup", Map.of("dataset", "sp500-daily", "until", untilB));
+            serve.ok("PUT", "/v1/sessions/SPX", open);
+            java.time.Instant expiresAt =
+                    java.time.Instant.parse(
+                                    JSON.readTree(b.resolve("manifest.json").toFile())
+                                            .path("serves_from")
+                                            .asText())
+                            .plus(java.time.Duration.ofDays(1));
+            int expired = 0;
+            for (int i = liveFrom; i < liveFrom + 4; i++) {
+                String time = bars.bar(i).start().toString();
+                JsonNode d = step(serve, "SPX", bars, i);
+                if (bars.bar(i).start().isBefore(expiresAt)) {
+                    assertDecidedBy(d, b.toRealPath().toString(), pB.get(time), time);
+                    assertThat(d.toString()).doesNotContain("expired at");
+                    continue;
+                }
+                expired++;
+                assertThat(d.path("decisions").size()).isGreaterThanOrEqualTo(3);
+                for (var e : d.path("decisions").properties()) {
+                    assertThat(e.getValue().path("fraction").asDouble())
+                            .as("%s at %s", e.getKey(), time)
+                            .isZero();
+                    assertThat(e.getValue().path("reason").asText())
+                            .as("%s at %s", e.getKey(), time)
+                            .contains("expired at " + expiresAt)
+                            .contains("maximum age PT24H");
+                }
+            }
+            assertThat(expired).as("bars on or after %s", expiresAt).isGreaterThanOrEqualTo(3);
+            assertThat(serve.ok("GET", "/v1/sessions/SPX", null).path("expired_decisions").asLong())
+                    .isEqualTo(expired);
         }
     }
 
@@ -158,7 +245,11 @@ class StrategyRolloutIT {
                         work,
                         "serve",
                         "--strategy",
-                        a.toString(),
+                        "models:/" + name + "/" + vA,
+                        "--tracking-uri",
+                        uri,
+                        "--model-cache",
+                        work.resolve("cache").toString(),
                         "--state-url",
                         "jdbc:sqlite:" + work.resolve("state.db"),
                         "--rollouts-dir",
@@ -175,7 +266,9 @@ class StrategyRolloutIT {
             Path expired = copy(b, "expired");
             editManifest(expired, m -> m.put("max_age", "P1D"));
             assertRefused(serve, expired, "expired at");
-            assertRefused(serve, a, "is the bundle the service serves now");
+            assertRefused(
+                    serve, "models:/" + name + "/" + vA, "is the bundle the service serves now");
+            assertRefused(serve, "models:/" + name + "@challenger", "alias");
             assertThat(serve.ok("GET", "/v1/rollouts", null).path("rollouts")).isEmpty();
 
             for (String s : symbols) {
@@ -186,7 +279,9 @@ class StrategyRolloutIT {
                 open.put("warmup", Map.of("dataset", "sp500-daily", "until", untilB));
                 serve.ok("PUT", "/v1/sessions/" + s, open);
             }
-            var started = serve.call("POST", "/v1/rollouts", spec(b.toString(), false));
+            // the challenger named by its registry version, as a user writes it
+            var started =
+                    serve.call("POST", "/v1/rollouts", spec("models:/" + name + "/" + vB, false));
             assertThat(started.status()).as(started.body().toString()).isEqualTo(201);
             assertThat(started.body().path("stage").asText()).isEqualTo("shadow");
 
@@ -252,7 +347,11 @@ class StrategyRolloutIT {
                         work,
                         "serve-again",
                         "--strategy",
-                        a.toString(),
+                        "models:/" + name + "/" + vA,
+                        "--tracking-uri",
+                        uri,
+                        "--model-cache",
+                        work.resolve("cache").toString(),
                         "--state-url",
                         "jdbc:sqlite:" + work.resolve("state.db"),
                         "--rollouts-dir",
@@ -285,6 +384,12 @@ class StrategyRolloutIT {
                 Thread.sleep(100);
             }
             assertThat(serving).as("the completed challenger serves").isEqualTo(idB);
+            String champion = "";
+            for (int k = 0; k < 100 && !champion.equals(vB); k++) {
+                champion = client.versionByAlias(name, "champion").path("version").asText();
+                Thread.sleep(100);
+            }
+            assertThat(champion).as("%s@champion after completion", name).isEqualTo(vB);
             String time = bars.bar(i).start().toString();
             for (String s : symbols) {
                 JsonNode d = step(serve, s, bars, i);
@@ -298,7 +403,7 @@ class StrategyRolloutIT {
 
         // backtest --rollout: the two bundles replayed on the bars after both were fitted
         Path spec = work.resolve("rollout.json");
-        Files.writeString(spec, JSON.writeValueAsString(spec(b.toString(), true)));
+        Files.writeString(spec, JSON.writeValueAsString(spec("models:/" + name + "/" + vB, true)));
         Path out = work.resolve("rollout-backtest");
         String stdout =
                 ServeProcess.run(
@@ -308,7 +413,11 @@ class StrategyRolloutIT {
                         "--rollout",
                         spec.toString(),
                         "--strategy",
-                        a.toString(),
+                        "models:/" + name + "/" + vA,
+                        "--tracking-uri",
+                        uri,
+                        "--models-dir",
+                        work.resolve("backtest-cache").toString(),
                         "--dataset",
                         "sp500-daily",
                         "--out",
@@ -361,7 +470,12 @@ class StrategyRolloutIT {
 
     private static void assertRefused(ServeProcess serve, Path challenger, String reason)
             throws Exception {
-        var r = serve.call("POST", "/v1/rollouts", spec(challenger.toString(), false));
+        assertRefused(serve, challenger.toString(), reason);
+    }
+
+    private static void assertRefused(ServeProcess serve, String challenger, String reason)
+            throws Exception {
+        var r = serve.call("POST", "/v1/rollouts", spec(challenger, false));
         assertThat(r.status()).as(r.body().toString()).isEqualTo(400);
         assertThat(r.body().path("field").asText()).isEqualTo("challenger.strategy");
         assertThat(r.body().path("message").asText()).contains(reason);
