@@ -240,12 +240,12 @@ class CircuitBreakersTest {
                                 + " circuit breaker daily_loss armed: daily loss 0.0789 > limit"
                                 + " 0.0500; circuit breaker hit_rate armed: hit rate 0.4000 <"
                                 + " limit 0.4000");
-        b.observeDecision(T0 + 101 * HOUR, false); // 38% again, the other parts unchanged
+        b.observeDecision(T0 + 101 * HOUR, true); // 42%, the other parts unchanged
         assertThat(b.haltReason())
                 .isEqualTo(
                         "circuit breaker max_drawdown armed: drawdown 0.3000 > limit 0.1500;"
                                 + " circuit breaker daily_loss armed: daily loss 0.0789 > limit"
-                                + " 0.0500; circuit breaker hit_rate armed: hit rate 0.3800 <"
+                                + " 0.0500; circuit breaker hit_rate armed: hit rate 0.4200 <"
                                 + " limit 0.4000");
         b.observeEquity(T0 + 99 * HOUR, 76); // drawdown back to 24%: its part shows it again
         assertThat(b.haltReason())
