@@ -75,6 +75,13 @@ public final class SymbolEngine {
 
     private final RiskGuard guard = new RiskGuard();
     private final Book[] books;
+
+    /**
+     * The strategy's policies, book by book: read on every bar, so an array rather than the
+     * strategy's list (whose {@code get} is an interface call of whichever list class it is).
+     */
+    private SizingCapability[] policies;
+
     private String ensembleName;
     private final boolean ownForecasts;
     private FeatureSchema schema;
@@ -120,10 +127,10 @@ public final class SymbolEngine {
         this.forecasts =
                 forecasts == null ? sourcesOf(strategy.sources(), this.listener) : forecasts;
         this.ensembleName = strategy.ensemble().descriptor().name();
-        List<SizingCapability> policies = strategy.policies();
-        this.books = new Book[policies.size()];
+        this.policies = strategy.policies().toArray(SizingCapability[]::new);
+        this.books = new Book[policies.length];
         for (int p = 0; p < books.length; p++) {
-            String name = policies.get(p).descriptor().name();
+            String name = policies[p].descriptor().name();
             books[p] =
                     new Book(
                             name,
@@ -309,7 +316,7 @@ public final class SymbolEngine {
             Book b = books[p];
             out[p] =
                     b.decide(
-                            strategy.policies().get(p),
+                            policies[p],
                             signal,
                             noSignal,
                             close,
@@ -419,6 +426,7 @@ public final class SymbolEngine {
                     symbol + ": an engine with a caller's forecast source cannot swap strategies");
         }
         this.strategy = next;
+        this.policies = next.policies().toArray(SizingCapability[]::new);
         this.forecasts = sourcesOf(next.sources(), listener);
         this.ensembleName = next.ensemble().descriptor().name();
         this.expiresAtMillis = Long.MAX_VALUE;
@@ -681,6 +689,9 @@ public final class SymbolEngine {
         String callFailed;
         final FailureProbe probe = new FailureProbe();
 
+        /** Whether any host-side stop is configured (the rules are fixed for the engine's life). */
+        final boolean stopsOn = rules.stops().any();
+
         Book(String name, Account account, CircuitBreakers breakers) {
             this.name = name;
             this.account = account;
@@ -738,7 +749,7 @@ public final class SymbolEngine {
         }
 
         void stops(Bar bar, long millis) {
-            if (account.flat() || !rules.stops().any()) {
+            if (!stopsOn || account.flat()) {
                 return;
             }
             double trail = highest - trailDistance;

@@ -1,5 +1,6 @@
 package dev.quiver.engine.risk;
 
+import dev.quiver.engine.trading.UtcDay;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -220,7 +221,7 @@ public final class CircuitBreakers {
     private double lastDrawdown;
     private long drawdownTrippedAt;
 
-    private long day = Long.MIN_VALUE;
+    private final UtcDay day = new UtcDay();
     private double dayStart = Double.NaN;
     private boolean dailyTripped;
     private double lastDailyLoss;
@@ -233,6 +234,8 @@ public final class CircuitBreakers {
     private int decisionsSinceTrip;
     private double lastEquity = Double.NaN;
     private HaltReason haltReasonMemo;
+    private PartMemo drawdownPart;
+    private PartMemo dailyLossPart;
     // The hit-rate part of the halt reason by wins in a full window (Strings: safe to share).
     private final String[] hitRateParts;
 
@@ -256,9 +259,7 @@ public final class CircuitBreakers {
      * @param equity equity, {@code > 0}
      */
     public void observeEquity(long millis, double equity) {
-        long d = Math.floorDiv(millis, DAY_MILLIS);
-        if (d != day) {
-            day = d;
+        if (day.advance(millis)) {
             dayStart = equity;
             if (dailyTripped) {
                 dailyTripped = false;
@@ -504,12 +505,43 @@ public final class CircuitBreakers {
         if (memo != null && memo.shows(tripped, drawdown, dailyLoss, rate)) {
             return memo.text();
         }
+        // A miss formats only the part whose figure changed: with the drawdown breaker tripped and
+        // the hit rate moving bar by bar, the drawdown part stays the one kept.
         StringBuilder s = new StringBuilder();
         if (drawdownTripped) {
-            append(s, "max_drawdown", "drawdown", lastDrawdown, ">", config.maxDrawdown());
+            PartMemo m = drawdownPart;
+            if (m == null || !m.shows(lastDrawdown)) {
+                m =
+                        new PartMemo(
+                                lastDrawdown,
+                                part(
+                                        "max_drawdown",
+                                        "drawdown",
+                                        lastDrawdown,
+                                        ">",
+                                        config.maxDrawdown()));
+                drawdownPart = m;
+            }
+            s.append(m.text());
         }
         if (dailyTripped) {
-            append(s, "daily_loss", "daily loss", lastDailyLoss, ">", config.dailyLoss());
+            PartMemo m = dailyLossPart;
+            if (m == null || !m.shows(lastDailyLoss)) {
+                m =
+                        new PartMemo(
+                                lastDailyLoss,
+                                part(
+                                        "daily_loss",
+                                        "daily loss",
+                                        lastDailyLoss,
+                                        ">",
+                                        config.dailyLoss()));
+                dailyLossPart = m;
+            }
+            if (s.length() > 0) {
+                s.append("; ");
+            }
+            s.append(m.text());
         }
         if (hitRateTripped) {
             if (s.length() > 0) {
@@ -556,12 +588,14 @@ public final class CircuitBreakers {
         return text;
     }
 
-    private static void append(
-            StringBuilder s, String breaker, String what, double value, String op, double limit) {
-        if (s.length() > 0) {
-            s.append("; ");
+    /**
+     * One part of {@link #haltReason()} and the figure it shows (compared bit for bit); immutable,
+     * so a racy read sees a whole one or builds its own.
+     */
+    private record PartMemo(double value, String text) {
+        boolean shows(double figure) {
+            return Double.doubleToRawLongBits(figure) == Double.doubleToRawLongBits(value);
         }
-        s.append(part(breaker, what, value, op, limit));
     }
 
     private static String part(String breaker, String what, double value, String op, double limit) {

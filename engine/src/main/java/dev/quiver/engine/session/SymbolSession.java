@@ -81,6 +81,10 @@ public final class SymbolSession {
     }
 
     private final Settings settings;
+
+    /** {@code maxGapBars x interval}: the longest gap a new bar may follow, computed once. */
+    private final Duration maxGap;
+
     private final SymbolEngine engine;
     private GrowingSeries history;
     private StreamingFeatures features;
@@ -98,6 +102,7 @@ public final class SymbolSession {
      */
     public SymbolSession(Settings settings, SymbolEngine engine) {
         this.settings = settings;
+        this.maxGap = settings.interval().multipliedBy(settings.maxGapBars());
         this.engine = engine;
         reset();
     }
@@ -257,7 +262,7 @@ public final class SymbolSession {
                     "is before the session's last bar " + last.start());
         }
         Duration gap = Duration.between(last.start(), bar.start());
-        if (gap.compareTo(settings.interval().multipliedBy(settings.maxGapBars())) > 0) {
+        if (gap.compareTo(maxGap) > 0) {
             throw new QuiverInputException(
                     "BAR_GAP",
                     field,

@@ -17,8 +17,6 @@ import java.util.List;
  */
 public final class Account {
 
-    private static final long DAY_MILLIS = 86_400_000L;
-
     private final CostModel costs;
     private final double initialEquity;
     private final List<Trade> trades = new ArrayList<>();
@@ -27,7 +25,7 @@ public final class Account {
     private double peak;
     private double equity;
     private double drawdown;
-    private long day = Long.MIN_VALUE;
+    private final UtcDay day = new UtcDay();
     private double dayStartEquity;
     private double tradedNotional;
     private double totalCosts;
@@ -139,9 +137,7 @@ public final class Account {
      */
     public double mark(double close, long millis) {
         double e = cash + units * close;
-        long d = Math.floorDiv(millis, DAY_MILLIS);
-        if (d != day) {
-            day = d;
+        if (day.advance(millis)) {
             dayStartEquity = equity;
         }
         peak = Math.max(peak, e);

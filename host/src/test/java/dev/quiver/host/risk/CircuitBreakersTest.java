@@ -208,6 +208,52 @@ class CircuitBreakersTest {
     }
 
     @Test
+    void haltReasonShowsEveryFigureAsItIsNowWhenOnlySomeOfThemMove() {
+        // Each part of the text is kept by the figure it shows: a moving hit rate beside a tripped
+        // drawdown must not leave a stale figure in either part, and a part that comes back with
+        // an earlier figure shows that figure.
+        CircuitBreakers b = breakers();
+        b.observeEquity(T0, 100);
+        b.observeEquity(T0 + 30 * HOUR, 80); // next UTC day: drawdown 20%, no daily loss
+        decisions(b, 19, 31); // 38%
+        assertThat(b.haltReason())
+                .isEqualTo(
+                        "circuit breaker max_drawdown armed: drawdown 0.2000 > limit 0.1500;"
+                                + " circuit breaker hit_rate armed: hit rate 0.3800 < limit"
+                                + " 0.4000");
+        b.observeDecision(T0 + 100 * HOUR, true); // 40%
+        assertThat(b.haltReason())
+                .isEqualTo(
+                        "circuit breaker max_drawdown armed: drawdown 0.2000 > limit 0.1500;"
+                                + " circuit breaker hit_rate armed: hit rate 0.4000 < limit"
+                                + " 0.4000");
+        b.observeEquity(T0 + 97 * HOUR, 76); // a new UTC day: drawdown 24%, daily loss 0
+        assertThat(b.haltReason())
+                .isEqualTo(
+                        "circuit breaker max_drawdown armed: drawdown 0.2400 > limit 0.1500;"
+                                + " circuit breaker hit_rate armed: hit rate 0.4000 < limit"
+                                + " 0.4000");
+        b.observeEquity(T0 + 98 * HOUR, 70); // same day: daily loss 1 - 70/76, drawdown 30%
+        assertThat(b.haltReason())
+                .isEqualTo(
+                        "circuit breaker max_drawdown armed: drawdown 0.3000 > limit 0.1500;"
+                                + " circuit breaker daily_loss armed: daily loss 0.0789 > limit"
+                                + " 0.0500; circuit breaker hit_rate armed: hit rate 0.4000 <"
+                                + " limit 0.4000");
+        b.observeDecision(T0 + 101 * HOUR, true); // 42%, the other parts unchanged
+        assertThat(b.haltReason())
+                .isEqualTo(
+                        "circuit breaker max_drawdown armed: drawdown 0.3000 > limit 0.1500;"
+                                + " circuit breaker daily_loss armed: daily loss 0.0789 > limit"
+                                + " 0.0500; circuit breaker hit_rate armed: hit rate 0.4200 <"
+                                + " limit 0.4000");
+        b.observeEquity(T0 + 99 * HOUR, 76); // drawdown back to 24%: its part shows it again
+        assertThat(b.haltReason())
+                .startsWith("circuit breaker max_drawdown armed: drawdown 0.2400 > limit 0.1500;")
+                .contains("daily loss 0.0000 > limit 0.0500");
+    }
+
+    @Test
     void hitRateExactlyAtTheFloorDoesNotHalt() {
         CircuitBreakers b = breakers();
         decisions(b, 20, 30); // 20 / 50 = 40%
