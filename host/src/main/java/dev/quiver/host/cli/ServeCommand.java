@@ -371,7 +371,10 @@ final class ServeCommand implements Callable<Integer> {
                             strategies,
                             served.get(),
                             plugins,
-                            duration("--poll-interval", pollInterval));
+                            duration("--poll-interval", pollInterval),
+                            resolved.origin().equals("cache")
+                                    ? Optional.of(resolved.note())
+                                    : Optional.empty());
                     err.printf("serve: following %s every %s%n", reference.get(), pollInterval);
                 }
                 err.printf(

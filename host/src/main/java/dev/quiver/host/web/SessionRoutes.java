@@ -223,6 +223,12 @@ final class SessionRoutes {
                                                 "reason", String.valueOf(r.reason())))
                         .toList());
         m.put("sessions", sessions.list());
+        served.registry()
+                .ifPresent(
+                        r -> {
+                            m.put("stale_since", r.get("stale_since"));
+                            m.put("registry", r);
+                        });
         return m;
     }
 
