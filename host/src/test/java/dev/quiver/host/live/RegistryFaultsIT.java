@@ -324,7 +324,8 @@ class RegistryFaultsIT {
         long t0 = System.nanoTime();
         Path fitPlugins = work.resolve("plugins-strategy");
         Files.createDirectories(fitPlugins);
-        for (String id : List.of("prediction-traditional", "sizing-fixed")) {
+        // A bundle names its ensemble: the stack of ensemble-gbm (with its two GBM sources).
+        for (String id : List.of("prediction-traditional", "ensemble-gbm", "sizing-fixed")) {
             try (var zips =
                     Files.newDirectoryStream(DISTRIBUTION.resolve("plugins"), id + "-*.zip")) {
                 for (Path zip : zips) {
