@@ -187,6 +187,17 @@ public final class AliasFollower {
             ResolvedStrategy next = resolver.resolve("models:/" + id);
             var swapped = served.serve(next.bundle(), plugins, "alias " + uri);
             LOG.info("serve: strategy {} now serves {}: {}", uri, id, swapped);
+            // What a start with the registry down serves from the cache.
+            try {
+                resolver.recordAlias(uri, version);
+            } catch (java.io.UncheckedIOException e) {
+                LOG.error(
+                        "serve: strategy {} serves {}, but the cache cannot record it ({}); a"
+                                + " start with the registry down would serve the previous version",
+                        uri,
+                        id,
+                        e.getMessage());
+            }
             return "alias moved to version " + version + "; swapped in";
         } catch (MlflowException e) {
             // The alias answered but the download did not: transient, tried again next poll.

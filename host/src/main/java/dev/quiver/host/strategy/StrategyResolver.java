@@ -180,6 +180,28 @@ public final class StrategyResolver {
     }
 
     /**
+     * Records that {@code version} now serves an alias, so that a start with the registry down
+     * serves it from the cache: for an alias follower that resolved the pinned version and served
+     * it ({@link #resolve} records the alias only when it is given the alias).
+     *
+     * @param uri {@code models:/NAME@ALIAS}
+     * @param version the version that serves it, verified in the cache
+     * @throws IllegalArgumentException if {@code uri} names no alias
+     * @throws UncheckedIOException if the cache cannot be written
+     */
+    public void recordAlias(String uri, String version) {
+        ModelUri ref = ModelUri.parse(uri);
+        String alias =
+                ref.alias()
+                        .orElseThrow(() -> new IllegalArgumentException(uri + " names no alias"));
+        try {
+            aliases.recordAlias(ref.name(), alias, version);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the cache " + root, e);
+        }
+    }
+
+    /**
      * Where a reference points in the registry now, without downloading anything: the hook for an
      * alias poller (resolve {@code models:/NAME/VERSION} when the answer changes).
      *

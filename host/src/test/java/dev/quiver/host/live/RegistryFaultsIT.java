@@ -910,11 +910,31 @@ class RegistryFaultsIT {
             pb.environment().remove("QUIVER_STATE_URL");
             pb.environment().put("MLFLOW_TRACKING_USERNAME", USER);
             pb.environment().put("MLFLOW_TRACKING_PASSWORD", it.secret);
+            long started = System.nanoTime();
             Process p = pb.start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
+            long deadline = started + TimeUnit.SECONDS.toNanos(240);
+            int seenLines = 0;
+            List<String> timeline = new ArrayList<>();
             while (System.nanoTime() < deadline) {
+                // When each line of the start appeared (to 0.1 s): where a start spends its time.
+                if (Files.exists(e)) {
+                    List<String> lines =
+                            Files.readString(e, StandardCharsets.UTF_8).lines().toList();
+                    for (; seenLines < lines.size(); seenLines++) {
+                        String l = lines.get(seenLines);
+                        timeline.add(
+                                String.format(
+                                        java.util.Locale.ROOT,
+                                        "  +%5.1f s %s",
+                                        seconds(started),
+                                        l.length() > 140 ? l.substring(0, 140) + "..." : l));
+                    }
+                }
                 Matcher m = LISTENING.matcher(Files.readString(o, StandardCharsets.UTF_8));
                 if (m.find()) {
+                    it.printf(
+                            "%s: listening after %.1f s; its log lines as they appeared:%n%s",
+                            label, seconds(started), String.join("\n", timeline));
                     return new Serve(p, o, e, Integer.parseInt(m.group(1)));
                 }
                 if (!p.isAlive()) {
