@@ -154,6 +154,7 @@ class RegistryFaultsIT {
     @Test
     void decisionsFlowThroughEveryRegistryFaultAndTheCredentialNeverLeaks() throws Exception {
         followed = name;
+        report.clear();
         long t0 = System.nanoTime();
         serve = Serve.start(this, "serve-1");
         printf("serve started (registry answering) in %.1f s", seconds(t0));
@@ -335,6 +336,7 @@ class RegistryFaultsIT {
         }
         String bundleName = "it-faults-strategy-" + Long.toString(System.nanoTime(), 36);
         followed = bundleName;
+        report.clear();
         // The bundled BTC 4h series up to March 2017: a small fit (as StrategyRegistryIT's).
         Path data = work.resolve("btc-usd-4h-2017.csv");
         try (var in =
