@@ -125,19 +125,7 @@ final class AliasPoller {
             }
             AliasPollState.Wait w = s.poll.failed(e, now);
             s.nextPoll = clock.instant().plus(w.delay());
-            s.lastPollResult =
-                    (w.state().equals("unavailable")
-                                    ? "registry unavailable ("
-                                    : w.state().equals("auth_failed")
-                                            ? "the registry refused the credentials: "
-                                            : "the registry answered: ")
-                            + e.getMessage()
-                            + (w.state().equals("unavailable") ? "); " : "; ")
-                            + w.describe()
-                            + "; serving version "
-                            + s.model.version()
-                            + ", stale since "
-                            + s.poll.staleSince().orElse(now);
+            s.lastPollResult = s.poll.explain(w, e.getMessage(), "version " + s.model.version());
             metrics.polls(w.state()).increment();
             LOG.warn("{}: {}", uri, s.lastPollResult);
             return;

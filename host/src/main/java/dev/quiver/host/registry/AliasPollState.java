@@ -57,6 +57,32 @@ public final class AliasPollState {
         }
     }
 
+    /**
+     * What a failed poll says, for the log and {@code last_poll_result}: how the registry answered,
+     * the wait, what keeps serving and since when it may be behind.
+     *
+     * @param w the wait {@link #failed} chose
+     * @param message the failure's message (never holds credentials: {@link MlflowException})
+     * @param serving what keeps serving, e.g. {@code version 3}
+     * @return e.g. {@code registry unavailable (...); next poll in 181 ms (backoff ceiling 250 ms);
+     *     serving version 3, stale since 2026-12-07T10:00:00Z}
+     */
+    public String explain(Wait w, String message, String serving) {
+        String answer =
+                switch (w.state()) {
+                    case "unavailable" -> "registry unavailable (" + message + ")";
+                    case "auth_failed" -> "the registry refused the credentials: " + message;
+                    default -> "the registry answered: " + message;
+                };
+        return answer
+                + "; "
+                + w.describe()
+                + "; serving "
+                + serving
+                + ", stale since "
+                + staleSince().map(Instant::toString).orElse("(not stale)");
+    }
+
     private final Duration pollInterval;
     private final Duration maxBackoff;
     private int unavailableInARow;

@@ -158,19 +158,7 @@ public final class AliasFollower {
         } catch (MlflowException e) {
             AliasPollState.Wait w = poll.failed(e, now);
             wait = w.delay();
-            lastPollResult =
-                    (w.state().equals("unavailable")
-                                    ? "registry unavailable ("
-                                    : w.state().equals("auth_failed")
-                                            ? "the registry refused the credentials: "
-                                            : "the registry answered: ")
-                            + e.getMessage()
-                            + (w.state().equals("unavailable") ? "); " : "; ")
-                            + w.describe()
-                            + "; serving "
-                            + served.bundle().id()
-                            + ", stale since "
-                            + poll.staleSince().orElse(now);
+            lastPollResult = poll.explain(w, e.getMessage(), served.bundle().id());
             LOG.warn("serve: strategy {}: {}", uri, lastPollResult);
         } catch (RuntimeException e) {
             wait = poll.failedOtherwise(now).delay();
