@@ -398,7 +398,10 @@ final class ServeCommand implements Callable<Integer> {
                             strategies,
                             served.get(),
                             plugins,
-                            duration("--poll-interval", pollInterval));
+                            duration("--poll-interval", pollInterval),
+                            resolved.origin().equals("cache")
+                                    ? Optional.of(resolved.note())
+                                    : Optional.empty());
                     err.printf("serve: following %s every %s%n", reference.get(), pollInterval);
                 }
                 err.printf(
@@ -591,9 +594,15 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The default of {@code quiver.session.stale-after-intervals} (RELIABILITY.md P13: 2). */
+    static final int STALE_AFTER_INTERVALS = 2;
+
     /**
-     * {@code quiver.session.stale-after-intervals}: bars older than this many intervals are refused
-     * with {@code BAR_STALE} (RELIABILITY.md P13 says 2); 0 or absent: no check.
+     * {@code quiver.session.stale-after-intervals}: a batch whose last bar starts more than this
+     * many intervals before the service's clock is refused with {@code BAR_STALE} (no decision on
+     * stale data, RELIABILITY.md P13); absent: {@value #STALE_AFTER_INTERVALS}; 0: no check (a
+     * service that replays history). A session can set its own ({@code stale_after_intervals} in
+     * its open request, 0 for a replay).
      *
      * @throws IllegalArgumentException naming the key if the value is not an integer {@code >= 0}
      */
@@ -601,7 +610,7 @@ final class ServeCommand implements Callable<Integer> {
         String key = "quiver.session.stale-after-intervals";
         String v = config.get(key);
         if (v == null || v.isBlank()) {
-            return 0;
+            return STALE_AFTER_INTERVALS;
         }
         try {
             int n = Integer.parseInt(v.trim());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowException;
 import dev.quiver.host.registry.AliasHistory;
+import dev.quiver.host.registry.AliasPollState;
 import dev.quiver.host.registry.ModelUri;
 import java.time.Clock;
 import java.time.Duration;
@@ -13,7 +14,6 @@ import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
@@ -22,17 +22,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Follows the aliases of {@link LiveModels}' bindings, on one poller thread, never on the decision
- * path: asks the registry where each alias points every {@code pollInterval}; while the registry is
- * unreachable it backs off exponentially from a quarter of the interval up to {@code maxBackoff},
- * with jitter (a uniformly random delay between half and all of the ceiling: "equal jitter", AWS
- * Architecture Blog, "Exponential Backoff and Jitter", 2015), and never sooner than a 429 or 503
- * answer's {@code Retry-After}. A 401/403 ({@code AUTH_FAILED}) or another definite answer is asked
- * again one interval later, never in a tight loop. Every failed poll marks the binding stale (since
- * the first failure) until a poll gets an answer. A move is recorded in the {@link AliasHistory}
- * (with the time it was first seen, retried at the next poll when the store fails), and the new
- * version goes through the {@link VersionAdmission} on the model loader thread, bounded by {@code
- * attemptTimeout} as a whole. A version refused once is not tried again until the alias moves
- * elsewhere and back.
+ * path: asks the registry where each alias points every {@code pollInterval}; when to ask again
+ * after a failed poll (exponential backoff with equal jitter, {@code Retry-After}, one interval
+ * after a definite answer such as 401/403) and the staleness are {@link AliasPollState}'s, the
+ * policy the strategy bundle's alias follower shares. A move is recorded in the {@link
+ * AliasHistory} (with the time it was first seen, retried at the next poll when the store fails),
+ * and the new version goes through the {@link VersionAdmission} on the model loader thread, bounded
+ * by {@code attemptTimeout} as a whole. A version refused once is not tried again until the alias
+ * moves elsewhere and back.
  */
 final class AliasPoller {
 
@@ -126,71 +123,21 @@ final class AliasPoller {
             if (closed.getAsBoolean()) {
                 return;
             }
-            if (e.unavailable()) {
-                s.unreachableInARow++;
-                Duration ceiling =
-                        backoff(
-                                settings.pollInterval(),
-                                settings.maxBackoff(),
-                                s.unreachableInARow);
-                long half = ceiling.toMillis() / 2;
-                Duration wait =
-                        Duration.ofMillis(half + ThreadLocalRandom.current().nextLong(half + 1));
-                // Never sooner than the server asked (429/503 Retry-After).
-                Duration asked = e.retryAfter().orElse(Duration.ZERO);
-                if (asked.compareTo(wait) > 0) {
-                    wait = asked;
-                }
-                s.nextPoll = clock.instant().plus(wait);
-                s.stale(now, "unavailable");
-                s.lastPollResult =
-                        "registry unavailable ("
-                                + e.getMessage()
-                                + "); next poll in "
-                                + wait.toMillis()
-                                + " ms (backoff ceiling "
-                                + ceiling.toMillis()
-                                + " ms"
-                                + (asked.isZero()
-                                        ? ""
-                                        : ", Retry-After " + asked.toMillis() + " ms")
-                                + "); serving version "
-                                + s.model.version()
-                                + ", stale since "
-                                + s.staleSince;
-                metrics.polls("unavailable").increment();
-                LOG.warn("{}: {}", uri, s.lastPollResult);
-            } else {
-                // A definite answer (401/403: AUTH_FAILED; another 4xx): asking again sooner
-                // cannot change it, so the next poll is one interval away, never a tight loop.
-                s.unreachableInARow = 0;
-                s.nextPoll = clock.instant().plus(settings.pollInterval());
-                s.stale(now, e.authFailed() ? "auth_failed" : "error");
-                s.lastPollResult =
-                        (e.authFailed()
-                                        ? "the registry refused the credentials: "
-                                        : "the registry answered: ")
-                                + e.getMessage()
-                                + "; next poll in "
-                                + settings.pollInterval().toMillis()
-                                + " ms; serving version "
-                                + s.model.version()
-                                + ", stale since "
-                                + s.staleSince;
-                metrics.polls(e.authFailed() ? "auth_failed" : "error").increment();
-                LOG.warn("{}: {}", uri, s.lastPollResult);
-            }
+            AliasPollState.Wait w = s.poll.failed(e, now);
+            s.nextPoll = clock.instant().plus(w.delay());
+            s.lastPollResult = s.poll.explain(w, e.getMessage(), "version " + s.model.version());
+            metrics.polls(w.state()).increment();
+            LOG.warn("{}: {}", uri, s.lastPollResult);
             return;
         } catch (RuntimeException e) {
-            s.nextPoll = clock.instant().plus(settings.pollInterval());
-            s.stale(now, "error");
+            AliasPollState.Wait w = s.poll.failedOtherwise(now);
+            s.nextPoll = clock.instant().plus(w.delay());
             s.lastPollResult = "poll failed: " + e;
             metrics.polls("error").increment();
             LOG.warn("{}: poll failed", uri, e);
             return;
         }
-        s.fresh();
-        s.unreachableInARow = 0;
+        s.poll.answered();
         s.nextPoll = clock.instant().plus(settings.pollInterval());
         metrics.polls("ok").increment();
         if (!target.equals(s.seenVersion)) {
@@ -275,19 +222,5 @@ final class AliasPoller {
                                 + outcome
                                 + "); serving version "
                                 + s.model.version();
-    }
-
-    /**
-     * Exponential ceiling: a quarter of the poll interval after the first failure, doubling with
-     * each failure in a row, capped at {@code maxBackoff}: {@code min(maxBackoff, interval / 4 *
-     * 2^(n-1))}.
-     */
-    static Duration backoff(Duration pollInterval, Duration maxBackoff, int failuresInARow) {
-        long cap = maxBackoff.toMillis();
-        long ceiling = Math.max(1, pollInterval.toMillis() / 4);
-        for (int i = 1; i < failuresInARow && ceiling < cap; i++) {
-            ceiling *= 2;
-        }
-        return Duration.ofMillis(Math.min(cap, ceiling));
     }
 }

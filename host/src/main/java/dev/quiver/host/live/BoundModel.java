@@ -1,6 +1,7 @@
 package dev.quiver.host.live;
 
 import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.host.registry.AliasPollState;
 import dev.quiver.host.registry.ResolvedModel;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,16 +30,9 @@ final class BoundModel {
     volatile Instant nextPoll = Instant.EPOCH;
     final Map<String, Refusal> refused = new LinkedHashMap<>();
     final AtomicLong swaps = new AtomicLong();
-    int unreachableInARow;
 
-    /**
-     * Since when the alias could not be checked (the first failed poll after the last answer, or
-     * the start from the cache); null while the registry answers.
-     */
-    volatile Instant staleSince;
-
-    /** How the registry answered the last poll: ok, unavailable, auth_failed or error. */
-    volatile String registryState = "ok";
+    /** When to poll again and since when the alias is unchecked (shared with the bundle's). */
+    final AliasPollState poll;
 
     String seenVersion;
     Instant seenAt;
@@ -46,9 +40,10 @@ final class BoundModel {
     /** Whether the move to {@link #seenVersion} is in the alias history. */
     boolean seenRecorded;
 
-    BoundModel(ModelBinding binding, String pluginId) {
+    BoundModel(ModelBinding binding, String pluginId, AliasPollState poll) {
         this.binding = binding;
         this.pluginId = pluginId;
+        this.poll = poll;
     }
 
     ServedModel served() {
@@ -75,22 +70,6 @@ final class BoundModel {
         synchronized (refused) {
             return refused.get(version);
         }
-    }
-
-    /**
-     * Marks the alias unchecked from {@code at} (kept if already stale), in state {@code state}.
-     */
-    void stale(Instant at, String state) {
-        if (staleSince == null) {
-            staleSince = at;
-        }
-        registryState = state;
-    }
-
-    /** The registry answered a poll. */
-    void fresh() {
-        staleSince = null;
-        registryState = "ok";
     }
 
     /** What it serves and how polling goes, for {@code GET /v1/models}. */
@@ -124,9 +103,7 @@ final class BoundModel {
         b.put("serving", serving);
         b.put("last_poll", String.valueOf(lastPoll));
         b.put("last_poll_result", lastPollResult);
-        Instant stale = staleSince;
-        b.put("registry", registryState);
-        b.put("stale_since", stale == null ? null : stale.toString());
+        b.putAll(poll.status());
         b.put("swaps", swaps.get());
         b.put("refused", out);
         return b;

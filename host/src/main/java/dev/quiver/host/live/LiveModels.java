@@ -5,6 +5,7 @@ import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowException;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.registry.AliasHistory;
+import dev.quiver.host.registry.AliasPollState;
 import dev.quiver.host.registry.ModelRefusedException;
 import dev.quiver.host.registry.ModelResolver;
 import dev.quiver.host.registry.ModelUri;
@@ -205,7 +206,11 @@ public final class LiveModels implements AutoCloseable {
             throw new IllegalArgumentException(
                     "[Quiver/BAD_OPTION] --model " + b + ": capability bound twice");
         }
-        BoundModel s = new BoundModel(b, pluginId);
+        BoundModel s =
+                new BoundModel(
+                        b,
+                        pluginId,
+                        new AliasPollState(settings.pollInterval(), settings.maxBackoff()));
         bound.add(s);
         try {
             serveAtStart(s);
@@ -241,7 +246,7 @@ public final class LiveModels implements AutoCloseable {
                 }
                 // Unreachable, or refusing our credentials (AUTH_FAILED): the cache serves, and
                 // the service says it is stale until a poll gets an answer.
-                s.stale(now, e.authFailed() ? "auth_failed" : "unavailable");
+                s.poll.startedStale(now, e.authFailed() ? "auth_failed" : "unavailable");
                 s.lastPollResult =
                         (e.authFailed()
                                         ? "the registry refused the credentials: "
@@ -404,14 +409,14 @@ public final class LiveModels implements AutoCloseable {
         Instant earliest = null;
         List<Map<String, Object>> stale = new ArrayList<>();
         for (BoundModel s : bound) {
-            Instant since = s.staleSince;
+            Instant since = s.poll.staleSince().orElse(null);
             if (since == null) {
                 continue;
             }
             earliest = earliest == null || since.isBefore(earliest) ? since : earliest;
             Map<String, Object> m = new java.util.LinkedHashMap<>();
             m.put("requested", s.binding.requested());
-            m.put("registry", s.registryState);
+            m.put("registry", s.poll.registryState());
             m.put("stale_since", since.toString());
             m.put("serving_version", s.model.version());
             stale.add(m);

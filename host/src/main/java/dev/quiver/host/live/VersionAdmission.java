@@ -10,6 +10,7 @@ import dev.quiver.host.registry.ModelUri;
 import dev.quiver.host.registry.ResolvedModel;
 import dev.quiver.host.registry.SmokeSet;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -23,11 +24,12 @@ import org.slf4j.LoggerFactory;
  * The gate a model version passes before it serves a binding of {@link LiveModels}, in order:
  * download and verification ({@link ModelResolver}: checksum, size, format, containment), a sidecar
  * and a smoke file stored with it, the smoke prediction in a child JVM ({@link
- * SmokeCheck#inChildJvm}, once per identical files in this process), the plugin building an
- * instance with it, and the smoke prediction on that instance in this JVM. Then the instance is
- * swapped into the service's pipeline ({@link PipelineHolder#swap}; the one replaced is closed once
- * the decisions holding it have finished). A version failing any step is refused with a reason
- * code, recorded on its binding, counted and logged, and never serves.
+ * SmokeCheck#inChildJvm}, once per identical files, plugin archive and Java runtime: recorded in
+ * the model cache, so a restart serving the cached version does not run it again), the plugin
+ * building an instance with it, and the smoke prediction on that instance in this JVM. Then the
+ * instance is swapped into the service's pipeline ({@link PipelineHolder#swap}; the one replaced is
+ * closed once the decisions holding it have finished). A version failing any step is refused with a
+ * reason code, recorded on its binding, counted and logged, and never serves.
  */
 final class VersionAdmission {
 
@@ -127,8 +129,16 @@ final class VersionAdmission {
             return refuse(s, version, "verify", "cannot read the version's files: " + e);
         }
         SmokeCheck.Result child;
+        String durable = durableKey(childKey, pluginPath);
         if (childPassed.contains(childKey)) {
             child = new SmokeCheck.Result(true, 0, Double.NaN, "passed before in a child JVM");
+        } else if (durable != null && passedBefore(durable)) {
+            // A restart: the same files passed the child check with the same plugin archive and
+            // Java runtime in an earlier run of this cache (the files were verified again above).
+            child =
+                    new SmokeCheck.Result(
+                            true, 0, Double.NaN, "passed before in a child JVM (cache record)");
+            childPassed.add(childKey);
         } else {
             child =
                     SmokeCheck.inChildJvm(
@@ -142,6 +152,9 @@ final class VersionAdmission {
                 return refuse(s, version, "smoke_child", child.reason());
             }
             childPassed.add(childKey);
+            if (durable != null) {
+                recordPassed(durable);
+            }
         }
         PredictionCapability fresh;
         try {
@@ -309,5 +322,63 @@ final class VersionAdmission {
             return "registry";
         }
         return "verify";
+    }
+
+    /** Records of child checks passed, kept in the model cache across restarts. */
+    static final String CHILD_CHECKS_FILE = "child-checks-passed.txt";
+
+    /**
+     * The key of a child check that holds across restarts: the files and the plugin (by the sha256
+     * of its archive, not its path) and the Java runtime; null when the plugin has no archive.
+     */
+    private String durableKey(String childKey, Path pluginPath) {
+        // PF4J loads an archive from its expansion beside it (NAME.zip -> NAME/).
+        Path archive = pluginPath;
+        if (!Files.isRegularFile(archive)) {
+            archive = pluginPath.resolveSibling(pluginPath.getFileName() + ".zip");
+        }
+        if (!Files.isRegularFile(archive)) {
+            return null;
+        }
+        try {
+            String plugin = ModelStore.sha256(archive);
+            byte[] d =
+                    java.security.MessageDigest.getInstance("SHA-256")
+                            .digest(
+                                    (childKey + "|" + plugin + "|" + Runtime.version())
+                                            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(d);
+        } catch (IOException | java.security.NoSuchAlgorithmException e) {
+            LOG.warn(
+                    "cannot key the child check of {} across restarts: {}",
+                    pluginPath,
+                    e.toString());
+            return null;
+        }
+    }
+
+    private boolean passedBefore(String durable) {
+        Path f = resolver.store().root().resolve(CHILD_CHECKS_FILE);
+        try {
+            return Files.isRegularFile(f) && Files.readAllLines(f).contains(durable);
+        } catch (IOException e) {
+            LOG.warn("cannot read {} ({}); the child check runs", f, e.toString());
+            return false;
+        }
+    }
+
+    private synchronized void recordPassed(String durable) {
+        Path f = resolver.store().root().resolve(CHILD_CHECKS_FILE);
+        try {
+            Files.createDirectories(f.getParent());
+            Files.writeString(
+                    f,
+                    durable + "\n",
+                    java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            // Only costs a child check at the next restart.
+            LOG.warn("cannot record the passed child check in {}: {}", f, e.toString());
+        }
     }
 }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
 
 /** The strategy bundles a service serves, the sessions stepping them, and the swaps it refused. */
 public final class ServedStrategy {
@@ -30,6 +31,7 @@ public final class ServedStrategy {
     private final Optional<Duration> maxAge;
     private final Clock clock;
     private final List<Refusal> refusals = new CopyOnWriteArrayList<>();
+    private volatile Supplier<Map<String, Object>> registry;
 
     /**
      * @param catalog the bundle serving now and the ones sessions decided with
@@ -138,5 +140,27 @@ public final class ServedStrategy {
         return clock.instant().isBefore(expires)
                 ? Optional.empty()
                 : Optional.of(bundle.expiryReason(maxAge));
+    }
+
+    /**
+     * Connects the alias follower's state (set by {@link AliasFollower}).
+     *
+     * @param status what the follower reports: {@code requested}, {@code registry}, {@code
+     *     stale_since}, the last poll and its result
+     */
+    void following(Supplier<Map<String, Object>> status) {
+        this.registry = status;
+    }
+
+    /**
+     * How following the registry alias goes, for {@code GET /v1/strategy} and {@code
+     * /health/ready}: {@code stale_since} is set while the alias could not be checked (the registry
+     * unreachable or refusing the credentials); the served bundle keeps serving meanwhile.
+     *
+     * @return the follower's state, or empty when the service does not follow an alias
+     */
+    public Optional<Map<String, Object>> registry() {
+        Supplier<Map<String, Object>> r = registry;
+        return r == null ? Optional.empty() : Optional.of(r.get());
     }
 }

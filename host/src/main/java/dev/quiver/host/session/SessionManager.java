@@ -178,8 +178,9 @@ public final class SessionManager implements AutoCloseable {
      * Refuses, from now on, bars too old to decide on (RELIABILITY.md P13: no decision on stale
      * data): a batch whose last bar starts more than {@code intervals} bar intervals before this
      * manager's clock is refused whole with {@code BAR_STALE}; nothing is stepped, decided or
-     * stored. Off (0) by default, because replays and tests post historical bars; {@code quiver
-     * serve} sets it from {@code quiver.session.stale-after-intervals}.
+     * stored. Off (0) by default in this class, because replays and tests post historical bars;
+     * {@code quiver serve} sets it from {@code quiver.session.stale-after-intervals} (default 2). A
+     * session opened with its own limit ({@link OpenRequest#staleAfterIntervals()}) keeps it.
      *
      * @param intervals {@code >= 1}, or 0 for no check
      * @throws IllegalArgumentException if negative
@@ -299,6 +300,9 @@ public final class SessionManager implements AutoCloseable {
      * @param maxGapBars the largest accepted gap between bars, intervals
      * @param policy the acting policy, or null for {@code kelly_ml} when served, else the first
      * @param warmup history fed to the features only, oldest first
+     * @param staleAfterIntervals the session's own stale-bar limit in intervals ({@code 0}: none,
+     *     for a replay of history), or {@code -1} for the manager's ({@link
+     *     #staleAfterIntervals(int)})
      */
     public record OpenRequest(
             String symbol,
@@ -309,7 +313,45 @@ public final class SessionManager implements AutoCloseable {
             Duration interval,
             int maxGapBars,
             String policy,
-            List<Bar> warmup) {}
+            List<Bar> warmup,
+            int staleAfterIntervals) {
+
+        /**
+         * A request with the service's stale-bar limit.
+         *
+         * @param symbol see the record
+         * @param account see the record
+         * @param currency see the record
+         * @param startingEquity see the record
+         * @param mode see the record
+         * @param interval see the record
+         * @param maxGapBars see the record
+         * @param policy see the record
+         * @param warmup see the record
+         */
+        public OpenRequest(
+                String symbol,
+                String account,
+                String currency,
+                double startingEquity,
+                AccountMode mode,
+                Duration interval,
+                int maxGapBars,
+                String policy,
+                List<Bar> warmup) {
+            this(
+                    symbol,
+                    account,
+                    currency,
+                    startingEquity,
+                    mode,
+                    interval,
+                    maxGapBars,
+                    policy,
+                    warmup,
+                    -1);
+        }
+    }
 
     /**
      * A fill an execution system reports.
@@ -489,7 +531,8 @@ public final class SessionManager implements AutoCloseable {
                             r.maxGapBars(),
                             policy,
                             r.warmup().size(),
-                            probe.bundle().id());
+                            probe.bundle().id(),
+                            r.staleAfterIntervals());
             live = build(settings, account, probe); // closes probe if it throws
             try {
                 live.session.warmUp(r.warmup());
@@ -652,7 +695,8 @@ public final class SessionManager implements AutoCloseable {
 
     /** Refuses a batch whose last bar is stale (see {@link #staleAfterIntervals(int)}). */
     private void requireFresh(LiveSession s, List<Bar> bars) {
-        int k = staleAfterIntervals;
+        int own = s.settings.staleAfterIntervals();
+        int k = own >= 0 ? own : staleAfterIntervals;
         if (k == 0 || bars.isEmpty()) {
             return;
         }
@@ -673,7 +717,10 @@ public final class SessionManager implements AutoCloseable {
                             + k
                             + " x "
                             + s.settings.interval()
-                            + " (quiver.session.stale-after-intervals): no decision on stale"
+                            + (own >= 0
+                                    ? " (the session's stale_after_intervals)"
+                                    : " (quiver.session.stale-after-intervals)")
+                            + ": no decision on stale"
                             + " data; the batch is not taken");
         }
     }

@@ -18,6 +18,9 @@ import java.time.Duration;
  * @param policy the acting policy: its book is the account
  * @param warmupBars how many of the session's first stored bars are warm-up (features only)
  * @param bundle the strategy bundle's id when the session was opened
+ * @param staleAfterIntervals this session's own stale-bar limit in intervals (0: no check, for a
+ *     replay of history), or {@code -1} for the service's ({@code
+ *     quiver.session.stale-after-intervals})
  */
 public record SessionSettings(
         String symbol,
@@ -26,9 +29,32 @@ public record SessionSettings(
         int maxGapBars,
         String policy,
         int warmupBars,
-        String bundle) {
+        String bundle,
+        int staleAfterIntervals) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * Settings with the service's stale-bar limit.
+     *
+     * @param symbol see the record
+     * @param account see the record
+     * @param interval see the record
+     * @param maxGapBars see the record
+     * @param policy see the record
+     * @param warmupBars see the record
+     * @param bundle see the record
+     */
+    public SessionSettings(
+            String symbol,
+            String account,
+            Duration interval,
+            int maxGapBars,
+            String policy,
+            int warmupBars,
+            String bundle) {
+        this(symbol, account, interval, maxGapBars, policy, warmupBars, bundle, -1);
+    }
 
     String toJson() {
         ObjectNode n = JSON.createObjectNode();
@@ -39,6 +65,9 @@ public record SessionSettings(
         n.put("policy", policy);
         n.put("warmup_bars", warmupBars);
         n.put("bundle", bundle);
+        if (staleAfterIntervals >= 0) {
+            n.put("stale_after_intervals", staleAfterIntervals);
+        }
         try {
             return JSON.writeValueAsString(n);
         } catch (JsonProcessingException e) {
@@ -67,7 +96,8 @@ public record SessionSettings(
                     n.path("max_gap_bars").asInt(),
                     n.path("policy").asText(),
                     n.path("warmup_bars").asInt(),
-                    n.path("bundle").asText());
+                    n.path("bundle").asText(),
+                    n.path("stale_after_intervals").asInt(-1));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("stored session settings are not JSON: " + json, e);
         }

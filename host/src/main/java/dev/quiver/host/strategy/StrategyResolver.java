@@ -47,11 +47,11 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * <p>Every read of the cache verifies the folder again. If the registry is unreachable (connection
- * refused, timeouts, 5xx after the retries), the last verified cached version of the alias (or the
- * requested version) is served with {@code origin = cache} and a note that says so; a definite
- * answer (unknown alias or version) is never papered over with the cache. Without a tracking server
- * the cache is the registry ({@code origin = local}). A folder is opened and verified as it is
- * ({@code origin = folder}).
+ * refused, timeouts, 5xx after the retries) or refuses the credentials (401/403), the last verified
+ * cached version of the alias (or the requested version) is served with {@code origin = cache} and
+ * a note that says so; a definite answer (unknown alias or version) is never papered over with the
+ * cache. Without a tracking server the cache is the registry ({@code origin = local}). A folder is
+ * opened and verified as it is ({@code origin = folder}).
  *
  * <p>For an alias poller: {@link #currentVersion} asks where an alias points without downloading;
  * call {@link #resolve} with the pinned {@code models:/NAME/VERSION} when it moved.
@@ -141,11 +141,18 @@ public final class StrategyResolver {
                             ? client.get().versionByAlias(ref.name(), ref.alias().get())
                             : client.get().modelVersion(ref.name(), ref.version().get());
         } catch (MlflowException e) {
-            if (!e.unavailable()) {
+            if (!e.unavailable() && !e.authFailed()) {
                 throw new StrategyRefusedException(
                         reference, "the registry answered: " + e.getMessage(), e);
             }
-            return cacheInstead(ref, "registry unreachable (" + e.getMessage() + ")", e);
+            return cacheInstead(
+                    ref,
+                    (e.authFailed()
+                                    ? "the registry refused the credentials ("
+                                    : "registry unreachable (")
+                            + e.getMessage()
+                            + ")",
+                    e);
         }
         String v = version.path("version").asText();
         ResolvedStrategy resolved;
@@ -173,6 +180,28 @@ public final class StrategyResolver {
     }
 
     /**
+     * Records that {@code version} now serves an alias, so that a start with the registry down
+     * serves it from the cache: for an alias follower that resolved the pinned version and served
+     * it ({@link #resolve} records the alias only when it is given the alias).
+     *
+     * @param uri {@code models:/NAME@ALIAS}
+     * @param version the version that serves it, verified in the cache
+     * @throws IllegalArgumentException if {@code uri} names no alias
+     * @throws UncheckedIOException if the cache cannot be written
+     */
+    public void recordAlias(String uri, String version) {
+        ModelUri ref = ModelUri.parse(uri);
+        String alias =
+                ref.alias()
+                        .orElseThrow(() -> new IllegalArgumentException(uri + " names no alias"));
+        try {
+            aliases.recordAlias(ref.name(), alias, version);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the cache " + root, e);
+        }
+    }
+
+    /**
      * Where a reference points in the registry now, without downloading anything: the hook for an
      * alias poller (resolve {@code models:/NAME/VERSION} when the answer changes).
      *
@@ -180,7 +209,8 @@ public final class StrategyResolver {
      * @return the version number
      * @throws StrategyRefusedException if the alias or version does not exist, or the version is
      *     not a strategy bundle
-     * @throws MlflowException if the registry is unreachable
+     * @throws MlflowException if the registry is unreachable or refuses the credentials ({@code
+     *     AUTH_FAILED})
      * @throws IllegalStateException without a tracking server
      */
     public String currentVersion(String uri) {
@@ -195,7 +225,7 @@ public final class StrategyResolver {
                             ? c.versionByAlias(ref.name(), ref.alias().get())
                             : c.modelVersion(ref.name(), ref.version().get());
         } catch (MlflowException e) {
-            if (e.unavailable()) {
+            if (e.unavailable() || e.authFailed()) {
                 throw e;
             }
             throw new StrategyRefusedException(uri, "the registry answered: " + e.getMessage(), e);

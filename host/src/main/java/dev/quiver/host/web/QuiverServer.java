@@ -968,13 +968,33 @@ public final class QuiverServer implements AutoCloseable {
                 .ifPresent(s -> body.put("halt", s.sessions().halt().status()));
         // A registry that cannot be reached (or refuses our credentials) leaves the service ready:
         // it serves the versions it has, and says since when they may be behind the registry.
+        Map<String, Object> registry = new LinkedHashMap<>();
+        String staleSince = null;
         if (models != null) {
-            models.staleness()
-                    .ifPresent(
-                            s -> {
-                                body.put("stale_since", s.get("stale_since"));
-                                body.put("registry", s);
-                            });
+            Optional<Map<String, Object>> m = models.staleness();
+            if (m.isPresent()) {
+                registry.putAll(m.get());
+                staleSince = (String) m.get().get("stale_since");
+            }
+        }
+        // The strategy bundle's alias (serve --strategy models:/NAME@ALIAS), when it is stale.
+        Optional<Map<String, Object>> followed =
+                strategy.flatMap(ServedStrategy::registry)
+                        .filter(r -> r.get("stale_since") != null);
+        if (followed.isPresent()) {
+            String since = (String) followed.get().get("stale_since");
+            registry.put("strategy", followed.get());
+            staleSince =
+                    staleSince == null
+                                    || java.time.Instant.parse(since)
+                                            .isBefore(java.time.Instant.parse(staleSince))
+                            ? since
+                            : staleSince;
+            registry.put("stale_since", staleSince);
+        }
+        if (staleSince != null) {
+            body.put("stale_since", staleSince);
+            body.put("registry", registry);
         }
         java.util.Optional<String> degraded = strategy.flatMap(ServedStrategy::degradedReason);
         // A session quarantined at start (its replay failed) degrades the service; the others

@@ -223,6 +223,12 @@ final class SessionRoutes {
                                                 "reason", String.valueOf(r.reason())))
                         .toList());
         m.put("sessions", sessions.list());
+        served.registry()
+                .ifPresent(
+                        r -> {
+                            m.put("stale_since", r.get("stale_since"));
+                            m.put("registry", r);
+                        });
         return m;
     }
 
@@ -289,6 +295,18 @@ final class SessionRoutes {
         if (!(equity > 0) || Double.isInfinite(equity)) {
             throw bad("starting_equity", equity, "must be a finite number > 0");
         }
+        // The session's own stale-bar limit (0: a replay of history); absent: the service's.
+        int staleAfter = -1;
+        JsonNode stale = b.get("stale_after_intervals");
+        if (stale != null && !stale.isNull()) {
+            if (!stale.isIntegralNumber() || !stale.canConvertToInt() || stale.intValue() < 0) {
+                throw bad(
+                        "stale_after_intervals",
+                        stale,
+                        "must be a whole number >= 0 (0: no stale-bar check, for a replay)");
+            }
+            staleAfter = stale.intValue();
+        }
         return live().open(
                         new SessionManager.OpenRequest(
                                 symbol,
@@ -299,7 +317,8 @@ final class SessionRoutes {
                                 interval,
                                 maxGap,
                                 text(b, "policy", null),
-                                warmup(b.get("warmup"))));
+                                warmup(b.get("warmup")),
+                                staleAfter));
     }
 
     /** {@code {"bars": [...]}}, {@code {"dataset": ID, "until": TIME}} or {@code {"csv": PATH}}. */

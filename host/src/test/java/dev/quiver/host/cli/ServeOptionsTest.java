@@ -20,4 +20,18 @@ class ServeOptionsTest {
                     .hasMessageContaining("[Quiver/BAD_OPTION] --poll-interval '" + bad + "'");
         }
     }
+
+    @Test
+    void theStaleBarCheckIsOnAtTwoIntervalsUnlessConfigured() {
+        // RELIABILITY.md P13: no decision when the last bar is older than 2 x the timeframe.
+        String key = "quiver.session.stale-after-intervals";
+        assertThat(ServeCommand.staleAfterIntervals(java.util.Map.of())).isEqualTo(2);
+        assertThat(ServeCommand.staleAfterIntervals(java.util.Map.of(key, "0"))).isZero();
+        assertThat(ServeCommand.staleAfterIntervals(java.util.Map.of(key, " 5 "))).isEqualTo(5);
+        for (String bad : new String[] {"-1", "2.5", "two"}) {
+            assertThatThrownBy(() -> ServeCommand.staleAfterIntervals(java.util.Map.of(key, bad)))
+                    .as(bad)
+                    .hasMessageContaining("[Quiver/BAD_CONFIG] " + key);
+        }
+    }
 }

@@ -41,6 +41,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -103,6 +104,10 @@ class RegistryFaultsIT {
     String v2;
     String requestBody;
     Serve serve;
+
+    /** The registered name whose {@code @champion} the service under test follows. */
+    volatile String followed;
+
     final List<Path> logs = new ArrayList<>();
     final List<String> answers = new CopyOnWriteArrayList<>();
     final List<String> report = new ArrayList<>();
@@ -148,6 +153,8 @@ class RegistryFaultsIT {
 
     @Test
     void decisionsFlowThroughEveryRegistryFaultAndTheCredentialNeverLeaks() throws Exception {
+        followed = name;
+        report.clear();
         long t0 = System.nanoTime();
         serve = Serve.start(this, "serve-1");
         printf("serve started (registry answering) in %.1f s", seconds(t0));
@@ -304,6 +311,232 @@ class RegistryFaultsIT {
         report.forEach(System.out::println);
     }
 
+    /**
+     * The strategy bundle's alias follower ({@code serve --strategy models:/NAME@champion}) under
+     * the same proxy: backoff with equal jitter while the registry refuses, {@code Retry-After} on
+     * a 429, the 5 s bound on a dribbled body, one request per interval on a 401, staleness in
+     * {@code GET /v1/strategy} and {@code /health/ready}, the alias move served by the first poll
+     * that sees it once the registry is back; then a restart with the registry down serves the
+     * cached bundle, stale from the start. Decisions ({@code POST /v1/decisions}, the bundle's
+     * stateless decision) flow in every phase, each naming the bundle that made it.
+     */
+    @Test
+    void theStrategyBundleFollowerBacksOffSaysItIsStaleAndServesFromTheCache() throws Exception {
+        long t0 = System.nanoTime();
+        Path fitPlugins = work.resolve("plugins-strategy");
+        Files.createDirectories(fitPlugins);
+        // A bundle names its ensemble: the stack of ensemble-gbm (with its two GBM sources).
+        for (String id : List.of("prediction-traditional", "ensemble-gbm", "sizing-fixed")) {
+            try (var zips =
+                    Files.newDirectoryStream(DISTRIBUTION.resolve("plugins"), id + "-*.zip")) {
+                for (Path zip : zips) {
+                    Files.copy(zip, fitPlugins.resolve(zip.getFileName()));
+                }
+            }
+        }
+        String bundleName = "it-faults-strategy-" + Long.toString(System.nanoTime(), 36);
+        followed = bundleName;
+        report.clear();
+        // The bundled BTC 4h series up to March 2017: a small fit (as StrategyRegistryIT's).
+        Path data = work.resolve("btc-usd-4h-2017.csv");
+        try (var in =
+                new java.io.BufferedReader(
+                        new java.io.InputStreamReader(
+                                RegistryFaultsIT.class.getResourceAsStream(
+                                        "/data/coinbase-btc-usd-4h-2016-2025.csv"),
+                                StandardCharsets.UTF_8))) {
+            Files.write(
+                    data,
+                    in.lines()
+                            .filter(
+                                    new java.util.function.Predicate<String>() {
+                                        boolean header = true;
+
+                                        @Override
+                                        public boolean test(String line) {
+                                            boolean keep =
+                                                    header || line.compareTo("2017-03-01") < 0;
+                                            header = false;
+                                            return keep;
+                                        }
+                                    })
+                            .toList());
+        }
+        var fitOut = new StringWriter();
+        var fitErr = new StringWriter();
+        int fitCode =
+                Cli.execute(
+                        new PrintWriter(fitOut),
+                        new PrintWriter(fitErr),
+                        "strategy",
+                        "fit",
+                        "--data",
+                        data.toString(),
+                        "--until",
+                        "2017-01-15T00:00:00Z",
+                        "--train-bars",
+                        "300",
+                        "--test-bars",
+                        "200",
+                        "--max-age",
+                        "P36500D",
+                        "--out",
+                        work.resolve("strategy-bundle").toString(),
+                        "--plugins-dir",
+                        fitPlugins.toString(),
+                        "--tracking-uri",
+                        LocalMlflow.uri(),
+                        "--register",
+                        bundleName,
+                        "--alias",
+                        "champion");
+        assertThat(fitCode).as(fitOut + "\n" + fitErr).isZero();
+        Matcher registered =
+                Pattern.compile("registered models:/" + Pattern.quote(bundleName) + "/(\\d+)")
+                        .matcher(fitOut.toString());
+        assertThat(registered.find()).as(fitOut.toString()).isTrue();
+        String s1 = registered.group(1);
+        // v2: v1's bundle registered again (its id is NAME/VERSION, so every decision names it).
+        var first =
+                new dev.quiver.host.strategy.StrategyResolver(
+                                Optional.of(direct), work.resolve("strategy-test-cache"))
+                        .resolve("models:/" + bundleName + "/" + s1);
+        String s2 =
+                new dev.quiver.host.strategy.BundleRegistrar(direct)
+                        .register(
+                                dev.quiver.host.strategy.BundleRegistrar.EXPERIMENT,
+                                bundleName,
+                                first.bundle(),
+                                first.smoke().orElseThrow(),
+                                Optional.empty(),
+                                Map.of(),
+                                List.of())
+                        .version();
+        String id1 = bundleName + "/" + s1;
+        String id2 = bundleName + "/" + s2;
+        String body = DecisionRequests.lastBars(BundledData.BTC_USD_4H.load(), 300).toString();
+        printf("strategy: fitted and registered %s and %s in %.1f s", id1, id2, seconds(t0));
+        List<String> what = List.of("--strategy", "models:/" + bundleName + "@champion");
+
+        proxy.fault(Fault.FORWARD);
+        long start0 = System.nanoTime();
+        serve = Serve.start(this, "serve-strategy-1", fitPlugins, what);
+        printf("strategy: serve started (registry answering) in %.1f s", seconds(start0));
+        JsonNode st = strategy();
+        assertThat(st.path("bundle").asText()).isEqualTo(id1);
+        assertThat(st.at("/registry/requested").asText())
+                .isEqualTo("models:/" + bundleName + "@champion");
+        Function<JsonNode, String> bundleOf = d -> d.at("/provenance/bundle").asText();
+        try (Load load = new Load(body, bundleOf, null)) {
+            // Refused: equal jitter on a doubling ceiling; stale in /v1/strategy and /health/ready.
+            Phase refused = load.phase("strategy refused", Fault.REFUSE, Set.of(id1));
+            runUntil(refused, 200, () -> hostPolls(refused).size() >= 4);
+            assertBackoff(refused, hostPolls(refused));
+            assertStrategyStale(refused, "unavailable");
+
+            // 429 with Retry-After 2: never sooner than asked.
+            proxy.retryAfterSeconds = 2;
+            Phase limited = load.phase("strategy 429", Fault.TOO_MANY_429, Set.of(id1));
+            runUntil(limited, 200, () -> hostPolls(limited).size() >= 2);
+            assertThat(hostPolls(limited))
+                    .as("waits honour Retry-After 2 s")
+                    .allMatch(w -> w.waitMs() >= 2_000);
+            List<Exchange> asked = proxied(limited);
+            for (int i = 1; i < asked.size(); i++) {
+                assertThat(Duration.between(asked.get(i - 1).at(), asked.get(i).at()).toMillis())
+                        .as("request %d of the 429 phase came sooner than Retry-After", i)
+                        .isGreaterThanOrEqualTo(2_000);
+            }
+            assertStrategyStale(limited, "unavailable");
+
+            // Headers, then one byte every 200 ms: the poll ends at the whole-answer bound.
+            Phase slow = load.phase("strategy slow body", Fault.SLOW_BODY, Set.of(id1));
+            runUntil(slow, 200, () -> stderrOf(slow).contains("no complete answer within 5000 ms"));
+            assertStrategyStale(slow, "unavailable");
+
+            // 401: AUTH_FAILED, asked again one interval later, never in a tight loop.
+            Phase unauthorized = load.phase("strategy 401", Fault.UNAUTHORIZED_401, Set.of(id1));
+            runUntil(unauthorized, 200, () -> proxied(unauthorized).size() >= 3);
+            long elapsed = Duration.between(unauthorized.since, Instant.now()).toMillis();
+            assertThat((long) proxied(unauthorized).size())
+                    .as("no tight loop on 401")
+                    .isLessThanOrEqualTo(elapsed / POLL.toMillis() + 2);
+            assertStrategyStale(unauthorized, "auth_failed");
+
+            // Back, and the alias moves: served by the first polls that see it.
+            Phase moved = load.phase("strategy back + move", Fault.FORWARD, Set.of(id1, id2));
+            await(
+                    Duration.ofSeconds(60),
+                    () -> strategy().get("stale_since").isNull(),
+                    "strategy fresh");
+            assertThat(strategy().at("/registry/registry").asText()).isEqualTo("ok");
+            assertThat(JSON.readTree(get("/health/ready").body()).has("stale_since")).isFalse();
+            int before = proxied(moved).size();
+            direct.setAlias(bundleName, "champion", s2);
+            long move0 = System.nanoTime();
+            await(
+                    Duration.ofSeconds(120),
+                    () -> strategy().path("bundle").asText().equals(id2),
+                    "serving " + id2);
+            double moveSeconds = seconds(move0);
+            long answeredS2 =
+                    proxied(moved).stream()
+                            .skip(before)
+                            .filter(e -> e.status() == 200 && s2.equals(aliasVersion(e.body())))
+                            .count();
+            printf(
+                    "strategy: alias %s -> %s served %.1f s after the move, after %d poll(s) that"
+                            + " answered it (poll interval %d ms)",
+                    s1, s2, moveSeconds, answeredS2, POLL.toMillis());
+            assertThat(answeredS2).as("polls that saw the move before it served").isBetween(1L, 2L);
+            runUntil(
+                    moved,
+                    200,
+                    () -> moved.versions.getOrDefault(id2, new AtomicInteger()).get() > 0);
+        }
+
+        // Restart with the registry down: the cached bundle serves, stale from the start.
+        serve.close();
+        proxy.fault(Fault.REFUSE);
+        long restart0 = System.nanoTime();
+        serve = Serve.start(this, "serve-strategy-2", fitPlugins, what);
+        printf("strategy: restart with the registry down: listening in %.1f s", seconds(restart0));
+        JsonNode cached = strategy();
+        assertThat(cached.path("bundle").asText()).isEqualTo(id2);
+        try (Load load = new Load(body, bundleOf, null)) {
+            Phase down = load.phase("strategy restart, down", Fault.REFUSE, Set.of(id2));
+            runUntil(down, 200, () -> hostPolls(down).size() >= 1);
+            assertStrategyStale(down, "unavailable");
+        }
+        serve.close();
+        serve = null;
+        printf("strategy: whole test %.1f s", seconds(t0));
+        report.forEach(System.out::println);
+    }
+
+    JsonNode strategy() throws Exception {
+        HttpResponse<String> r = get("/v1/strategy");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body());
+    }
+
+    /** The follower's state in /v1/strategy, and the same staleness in /health/ready (200). */
+    void assertStrategyStale(Phase p, String state) throws Exception {
+        assertThat(get("/health/live").statusCode()).as(p.label + " live").isEqualTo(200);
+        JsonNode s = strategy();
+        JsonNode r = s.get("registry");
+        assertThat(r.get("registry").asText()).as(p.label + ": " + r).isEqualTo(state);
+        assertThat(s.get("stale_since").isNull()).as(p.label + ": " + r).isFalse();
+        assertThat(r.get("stale_since").asText()).isEqualTo(s.get("stale_since").asText());
+        assertThat(s.path("bundle").asText()).isEqualTo(p.expected.iterator().next());
+        HttpResponse<String> ready = get("/health/ready");
+        assertThat(ready.statusCode()).as(p.label + " ready: " + ready.body()).isEqualTo(200);
+        JsonNode h = JSON.readTree(ready.body());
+        assertThat(h.get("status").asText()).isEqualTo("ready");
+        assertThat(h.get("stale_since").asText()).isEqualTo(s.get("stale_since").asText());
+        assertThat(h.at("/registry/strategy/registry").asText()).isEqualTo(state);
+    }
+
     // ---- phases and load ----
 
     /** One fault phase: what the decisions saw, from which point in the logs. */
@@ -335,9 +568,25 @@ class RegistryFaultsIT {
     final class Load implements AutoCloseable {
         final AtomicReference<Phase> current = new AtomicReference<>();
         final ExecutorService threads = Executors.newFixedThreadPool(THREADS);
+        final String body;
+        final Function<JsonNode, String> versionOf;
+        final String source;
         volatile boolean running = true;
 
+        /** Decisions of the bound LSTM: its version, and it never among the failed sources. */
         Load() {
+            this(requestBody, d -> d.at("/provenance/models/lstm/version").asText(), "lstm");
+        }
+
+        /**
+         * @param body the decision request
+         * @param versionOf what served a decision
+         * @param source a source that must not fail, or null
+         */
+        Load(String body, Function<JsonNode, String> versionOf, String source) {
+            this.body = body;
+            this.versionOf = versionOf;
+            this.source = source;
             for (int i = 0; i < THREADS; i++) {
                 threads.execute(this::loop);
             }
@@ -363,7 +612,7 @@ class RegistryFaultsIT {
                                     HttpRequest.newBuilder(serve.uri("/v1/decisions"))
                                             .timeout(Duration.ofSeconds(60))
                                             .header("Content-Type", "application/json")
-                                            .POST(HttpRequest.BodyPublishers.ofString(requestBody))
+                                            .POST(HttpRequest.BodyPublishers.ofString(body))
                                             .build(),
                                     HttpResponse.BodyHandlers.ofString());
                     answers.add(r.body());
@@ -373,10 +622,11 @@ class RegistryFaultsIT {
                         problem = "HTTP " + r.statusCode() + ": " + r.body();
                     } else {
                         JsonNode d = JSON.readTree(r.body());
-                        version = d.at("/provenance/models/lstm/version").asText();
+                        version = versionOf.apply(d);
                         if (!p.expected.contains(version)) {
                             problem = "served version '" + version + "', expected " + p.expected;
-                        } else if (d.at("/provenance/failed_sources").has("lstm")) {
+                        } else if (source != null
+                                && d.at("/provenance/failed_sources").has(source)) {
                             problem = "lstm failed: " + d.at("/provenance/failed_sources");
                         }
                     }
@@ -417,11 +667,16 @@ class RegistryFaultsIT {
 
     /** Runs a phase until it has its decisions and its condition, then checks its decisions. */
     void runUntil(Phase p, HotSwapIT.ThrowingCondition condition) throws Exception {
+        runUntil(p, PER_PHASE, condition);
+    }
+
+    /** Runs a phase until it has {@code decisions} and its condition, then checks them. */
+    void runUntil(Phase p, int decisions, HotSwapIT.ThrowingCondition condition) throws Exception {
         try {
             await(
                     Duration.ofSeconds(240),
-                    () -> p.decisions() >= PER_PHASE && condition.met(),
-                    p.label + ": " + PER_PHASE + " decisions and the phase's polls");
+                    () -> p.decisions() >= decisions && condition.met(),
+                    p.label + ": " + decisions + " decisions and the phase's polls");
         } catch (AssertionError e) {
             throw new AssertionError(
                     e.getMessage()
@@ -460,14 +715,14 @@ class RegistryFaultsIT {
                 hostPolls(p),
                 arrivals);
         assertThat(p.failed.get()).as(p.label + " failed decisions: " + p.failures).isZero();
-        assertThat(p.ok.get()).isGreaterThanOrEqualTo(PER_PHASE);
+        assertThat(p.ok.get()).isGreaterThanOrEqualTo(decisions);
     }
 
     /** The failed polls the host logged in this phase ({@code next poll in N ms ...}), in order. */
     List<Wait> hostPolls(Phase p) throws IOException {
         List<Wait> out = new ArrayList<>();
         for (String line : stderrOf(p).split("\n")) {
-            if (line.contains(name + "@champion") && line.contains("registry unavailable")) {
+            if (line.contains(followed + "@champion") && line.contains("registry unavailable")) {
                 Matcher m = NEXT_POLL.matcher(line);
                 if (m.find()) {
                     out.add(new Wait(Long.parseLong(m.group(1)), Long.parseLong(m.group(2))));
@@ -598,6 +853,20 @@ class RegistryFaultsIT {
         }
 
         static Serve start(RegistryFaultsIT it, String label) throws Exception {
+            return start(
+                    it,
+                    label,
+                    it.plugins,
+                    List.of(
+                            "--strategy",
+                            "none",
+                            "--model",
+                            "lstm=models:/" + it.name + "@champion"));
+        }
+
+        /** {@code serve} serving {@code what} (its {@code --strategy} and {@code --model}). */
+        static Serve start(RegistryFaultsIT it, String label, Path pluginsDir, List<String> what)
+                throws Exception {
             List<String> cmd = new ArrayList<>();
             cmd.add(DISTRIBUTION.resolve("bin/quiver").toString());
             cmd.addAll(
@@ -608,27 +877,28 @@ class RegistryFaultsIT {
                             "--tracking-uri",
                             it.proxy.uri(),
                             "--plugins-dir",
-                            it.plugins.toString(),
+                            pluginsDir.toString(),
                             "--model-cache",
                             it.work.resolve("serve-cache").toString(),
                             "--rollouts-dir",
                             it.work.resolve("serve-rollouts").toString(),
                             "--state-url",
-                            "jdbc:sqlite:" + it.work.resolve("serve-state.db"),
+                            "jdbc:sqlite:"
+                                    + it.work.resolve(
+                                            pluginsDir.equals(it.plugins)
+                                                    ? "serve-state.db"
+                                                    : "serve-strategy-state.db"),
                             "--watch-interval-ms",
                             "0",
                             "--fit-on",
                             "none",
-                            "--strategy",
-                            "none",
                             "--poll-interval",
                             POLL.toMillis() + "ms",
-                            "--model",
-                            "lstm=models:/" + it.name + "@champion",
                             // A plugin call missing the default 2 s deadline on the loaded CI
                             // machine would fail a decision for a reason that is not the registry.
                             "-D",
                             "quiver.plugin.deadline-ms=60000"));
+            cmd.addAll(what);
             cmd.addAll(dev.quiver.host.plugin.Trusting.options());
             Path o = it.work.resolve(label + ".out");
             Path e = it.work.resolve(label + ".err");
@@ -642,11 +912,31 @@ class RegistryFaultsIT {
             pb.environment().remove("QUIVER_STATE_URL");
             pb.environment().put("MLFLOW_TRACKING_USERNAME", USER);
             pb.environment().put("MLFLOW_TRACKING_PASSWORD", it.secret);
+            long started = System.nanoTime();
             Process p = pb.start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
+            long deadline = started + TimeUnit.SECONDS.toNanos(240);
+            int seenLines = 0;
+            List<String> timeline = new ArrayList<>();
             while (System.nanoTime() < deadline) {
+                // When each line of the start appeared (to 0.1 s): where a start spends its time.
+                if (Files.exists(e)) {
+                    List<String> lines =
+                            Files.readString(e, StandardCharsets.UTF_8).lines().toList();
+                    for (; seenLines < lines.size(); seenLines++) {
+                        String l = lines.get(seenLines);
+                        timeline.add(
+                                String.format(
+                                        java.util.Locale.ROOT,
+                                        "  +%5.1f s %s",
+                                        seconds(started),
+                                        l.length() > 140 ? l.substring(0, 140) + "..." : l));
+                    }
+                }
                 Matcher m = LISTENING.matcher(Files.readString(o, StandardCharsets.UTF_8));
                 if (m.find()) {
+                    it.printf(
+                            "%s: listening after %.1f s; its log lines as they appeared:%n%s",
+                            label, seconds(started), String.join("\n", timeline));
                     return new Serve(p, o, e, Integer.parseInt(m.group(1)));
                 }
                 if (!p.isAlive()) {

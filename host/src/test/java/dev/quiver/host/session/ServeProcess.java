@@ -53,6 +53,10 @@ final class ServeProcess implements AutoCloseable {
         // decision legitimately (a failed source) and, three times over, quarantine the plugin.
         // Deadlines and quarantine have their own tests (IsolationIT, StuckPluginIT).
         cmd.addAll(List.of("-D", "quiver.plugin.deadline-ms=60000"));
+        // These tests replay history through sessions (bars years before the service's clock):
+        // the stale-bar check (on by default, RELIABILITY.md P13) is off for the whole service;
+        // SessionStaleBarsTest tests it.
+        cmd.addAll(List.of("-D", "quiver.session.stale-after-intervals=0"));
         cmd.addAll(List.of(args));
         Path o = work.resolve(name + ".out");
         Path e = work.resolve(name + ".err");

@@ -138,6 +138,65 @@ class SessionStaleBarsTest {
         }
     }
 
+    @Test
+    void aSessionOpenedAsAReplayKeepsItsOwnLimitAcrossARestart(@TempDir Path bundleDir) {
+        var clock = new MovableClock();
+        clock.now = Instant.parse("2030-01-01T00:00:00Z");
+        var catalog = TestStrategies.catalog(TestStrategies.bundle(bundleDir.resolve("b")));
+        List<Bar> warmup = new ArrayList<>();
+        for (int i = FIRST - 300; i < FIRST; i++) {
+            warmup.add(BTC.bar(i));
+        }
+        Path db = home.resolve("replay.db");
+        try (StateStore store = StateStore.open(Optional.of("jdbc:sqlite:" + db), home);
+                var m = new SessionManager(store, catalog, clock)) {
+            m.staleAfterIntervals(2);
+            // A replay: bars years before the clock are decided.
+            m.open(
+                    new SessionManager.OpenRequest(
+                            "OLD",
+                            "old-acct",
+                            "USD",
+                            10_000,
+                            AccountMode.PAPER,
+                            H4,
+                            3,
+                            "fixed",
+                            warmup,
+                            0));
+            // A live session beside it keeps the service's limit.
+            m.open(
+                    new SessionManager.OpenRequest(
+                            "LIVE",
+                            "live-acct",
+                            "USD",
+                            10_000,
+                            AccountMode.PAPER,
+                            H4,
+                            3,
+                            "fixed",
+                            warmup));
+            m.bars("OLD", List.of(BTC.bar(FIRST)));
+            assertThatThrownBy(() -> m.bars("LIVE", List.of(BTC.bar(FIRST))))
+                    .isInstanceOfSatisfying(
+                            QuiverInputException.class,
+                            e -> assertThat(e.code()).isEqualTo("BAR_STALE"))
+                    .hasMessageContaining("quiver.session.stale-after-intervals");
+        }
+        // After a restart the replay session still has its own limit (stored with its settings).
+        try (StateStore store = StateStore.open(Optional.of("jdbc:sqlite:" + db), home);
+                var m = new SessionManager(store, catalog, clock)) {
+            m.staleAfterIntervals(2);
+            m.recover();
+            m.bars("OLD", List.of(BTC.bar(FIRST + 1)));
+            assertThat(((Number) m.state("OLD").get("stepped_bars")).longValue()).isEqualTo(2);
+            assertThatThrownBy(() -> m.bars("LIVE", List.of(BTC.bar(FIRST))))
+                    .isInstanceOfSatisfying(
+                            QuiverInputException.class,
+                            e -> assertThat(e.code()).isEqualTo("BAR_STALE"));
+        }
+    }
+
     private static long stepped(SessionManager m) {
         return ((Number) m.state("BTC").get("stepped_bars")).longValue();
     }
