@@ -24,7 +24,9 @@ import dev.quiver.host.strategy.BundleRegistrar;
 import dev.quiver.host.strategy.ResolvedStrategy;
 import dev.quiver.host.strategy.StrategyBundle;
 import dev.quiver.host.strategy.StrategyResolver;
+import dev.quiver.host.training.EvolveParamsJob;
 import dev.quiver.host.training.FitStrategyJob;
+import dev.quiver.host.training.TrainSourceJob;
 import dev.quiver.host.training.TrainingService;
 import dev.quiver.host.web.DashboardSettings;
 import dev.quiver.host.web.QuiverServer;
@@ -277,9 +279,26 @@ final class ServeCommand implements Callable<Integer> {
                         () -> PluginRuntime.start(host.pluginsDir(), host.batchConfiguration()),
                         registrar,
                         HostOptions.home().resolve("training"));
+        TrainSourceJob trainSource =
+                new TrainSourceJob(
+                        () -> PluginRuntime.start(host.pluginsDir(), host.batchConfiguration()),
+                        HostOptions.trackingUri(trackingUri)
+                                .map(
+                                        uri ->
+                                                () ->
+                                                        new dev.quiver.host.registry.ModelRegistrar(
+                                                                ModelsCommand.client(trackingUri))),
+                        HostOptions.trackingUri(trackingUri),
+                        TrainSourceJob.Python.fromSystemProperties(HostOptions.home()),
+                        HostOptions.home().resolve("training"));
+        EvolveParamsJob evolve =
+                new EvolveParamsJob(
+                        () -> PluginRuntime.start(host.pluginsDir(), host.batchConfiguration()),
+                        registrar,
+                        HostOptions.home().resolve("training"));
         return TrainingService.start(
                 store,
-                java.util.List.of(fit),
+                java.util.List.of(fit, trainSource, evolve),
                 TrainingService.Settings.fromSystemProperties(),
                 java.time.Instant::now);
     }
