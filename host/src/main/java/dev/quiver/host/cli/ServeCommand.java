@@ -289,7 +289,7 @@ final class ServeCommand implements Callable<Integer> {
                                                         new dev.quiver.host.registry.ModelRegistrar(
                                                                 ModelsCommand.client(trackingUri))),
                         HostOptions.trackingUri(trackingUri),
-                        TrainSourceJob.Python.fromSystemProperties(HostOptions.home()),
+                        TrainSourceJob.Python.from(host.configuration(), HostOptions.home()),
                         HostOptions.home().resolve("training"));
         EvolveParamsJob evolve =
                 new EvolveParamsJob(

@@ -90,18 +90,23 @@ public final class TrainSourceJob implements JobKind {
     public record Python(Path python, Path scripts) {
 
         /**
-         * The settings from system properties {@code quiver.training.python} and {@code
-         * quiver.training.scripts}, defaulting to the repository's {@code mlflow/.venv/bin/python}
-         * and {@code mlflow/train} when the distribution runs from a checkout ({@code QUIVER_HOME}
-         * is {@code host/target/quiver}).
+         * The settings {@code quiver.training.python} and {@code quiver.training.scripts}, from the
+         * service's configuration ({@code -D key=value}, {@code config/quiver.properties}) or else
+         * the system properties, defaulting to the repository's {@code mlflow/.venv/bin/python} and
+         * {@code mlflow/train} when the distribution runs from a checkout ({@code QUIVER_HOME} is
+         * {@code host/target/quiver}).
          *
+         * @param configuration the service's configuration values
          * @param home the distribution's folder
          * @return the settings, or empty when there are no scripts to run
          */
-        public static Optional<Python> fromSystemProperties(Path home) {
+        public static Optional<Python> from(Map<String, String> configuration, Path home) {
             Path repo = home.toAbsolutePath().normalize().getParent();
             repo = repo == null || repo.getParent() == null ? null : repo.getParent().getParent();
-            String scripts = System.getProperty("quiver.training.scripts");
+            String scripts =
+                    configuration.getOrDefault(
+                            "quiver.training.scripts",
+                            System.getProperty("quiver.training.scripts"));
             Path s =
                     scripts != null
                             ? Path.of(scripts)
@@ -109,11 +114,17 @@ public final class TrainSourceJob implements JobKind {
             if (s == null || !Files.isDirectory(s)) {
                 return Optional.empty();
             }
-            String python = System.getProperty("quiver.training.python");
+            String python =
+                    configuration.getOrDefault(
+                            "quiver.training.python", System.getProperty("quiver.training.python"));
             Path p =
                     python != null
                             ? Path.of(python)
-                            : s.getParent().resolve(".venv").resolve("bin").resolve("python");
+                            : s.toAbsolutePath()
+                                    .getParent()
+                                    .resolve(".venv")
+                                    .resolve("bin")
+                                    .resolve("python");
             return Optional.of(new Python(p, s));
         }
 
