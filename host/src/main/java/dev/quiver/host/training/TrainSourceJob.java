@@ -414,13 +414,14 @@ public final class TrainSourceJob implements JobKind {
         context.progress(0.01, source + ": starting " + String.join(" ", cmd));
         Matcher[] registered = new Matcher[1];
         double[] done = {0.02};
+        String[] lastNote = {null}; // the last news, repeated until there is newer
         ChildProcess.Outcome o =
                 ChildProcess.run(
                         cmd,
                         dir,
                         Map.of("PYTHONUNBUFFERED", "1"),
                         (pid, lines) -> {
-                            String note = null;
+                            String note = lastNote[0];
                             for (String line : lines) {
                                 Matcher m = REGISTERED.matcher(line);
                                 if (m.find()) {
@@ -447,6 +448,7 @@ public final class TrainSourceJob implements JobKind {
                                     note = line.substring(source.length() + 1).trim();
                                 }
                             }
+                            lastNote[0] = note;
                             // Called about once a second even without news: a cancel asked
                             // meanwhile throws here, and the child's tree is killed.
                             context.progress(

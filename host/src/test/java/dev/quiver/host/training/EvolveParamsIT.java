@@ -22,10 +22,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Job kind {@code evolve-params} on real data (S&amp;P 500 daily) with the built plugins: the same
- * seed gives the same search and result, and the figure it reports is the walk-forward Sharpe of
- * the training span alone (recomputed here on the series cut at {@code until}, with nothing after
- * it).
+ * Job kind {@code evolve-params} on real data (the first 1,750 bars of S&amp;P 500 daily) with the
+ * built plugins: the same seed gives the same search and result, and the figure it reports is the
+ * walk-forward Sharpe of the training span alone (recomputed here on the series cut at {@code
+ * until}, with nothing after it).
  */
 class EvolveParamsIT {
 
@@ -64,12 +64,12 @@ class EvolveParamsIT {
     @Test
     void theSameSeedGivesTheSameResultJudgedOnTheTrainingSpanOnly() throws Exception {
         BarData sp500 = BundledData.SP500_DAILY.load();
-        // The span: the first 2,500 of 5,031 bars; the rest is never read.
-        String until = Instant.ofEpochMilli(sp500.startMillis[2499]).toString();
+        // The span: the first 1,750 of 5,031 bars; the rest is never read.
+        String until = Instant.ofEpochMilli(sp500.startMillis[1749]).toString();
         ObjectNode asked = JSON.createObjectNode();
         asked.put("dataset", "sp500-daily");
         asked.put("until", until);
-        asked.put("population", 6);
+        asked.put("population", 4);
         asked.put("generations", 3);
         asked.put("seed", 11);
         asked.put("train_bars", 750);
@@ -95,11 +95,11 @@ class EvolveParamsIT {
                                 + Instant.ofEpochMilli(sp500.startMillis[0])
                                 + ".."
                                 + until
-                                + " (2500 bars)");
+                                + " (1750 bars)");
         assertThat(a.get("history")).hasSize(3);
 
         // The reported figure is the walk-forward Sharpe of the span alone.
-        BarData span = sp500.truncate(2500);
+        BarData span = sp500.truncate(1750);
         Stops best =
                 new Stops(
                         a.at("/best/stop_loss_atr").asDouble(),
