@@ -286,6 +286,17 @@ public final class EvolveParamsJob implements JobKind {
             EnsembleCapability ensemble,
             SizingCapability policy,
             Stops stops) {
+        return evaluate(features, config, predictors, ensemble, policy, stops, Progress.NONE);
+    }
+
+    private static PerformanceMetrics evaluate(
+            FeatureMatrix features,
+            WalkForwardBacktest.Config config,
+            List<PredictionCapability> predictors,
+            EnsembleCapability ensemble,
+            SizingCapability policy,
+            Stops stops,
+            Progress progress) {
         BacktestResult r =
                 new WalkForwardBacktest(config.withRisk(stops, config.breakers()))
                         .withThreads(1)
@@ -296,7 +307,7 @@ public final class EvolveParamsJob implements JobKind {
                                 ensemble,
                                 List.of(policy),
                                 new RiskGuard(),
-                                Progress.NONE);
+                                progress);
         return r.policies().get(policy.descriptor().name()).metrics();
     }
 
@@ -403,18 +414,38 @@ public final class EvolveParamsJob implements JobKind {
             context.progress(0.02, "baseline: the default stops " + Stops.DEFAULT);
             PerformanceMetrics baseline =
                     evaluate(features, config, predictors, ensemble, policy, Stops.DEFAULT);
+            // A cancel or a shutdown interrupts this thread: seen after each fold of a candidate's
+            // walk-forward, and at each candidate's report.
+            Progress interruptible =
+                    (dataset, fold, folds, barsDone, barsTotal) -> {
+                        if (Thread.currentThread().isInterrupted()) {
+                            throw new JobCancelledException(context.jobId());
+                        }
+                    };
+            int[] evaluated = {0};
             ParamSearch.Result found =
                     ParamSearch.maximize(
                             RANGES,
-                            v ->
-                                    evaluate(
-                                                    features,
-                                                    config,
-                                                    predictors,
-                                                    ensemble,
-                                                    policy,
-                                                    stops(v))
-                                            .sharpe(),
+                            v -> {
+                                evaluated[0]++;
+                                double planned = (double) population * generations;
+                                context.progress(
+                                        0.03 + 0.87 * Math.min(1.0, evaluated[0] / planned),
+                                        String.format(
+                                                Locale.ROOT,
+                                                "parameter set %d: %s",
+                                                evaluated[0],
+                                                stops(v)));
+                                return evaluate(
+                                                features,
+                                                config,
+                                                predictors,
+                                                ensemble,
+                                                policy,
+                                                stops(v),
+                                                interruptible)
+                                        .sharpe();
+                            },
                             population,
                             generations,
                             seed,
