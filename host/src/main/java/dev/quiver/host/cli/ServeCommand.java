@@ -26,7 +26,9 @@ import dev.quiver.host.strategy.StrategyBundle;
 import dev.quiver.host.strategy.StrategyResolver;
 import dev.quiver.host.training.ChallengerRollout;
 import dev.quiver.host.training.DriftMonitor;
+import dev.quiver.host.training.EvolveParamsJob;
 import dev.quiver.host.training.FitStrategyJob;
+import dev.quiver.host.training.TrainSourceJob;
 import dev.quiver.host.training.TrainingService;
 import dev.quiver.host.training.TrainingTriggers;
 import dev.quiver.host.web.DashboardSettings;
@@ -284,6 +286,23 @@ final class ServeCommand implements Callable<Integer> {
                         () -> PluginRuntime.start(host.pluginsDir(), host.batchConfiguration()),
                         registrar,
                         HostOptions.home().resolve("training"));
+        TrainSourceJob trainSource =
+                new TrainSourceJob(
+                        () -> PluginRuntime.start(host.pluginsDir(), host.batchConfiguration()),
+                        HostOptions.trackingUri(trackingUri)
+                                .map(
+                                        uri ->
+                                                () ->
+                                                        new dev.quiver.host.registry.ModelRegistrar(
+                                                                ModelsCommand.client(trackingUri))),
+                        HostOptions.trackingUri(trackingUri),
+                        TrainSourceJob.Python.from(host.configuration(), HostOptions.home()),
+                        HostOptions.home().resolve("training"));
+        EvolveParamsJob evolve =
+                new EvolveParamsJob(
+                        () -> PluginRuntime.start(host.pluginsDir(), host.batchConfiguration()),
+                        registrar,
+                        HostOptions.home().resolve("training"));
         // A registered challenger may start a strategy rollout (param "rollout"); the rules decide.
         ChallengerRollout fitThenRollout =
                 new ChallengerRollout(
@@ -291,7 +310,7 @@ final class ServeCommand implements Callable<Integer> {
         TrainingService training =
                 TrainingService.start(
                         store,
-                        java.util.List.of(fitThenRollout),
+                        java.util.List.of(fitThenRollout, trainSource, evolve),
                         TrainingService.Settings.fromSystemProperties(),
                         java.time.Instant::now);
         // Drift and bundle-age triggers watch the sessions and the served bundle.

@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
         name = "training",
         mixinStandardHelpOptions = true,
         description = {
-            "Training jobs on a running `quiver serve`: start KIND (fit-strategy), status [ID],"
+            "Training jobs on a running `quiver serve`: start KIND (fit-strategy, train-source,"
+                    + " evolve-params), status [ID],"
                     + " cancel ID. A finished fit registers a challenger; the rollout rules,"
                     + " not training, decide whether it becomes the champion."
         },
@@ -62,14 +63,20 @@ final class TrainingCommand implements Runnable {
             description = {
                 "Ask for a job; prints it (queued). Parameters of fit-strategy: --dataset ID or"
                         + " --data CSV, --until TIME, --register NAME (moves @challenger),"
-                        + " --max-age DURATION; or all of them as --params FILE.json."
+                        + " --max-age DURATION. Of train-source: --source xgboost|lightgbm|catboost|lstm,"
+                        + " --register NAME. Of evolve-params: --param population=12, --param"
+                        + " seed=42, --until TIME, ... Any parameter as --param KEY=VALUE, or all of"
+                        + " them as --params FILE.json."
             })
     static final class Start implements Callable<Integer> {
         @ParentCommand TrainingCommand parent;
 
         @Spec CommandSpec spec;
 
-        @Parameters(index = "0", paramLabel = "KIND", description = "The job kind: fit-strategy.")
+        @Parameters(
+                index = "0",
+                paramLabel = "KIND",
+                description = "The job kind: fit-strategy, train-source or evolve-params.")
         String kind;
 
         @Option(names = "--dataset", paramLabel = "ID", description = "A bundled data set.")
@@ -103,6 +110,20 @@ final class TrainingCommand implements Runnable {
                 paramLabel = "DURATION",
                 description = "The bundle's maximum age (ISO-8601, default P30D).")
         String maxAge;
+
+        @Option(
+                names = "--source",
+                paramLabel = "NAME",
+                description = "train-source: xgboost, lightgbm (Java), catboost or lstm (Python).")
+        String source;
+
+        @Option(
+                names = {"-p", "--param"},
+                paramLabel = "KEY=VALUE",
+                description =
+                        "A parameter (repeatable); VALUE is read as JSON when it is JSON (42,"
+                                + " [\"traditional\"], true), else as text.")
+        java.util.Map<String, String> param;
 
         @Option(
                 names = "--params",
@@ -149,6 +170,24 @@ final class TrainingCommand implements Runnable {
             }
             if (maxAge != null) {
                 p.put("max_age", maxAge);
+            }
+            if (source != null) {
+                p.put("source", source);
+            }
+            if (param != null) {
+                for (var e : param.entrySet()) {
+                    JsonNode v;
+                    try {
+                        v = RolloutCommand.JSON.readTree(e.getValue());
+                    } catch (com.fasterxml.jackson.core.JsonProcessingException notJson) {
+                        v = RolloutCommand.JSON.getNodeFactory().textNode(e.getValue());
+                    }
+                    p.set(
+                            e.getKey(),
+                            v == null || v.isMissingNode()
+                                    ? RolloutCommand.JSON.getNodeFactory().textNode(e.getValue())
+                                    : v);
+                }
             }
             ObjectNode body = RolloutCommand.JSON.createObjectNode();
             body.put("kind", kind);

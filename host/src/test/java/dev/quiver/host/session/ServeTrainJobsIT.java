@@ -1,0 +1,263 @@
+package dev.quiver.host.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.quiver.host.live.SmokeCheck;
+import dev.quiver.host.mlflow.LocalMlflow;
+import dev.quiver.host.mlflow.MlflowClient;
+import dev.quiver.host.mlflow.MlflowException;
+import dev.quiver.host.mlflow.MlflowHttp;
+import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.registry.ModelResolver;
+import dev.quiver.host.registry.ModelStore;
+import dev.quiver.host.registry.ResolvedModel;
+import dev.quiver.host.registry.SmokeSet;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Job kinds {@code train-source} and {@code evolve-params} through the service a user runs ({@code
+ * bin/quiver serve}, a child JVM), the real MLflow server and a SQLite state store: an XGBoost job
+ * registers a version that {@code serve --model} accepts (kind, tags, smoke cases that the pinned
+ * model reproduces) with {@code @challenger}, never {@code @champion}; a CatBoost job runs the real
+ * script {@code mlflow/train/catboost_model.py} as a child process, here with a Python that lacks
+ * catboost (CI installs no training venv: see docs/training.md), and fails with the tail of the
+ * script's stderr; an {@code evolve-params} job asked with the CLI succeeds; a schedule of a new
+ * kind is accepted; bad requests name their field.
+ */
+class ServeTrainJobsIT {
+
+    @TempDir Path work;
+
+    private static Map<String, Object> job(String kind, Map<String, Object> params) {
+        Map<String, Object> b = new LinkedHashMap<>();
+        b.put("kind", kind);
+        b.put("params", params);
+        b.put("actor", "it");
+        b.put("reason", "ServeTrainJobsIT");
+        return b;
+    }
+
+    private static JsonNode await(ServeProcess serve, String id, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        JsonNode j = serve.ok("GET", "/v1/training/jobs/" + id, null);
+        while (!List.of("succeeded", "failed", "cancelled").contains(j.path("state").asText())) {
+            assertThat(System.nanoTime())
+                    .as("job %s: %s\n%s", id, j, serve.stderr())
+                    .isLessThan(deadline);
+            Thread.sleep(200);
+            j = serve.ok("GET", "/v1/training/jobs/" + id, null);
+        }
+        return j;
+    }
+
+    /** The MLflow server's venv (installed by the build): numpy and pandas, no catboost. */
+    private static Path pythonWithoutCatboost() {
+        String venv = System.getenv("QUIVER_MLFLOW_VENV");
+        Path v =
+                venv != null
+                        ? Path.of(venv)
+                        : ServeProcess.DISTRIBUTION
+                                .toAbsolutePath()
+                                .getParent()
+                                .getParent()
+                                .getParent()
+                                .resolve("mlflow/.server-venv");
+        return v.resolve("bin/python");
+    }
+
+    @Test
+    void trainSourceRegistersAServableChallengerAndRunsThePythonScriptAsAChild() throws Exception {
+        long t0 = System.nanoTime();
+        String uri = LocalMlflow.uri();
+        String name = "it-train-source-" + System.nanoTime();
+        Path python = pythonWithoutCatboost();
+        assertThat(Files.isExecutable(python)).as(python.toString()).isTrue();
+        try (ServeProcess serve =
+                ServeProcess.start(
+                        work,
+                        "serve",
+                        "--strategy",
+                        "none",
+                        "--tracking-uri",
+                        uri,
+                        "--state-url",
+                        "jdbc:sqlite:" + work.resolve("state.db"),
+                        "-D",
+                        "quiver.training.python=" + python)) {
+            // XGBoost, fitted in Java, registered as the challenger.
+            Map<String, Object> p = new LinkedHashMap<>();
+            p.put("source", "xgboost");
+            p.put("train_bars", 800);
+            p.put("register", name);
+            ServeProcess.Answer asked = serve.post("/v1/training/jobs", job("train-source", p));
+            assertThat(asked.status()).as(asked.toString()).isEqualTo(202);
+            assertThat(asked.body().at("/params/aliases/0").asText()).isEqualTo("challenger");
+            assertThat(asked.body().at("/params/dataset").asText()).isEqualTo("btc-usd-4h");
+            JsonNode done = await(serve, asked.body().path("id").asText(), Duration.ofMinutes(5));
+            assertThat(done.path("state").asText()).as(done.toString()).isEqualTo("succeeded");
+            assertThat(done.at("/result/registered").asText()).isEqualTo("models:/" + name + "/1");
+            assertThat(done.at("/result/rows").asInt()).isEqualTo(800);
+            System.out.printf(
+                    "ServeTrainJobsIT: xgboost job %s s, validation log-loss %.4f%n",
+                    done.at("/result/seconds").asText(),
+                    done.at("/result/valid_log_loss").asDouble());
+
+            MlflowClient mlflow =
+                    new MlflowClient(new MlflowHttp(uri, MlflowHttp.Settings.defaults()));
+            assertThatThrownBy(() -> mlflow.versionByAlias(name, "champion"))
+                    .isInstanceOf(MlflowException.class);
+            ResolvedModel v =
+                    new ModelResolver(Optional.of(mlflow), work.resolve("cache"))
+                            .resolve("models:/" + name + "@challenger");
+            assertThat(v.version()).isEqualTo("1");
+            assertThat(v.tags())
+                    .containsEntry(ModelStore.TAG_DATASET, "btc-usd-4h")
+                    .containsKey(ModelStore.TAG_SMOKE);
+            assertThat(v.tags().get(ModelStore.TAG_TRAINING_SPAN)).contains("..");
+            JsonNode run = mlflow.getRun(v.runId());
+            assertThat(
+                            MlflowClient.byKey(run.path("data").path("params"))
+                                    .get("training_job")
+                                    .asText())
+                    .isEqualTo(done.path("id").asText());
+            try (var runtime =
+                    PluginRuntime.start(
+                            ServeProcess.DISTRIBUTION.resolve("plugins"),
+                            Map.of("quiver.plugin.isolation", "same-thread"))) {
+                var pinned =
+                        runtime.newPrediction(
+                                        "xgboost",
+                                        Map.of(
+                                                "xgboost.model",
+                                                v.sidecar().orElseThrow().toString()))
+                                .prediction();
+                try (pinned) {
+                    SmokeCheck.Result r =
+                            SmokeCheck.check(
+                                    pinned, SmokeSet.read(v.dir().resolve(SmokeSet.FILE_NAME)));
+                    assertThat(r.passed()).as(r.reason()).isTrue();
+                    assertThat(r.cases()).isEqualTo(8);
+                }
+            }
+
+            // CatBoost: the real script as a child process; its Python has no catboost, so it
+            // exits non-zero and the job fails with the end of its stderr.
+            ServeProcess.Answer cb =
+                    serve.post(
+                            "/v1/training/jobs",
+                            job("train-source", Map.of("source", "catboost", "register", name)));
+            assertThat(cb.status()).as(cb.toString()).isEqualTo(202);
+            JsonNode failed = await(serve, cb.body().path("id").asText(), Duration.ofMinutes(3));
+            assertThat(failed.path("state").asText()).as(failed.toString()).isEqualTo("failed");
+            assertThat(failed.path("error").asText())
+                    .contains("catboost_model.py exited with 1")
+                    .contains("No module named 'catboost'");
+            assertThat(mlflow.versionByAlias(name, "challenger").path("version").asText())
+                    .isEqualTo("1");
+
+            // evolve-params through the CLI: a small seeded search on the S&P 500's first half.
+            String cli =
+                    ServeProcess.run(
+                            work,
+                            "evolve",
+                            "training",
+                            "start",
+                            "evolve-params",
+                            "--server",
+                            "http://127.0.0.1:" + serve.port,
+                            "-p",
+                            "dataset=sp500-daily",
+                            "-p",
+                            "until=2008-01-02T00:00:00Z",
+                            "-p",
+                            "population=4",
+                            "-p",
+                            "generations=2",
+                            "-p",
+                            "train_bars=750",
+                            "-p",
+                            "test_bars=250",
+                            "--reason",
+                            "it");
+            JsonNode evolve = ServeProcess.JSON.readTree(cli);
+            assertThat(evolve.at("/params/population").asInt()).isEqualTo(4);
+            JsonNode evolved = await(serve, evolve.path("id").asText(), Duration.ofMinutes(5));
+            assertThat(evolved.path("state").asText())
+                    .as(evolved.toString())
+                    .isEqualTo("succeeded");
+            var sp500 = dev.quiver.host.data.BundledData.SP500_DAILY.load();
+            long until = java.time.Instant.parse("2008-01-02T00:00:00Z").toEpochMilli();
+            int inSpan = 0;
+            while (sp500.startMillis[inSpan] <= until) {
+                inSpan++;
+            }
+            assertThat(evolved.at("/result/training_span").asText())
+                    .endsWith(
+                            java.time.Instant.ofEpochMilli(sp500.startMillis[inSpan - 1])
+                                    + " ("
+                                    + inSpan
+                                    + " bars)");
+            assertThat(evolved.at("/result/history")).hasSize(2);
+            System.out.printf(
+                    "ServeTrainJobsIT: evolve-params job %s s: best %s, Sharpe %.3f (default"
+                            + " stops %.3f)%n",
+                    evolved.at("/result/seconds").asText(),
+                    evolved.at("/result/best"),
+                    evolved.at("/result/best_metrics/sharpe").asDouble(),
+                    evolved.at("/result/baseline_metrics/sharpe").asDouble());
+
+            // A schedule of a new kind.
+            Map<String, Object> schedule = new LinkedHashMap<>();
+            schedule.put("name", "weekly-xgboost");
+            schedule.put("kind", "train-source");
+            schedule.put("cron", "0 0 3 * * SUN");
+            schedule.put("params", Map.of("source", "xgboost", "register", name));
+            ServeProcess.Answer config =
+                    serve.put(
+                            "/v1/training/config",
+                            Map.of("actor", "it", "reason", "it", "schedules", List.of(schedule)));
+            assertThat(config.status()).as(config.toString()).isEqualTo(200);
+            assertThat(config.body().at("/schedules/0/params/aliases/0").asText())
+                    .isEqualTo("challenger");
+
+            // Bad requests name their field.
+            assertField(serve, job("train-source", Map.of("source", "traditional")), "source");
+            assertField(
+                    serve,
+                    job(
+                            "train-source",
+                            Map.of(
+                                    "source",
+                                    "xgboost",
+                                    "register",
+                                    name,
+                                    "aliases",
+                                    List.of("champion"))),
+                    "aliases");
+            assertField(
+                    serve,
+                    job("train-source", Map.of("source", "catboost", "train_bars", 500)),
+                    "train_bars");
+            assertField(serve, job("evolve-params", Map.of("population", -1)), "population");
+            assertField(serve, job("evolve-params", Map.of("sources", List.of())), "sources");
+        }
+        System.out.printf("ServeTrainJobsIT: whole test %.1f s%n", (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static void assertField(ServeProcess serve, Map<String, Object> body, String field)
+            throws Exception {
+        ServeProcess.Answer a = serve.post("/v1/training/jobs", body);
+        assertThat(a.status()).as(a.toString()).isEqualTo(400);
+        assertThat(a.body().path("field").asText()).as(a.toString()).isEqualTo(field);
+    }
+}
