@@ -109,6 +109,15 @@ public final class SessionHttpBench {
      * @param sessionCommits the store's commits during the session phase (group commit: one per
      *     batch of concurrent transactions)
      * @param sessionTransactions the store's transactions during the session phase
+     * @param sessionCommitNanos time the store spent in {@code COMMIT} during the session phase
+     *     (SQLite: the WAL's {@code fsync}), summed, nanoseconds
+     * @param sessionBatchNanos time the store's batches ran (begin to end of commit) during the
+     *     session phase, summed, nanoseconds: over the phase's length, how busy the one commit path
+     *     was
+     * @param sessionPhaseNanos the session phase's length (warm-up and measured), nanoseconds
+     * @param loadAverage the machine's 1-minute load average at the start of the first floor phase,
+     *     of the session phase and at the end of the last floor phase (other processes share the
+     *     cores)
      */
     public record Result(
             Phase sessions,
@@ -121,7 +130,11 @@ public final class SessionHttpBench {
             String firstPostedBar,
             String state,
             long sessionCommits,
-            long sessionTransactions) {
+            long sessionTransactions,
+            long sessionCommitNanos,
+            long sessionBatchNanos,
+            long sessionPhaseNanos,
+            List<Double> loadAverage) {
 
         /** The floor: the higher of the two floor phases. */
         public Phase floor() {
@@ -146,6 +159,9 @@ public final class SessionHttpBench {
      * @param bundle the strategy bundle the sessions step
      * @param bars the real bars every session gets (warm-up and posted)
      * @param stateDir an empty folder for the SQLite state
+     * @param synchronous the SQLite state store's {@code synchronous} setting: {@code FULL} (as
+     *     {@code serve} runs by default) or {@code NORMAL} (declared with {@code
+     *     ?synchronous=NORMAL} in the state URL: no {@code fsync} per commit)
      * @param progress progress lines (stderr)
      * @return figures
      * @throws IllegalArgumentException if fewer than 100 bars follow the warm-up
@@ -156,6 +172,7 @@ public final class SessionHttpBench {
             StrategyBundle bundle,
             BarData bars,
             Path stateDir,
+            String synchronous,
             PrintStream progress)
             throws InterruptedException {
         int first = 0;
@@ -174,6 +191,9 @@ public final class SessionHttpBench {
             bodies[i] = barBody(bars.bar(first + i));
         }
         String url = "jdbc:sqlite:" + stateDir.resolve("state.db");
+        if (!synchronous.equalsIgnoreCase("FULL")) {
+            url += "?synchronous=" + synchronous;
+        }
         StateStore store = StateStore.open(Optional.of(url), stateDir);
         StrategyCatalog catalog = StrategyCatalog.folders(bundle, plugins);
         SessionManager sessions = new SessionManager(store, catalog, Clock.systemUTC());
@@ -223,6 +243,8 @@ public final class SessionHttpBench {
                     plan.connections(),
                     plan.warmup(),
                     plan.measure());
+            List<Double> load = new ArrayList<>();
+            load.add(loadAverage());
             Phase floorBefore =
                     phase(plan, clients, c -> n -> live, (body, code) -> code == 200, counts);
             int[] next = new int[plan.connections()];
@@ -244,7 +266,9 @@ public final class SessionHttpBench {
                     plan.connections(),
                     plan.warmup(),
                     plan.measure());
+            load.add(loadAverage());
             StateStore.CommitCounts before = store.commitCounts();
+            long phaseStart = System.nanoTime();
             Phase decisions =
                     phase(
                             plan,
@@ -257,6 +281,7 @@ public final class SessionHttpBench {
                             (body, code) -> decision(body, code, counts),
                             counts);
             StateStore.CommitCounts after = store.commitCounts();
+            long phaseNanos = System.nanoTime() - phaseStart;
             progress.printf(
                     Locale.ROOT,
                     "session bench: floor again, %s + %s%n",
@@ -264,6 +289,7 @@ public final class SessionHttpBench {
                     plan.measure());
             Phase floorAfter =
                     phase(plan, clients, c -> n -> live, (body, code) -> code == 200, counts);
+            load.add(loadAverage());
             int posted = next[0];
             return new Result(
                     decisions,
@@ -276,7 +302,11 @@ public final class SessionHttpBench {
                     bars.bar(first).start().toString(),
                     store.displayUrl(),
                     after.commits() - before.commits(),
-                    after.transactions() - before.transactions());
+                    after.transactions() - before.transactions(),
+                    after.commitNanos() - before.commitNanos(),
+                    after.batchNanos() - before.batchNanos(),
+                    phaseNanos,
+                    List.copyOf(load));
         } finally {
             if (server != null) {
                 server.close();
@@ -410,6 +440,11 @@ public final class SessionHttpBench {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    private static double loadAverage() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                .getSystemLoadAverage();
     }
 
     private static long processCpuNanos() {

@@ -252,6 +252,17 @@ final class BenchCommand implements Callable<Integer> {
     int sessionSeconds;
 
     @Option(
+            names = "--session-synchronous",
+            paramLabel = "FULL|NORMAL",
+            defaultValue = "FULL",
+            description =
+                    "SQLite synchronous setting of the HTTP bench's state store: FULL (the default,"
+                            + " as serve runs: every commit fsynced) or NORMAL (as a state URL with"
+                            + " ?synchronous=NORMAL: commits survive a crash of the process, not a"
+                            + " power loss) (default: ${DEFAULT-VALUE}).")
+    String sessionSynchronous;
+
+    @Option(
             names = "--step-rows",
             defaultValue = "2000",
             description = "Bars each timed session-step round steps (default: ${DEFAULT-VALUE}).")
@@ -865,6 +876,7 @@ final class BenchCommand implements Callable<Integer> {
                     StrategyBundle.open(bundleDir),
                     BundledData.BTC_USD_4H.load(),
                     state,
+                    sessionSynchronous,
                     System.err);
         } finally {
             deleteTree(state);
@@ -948,6 +960,14 @@ final class BenchCommand implements Callable<Integer> {
                     sessionSeconds,
                     sessionWarmupSeconds,
                     h.state());
+            o.printf(
+                    Locale.ROOT,
+                    "  machine: load average %s (start of the first floor phase, of the decisions,"
+                            + " end of the last floor phase) on %d cores%n",
+                    h.loadAverage().stream()
+                            .map(x -> String.format(Locale.ROOT, "%.1f", x))
+                            .toList(),
+                    Runtime.getRuntime().availableProcessors());
             phase(o, "POST .../bars", h.sessions());
             phase(o, "GET /health/live (before)", h.floorBefore());
             phase(o, "GET /health/live (after)", h.floorAfter());
@@ -968,10 +988,15 @@ final class BenchCommand implements Callable<Integer> {
             o.printf(
                     Locale.ROOT,
                     "  state store: %d transactions in %d commits during the decisions (group"
-                            + " commit, %.1f per commit)%n",
+                            + " commit, %.1f per commit); COMMIT (the WAL's fsync) %.0f us per"
+                            + " commit, a batch %.0f us begin to commit; batches running %.0f%% of"
+                            + " the phase%n",
                     h.sessionTransactions(),
                     h.sessionCommits(),
-                    h.sessionTransactions() / (double) Math.max(1, h.sessionCommits()));
+                    h.sessionTransactions() / (double) Math.max(1, h.sessionCommits()),
+                    h.sessionCommitNanos() / 1e3 / Math.max(1, h.sessionCommits()),
+                    h.sessionBatchNanos() / 1e3 / Math.max(1, h.sessionCommits()),
+                    100.0 * h.sessionBatchNanos() / Math.max(1, h.sessionPhaseNanos()));
         }
         o.flush();
     }
@@ -1150,8 +1175,19 @@ final class BenchCommand implements Callable<Integer> {
             m.put("http_cpu_us_per_decision", h.sessions().cpuUsPerRequest());
             m.put("http_floor_cpu_us_per_request", h.floor().cpuUsPerRequest());
             m.put("http_state", h.state());
+            m.put("http_load_average", h.loadAverage());
+            m.put("http_synchronous", sessionSynchronous.toUpperCase(Locale.ROOT));
             m.put("http_store_commits", h.sessionCommits());
             m.put("http_store_transactions", h.sessionTransactions());
+            m.put(
+                    "http_store_commit_us",
+                    h.sessionCommitNanos() / 1e3 / Math.max(1, h.sessionCommits()));
+            m.put(
+                    "http_store_batch_us",
+                    h.sessionBatchNanos() / 1e3 / Math.max(1, h.sessionCommits()));
+            m.put(
+                    "http_store_busy",
+                    h.sessionBatchNanos() / (double) Math.max(1, h.sessionPhaseNanos()));
         }
         if (step != null) {
             m.put("step_p99_us", step.stepP99());
@@ -1169,7 +1205,9 @@ final class BenchCommand implements Callable<Integer> {
                 "HTTP: the service in the bench's JVM with serve's plugin isolation (per-bar plugin"
                         + " calls on the request's thread under the call watchdog's deadline),"
                         + " the strategy bundle, a fresh SQLite state store (WAL,"
-                        + " synchronous=FULL, group commit, every bar committed before its"
+                        + " synchronous="
+                        + sessionSynchronous.toUpperCase(Locale.ROOT)
+                        + ", group commit, every bar committed before its"
                         + " answer); one session per connection (its own symbol, the bundled"
                         + " BTC 4h bars, warmed up to "
                         + sessionWarmupUntil

@@ -13,7 +13,10 @@ import org.sqlite.SQLiteDataSource;
 
 /**
  * SQLite: one connection in WAL mode with {@code synchronous=FULL} (every commit is in the WAL on
- * disk before it returns), foreign keys enforced and a busy timeout for other processes.
+ * disk before it returns), foreign keys enforced and a busy timeout for other processes. The URL
+ * may declare {@code synchronous=NORMAL} instead ({@code jdbc:sqlite:FILE?synchronous=NORMAL}): a
+ * commit is then written to the WAL but not {@code fsync}ed, so it survives a crash of the process
+ * (a SIGKILL) but not a power loss or a crash of the operating system; no other value is taken.
  * Transactions of this process take turns on a fair semaphore (the store's {@link GroupCommit}
  * batches concurrent ones into one) and are {@code BEGIN IMMEDIATE} (the write lock is taken at the
  * start, so a transaction never fails half-way because another process wrote, and is held only
@@ -26,7 +29,22 @@ final class SqliteDatabase implements Database {
     /** How long a transaction waits for another process's write lock, in milliseconds. */
     static final int BUSY_TIMEOUT_MS = 10_000;
 
+    /** The {@code synchronous} settings the store takes, as SQLite reports them. */
+    enum Synchronous {
+        /** The default: a commit survives a power loss. */
+        FULL("2"),
+        /** Declared in the URL: a commit survives a crash of the process, not a power loss. */
+        NORMAL("1");
+
+        final String pragma;
+
+        Synchronous(String pragma) {
+            this.pragma = pragma;
+        }
+    }
+
     private final String url;
+    private final Synchronous synchronous;
     private final Connection connection;
     // A semaphore, not a lock: with group commit one thread acquires the connection for a batch
     // and another (the batch's committer) releases it.
@@ -34,7 +52,8 @@ final class SqliteDatabase implements Database {
 
     SqliteDatabase(String url) throws SQLException {
         this.url = url;
-        this.connection = config().createConnection(url);
+        this.synchronous = synchronous(url);
+        this.connection = config(synchronous).createConnection(url);
         try {
             verify();
         } catch (SQLException | RuntimeException e) {
@@ -47,10 +66,52 @@ final class SqliteDatabase implements Database {
         }
     }
 
-    private static SQLiteConfig config() {
+    /**
+     * The {@code synchronous} setting a URL declares ({@code ?synchronous=NORMAL}), {@code FULL}
+     * when it declares none.
+     *
+     * @param url the JDBC URL
+     * @return the setting
+     * @throws IllegalArgumentException if the URL declares another value, naming it
+     */
+    static Synchronous synchronous(String url) {
+        int query = url.indexOf('?');
+        Synchronous found = Synchronous.FULL;
+        if (query < 0) {
+            return found;
+        }
+        for (String p : url.substring(query + 1).split("&")) {
+            int eq = p.indexOf('=');
+            String key = eq < 0 ? p : p.substring(0, eq);
+            if (!key.equalsIgnoreCase("synchronous")) {
+                continue;
+            }
+            String value = eq < 0 ? "" : p.substring(eq + 1).toUpperCase(Locale.ROOT);
+            if (value.equals("FULL")) {
+                found = Synchronous.FULL;
+            } else if (value.equals("NORMAL")) {
+                found = Synchronous.NORMAL;
+            } else {
+                throw new IllegalArgumentException(
+                        "[Quiver/"
+                                + StoreException.CODE
+                                + "] state store URL parameter synchronous="
+                                + (eq < 0 ? "" : p.substring(eq + 1))
+                                + " is not taken: FULL (the default: a commit survives a power"
+                                + " loss) or NORMAL (a commit survives a crash of the process, not"
+                                + " a power loss or a crash of the operating system)");
+            }
+        }
+        return found;
+    }
+
+    private static SQLiteConfig config(Synchronous synchronous) {
         SQLiteConfig config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
-        config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
+        config.setSynchronous(
+                synchronous == Synchronous.NORMAL
+                        ? SQLiteConfig.SynchronousMode.NORMAL
+                        : SQLiteConfig.SynchronousMode.FULL);
         config.enforceForeignKeys(true);
         config.setBusyTimeout(BUSY_TIMEOUT_MS);
         return config;
@@ -61,7 +122,7 @@ final class SqliteDatabase implements Database {
      * connection is opened.
      */
     static DataSource migrationSource(String url) {
-        SQLiteDataSource source = new SQLiteDataSource(config());
+        SQLiteDataSource source = new SQLiteDataSource(config(synchronous(url)));
         source.setUrl(url);
         return source;
     }
@@ -75,7 +136,7 @@ final class SqliteDatabase implements Database {
     private void verify() throws SQLException {
         Map<String, String> want = new LinkedHashMap<>();
         want.put("journal_mode", "wal");
-        want.put("synchronous", "2");
+        want.put("synchronous", synchronous.pragma);
         want.put("foreign_keys", "1");
         want.put("busy_timeout", Integer.toString(BUSY_TIMEOUT_MS));
         Map<String, String> got = pragmas();
@@ -89,7 +150,11 @@ final class SqliteDatabase implements Database {
                                 + actual
                                 + ", expected "
                                 + e.getValue()
-                                + " (journal_mode=wal, synchronous=FULL(2), foreign_keys=on,"
+                                + " (journal_mode=wal, synchronous="
+                                + synchronous
+                                + "("
+                                + synchronous.pragma
+                                + "), foreign_keys=on,"
                                 + " busy_timeout="
                                 + BUSY_TIMEOUT_MS
                                 + ")");

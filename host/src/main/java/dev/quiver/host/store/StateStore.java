@@ -32,7 +32,8 @@ import org.flywaydb.core.api.output.MigrateResult;
  * <p><b>Group commit.</b> Transactions of concurrent threads are committed together: each runs in a
  * savepoint of one shared database transaction and returns after the one commit (one {@code fsync})
  * that holds it (see {@link GroupCommit}); a transaction that throws is rolled back to its
- * savepoint alone. Durability per call is unchanged; the cost of a commit is shared.
+ * savepoint alone. Durability per call is unchanged; the cost of a commit is shared. The
+ * transactions of a batch run one after the other on the thread of one of their callers.
  *
  * <p><b>Schema.</b> {@link #open} applies the Flyway migrations in {@code db/migration} that the
  * database has not seen yet (each once, recorded in {@code flyway_schema_history}) and refuses a
@@ -88,8 +89,10 @@ public final class StateStore implements StateOperations, AutoCloseable {
      *     quiverHome/state.db}
      * @param quiverHome the Quiver home folder (created if missing when the default file is used)
      * @return the open store; close it
-     * @throws IllegalArgumentException if the URL is neither SQLite nor PostgreSQL, or names an
-     *     in-memory SQLite database (not durable)
+     * @throws IllegalArgumentException if the URL is neither SQLite nor PostgreSQL, names an
+     *     in-memory SQLite database (not durable), or declares a SQLite {@code synchronous} other
+     *     than {@code FULL} (the default) or {@code NORMAL} (a commit survives a crash of the
+     *     process, not a power loss: {@code jdbc:sqlite:FILE?synchronous=NORMAL})
      * @throws StoreException if the database cannot be opened or migrated (operation {@code open}
      *     or {@code migrate}; the message names the URL without its password)
      */
@@ -145,6 +148,12 @@ public final class StateStore implements StateOperations, AutoCloseable {
     }
 
     private static void prepareSqliteFile(String jdbc, String display) {
+        try {
+            SqliteDatabase.synchronous(jdbc);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    e.getMessage() + " (state store URL '" + display + "')", e);
+        }
         String rest = jdbc.substring("jdbc:sqlite:".length());
         int query = rest.indexOf('?');
         String file = query < 0 ? rest : rest.substring(0, query);
@@ -241,7 +250,10 @@ public final class StateStore implements StateOperations, AutoCloseable {
     /**
      * Runs a function in one transaction: it commits when the function returns and rolls back
      * (nothing of it is stored) when it throws. Use only the {@link StateOperations} handed to the
-     * function, on the calling thread; calling the store itself inside is refused.
+     * function; calling the store itself inside is refused. With group commit the function may run
+     * on another caller's thread (the leader of the batch it joins) while this one waits: it must
+     * not wait for a lock or monitor the calling thread holds, nor rely on the calling thread's
+     * thread-locals.
      *
      * <pre>{@code
      * store.inTransaction(tx -> {
@@ -455,8 +467,14 @@ public final class StateStore implements StateOperations, AutoCloseable {
      * @param commits database commits (batches), committed or failed
      * @param transactions calls whose work was in one of them (a call whose work threw is not
      *     counted)
+     * @param commitNanos time spent in the database's {@code COMMIT} (SQLite: writing and, with
+     *     {@code synchronous=FULL}, the {@code fsync} of the WAL), summed over the commits,
+     *     nanoseconds
+     * @param batchNanos time from a batch's begin to the end of its commit (its members' work
+     *     included), summed over the batches, nanoseconds
      */
-    public record CommitCounts(long commits, long transactions) {}
+    public record CommitCounts(
+            long commits, long transactions, long commitNanos, long batchNanos) {}
 
     /**
      * How many calls shared how many commits so far (group commit).
@@ -465,7 +483,7 @@ public final class StateStore implements StateOperations, AutoCloseable {
      */
     public CommitCounts commitCounts() {
         long[] c = commits.counts();
-        return new CommitCounts(c[0], c[1]);
+        return new CommitCounts(c[0], c[1], c[2], c[3]);
     }
 
     /** The group commit, for tests of its batches. */

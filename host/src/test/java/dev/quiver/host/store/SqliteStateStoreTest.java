@@ -34,6 +34,25 @@ class SqliteStateStoreTest extends StateStoreContract {
     }
 
     @Test
+    void synchronousNormalIsTakenOnlyWhenTheUrlDeclaresItAndNoOtherValueIs() throws Exception {
+        String url = "jdbc:sqlite:" + dbDir.resolve("normal.db");
+        try (StateStore s = StateStore.open(Optional.of(url + "?synchronous=NORMAL"), home)) {
+            assertThat(((SqliteDatabase) s.database()).pragmas())
+                    .containsEntry("journal_mode", "wal")
+                    .containsEntry("synchronous", "1");
+            s.createAccount(ACCOUNT);
+        }
+        try (StateStore s = StateStore.open(Optional.of(url), home)) {
+            assertThat(((SqliteDatabase) s.database()).pragmas()).containsEntry("synchronous", "2");
+            assertThat(s.account("acct-1")).contains(ACCOUNT);
+        }
+        assertThatThrownBy(() -> StateStore.open(Optional.of(url + "?synchronous=OFF"), home))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("synchronous=OFF is not taken")
+                .hasMessageContaining("normal.db");
+    }
+
+    @Test
     void withoutAUrlTheStoreIsStateDbInQuiverHome() {
         Path quiverHome = home.resolve("not-yet-created");
         try (StateStore s = StateStore.open(Optional.empty(), quiverHome)) {
