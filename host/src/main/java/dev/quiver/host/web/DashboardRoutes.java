@@ -120,7 +120,12 @@ final class DashboardRoutes {
                                         null,
                                         "the service serves no strategy bundle (serve --strategy"
                                                 + " none); sessions need one"));
-        return served.sessions().history(symbol, limit);
+        String format = ctx.queryParam("format");
+        if (format != null && !format.equals("entries") && !format.equals("columns")) {
+            throw bad("format", format, "is not one of entries, columns");
+        }
+        Map<String, Object> history = served.sessions().history(symbol, limit);
+        return "columns".equals(format) ? HistoryColumns.of(history) : history;
     }
 
     private Map<String, Object> about() {

@@ -4,6 +4,8 @@
 import { api, chart, color, el, figure, num, pct, seconds, stream, table, throttle, utc } from "../lib.js";
 
 const RECENT = 30;
+/** Bars of history the page draws: all the service keeps per session. */
+const HISTORY = 10000;
 
 export function live(main, args) {
   const disposers = [];
@@ -28,14 +30,14 @@ export function live(main, args) {
     main.append(el("div", { class: "toolbar" }, el("label", { for: "symbol" }, "Symbol "), select,
       el("span", { class: "muted", id: "session-line" })));
 
-    // The history and the session's state, asked for together.
+    // The history (columnar: one array per series, drawn with one setData per chart) and the
+    // session's state, asked for together.
     let state = api(`/v1/sessions/${encodeURIComponent(symbol)}`);
     state.catch(() => {}); // awaited below; a failure is shown there, not as an unhandled one
-    const history = await api(`/v1/sessions/${encodeURIComponent(symbol)}/history?limit=2000`);
+    const history = await api(`/v1/sessions/${encodeURIComponent(symbol)}/history?limit=${HISTORY}&format=columns`);
     const acting = history.acting_policy;
-    const entries = history.entries;
-    const sources = [];
-    for (const e of entries) for (const c of e.contributions || []) if (!sources.includes(c.source)) sources.push(c.source);
+    const cols = history.columns;
+    const sources = Object.keys(cols.sources);
 
     const priceCard = el("section", { class: "card", "aria-label": "Price and decisions" },
       el("h2", {}, `${symbol}: close with orders of ${acting}`));
@@ -56,8 +58,12 @@ export function live(main, args) {
         ["Bar (UTC)", "Close", "p_up", "Agreement", `${acting} fraction`, "Ordered", "Reason"].map((h) => el("th", { scope: "col" }, h)))),
       recentBody)));
 
-    // Chart data, columnar (uPlot): time, close, orders | time, p_up, sources...
-    const xs = [], close = [], orders = [], pUp = [], per = sources.map(() => []);
+    // Chart data, columnar (uPlot): time, close, orders | time, p_up, sources... The history's
+    // columns are used as they come; a pushed decision appends one value to each.
+    const xs = cols.time, close = cols.close, pUp = cols.p_up;
+    const actingOrdered = (cols.policies[acting] || {}).ordered || [];
+    const orders = close.map((c, i) => (actingOrdered[i] ? c : null));
+    const per = sources.map((s) => cols.sources[s]);
     const push = (e) => {
       xs.push(seconds(e.bar_time));
       close.push(e.close);
@@ -69,7 +75,6 @@ export function live(main, args) {
         per[i].push(c ? c.p_up : null);
       });
     };
-    entries.forEach(push);
     const price = chart(priceChart, null, [
       { label: "close", stroke: "#1c2330" },
       { label: `orders (${acting})`, stroke: "#c2410c", width: 0, points: { show: true, size: 7, fill: "#c2410c" }, paths: () => null },
@@ -89,7 +94,7 @@ export function live(main, args) {
         el("td", { class: "num" }, pct(a.fraction)), el("td", {}, a.ordered ? "yes" : "no"),
         el("td", { class: "reason" }, a.reason || e.no_signal || ""));
     };
-    entries.slice(-RECENT).reverse().forEach((e) => recentBody.append(row(e, false)));
+    history.recent.slice(-RECENT).reverse().forEach((e) => recentBody.append(row(e, false)));
 
     const drawState = async () => {
       const st = await (state || api(`/v1/sessions/${encodeURIComponent(symbol)}`));
