@@ -16,7 +16,7 @@ import java.util.Locale;
  * money on half of its trades or more, and any realistic one is sure to bleed: the costs (or the
  * bar period) are wrong for the data. Example: the default 10 + 5 bps (a 30 bps round trip) on
  * EUR/USD hourly bars, whose median move is a few bps, gave a Sharpe ratio of -20.6; on the bundled
- * BTC-USD 4-hour bars (a median move near 1 %) the same costs are a third of the move.
+ * BTC-USD 4-hour bars (a median move of 50 bps) the same costs are 0.6 of the move.
  *
  * <p>A warning, not a refusal: a user may mean it (a costs stress test). The median is over the
  * whole series, test bars included; it judges the settings, it feeds no decision.

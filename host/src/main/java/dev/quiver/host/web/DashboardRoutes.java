@@ -124,8 +124,9 @@ final class DashboardRoutes {
         if (format != null && !format.equals("entries") && !format.equals("columns")) {
             throw bad("format", format, "is not one of entries, columns");
         }
-        Map<String, Object> history = served.sessions().history(symbol, limit);
-        return "columns".equals(format) ? HistoryColumns.of(history) : history;
+        return "columns".equals(format)
+                ? served.sessions().historyColumns(symbol, limit)
+                : served.sessions().history(symbol, limit);
     }
 
     private Map<String, Object> about() {
