@@ -21,6 +21,10 @@ import java.util.Map;
  * p_up, {@code null} where it gave none), and {@code policies} (per policy {@code ordered} as 0/1,
  * {@code equity}, {@code drawdown}); the full entries ({@link SessionAnswers#historyEntry}) of the
  * last {@value #RECENT} bars ride along as {@code recent} for the recent-decisions table.
+ *
+ * <p>Values are drawn, not computed with: they are sent at single precision (about 7 significant
+ * digits, JSON's shortest form of a {@code float}), which halves the answer against doubles' 17
+ * digits; the entries ({@code format=entries}) carry every figure exactly.
  */
 final class HistoryColumns {
 
@@ -33,10 +37,10 @@ final class HistoryColumns {
     static Map<String, Object> of(LiveSession s, int limit) {
         int n = Math.min(limit, s.journal.size());
         long[] time = new long[n];
-        double[] close = new double[n];
-        Double[] pUp = new Double[n];
-        Double[] agreement = new Double[n];
-        Map<String, Double[]> sources = new LinkedHashMap<>();
+        float[] close = new float[n];
+        Float[] pUp = new Float[n];
+        Float[] agreement = new Float[n];
+        Map<String, Float[]> sources = new LinkedHashMap<>();
         Map<String, Map<String, Object>> policies = new LinkedHashMap<>();
         List<LiveSession.Stepped> recent = new ArrayList<>(Math.min(n, RECENT));
         Iterator<LiveSession.Stepped> it = s.journal.iterator();
@@ -47,20 +51,21 @@ final class HistoryColumns {
             LiveSession.Stepped x = it.next();
             Step step = x.step();
             time[i] = step.barTime().getEpochSecond();
-            close[i] = x.bar().close();
+            close[i] = (float) x.bar().close();
             if (step.signal() != null) {
-                pUp[i] = step.signal().probabilityUp();
-                agreement[i] = step.signal().agreement();
+                pUp[i] = (float) step.signal().probabilityUp();
+                agreement[i] = (float) step.signal().agreement();
                 for (SourceContribution c : step.signal().contributions()) {
-                    sources.computeIfAbsent(c.source(), k -> new Double[n])[i] = c.probabilityUp();
+                    sources.computeIfAbsent(c.source(), k -> new Float[n])[i] =
+                            (float) c.probabilityUp();
                 }
             }
             for (PolicyStep ps : step.policies()) {
                 Map<String, Object> cols =
                         policies.computeIfAbsent(ps.policy(), k -> newPolicyColumns(n));
                 ((int[]) cols.get("ordered"))[i] = ps.ordered() ? 1 : 0;
-                ((Double[]) cols.get("equity"))[i] = ps.equity();
-                ((Double[]) cols.get("drawdown"))[i] = ps.drawdown();
+                ((Float[]) cols.get("equity"))[i] = (float) ps.equity();
+                ((Float[]) cols.get("drawdown"))[i] = (float) ps.drawdown();
             }
             if (i >= n - RECENT) {
                 recent.add(x);
@@ -93,8 +98,8 @@ final class HistoryColumns {
     private static Map<String, Object> newPolicyColumns(int n) {
         Map<String, Object> cols = new LinkedHashMap<>();
         cols.put("ordered", new int[n]);
-        cols.put("equity", new Double[n]);
-        cols.put("drawdown", new Double[n]);
+        cols.put("equity", new Float[n]);
+        cols.put("drawdown", new Float[n]);
         return cols;
     }
 }

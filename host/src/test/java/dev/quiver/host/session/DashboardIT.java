@@ -156,10 +156,14 @@ class DashboardIT {
             JsonNode lastEntry = entries.get("entries").get(STEPPED_BARS - 1);
             assertThat(columns.at("/columns/time").get(STEPPED_BARS - 1).asLong())
                     .isEqualTo(Instant.parse(lastEntry.get("bar_time").asText()).getEpochSecond());
-            assertThat(columns.at("/columns/p_up").get(STEPPED_BARS - 1).asDouble())
-                    .isEqualTo(lastEntry.get("p_up").asDouble());
-            assertThat(columns.at("/columns/policies/kelly_ml/equity").get(STEPPED_BARS - 1))
-                    .isEqualTo(lastEntry.at("/policies/kelly_ml/equity"));
+            // Single precision in the columns: equal to the entry's figure as a float.
+            assertThat(columns.at("/columns/p_up").get(STEPPED_BARS - 1).floatValue())
+                    .isEqualTo((float) lastEntry.get("p_up").asDouble());
+            assertThat(
+                            columns.at("/columns/policies/kelly_ml/equity")
+                                    .get(STEPPED_BARS - 1)
+                                    .floatValue())
+                    .isEqualTo((float) lastEntry.at("/policies/kelly_ml/equity").asDouble());
             System.out.printf(
                     "DashboardIT: history of %,d bars: %,d bytes as columns, %,d as entries%n",
                     STEPPED_BARS, columns.toString().length(), entries.toString().length());

@@ -9,7 +9,14 @@ const HISTORY = 10000;
 
 export function live(main, args) {
   const disposers = [];
+  const historyOf = (sym) => api(`/v1/sessions/${encodeURIComponent(sym)}/history?limit=${HISTORY}&format=columns`);
+  const stateOf = (sym) => api(`/v1/sessions/${encodeURIComponent(sym)}`);
   const ready = (async () => {
+    // A linked symbol (#/live/BTC): its history and state are asked for with the sessions list,
+    // not after it (a failed guess is dropped and asked again below).
+    const asked = performance.now();
+    const guess = args[0] ? { symbol: args[0], history: historyOf(args[0]), state: stateOf(args[0]) } : null;
+    if (guess) { guess.history.catch(() => {}); guess.state.catch(() => {}); }
     const list = await api("/v1/sessions");
     const open = list.sessions.filter((s) => s.state !== "failed_recovery");
     main.append(el("h1", {}, "Live"));
@@ -32,10 +39,10 @@ export function live(main, args) {
 
     // The history (columnar: one array per series, drawn with one setData per chart) and the
     // session's state, asked for together.
-    let state = api(`/v1/sessions/${encodeURIComponent(symbol)}`);
+    const early = guess && guess.symbol === symbol;
+    let state = early ? guess.state : stateOf(symbol);
     state.catch(() => {}); // awaited below; a failure is shown there, not as an unhandled one
-    const asked = performance.now();
-    const history = await api(`/v1/sessions/${encodeURIComponent(symbol)}/history?limit=${HISTORY}&format=columns`);
+    const history = await (early ? guess.history : historyOf(symbol));
     const received = performance.now();
     const acting = history.acting_policy;
     const cols = history.columns;
