@@ -87,7 +87,7 @@ export function live(main, args) {
     };
     const price = chart(priceChart, null, [
       { label: "close", stroke: "#1c2330" },
-      { label: `orders (${acting})`, stroke: "#c2410c", width: 0, points: { show: true, size: 7, fill: "#c2410c" }, paths: () => null },
+      { label: `orders (${acting})`, stroke: "#c2410c", width: 0, points: { show: true, size: 4, fill: "#c2410c" }, paths: () => null },
     ], [xs, close, orders], { yLabel: "price (quote currency)" });
     const prob = chart(pChart, null, [
       { label: "fused p_up", stroke: "#1f5fbf", width: 2.5 },
