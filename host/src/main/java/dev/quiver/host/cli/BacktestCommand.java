@@ -8,7 +8,6 @@ import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.engine.risk.RiskGuard;
 import dev.quiver.host.backtest.BacktestResult;
-import dev.quiver.host.backtest.Progress;
 import dev.quiver.host.backtest.ReportWriter;
 import dev.quiver.host.backtest.TextReport;
 import dev.quiver.host.backtest.WalkForwardBacktest;
@@ -169,8 +168,20 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
         BadBarPolicy policy = badBarPolicy();
         var config = config();
         List<BarData> series = series(policy, stderr);
+        checkCosts(series, stderr);
+        try (TerminalProgress progress = progress()) {
+            return run(series, config, progress, stdout, stderr);
+        }
+    }
+
+    private int run(
+            List<BarData> series,
+            WalkForwardBacktest.Config config,
+            TerminalProgress progress,
+            PrintWriter stdout,
+            PrintWriter stderr) {
         if (rollout != null) {
-            return runRollout(series, config, stdout, stderr);
+            return runRollout(series, config, progress, stdout, stderr);
         }
         Map<String, String> configuration = host.batchConfiguration();
         Map<String, String> modelParams = resolveModels(configuration);
@@ -188,7 +199,7 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                 // The plugin's stacking ensemble when installed, else the first plugin ensemble,
                 // else the built-in weighted fusion.
                 if (strategy != null) {
-                    runStrategy(plugins, bars, config, stdout, stderr);
+                    runStrategy(plugins, bars, config, progress, stdout, stderr);
                     continue;
                 }
                 EnsembleCapability ensemble = StrategyCommand.ensembleOf(plugins);
@@ -213,7 +224,8 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                                         ensemble,
                                         plugins.sizings(),
                                         new RiskGuard(),
-                                        Progress.stderr());
+                                        progress);
+                progress.finish();
                 Path dir = out.resolve(bars.symbol());
                 try {
                     new ReportWriter().write(result, dir);
@@ -257,6 +269,7 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
             PluginRuntime plugins,
             BarData bars,
             WalkForwardBacktest.Config config,
+            TerminalProgress progress,
             PrintWriter stdout,
             PrintWriter stderr) {
         ResolvedStrategy resolved =
@@ -302,9 +315,10 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                                     loaded.rules(),
                                     fromIndex,
                                     "strategy bundle " + bundle.id(),
-                                    Progress.stderr(),
+                                    progress,
                                     csv::write,
                                     engine -> loaded.applyExpiry(engine, Optional.empty()));
+            progress.finish();
             new ReportWriter().write(result, dir);
             stdout.println(TextReport.render(result));
             stdout.printf("report: %s%n", dir.resolve("report.html").toAbsolutePath());
@@ -318,12 +332,13 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
     private int runRollout(
             List<BarData> series,
             WalkForwardBacktest.Config config,
+            TerminalProgress progress,
             PrintWriter stdout,
             PrintWriter stderr) {
         RolloutBacktest.KeyMode keyMode = RolloutBacktest.KeyMode.parse(rolloutKey);
         RolloutSpec spec = RolloutSpec.read(rollout);
         if (spec.kind() == RolloutSpec.Kind.STRATEGY) {
-            return runBundleRollout(spec, keyMode, series, config, stdout, stderr);
+            return runBundleRollout(spec, keyMode, series, config, progress, stdout, stderr);
         }
         if (spec.kind() != RolloutSpec.Kind.PREDICTION) {
             throw new IllegalArgumentException(
@@ -389,7 +404,8 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                                     features,
                                     champion.prediction(),
                                     challenger.prediction(),
-                                    Progress.stderr());
+                                    progress);
+            progress.finish();
         } finally {
             try {
                 Files.deleteIfExists(work.resolve(spec.id()));
@@ -420,6 +436,7 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
             RolloutBacktest.KeyMode keyMode,
             List<BarData> series,
             WalkForwardBacktest.Config config,
+            TerminalProgress progress,
             PrintWriter stdout,
             PrintWriter stderr) {
         String championRef = strategy;
@@ -474,7 +491,8 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                     BundleLoader.Loaded x = BundleLoader.load(challenger.bundle(), plugins)) {
                 result =
                         new BundleRolloutBacktest(config, keyMode)
-                                .run(spec, features, c, x, Progress.stderr());
+                                .run(spec, features, c, x, progress);
+                progress.finish();
             }
         }
         Map<Role, String> descriptions = new java.util.EnumMap<>(Role.class);

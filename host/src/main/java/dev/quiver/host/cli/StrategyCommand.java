@@ -3,7 +3,6 @@ package dev.quiver.host.cli;
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.engine.market.BarData;
-import dev.quiver.host.backtest.Progress;
 import dev.quiver.host.backtest.TextReport;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowHttp;
@@ -180,8 +179,10 @@ final class StrategyCommand implements Runnable {
             // Registry options are checked, and the registry reached, before the fit: a fit that
             // cannot be registered is not run.
             Optional<BundleRegistrar> registrar = registrar();
+            checkCosts(List.of(bars), stderr);
             try (PluginRuntime plugins =
-                    PluginRuntime.start(host.pluginsDir(), host.batchConfiguration())) {
+                            PluginRuntime.start(host.pluginsDir(), host.batchConfiguration());
+                    TerminalProgress progress = progress()) {
                 for (PluginRefusal r : plugins.refusals()) {
                     stderr.println("warning: " + r.message());
                 }
@@ -215,7 +216,8 @@ final class StrategyCommand implements Runnable {
                                 new StrategyFitter.Request(
                                         all.get(0), bars, config, threads(), out, age, at),
                                 registration,
-                                Progress.stderr());
+                                progress);
+                progress.finish();
                 stdout.println(TextReport.render(fitted.fit().result()));
                 stdout.println();
                 stdout.print(Show.describe(fitted.bundle()));

@@ -5,6 +5,7 @@ import dev.quiver.engine.market.BarData;
 import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.engine.trading.CostModel;
 import dev.quiver.engine.trading.Stops;
+import dev.quiver.host.backtest.CostCheck;
 import dev.quiver.host.backtest.WalkForwardBacktest;
 import dev.quiver.host.data.BadBarPolicy;
 import dev.quiver.host.data.BarAudit;
@@ -79,6 +80,18 @@ abstract class WalkForwardOptions {
                             + " DIR/<file>.quarantine.csv with their reason (default:"
                             + " ${DEFAULT-VALUE}).")
     Path quarantineDir;
+
+    @Option(
+            names = "--progress",
+            paramLabel = "auto|bar|lines|none",
+            defaultValue = "auto",
+            description =
+                    "Progress on standard error: a bar redrawn in place (auto picks it when"
+                            + " standard error is a terminal), one line per fold (auto's choice"
+                            + " for a file, a pipe or a CI log), or none. Circuit-breaker events"
+                            + " go to the report, the terminal gets their count (default:"
+                            + " ${DEFAULT-VALUE}).")
+    String progress;
 
     @Option(
             names = "--fee-bps",
@@ -207,6 +220,40 @@ abstract class WalkForwardOptions {
                     "[Quiver/BAD_OPTION] --threads must be >= 1, was " + threads);
         }
         return threads;
+    }
+
+    /**
+     * The progress display of {@code --progress} on standard error. Circuit-breaker state changes
+     * are no longer logged one INFO line each (hundreds in a long run drowned the progress): they
+     * are in the report ({@code circuit_breaker_events}) and the text report prints their count. A
+     * user who wants the lines back sets {@code
+     * -Dorg.slf4j.simpleLogger.log.dev.quiver.engine.risk.CircuitBreakers=info} in {@code
+     * JAVA_OPTS}.
+     */
+    TerminalProgress progress() {
+        TerminalProgress.Mode mode = TerminalProgress.Mode.parse(progress);
+        String key = "org.slf4j.simpleLogger.log." + CircuitBreakers.class.getName();
+        if (System.getProperty(key) == null) {
+            // slf4j-simple reads a logger's level when the logger is made; the engine's breakers
+            // make theirs when the class is first used, which is after this in a CLI run.
+            System.setProperty(key, "warn");
+        }
+        return TerminalProgress.open(mode, System.err);
+    }
+
+    /**
+     * Warns on {@code stderr} for every series whose costs look wrong for its data ({@link
+     * CostCheck}).
+     */
+    void checkCosts(List<BarData> series, PrintWriter stderr) {
+        CostModel costs = new CostModel(feeBps, slippageBps);
+        for (BarData bars : series) {
+            CostCheck check = CostCheck.of(bars, costs);
+            if (check.suspicious()) {
+                stderr.println(check.message());
+            }
+        }
+        stderr.flush();
     }
 
     /** The walk-forward configuration of these options. */

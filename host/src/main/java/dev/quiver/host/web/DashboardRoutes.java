@@ -120,7 +120,13 @@ final class DashboardRoutes {
                                         null,
                                         "the service serves no strategy bundle (serve --strategy"
                                                 + " none); sessions need one"));
-        return served.sessions().history(symbol, limit);
+        String format = ctx.queryParam("format");
+        if (format != null && !format.equals("entries") && !format.equals("columns")) {
+            throw bad("format", format, "is not one of entries, columns");
+        }
+        return "columns".equals(format)
+                ? served.sessions().historyColumns(symbol, limit)
+                : served.sessions().history(symbol, limit);
     }
 
     private Map<String, Object> about() {

@@ -114,6 +114,11 @@ public final class QuiverServer implements AutoCloseable {
                             config.staticFiles.enableWebjars();
                             // A method a known path does not declare: 405 with Allow, not 404.
                             config.http.prefer405over404 = true;
+                            // Jetty's own refusals (bad URI 400, 414, 431) as JSON too.
+                            config.jetty.modifyServer(
+                                    server -> server.setErrorHandler(new JettyErrors()));
+                            config.jetty.modifyServletContextHandler(
+                                    handler -> handler.setErrorHandler(new JettyErrors()));
                         });
         ActionGuard guard = ActionGuard.of(host, dashboard.apiToken());
         app.before(ctx -> guard.check(ctx, (c, status, body) -> json(c, status, body)));
@@ -240,6 +245,17 @@ public final class QuiverServer implements AutoCloseable {
                                         + " "
                                         + ctx.path()
                                         + " (see /openapi.json)");
+                    } else if (status == 413) {
+                        body.put("error", "CONTENT_TOO_LARGE");
+                        body.put(
+                                "message",
+                                "[Quiver/CONTENT_TOO_LARGE] the body of "
+                                        + ctx.req().getMethod()
+                                        + " "
+                                        + ctx.path()
+                                        + " is larger than the service's limit of "
+                                        + app.unsafeConfig().http.maxRequestSize
+                                        + " bytes");
                     } else {
                         body.put("error", HttpStatus.forStatus(status).name());
                         body.put("message", String.valueOf(e.getMessage()));

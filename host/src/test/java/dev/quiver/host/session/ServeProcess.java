@@ -47,7 +47,11 @@ final class ServeProcess implements AutoCloseable {
     static ServeProcess start(Path work, String name, String... args) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(DISTRIBUTION.resolve("bin/quiver").toString());
-        cmd.addAll(List.of("serve", "--port", "0", "--fit-on", "none", "--watch-interval-ms", "0"));
+        cmd.addAll(List.of("serve", "--port", "0", "--fit-on", "none"));
+        if (!List.of(args).contains("--watch-interval-ms")) {
+            // The plugins folder is not watched unless a test asks for it.
+            cmd.addAll(List.of("--watch-interval-ms", "0"));
+        }
         // These tests compare decisions for equality (with a backtest, a replay, another bundle):
         // a plugin call missing the default 2 s deadline on a loaded CI machine would change a
         // decision legitimately (a failed source) and, three times over, quarantine the plugin.

@@ -18,7 +18,7 @@ function tickClock() {
   document.getElementById("clock").textContent = utc(new Date().toISOString());
 }
 
-async function route() {
+async function route(ev) {
   const [name, ...rest] = (location.hash.replace(/^#\/?/, "") || "live").split("/");
   const page = PAGES[name] ? name : "live";
   for (const a of document.querySelectorAll("header nav a")) {
@@ -30,6 +30,8 @@ async function route() {
     current = null;
   }
   main.replaceChildren();
+  // Keyboard and screen-reader users land on the new page's content, not back on the nav bar.
+  if (ev) main.focus({ preventScroll: true });
   document.title = `Quiver · ${page[0].toUpperCase()}${page.slice(1)}`;
   const view = PAGES[page](main, rest.map(decodeURIComponent));
   current = view;

@@ -25,15 +25,41 @@ export function account(main, args) {
     const fills = el("section", { class: "card", id: "fills", "aria-label": "Recent fills" });
     const eqDiv = el("div", { class: "chart", id: "equity-chart" });
     const ddDiv = el("div", { class: "chart", id: "drawdown-chart" });
+    const pnlDiv = el("div", { class: "chart", id: "daily-pnl-chart" });
     main.append(figures,
       el("div", { class: "grid" },
         el("section", { class: "card", "aria-label": "Equity" }, el("h2", {}, "Equity"), eqDiv),
         el("section", { class: "card", "aria-label": "Drawdown" }, el("h2", {}, "Drawdown from the high-water mark"), ddDiv)),
+      el("section", { class: "card", "aria-label": "Daily P&L" }, el("h2", {}, "Daily P&L (UTC days)"), pnlDiv),
       fills);
 
-    const history = await api(`/v1/sessions/${encodeURIComponent(symbol)}/history?limit=10000`);
+    const history = await api(`/v1/sessions/${encodeURIComponent(symbol)}/history?limit=10000&format=columns`);
     const acting = history.acting_policy;
-    const xs = [], eq = [], dd = [];
+    const book = history.columns.policies[acting] || { equity: [], drawdown: [] };
+    const xs = history.columns.time.slice(), eq = book.equity.slice();
+    const dd = book.drawdown.map((d) => (d === null ? null : -d * 100));
+    const eqChart = chart(eqDiv, null, [{ label: `equity (${chosen.account})`, stroke: "#15803d", width: 2 }], [xs, eq], { yLabel: "equity" });
+    const ddChart = chart(ddDiv, null, [{ label: "drawdown, %", stroke: "#b42318", fill: "rgba(180,35,24,.12)" }], [xs, dd], { yLabel: "%" });
+    // Daily P&L: per UTC day, the day's last equity minus the previous day's last (the first day
+    // from its first observation), one bar per day.
+    const daily = () => {
+      const days = [], pnl = [];
+      let prevClose = null, dayStart = null, day = null, lastEq = null;
+      for (let i = 0; i < xs.length; i++) {
+        if (eq[i] === null) continue;
+        const d = Math.floor(xs[i] / 86400);
+        if (d !== day) {
+          if (day !== null) { days.push(day * 86400); pnl.push(lastEq - (prevClose ?? dayStart)); prevClose = lastEq; }
+          day = d; dayStart = eq[i];
+        }
+        lastEq = eq[i];
+      }
+      if (day !== null) { days.push(day * 86400); pnl.push(lastEq - (prevClose ?? dayStart)); }
+      return [days, pnl];
+    };
+    const pnlChart = chart(pnlDiv, null, [{ label: "daily P&L", stroke: "#1f5fbf", fill: "rgba(31,95,191,.35)",
+      paths: uPlot.paths.bars({ size: [0.8, 12] }), points: { show: false } }], daily(), { yLabel: "P&L" });
+    disposers.push(() => eqChart.dispose(), () => ddChart.dispose(), () => pnlChart.dispose());
     const push = (e) => {
       const p = e.policies[acting];
       if (!p) return;
@@ -41,10 +67,6 @@ export function account(main, args) {
       eq.push(p.equity);
       dd.push(-p.drawdown * 100);
     };
-    history.entries.forEach(push);
-    const eqChart = chart(eqDiv, null, [{ label: `equity (${chosen.account})`, stroke: "#15803d", width: 2 }], [xs, eq], { yLabel: "equity" });
-    const ddChart = chart(ddDiv, null, [{ label: "drawdown, %", stroke: "#b42318", fill: "rgba(180,35,24,.12)" }], [xs, dd], { yLabel: "%" });
-    disposers.push(() => eqChart.dispose(), () => ddChart.dispose());
 
     let last = null;
     const draw = async () => {
@@ -84,6 +106,7 @@ export function account(main, args) {
         push(d.entry);
         eqChart.setData([xs, eq]);
         ddChart.setData([xs, dd]);
+        pnlChart.setData(daily());
         refresh();
       },
       tick: () => refresh(),

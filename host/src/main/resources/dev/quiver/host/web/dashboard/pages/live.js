@@ -4,10 +4,19 @@
 import { api, chart, color, el, figure, num, pct, seconds, stream, table, throttle, utc } from "../lib.js";
 
 const RECENT = 30;
+/** Bars of history the page draws: all the service keeps per session. */
+const HISTORY = 10000;
 
 export function live(main, args) {
   const disposers = [];
+  const historyOf = (sym) => api(`/v1/sessions/${encodeURIComponent(sym)}/history?limit=${HISTORY}&format=columns`);
+  const stateOf = (sym) => api(`/v1/sessions/${encodeURIComponent(sym)}`);
   const ready = (async () => {
+    // A linked symbol (#/live/BTC): its history and state are asked for with the sessions list,
+    // not after it (a failed guess is dropped and asked again below).
+    const asked = performance.now();
+    const guess = args[0] ? { symbol: args[0], history: historyOf(args[0]), state: stateOf(args[0]) } : null;
+    if (guess) { guess.history.catch(() => {}); guess.state.catch(() => {}); }
     const list = await api("/v1/sessions");
     const open = list.sessions.filter((s) => s.state !== "failed_recovery");
     main.append(el("h1", {}, "Live"));
@@ -28,23 +37,25 @@ export function live(main, args) {
     main.append(el("div", { class: "toolbar" }, el("label", { for: "symbol" }, "Symbol "), select,
       el("span", { class: "muted", id: "session-line" })));
 
-    // The history and the session's state, asked for together.
-    let state = api(`/v1/sessions/${encodeURIComponent(symbol)}`);
+    // The history (columnar: one array per series, drawn with one setData per chart) and the
+    // session's state, asked for together.
+    const early = guess && guess.symbol === symbol;
+    let state = early ? guess.state : stateOf(symbol);
     state.catch(() => {}); // awaited below; a failure is shown there, not as an unhandled one
-    const history = await api(`/v1/sessions/${encodeURIComponent(symbol)}/history?limit=2000`);
+    const history = await (early ? guess.history : historyOf(symbol));
+    const received = performance.now();
     const acting = history.acting_policy;
-    const entries = history.entries;
-    const sources = [];
-    for (const e of entries) for (const c of e.contributions || []) if (!sources.includes(c.source)) sources.push(c.source);
+    const cols = history.columns;
+    const sources = Object.keys(cols.sources);
 
     const priceCard = el("section", { class: "card", "aria-label": "Price and decisions" },
       el("h2", {}, `${symbol}: close with orders of ${acting}`));
     const pCard = el("section", { class: "card", "aria-label": "Fused p_up" },
-      el("h2", {}, "Fused p_up and each source's p_up"));
+      el("h2", {}, "Fused p_up, agreement and each source's p_up"));
     const priceChart = el("div", { class: "chart", id: "price-chart" });
     const pChart = el("div", { class: "chart", id: "pup-chart" });
     priceCard.append(priceChart, el("p", { class: "legend-note" }, "Dots: bars where the acting policy's decision changed the position (ordered; filled at the next open in paper mode)."));
-    pCard.append(pChart, el("p", { class: "legend-note" }, "p_up: probability of an up move over the horizon, 0–1; sources weighted by the fusion (weights in the latest decision)."));
+    pCard.append(pChart, el("p", { class: "legend-note" }, "p_up: probability of an up move over the horizon, 0–1; sources weighted by the fusion (weights in the latest decision); agreement: how far the sources agree, 0–1 (dashed)."));
     main.append(el("div", { class: "grid" }, priceCard, pCard));
     const latest = el("section", { class: "card", id: "latest", "aria-label": "Latest decision" });
     const breakers = el("section", { class: "card", id: "breakers", "aria-label": "Breakers" });
@@ -56,29 +67,41 @@ export function live(main, args) {
         ["Bar (UTC)", "Close", "p_up", "Agreement", `${acting} fraction`, "Ordered", "Reason"].map((h) => el("th", { scope: "col" }, h)))),
       recentBody)));
 
-    // Chart data, columnar (uPlot): time, close, orders | time, p_up, sources...
-    const xs = [], close = [], orders = [], pUp = [], per = sources.map(() => []);
+    // Chart data, columnar (uPlot): time, close, orders | time, p_up, sources... The history's
+    // columns are used as they come; a pushed decision appends one value to each.
+    const xs = cols.time, close = cols.close, pUp = cols.p_up, agree = cols.agreement;
+    const actingOrdered = (cols.policies[acting] || {}).ordered || [];
+    const orders = close.map((c, i) => (actingOrdered[i] ? c : null));
+    const per = sources.map((s) => cols.sources[s]);
     const push = (e) => {
       xs.push(seconds(e.bar_time));
       close.push(e.close);
       const a = e.policies[acting];
       orders.push(a && a.ordered ? e.close : null);
       pUp.push(e.p_up);
+      agree.push(e.agreement === undefined ? null : e.agreement);
       sources.forEach((s, i) => {
         const c = (e.contributions || []).find((x) => x.source === s);
         per[i].push(c ? c.p_up : null);
       });
     };
-    entries.forEach(push);
     const price = chart(priceChart, null, [
       { label: "close", stroke: "#1c2330" },
-      { label: `orders (${acting})`, stroke: "#c2410c", width: 0, points: { show: true, size: 7, fill: "#c2410c" }, paths: () => null },
-    ], [xs, close, orders], { yLabel: "price" });
+      { label: `orders (${acting})`, stroke: "#c2410c", width: 0, points: { show: true, size: 4, fill: "#c2410c" }, paths: () => null },
+    ], [xs, close, orders], { yLabel: "price (quote currency)" });
     const prob = chart(pChart, null, [
       { label: "fused p_up", stroke: "#1f5fbf", width: 2.5 },
+      { label: "agreement", stroke: "#6b7280", width: 1, dash: [4, 3] },
       ...sources.map((s, i) => ({ label: s, stroke: color(i + 1), width: 1 })),
-    ], [xs, pUp, ...per], { yLabel: "p_up", scales: { y: { range: [0, 1] } } });
+    ], [xs, pUp, agree, ...per], { yLabel: "p_up, agreement (0–1)", scales: { y: { range: [0, 1] } } });
     disposers.push(() => price.dispose(), () => prob.dispose());
+    // Where the first load's time went (the browser test prints it).
+    window.__quiver = window.__quiver || { painted: {} };
+    window.__quiver.timing = {
+      bars: xs.length,
+      history_ms: Math.round(received - asked),
+      charts_ms: Math.round(performance.now() - received),
+    };
 
     const row = (e, fresh) => {
       const a = e.policies[acting] || {};
@@ -89,7 +112,7 @@ export function live(main, args) {
         el("td", { class: "num" }, pct(a.fraction)), el("td", {}, a.ordered ? "yes" : "no"),
         el("td", { class: "reason" }, a.reason || e.no_signal || ""));
     };
-    entries.slice(-RECENT).reverse().forEach((e) => recentBody.append(row(e, false)));
+    history.recent.slice(-RECENT).reverse().forEach((e) => recentBody.append(row(e, false)));
 
     const drawState = async () => {
       const st = await (state || api(`/v1/sessions/${encodeURIComponent(symbol)}`));
@@ -108,7 +131,7 @@ export function live(main, args) {
         const e = d.entry;
         push(e);
         price.setData([xs, close, orders]);
-        prob.setData([xs, pUp, ...per]);
+        prob.setData([xs, pUp, agree, ...per]);
         recentBody.prepend(row(e, true));
         while (recentBody.children.length > RECENT) recentBody.lastChild.remove();
         window.__quiver = window.__quiver || {};
