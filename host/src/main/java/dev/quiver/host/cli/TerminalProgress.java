@@ -57,7 +57,28 @@ final class TerminalProgress implements Progress, AutoCloseable {
     private final Progress lines;
     private final int width;
     private ProgressBar bar;
+    private EndingConsumer consumer;
     private String dataset;
+
+    /**
+     * The library's console consumer, remembering whether the library ended the bar's line.
+     * progressbar 0.10.1 ends it only if its refresh task ran once before {@link
+     * ProgressBar#close()}; a bar closed sooner (folds faster than the first refresh) would leave
+     * the line open, and the next output would run on after it.
+     */
+    private static final class EndingConsumer extends ConsoleProgressBarConsumer {
+        private volatile boolean ended;
+
+        EndingConsumer(PrintStream out, int width) {
+            super(out, width);
+        }
+
+        @Override
+        public void close() {
+            ended = true;
+            super.close();
+        }
+    }
 
     private TerminalProgress(PrintStream out, Mode mode, int width) {
         this.out = out;
@@ -145,18 +166,18 @@ final class TerminalProgress implements Progress, AutoCloseable {
 
     private void step(String name, int barsDone, int barsTotal, String message) {
         if (bar != null && !name.equals(dataset)) {
-            bar.close();
-            bar = null;
+            closeBar();
         }
         if (bar == null) {
             dataset = name;
+            consumer = new EndingConsumer(out, width);
             bar =
                     new ProgressBarBuilder()
                             .setTaskName("backtest " + name)
                             .setInitialMax(barsTotal)
                             .setUnit(" bars", 1)
                             .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
-                            .setConsumer(new ConsoleProgressBarConsumer(out, width))
+                            .setConsumer(consumer)
                             .setUpdateIntervalMillis(500)
                             .build();
         }
@@ -170,10 +191,19 @@ final class TerminalProgress implements Progress, AutoCloseable {
      */
     void finish() {
         if (bar != null) {
-            bar.close();
-            bar = null;
+            closeBar();
         }
         out.flush();
+    }
+
+    /** Closes the bar (its last state drawn) and makes sure its line is ended. */
+    private void closeBar() {
+        bar.close();
+        if (!consumer.ended) {
+            consumer.close();
+        }
+        bar = null;
+        consumer = null;
     }
 
     /** {@link #finish()}. */

@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -79,6 +80,8 @@ public final class SessionManager implements AutoCloseable {
 
     /** Open sessions whose replay failed: quarantined, refusing work, until closed. */
     private final Map<String, FailedSession> failed = new ConcurrentHashMap<>();
+
+    private final LongAdder expiredLive = new LongAdder();
 
     private final SessionReplay replays;
     private final Object opening = new Object();
@@ -231,6 +234,15 @@ public final class SessionManager implements AutoCloseable {
      */
     public void observer(StepObserver observer) {
         this.observer = observer == null ? StepObserver.NONE : observer;
+    }
+
+    /**
+     * Bars posted to this service's sessions since it started on which every policy abstained
+     * because the strategy bundle was past its maximum age (replays at start not counted); the
+     * counter {@code quiver_strategy_expired_decisions_total}.
+     */
+    public long expiredDecisions() {
+        return expiredLive.sum();
     }
 
     private void notify(LiveSession s, Bar bar, Step step) {
@@ -672,7 +684,11 @@ public final class SessionManager implements AutoCloseable {
                 if (r != null) {
                     r.beforeBar(s, id -> swapOne(s, id, "rollout"), this::storedBars);
                 }
+                long expiredBefore = s.engine().expiredDecisions();
                 last = s.record(b, s.session.append(b));
+                if (s.engine().expiredDecisions() > expiredBefore) {
+                    expiredLive.increment();
+                }
                 // Only a bar that changed a breaker copies and sorts the events (they grow with
                 // the session's life).
                 int events = s.engine().breakerEventCount();

@@ -185,6 +185,14 @@ public final class QuiverServer implements AutoCloseable {
                         () -> strategy.flatMap(ServedStrategy::degradedReason).isPresent() ? 1 : 0)
                 .description("1 while the served strategy bundle is past its maximum age")
                 .register(metrics);
+        io.micrometer.core.instrument.FunctionCounter.builder(
+                        "quiver.strategy.expired.decisions",
+                        strategy,
+                        st -> st.map(x -> (double) x.sessions().expiredDecisions()).orElse(0.0))
+                .description(
+                        "Bars posted to sessions on which every policy abstained because the"
+                                + " served bundle was past its maximum age")
+                .register(metrics);
         io.micrometer.core.instrument.Gauge.builder(
                         "quiver.halted",
                         () -> strategy.map(s -> s.sessions().halt().halted() ? 1 : 0).orElse(0))

@@ -103,23 +103,10 @@ class StrategyParityIT {
                     assertThat(d.at("/fused/fusion").asText()).isEqualTo("stack");
                     assertThat(d.at("/provenance/bundle").asText()).contains("bundle");
                 }
-                List<Double> live = new ArrayList<>();
-                live.add(d.path("fused").isNull() ? Double.NaN : d.at("/fused/p_up").asDouble());
-                for (String p : policies) {
-                    live.add(d.at("/decisions/" + p + "/fraction").asDouble());
-                    live.add(d.at("/decisions/" + p + "/equity").asDouble());
-                    assertThat(d.at("/decisions/" + p + "/reason").asText())
-                            .as("%s at %s", p, row[0])
-                            .doesNotContain("not fitted");
-                }
-                for (int c = 0; c < live.size(); c++) {
-                    double want =
-                            row[c + 1].isEmpty() ? Double.NaN : Double.parseDouble(row[c + 1]);
-                    double got = live.get(c);
-                    double diff =
-                            Double.isNaN(want) && Double.isNaN(got) ? 0 : Math.abs(want - got);
-                    if (!(diff <= worst)) {
-                        worst = diff;
+                double[] diff = differences(d, row, policies);
+                for (int c = 0; c < diff.length; c++) {
+                    if (!(diff[c] <= worst)) {
+                        worst = diff[c];
                         worstAt = row[0] + " column " + (c + 1);
                     }
                 }
@@ -139,7 +126,69 @@ class StrategyParityIT {
                             + 1; // time, p_up, then fraction, equity per policy
             assertThat(account.path("equity").asDouble())
                     .isEqualTo(Double.parseDouble(last[kellyMl]));
+
+            // The same comparison catches a skew: a second session is fed the same bars but one
+            // bar's volume is half as large again (as a live feed that computed one input
+            // differently), and the comparison must find its first difference at that bar,
+            // none before it.
+            open.put("account", "parity-skewed");
+            serve.ok("PUT", "/v1/sessions/BTC-SKEW", open);
+            int skewedAt = SKEWED_BAR;
+            String firstDifference = null;
+            for (int k = 0; k < SKEW_BARS && firstDifference == null; k++) {
+                Bar b = bars.bar(lastFitted + 1 + k);
+                Map<String, Object> sent = bar(b);
+                if (k == skewedAt) {
+                    sent.put("volume", b.volume() * 1.5);
+                }
+                JsonNode d =
+                        serve.ok(
+                                "POST",
+                                "/v1/sessions/BTC-SKEW/bars",
+                                Map.of("bars", List.of(sent)));
+                double[] diff = differences(d, expected.get(k), policies);
+                for (int c = 0; c < diff.length && firstDifference == null; c++) {
+                    if (!(diff[c] <= 1e-9)) {
+                        firstDifference = expected.get(k)[0];
+                    }
+                }
+            }
+            System.out.printf(
+                    "parity with a skewed volume at %s: first difference at %s%n",
+                    expected.get(skewedAt)[0], firstDifference);
+            assertThat(firstDifference)
+                    .as("the comparison finds the skew at its bar")
+                    .isEqualTo(expected.get(skewedAt)[0]);
         }
+    }
+
+    /** Bars fed to the skewed session at most, and the one whose volume it changes. */
+    static final int SKEW_BARS = 60;
+
+    static final int SKEWED_BAR = 20;
+
+    /**
+     * Per column of a {@code decisions.csv} row after its time (fused p_up, then fraction and
+     * equity per policy), |backtest - live| for the live decision {@code d}; NaN on both sides
+     * counts as 0, NaN on one side as NaN (never within any tolerance).
+     */
+    static double[] differences(JsonNode d, String[] row, List<String> policies) {
+        List<Double> live = new ArrayList<>();
+        live.add(d.path("fused").isNull() ? Double.NaN : d.at("/fused/p_up").asDouble());
+        for (String p : policies) {
+            live.add(d.at("/decisions/" + p + "/fraction").asDouble());
+            live.add(d.at("/decisions/" + p + "/equity").asDouble());
+            assertThat(d.at("/decisions/" + p + "/reason").asText())
+                    .as("%s at %s", p, row[0])
+                    .doesNotContain("not fitted");
+        }
+        double[] out = new double[live.size()];
+        for (int c = 0; c < out.length; c++) {
+            double want = row[c + 1].isEmpty() ? Double.NaN : Double.parseDouble(row[c + 1]);
+            double got = live.get(c);
+            out[c] = Double.isNaN(want) && Double.isNaN(got) ? 0 : Math.abs(want - got);
+        }
+        return out;
     }
 
     static Map<String, Object> bar(Bar b) {

@@ -220,6 +220,9 @@ class StrategyRolloutIT {
             assertThat(expired).as("bars on or after %s", expiresAt).isGreaterThanOrEqualTo(3);
             assertThat(serve.ok("GET", "/v1/sessions/SPX", null).path("expired_decisions").asLong())
                     .isEqualTo(expired);
+            assertThat(serve.text("/metrics"))
+                    .containsPattern(
+                            "(?m)^quiver_strategy_expired_decisions_total " + expired + "\\.0$");
         }
     }
 
