@@ -18,7 +18,6 @@ import dev.quiver.host.backtest.Progress;
 import dev.quiver.host.backtest.WalkForwardBacktest;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.plugin.PluginRuntime;
-import dev.quiver.host.registry.ModelUri;
 import dev.quiver.host.strategy.BundleRegistrar;
 import dev.quiver.host.strategy.StrategyFitter;
 import dev.quiver.host.strategy.StrategySmoke;
@@ -26,7 +25,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -121,15 +119,7 @@ public final class EvolveParamsJob implements JobKind {
 
     @Override
     public ObjectNode validate(ObjectNode p) {
-        for (var it = p.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!PARAMS.contains(f)) {
-                throw TrainingService.bad(f, p.get(f), "is not a parameter of " + NAME);
-            }
-            if (p.get(f).isNull()) {
-                throw TrainingService.bad(f, null, "is null: leave it out for its default");
-            }
-        }
+        JobParams.requireKnown(p, PARAMS, NAME, true);
         if (!p.hasNonNull("dataset")) {
             p.put("dataset", BundledData.BTC_USD_4H.id());
         }
@@ -137,18 +127,9 @@ public final class EvolveParamsJob implements JobKind {
         if (!d.isTextual() || BundledData.byId(d.asText()).isEmpty()) {
             throw TrainingService.bad("dataset", d, "is not one of " + BundledData.ids());
         }
-        if (p.hasNonNull("until")) {
-            try {
-                Instant.parse(p.get("until").asText());
-            } catch (DateTimeParseException e) {
-                throw TrainingService.bad(
-                        "until",
-                        p.get("until"),
-                        "is not an ISO-8601 instant (2020-01-01T00:00:00Z)");
-            }
-        }
-        count(p, "population", 12, 2, 200);
-        count(p, "generations", 6, 1, 100);
+        JobParams.instantIfPresent(p, "until");
+        JobParams.count(p, "population", 12, 2, 200);
+        JobParams.count(p, "generations", 6, 1, 100);
         if (!p.hasNonNull("seed")) {
             p.put("seed", 42);
         } else if (!p.get("seed").isIntegralNumber() || !p.get("seed").canConvertToLong()) {
@@ -172,71 +153,11 @@ public final class EvolveParamsJob implements JobKind {
                 || !NAME_PATTERN.matcher(p.get("policy").asText()).matches()) {
             throw TrainingService.bad("policy", p.get("policy"), "is not a sizing policy name");
         }
-        count(p, "train_bars", 1000, 1, Integer.MAX_VALUE);
-        count(p, "test_bars", 500, 1, Integer.MAX_VALUE);
-        count(p, "embargo_bars", 5, 1, Integer.MAX_VALUE);
-        if (p.hasNonNull("register")) {
-            if (registrar.isEmpty()) {
-                throw TrainingService.bad(
-                        "register",
-                        p.get("register"),
-                        "needs an MLflow registry: start the service with --tracking-uri or"
-                                + " MLFLOW_TRACKING_URI");
-            }
-            JsonNode r = p.get("register");
-            if (!r.isTextual()) {
-                throw TrainingService.bad("register", r, "is not a name");
-            }
-            name("register", r, "models:/" + r.asText() + "/1");
-            if (!p.has("aliases")) {
-                p.set("aliases", JSON.createArrayNode().add("challenger"));
-            }
-            if (!p.get("aliases").isArray()) {
-                throw TrainingService.bad("aliases", p.get("aliases"), "is not an array of names");
-            }
-            for (JsonNode a : p.get("aliases")) {
-                if (!a.isTextual()) {
-                    throw TrainingService.bad("aliases", a, "is not a name");
-                }
-                if (a.asText().equals("champion")) {
-                    throw TrainingService.bad(
-                            "aliases",
-                            a,
-                            "training never moves @champion: register a challenger, the rollout"
-                                    + " rules promote it");
-                }
-                name("aliases", a, "models:/" + r.asText() + "@" + a.asText());
-            }
-        } else if (p.has("aliases")) {
-            throw TrainingService.bad(
-                    "aliases", p.get("aliases"), "needs register: an alias points at a version");
-        }
+        JobParams.count(p, "train_bars", 1000, 1, Integer.MAX_VALUE);
+        JobParams.count(p, "test_bars", 500, 1, Integer.MAX_VALUE);
+        JobParams.count(p, "embargo_bars", 5, 1, Integer.MAX_VALUE);
+        JobParams.registration(p, registrar.isPresent());
         return p;
-    }
-
-    private static void name(String field, JsonNode value, String uri) {
-        try {
-            ModelUri.parse(uri);
-        } catch (IllegalArgumentException e) {
-            throw TrainingService.bad(
-                    field, value, "is not a name of letters, digits, '.', '_', '-'");
-        }
-    }
-
-    private static void count(ObjectNode p, String field, int defaultValue, int min, int max) {
-        if (!p.hasNonNull(field)) {
-            p.put(field, defaultValue);
-            return;
-        }
-        JsonNode v = p.get(field);
-        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < min || v.asInt() > max) {
-            throw TrainingService.bad(
-                    field,
-                    v,
-                    max == Integer.MAX_VALUE
-                            ? "must be an integer >= " + min
-                            : "must be an integer in [" + min + ", " + max + "]");
-        }
     }
 
     /**

@@ -10,7 +10,6 @@ import dev.quiver.host.data.BadBarPolicy;
 import dev.quiver.host.data.BarCsvReader;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.plugin.PluginRuntime;
-import dev.quiver.host.registry.ModelUri;
 import dev.quiver.host.strategy.BundleRegistrar;
 import dev.quiver.host.strategy.StrategyFitter;
 import dev.quiver.host.strategy.StrategySmoke;
@@ -89,12 +88,7 @@ public final class FitStrategyJob implements JobKind {
 
     @Override
     public ObjectNode validate(ObjectNode p) {
-        for (var it = p.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!PARAMS.contains(f)) {
-                throw TrainingService.bad(f, p.get(f), "is not a parameter of " + NAME);
-            }
-        }
+        JobParams.requireKnown(p, PARAMS, NAME, false);
         boolean dataset = p.hasNonNull("dataset");
         boolean data = p.hasNonNull("data");
         if (dataset == data) {
@@ -105,14 +99,14 @@ public final class FitStrategyJob implements JobKind {
                             + BundledData.ids()
                             + ") or data (a CSV file)");
         }
-        if (dataset && BundledData.byId(text(p, "dataset")).isEmpty()) {
+        if (dataset && BundledData.byId(JobParams.text(p, "dataset")).isEmpty()) {
             throw TrainingService.bad(
                     "dataset", p.get("dataset"), "is not one of " + BundledData.ids());
         }
         if (data) {
             Path file;
             try {
-                file = Path.of(text(p, "data"));
+                file = Path.of(JobParams.text(p, "data"));
             } catch (java.nio.file.InvalidPathException e) {
                 throw TrainingService.bad("data", p.get("data"), "is not a path: " + e.getReason());
             }
@@ -120,16 +114,7 @@ public final class FitStrategyJob implements JobKind {
                 throw TrainingService.bad("data", p.get("data"), "is not a readable file");
             }
         }
-        if (p.hasNonNull("until")) {
-            try {
-                Instant.parse(text(p, "until"));
-            } catch (DateTimeParseException e) {
-                throw TrainingService.bad(
-                        "until",
-                        p.get("until"),
-                        "is not an ISO-8601 instant (2024-01-01T00:00:00Z)");
-            }
-        }
+        JobParams.instantIfPresent(p, "until");
         Duration age;
         try {
             age = Duration.parse(p.path("max_age").asText("P30D"));
@@ -141,66 +126,12 @@ public final class FitStrategyJob implements JobKind {
         }
         p.put("max_age", age.toString());
         WalkForwardBacktest.Config d = WalkForwardBacktest.Config.defaults();
-        count(p, "threads", 1, 1);
-        count(p, "train_bars", d.trainBars(), 1);
-        count(p, "test_bars", d.testBars(), 1);
-        count(p, "embargo_bars", d.embargoBars(), 0);
-        if (p.hasNonNull("register")) {
-            if (registrar.isEmpty()) {
-                throw TrainingService.bad(
-                        "register",
-                        p.get("register"),
-                        "needs an MLflow registry: start the service with --tracking-uri or"
-                                + " MLFLOW_TRACKING_URI");
-            }
-            String name = text(p, "register");
-            uri("register", p.get("register"), "models:/" + name + "/1");
-            if (!p.has("aliases")) {
-                p.set("aliases", JSON.createArrayNode().add("challenger"));
-            }
-            if (!p.get("aliases").isArray()) {
-                throw TrainingService.bad("aliases", p.get("aliases"), "is not an array of names");
-            }
-            for (JsonNode a : p.get("aliases")) {
-                if (!a.isTextual()) {
-                    throw TrainingService.bad("aliases", a, "is not a name");
-                }
-                if (a.asText().equals("champion")) {
-                    throw TrainingService.bad(
-                            "aliases",
-                            a,
-                            "training never moves @champion: register a challenger, the rollout"
-                                    + " rules promote it");
-                }
-                uri("aliases", a, "models:/" + name + "@" + a.asText());
-            }
-        } else if (p.has("aliases")) {
-            throw TrainingService.bad(
-                    "aliases", p.get("aliases"), "needs register: an alias points at a version");
-        }
+        JobParams.count(p, "threads", 1, 1);
+        JobParams.count(p, "train_bars", d.trainBars(), 1);
+        JobParams.count(p, "test_bars", d.testBars(), 1);
+        JobParams.count(p, "embargo_bars", d.embargoBars(), 0);
+        JobParams.registration(p, registrar.isPresent());
         return p;
-    }
-
-    /** A registry reference checked, a bad one refused naming the parameter. */
-    private static void uri(String field, JsonNode value, String uri) {
-        try {
-            ModelUri.parse(uri);
-        } catch (IllegalArgumentException e) {
-            throw TrainingService.bad(
-                    field, value, "is not a name of letters, digits, '.', '_', '-'");
-        }
-    }
-
-    /** An integer parameter {@code >= min}, set to its default when absent. */
-    private static void count(ObjectNode p, String field, int defaultValue, int min) {
-        if (p.path(field).isMissingNode() || p.get(field).isNull()) {
-            p.put(field, defaultValue);
-            return;
-        }
-        JsonNode v = p.get(field);
-        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < min) {
-            throw TrainingService.bad(field, v, "must be an integer >= " + min);
-        }
     }
 
     /** The walk-forward settings: {@code quiver backtest}'s defaults with the job's bar counts. */
@@ -217,14 +148,6 @@ public final class FitStrategyJob implements JobKind {
                 d.payoffWindowBars(),
                 d.stops(),
                 d.breakers());
-    }
-
-    private static String text(JsonNode p, String field) {
-        JsonNode v = p.get(field);
-        if (!v.isTextual() || dev.quiver.host.session.Text.blank(v.asText())) {
-            throw TrainingService.bad(field, v, "is not a non-empty string");
-        }
-        return v.asText();
     }
 
     @Override

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.registry.ModelRegistrar;
-import dev.quiver.host.registry.ModelUri;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -168,15 +167,7 @@ public final class TrainSourceJob implements JobKind {
 
     @Override
     public ObjectNode validate(ObjectNode p) {
-        for (var it = p.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!PARAMS.contains(f)) {
-                throw TrainingService.bad(f, p.get(f), "is not a parameter of " + NAME);
-            }
-            if (p.get(f).isNull()) {
-                throw TrainingService.bad(f, null, "is null: leave it out for its default");
-            }
-        }
+        JobParams.requireKnown(p, PARAMS, NAME, true);
         JsonNode s = p.get("source");
         List<String> all = new ArrayList<>(JAVA_SOURCES);
         all.addAll(PYTHON_SOURCES);
@@ -195,7 +186,7 @@ public final class TrainSourceJob implements JobKind {
                         "is the training series: the model declines its own training bars; name"
                                 + " another");
             }
-            count(p, "train_bars", 1000, 50);
+            JobParams.count(p, "train_bars", 1000, 50);
             if (p.has("epochs")) {
                 throw TrainingService.bad("epochs", p.get("epochs"), "is for source lstm only");
             }
@@ -215,7 +206,7 @@ public final class TrainSourceJob implements JobKind {
                 if (!source.equals("lstm")) {
                     throw TrainingService.bad("epochs", p.get("epochs"), "is for source lstm only");
                 }
-                count(p, "epochs", 40, 1);
+                JobParams.count(p, "epochs", 40, 1);
             }
             if (python.isEmpty()) {
                 throw TrainingService.bad(
@@ -238,39 +229,7 @@ public final class TrainSourceJob implements JobKind {
                         "source", s, "has no script at " + python.get().script(source));
             }
         }
-        if (p.hasNonNull("register")) {
-            if (registrar.isEmpty() || trackingUri.isEmpty()) {
-                throw TrainingService.bad(
-                        "register",
-                        p.get("register"),
-                        "needs an MLflow registry: start the service with --tracking-uri or"
-                                + " MLFLOW_TRACKING_URI");
-            }
-            String name = text(p, "register");
-            uri("register", p.get("register"), "models:/" + name + "/1");
-            if (!p.has("aliases")) {
-                p.set("aliases", JSON.createArrayNode().add("challenger"));
-            }
-            if (!p.get("aliases").isArray()) {
-                throw TrainingService.bad("aliases", p.get("aliases"), "is not an array of names");
-            }
-            for (JsonNode a : p.get("aliases")) {
-                if (!a.isTextual()) {
-                    throw TrainingService.bad("aliases", a, "is not a name");
-                }
-                if (a.asText().equals("champion")) {
-                    throw TrainingService.bad(
-                            "aliases",
-                            a,
-                            "training never moves @champion: register a challenger, the rollout"
-                                    + " rules promote it");
-                }
-                uri("aliases", a, "models:/" + name + "@" + a.asText());
-            }
-        } else if (p.has("aliases")) {
-            throw TrainingService.bad(
-                    "aliases", p.get("aliases"), "needs register: an alias points at a version");
-        }
+        JobParams.registration(p, registrar.isPresent() && trackingUri.isPresent());
         return p;
     }
 
@@ -282,34 +241,6 @@ public final class TrainSourceJob implements JobKind {
         if (!p.get(field).isTextual() || BundledData.byId(p.get(field).asText()).isEmpty()) {
             throw TrainingService.bad(field, p.get(field), "is not one of " + BundledData.ids());
         }
-    }
-
-    private static void count(ObjectNode p, String field, int defaultValue, int min) {
-        if (!p.hasNonNull(field)) {
-            p.put(field, defaultValue);
-            return;
-        }
-        JsonNode v = p.get(field);
-        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < min) {
-            throw TrainingService.bad(field, v, "must be an integer >= " + min);
-        }
-    }
-
-    private static void uri(String field, JsonNode value, String uri) {
-        try {
-            ModelUri.parse(uri);
-        } catch (IllegalArgumentException e) {
-            throw TrainingService.bad(
-                    field, value, "is not a name of letters, digits, '.', '_', '-'");
-        }
-    }
-
-    private static String text(JsonNode p, String field) {
-        JsonNode v = p.get(field);
-        if (!v.isTextual() || dev.quiver.host.session.Text.blank(v.asText())) {
-            throw TrainingService.bad(field, v, "is not a non-empty string");
-        }
-        return v.asText();
     }
 
     private static List<String> aliases(ObjectNode p) {
