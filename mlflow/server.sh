@@ -108,13 +108,23 @@ start_server() {
     local log="$state/server.log"
     say "starting mlflow server on $uri (backend sqlite:///$state/mlflow.db, artifacts $state/artifacts, log $log)"
     # setsid: own process group, so stop can end the server and its workers and nothing else.
-    MLFLOW_ENABLE_ASYNC_LOGGING=false setsid "$venv/bin/mlflow" server \
+    # The new session's leader writes its own pid and then becomes the server (exec keeps the
+    # pid): $! is not always that pid, since setsid forks when it starts as a group leader, and
+    # a check on the wrong pid once reported a healthy server as exited and left it running.
+    rm -f "$pidfile"
+    MLFLOW_ENABLE_ASYNC_LOGGING=false setsid sh -c 'echo $$ > "$0"; exec "$@"' "$pidfile" \
+        "$venv/bin/mlflow" server \
         --host 127.0.0.1 --port "$port" --workers 1 \
         --backend-store-uri "sqlite:///$state/mlflow.db" \
         --serve-artifacts --artifacts-destination "$state/artifacts" \
         > "$log" 2>&1 < /dev/null &
-    local pid=$!
-    echo "$pid" > "$pidfile"
+    local pid=""
+    for _ in $(seq 1 100); do
+        pid="$(cat "$pidfile" 2>/dev/null || true)"
+        [ -n "$pid" ] && break
+        sleep 0.1
+    done
+    [ -n "$pid" ] || die "mlflow server did not start: no pid in $pidfile after 10 s (log $log)"
     local started=$SECONDS
     until "$venv/bin/python" - "$uri/health" <<'EOF' 2>/dev/null
 import sys, urllib.request
