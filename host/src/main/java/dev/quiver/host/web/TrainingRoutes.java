@@ -1,13 +1,11 @@
 package dev.quiver.host.web;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.host.training.TrainingJob;
 import dev.quiver.host.training.TrainingService;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
-import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +21,7 @@ import java.util.Optional;
  */
 final class TrainingRoutes {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final JsonBody BODY = new JsonBody("BAD_TRAINING_JOB", "training jobs");
 
     private final Optional<TrainingService> training;
 
@@ -59,12 +57,12 @@ final class TrainingRoutes {
                                 json,
                                 200,
                                 () -> {
-                                    JsonNode b = body(ctx);
+                                    JsonNode b = BODY.object(ctx);
                                     r.service()
                                             .configure(
                                                     b.get("schedules"),
-                                                    text(b, "actor"),
-                                                    text(b, "reason"));
+                                                    BODY.text(b, "actor"),
+                                                    BODY.text(b, "reason"));
                                     return r.config();
                                 }));
         app.post(
@@ -75,13 +73,13 @@ final class TrainingRoutes {
                                 json,
                                 202,
                                 () -> {
-                                    JsonNode b = body(ctx);
+                                    JsonNode b = BODY.object(ctx);
                                     return TrainingService.describe(
                                             r.service()
                                                     .trigger(
-                                                            text(b, "schedule"),
-                                                            text(b, "actor"),
-                                                            text(b, "reason")));
+                                                            BODY.text(b, "schedule"),
+                                                            BODY.text(b, "actor"),
+                                                            BODY.text(b, "reason")));
                                 }));
     }
 
@@ -129,14 +127,14 @@ final class TrainingRoutes {
 
     private Object submit(Context ctx) {
         TrainingService t = service();
-        JsonNode b = body(ctx);
+        JsonNode b = BODY.object(ctx);
         TrainingJob j =
                 t.submit(
-                        text(b, "kind"),
+                        BODY.text(b, "kind"),
                         b.get("params"),
                         "manual",
-                        text(b, "actor"),
-                        text(b, "reason"));
+                        BODY.text(b, "actor"),
+                        BODY.text(b, "reason"));
         return TrainingService.describe(j);
     }
 
@@ -158,42 +156,12 @@ final class TrainingRoutes {
     }
 
     private Object cancel(Context ctx) {
-        JsonNode b = body(ctx);
+        JsonNode b = BODY.object(ctx);
         return TrainingService.describe(
-                service().cancel(ctx.pathParam("id"), text(b, "actor"), text(b, "reason")));
-    }
-
-    private static JsonNode body(Context ctx) {
-        String raw = ctx.body();
-        if (raw.isBlank()) {
-            return JSON.createObjectNode();
-        }
-        try {
-            JsonNode n = JSON.readTree(raw);
-            if (n == null || !n.isObject()) {
-                throw new QuiverInputException(
-                        "BAD_TRAINING_JOB", "body", "training jobs", raw, "is not a JSON object");
-            }
-            return n;
-        } catch (IOException e) {
-            throw new QuiverInputException(
-                    "BAD_TRAINING_JOB",
-                    "body",
-                    "training jobs",
-                    raw.length() > 80 ? raw.substring(0, 80) + "..." : raw,
-                    "is not JSON: " + e.getMessage());
-        }
-    }
-
-    private static String text(JsonNode b, String field) {
-        JsonNode v = b.get(field);
-        if (v == null || v.isNull()) {
-            return null;
-        }
-        if (!v.isTextual()) {
-            throw new QuiverInputException(
-                    "BAD_TRAINING_JOB", field, "training jobs", v, "is not a string");
-        }
-        return v.asText();
+                service()
+                        .cancel(
+                                ctx.pathParam("id"),
+                                BODY.text(b, "actor"),
+                                BODY.text(b, "reason")));
     }
 }

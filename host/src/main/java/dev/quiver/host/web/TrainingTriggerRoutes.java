@@ -1,14 +1,12 @@
 package dev.quiver.host.web;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.host.training.DriftMonitor;
 import dev.quiver.host.training.TrainingService;
 import dev.quiver.host.training.TrainingTriggers;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
-import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +24,7 @@ import java.util.Optional;
  */
 final class TrainingTriggerRoutes {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final JsonBody BODY = new JsonBody("BAD_TRAINING_TRIGGER", "training triggers");
 
     /** Live bars per session when {@code bars} is not given. */
     static final int DEFAULT_BARS = 300;
@@ -52,12 +50,12 @@ final class TrainingTriggerRoutes {
                                 ctx,
                                 json,
                                 () -> {
-                                    JsonNode b = body(ctx);
+                                    JsonNode b = BODY.object(ctx);
                                     return r.triggers()
                                             .configure(
                                                     b.get("triggers"),
-                                                    text(b, "actor"),
-                                                    text(b, "reason"));
+                                                    BODY.text(b, "actor"),
+                                                    BODY.text(b, "reason"));
                                 }));
         app.post(
                 "/v1/training/triggers/check",
@@ -66,9 +64,9 @@ final class TrainingTriggerRoutes {
                                 ctx,
                                 json,
                                 () -> {
-                                    JsonNode b = body(ctx);
+                                    JsonNode b = BODY.object(ctx);
                                     for (String f : List.of("actor", "reason")) {
-                                        if (dev.quiver.host.session.Text.blank(text(b, f))) {
+                                        if (dev.quiver.host.session.Text.blank(BODY.text(b, f))) {
                                             throw bad(f, b.get(f), "is required");
                                         }
                                     }
@@ -147,35 +145,5 @@ final class TrainingTriggerRoutes {
     private static QuiverInputException bad(String field, Object value, String problem) {
         return new QuiverInputException(
                 "BAD_TRAINING_TRIGGER", field, "training triggers", value, problem);
-    }
-
-    private static JsonNode body(Context ctx) {
-        String raw = ctx.body();
-        if (raw.isBlank()) {
-            return JSON.createObjectNode();
-        }
-        try {
-            JsonNode n = JSON.readTree(raw);
-            if (n == null || !n.isObject()) {
-                throw bad("body", raw, "is not a JSON object");
-            }
-            return n;
-        } catch (IOException e) {
-            throw bad(
-                    "body",
-                    raw.length() > 80 ? raw.substring(0, 80) + "..." : raw,
-                    "is not JSON: " + e.getMessage());
-        }
-    }
-
-    private static String text(JsonNode b, String field) {
-        JsonNode v = b.get(field);
-        if (v == null || v.isNull()) {
-            return null;
-        }
-        if (!v.isTextual()) {
-            throw bad(field, v, "is not a string");
-        }
-        return v.asText();
     }
 }
