@@ -6,12 +6,15 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.stream.Stream;
 
 /**
@@ -29,8 +32,16 @@ final class ExpandedZips {
 
     private ExpandedZips() {}
 
-    /** Removes expansions whose zip changed (or that carry no stamp). */
-    static void dropStale(Path pluginsDir) {
+    /**
+     * Removes expansions whose zip changed (or that carry no stamp).
+     *
+     * @param pluginsDir the plugins folder
+     * @param seen the archives of the folder as just read, with their sha256 ({@link
+     *     PluginArchives#unreadable}); a zip still the same file, size and time is not read again
+     *     (the distribution's LSTM plugin is 95 MB: each read was about a second of a start on the
+     *     loaded CI machine)
+     */
+    static void dropStale(Path pluginsDir, Map<Path, PluginArchives.ArchiveStamp> seen) {
         for (Path zip : zips(pluginsDir)) {
             Path expanded = expansionOf(zip);
             if (!Files.isDirectory(expanded)) {
@@ -40,7 +51,7 @@ final class ExpandedZips {
                 Path stamp = expanded.resolve(STAMP);
                 String recorded =
                         Files.exists(stamp) ? Files.readString(stamp, StandardCharsets.UTF_8) : "";
-                if (!recorded.equals(sha256(zip))) {
+                if (!recorded.equals(sha256(zip, seen))) {
                     deleteTree(expanded);
                 }
             } catch (IOException e) {
@@ -49,13 +60,19 @@ final class ExpandedZips {
         }
     }
 
-    /** Stamps every expansion with the sha256 of its zip. */
-    static void markFresh(Path pluginsDir) {
+    /**
+     * Stamps every expansion with the sha256 of its zip.
+     *
+     * @param pluginsDir the plugins folder
+     * @param seen as for {@link #dropStale}
+     */
+    static void markFresh(Path pluginsDir, Map<Path, PluginArchives.ArchiveStamp> seen) {
         for (Path zip : zips(pluginsDir)) {
             Path expanded = expansionOf(zip);
             if (Files.isDirectory(expanded)) {
                 try {
-                    Files.writeString(expanded.resolve(STAMP), sha256(zip), StandardCharsets.UTF_8);
+                    Files.writeString(
+                            expanded.resolve(STAMP), sha256(zip, seen), StandardCharsets.UTF_8);
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot stamp " + expanded, e);
                 }
@@ -77,6 +94,24 @@ final class ExpandedZips {
     private static Path expansionOf(Path zip) {
         String name = zip.getFileName().toString();
         return zip.resolveSibling(name.substring(0, name.length() - ".zip".length()));
+    }
+
+    /**
+     * The sha256 of a zip: the one {@code seen} recorded if the file is still the same file (file
+     * key) with the same size and modification time, else read afresh.
+     */
+    private static String sha256(Path zip, Map<Path, PluginArchives.ArchiveStamp> seen)
+            throws IOException {
+        PluginArchives.ArchiveStamp s = seen.get(zip);
+        if (s != null) {
+            var a = Files.readAttributes(zip, BasicFileAttributes.class);
+            if (a.size() == s.sizeBytes()
+                    && a.lastModifiedTime().equals(s.modified())
+                    && Objects.equals(a.fileKey(), s.fileKey())) {
+                return s.sha256();
+            }
+        }
+        return sha256(zip);
     }
 
     static String sha256(Path file) throws IOException {

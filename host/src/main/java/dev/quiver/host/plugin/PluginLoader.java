@@ -111,9 +111,9 @@ final class PluginLoader {
         List<PluginRefusal> cycles = PluginArchives.dependencyCycles(root, manager.excluded);
         refusals.addAll(cycles);
         cycles.forEach(r -> manager.excluded.add(r.path()));
-        ExpandedZips.dropStale(root);
+        ExpandedZips.dropStale(root, archives);
         manager.loadPlugins();
-        ExpandedZips.markFresh(root);
+        ExpandedZips.markFresh(root, archives);
         manager.startPlugins();
         refusals.addAll(manager.loadFailures);
         // Sorted by id: PF4J's load order depends on the file system, reports should not.

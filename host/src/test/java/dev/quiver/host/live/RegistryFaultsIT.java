@@ -66,7 +66,11 @@ import org.junit.jupiter.api.io.TempDir;
  * appears in no log line and no answer of the service.
  *
  * <p>No timing is asserted: waits are read from the host's own log, and the proxy's arrival times
- * are only used as lower bounds (a poll never comes sooner than the host said) and counts.
+ * are only used as lower bounds (a poll never comes sooner than the host said) and counts. Printed
+ * for the report: each phase's p50 and p99 decision round trip (RELIABILITY.md P8's "p99 within 10
+ * % of baseline", a latency) and the time a restart with the registry down takes to listen (P8's
+ * "within 10 s"); the behaviour they stand for (serving the cached version, 0 failed decisions) is
+ * asserted.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RegistryFaultsIT {
@@ -78,10 +82,15 @@ class RegistryFaultsIT {
     static final int THREADS = 4;
     static final String USER = "quiver-fault-it";
     static final Pattern NEXT_POLL =
-            Pattern.compile("next poll in (\\d+) ms \\(backoff ceiling (\\d+) ms");
+            Pattern.compile(
+                    "next poll in (\\d+) ms \\(backoff ceiling (\\d+) ms(?:, Retry-After (\\d+)"
+                            + " ms)?");
 
-    /** One failed poll as the host logged it: the wait it chose and the backoff ceiling. */
-    record Wait(long waitMs, long ceilingMs) {
+    /**
+     * One failed poll as the host logged it: the wait it chose, the backoff ceiling and the
+     * registry's {@code Retry-After} (0 when it sent none).
+     */
+    record Wait(long waitMs, long ceilingMs, long retryAfterMs) {
         @Override
         public String toString() {
             return waitMs + "/" + ceilingMs;
@@ -207,9 +216,8 @@ class RegistryFaultsIT {
             // 7. 429 with Retry-After 2: the next poll is never sooner than asked.
             proxy.retryAfterSeconds = 2;
             Phase limited = load.phase("429", Fault.TOO_MANY_429, Set.of(v1));
-            runUntil(limited, () -> hostPolls(limited).size() >= 2);
-            List<Wait> waits = hostPolls(limited);
-            assertThat(waits).as("waits honour Retry-After 2 s").allMatch(w -> w.waitMs() >= 2_000);
+            runUntil(limited, () -> limitedPolls(limited).size() >= 2);
+            assertRetryAfterHonoured(limited);
             List<Exchange> asked = proxied(limited);
             for (int i = 1; i < asked.size(); i++) {
                 assertThat(Duration.between(asked.get(i - 1).at(), asked.get(i).at()).toMillis())
@@ -430,17 +438,15 @@ class RegistryFaultsIT {
         try (Load load = new Load(body, bundleOf, null)) {
             // Refused: equal jitter on a doubling ceiling; stale in /v1/strategy and /health/ready.
             Phase refused = load.phase("strategy refused", Fault.REFUSE, Set.of(id1));
-            runUntil(refused, 200, () -> hostPolls(refused).size() >= 4);
+            runUntil(refused, () -> hostPolls(refused).size() >= 4);
             assertBackoff(refused, hostPolls(refused));
             assertStrategyStale(refused, "unavailable");
 
             // 429 with Retry-After 2: never sooner than asked.
             proxy.retryAfterSeconds = 2;
             Phase limited = load.phase("strategy 429", Fault.TOO_MANY_429, Set.of(id1));
-            runUntil(limited, 200, () -> hostPolls(limited).size() >= 2);
-            assertThat(hostPolls(limited))
-                    .as("waits honour Retry-After 2 s")
-                    .allMatch(w -> w.waitMs() >= 2_000);
+            runUntil(limited, () -> limitedPolls(limited).size() >= 2);
+            assertRetryAfterHonoured(limited);
             List<Exchange> asked = proxied(limited);
             for (int i = 1; i < asked.size(); i++) {
                 assertThat(Duration.between(asked.get(i - 1).at(), asked.get(i).at()).toMillis())
@@ -451,12 +457,12 @@ class RegistryFaultsIT {
 
             // Headers, then one byte every 200 ms: the poll ends at the whole-answer bound.
             Phase slow = load.phase("strategy slow body", Fault.SLOW_BODY, Set.of(id1));
-            runUntil(slow, 200, () -> stderrOf(slow).contains("no complete answer within 5000 ms"));
+            runUntil(slow, () -> stderrOf(slow).contains("no complete answer within 5000 ms"));
             assertStrategyStale(slow, "unavailable");
 
             // 401: AUTH_FAILED, asked again one interval later, never in a tight loop.
             Phase unauthorized = load.phase("strategy 401", Fault.UNAUTHORIZED_401, Set.of(id1));
-            runUntil(unauthorized, 200, () -> proxied(unauthorized).size() >= 3);
+            runUntil(unauthorized, () -> proxied(unauthorized).size() >= 3);
             long elapsed = Duration.between(unauthorized.since, Instant.now()).toMillis();
             assertThat((long) proxied(unauthorized).size())
                     .as("no tight loop on 401")
@@ -489,10 +495,7 @@ class RegistryFaultsIT {
                             + " answered it (poll interval %d ms)",
                     s1, s2, moveSeconds, answeredS2, POLL.toMillis());
             assertThat(answeredS2).as("polls that saw the move before it served").isBetween(1L, 2L);
-            runUntil(
-                    moved,
-                    200,
-                    () -> moved.versions.getOrDefault(id2, new AtomicInteger()).get() > 0);
+            runUntil(moved, () -> moved.versions.getOrDefault(id2, new AtomicInteger()).get() > 0);
         }
 
         // Restart with the registry down: the cached bundle serves, stale from the start.
@@ -505,7 +508,7 @@ class RegistryFaultsIT {
         assertThat(cached.path("bundle").asText()).isEqualTo(id2);
         try (Load load = new Load(body, bundleOf, null)) {
             Phase down = load.phase("strategy restart, down", Fault.REFUSE, Set.of(id2));
-            runUntil(down, 200, () -> hostPolls(down).size() >= 1);
+            runUntil(down, () -> hostPolls(down).size() >= 1);
             assertStrategyStale(down, "unavailable");
         }
         serve.close();
@@ -550,6 +553,10 @@ class RegistryFaultsIT {
         final AtomicInteger failed = new AtomicInteger();
         final Map<String, AtomicInteger> versions = new ConcurrentHashMap<>();
         final List<String> failures = new CopyOnWriteArrayList<>();
+
+        /** Round-trip time of every answered decision, nanoseconds (printed, never asserted). */
+        final java.util.Queue<Long> nanos = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
         volatile Instant until;
 
         Phase(String label, Set<String> expected) throws IOException {
@@ -561,6 +568,16 @@ class RegistryFaultsIT {
 
         int decisions() {
             return ok.get() + failed.get();
+        }
+
+        /** The {@code q} quantile of the decisions' round trips, milliseconds (nearest rank). */
+        double quantileMs(double q) {
+            long[] sorted = nanos.stream().mapToLong(Long::longValue).sorted().toArray();
+            if (sorted.length == 0) {
+                return Double.NaN;
+            }
+            int rank = (int) Math.ceil(q * sorted.length);
+            return sorted[Math.max(0, rank - 1)] / 1e6;
         }
     }
 
@@ -607,6 +624,7 @@ class RegistryFaultsIT {
                     continue;
                 }
                 try {
+                    long sent = System.nanoTime();
                     HttpResponse<String> r =
                             http.send(
                                     HttpRequest.newBuilder(serve.uri("/v1/decisions"))
@@ -615,6 +633,7 @@ class RegistryFaultsIT {
                                             .POST(HttpRequest.BodyPublishers.ofString(body))
                                             .build(),
                                     HttpResponse.BodyHandlers.ofString());
+                    p.nanos.add(System.nanoTime() - sent);
                     answers.add(r.body());
                     String problem = null;
                     String version = "";
@@ -705,12 +724,14 @@ class RegistryFaultsIT {
             prev = x.at();
         }
         printf(
-                "phase %-22s %5d decisions (%d failed) in %5.1f s, versions %s; host waits %s ms;"
-                        + " alias requests at the proxy %s",
+                "phase %-22s %5d decisions (%d failed) in %5.1f s, p50 %.1f ms, p99 %.1f ms,"
+                        + " versions %s; host waits %s ms; alias requests at the proxy %s",
                 p.label,
                 p.decisions(),
                 p.failed.get(),
                 Duration.between(p.since, p.until).toMillis() / 1000.0,
+                p.quantileMs(0.50),
+                p.quantileMs(0.99),
                 p.versions,
                 hostPolls(p),
                 arrivals);
@@ -725,11 +746,41 @@ class RegistryFaultsIT {
             if (line.contains(followed + "@champion") && line.contains("registry unavailable")) {
                 Matcher m = NEXT_POLL.matcher(line);
                 if (m.find()) {
-                    out.add(new Wait(Long.parseLong(m.group(1)), Long.parseLong(m.group(2))));
+                    out.add(
+                            new Wait(
+                                    Long.parseLong(m.group(1)),
+                                    Long.parseLong(m.group(2)),
+                                    m.group(3) == null ? 0 : Long.parseLong(m.group(3))));
                 }
             }
         }
         return out;
+    }
+
+    /** The failed polls of a 429 phase that carried the registry's {@code Retry-After}. */
+    List<Wait> limitedPolls(Phase p) throws IOException {
+        return hostPolls(p).stream().filter(w -> w.retryAfterMs() > 0).toList();
+    }
+
+    /**
+     * Every poll answered 429 waited at least the {@code Retry-After} (2 s). A poll already in
+     * flight when the phase began may end under the previous fault and log its own wait first; at
+     * most one such wait is allowed, and only before the first 429.
+     */
+    void assertRetryAfterHonoured(Phase p) throws IOException {
+        List<Wait> all = hostPolls(p);
+        int first = 0;
+        while (first < all.size() && all.get(first).retryAfterMs() == 0) {
+            first++;
+        }
+        assertThat(first)
+                .as(p.label + ": waits before the first 429 " + all)
+                .isLessThanOrEqualTo(1);
+        List<Wait> limited = all.subList(first, all.size());
+        assertThat(limited).as(p.label + " waits " + all).hasSizeGreaterThanOrEqualTo(2);
+        assertThat(limited)
+                .as(p.label + ": every wait after a 429 honours Retry-After 2 s: " + all)
+                .allMatch(w -> w.retryAfterMs() == 2_000 && w.waitMs() >= 2_000);
     }
 
     String stderrOf(Phase p) throws IOException {
