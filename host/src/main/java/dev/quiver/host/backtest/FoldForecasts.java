@@ -375,6 +375,7 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
 
     /** Fits source {@code p} on fold {@code k}; one that throws is out of the fold (counted). */
     private void fit(int p, int k) {
+        WalkForwardBacktest.stopIfInterrupted();
         List<LabeledFrame> window = trainingWindow.apply(k); // a look-ahead here fails the run
         try {
             sources.get(p).fit(window);
@@ -428,6 +429,7 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
             return list;
         }
         if (threads == 1) {
+            WalkForwardBacktest.stopIfInterrupted();
             for (int p = 0; p < sources.size(); p++) {
                 if (active[p][fittedFold]) {
                     forecasts[p][i] = forecast(p, frame);
@@ -477,6 +479,7 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
         }
         if (threads == 1) {
             for (Runnable r : fits) {
+                WalkForwardBacktest.stopIfInterrupted();
                 r.run();
             }
             return failed;

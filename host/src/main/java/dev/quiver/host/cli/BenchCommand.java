@@ -263,6 +263,16 @@ final class BenchCommand implements Callable<Integer> {
     String sessionSynchronous;
 
     @Option(
+            names = "--training-load",
+            description =
+                    "Only the decision latency under training (issue 12): the session step's p50"
+                            + " and p99 (--step-rows bars x --step-rounds) steady, then again while a"
+                            + " fit-strategy job (the job kind the service runs, on one thread at"
+                            + " minimum priority, as the training pool runs it) fits on the bundled"
+                            + " BTC series; prints both and the p99 ratio against the target 1.5x.")
+    boolean trainingLoad;
+
+    @Option(
             names = "--step-rows",
             defaultValue = "2000",
             description = "Bars each timed session-step round steps (default: ${DEFAULT-VALUE}).")
@@ -481,6 +491,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (sessionOnly) {
             return sessionOnly();
+        }
+        if (trainingLoad) {
+            return trainingLoad();
         }
         if (runs < 1 || decimalRuns < 1 || warmupRuns < 0) {
             throw new IllegalArgumentException(
@@ -784,6 +797,137 @@ final class BenchCommand implements Callable<Integer> {
             writeJson(json);
         }
         return http.failed() == 0 ? 0 : 1;
+    }
+
+    /**
+     * Decision latency (the in-process session step) steady and while a {@code fit-strategy} job
+     * runs beside it on a minimum-priority thread; printed, never judged here.
+     */
+    private int trainingLoad() throws Exception {
+        if (stepRounds < 1 || stepRows < 1) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] --step-rows and --step-rounds must be >= 1 with"
+                            + " --training-load");
+        }
+        Path dir =
+                strategyDir != null
+                        ? strategyDir
+                        : HostOptions.home().resolve("strategies").resolve("btc-usd-4h");
+        if (!Files.isRegularFile(dir.resolve(StrategyBundle.MANIFEST))) {
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_OPTION] --strategy: no strategy bundle at " + dir);
+        }
+        StrategyBundle bundle = StrategyBundle.open(dir);
+        BarData btc = BundledData.BTC_USD_4H.load();
+        Path work = Files.createTempDirectory("quiver-bench-training-");
+        PrintWriter out = spec.commandLine().getOut();
+        try (PluginRuntime plugins =
+                PluginRuntime.start(host.pluginsDir(), host.batchConfiguration())) {
+            System.err.printf(
+                    Locale.ROOT,
+                    "bench: session step steady, %d bars after %s x %d rounds%n",
+                    stepRows,
+                    sessionWarmupUntil,
+                    stepRounds);
+            SessionStepBench.Result steady =
+                    SessionStepBench.run(
+                            plugins,
+                            bundle,
+                            btc,
+                            sessionWarmupUntil,
+                            "BENCH-STEADY",
+                            stepRows,
+                            stepRounds);
+            dev.quiver.host.training.FitStrategyJob fit =
+                    new dev.quiver.host.training.FitStrategyJob(
+                            () -> PluginRuntime.start(host.pluginsDir(), host.batchConfiguration()),
+                            java.util.Optional.empty(),
+                            work);
+            var params =
+                    fit.validate(
+                            RolloutCommand.JSON
+                                    .createObjectNode()
+                                    .put("dataset", BundledData.BTC_USD_4H.id()));
+            java.util.concurrent.atomic.AtomicReference<String> note =
+                    new java.util.concurrent.atomic.AtomicReference<>("not started");
+            java.util.concurrent.atomic.AtomicReference<Throwable> failed =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            dev.quiver.host.training.JobContext context =
+                    new dev.quiver.host.training.JobContext() {
+                        @Override
+                        public String jobId() {
+                            return "bench-fit";
+                        }
+
+                        @Override
+                        public void progress(double fraction, String text) {
+                            if (Thread.currentThread().isInterrupted()) {
+                                throw new java.util.concurrent.CancellationException("bench over");
+                            }
+                            note.set(text);
+                        }
+                    };
+            Thread job =
+                    new Thread(
+                            () -> {
+                                try {
+                                    fit.run(params, context);
+                                } catch (Exception | Error e) {
+                                    failed.set(e);
+                                }
+                            },
+                            "quiver-training");
+            job.setDaemon(true);
+            job.setPriority(Thread.MIN_PRIORITY);
+            job.start();
+            long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+            while (!note.get().contains("fold") && job.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            System.err.println("bench: session step while the fit runs (" + note.get() + ")");
+            SessionStepBench.Result loaded =
+                    SessionStepBench.run(
+                            plugins,
+                            bundle,
+                            btc,
+                            sessionWarmupUntil,
+                            "BENCH-LOADED",
+                            stepRows,
+                            stepRounds);
+            boolean ranThrough = job.isAlive();
+            String at = note.get();
+            job.interrupt();
+            job.join(Duration.ofMinutes(2).toMillis());
+            out.printf(
+                    Locale.ROOT,
+                    "decision latency (session step, %d bars x %d rounds, %d cores):%n"
+                            + "  steady:                       p50 %8.1f us  p99 %8.1f us%n"
+                            + "  while a fit-strategy job runs: p50 %8.1f us  p99 %8.1f us  (fit %s:"
+                            + " %s)%n"
+                            + "  p99 ratio %.2f (target <= 1.5)%n",
+                    stepRows,
+                    stepRounds,
+                    Runtime.getRuntime().availableProcessors(),
+                    steady.stepP50(),
+                    steady.stepP99(),
+                    loaded.stepP50(),
+                    loaded.stepP99(),
+                    ranThrough ? "still running at the end" : "ended before the end",
+                    failed.get() == null
+                                    || failed.get()
+                                            instanceof java.util.concurrent.CancellationException
+                            ? at
+                            : "failed: " + failed.get(),
+                    loaded.stepP99() / steady.stepP99());
+            out.flush();
+        } finally {
+            try (var files = Files.walk(work)) {
+                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
+        return 0;
     }
 
     /** The bundle's load time, its fused decision against today's, and the session step. */

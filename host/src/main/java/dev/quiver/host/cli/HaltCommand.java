@@ -3,6 +3,7 @@ package dev.quiver.host.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -18,12 +19,7 @@ final class HaltCommand {
 
     /** What both commands take: the service, who and why. */
     abstract static class Switch implements Callable<Integer> {
-        @Option(
-                names = "--server",
-                paramLabel = "URL",
-                defaultValue = "http://127.0.0.1:8080",
-                description = "The service (default: ${DEFAULT-VALUE}).")
-        String server;
+        @Mixin ServiceClient service;
 
         @Option(
                 names = "--reason",
@@ -44,9 +40,7 @@ final class HaltCommand {
             ObjectNode body = RolloutCommand.JSON.createObjectNode();
             body.put("actor", actor);
             body.put("reason", reason);
-            RolloutCommand client = new RolloutCommand();
-            client.server = server;
-            return client.call(spec, "POST", "/v1/" + spec.name(), body.toString());
+            return service.call(spec, "POST", "/v1/" + spec.name(), body.toString());
         }
     }
 

@@ -1,21 +1,13 @@
 package dev.quiver.host.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.host.rollout.RolloutSpec;
-import java.io.IOException;
-import java.io.PrintWriter;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -41,13 +33,7 @@ final class RolloutCommand implements Runnable {
 
     static final ObjectMapper JSON = new ObjectMapper();
 
-    @Option(
-            names = "--server",
-            paramLabel = "URL",
-            defaultValue = "http://127.0.0.1:8080",
-            scope = picocli.CommandLine.ScopeType.INHERIT,
-            description = "The service (default: ${DEFAULT-VALUE}).")
-    String server;
+    @Mixin ServiceClient service;
 
     @Spec CommandSpec spec;
 
@@ -60,48 +46,7 @@ final class RolloutCommand implements Runnable {
      * Sends a request; prints the JSON answer; exit 0 on 2xx, 2 on 4xx (bad input), 1 otherwise.
      */
     int call(CommandSpec sub, String method, String path, String body) {
-        PrintWriter out = sub.commandLine().getOut();
-        PrintWriter err = sub.commandLine().getErr();
-        String base = server.endsWith("/") ? server.substring(0, server.length() - 1) : server;
-        HttpRequest.Builder b =
-                HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60));
-        b =
-                body == null
-                        ? b.method(method, HttpRequest.BodyPublishers.noBody())
-                        : b.header("Content-Type", "application/json")
-                                .method(method, HttpRequest.BodyPublishers.ofString(body));
-        HttpResponse<String> r;
-        try {
-            r =
-                    HttpClient.newBuilder()
-                            .connectTimeout(Duration.ofSeconds(5))
-                            .build()
-                            .send(b.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            err.printf(
-                    "[Quiver/SERVER_UNREACHABLE] %s %s: %s (is `quiver serve` running there? --server URL)%n",
-                    method, base + path, e.getMessage() == null ? e.toString() : e.getMessage());
-            err.flush();
-            return 1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 1;
-        }
-        String text = r.body();
-        try {
-            JsonNode n = JSON.readTree(text);
-            text = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n);
-        } catch (IOException e) {
-            // not JSON: print as is
-        }
-        if (r.statusCode() / 100 == 2) {
-            out.println(text);
-            out.flush();
-            return 0;
-        }
-        err.printf(Locale.ROOT, "HTTP %d from %s %s%n%s%n", r.statusCode(), method, path, text);
-        err.flush();
-        return r.statusCode() / 100 == 4 ? 2 : 1;
+        return service.call(sub, method, path, body);
     }
 
     static String reasonQuery(String reason) {

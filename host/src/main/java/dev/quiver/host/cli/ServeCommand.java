@@ -302,6 +302,8 @@ final class ServeCommand implements Callable<Integer> {
                 new EvolveParamsJob(
                         () -> PluginRuntime.start(host.pluginsDir(), host.batchConfiguration()),
                         registrar,
+                        HostOptions.trackingUri(trackingUri)
+                                .map(uri -> () -> ModelsCommand.client(trackingUri)),
                         HostOptions.home().resolve("training"));
         // A registered challenger may start a strategy rollout (param "rollout"); the rules decide.
         ChallengerRollout fitThenRollout =

@@ -145,6 +145,38 @@ public final class MlflowClient {
     }
 
     /**
+     * One metric value at a step (a series, e.g. one value per trial).
+     *
+     * @param key metric name
+     * @param value its value, finite
+     * @param step the step, {@code >= 0}
+     */
+    public record Metric(String key, double value, long step) {}
+
+    /**
+     * Logs metric values at their steps, in batches within MLflow's limits.
+     *
+     * @param runId run id
+     * @param metrics the values; non-finite values are left out (MLflow stores no NaN for them)
+     * @param timestampMs metric timestamp, epoch ms
+     */
+    public void logMetrics(String runId, List<Metric> metrics, long timestampMs) {
+        List<Metric> ms = metrics.stream().filter(m -> Double.isFinite(m.value())).toList();
+        for (int i = 0; i < ms.size(); i += MAX_METRICS_PER_BATCH) {
+            ObjectNode body = MlflowHttp.JSON.createObjectNode().put("run_id", runId);
+            ArrayNode arr = body.putArray("metrics");
+            for (Metric m : ms.subList(i, Math.min(ms.size(), i + MAX_METRICS_PER_BATCH))) {
+                arr.addObject()
+                        .put("key", m.key())
+                        .put("value", m.value())
+                        .put("timestamp", timestampMs)
+                        .put("step", m.step());
+            }
+            http.post("runs/log-batch", body);
+        }
+    }
+
+    /**
      * Ends a run.
      *
      * @param runId run id

@@ -161,6 +161,7 @@ public final class StrategyFitter {
             return new Fitted(bundle, report, fit, Optional.empty(), Optional.empty());
         }
         Registration reg = registration.get();
+        stopIfInterrupted("before recording the smoke cases");
         BarData series = request.series();
         StrategySmoke.Window w =
                 StrategySmoke.casesFor(series, bars.size(), bundle.servesFrom(), reg.smokeBars());
@@ -187,6 +188,7 @@ public final class StrategyFitter {
                         + ".."
                         + Instant.ofEpochMilli(bars.startMillis[bars.size() - 1]));
         extra.put("smoke_window", w.window());
+        stopIfInterrupted("before registering");
         BundleRegistrar.Registered r =
                 reg.registrar()
                         .register(
@@ -214,5 +216,18 @@ public final class StrategyFitter {
                 .findFirst()
                 .or(() -> plugins.ensembles().stream().findFirst())
                 .orElseGet(WeightedFusion::new);
+    }
+
+    /**
+     * A cancelled training job interrupts the fitting thread: nothing is registered after it.
+     *
+     * @param where the step not taken, for the message
+     * @throws java.util.concurrent.CancellationException if the current thread is interrupted
+     */
+    private static void stopIfInterrupted(String where) {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new java.util.concurrent.CancellationException(
+                    "strategy fit stopped " + where + ": its thread was interrupted");
+        }
     }
 }

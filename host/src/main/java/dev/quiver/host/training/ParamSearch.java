@@ -5,7 +5,6 @@ import io.jenetics.Optimize;
 import io.jenetics.engine.Codec;
 import io.jenetics.engine.Codecs;
 import io.jenetics.engine.Engine;
-import io.jenetics.engine.EvolutionResult;
 import io.jenetics.util.DoubleRange;
 import io.jenetics.util.RandomRegistry;
 import java.util.ArrayList;
@@ -144,37 +143,45 @@ public final class ParamSearch {
                                     .optimize(Optimize.MAXIMUM)
                                     .executor((Runnable r) -> r.run())
                                     .build();
-                    EvolutionResult<DoubleGene, Double> last =
-                            engine.stream()
-                                    .limit(generations)
-                                    .peek(
-                                            er -> {
-                                                double[] b =
-                                                        snap(
-                                                                ranges,
-                                                                codec.decode(
-                                                                        er.bestPhenotype()
-                                                                                .genotype()));
-                                                double mean =
-                                                        er.population().stream()
-                                                                .mapToDouble(p -> p.fitness())
-                                                                .filter(Double::isFinite)
-                                                                .average()
-                                                                .orElse(Double.NaN);
-                                                Generation g =
-                                                        new Generation(
-                                                                (int) er.generation(),
-                                                                er.bestFitness(),
-                                                                b,
-                                                                mean,
-                                                                seen.size());
-                                                summaries.add(g);
-                                                onGeneration.accept(g);
-                                            })
-                                    .collect(EvolutionResult.toBestEvolutionResult());
-                    double[] best = snap(ranges, codec.decode(last.bestPhenotype().genotype()));
+                    engine.stream()
+                            .limit(generations)
+                            .peek(
+                                    er -> {
+                                        double[] b =
+                                                snap(
+                                                        ranges,
+                                                        codec.decode(
+                                                                er.bestPhenotype().genotype()));
+                                        double mean =
+                                                er.population().stream()
+                                                        .mapToDouble(p -> p.fitness())
+                                                        .filter(Double::isFinite)
+                                                        .average()
+                                                        .orElse(Double.NaN);
+                                        // The best so far: a generation's population may
+                                        // have lost the earlier best (no elitism).
+                                        Generation prev =
+                                                summaries.isEmpty()
+                                                        ? null
+                                                        : summaries.get(summaries.size() - 1);
+                                        boolean kept =
+                                                prev != null && !(er.bestFitness() > prev.best());
+                                        Generation g =
+                                                new Generation(
+                                                        (int) er.generation(),
+                                                        kept ? prev.best() : er.bestFitness(),
+                                                        kept ? prev.bestValues() : b,
+                                                        mean,
+                                                        seen.size());
+                                        summaries.add(g);
+                                        onGeneration.accept(g);
+                                    })
+                            .forEach(er -> {});
+                    // The best so far, as the last generation's summary says (the first found
+                    // among equal figures).
+                    Generation end = summaries.get(summaries.size() - 1);
                     return new Result(
-                            best, last.bestFitness(), seen.size(), List.copyOf(summaries));
+                            end.bestValues(), end.best(), seen.size(), List.copyOf(summaries));
                 });
     }
 

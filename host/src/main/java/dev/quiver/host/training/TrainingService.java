@@ -700,7 +700,9 @@ public final class TrainingService implements AutoCloseable {
                                         + "); not restarted: ask for a new job"));
                 LOG.warn("training job {} interrupted by the shutdown", id);
             } else if (e instanceof JobCancelledException
-                    || (e instanceof InterruptedException && jobs.cancelAsked(id))) {
+                    || ((e instanceof InterruptedException
+                                    || e instanceof java.util.concurrent.CancellationException)
+                            && jobs.cancelAsked(id))) {
                 end(
                         id,
                         TrainingJob.State.CANCELLED,

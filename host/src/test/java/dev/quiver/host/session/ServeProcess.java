@@ -85,6 +85,37 @@ final class ServeProcess implements AutoCloseable {
                 work.resolve(name + "-rollouts").toString());
     }
 
+    /**
+     * What a finished {@code bin/quiver} printed.
+     *
+     * @param exit its exit code
+     * @param out its standard output
+     * @param err its standard error
+     */
+    record Exit(int exit, String out, String err) {}
+
+    /** Runs {@code bin/quiver ARGS} to completion, whatever its exit code. */
+    static Exit runExit(Path work, String name, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(DISTRIBUTION.resolve("bin/quiver").toString());
+        cmd.addAll(List.of(args));
+        Path o = work.resolve(name + ".out");
+        Path e = work.resolve(name + ".err");
+        ProcessBuilder pb =
+                new ProcessBuilder(cmd).redirectOutput(o.toFile()).redirectError(e.toFile());
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        pb.environment().remove("MLFLOW_TRACKING_URI");
+        Process p = pb.start();
+        if (!p.waitFor(15, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new AssertionError("quiver " + args[0] + " did not finish in 15 minutes");
+        }
+        return new Exit(
+                p.exitValue(),
+                Files.readString(o, StandardCharsets.UTF_8),
+                Files.readString(e, StandardCharsets.UTF_8));
+    }
+
     /** Runs {@code bin/quiver ARGS} to completion; fails with its output when it exits non-zero. */
     static String run(Path work, String name, String... args) throws Exception {
         List<String> cmd = new ArrayList<>();

@@ -201,20 +201,29 @@ class ServeTrainJobsIT {
             while (sp500.startMillis[inSpan] <= until) {
                 inSpan++;
             }
-            assertThat(evolved.at("/result/training_span").asText())
+            assertThat(evolved.at("/result/search_span").asText())
                     .endsWith(
                             java.time.Instant.ofEpochMilli(sp500.startMillis[inSpan - 1])
                                     + " ("
                                     + inSpan
                                     + " bars)");
             assertThat(evolved.at("/result/history")).hasSize(2);
+            // Its trials are in the service's MLflow: the parent run, finished.
+            assertThat(
+                            mlflow.getRun(evolved.at("/result/mlflow_run_id").asText())
+                                    .at("/info/status")
+                                    .asText())
+                    .isEqualTo("FINISHED");
             System.out.printf(
-                    "ServeTrainJobsIT: evolve-params job %s s: best %s, Sharpe %.3f (default"
-                            + " stops %.3f)%n",
+                    "ServeTrainJobsIT: evolve-params job %s s: best %s, Sharpe %.3f search /"
+                            + " %.3f held out (champion %.3f / %.3f): %s%n",
                     evolved.at("/result/seconds").asText(),
                     evolved.at("/result/best"),
-                    evolved.at("/result/best_metrics/sharpe").asDouble(),
-                    evolved.at("/result/baseline_metrics/sharpe").asDouble());
+                    evolved.at("/result/best_search/sharpe").asDouble(),
+                    evolved.at("/result/best_held_out/sharpe").asDouble(),
+                    evolved.at("/result/champion/search/sharpe").asDouble(),
+                    evolved.at("/result/champion/held_out/sharpe").asDouble(),
+                    evolved.at("/result/verdict").asText());
 
             // A schedule of a new kind.
             Map<String, Object> schedule = new LinkedHashMap<>();
@@ -222,13 +231,60 @@ class ServeTrainJobsIT {
             schedule.put("kind", "train-source");
             schedule.put("cron", "0 0 3 * * SUN");
             schedule.put("params", Map.of("source", "xgboost", "register", name));
-            ServeProcess.Answer config =
-                    serve.put(
-                            "/v1/training/config",
-                            Map.of("actor", "it", "reason", "it", "schedules", List.of(schedule)));
-            assertThat(config.status()).as(config.toString()).isEqualTo(200);
-            assertThat(config.body().at("/schedules/0/params/aliases/0").asText())
-                    .isEqualTo("challenger");
+            // The CLI: config --set, then config; a bad schedule and an unknown trigger refused
+            // naming their field (exit 2).
+            String server = "http://127.0.0.1:" + serve.port;
+            Path schedules = work.resolve("schedules.json");
+            Files.writeString(schedules, ServeProcess.JSON.writeValueAsString(List.of(schedule)));
+            ServeProcess.run(
+                    work,
+                    "config-set",
+                    "training",
+                    "config",
+                    "--set",
+                    schedules.toString(),
+                    "--reason",
+                    "it",
+                    "--server",
+                    server);
+            JsonNode config =
+                    ServeProcess.JSON.readTree(
+                            ServeProcess.run(
+                                    work, "config", "training", "--server", server, "config"));
+            assertThat(config.at("/schedules/0/name").asText()).isEqualTo("weekly-xgboost");
+            assertThat(config.at("/schedules/0/params/aliases/0").asText()).isEqualTo("challenger");
+            Map<String, Object> badCron = new LinkedHashMap<>(schedule);
+            badCron.put("cron", "every sunday");
+            Files.writeString(
+                    schedules,
+                    ServeProcess.JSON.writeValueAsString(Map.of("schedules", List.of(badCron))));
+            ServeProcess.Exit refused =
+                    ServeProcess.runExit(
+                            work,
+                            "config-bad",
+                            "training",
+                            "config",
+                            "--set",
+                            schedules.toString(),
+                            "--reason",
+                            "it",
+                            "--server",
+                            server);
+            assertThat(refused.exit()).as(refused.toString()).isEqualTo(2);
+            assertThat(refused.err()).contains("\"field\" : \"schedules[0].cron\"");
+            ServeProcess.Exit unknown =
+                    ServeProcess.runExit(
+                            work,
+                            "trigger-unknown",
+                            "training",
+                            "trigger",
+                            "monthly-nothing",
+                            "--reason",
+                            "it",
+                            "--server",
+                            server);
+            assertThat(unknown.exit()).as(unknown.toString()).isEqualTo(2);
+            assertThat(unknown.err()).contains("HTTP 404").contains("\"field\" : \"schedule\"");
 
             // Bad requests name their field.
             assertField(serve, job("train-source", Map.of("source", "traditional")), "source");

@@ -170,9 +170,12 @@ class ServeTrainingIT {
     void aJobKilledWithItsServiceIsFailedAfterTheRestartNeverRunsTwiceAndARunningJobCancels()
             throws Exception {
         String state = "jdbc:sqlite:" + work.resolve("state.db");
+        String uri = LocalMlflow.uri();
         String[] args = {
             "--strategy",
             "none",
+            "--tracking-uri",
+            uri,
             "--state-url",
             state,
             "-D",
@@ -207,8 +210,13 @@ class ServeTrainingIT {
             assertThat(second.stderr())
                     .doesNotContain("training job " + id + " (fit-strategy) started");
 
-            // A running job is cancelled at its next fold.
-            String next = submit(second, job(btc));
+            // A running job asked to register is cancelled within its current source fit (the
+            // walk-forward checks the interrupt before each fit and every 32 bars): cancelled, no
+            // result, nothing registered.
+            String name = "it-cancelled-" + System.nanoTime();
+            Map<String, Object> registering = new LinkedHashMap<>(btc);
+            registering.put("register", name);
+            String next = submit(second, job(registering));
             await(
                     second,
                     next,
@@ -226,6 +234,12 @@ class ServeTrainingIT {
                     (System.nanoTime() - t0) / 1e6);
             assertThat(cancelled.path("state").asText()).isEqualTo("cancelled");
             assertThat(cancelled.path("error").asText()).isEqualTo("cancelled by it: wrong series");
+            assertThat(cancelled.has("result")).as(cancelled.toString()).isFalse();
+            MlflowClient mlflow =
+                    new MlflowClient(new MlflowHttp(uri, MlflowHttp.Settings.defaults()));
+            assertThatThrownBy(() -> mlflow.versionByAlias(name, "challenger"))
+                    .isInstanceOf(MlflowException.class)
+                    .matches(e -> ((MlflowException) e).notFound());
         }
     }
 }

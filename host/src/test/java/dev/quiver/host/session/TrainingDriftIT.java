@@ -166,7 +166,30 @@ class TrainingDriftIT {
             assertThat(refused.status()).as(refused.toString()).isEqualTo(400);
             assertThat(refused.body().path("field").asText()).isEqualTo("triggers[0].threshold");
 
-            JsonNode drift = serve.ok("GET", "/v1/training/drift?bars=" + LIVE, null);
+            // The same through the CLI; a bad bar count is refused naming the field (exit 2).
+            JsonNode drift =
+                    ServeProcess.JSON.readTree(
+                            ServeProcess.run(
+                                    work,
+                                    "drift",
+                                    "training",
+                                    "drift",
+                                    "--bars",
+                                    Integer.toString(LIVE),
+                                    "--server",
+                                    "http://127.0.0.1:" + serve.port));
+            ServeProcess.Exit badBars =
+                    ServeProcess.runExit(
+                            work,
+                            "drift-bad",
+                            "training",
+                            "drift",
+                            "--bars",
+                            "1",
+                            "--server",
+                            "http://127.0.0.1:" + serve.port);
+            assertThat(badBars.exit()).as(badBars.toString()).isEqualTo(2);
+            assertThat(badBars.err()).contains("\"field\" : \"bars\"");
             System.out.println("drift: " + drift);
             double psiSame = drift.at("/sessions/0/features/log_return_1/psi").asDouble();
             double psiShifted = drift.at("/sessions/1/features/log_return_1/psi").asDouble();
