@@ -73,7 +73,7 @@ export function live(main, args) {
     main.append(el("section", { class: "card", "aria-label": "Recent decisions" },
       el("h2", {}, "Recent decisions"),
       el("table", {}, el("thead", {}, el("tr", {},
-        ["Bar (UTC)", "Close", "p_up", "Agreement", `${acting} fraction`, "Ordered", "Reason"].map((h) => el("th", { scope: "col" }, h)))),
+        ["Bar (UTC)", "Close (quote currency)", "p_up (0–1)", "Agreement (0–1)", `${acting} fraction (% of equity)`, "Ordered", "Reason"].map((h) => el("th", { scope: "col" }, h)))),
       recentBody)));
 
     // Chart data, columnar (uPlot): time, close, orders | time, p_up, sources... The history's
@@ -166,14 +166,14 @@ function drawLatest(where, d, acting) {
       figure("confidence", "confidence", d.fused.confidence, num(d.fused.confidence, 3)),
       figure("agreement", "agreement", d.fused.agreement, num(d.fused.agreement, 3)),
       figure("fusion", "fusion", d.fused.fusion, d.fused.fusion)));
-    where.append(el("h2", {}, "Sources"), table(["Source", "num:p_up", "num:Weight"],
+    where.append(el("h2", {}, "Sources"), table(["Source", "num:p_up (0–1)", "num:Weight (0–1)"],
       d.fused.contributions.map((c) => el("tr", {}, el("td", {}, c.source),
         el("td", { class: "num" }, num(c.p_up, 3)), el("td", { class: "num" }, num(c.weight, 3))))));
   } else {
     where.append(el("p", { class: "muted" }, `No signal: ${d.no_signal}`));
   }
   where.append(el("h2", {}, "Policies"), table(
-    ["Policy", "num:Fraction", "num:p (Kelly)", "num:b (payoff)", "num:Volatility", "num:Cap", "Reason"],
+    ["Policy", "num:Fraction (% of equity)", "num:p (Kelly, 0–1)", "num:b (payoff ratio, ×)", "num:Volatility (% per bar)", "num:Cap (% of equity)", "Reason"],
     Object.entries(d.decisions).map(([name, p]) => el("tr", { dataset: { policy: name } },
       el("td", {}, name, p.acting ? el("span", { class: "badge ok" }, " acting") : null),
       el("td", { class: "num" }, pct(p.fraction)),

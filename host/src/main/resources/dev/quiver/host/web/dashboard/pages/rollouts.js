@@ -118,7 +118,7 @@ function card(r, seriesSection) {
   return el("section", { class: "card", dataset: { rollout: r.id }, "aria-label": `Rollout ${r.id}` },
     el("h2", {}, `${r.id} `, el("span", { class: `badge ${terminal ? "" : "warn"}`, "data-stage": r.stage }, r.stage)),
     el("p", { class: "muted" }, `Since ${utc(s.since)}; ${spec.mode ? `mode ${spec.mode}; ` : ""}metric ${(spec.rules && spec.rules.metric) || "—"}.`),
-    table(["Variant", "num:Samples", "num:Log-loss", "num:Brier", "num:Hit rate", "num:P&L", "num:P&L per bar"],
+    table(["Variant", "num:Samples (outcomes)", "num:Log-loss (nats)", "num:Brier (0–1)", "num:Hit rate", "num:P&L (per unit notional)", "num:P&L per bar (per unit notional)"],
       Object.entries(figures).filter(([, f]) => f).map(([role, f]) => el("tr", {},
         el("td", {}, role), el("td", { class: "num" }, f.n), el("td", { class: "num" }, num(f.logLoss ?? f.log_loss, 4)),
         el("td", { class: "num" }, num(f.brier, 4)), el("td", { class: "num" }, f.hitRate ?? f.hit_rate ? `${num(100 * (f.hitRate ?? f.hit_rate), 1)} %` : "—"),
