@@ -53,10 +53,10 @@ export function rollouts(main) {
 }
 
 const METRIC = {
-  log_loss: { column: "log_loss", label: "log-loss (mean since start, nats; lower is better)" },
-  brier: { column: "brier", label: "Brier score (mean since start, 0–1; lower is better)" },
-  hit_rate: { column: "hit_rate", label: "hit rate (since start, %)", scale: 100 },
-  pnl: { column: "pnl_per_bar", label: "P&L per bar (mean since start, per unit notional)" },
+  log_loss: { column: "log_loss", label: "log-loss (nats)", note: "log-loss: mean since the start, nats, lower is better" },
+  brier: { column: "brier", label: "Brier (0–1)", note: "Brier score: mean since the start, 0–1, lower is better" },
+  hit_rate: { column: "hit_rate", label: "hit rate (%)", note: "hit rate: share of directions called since the start, %", scale: 100 },
+  pnl: { column: "pnl_per_bar", label: "P&L per bar", note: "P&L per bar: mean since the start, per unit notional" },
 };
 const ROLES = [
   { role: "champion", stroke: "#1f5fbf" },
@@ -73,7 +73,8 @@ function seriesCard(cards, r) {
   const note = el("p", { class: "muted" }, "No outcome scored yet.");
   const section = el("section", { class: "series", "aria-label": `Figures over time of rollout ${r.id}` },
     el("h3", {}, "Figures over the scored bars (each point: the figures since the start, after that outcome bar)"),
-    note, el("div", { class: "grid" }, metricDiv, pnlDiv));
+    note, el("div", { class: "grid" }, metricDiv, pnlDiv),
+    el("p", { class: "legend-note" }, `Left: ${metric.note}. Right: cumulative cost-adjusted P&L since the start, per unit notional. Served: the variant that acted on each bar (dashed).`));
   let charts = null;
   let shown = null;
   const update = (s) => {
@@ -94,7 +95,7 @@ function seriesCard(cards, r) {
       const lines = ROLES.map((x) => ({ label: x.role, stroke: x.stroke, width: x.role === "served" ? 1 : 2, dash: x.dash }));
       charts = [
         chart(metricDiv, null, lines, metricData, { yLabel: metric.label, xLabel: "outcome bar (UTC)", height: 220 }),
-        chart(pnlDiv, null, lines, pnlData, { yLabel: "cumulative P&L (per unit notional)", xLabel: "outcome bar (UTC)", height: 220 }),
+        chart(pnlDiv, null, lines, pnlData, { yLabel: "cumulative P&L", xLabel: "outcome bar (UTC)", height: 220 }),
       ];
     } else {
       charts[0].setData(metricData);
