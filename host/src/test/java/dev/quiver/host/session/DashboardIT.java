@@ -41,8 +41,13 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * {@code GET /v1/accounts/{id}}; promote on the Rollouts page, through its confirm dialog with who
  * and why, moves the stage and the audit trail holds both; the fit's walk-forward report is listed
  * on Reports and opens; a training schedule set over the API shows on Training with its next run,
- * and a training job shows on the page's tick and is cancelled through its confirm dialog.
- * Screenshots of every page go to {@code target/dashboard/}. Timings are printed, never asserted.
+ * and a training job shows on the page's tick and is cancelled through its confirm dialog. The
+ * rollout runs over the last {@value #ROLLOUT_BARS} stepped bars: its figures over time ({@code GET
+ * /v1/rollouts/{id}/series}) end at its current figures and the Rollouts page draws them. Every
+ * page passes axe-core's label, name, ARIA and keyboard rules, a Tab pass reaches each of its
+ * controls, and every time it shows has its zone ({@link #audit}). Screenshots of every page go to
+ * {@code target/dashboard/}. Timings (the Live page's first load split by the Performance API, the
+ * pushed decision's paint delay) are printed, never asserted.
  *
  * <p>Without {@code /usr/bin/chromium} and {@code /usr/bin/chromedriver} it fails (never skips):
  * {@code .ci/run} installs them ({@code apt-get install chromium chromium-driver}).
