@@ -55,6 +55,15 @@ public final class RolloutController {
     private final Map<String, double[]> positions = new HashMap<>();
     private final List<Transition> transitions = new ArrayList<>();
 
+    /** Whether scored outcomes are kept as series points for the store ({@link #keepSeries}). */
+    private boolean keepSeries;
+
+    /** Points scored and not saved yet, oldest first. */
+    private final List<SeriesPoint> unsavedSeries = new ArrayList<>();
+
+    /** The latest outcome bar scored by this controller, or null before the first. */
+    private Instant seriesBar;
+
     private RolloutController(RolloutSpec spec, Instant now) {
         this.spec = spec;
         this.created = millis(now);
@@ -321,6 +330,9 @@ public final class RolloutController {
         if (actedOutput != null) {
             served = served.plus(actedOutput.probabilityUp(), up, pnl.get(actedRole));
         }
+        if (keepSeries) {
+            point(outcomeBar);
+        }
         if (p.stageIndex() != stageIndex) {
             return List.of(); // made in an earlier stage: counts in the totals, not in this stage's
             // test
@@ -330,6 +342,58 @@ public final class RolloutController {
             stagePaired = stagePaired.plus(loss.get(Role.CHALLENGER) - loss.get(Role.CHAMPION));
         }
         return applyRules(now);
+    }
+
+    /** Keeps the figures as they stand now as the point of {@code outcomeBar} (or a later one). */
+    private void point(Instant outcomeBar) {
+        if (seriesBar == null || outcomeBar.isAfter(seriesBar)) {
+            seriesBar = outcomeBar;
+        }
+        Map<String, VariantTotals> t = new LinkedHashMap<>();
+        for (Role r : Role.values()) {
+            t.put(r.id(), totals.get(r));
+        }
+        SeriesPoint now = new SeriesPoint(seriesBar, stage.id(), t, served);
+        int last = unsavedSeries.size() - 1;
+        if (last >= 0 && unsavedSeries.get(last).bar().equals(seriesBar)) {
+            unsavedSeries.set(last, now);
+        } else {
+            unsavedSeries.add(now);
+        }
+    }
+
+    /**
+     * From now on, every scored outcome leaves a point of the figures over time ({@link
+     * #unsavedSeries}), one per outcome bar, until the store has it ({@link #seriesSaved}). The
+     * {@link RolloutManager} turns this on; a backtest that stores nothing leaves it off.
+     */
+    public synchronized void keepSeries() {
+        keepSeries = true;
+    }
+
+    /**
+     * The points scored and not saved yet.
+     *
+     * @return oldest first; empty when none (or the series is not kept)
+     */
+    public synchronized List<SeriesPoint> unsavedSeries() {
+        return List.copyOf(unsavedSeries);
+    }
+
+    /**
+     * Drops the points a save stored: those of {@code saved} still at the head of the unsaved ones,
+     * the same objects (a point replaced since, by more outcomes of its bar, stays).
+     *
+     * @param saved what {@link #unsavedSeries} returned before the save
+     */
+    public synchronized void seriesSaved(List<SeriesPoint> saved) {
+        int k = 0;
+        while (k < saved.size()
+                && k < unsavedSeries.size()
+                && unsavedSeries.get(k) == saved.get(k)) {
+            k++;
+        }
+        unsavedSeries.subList(0, k).clear();
     }
 
     private double loss(VariantOutput o, boolean up, double pnl) {

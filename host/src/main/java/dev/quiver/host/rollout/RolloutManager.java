@@ -110,6 +110,7 @@ public final class RolloutManager implements AutoCloseable {
         RolloutManager m = new RolloutManager(store, registry, clock);
         for (RolloutSnapshot s : store.loadAll()) {
             RolloutController c = RolloutController.restore(s);
+            c.keepSeries();
             m.rollouts.put(c.id(), c);
         }
         return m;
@@ -178,6 +179,7 @@ public final class RolloutManager implements AutoCloseable {
                 .put("actor", actor)
                 .put("reason", reason);
         line.set("spec", spec.toJson());
+        c.keepSeries();
         synchronized (saveLock) {
             store.save(c.snapshot(), List.of(line));
         }
@@ -385,8 +387,10 @@ public final class RolloutManager implements AutoCloseable {
                 line.setAll((ObjectNode) RolloutStore.JSON.valueToTree(t));
                 lines.add(line);
             }
+            List<SeriesPoint> points = c.unsavedSeries();
             try {
-                store.save(c.snapshot(), lines);
+                store.save(c.snapshot(), lines, points);
+                c.seriesSaved(points);
             } catch (RuntimeException e) {
                 if (!all.isEmpty()) {
                     owed.put(c.id(), all);

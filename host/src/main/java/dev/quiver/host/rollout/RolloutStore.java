@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.quiver.host.store.MomentsRow;
 import dev.quiver.host.store.RolloutEventRow;
 import dev.quiver.host.store.RolloutFiguresRow;
+import dev.quiver.host.store.RolloutPointRow;
 import dev.quiver.host.store.RolloutRow;
 import dev.quiver.host.store.RolloutTransitionRow;
 import dev.quiver.host.store.StateOperations;
@@ -111,10 +112,34 @@ public final class RolloutStore {
      * @throws IllegalArgumentException if an event lacks a field
      */
     public void save(RolloutSnapshot snapshot, List<?> auditEvents) {
-        RolloutRow row = toRow(snapshot, System.currentTimeMillis());
+        save(snapshot, auditEvents, List.of());
+    }
+
+    /**
+     * Saves a rollout's state, appends audit events and records points of its figures over time
+     * (table {@code rollout_series}), all in one transaction.
+     *
+     * @param snapshot the state
+     * @param auditEvents as {@link #save(RolloutSnapshot, List)} takes them
+     * @param points points scored since the last save ({@link RolloutController#unsavedSeries}),
+     *     oldest first
+     * @throws dev.quiver.host.store.StoreException if it cannot be stored (nothing of it is)
+     * @throws IllegalArgumentException if an event lacks a field
+     */
+    public void save(RolloutSnapshot snapshot, List<?> auditEvents, List<SeriesPoint> points) {
+        long now = System.currentTimeMillis();
+        RolloutRow row = toRow(snapshot, now);
         List<RolloutEventRow> events = new ArrayList<>();
         for (Object e : auditEvents) {
             events.add(eventRow(e));
+        }
+        List<RolloutPointRow> rows = new ArrayList<>();
+        for (SeriesPoint p : points) {
+            long bar = p.bar().toEpochMilli();
+            for (Role r : Role.values()) {
+                rows.add(point(bar, now, p.stage(), r.id(), p.totals().get(r.id())));
+            }
+            rows.add(point(bar, now, p.stage(), RolloutFiguresRow.SERVED, p.served()));
         }
         store.inTransaction(
                 tx -> {
@@ -122,8 +147,38 @@ public final class RolloutStore {
                     for (RolloutEventRow e : events) {
                         tx.appendRolloutEvent(e);
                     }
+                    tx.recordRolloutPoints(row.id(), rows);
                     return null;
                 });
+    }
+
+    private static RolloutPointRow point(
+            long bar, long now, String stage, String role, VariantTotals t) {
+        VariantTotals v = t == null ? VariantTotals.EMPTY : t;
+        return new RolloutPointRow(
+                bar,
+                now,
+                stage,
+                role,
+                v.n(),
+                v.nProbability(),
+                v.logLossSum(),
+                v.brierSum(),
+                v.hits(),
+                v.pnlSum());
+    }
+
+    /**
+     * A rollout's figures over time, as committed (the points of the last {@link
+     * RolloutManager#FLUSH_MILLIS} ms may not be yet).
+     *
+     * @param id the rollout
+     * @param bars the most outcome bars wanted (the newest), {@code >= 1}
+     * @return per outcome bar and role the running sums, by bar then role; empty when none
+     * @throws IllegalArgumentException if {@code bars < 1}
+     */
+    public List<RolloutPointRow> series(String id, int bars) {
+        return store.rolloutSeries(id, bars);
     }
 
     /**

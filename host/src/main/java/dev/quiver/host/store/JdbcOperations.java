@@ -809,6 +809,30 @@ final class JdbcOperations implements StateOperations {
     }
 
     @Override
+    public void recordRolloutPoints(String rolloutId, List<RolloutPointRow> points) {
+        Objects.requireNonNull(rolloutId, "rolloutId");
+        Objects.requireNonNull(points, "points");
+        String op = "recordRolloutPoints(" + rolloutId + ")";
+        sql(
+                op,
+                () -> {
+                    RolloutSql.recordPoints(connection, op, rolloutId, points);
+                    return null;
+                });
+    }
+
+    @Override
+    public List<RolloutPointRow> rolloutSeries(String rolloutId, int bars) {
+        Objects.requireNonNull(rolloutId, "rolloutId");
+        if (bars < 1) {
+            throw new IllegalArgumentException("bars must be >= 1 (value: " + bars + ")");
+        }
+        return sql(
+                "rolloutSeries(" + rolloutId + ")",
+                () -> RolloutSql.series(connection, rolloutId, bars));
+    }
+
+    @Override
     public Optional<AliasMoveRow> observeAlias(
             String model, String alias, String version, long observedMs) {
         Checks.text("observeAlias", "model", model);

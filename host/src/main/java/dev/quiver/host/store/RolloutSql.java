@@ -359,6 +359,103 @@ final class RolloutSql {
         return out;
     }
 
+    // ---- rollout series (schema 7)
+
+    private static final String POINT_COLUMNS =
+            "bar_ms, time_ms, stage, role, n, n_probability, log_loss_sum, brier_sum, hits,"
+                    + " pnl_sum";
+
+    static void recordPoints(
+            Connection c, String op, String rolloutId, List<RolloutPointRow> points)
+            throws SQLException {
+        if (points.isEmpty()) {
+            return;
+        }
+        long last = Long.MIN_VALUE;
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "SELECT (SELECT 1 FROM rollouts WHERE id = ?), (SELECT MAX(bar_ms) FROM"
+                                + " rollout_series WHERE rollout_id = ?)")) {
+            ps.setString(1, rolloutId);
+            ps.setString(2, rolloutId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                rs.getInt(1);
+                if (rs.wasNull()) {
+                    throw new StoreException(
+                            op,
+                            "no rollout '" + rolloutId + "': save it first (saveRollout)",
+                            null);
+                }
+                long max = rs.getLong(2);
+                if (!rs.wasNull()) {
+                    last = max;
+                }
+            }
+        }
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "INSERT INTO rollout_series (rollout_id, "
+                                + POINT_COLUMNS
+                                + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT"
+                                + " (rollout_id, bar_ms, role) DO UPDATE SET time_ms ="
+                                + " excluded.time_ms, stage = excluded.stage, n = excluded.n,"
+                                + " n_probability = excluded.n_probability, log_loss_sum ="
+                                + " excluded.log_loss_sum, brier_sum = excluded.brier_sum, hits ="
+                                + " excluded.hits, pnl_sum = excluded.pnl_sum")) {
+            for (RolloutPointRow given : points) {
+                RolloutPointRow p = given.barMs() < last ? given.atBar(last) : given;
+                last = p.barMs();
+                ps.setString(1, rolloutId);
+                ps.setLong(2, p.barMs());
+                ps.setLong(3, p.timeMs());
+                ps.setString(4, p.stage());
+                ps.setString(5, p.role());
+                ps.setLong(6, p.n());
+                ps.setLong(7, p.nProbability());
+                ps.setDouble(8, p.logLossSum());
+                ps.setDouble(9, p.brierSum());
+                ps.setLong(10, p.hits());
+                ps.setDouble(11, p.pnlSum());
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    static List<RolloutPointRow> series(Connection c, String rolloutId, int bars)
+            throws SQLException {
+        List<RolloutPointRow> out = new ArrayList<>();
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "SELECT "
+                                + POINT_COLUMNS
+                                + " FROM rollout_series WHERE rollout_id = ? AND bar_ms >="
+                                + " (SELECT MIN(bar_ms) FROM (SELECT DISTINCT bar_ms FROM"
+                                + " rollout_series WHERE rollout_id = ? ORDER BY bar_ms DESC"
+                                + " LIMIT ?) last_bars) ORDER BY bar_ms, role")) {
+            ps.setString(1, rolloutId);
+            ps.setString(2, rolloutId);
+            ps.setInt(3, bars);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(
+                            new RolloutPointRow(
+                                    rs.getLong(1),
+                                    rs.getLong(2),
+                                    rs.getString(3),
+                                    rs.getString(4),
+                                    rs.getLong(5),
+                                    rs.getLong(6),
+                                    rs.getDouble(7),
+                                    rs.getDouble(8),
+                                    rs.getLong(9),
+                                    rs.getDouble(10)));
+                }
+            }
+        }
+        return out;
+    }
+
     // ---- alias moves
 
     /** Attempts before an alias observed by many writers at once is given up on. */

@@ -250,6 +250,30 @@ public interface StateOperations {
      */
     List<StoredRolloutEvent> rolloutEvents();
 
+    // ---- rollout series (schema 7)
+
+    /**
+     * Records points of a rollout's figures over time (table {@code rollout_series}): each point
+     * replaces a stored one of the same rollout, bar and role. Points are kept monotone in bar
+     * time: a point before the rollout's last stored bar is stored at that bar (a late outcome
+     * folds into the last point).
+     *
+     * @param rolloutId the rollout, which must be stored
+     * @param points in the order they were scored
+     * @throws StoreException if the rollout is not stored
+     */
+    void recordRolloutPoints(String rolloutId, List<RolloutPointRow> points);
+
+    /**
+     * A rollout's figures over time: the points of its last {@code bars} outcome bars.
+     *
+     * @param rolloutId the rollout
+     * @param bars the most outcome bars wanted, {@code >= 1}
+     * @return by bar, then role; empty when none (or no such rollout)
+     * @throws IllegalArgumentException if {@code bars < 1}
+     */
+    List<RolloutPointRow> rolloutSeries(String rolloutId, int bars);
+
     // ---- alias history (schema 2)
 
     /**

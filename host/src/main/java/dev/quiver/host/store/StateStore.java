@@ -432,6 +432,21 @@ public final class StateStore implements StateOperations, AutoCloseable {
     }
 
     @Override
+    public void recordRolloutPoints(String rolloutId, List<RolloutPointRow> points) {
+        single(
+                "recordRolloutPoints",
+                tx -> {
+                    tx.recordRolloutPoints(rolloutId, points);
+                    return null;
+                });
+    }
+
+    @Override
+    public List<RolloutPointRow> rolloutSeries(String rolloutId, int bars) {
+        return single("rolloutSeries", tx -> tx.rolloutSeries(rolloutId, bars));
+    }
+
+    @Override
     public Optional<AliasMoveRow> observeAlias(
             String model, String alias, String version, long observedMs) {
         return single("observeAlias", tx -> tx.observeAlias(model, alias, version, observedMs));

@@ -124,9 +124,51 @@ final class DashboardRoutes {
         if (format != null && !format.equals("entries") && !format.equals("columns")) {
             throw bad("format", format, "is not one of entries, columns");
         }
-        return "columns".equals(format)
-                ? served.sessions().historyColumns(symbol, limit)
-                : served.sessions().history(symbol, limit);
+        if (!"columns".equals(format)) {
+            return served.sessions().history(symbol, limit);
+        }
+        // The Live page's first load waits for this answer (10,000 bars: 1.75 MB): how long the
+        // columns and their JSON took goes to the browser as Server-Timing (the dashboard's test
+        // prints it), floats are written by Jackson's fast writer (Schubfach), and a client on
+        // this machine gets it uncompressed (gzip costs the server more than it saves on
+        // loopback; any other client still gets it compressed).
+        long started = System.nanoTime();
+        Map<String, Object> columns = served.sessions().historyColumns(symbol, limit);
+        long built = System.nanoTime();
+        byte[] body;
+        try {
+            body = COLUMNS_JSON.writeValueAsBytes(columns);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+        long written = System.nanoTime();
+        if (loopback(ctx)) {
+            ctx.disableCompression();
+        }
+        ctx.header(
+                "Server-Timing",
+                String.format(
+                        Locale.ROOT,
+                        "columns;dur=%.1f;desc=\"columns from the journal\", json;dur=%.1f",
+                        (built - started) / 1e6,
+                        (written - built) / 1e6));
+        ctx.status(200).contentType("application/json").result(body);
+        return null;
+    }
+
+    /** The history's columns as JSON: floats by Jackson's fast writer. */
+    private static final com.fasterxml.jackson.databind.ObjectWriter COLUMNS_JSON =
+            RolloutStore.JSON
+                    .writer()
+                    .with(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER);
+
+    /** Whether the request comes from this machine (a loopback address). */
+    private static boolean loopback(Context ctx) {
+        try {
+            return java.net.InetAddress.getByName(ctx.req().getRemoteAddr()).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
     }
 
     private Map<String, Object> about() {

@@ -161,6 +161,9 @@ public final class QuiverServer implements AutoCloseable {
         app.get(
                 "/v1/rollouts/{id}",
                 ctx -> rolloutCall(ctx, () -> json(ctx, 200, rolloutStatus(rollout(ctx)))));
+        app.get(
+                "/v1/rollouts/{id}/series",
+                ctx -> rolloutCall(ctx, () -> rolloutSeries(ctx, rollout(ctx))));
         app.post(
                 "/v1/rollouts/{id}/promote",
                 ctx -> rolloutCall(ctx, () -> command(ctx, "promote")));
@@ -747,6 +750,42 @@ public final class QuiverServer implements AutoCloseable {
         body.put("transition", t);
         body.put("rollout", rolloutStatus(m.get(id).orElseThrow()));
         json(ctx, 200, body);
+    }
+
+    /**
+     * {@code GET /v1/rollouts/{id}/series?bars=N}: the rollout's per-variant figures over its last
+     * {@code N} outcome bars (default {@value RolloutSeriesAnswer#DEFAULT_BARS}), as committed.
+     */
+    private void rolloutSeries(Context ctx, RolloutController c) {
+        String text = ctx.queryParam("bars");
+        int bars = RolloutSeriesAnswer.DEFAULT_BARS;
+        if (text != null) {
+            try {
+                bars = Integer.parseInt(text);
+            } catch (NumberFormatException e) {
+                bars = 0;
+            }
+            if (bars < 1) {
+                error("bad_request");
+                Map<String, Object> body = new LinkedHashMap<>();
+                body.put("error", "BAD_REQUEST");
+                body.put("field", "bars");
+                body.put(
+                        "message",
+                        "[Quiver/BAD_REQUEST] bars: '"
+                                + text
+                                + "' must be a whole number >= 1 (outcome bars of the series)");
+                json(ctx, 400, body);
+                return;
+            }
+        }
+        json(
+                ctx,
+                200,
+                RolloutSeriesAnswer.of(
+                        c.id(),
+                        c.spec().rules().metric().id(),
+                        live().manager().store().series(c.id(), bars)));
     }
 
     private List<Map<String, Object>> rolloutList() {

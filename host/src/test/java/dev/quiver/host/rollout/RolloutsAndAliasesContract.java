@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.host.registry.AliasHistory;
+import dev.quiver.host.store.RolloutPointRow;
 import dev.quiver.host.store.StateStore;
 import dev.quiver.host.store.StoreConflictException;
 import dev.quiver.host.store.StoreException;
@@ -320,6 +321,107 @@ abstract class RolloutsAndAliasesContract {
             Thread.sleep(50);
         }
         assertThat(reader.loadAll().get(0).pending()).hasSize(1);
+    }
+
+    @Test
+    void theFiguresOverTimeAreOnePointPerOutcomeBarAndGoOnAfterARestart() throws Exception {
+        StateStore db = open();
+        RolloutManager first = manager(db);
+        RolloutController c = first.start(RolloutControllerTest.spec(250));
+        run(first, c, 100, 400);
+        first.save(c);
+        List<RolloutPointRow> rows = first.store().series("lstm-v4", 100_000);
+        // One outcome per bar (one key): bars 101..399, three roles each, in bar order.
+        assertThat(rows).hasSize(3 * 299);
+        for (int k = 0; k < 299; k++) {
+            List<RolloutPointRow> at = rows.subList(3 * k, 3 * k + 3);
+            assertThat(at)
+                    .extracting(RolloutPointRow::barMs)
+                    .containsOnly(btc.startMillis[101 + k]);
+            assertThat(at)
+                    .extracting(RolloutPointRow::role)
+                    .containsExactly("challenger", "champion", "served");
+            assertThat(at.get(1).n()).as("champion's outcomes at point " + k).isEqualTo(k + 1);
+        }
+        // The last point holds the figures the state holds.
+        VariantTotals champion = c.snapshot().totals().get("champion");
+        RolloutPointRow last = rows.get(rows.size() - 2);
+        assertThat(last.logLossSum()).isEqualTo(champion.logLossSum());
+        assertThat(last.pnlSum()).isEqualTo(champion.pnlSum());
+        assertThat(last.hits()).isEqualTo(champion.hits());
+        assertThat(rows.get(rows.size() - 3).brierSum())
+                .isEqualTo(c.snapshot().totals().get("challenger").brierSum());
+        // Each point's stage is the stage it was scored in: the stages in order are the
+        // rollout's, as its transitions moved it (the rules promoted the blended challenger).
+        List<String> stages = new ArrayList<>();
+        for (RolloutPointRow r : rows) {
+            if (stages.isEmpty() || !stages.get(stages.size() - 1).equals(r.stage())) {
+                stages.add(r.stage());
+            }
+        }
+        List<String> expected = new ArrayList<>(List.of("shadow"));
+        c.transitions().forEach(t -> expected.add(t.to()));
+        assertThat(c.transitions()).isNotEmpty();
+        assertThat(stages).isEqualTo(expected);
+        assertThat(first.store().series("lstm-v4", 10))
+                .hasSize(30)
+                .first()
+                .extracting(RolloutPointRow::barMs)
+                .isEqualTo(btc.startMillis[390]);
+        first.close();
+        db.close();
+
+        // After a restart the series goes on from the stored state (the pending forecast of bar
+        // 399 is scored at 400).
+        StateStore db2 = open();
+        RolloutManager second = manager(db2);
+        RolloutController back = second.get("lstm-v4").orElseThrow();
+        run(second, back, 400, 450);
+        second.save(back);
+        List<RolloutPointRow> more = second.store().series("lstm-v4", 100_000);
+        assertThat(more).hasSize(3 * 349);
+        assertThat(more.subList(0, rows.size())).isEqualTo(rows);
+        RolloutPointRow at400 = more.get(3 * 299 + 1);
+        assertThat(at400.barMs()).isEqualTo(btc.startMillis[400]);
+        assertThat(at400.n()).isEqualTo(300);
+
+        // A late outcome of an earlier bar folds into the last point; the series stays monotone.
+        long lastBar = btc.startMillis[449];
+        db2.recordRolloutPoints(
+                "lstm-v4",
+                List.of(
+                        new RolloutPointRow(
+                                btc.startMillis[300], 1L, "full", "served", 999, 0, 0, 0, 0, 0)));
+        List<RolloutPointRow> folded = db2.rolloutSeries("lstm-v4", 1);
+        assertThat(folded).hasSize(3);
+        assertThat(folded).extracting(RolloutPointRow::barMs).containsOnly(lastBar);
+        assertThat(folded.get(2).n()).isEqualTo(999);
+        assertThat(db2.rolloutSeries("lstm-v4", 100_000)).hasSize(3 * 349);
+        assertThatThrownBy(() -> db2.recordRolloutPoints("ghost", List.of(folded.get(0))))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("no rollout 'ghost'");
+        assertThatThrownBy(() -> db2.rolloutSeries("lstm-v4", 0))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("bars must be >= 1");
+
+        // A controller no manager stores (a backtest's) keeps no points.
+        RolloutController bare =
+                RolloutController.start(RolloutControllerTest.spec(250), Instant.EPOCH);
+        bare.record(
+                "BTC-USD",
+                Instant.ofEpochMilli(btc.startMillis[100]),
+                btc.close[100],
+                VariantOutput.forecast(0.6),
+                VariantOutput.forecast(0.7),
+                bare.route("BTC-USD"));
+        bare.resolve(
+                "BTC-USD",
+                Instant.ofEpochMilli(btc.startMillis[100]),
+                Instant.ofEpochMilli(btc.startMillis[101]),
+                btc.close[101],
+                Instant.EPOCH);
+        assertThat(bare.figures(Role.CHAMPION).n()).isEqualTo(1);
+        assertThat(bare.unsavedSeries()).isEmpty();
     }
 
     @Test

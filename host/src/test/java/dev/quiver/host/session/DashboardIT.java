@@ -41,8 +41,13 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * {@code GET /v1/accounts/{id}}; promote on the Rollouts page, through its confirm dialog with who
  * and why, moves the stage and the audit trail holds both; the fit's walk-forward report is listed
  * on Reports and opens; a training schedule set over the API shows on Training with its next run,
- * and a training job shows on the page's tick and is cancelled through its confirm dialog.
- * Screenshots of every page go to {@code target/dashboard/}. Timings are printed, never asserted.
+ * and a training job shows on the page's tick and is cancelled through its confirm dialog. The
+ * rollout runs over the last {@value #ROLLOUT_BARS} stepped bars: its figures over time ({@code GET
+ * /v1/rollouts/{id}/series}) end at its current figures and the Rollouts page draws them. Every
+ * page passes axe-core's label, name, ARIA and keyboard rules, a Tab pass reaches each of its
+ * controls, and every time it shows has its zone ({@link #audit}). Screenshots of every page go to
+ * {@code target/dashboard/}. Timings (the Live page's first load split by the Performance API, the
+ * pushed decision's paint delay) are printed, never asserted.
  *
  * <p>Without {@code /usr/bin/chromium} and {@code /usr/bin/chromedriver} it fails (never skips):
  * {@code .ci/run} installs them ({@code apt-get install chromium chromium-driver}).
@@ -64,6 +69,45 @@ class DashboardIT {
      * load time with the count.
      */
     static final int STEPPED_BARS = Integer.getInteger("quiver.dashboard.historyBars", 3_000);
+
+    /** Of {@link #STEPPED_BARS}, the last ones stepped with the shadow rollout running. */
+    static final int ROLLOUT_BARS = 500;
+
+    /**
+     * Where the Live page's first load went, from the navigation's start, in the browser
+     * (Performance API: navigation and resource timing, and the page's own marks).
+     */
+    static final String LOAD_SPLIT =
+            "const q = window.__quiver, t = q.timing;"
+                    + "const nav = performance.getEntriesByType('navigation')[0];"
+                    + "const res = performance.getEntriesByType('resource');"
+                    + "const path = (r) => new URL(r.name).pathname;"
+                    + "const h = res.find((r) => r.name.includes('/history?'));"
+                    + "const st = res.find((r) => /^\\/v1\\/sessions\\/[^/]+$/.test(path(r)));"
+                    + "const js = res.filter((r) => path(r).endsWith('.js'));"
+                    + "const r0 = (x) => Math.round(x);"
+                    + "return JSON.stringify({bars: t.bars, html_received: r0(nav.responseEnd),"
+                    + " scripts: js.length, scripts_received: r0(Math.max(...js.map((r) =>"
+                    + " r.responseEnd))), page_started: r0(t.page_started),"
+                    + " history_asked: r0(h.startTime),"
+                    + " history_server: r0(h.responseStart - h.requestStart),"
+                    + " history_server_timing: (h.serverTiming || []).map((x) => x.name + ' '"
+                    + " + Math.round(x.duration)).join(', '),"
+                    + " history_download: r0(h.responseEnd - h.responseStart),"
+                    + " history_bytes: h.decodedBodySize, history_wire_bytes: h.encodedBodySize,"
+                    + " history_read_by_page: r0(t.received), history_parse: r0(t.parsed -"
+                    + " t.received), state_answered: st ? r0(st.responseEnd) : null,"
+                    + " charts_draw: r0(t.charts_drawn - t.parsed),"
+                    + " page_ready: r0(q.ready), shown: r0(q.shown)});";
+
+    /** Categories of axe-core rules whose violations fail the test: labels, names, keyboard. */
+    static final List<String> FAILING =
+            List.of(
+                    "cat.keyboard",
+                    "cat.forms",
+                    "cat.name-role-value",
+                    "cat.text-alternatives",
+                    "cat.aria");
 
     /** Bars per request while stepping the history (the service refuses bodies over 1 MB). */
     static final int BARS_PER_REQUEST = 2_000;
@@ -126,16 +170,20 @@ class DashboardIT {
         try (ServeProcess serve = ServeProcess.start(work, "serve", args.toArray(String[]::new))) {
             open(serve);
             long stepping = System.nanoTime();
-            for (int sent = 0; sent < STEPPED_BARS; ) {
-                List<Map<String, Object>> chunk = new ArrayList<>();
-                for (; chunk.size() < BARS_PER_REQUEST && sent < STEPPED_BARS; sent++, next++) {
-                    chunk.add(StrategyParityIT.bar(btc.bar(next)));
-                }
-                serve.ok("POST", "/v1/sessions/" + SYMBOL + "/bars", Map.of("bars", chunk));
-            }
+            next = step(serve, btc, next, STEPPED_BARS - ROLLOUT_BARS);
+            // The rollout runs over the last bars, so its figures over time are real ones.
+            Map<String, Object> spec = new LinkedHashMap<>();
+            spec.put("id", ROLLOUT);
+            spec.put("challenger", Map.of("strategy", challenger.toString()));
+            spec.put("mode", "shadow");
+            spec.put("rules", Map.of("metric", "log_loss", "min_samples", 30, "automatic", false));
+            ServeProcess.Answer rollout = serve.post("/v1/rollouts", spec);
+            assertThat(rollout.status()).as(rollout.toString()).isEqualTo(201);
+            next = step(serve, btc, next, ROLLOUT_BARS);
             System.out.printf(
-                    "DashboardIT: %,d bars stepped over the API in %.1f s%n",
-                    STEPPED_BARS, (System.nanoTime() - stepping) / 1e9);
+                    "DashboardIT: %,d bars stepped over the API in %.1f s (the last %,d with a"
+                            + " shadow rollout)%n",
+                    STEPPED_BARS, (System.nanoTime() - stepping) / 1e9, ROLLOUT_BARS);
             // The columns the Live page draws hold the whole history, index by index the entries.
             JsonNode columns =
                     serve.ok(
@@ -167,14 +215,6 @@ class DashboardIT {
             System.out.printf(
                     "DashboardIT: history of %,d bars: %,d bytes as columns, %,d as entries%n",
                     STEPPED_BARS, columns.toString().length(), entries.toString().length());
-            Map<String, Object> spec = new LinkedHashMap<>();
-            spec.put("id", ROLLOUT);
-            spec.put("challenger", Map.of("strategy", challenger.toString()));
-            spec.put("mode", "shadow");
-            spec.put("rules", Map.of("metric", "log_loss", "min_samples", 30, "automatic", false));
-            ServeProcess.Answer rollout = serve.post("/v1/rollouts", spec);
-            assertThat(rollout.status()).as(rollout.toString()).isEqualTo(201);
-
             Files.createDirectories(SCREENSHOTS);
             WebDriver driver = browser();
             try {
@@ -203,12 +243,15 @@ class DashboardIT {
                         STEPPED_BARS,
                         ((Number) drawn).longValue(),
                         (System.nanoTime() - loadStart) / 1_000_000);
+                wait.until(
+                        d ->
+                                ((JavascriptExecutor) d)
+                                                .executeScript("return window.__quiver.shown")
+                                        != null);
                 System.out.printf(
-                        "DashboardIT: Live page's first load: %s (history_ms: the history asked"
-                                + " for until its JSON was parsed; charts_ms: both charts set up"
-                                + " and drawn)%n",
-                        ((JavascriptExecutor) driver)
-                                .executeScript("return JSON.stringify(window.__quiver.timing)"));
+                        "DashboardIT: Live page's first load, from the navigation's start (ms,"
+                                + " browser clock, Performance API): %s%n",
+                        ((JavascriptExecutor) driver).executeScript(LOAD_SPLIT));
                 assertPainted(driver, "#price-chart canvas");
                 assertPainted(driver, "#pup-chart canvas");
                 wait.until(d -> "live".equals(d.findElement(By.id("stream")).getText()));
@@ -241,6 +284,7 @@ class DashboardIT {
                 wait.until(
                         d -> !d.findElements(By.cssSelector("#breakers [data-breaker]")).isEmpty());
                 shot(driver, "live");
+                audit(driver, "live");
 
                 // Account: the figures are GET /v1/accounts/{id}'s.
                 driver.get(base + "#/account/" + ACCOUNT);
@@ -266,6 +310,7 @@ class DashboardIT {
                 assertPainted(driver, "#equity-chart canvas");
                 assertPainted(driver, "#daily-pnl-chart canvas");
                 shot(driver, "account");
+                audit(driver, "account");
 
                 // Rollouts: promote through the confirm dialog; the stage moves, the audit says
                 // who and why.
@@ -275,6 +320,35 @@ class DashboardIT {
                                 "button[data-action='promote'][data-rollout='" + ROLLOUT + "']");
                 wait.until(d -> !d.findElements(promote).isEmpty());
                 assertThat(stage(driver)).isEqualTo("shadow");
+                // Its figures over time: the points the API answers, drawn once committed.
+                long savedBy = System.nanoTime() + WAIT.toNanos();
+                while (!serve.ok("GET", "/v1/rollouts/" + ROLLOUT, null).path("saved").asBoolean()
+                        && System.nanoTime() < savedBy) {
+                    Thread.sleep(100);
+                }
+                JsonNode series = serve.ok("GET", "/v1/rollouts/" + ROLLOUT + "/series", null);
+                JsonNode figures = serve.ok("GET", "/v1/rollouts/" + ROLLOUT, null);
+                int points = series.get("count").asInt();
+                System.out.printf(
+                        "DashboardIT: rollout %s: %d points of figures over time, champion n"
+                                + " %d%n",
+                        ROLLOUT, points, figures.at("/figures/champion/n").asLong());
+                assertThat(points).isGreaterThan(ROLLOUT_BARS / 2);
+                assertThat(series.at("/variants/champion/n").get(points - 1).asLong())
+                        .isEqualTo(figures.at("/figures/champion/n").asLong());
+                assertThat(series.at("/variants/challenger/log_loss").get(points - 1).asDouble())
+                        .isEqualTo(figures.at("/figures/challenger/log_loss").asDouble());
+                By metricChart =
+                        By.cssSelector(
+                                "[data-series='metric'][data-rollout='"
+                                        + ROLLOUT
+                                        + "'][data-points='"
+                                        + points
+                                        + "']");
+                wait.until(d -> !d.findElements(metricChart).isEmpty());
+                assertPainted(
+                        driver, "[data-series='metric'][data-rollout='" + ROLLOUT + "'] canvas");
+                assertPainted(driver, "[data-series='pnl'][data-rollout='" + ROLLOUT + "'] canvas");
                 wait.until(
                         d -> {
                             d.findElement(promote).click();
@@ -302,11 +376,13 @@ class DashboardIT {
                 assertThat(driver.findElement(By.cssSelector("tr.transition .actor")).getText())
                         .isEqualTo("it-operator");
                 shot(driver, "rollouts");
+                audit(driver, "rollouts");
 
                 // Models, Plugins, Reports, Training load; Reports lists the fit's report.
                 driver.get(base + "#/models");
                 wait.until(d -> !d.findElements(By.id("provenance")).isEmpty());
                 shot(driver, "models");
+                audit(driver, "models");
                 driver.get(base + "#/plugins");
                 wait.until(d -> !d.findElements(By.cssSelector("[data-plugin]")).isEmpty());
                 // A plugin dropped into the folder shows up without a reload: the template the
@@ -336,10 +412,12 @@ class DashboardIT {
                         .isEqualTo("plugins");
                 assertThat(driver.findElement(droppedRow).getText()).contains("1.0.0", "momentum");
                 shot(driver, "plugins");
+                audit(driver, "plugins");
                 driver.get(base + "#/reports");
                 By report = By.cssSelector("[data-report='" + REPORT + "'] a");
                 wait.until(d -> !d.findElements(report).isEmpty());
                 shot(driver, "reports");
+                audit(driver, "reports");
                 String href = driver.findElement(report).getDomProperty("href");
                 driver.get(href);
                 wait.until(d -> d.getPageSource().contains("<h"));
@@ -433,6 +511,7 @@ class DashboardIT {
                         "DashboardIT: training job shown and cancelled through the page in %d ms%n",
                         (System.nanoTime() - trainingStart) / 1_000_000);
                 shot(driver, "training");
+                audit(driver, "training");
 
                 List<String> errors = new ArrayList<>();
                 for (LogEntry e : driver.manage().logs().get(LogType.BROWSER)) {
@@ -449,6 +528,142 @@ class DashboardIT {
                     (System.nanoTime() - started) / 1e9);
         }
         System.out.printf("DashboardIT: took %.1f s in all%n", (System.nanoTime() - started) / 1e9);
+    }
+
+    private static int step(ServeProcess serve, BarData btc, int next, int bars) throws Exception {
+        for (int sent = 0; sent < bars; ) {
+            List<Map<String, Object>> chunk = new ArrayList<>();
+            for (; chunk.size() < BARS_PER_REQUEST && sent < bars; sent++, next++) {
+                chunk.add(StrategyParityIT.bar(btc.bar(next)));
+            }
+            serve.ok("POST", "/v1/sessions/" + SYMBOL + "/bars", Map.of("bars", chunk));
+        }
+        return next;
+    }
+
+    /** axe-core's script, as Deque's selenium jar bundles it (on the test class path). */
+    private static String axe() throws java.io.IOException {
+        try (java.io.InputStream in =
+                DashboardIT.class.getClassLoader().getResourceAsStream("axe.min.js")) {
+            assertThat(in).as("axe.min.js (com.deque.html.axe-core:selenium)").isNotNull();
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
+     * The page as it stands, checked three ways: axe-core run in the page (violations of its label,
+     * name, ARIA and keyboard rules fail; the others are printed), every visible control reached by
+     * the Tab key in one pass from the top (real key presses through the driver), and every time
+     * shown with its zone (a date-time in the text is followed by "UTC" or ends in "Z"; JSON in
+     * {@code pre}/{@code code} aside).
+     */
+    private void audit(WebDriver driver, String page) throws Exception {
+        long started = System.nanoTime();
+        JavascriptExecutor js = (JavascriptExecutor) driver;
+        if (!Boolean.TRUE.equals(js.executeScript("return typeof window.axe === 'object'"))) {
+            js.executeScript(axe());
+        }
+        String out =
+                (String)
+                        js.executeAsyncScript(
+                                "const done = arguments[arguments.length - 1];"
+                                        + "axe.run(document, {resultTypes: ['violations']})"
+                                        + ".then((r) => done(JSON.stringify({passed:"
+                                        + " r.passes.length, version: r.testEngine.version,"
+                                        + " violations: r.violations.map((v) => ({id: v.id,"
+                                        + " impact: v.impact, tags: v.tags, help: v.help, nodes:"
+                                        + " v.nodes.map((n) => n.target.join(' ') + ' -> ' +"
+                                        + " n.failureSummary)}))})))"
+                                        + ".catch((e) => done(JSON.stringify({error:"
+                                        + " String(e)})));");
+        JsonNode result = ServeProcess.JSON.readTree(out);
+        assertThat(result.path("error").isMissingNode()).as(out).isTrue();
+        List<String> failing = new ArrayList<>();
+        List<String> other = new ArrayList<>();
+        for (JsonNode v : result.get("violations")) {
+            boolean fails = false;
+            for (JsonNode tag : v.get("tags")) {
+                fails |= FAILING.contains(tag.asText());
+            }
+            String line =
+                    v.get("id").asText()
+                            + " ("
+                            + v.get("impact").asText()
+                            + ", "
+                            + v.get("help").asText()
+                            + "): "
+                            + v.get("nodes");
+            (fails ? failing : other).add(line);
+        }
+        // Keyboard: every visible control, in one pass of Tab presses from the top of the page.
+        long controls =
+                (Long)
+                        js.executeScript(
+                                "const sel = 'a[href], button:not([disabled]),"
+                                        + " input:not([type=hidden]):not([disabled]),"
+                                        + " select:not([disabled]), textarea:not([disabled]),"
+                                        + " summary, [tabindex]:not([tabindex=\"-1\"])';"
+                                        + "const els = [...document.querySelectorAll(sel)]"
+                                        + ".filter((e) => e.getClientRects().length > 0"
+                                        + " && !e.closest('dialog:not([open]), [hidden]'));"
+                                        + "els.forEach((e, i) => e.dataset.kb = String(i));"
+                                        + "window.__kb = [];"
+                                        + "if (!window.__kbListening) { window.__kbListening ="
+                                        + " true; document.addEventListener('focusin', (e) =>"
+                                        + " window.__kb.push(e.target.dataset ? e.target.dataset.kb"
+                                        + " || null : null)); }"
+                                        + "if (document.activeElement) document.activeElement.blur();"
+                                        + "window.scrollTo(0, 0);"
+                                        + "return els.length;");
+        org.openqa.selenium.interactions.Actions tabs =
+                new org.openqa.selenium.interactions.Actions(driver);
+        for (long i = 0; i < controls + 2; i++) {
+            tabs.sendKeys(org.openqa.selenium.Keys.TAB);
+        }
+        tabs.perform();
+        @SuppressWarnings("unchecked")
+        List<String> unreached =
+                (List<String>)
+                        js.executeScript(
+                                "const got = new Set(window.__kb);"
+                                        + "return [...document.querySelectorAll('[data-kb]')]"
+                                        + ".filter((e) => !got.has(e.dataset.kb))"
+                                        + ".map((e) => e.outerHTML.slice(0, 160));");
+        // Times with their zone.
+        @SuppressWarnings("unchecked")
+        List<String> zoneless =
+                (List<String>)
+                        js.executeScript(
+                                "const bad = [];"
+                                        + "const w = document.createTreeWalker(document.body,"
+                                        + " NodeFilter.SHOW_TEXT);"
+                                        + "const re = /\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}"
+                                        + "(:\\d{2}(\\.\\d+)?)?(Z)?/g;"
+                                        + "while (w.nextNode()) { const n = w.currentNode;"
+                                        + " if (n.parentElement.closest('pre, code, script,"
+                                        + " style')) continue; const t = n.textContent;"
+                                        + " let m; while ((m = re.exec(t))) { if (m[3]) continue;"
+                                        + " const after = t.slice(m.index + m[0].length);"
+                                        + " if (!after.startsWith(' UTC')) bad.push(t.trim()"
+                                        + ".slice(0, 120)); } }"
+                                        + "return bad;");
+        System.out.printf(
+                "DashboardIT: %s page: axe-core %s, %d rules passed, %d violations failing, %d"
+                        + " others %s; %d controls, %d reached by Tab; %d times without zone"
+                        + " (%d ms)%n",
+                page,
+                result.get("version").asText(),
+                result.get("passed").asInt(),
+                failing.size(),
+                other.size(),
+                other,
+                controls,
+                controls - unreached.size(),
+                zoneless.size(),
+                (System.nanoTime() - started) / 1_000_000);
+        assertThat(failing).as("axe-core label/name/keyboard violations on " + page).isEmpty();
+        assertThat(unreached).as("controls on " + page + " not reached by Tab").isEmpty();
+        assertThat(zoneless).as("times shown without their zone on " + page).isEmpty();
     }
 
     /** The JS page's UTC format: 2026-12-08T02:00:00Z -> "2026-12-08 02:00:00 UTC". */

@@ -911,7 +911,7 @@ abstract class StateStoreContract {
     void theMigrationIsAppliedOnceAndANewerSchemaIsRefused() throws SQLException {
         open().close();
         List<String> first = history();
-        assertThat(first).hasSize(6);
+        assertThat(first).hasSize(7);
         assertThat(first.get(0)).startsWith("1|V1__state_store.sql|true|");
         assertThat(first.get(1)).startsWith("2|V2__rollouts_and_alias_history.sql|true|");
         assertThat(first.get(2)).startsWith("3|V3__session_generations.sql|true|");
@@ -919,6 +919,7 @@ abstract class StateStoreContract {
                 .startsWith("4|dev.quiver.host.store.V4__Rollout_kind_strategy|true|");
         assertThat(first.get(4)).startsWith("5|V5__halt.sql|true|");
         assertThat(first.get(5)).startsWith("6|V6__training_jobs.sql|true|");
+        assertThat(first.get(6)).startsWith("7|V7__rollout_series.sql|true|");
         open().close();
         open().close();
         assertThat(history()).isEqualTo(first);

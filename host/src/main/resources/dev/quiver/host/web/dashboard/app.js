@@ -42,7 +42,11 @@ async function route(ev) {
   }
   // When the page was drawn, ms since the navigation started (the browser test prints it).
   window.__quiver = window.__quiver || { painted: {} };
-  window.__quiver.ready = window.__quiver.ready || performance.now();
+  if (!window.__quiver.ready) {
+    window.__quiver.ready = performance.now();
+    // The frame that shows it: after the next animation frame's paint.
+    requestAnimationFrame(() => setTimeout(() => { window.__quiver.shown = performance.now(); }, 0));
+  }
 }
 
 export function showError(where, e) {

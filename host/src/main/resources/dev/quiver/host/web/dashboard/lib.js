@@ -4,17 +4,26 @@ let about = {};
 export function setAbout(a) { about = a; }
 export function getAbout() { return about; }
 
-/** A JSON call; an error answer throws with the service's message. */
+/** A JSON call; an error answer throws with the service's message (see answer). */
 export async function api(path, options = {}) {
   const headers = Object.assign({ Accept: "application/json" }, options.headers || {});
   const token = document.getElementById("token");
   if (options.method && options.method !== "GET" && token && token.value) {
     headers.Authorization = `Bearer ${token.value}`;
   }
-  const r = await fetch(path, Object.assign({}, options, { headers, credentials: "omit" }));
+  return answer(await fetch(path, Object.assign({}, options, { headers, credentials: "omit" })));
+}
+
+/**
+ * The JSON of a fetched answer; an error answer throws with the service's message. `timing`, when
+ * given, gets `received` (body read) and `parsed` (JSON parsed), performance.now() milliseconds.
+ */
+export async function answer(r, timing) {
   const text = await r.text();
+  if (timing) timing.received = performance.now();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch (e) { body = { message: text }; }
+  if (timing) timing.parsed = performance.now();
   if (!r.ok) {
     const err = new Error(`${r.status} ${(body && (body.message || body.error)) || r.statusText}`);
     err.status = r.status;
@@ -22,6 +31,16 @@ export async function api(path, options = {}) {
     throw err;
   }
   return body;
+}
+
+/**
+ * What index.html asked for before the modules loaded (window.__early: fetch promises of the Live
+ * page's data), taken once: later navigations ask themselves.
+ */
+export function takeEarly() {
+  const e = window.__early || null;
+  window.__early = null;
+  return e;
 }
 
 /** el("td", {class: "num"}, "1.0") */
@@ -120,16 +139,38 @@ export function chart(where, title, series, data, opts = {}) {
     height: opts.height || 240,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
     scales: Object.assign({ x: { time: true } }, opts.scales || {}),
-    axes: [{ label: "time (UTC)" }, { label: opts.yLabel || "", size: 70 }],
-    series: [{ label: "time (UTC)" }].concat(series.map((s) => Object.assign({
+    axes: [{ label: opts.xLabel || "time (UTC)" }, { label: opts.yLabel || "", size: 70 }],
+    series: [{ label: opts.xLabel || "time (UTC)" }].concat(series.map((s) => Object.assign({
       stroke: s.stroke, width: s.width || 1.5, spanGaps: false,
     }, s))),
     legend: { live: true },
   }, data, where);
+  keyboardLegend(u);
   const onResize = () => u.setSize({ width: Math.max(320, where.clientWidth || 600), height: opts.height || 240 });
   window.addEventListener("resize", onResize);
   u.dispose = () => { window.removeEventListener("resize", onResize); u.destroy(); };
   return u;
+}
+
+/**
+ * uPlot's legend entries hide and show their series on a mouse click on the entry's label; each
+ * label is wrapped in a real button (keyboard reachable, Enter and Space click it, aria-pressed
+ * says whether the series shows), whose click reaches uPlot's handler on the label cell.
+ */
+function keyboardLegend(u) {
+  u.root.querySelectorAll(".u-legend tr.u-series").forEach((row, i) => {
+    if (i === 0) return; // the x series: not a toggle
+    const th = row.querySelector("th");
+    if (!th || th.querySelector("button")) return;
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "legend-toggle";
+    b.append(...th.childNodes);
+    b.setAttribute("aria-pressed", String(u.series[i].show !== false));
+    b.setAttribute("aria-label", `Show ${u.series[i].label}`);
+    b.addEventListener("click", () => setTimeout(() => b.setAttribute("aria-pressed", String(u.series[i].show !== false)), 0));
+    th.append(b);
+  });
 }
 
 export function seconds(iso) { return Date.parse(iso) / 1000; }

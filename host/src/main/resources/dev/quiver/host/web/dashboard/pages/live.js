@@ -1,7 +1,7 @@
 // Live: per symbol, the price with each order of the acting policy marked, the fused p_up over time
 // with each source's p_up, the latest decision (contributions, each policy's fraction with its
 // Kelly inputs and reason), breaker states, and the recent decisions. New bars arrive by SSE.
-import { api, chart, color, el, figure, num, pct, seconds, stream, table, throttle, utc } from "../lib.js";
+import { answer, api, chart, color, el, figure, num, pct, seconds, stream, table, takeEarly, throttle, utc } from "../lib.js";
 
 const RECENT = 30;
 /** Bars of history the page draws: all the service keeps per session. */
@@ -9,15 +9,25 @@ const HISTORY = 10000;
 
 export function live(main, args) {
   const disposers = [];
-  const historyOf = (sym) => api(`/v1/sessions/${encodeURIComponent(sym)}/history?limit=${HISTORY}&format=columns`);
+  // Where the first load's time goes (the browser test prints it): performance.now() marks.
+  const timing = {};
+  const historyOf = (sym) => fetch(`/v1/sessions/${encodeURIComponent(sym)}/history?limit=${HISTORY}&format=columns`,
+    { headers: { Accept: "application/json" }, credentials: "omit" });
   const stateOf = (sym) => api(`/v1/sessions/${encodeURIComponent(sym)}`);
   const ready = (async () => {
     // A linked symbol (#/live/BTC): its history and state are asked for with the sessions list,
-    // not after it (a failed guess is dropped and asked again below).
-    const asked = performance.now();
-    const guess = args[0] ? { symbol: args[0], history: historyOf(args[0]), state: stateOf(args[0]) } : null;
+    // not after it (a failed guess is dropped and asked again below). On the first load
+    // index.html asked for them already, before the modules loaded.
+    timing.page_started = performance.now();
+    const early = takeEarly();
+    let guess = null;
+    if (early && early.history && early.symbol === args[0]) {
+      guess = { symbol: early.symbol, history: early.history, state: early.state.then((r) => answer(r)) };
+    } else if (args[0]) {
+      guess = { symbol: args[0], history: historyOf(args[0]), state: stateOf(args[0]) };
+    }
     if (guess) { guess.history.catch(() => {}); guess.state.catch(() => {}); }
-    const list = await api("/v1/sessions");
+    const list = await (early ? early.sessions.then((r) => answer(r)) : api("/v1/sessions"));
     const open = list.sessions.filter((s) => s.state !== "failed_recovery");
     main.append(el("h1", {}, "Live"));
     if (list.halt && list.halt.halted) {
@@ -39,11 +49,10 @@ export function live(main, args) {
 
     // The history (columnar: one array per series, drawn with one setData per chart) and the
     // session's state, asked for together.
-    const early = guess && guess.symbol === symbol;
-    let state = early ? guess.state : stateOf(symbol);
+    const guessed = guess && guess.symbol === symbol;
+    let state = guessed ? guess.state : stateOf(symbol);
     state.catch(() => {}); // awaited below; a failure is shown there, not as an unhandled one
-    const history = await (early ? guess.history : historyOf(symbol));
-    const received = performance.now();
+    const history = await answer(await (guessed ? guess.history : historyOf(symbol)), timing);
     const acting = history.acting_policy;
     const cols = history.columns;
     const sources = Object.keys(cols.sources);
@@ -64,7 +73,7 @@ export function live(main, args) {
     main.append(el("section", { class: "card", "aria-label": "Recent decisions" },
       el("h2", {}, "Recent decisions"),
       el("table", {}, el("thead", {}, el("tr", {},
-        ["Bar (UTC)", "Close", "p_up", "Agreement", `${acting} fraction`, "Ordered", "Reason"].map((h) => el("th", { scope: "col" }, h)))),
+        ["Bar (UTC)", "Close (quote currency)", "p_up (0–1)", "Agreement (0–1)", `${acting} fraction (% of equity)`, "Ordered", "Reason"].map((h) => el("th", { scope: "col" }, h)))),
       recentBody)));
 
     // Chart data, columnar (uPlot): time, close, orders | time, p_up, sources... The history's
@@ -95,13 +104,8 @@ export function live(main, args) {
       ...sources.map((s, i) => ({ label: s, stroke: color(i + 1), width: 1 })),
     ], [xs, pUp, agree, ...per], { yLabel: "p_up, agreement (0–1)", scales: { y: { range: [0, 1] } } });
     disposers.push(() => price.dispose(), () => prob.dispose());
-    // Where the first load's time went (the browser test prints it).
-    window.__quiver = window.__quiver || { painted: {} };
-    window.__quiver.timing = {
-      bars: xs.length,
-      history_ms: Math.round(received - asked),
-      charts_ms: Math.round(performance.now() - received),
-    };
+    timing.charts_drawn = performance.now();
+    timing.bars = xs.length;
 
     const row = (e, fresh) => {
       const a = e.policies[acting] || {};
@@ -123,6 +127,9 @@ export function live(main, args) {
       drawBreakers(breakers, st);
     };
     await drawState();
+    timing.state_drawn = performance.now();
+    window.__quiver = window.__quiver || { painted: {} };
+    window.__quiver.timing = timing;
     const refresh = throttle(() => drawState().catch(() => {}), 500);
 
     const s = stream("live", {
@@ -159,14 +166,14 @@ function drawLatest(where, d, acting) {
       figure("confidence", "confidence", d.fused.confidence, num(d.fused.confidence, 3)),
       figure("agreement", "agreement", d.fused.agreement, num(d.fused.agreement, 3)),
       figure("fusion", "fusion", d.fused.fusion, d.fused.fusion)));
-    where.append(el("h2", {}, "Sources"), table(["Source", "num:p_up", "num:Weight"],
+    where.append(el("h2", {}, "Sources"), table(["Source", "num:p_up (0–1)", "num:Weight (0–1)"],
       d.fused.contributions.map((c) => el("tr", {}, el("td", {}, c.source),
         el("td", { class: "num" }, num(c.p_up, 3)), el("td", { class: "num" }, num(c.weight, 3))))));
   } else {
     where.append(el("p", { class: "muted" }, `No signal: ${d.no_signal}`));
   }
   where.append(el("h2", {}, "Policies"), table(
-    ["Policy", "num:Fraction", "num:p (Kelly)", "num:b (payoff)", "num:Volatility", "num:Cap", "Reason"],
+    ["Policy", "num:Fraction (% of equity)", "num:p (Kelly, 0–1)", "num:b (payoff ratio, ×)", "num:Volatility (% per bar)", "num:Cap (% of equity)", "Reason"],
     Object.entries(d.decisions).map(([name, p]) => el("tr", { dataset: { policy: name } },
       el("td", {}, name, p.acting ? el("span", { class: "badge ok" }, " acting") : null),
       el("td", { class: "num" }, pct(p.fraction)),

@@ -44,7 +44,7 @@ function jobsCard(jobs) {
     el("h2", {}, "Recent jobs"),
     jobs.length === 0
       ? el("p", { class: "muted", id: "no-jobs" }, "No training job yet. Ask for one with POST /v1/training/jobs, or configure a schedule.")
-      : table(["Job", "Kind", "State", "Progress", "Trigger", "Who / why", "Created (UTC)", "Finished (UTC)", "Result or error", ""],
+      : table(["Job", "Kind", "State", "Progress", "Trigger", "Who / why", "Created (UTC)", "Finished (UTC)", "Result or error", "Action"],
         jobs.map(row)));
 }
 
