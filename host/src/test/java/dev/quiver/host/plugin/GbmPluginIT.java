@@ -36,7 +36,7 @@ class GbmPluginIT {
     void gbmSourcesAndStackHaveNoLookAheadAcrossTheWholePipeline() throws IOException {
         for (String zip :
                 List.of(
-                        "ensemble-gbm-1.2.1.zip",
+                        "ensemble-gbm-1.3.0.zip",
                         "prediction-traditional-1.0.0.zip",
                         "sizing-kelly-1.2.2.zip")) {
             Files.copy(DISTRIBUTION.resolve("plugins").resolve(zip), dir.resolve(zip));
