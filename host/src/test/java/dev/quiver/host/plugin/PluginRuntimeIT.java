@@ -40,6 +40,7 @@ class PluginRuntimeIT {
                             "prediction-catboost",
                             "prediction-lstm",
                             "prediction-traditional",
+                            "sizing-adaptive",
                             "sizing-fixed",
                             "sizing-kelly");
             assertThat(runtime.plugins())
@@ -50,11 +51,13 @@ class PluginRuntimeIT {
                             "prediction:catboost",
                             "prediction:lightgbm",
                             "prediction:lstm",
+                            "prediction:random_forest",
                             "prediction:traditional",
                             "prediction:xgboost",
                             "sizing:fixed",
                             "sizing:kelly",
-                            "sizing:kelly_ml");
+                            "sizing:kelly_ml",
+                            "sizing:kelly_ts");
             // Loaded by the plugin's own class loader, not the host's class path.
             assertThat(runtime.sizings())
                     .allSatisfy(
