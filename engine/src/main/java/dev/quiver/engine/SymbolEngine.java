@@ -148,6 +148,29 @@ public final class SymbolEngine {
                                     ? null
                                     : new CircuitBreakers(rules.breakers(), name));
         }
+        resetCalibrations();
+    }
+
+    /**
+     * A new sequence of scored outcomes starts: every policy that recalibrates online forgets what
+     * it saw (another run, another series). One that cannot is flat for the engine's life.
+     */
+    private void resetCalibrations() {
+        for (int p = 0; p < books.length; p++) {
+            books[p].resetFailed = null;
+            if (policies[p] instanceof OnlineCalibration c) {
+                try {
+                    c.reset();
+                } catch (RuntimeException | LinkageError | StackOverflowError e) {
+                    books[p].resetFailed =
+                            "sizing '"
+                                    + books[p].name
+                                    + "' failed to reset its online calibration: "
+                                    + e.getMessage()
+                                    + " -> flat";
+                }
+            }
+        }
     }
 
     /**
@@ -466,6 +489,7 @@ public final class SymbolEngine {
         }
         this.strategy = next;
         this.policies = next.policies().toArray(SizingCapability[]::new);
+        resetCalibrations();
         this.forecasts = sourcesOf(next.sources(), listener);
         this.ensembleName = next.ensemble().descriptor().name();
         this.expiresAtMillis = Long.MAX_VALUE;
@@ -730,6 +754,9 @@ public final class SymbolEngine {
         /** Why this bar's outcome could not be observed (see {@link #observe}); null if it was. */
         String observeFailed;
 
+        /** Why the policy's online calibration could not be reset; null if it was (or has none). */
+        String resetFailed;
+
         final FailureProbe probe = new FailureProbe();
 
         /** Whether any host-side stop is configured (the rules are fixed for the engine's life). */
@@ -862,9 +889,10 @@ public final class SymbolEngine {
                 if (recordedFailure != null) {
                     d = new GuardedDecision(0.0, recordedFailure, true);
                     callFailed = recordedFailure;
-                } else if (observeFailed != null) {
-                    d = new GuardedDecision(0.0, observeFailed, true);
-                    callFailed = observeFailed;
+                } else if (resetFailed != null || observeFailed != null) {
+                    String why = resetFailed != null ? resetFailed : observeFailed;
+                    d = new GuardedDecision(0.0, why, true);
+                    callFailed = why;
                 } else {
                     probe.inner = policy;
                     probe.failed = false;

@@ -416,7 +416,7 @@ class MainJobIT {
     static void copyZips(Path from, Path to) throws IOException {
         try (Stream<Path> zips = Files.list(from)) {
             List<Path> all = zips.filter(p -> p.toString().endsWith(".zip")).toList();
-            assertThat(all).as("plugin zips in " + from).hasSize(7);
+            assertThat(all).as("plugin zips in " + from).hasSize(8);
             for (Path zip : all) {
                 Files.copy(zip, to.resolve(zip.getFileName()));
             }

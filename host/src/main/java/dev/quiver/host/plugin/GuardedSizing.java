@@ -52,6 +52,21 @@ class GuardedSizing implements SizingCapability, Guarded {
             this.calibration = (OnlineCalibration) delegate;
         }
 
+        /** Rare (once per engine): on the plugin's pool in watchdog mode, with the fit deadline. */
+        @Override
+        public void reset() {
+            guardOf()
+                    .call(
+                            descriptor().name(),
+                            "reset",
+                            guardOf().policy().fitDeadline(),
+                            () -> {
+                                calibration.reset();
+                                return Boolean.TRUE;
+                            },
+                            ok -> null);
+        }
+
         @Override
         public void observe(ScoredOutcome outcome) {
             guardOf()

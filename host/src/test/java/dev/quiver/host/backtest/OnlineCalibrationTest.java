@@ -59,6 +59,14 @@ class OnlineCalibrationTest {
             return new SizingDecision(0, "records", Map.of());
         }
 
+        int resets;
+
+        @Override
+        public void reset() {
+            resets++;
+            observed.clear();
+        }
+
         @Override
         public void observe(ScoredOutcome outcome) {
             observed.add(outcome);
@@ -88,6 +96,8 @@ class OnlineCalibrationTest {
                                 List.of(TestCapabilities.fixed(0.5), identity, halving),
                                 new RiskGuard(),
                                 Progress.NONE);
+        // One engine stepped every test bar: reset once, when it was built.
+        assertThat(identity.resets).isEqualTo(1);
         Map<Long, Integer> index = new HashMap<>();
         for (int i = 0; i < bars.size(); i++) {
             index.put(bars.startMillis[i], i);

@@ -23,6 +23,17 @@ import dev.quiver.api.Experimental;
 public interface OnlineCalibration {
 
     /**
+     * Forgets every outcome observed so far. The engine calls it when it starts stepping (a new
+     * engine: a backtest run, a live session, its replay after a restart) and for the policies of a
+     * strategy swapped in, so outcomes of another run or another series never carry over into this
+     * one, however the host reuses instances.
+     *
+     * @throws dev.quiver.api.error.CapabilityException if it cannot; the engine then sizes flat
+     *     with this policy for the engine's life and says why in every reason
+     */
+    void reset();
+
+    /**
      * Takes one realised outcome into the calibration.
      *
      * @param outcome the fused probability of a past bar and its label; bar times increase from

@@ -48,6 +48,16 @@ final class AdaptiveCalibrator {
         this.up = new boolean[window];
     }
 
+    /** Forgets every outcome: back to {@code T = 1}, not ready. */
+    void reset() {
+        size = 0;
+        next = 0;
+        observed = 0;
+        lastBar = null;
+        beta = 1;
+        minConfidence = 1;
+    }
+
     /**
      * Adds an outcome, drops the oldest beyond the window, refits.
      *

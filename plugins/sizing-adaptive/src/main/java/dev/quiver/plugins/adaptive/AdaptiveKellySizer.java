@@ -29,8 +29,9 @@ import org.pf4j.Extension;
  * </ol>
  *
  * <p>State: what it learnt comes from {@link #observe} (the engine, live and in the backtest), not
- * from {@code fit}; a fresh instance (a new session, a restored bundle) starts with an empty window
- * and abstains until it has seen {@code window} outcomes. So it has no fitted state to ship.
+ * from {@code fit}; a new engine (a backtest run, a session, a replay) {@linkplain #reset resets}
+ * it, so it starts with an empty window and abstains until it has seen {@code window} outcomes. So
+ * it has no fitted state to ship.
  *
  * <p>Configuration ({@code sizing-adaptive.KEY}): {@code window} (10..10000, default {@value
  * #DEFAULT_WINDOW}), {@code multiplier} (0, 1], default 0.25, {@code cap} (0, 1], default 1.
@@ -107,6 +108,12 @@ public final class AdaptiveKellySizer implements SizingCapability, OnlineCalibra
     @Override
     public CapabilityDescriptor descriptor() {
         return descriptor;
+    }
+
+    /** Forgets the window (the engine calls it when it starts stepping). */
+    @Override
+    public synchronized void reset() {
+        calibrator.reset();
     }
 
     @Override

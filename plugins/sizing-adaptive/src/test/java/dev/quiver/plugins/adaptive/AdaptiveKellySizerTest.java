@@ -220,6 +220,27 @@ class AdaptiveKellySizerTest implements SizingCapabilityContract {
     }
 
     @Test
+    void resetForgetsTheWindowAndAReplayDecidesAsTheFirstRun() {
+        var sizer = new AdaptiveKellySizer(100, 0.25, 1.0);
+        List<ScoredOutcome> outcomes = miscalibrated(1.7, 150, 8);
+        var first = new ArrayList<SizingDecision>();
+        for (ScoredOutcome o : outcomes) {
+            sizer.observe(o);
+            first.add(sizer.size(Fixtures.sizing(o.probabilityUp(), 1.1, 1.0)));
+        }
+        assertThat(sizer.size(Fixtures.sizing(0.9, 1.1, 1.0)).reason()).doesNotStartWith("calib");
+        sizer.reset();
+        assertThat(sizer.temperature()).isEqualTo(1.0);
+        assertThat(sizer.size(Fixtures.sizing(0.9, 1.1, 1.0)).reason()).startsWith("calibrating");
+        var again = new ArrayList<SizingDecision>();
+        for (ScoredOutcome o : outcomes) {
+            sizer.observe(o); // the same bars again: accepted after the reset
+            again.add(sizer.size(Fixtures.sizing(o.probabilityUp(), 1.1, 1.0)));
+        }
+        assertThat(again).isEqualTo(first);
+    }
+
+    @Test
     void outcomesOutOfOrderAndBadConfigurationAreRefusedByName() {
         var sizer = new AdaptiveKellySizer(100, 0.25, 1.0);
         Instant t = Instant.parse("2021-01-01T00:00:00Z");
