@@ -76,6 +76,7 @@ class MainJobIT {
                         "prediction-catboost",
                         "prediction-lstm",
                         "prediction-traditional",
+                        "sizing-adaptive",
                         "sizing-fixed",
                         "sizing-kelly");
         btcFull = run(BTC);
