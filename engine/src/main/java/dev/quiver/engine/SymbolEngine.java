@@ -7,6 +7,8 @@ import dev.quiver.api.feature.FeatureSchema;
 import dev.quiver.api.market.Bar;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.OnlineCalibration;
+import dev.quiver.api.sizing.ScoredOutcome;
 import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.engine.risk.BreakerEvent;
@@ -38,7 +40,10 @@ import java.util.Map;
  *       position opened from flat gets its stops from the ATR of the decision bar;
  *   <li><b>inside the bar</b> (paper mode): stop-loss, trailing stop, take-profit (a gap through a
  *       level fills at the open, else at the level; the stop is checked first);
- *   <li><b>close</b>: equity marked; the breakers see it;
+ *   <li><b>close</b>: equity marked; the breakers see it; the previous bar's fused signal is scored
+ *       on its own label ({@code close[t] > close[t-1]}) and handed to every policy that
+ *       recalibrates online ({@link OnlineCalibration#observe}), so it only ever sees realised
+ *       outcomes (the breakers' scoring above is of trades, open to open, a different event);
  *   <li><b>decision</b> (when the bar has a feature frame): forecasts, fusion, then per policy the
  *       {@link SizingContext} (the book's equity and drawdown, the cap, {@code atr_pct_14}, the
  *       payoff ratio), the {@link RiskGuard}, the breakers; a target outside the rebalance band (or
@@ -89,6 +94,10 @@ public final class SymbolEngine {
     private double previousOpen = Double.NaN;
     private double lastVolatility = Double.NaN;
     private double lastClose = Double.NaN;
+
+    /** The fused signal of the last stepped bar (null if none), scored at the next bar's close. */
+    private FusedSignal lastSignal;
+
     private CallFailures scripted;
     private CallFailures lastFailures = CallFailures.NONE;
     private String ensembleFailure;
@@ -138,6 +147,29 @@ public final class SymbolEngine {
                             rules.breakers() == null
                                     ? null
                                     : new CircuitBreakers(rules.breakers(), name));
+        }
+        resetCalibrations();
+    }
+
+    /**
+     * A new sequence of scored outcomes starts: every policy that recalibrates online forgets what
+     * it saw (another run, another series). One that cannot is flat for the engine's life.
+     */
+    private void resetCalibrations() {
+        for (int p = 0; p < books.length; p++) {
+            books[p].resetFailed = null;
+            if (policies[p] instanceof OnlineCalibration c) {
+                try {
+                    c.reset();
+                } catch (RuntimeException | LinkageError | StackOverflowError e) {
+                    books[p].resetFailed =
+                            "sizing '"
+                                    + books[p].name
+                                    + "' failed to reset its online calibration: "
+                                    + e.getMessage()
+                                    + " -> flat";
+                }
+            }
         }
     }
 
@@ -247,10 +279,16 @@ public final class SymbolEngine {
             b.atOpen(bar, millis, previousOpen, lastVolatility);
         }
         for (Book b : books) {
+            b.observeFailed = null;
             b.account.mark(close, millis);
             if (b.breakers != null) {
                 b.breakers.observeEquity(millis, b.account.equity());
             }
+        }
+        FusedSignal scored = lastSignal;
+        lastSignal = null;
+        if (scored != null) {
+            observe(new ScoredOutcome(scored.barTime(), scored.probabilityUp(), close > lastClose));
         }
         previousOpen = open;
         lastClose = close;
@@ -302,6 +340,7 @@ public final class SymbolEngine {
         if (frame == null) {
             lastVolatility = Double.NaN;
         }
+        lastSignal = signal;
         boolean expired = millis >= expiresAtMillis;
         if (expired) {
             expiredDecisions++;
@@ -347,6 +386,29 @@ public final class SymbolEngine {
                 signal,
                 noSignal,
                 out.length == 1 ? List.of(out[0]) : List.of(out));
+    }
+
+    /**
+     * Hands a realised outcome to every policy that recalibrates online; one that throws is not
+     * asked to size this bar (flat, its reason names the failure), like a failed sizing call.
+     */
+    private void observe(ScoredOutcome outcome) {
+        for (int p = 0; p < books.length; p++) {
+            if (policies[p] instanceof OnlineCalibration c) {
+                try {
+                    c.observe(outcome);
+                } catch (RuntimeException | LinkageError | StackOverflowError e) {
+                    books[p].observeFailed =
+                            "sizing '"
+                                    + books[p].name
+                                    + "' failed to observe the outcome of bar "
+                                    + outcome.barTime()
+                                    + ": "
+                                    + e.getMessage()
+                                    + " -> flat";
+                }
+            }
+        }
     }
 
     private List<Forecast> recordedSources(
@@ -427,6 +489,7 @@ public final class SymbolEngine {
         }
         this.strategy = next;
         this.policies = next.policies().toArray(SizingCapability[]::new);
+        resetCalibrations();
         this.forecasts = sourcesOf(next.sources(), listener);
         this.ensembleName = next.ensemble().descriptor().name();
         this.expiresAtMillis = Long.MAX_VALUE;
@@ -687,6 +750,13 @@ public final class SymbolEngine {
         double trailDistance = Double.POSITIVE_INFINITY;
         double highest;
         String callFailed;
+
+        /** Why this bar's outcome could not be observed (see {@link #observe}); null if it was. */
+        String observeFailed;
+
+        /** Why the policy's online calibration could not be reset; null if it was (or has none). */
+        String resetFailed;
+
         final FailureProbe probe = new FailureProbe();
 
         /** Whether any host-side stop is configured (the rules are fixed for the engine's life). */
@@ -819,6 +889,10 @@ public final class SymbolEngine {
                 if (recordedFailure != null) {
                     d = new GuardedDecision(0.0, recordedFailure, true);
                     callFailed = recordedFailure;
+                } else if (resetFailed != null || observeFailed != null) {
+                    String why = resetFailed != null ? resetFailed : observeFailed;
+                    d = new GuardedDecision(0.0, why, true);
+                    callFailed = why;
                 } else {
                     probe.inner = policy;
                     probe.failed = false;

@@ -76,6 +76,7 @@ class MainJobIT {
                         "prediction-catboost",
                         "prediction-lstm",
                         "prediction-traditional",
+                        "sizing-adaptive",
                         "sizing-fixed",
                         "sizing-kelly");
         btcFull = run(BTC);
@@ -132,8 +133,8 @@ class MainJobIT {
         assertThat(cut.folds().get(0).testFirst()).isEqualTo(first);
         int k = t - first;
         assertThat(cut.testTimes()).hasSize(k + 1);
-        assertThat(cut.policies()).containsOnlyKeys("fixed", "kelly", "kelly_ml");
-        assertThat(btcFull.policies()).containsOnlyKeys("fixed", "kelly", "kelly_ml");
+        assertThat(cut.policies()).containsOnlyKeys("fixed", "kelly", "kelly_ml", "kelly_ts");
+        assertThat(btcFull.policies()).containsOnlyKeys("fixed", "kelly", "kelly_ml", "kelly_ts");
         List<String> names = new ArrayList<>(btcFull.policies().keySet());
         names.add(WalkForwardBacktest.BUY_AND_HOLD);
         for (String policy : names) {
@@ -216,7 +217,7 @@ class MainJobIT {
         assertThat(all)
                 .extracting(PolicyResult::name)
                 .containsExactlyInAnyOrder(
-                        "fixed", "kelly", "kelly_ml", WalkForwardBacktest.BUY_AND_HOLD);
+                        "fixed", "kelly", "kelly_ml", "kelly_ts", WalkForwardBacktest.BUY_AND_HOLD);
         for (PolicyResult p : all) {
             assertThat(p.trades()).as(p.name() + " trades").isNotEmpty();
             assertThat(p.totalCosts()).as(p.name() + " costs").isPositive();
@@ -262,9 +263,9 @@ class MainJobIT {
         assertThat(root.get("bars").isInt()).isTrue();
         assertThat(root.get("bars").asInt()).isEqualTo(5031);
         assertThat(keys(root.get("policies")))
-                .containsExactly("buy_and_hold", "fixed", "kelly", "kelly_ml");
+                .containsExactly("buy_and_hold", "fixed", "kelly", "kelly_ml", "kelly_ts");
         assertThat(root.get("circuit_breaker_events").isArray()).isTrue();
-        for (String policy : List.of("fixed", "kelly", "kelly_ml", "buy_and_hold")) {
+        for (String policy : List.of("fixed", "kelly", "kelly_ml", "kelly_ts", "buy_and_hold")) {
             assertThat(root.get("policies").get(policy).get("sharpe_ci").size()).isEqualTo(2);
             assertThat(root.get("policies").get(policy).get("max_drawdown_ci").size()).isEqualTo(2);
             JsonNode p = root.get("policies").get(policy);
@@ -282,8 +283,10 @@ class MainJobIT {
                         "analogs",
                         "catboost",
                         "fused",
+                        "fused@kelly_ts",
                         "lightgbm",
                         "lstm",
+                        "random_forest",
                         "traditional",
                         "xgboost");
         for (String source :
@@ -293,8 +296,10 @@ class MainJobIT {
                         "catboost",
                         "xgboost",
                         "lightgbm",
+                        "random_forest",
                         "analogs",
-                        "fused")) {
+                        "fused",
+                        "fused@kelly_ts")) {
             JsonNode f = root.get("forecasts").get(source);
             for (String metric : List.of("log_loss", "brier", "ece", "hit_rate")) {
                 assertNumberOrNull(f, source + "." + metric, metric);
@@ -404,7 +409,7 @@ class MainJobIT {
     static void copyZips(Path from, Path to) throws IOException {
         try (Stream<Path> zips = Files.list(from)) {
             List<Path> all = zips.filter(p -> p.toString().endsWith(".zip")).toList();
-            assertThat(all).as("plugin zips in " + from).hasSize(7);
+            assertThat(all).as("plugin zips in " + from).hasSize(8);
             for (Path zip : all) {
                 Files.copy(zip, to.resolve(zip.getFileName()));
             }

@@ -92,7 +92,7 @@ class MainJobReportsIT {
         assertThat(one).as(dataset + " --threads 1 vs recorded").isEqualTo(recorded);
         assertThat(two).as(dataset + " --threads 2 vs recorded").isEqualTo(recorded);
         // not a comparison of empty reports: every policy traded
-        for (String policy : List.of("fixed", "kelly", "kelly_ml", "buy_and_hold")) {
+        for (String policy : List.of("fixed", "kelly", "kelly_ml", "kelly_ts", "buy_and_hold")) {
             assertThat(one.get("policies").get(policy).get("trades").asInt())
                     .as(dataset + " " + policy + " trades")
                     .isPositive();

@@ -6,6 +6,7 @@ import dev.quiver.api.ensemble.LabeledForecasts;
 import dev.quiver.api.feature.LabeledFrame;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.OnlineCalibration;
 import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.engine.Forecasts;
 import dev.quiver.engine.PolicyStep;
@@ -527,6 +528,16 @@ public final class WalkForwardBacktest {
         }
         forecastMetrics.put(FUSED, loop.fusedScores.result());
         training.put(FUSED, strategy.ensemble().descriptor().name() + ": " + description);
+        for (int c = 0; c < loop.calibrating.length; c++) {
+            String name = policyNames[loop.calibrating[c]];
+            forecastMetrics.put(FUSED + "@" + name, loop.calibratedScores[c].result());
+            training.put(
+                    FUSED + "@" + name,
+                    "the fused probability as sizing '"
+                            + name
+                            + "' recalibrates it online, from the outcomes the engine scored"
+                            + " before each bar only");
+        }
         double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
         String method =
                 String.format(
@@ -789,6 +800,18 @@ public final class WalkForwardBacktest {
         }
         // The ensemble is reported as "fused" whatever its name.
         forecastMetrics.put(FUSED, fusedScores.result());
+        // Each policy that recalibrates the fused probability online, scored on the same bars.
+        for (int c = 0; c < loop.calibrating.length; c++) {
+            String name = policyNames[loop.calibrating[c]];
+            forecastMetrics.put(FUSED + "@" + name, loop.calibratedScores[c].result());
+            training.put(
+                    FUSED + "@" + name,
+                    "the fused probability as sizing '"
+                            + name
+                            + "' recalibrates it online ("
+                            + training(policies.get(loop.calibrating[c]).descriptor().attributes())
+                            + "), from the outcomes the engine scored before each bar only");
+        }
         training.put(
                 FUSED,
                 ensembleName
@@ -859,6 +882,12 @@ public final class WalkForwardBacktest {
         final String[] holdReasons;
         final ForecastMetrics.Accumulator[] sourceScores;
         final ForecastMetrics.Accumulator fusedScores;
+
+        /** Indices of the policies that recalibrate online ({@link OnlineCalibration}). */
+        final int[] calibrating;
+
+        final OnlineCalibration[] calibrations;
+        final ForecastMetrics.Accumulator[] calibratedScores;
         final SizingOutcomes outcomes;
         final Map<String, Integer> failureCounts = new LinkedHashMap<>();
         int noSignal;
@@ -918,6 +947,17 @@ public final class WalkForwardBacktest {
                 sourceScores[p] = new ForecastMetrics.Accumulator();
             }
             fusedScores = new ForecastMetrics.Accumulator();
+            List<SizingCapability> list = strategy.policies();
+            calibrating =
+                    java.util.stream.IntStream.range(0, list.size())
+                            .filter(p -> list.get(p) instanceof OnlineCalibration)
+                            .toArray();
+            calibrations = new OnlineCalibration[calibrating.length];
+            calibratedScores = new ForecastMetrics.Accumulator[calibrating.length];
+            for (int c = 0; c < calibrating.length; c++) {
+                calibrations[c] = (OnlineCalibration) list.get(calibrating[c]);
+                calibratedScores[c] = new ForecastMetrics.Accumulator();
+            }
         }
 
         /** Test bar {@code t}. */
@@ -975,6 +1015,10 @@ public final class WalkForwardBacktest {
             }
             if (signal != null) {
                 fusedScores.add(signal.probabilityUp(), up);
+                // As calibrated after the outcomes up to bar t - 1 (observed in this bar's step).
+                for (int c = 0; c < calibrations.length; c++) {
+                    calibratedScores[c].add(calibrations[c].calibrate(signal.probabilityUp()), up);
+                }
             }
         }
 

@@ -1,6 +1,8 @@
 package dev.quiver.host.plugin;
 
 import dev.quiver.api.CapabilityDescriptor;
+import dev.quiver.api.sizing.OnlineCalibration;
+import dev.quiver.api.sizing.ScoredOutcome;
 import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.api.sizing.SizingDecision;
@@ -10,9 +12,11 @@ import java.util.List;
 
 /**
  * A plugin's sizing policy behind its {@link PluginGuard}: a fraction above the host's cap is
- * garbage (NaN, infinite and negative fractions cannot even be built).
+ * garbage (NaN, infinite and negative fractions cannot even be built). A policy that also
+ * recalibrates online (plugins-api 1.4.0) is wrapped by {@link #of} as a {@link Calibrating}, which
+ * passes {@link OnlineCalibration} through the same guard.
  */
-final class GuardedSizing implements SizingCapability, Guarded {
+class GuardedSizing implements SizingCapability, Guarded {
 
     private final SizingCapability delegate;
     private final PluginGuard guard;
@@ -23,6 +27,81 @@ final class GuardedSizing implements SizingCapability, Guarded {
 
     GuardedSizing(SizingCapability delegate, PluginGuard guard) {
         this(delegate, guard, () -> {});
+    }
+
+    /**
+     * The guarded policy: a {@link Calibrating} one when {@code delegate} implements {@link
+     * OnlineCalibration}, so the engine sees exactly what the plugin implements.
+     */
+    static GuardedSizing of(SizingCapability delegate, PluginGuard guard, Runnable afterClose) {
+        return delegate instanceof OnlineCalibration
+                ? new Calibrating(delegate, guard, afterClose)
+                : new GuardedSizing(delegate, guard, afterClose);
+    }
+
+    /**
+     * A policy that recalibrates online: {@code observe} and {@code calibrate} are per-bar calls
+     * under the plugin's guard; a calibrated probability outside [0, 1] is garbage.
+     */
+    static final class Calibrating extends GuardedSizing implements OnlineCalibration {
+
+        private final OnlineCalibration calibration;
+
+        Calibrating(SizingCapability delegate, PluginGuard guard, Runnable afterClose) {
+            super(delegate, guard, afterClose);
+            this.calibration = (OnlineCalibration) delegate;
+        }
+
+        /** Rare (once per engine): on the plugin's pool in watchdog mode, with the fit deadline. */
+        @Override
+        public void reset() {
+            guardOf()
+                    .call(
+                            descriptor().name(),
+                            "reset",
+                            guardOf().policy().fitDeadline(),
+                            () -> {
+                                calibration.reset();
+                                return Boolean.TRUE;
+                            },
+                            ok -> null);
+        }
+
+        @Override
+        public void observe(ScoredOutcome outcome) {
+            guardOf()
+                    .call(
+                            descriptor().name(),
+                            "observe",
+                            guardOf().policy().deadline(),
+                            () -> {
+                                calibration.observe(outcome);
+                                return Boolean.TRUE;
+                            },
+                            ok -> null);
+        }
+
+        @Override
+        public double calibrate(double probabilityUp) {
+            return guardOf()
+                    .call(
+                            descriptor().name(),
+                            "calibrate",
+                            guardOf().policy().deadline(),
+                            () -> calibration.calibrate(probabilityUp),
+                            p ->
+                                    p >= 0 && p <= 1
+                                            ? null
+                                            : "calibrated probability "
+                                                    + p
+                                                    + " for "
+                                                    + probabilityUp
+                                                    + " is not in [0, 1]");
+        }
+    }
+
+    PluginGuard guardOf() {
+        return guard;
     }
 
     /** An instance of its own whose {@code afterClose} runs once, after the extension closed. */

@@ -54,7 +54,7 @@ final class PluginGuard implements AutoCloseable {
      * caller's thread) end with the pool instead of pinning the plugin to the caller's thread.
      */
     private static final java.util.Set<String> PER_BAR =
-            java.util.Set.of("forecast", "fuse", "size");
+            java.util.Set.of("forecast", "fuse", "size", "observe", "calibrate");
 
     private final String pluginId;
     private final IsolationPolicy policy;

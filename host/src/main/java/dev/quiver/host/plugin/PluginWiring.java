@@ -299,7 +299,7 @@ final class PluginWiring {
             return new GuardedEnsemble(e, guard, afterClose);
         }
         if (kind.equals("sizing") && extension instanceof SizingCapability z) {
-            return new GuardedSizing(z, guard, afterClose);
+            return GuardedSizing.of(z, guard, afterClose);
         }
         return null;
     }

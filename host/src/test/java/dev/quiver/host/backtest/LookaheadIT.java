@@ -93,7 +93,7 @@ class LookaheadIT {
         }
         assertThat(r.sources())
                 .extracting(LookaheadCheck.SourceResult::source)
-                .contains("traditional", "peeking");
+                .contains("traditional", "random_forest", "peeking");
         for (LookaheadCheck.SourceResult s : r.sources()) {
             assertThat(s.cutsChecked()).as(s.source()).isEqualTo(CUTS);
             if (s.source().equals("peeking")) {

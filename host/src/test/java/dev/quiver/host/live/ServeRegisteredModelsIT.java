@@ -331,7 +331,7 @@ class ServeRegisteredModelsIT {
         for (String cap : List.of("xgboost", "lightgbm")) {
             before.put(cap, probability(first, cap));
         }
-        Path zip = servePlugins.resolve("ensemble-gbm-1.2.1.zip");
+        Path zip = servePlugins.resolve("ensemble-gbm-1.3.0.zip");
         Path next = servePlugins.resolve(".ensemble-gbm.next");
         HotSwapIT.withPluginVersion(zip, next, "1.2.2");
         dev.quiver.host.plugin.Trusting.trust(next); // a rebuild, trusted before it is dropped

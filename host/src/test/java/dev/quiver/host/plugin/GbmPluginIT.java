@@ -36,9 +36,10 @@ class GbmPluginIT {
     void gbmSourcesAndStackHaveNoLookAheadAcrossTheWholePipeline() throws IOException {
         for (String zip :
                 List.of(
-                        "ensemble-gbm-1.2.1.zip",
+                        "ensemble-gbm-1.3.0.zip",
                         "prediction-traditional-1.0.0.zip",
-                        "sizing-kelly-1.2.2.zip")) {
+                        "sizing-kelly-1.2.2.zip",
+                        "sizing-adaptive-1.0.0.zip")) {
             Files.copy(DISTRIBUTION.resolve("plugins").resolve(zip), dir.resolve(zip));
         }
         BarData full = BundledData.SP500_DAILY.load();
@@ -55,7 +56,18 @@ class GbmPluginIT {
         }
         assertThat(truncated.training().get("lightgbm")).doesNotContain("fit failed");
         assertThat(truncated.training().get("xgboost")).doesNotContain("fit failed");
-        assertThat(whole.forecasts()).containsKeys("xgboost", "lightgbm", "traditional", "fused");
+        assertThat(whole.forecasts())
+                .containsKeys(
+                        "xgboost",
+                        "lightgbm",
+                        "random_forest",
+                        "traditional",
+                        "fused",
+                        "fused@kelly_ts");
+        assertThat(truncated.training().get("random_forest")).doesNotContain("fit failed");
+        assertThat(whole.policies()).containsKey("kelly_ts");
+        // The recalibrated fused probability up to the cut does not depend on later bars either.
+        assertThat(truncated.forecasts().get("fused@kelly_ts").n()).isGreaterThan(1000);
         assertThat(whole.training().get("xgboost")).contains("per walk-forward fold");
         assertThat(whole.training().get("fused")).contains("stack").contains("1 of");
         assertThat(whole.forecastFailures().get("xgboost")).isZero();

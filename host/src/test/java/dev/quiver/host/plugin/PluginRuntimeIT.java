@@ -40,6 +40,7 @@ class PluginRuntimeIT {
                             "prediction-catboost",
                             "prediction-lstm",
                             "prediction-traditional",
+                            "sizing-adaptive",
                             "sizing-fixed",
                             "sizing-kelly");
             assertThat(runtime.plugins())
@@ -50,11 +51,13 @@ class PluginRuntimeIT {
                             "prediction:catboost",
                             "prediction:lightgbm",
                             "prediction:lstm",
+                            "prediction:random_forest",
                             "prediction:traditional",
                             "prediction:xgboost",
                             "sizing:fixed",
                             "sizing:kelly",
-                            "sizing:kelly_ml");
+                            "sizing:kelly_ml",
+                            "sizing:kelly_ts");
             // Loaded by the plugin's own class loader, not the host's class path.
             assertThat(runtime.sizings())
                     .allSatisfy(
@@ -97,7 +100,7 @@ class PluginRuntimeIT {
                                                         + ".");
                             });
             // One unresolvable plugin does not abort the others.
-            assertThat(runtime.plugins()).hasSize(7);
+            assertThat(runtime.plugins()).hasSize(8);
         }
     }
 
@@ -120,7 +123,7 @@ class PluginRuntimeIT {
         copyZips(DISTRIBUTION.resolve("plugins"), dir);
         Files.writeString(dir.resolve("not-a-plugin.zip"), "this is text, not a zip");
         try (var runtime = PluginRuntime.start(dir, Map.of())) {
-            assertThat(runtime.plugins()).hasSize(7);
+            assertThat(runtime.plugins()).hasSize(8);
             assertThat(runtime.refusals())
                     .singleElement()
                     .satisfies(r -> assertThat(r.message()).contains("not-a-plugin"));

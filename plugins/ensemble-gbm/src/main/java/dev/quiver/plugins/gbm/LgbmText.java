@@ -13,7 +13,9 @@ import java.util.Map;
  * decision_type} (bit 0 categorical, bit 1 default-left, bits 2-3 missing type), {@code
  * left_child}/{@code right_child} ({@code ~leaf} when negative) and {@code leaf_value}. Leaf values
  * already include the learning rate and, in the first tree, the initial score; the margin is scaled
- * by the objective's {@code sigmoid:} parameter.
+ * by the objective's {@code sigmoid:} parameter. A random forest ({@code boosting=rf}) says {@code
+ * average_output} in its header: its margin is the mean of the trees' leaf values, so each leaf is
+ * also divided by the number of trees.
  */
 final class LgbmText {
 
@@ -35,9 +37,12 @@ final class LgbmText {
         List<Map<String, String>> trees = new ArrayList<>();
         Map<String, String> current = header;
         boolean ended = false;
+        boolean average = false;
         for (String raw : lines) {
             String line = raw.strip();
-            if (line.startsWith("Tree=")) {
+            if (current == header && line.equals("average_output")) {
+                average = true;
+            } else if (line.startsWith("Tree=")) {
                 current = new HashMap<>();
                 trees.add(current);
             } else if (line.equals("end of trees")) {
@@ -82,6 +87,12 @@ final class LgbmText {
                             + ")",
                     null);
         }
+        if (average && trees.isEmpty()) {
+            throw new ModelRefusedException(
+                    file, "is an averaged model (random forest) without trees", null);
+        }
+        // The mean of the trees' outputs: each leaf divided by the number of trees.
+        double leafScale = average ? sigmoid / trees.size() : sigmoid;
         int total = 0;
         for (int k = 0; k < trees.size(); k++) {
             int leaves = Integer.parseInt(need(trees.get(k), "num_leaves", file, k));
@@ -157,7 +168,7 @@ final class LgbmText {
             }
             for (int i = 0; i < leaves; i++) {
                 feature[offset + internal + i] = -1;
-                value[offset + internal + i] = sigmoid * leafValue[i];
+                value[offset + internal + i] = leafScale * leafValue[i];
             }
             roots[k] = offset;
             offset += internal + leaves;
