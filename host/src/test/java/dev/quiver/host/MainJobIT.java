@@ -72,9 +72,11 @@ class MainJobIT {
                 .extracting(LoadedPlugin::id)
                 .containsExactlyInAnyOrder(
                         "ensemble-gbm",
+                        "ensemble-selector",
                         "prediction-analogs",
                         "prediction-catboost",
                         "prediction-lstm",
+                        "prediction-regime",
                         "prediction-traditional",
                         "sizing-fixed",
                         "sizing-kelly");
@@ -282,8 +284,10 @@ class MainJobIT {
                         "analogs",
                         "catboost",
                         "fused",
+                        "fused/selector",
                         "lightgbm",
                         "lstm",
+                        "regime",
                         "traditional",
                         "xgboost");
         for (String source :
@@ -294,7 +298,9 @@ class MainJobIT {
                         "xgboost",
                         "lightgbm",
                         "analogs",
-                        "fused")) {
+                        "regime",
+                        "fused",
+                        "fused/selector")) {
             JsonNode f = root.get("forecasts").get(source);
             for (String metric : List.of("log_loss", "brier", "ece", "hit_rate")) {
                 assertNumberOrNull(f, source + "." + metric, metric);

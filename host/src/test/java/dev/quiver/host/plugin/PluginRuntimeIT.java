@@ -36,20 +36,24 @@ class PluginRuntimeIT {
                     .extracting(LoadedPlugin::id)
                     .containsExactlyInAnyOrder(
                             "ensemble-gbm",
+                            "ensemble-selector",
                             "prediction-analogs",
                             "prediction-catboost",
                             "prediction-lstm",
+                            "prediction-regime",
                             "prediction-traditional",
                             "sizing-fixed",
                             "sizing-kelly");
             assertThat(runtime.plugins())
                     .flatExtracting(LoadedPlugin::extensions)
                     .containsExactlyInAnyOrder(
+                            "ensemble:selector",
                             "ensemble:stack",
                             "prediction:analogs",
                             "prediction:catboost",
                             "prediction:lightgbm",
                             "prediction:lstm",
+                            "prediction:regime",
                             "prediction:traditional",
                             "prediction:xgboost",
                             "sizing:fixed",
