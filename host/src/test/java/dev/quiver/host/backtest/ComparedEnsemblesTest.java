@@ -71,7 +71,13 @@ class ComparedEnsemblesTest {
         BacktestResult alone = run(List.of());
         BacktestResult with = run(List.of(new Renamed("copy", 0), new Renamed("flaky", 10)));
         ForecastMetrics fused = with.forecasts().get(WalkForwardBacktest.FUSED);
-        assertThat(with.forecasts().get("fused/copy")).usingRecursiveComparison().isEqualTo(fused);
+        ForecastMetrics copy = with.forecasts().get("fused/copy");
+        assertThat(copy.logLoss()).isEqualTo(fused.logLoss());
+        assertThat(copy.brier()).isEqualTo(fused.brier());
+        assertThat(copy.ece()).isEqualTo(fused.ece());
+        assertThat(copy.hitRate()).isEqualTo(fused.hitRate());
+        assertThat(copy.n()).isEqualTo(fused.n());
+        assertThat(copy.binCount()).containsExactly(fused.binCount());
         assertThat(with.forecastFailures().get("fused/copy")).isZero();
         assertThat(with.training().get("fused/copy")).startsWith("copy: compared with fused");
         // every 10th fuse of "flaky" throws: counted, left out of its scores, named
@@ -84,6 +90,8 @@ class ComparedEnsemblesTest {
         ObjectNode a = ReportWriter.json(alone);
         ObjectNode b = ReportWriter.json(with);
         ((ObjectNode) b.get("forecasts")).remove(List.of("fused/copy", "fused/flaky"));
+        ((ObjectNode) b.get("evaluation").get("forecast_failures"))
+                .remove(List.of("fused/copy", "fused/flaky"));
         a.remove("throughput_bars_per_s");
         b.remove("throughput_bars_per_s");
         assertThat(b).isEqualTo(a);
