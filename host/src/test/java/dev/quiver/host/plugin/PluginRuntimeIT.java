@@ -120,6 +120,40 @@ class PluginRuntimeIT {
     }
 
     @Test
+    void theSelectorIsWiredOnlyWhereTheRegimeCapabilityIs() throws IOException {
+        Path plugins = DISTRIBUTION.resolve("plugins");
+        for (String zip :
+                List.of(
+                        "ensemble-selector-1.0.0.zip",
+                        "prediction-traditional-1.0.0.zip",
+                        "sizing-fixed-1.0.0.zip")) {
+            Files.copy(plugins.resolve(zip), dir.resolve(zip));
+        }
+        Trusting.trust(dir);
+        try (var runtime = PluginRuntime.start(dir, Map.of())) {
+            assertThat(runtime.ensembles()).isEmpty();
+            assertThat(runtime.refusals())
+                    .singleElement()
+                    .satisfies(
+                            r -> {
+                                assertThat(r.code()).isEqualTo("CAPABILITY_UNRESOLVED");
+                                assertThat(r.pluginId()).isEqualTo("ensemble-selector");
+                                assertThat(r.message()).contains("requires quiver.regime");
+                            });
+        }
+        Files.copy(
+                plugins.resolve("prediction-regime-1.0.0.zip"),
+                dir.resolve("prediction-regime-1.0.0.zip"));
+        Trusting.trust(dir);
+        try (var runtime = PluginRuntime.start(dir, Map.of())) {
+            assertThat(runtime.refusals()).isEmpty();
+            assertThat(runtime.ensembles())
+                    .singleElement()
+                    .satisfies(e -> assertThat(e.descriptor().name()).isEqualTo("selector"));
+        }
+    }
+
+    @Test
     void aFileThatIsNotAPluginIsRefusedAndTheOthersStart() throws IOException {
         copyZips(DISTRIBUTION.resolve("plugins"), dir);
         Files.writeString(dir.resolve("not-a-plugin.zip"), "this is text, not a zip");
