@@ -72,9 +72,11 @@ class MainJobIT {
                 .extracting(LoadedPlugin::id)
                 .containsExactlyInAnyOrder(
                         "ensemble-gbm",
+                        "ensemble-selector",
                         "prediction-analogs",
                         "prediction-catboost",
                         "prediction-lstm",
+                        "prediction-regime",
                         "prediction-traditional",
                         "sizing-adaptive",
                         "sizing-fixed",
@@ -283,10 +285,12 @@ class MainJobIT {
                         "analogs",
                         "catboost",
                         "fused",
+                        "fused/selector",
                         "fused@kelly_ts",
                         "lightgbm",
                         "lstm",
                         "random_forest",
+                        "regime",
                         "traditional",
                         "xgboost");
         for (String source :
@@ -298,7 +302,9 @@ class MainJobIT {
                         "lightgbm",
                         "random_forest",
                         "analogs",
+                        "regime",
                         "fused",
+                        "fused/selector",
                         "fused@kelly_ts")) {
             JsonNode f = root.get("forecasts").get(source);
             for (String metric : List.of("log_loss", "brier", "ece", "hit_rate")) {
@@ -409,7 +415,7 @@ class MainJobIT {
     static void copyZips(Path from, Path to) throws IOException {
         try (Stream<Path> zips = Files.list(from)) {
             List<Path> all = zips.filter(p -> p.toString().endsWith(".zip")).toList();
-            assertThat(all).as("plugin zips in " + from).hasSize(8);
+            assertThat(all).as("plugin zips in " + from).hasSize(10);
             for (Path zip : all) {
                 Files.copy(zip, to.resolve(zip.getFileName()));
             }

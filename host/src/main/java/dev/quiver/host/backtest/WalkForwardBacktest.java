@@ -274,6 +274,7 @@ public final class WalkForwardBacktest {
     private final Config config;
     private final boolean bootstrapIntervals;
     private final int threads;
+    private final List<EnsembleCapability> compared;
 
     /**
      * Creates a backtest that uses every core ({@link Runtime#availableProcessors()} threads).
@@ -281,13 +282,39 @@ public final class WalkForwardBacktest {
      * @param config the configuration
      */
     public WalkForwardBacktest(Config config) {
-        this(config, true, Runtime.getRuntime().availableProcessors());
+        this(config, true, Runtime.getRuntime().availableProcessors(), List.of());
     }
 
-    private WalkForwardBacktest(Config config, boolean bootstrapIntervals, int threads) {
+    private WalkForwardBacktest(
+            Config config,
+            boolean bootstrapIntervals,
+            int threads,
+            List<EnsembleCapability> compared) {
         this.config = config;
         this.bootstrapIntervals = bootstrapIntervals;
         this.threads = threads;
+        this.compared = compared;
+    }
+
+    /**
+     * The same backtest with other ensembles scored beside the one that decides: each is fitted
+     * before every fold on the same out-of-fold rows as the deciding ensemble, fuses the same
+     * forecasts of every test bar, and is reported under {@code fused/<its name>} with the same
+     * forecast metrics (log-loss, Brier, ECE, hit rate); it never sizes or trades. A fit or fuse
+     * that throws is counted as a failure of that ensemble (its bars are left out of its scores),
+     * the first reason kept. Only {@link #run} and {@link #runAndFitFinal} score them ({@link
+     * #runPinned} replays one fixed strategy).
+     *
+     * @param ensembles the ensembles to compare, with names distinct from each other
+     * @return a copy
+     * @throws IllegalArgumentException if two have the same name
+     */
+    public WalkForwardBacktest withComparedEnsembles(List<EnsembleCapability> ensembles) {
+        if (ensembles.stream().map(e -> e.descriptor().name()).distinct().count()
+                != ensembles.size()) {
+            throw new IllegalArgumentException("compared ensembles must have distinct names");
+        }
+        return new WalkForwardBacktest(config, bootstrapIntervals, threads, List.copyOf(ensembles));
     }
 
     /**
@@ -304,7 +331,7 @@ public final class WalkForwardBacktest {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, was " + threads);
         }
-        return new WalkForwardBacktest(config, bootstrapIntervals, threads);
+        return new WalkForwardBacktest(config, bootstrapIntervals, threads, compared);
     }
 
     /**
@@ -323,7 +350,7 @@ public final class WalkForwardBacktest {
      * @return a copy whose results carry no intervals
      */
     public WalkForwardBacktest withoutIntervals() {
-        return new WalkForwardBacktest(config, false, threads);
+        return new WalkForwardBacktest(config, false, threads, compared);
     }
 
     /**
@@ -683,6 +710,7 @@ public final class WalkForwardBacktest {
                             testFirst,
                             payoff,
                             new SizingOutcomes(config, policyNames, testCount));
+            loop.compare(compared);
             cache.start();
             // The bootstrap's draws depend on the number of test bars only: made by a worker
             // once the lanes have no work left (while the account pass finishes).
@@ -724,6 +752,7 @@ public final class WalkForwardBacktest {
                 }
                 String[] failed = loop.outcomes.fit(policies, fold, testFirst, bars);
                 cache.join(ensembleFit);
+                loop.fitCompared(oof);
                 for (int p = 0; p < failed.length; p++) {
                     if (failed[p] == null) {
                         loop.engine.makeAvailable(p);
@@ -821,6 +850,28 @@ public final class WalkForwardBacktest {
                         + " of "
                         + folds.size()
                         + " folds had none and kept the prior fit");
+        for (int c = 0; c < compared.size(); c++) {
+            String key = FUSED + "/" + compared.get(c).descriptor().name();
+            forecastMetrics.put(key, loop.comparedScores[c].result());
+            failures.put(key, loop.comparedFailures[c]);
+            training.put(
+                    key,
+                    compared.get(c).descriptor().name()
+                            + ": compared with "
+                            + FUSED
+                            + " (never sizes or trades), fitted per fold on the same out-of-fold"
+                            + " forecasts, fusing the same forecasts"
+                            + (loop.comparedFitFailures[c] == 0
+                                    ? ""
+                                    : "; fit failed in "
+                                            + loop.comparedFitFailures[c]
+                                            + " of "
+                                            + folds.size()
+                                            + " folds")
+                            + (loop.comparedFirstFailure[c] == null
+                                    ? ""
+                                    : "; first failure: " + loop.comparedFirstFailure[c]));
+        }
 
         double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
         String method =
@@ -888,6 +939,11 @@ public final class WalkForwardBacktest {
 
         final OnlineCalibration[] calibrations;
         final ForecastMetrics.Accumulator[] calibratedScores;
+        List<EnsembleCapability> compared = List.of();
+        ForecastMetrics.Accumulator[] comparedScores = new ForecastMetrics.Accumulator[0];
+        int[] comparedFailures = new int[0];
+        int[] comparedFitFailures = new int[0];
+        String[] comparedFirstFailure = new String[0];
         final SizingOutcomes outcomes;
         final Map<String, Integer> failureCounts = new LinkedHashMap<>();
         int noSignal;
@@ -960,6 +1016,35 @@ public final class WalkForwardBacktest {
             }
         }
 
+        /**
+         * Scores {@code ensembles} beside the deciding one (see {@link #withComparedEnsembles}).
+         */
+        void compare(List<EnsembleCapability> ensembles) {
+            compared = ensembles;
+            int n = ensembles.size();
+            comparedScores = new ForecastMetrics.Accumulator[n];
+            for (int c = 0; c < n; c++) {
+                comparedScores[c] = new ForecastMetrics.Accumulator();
+            }
+            comparedFailures = new int[n];
+            comparedFitFailures = new int[n];
+            comparedFirstFailure = new String[n];
+        }
+
+        /** Fits every compared ensemble on a fold's out-of-fold rows; a throw is counted. */
+        void fitCompared(List<LabeledForecasts> oof) {
+            for (int c = 0; c < compared.size(); c++) {
+                try {
+                    compared.get(c).fit(oof);
+                } catch (RuntimeException e) {
+                    comparedFitFailures[c]++;
+                    if (comparedFirstFailure[c] == null) {
+                        comparedFirstFailure[c] = "fit: " + e;
+                    }
+                }
+            }
+        }
+
         /** Test bar {@code t}. */
         void step(int t) {
             int k = t - testFirst;
@@ -1019,6 +1104,23 @@ public final class WalkForwardBacktest {
                 for (int c = 0; c < calibrations.length; c++) {
                     calibratedScores[c].add(calibrations[c].calibrate(signal.probabilityUp()), up);
                 }
+            }
+            if (forecasts.isEmpty()) {
+                return;
+            }
+            for (int c = 0; c < compared.size(); c++) {
+                FusedSignal other;
+                try {
+                    other = compared.get(c).fuse(forecasts, features.frame(t));
+                } catch (RuntimeException e) {
+                    comparedFailures[c]++;
+                    if (comparedFirstFailure[c] == null) {
+                        comparedFirstFailure[c] =
+                                "bar " + Instant.ofEpochMilli(bars.startMillis[t]) + ": " + e;
+                    }
+                    continue;
+                }
+                comparedScores[c].add(other.probabilityUp(), up);
             }
         }
 

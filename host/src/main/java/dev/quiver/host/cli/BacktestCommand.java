@@ -215,9 +215,13 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                         threads,
                         threads == 1 ? "" : "s");
                 stderr.flush();
+                // Every other installed ensemble is scored beside it (fused/<name>), never trades.
+                List<EnsembleCapability> compared =
+                        plugins.ensembles().stream().filter(e -> e != ensemble).toList();
                 BacktestResult result =
                         new WalkForwardBacktest(config)
                                 .withThreads(threads)
+                                .withComparedEnsembles(compared)
                                 .run(
                                         FeaturePipeline.compute(bars),
                                         plugins.predictions(),

@@ -36,9 +36,11 @@ class PluginRuntimeIT {
                     .extracting(LoadedPlugin::id)
                     .containsExactlyInAnyOrder(
                             "ensemble-gbm",
+                            "ensemble-selector",
                             "prediction-analogs",
                             "prediction-catboost",
                             "prediction-lstm",
+                            "prediction-regime",
                             "prediction-traditional",
                             "sizing-adaptive",
                             "sizing-fixed",
@@ -46,12 +48,14 @@ class PluginRuntimeIT {
             assertThat(runtime.plugins())
                     .flatExtracting(LoadedPlugin::extensions)
                     .containsExactlyInAnyOrder(
+                            "ensemble:selector",
                             "ensemble:stack",
                             "prediction:analogs",
                             "prediction:catboost",
                             "prediction:lightgbm",
                             "prediction:lstm",
                             "prediction:random_forest",
+                            "prediction:regime",
                             "prediction:traditional",
                             "prediction:xgboost",
                             "sizing:fixed",
@@ -100,7 +104,7 @@ class PluginRuntimeIT {
                                                         + ".");
                             });
             // One unresolvable plugin does not abort the others.
-            assertThat(runtime.plugins()).hasSize(8);
+            assertThat(runtime.plugins()).hasSize(10);
         }
     }
 
@@ -119,11 +123,45 @@ class PluginRuntimeIT {
     }
 
     @Test
+    void theSelectorIsWiredOnlyWhereTheRegimeCapabilityIs() throws IOException {
+        Path plugins = DISTRIBUTION.resolve("plugins");
+        for (String zip :
+                List.of(
+                        "ensemble-selector-1.0.0.zip",
+                        "prediction-traditional-1.0.0.zip",
+                        "sizing-fixed-1.0.0.zip")) {
+            Files.copy(plugins.resolve(zip), dir.resolve(zip));
+        }
+        Trusting.trust(dir);
+        try (var runtime = PluginRuntime.start(dir, Map.of())) {
+            assertThat(runtime.ensembles()).isEmpty();
+            assertThat(runtime.refusals())
+                    .singleElement()
+                    .satisfies(
+                            r -> {
+                                assertThat(r.code()).isEqualTo("CAPABILITY_UNRESOLVED");
+                                assertThat(r.pluginId()).isEqualTo("ensemble-selector");
+                                assertThat(r.message()).contains("requires quiver.regime");
+                            });
+        }
+        Files.copy(
+                plugins.resolve("prediction-regime-1.0.0.zip"),
+                dir.resolve("prediction-regime-1.0.0.zip"));
+        Trusting.trust(dir);
+        try (var runtime = PluginRuntime.start(dir, Map.of())) {
+            assertThat(runtime.refusals()).isEmpty();
+            assertThat(runtime.ensembles())
+                    .singleElement()
+                    .satisfies(e -> assertThat(e.descriptor().name()).isEqualTo("selector"));
+        }
+    }
+
+    @Test
     void aFileThatIsNotAPluginIsRefusedAndTheOthersStart() throws IOException {
         copyZips(DISTRIBUTION.resolve("plugins"), dir);
         Files.writeString(dir.resolve("not-a-plugin.zip"), "this is text, not a zip");
         try (var runtime = PluginRuntime.start(dir, Map.of())) {
-            assertThat(runtime.plugins()).hasSize(8);
+            assertThat(runtime.plugins()).hasSize(10);
             assertThat(runtime.refusals())
                     .singleElement()
                     .satisfies(r -> assertThat(r.message()).contains("not-a-plugin"));
