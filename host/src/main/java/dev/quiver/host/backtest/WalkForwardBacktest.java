@@ -273,6 +273,7 @@ public final class WalkForwardBacktest {
     private final Config config;
     private final boolean bootstrapIntervals;
     private final int threads;
+    private final java.util.function.Consumer<Step> stepListener;
 
     /**
      * Creates a backtest that uses every core ({@link Runtime#availableProcessors()} threads).
@@ -284,9 +285,30 @@ public final class WalkForwardBacktest {
     }
 
     private WalkForwardBacktest(Config config, boolean bootstrapIntervals, int threads) {
+        this(config, bootstrapIntervals, threads, null);
+    }
+
+    private WalkForwardBacktest(
+            Config config,
+            boolean bootstrapIntervals,
+            int threads,
+            java.util.function.Consumer<Step> stepListener) {
         this.config = config;
         this.bootstrapIntervals = bootstrapIntervals;
         this.threads = threads;
+        this.stepListener = stepListener;
+    }
+
+    /**
+     * The same backtest telling {@code listener} every test bar's step, in time order, on the
+     * thread running the account pass (the portfolio backtest reads each symbol's fold forecasts
+     * and sizing contexts this way instead of running a second walk-forward).
+     *
+     * @param listener told each test bar's step; must not throw
+     * @return a copy
+     */
+    public WalkForwardBacktest withStepListener(java.util.function.Consumer<Step> listener) {
+        return new WalkForwardBacktest(config, bootstrapIntervals, threads, listener);
     }
 
     /**
@@ -303,7 +325,7 @@ public final class WalkForwardBacktest {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, was " + threads);
         }
-        return new WalkForwardBacktest(config, bootstrapIntervals, threads);
+        return new WalkForwardBacktest(config, bootstrapIntervals, threads, stepListener);
     }
 
     /**
@@ -322,7 +344,7 @@ public final class WalkForwardBacktest {
      * @return a copy whose results carry no intervals
      */
     public WalkForwardBacktest withoutIntervals() {
-        return new WalkForwardBacktest(config, false, threads);
+        return new WalkForwardBacktest(config, false, threads, stepListener);
     }
 
     /**
@@ -657,6 +679,7 @@ public final class WalkForwardBacktest {
                             testFirst,
                             payoff,
                             new SizingOutcomes(config, policyNames, testCount));
+            loop.listener = stepListener;
             cache.start();
             // The bootstrap's draws depend on the number of test bars only: made by a worker
             // once the lanes have no work left (while the account pass finishes).
