@@ -46,6 +46,7 @@ class PluginRuntimeIT {
                     .flatExtracting(LoadedPlugin::extensions)
                     .containsExactlyInAnyOrder(
                             "ensemble:stack",
+                            "portfolio:kelly_portfolio",
                             "prediction:analogs",
                             "prediction:catboost",
                             "prediction:lightgbm",
@@ -61,6 +62,16 @@ class PluginRuntimeIT {
                             s ->
                                     assertThat(((Guarded) s).delegate().getClass().getClassLoader())
                                             .isNotSameAs(PluginRuntime.class.getClassLoader()));
+            // The portfolio sizing extension point (api 1.4.0) is wired from the plugin's own
+            // class loader like the others.
+            assertThat(runtime.portfolioSizings())
+                    .singleElement()
+                    .satisfies(
+                            p -> {
+                                assertThat(p.descriptor().name()).isEqualTo("kelly_portfolio");
+                                assertThat(p.getClass().getClassLoader())
+                                        .isNotSameAs(PluginRuntime.class.getClassLoader());
+                            });
             // Configuration reaches the plugin through the injected PluginContext.
             var fixed =
                     runtime.sizings().stream()
