@@ -109,7 +109,7 @@ final class Charts {
         return png(chart);
     }
 
-    private static XYSeries series(String name, long[] times, double[] values) {
+    static XYSeries series(String name, long[] times, double[] values) {
         XYSeries s = new XYSeries(name, false, true);
         int step = Math.max(1, values.length / 4000);
         for (int i = 0; i < values.length; i += step) {
@@ -119,7 +119,7 @@ final class Charts {
         return s;
     }
 
-    private static byte[] png(JFreeChart chart) {
+    static byte[] png(JFreeChart chart) {
         chart.getXYPlot().setBackgroundPaint(java.awt.Color.WHITE);
         chart.getXYPlot().setRangeGridlinePaint(java.awt.Color.LIGHT_GRAY);
         chart.getXYPlot().setDomainGridlinePaint(java.awt.Color.LIGHT_GRAY);

@@ -275,6 +275,7 @@ public final class WalkForwardBacktest {
     private final boolean bootstrapIntervals;
     private final int threads;
     private final List<EnsembleCapability> compared;
+    private final java.util.function.Consumer<Step> stepListener;
 
     /**
      * Creates a backtest that uses every core ({@link Runtime#availableProcessors()} threads).
@@ -282,18 +283,20 @@ public final class WalkForwardBacktest {
      * @param config the configuration
      */
     public WalkForwardBacktest(Config config) {
-        this(config, true, Runtime.getRuntime().availableProcessors(), List.of());
+        this(config, true, Runtime.getRuntime().availableProcessors(), List.of(), null);
     }
 
     private WalkForwardBacktest(
             Config config,
             boolean bootstrapIntervals,
             int threads,
-            List<EnsembleCapability> compared) {
+            List<EnsembleCapability> compared,
+            java.util.function.Consumer<Step> stepListener) {
         this.config = config;
         this.bootstrapIntervals = bootstrapIntervals;
         this.threads = threads;
         this.compared = compared;
+        this.stepListener = stepListener;
     }
 
     /**
@@ -314,7 +317,20 @@ public final class WalkForwardBacktest {
                 != ensembles.size()) {
             throw new IllegalArgumentException("compared ensembles must have distinct names");
         }
-        return new WalkForwardBacktest(config, bootstrapIntervals, threads, List.copyOf(ensembles));
+        return new WalkForwardBacktest(
+                config, bootstrapIntervals, threads, List.copyOf(ensembles), stepListener);
+    }
+
+    /**
+     * The same backtest telling {@code listener} every test bar's step, in time order, on the
+     * thread running the account pass (the portfolio backtest reads each symbol's fold forecasts
+     * and sizing contexts this way instead of running a second walk-forward).
+     *
+     * @param listener told each test bar's step; must not throw
+     * @return a copy
+     */
+    public WalkForwardBacktest withStepListener(java.util.function.Consumer<Step> listener) {
+        return new WalkForwardBacktest(config, bootstrapIntervals, threads, compared, listener);
     }
 
     /**
@@ -331,7 +347,7 @@ public final class WalkForwardBacktest {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, was " + threads);
         }
-        return new WalkForwardBacktest(config, bootstrapIntervals, threads, compared);
+        return new WalkForwardBacktest(config, bootstrapIntervals, threads, compared, stepListener);
     }
 
     /**
@@ -350,7 +366,7 @@ public final class WalkForwardBacktest {
      * @return a copy whose results carry no intervals
      */
     public WalkForwardBacktest withoutIntervals() {
-        return new WalkForwardBacktest(config, false, threads, compared);
+        return new WalkForwardBacktest(config, false, threads, compared, stepListener);
     }
 
     /**
@@ -711,6 +727,7 @@ public final class WalkForwardBacktest {
                             payoff,
                             new SizingOutcomes(config, policyNames, testCount));
             loop.compare(compared);
+            loop.listener = stepListener;
             cache.start();
             // The bootstrap's draws depend on the number of test bars only: made by a worker
             // once the lanes have no work left (while the account pass finishes).

@@ -3,11 +3,16 @@ package dev.quiver.host.cli;
 import dev.quiver.api.QuiverApi;
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.api.sizing.PortfolioSizingCapability;
+import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.engine.feature.FeatureMatrix;
 import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.market.BarData;
+import dev.quiver.engine.portfolio.PortfolioLimits;
 import dev.quiver.engine.risk.RiskGuard;
 import dev.quiver.host.backtest.BacktestResult;
+import dev.quiver.host.backtest.PortfolioBacktest;
+import dev.quiver.host.backtest.PortfolioReport;
 import dev.quiver.host.backtest.ReportWriter;
 import dev.quiver.host.backtest.TextReport;
 import dev.quiver.host.backtest.WalkForwardBacktest;
@@ -62,6 +67,66 @@ import picocli.CommandLine.Spec;
                     + " are reported."
         })
 final class BacktestCommand extends WalkForwardOptions implements Callable<Integer> {
+
+    @Option(
+            names = "--portfolio",
+            description =
+                    "Run the series as one account (docs/portfolio.md): each series' walk-forward"
+                            + " as usual, then all stepped together in time order, bars visible"
+                            + " only once closed, the open set sized jointly by --portfolio-policy"
+                            + " on a shrunk covariance, under the portfolio caps; reported beside"
+                            + " the sum of the single-symbol runs and an equal-weight buy-and-hold.")
+    boolean portfolio;
+
+    @Option(
+            names = "--portfolio-policy",
+            defaultValue = "kelly_portfolio",
+            description =
+                    "With --portfolio: the portfolio sizing plugin (default: ${DEFAULT-VALUE}).")
+    String portfolioPolicy;
+
+    @Option(
+            names = "--covariance-days",
+            defaultValue = "120",
+            description =
+                    "With --portfolio: rolling window of daily returns for the Ledoit-Wolf"
+                            + " covariance, days (default: ${DEFAULT-VALUE}).")
+    int covarianceDays;
+
+    @Option(
+            names = "--symbol-cap",
+            defaultValue = "0.5",
+            description =
+                    "With --portfolio: largest weight of one symbol (default: ${DEFAULT-VALUE}).")
+    double symbolCap;
+
+    @Option(
+            names = "--gross-cap",
+            defaultValue = "1.0",
+            description = "With --portfolio: largest sum of |weights| (default: ${DEFAULT-VALUE}).")
+    double grossCap;
+
+    @Option(
+            names = "--net-cap",
+            defaultValue = "1.0",
+            description = "With --portfolio: largest |sum of weights| (default: ${DEFAULT-VALUE}).")
+    double netCap;
+
+    @Option(
+            names = "--cluster-cap",
+            defaultValue = "0.6",
+            description =
+                    "With --portfolio: largest sum of weights in one correlation cluster (default:"
+                            + " ${DEFAULT-VALUE}).")
+    double clusterCap;
+
+    @Option(
+            names = "--cluster-correlation",
+            defaultValue = "0.7",
+            description =
+                    "With --portfolio: correlation at or above which two symbols are one cluster"
+                            + " (default: ${DEFAULT-VALUE}).")
+    double clusterCorrelation;
 
     @Option(
             names = "--rollout",
@@ -182,6 +247,9 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
             PrintWriter stderr) {
         if (rollout != null) {
             return runRollout(series, config, progress, stdout, stderr);
+        }
+        if (portfolio) {
+            return runPortfolio(series, config, progress, stdout, stderr);
         }
         Map<String, String> configuration = host.batchConfiguration();
         Map<String, String> modelParams = resolveModels(configuration);
@@ -333,6 +401,90 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
     }
 
     /** backtest --rollout: both variants started as the service starts them, then the replay. */
+    private int runPortfolio(
+            List<BarData> series,
+            WalkForwardBacktest.Config config,
+            TerminalProgress progress,
+            PrintWriter stdout,
+            PrintWriter stderr) {
+        PortfolioLimits limits;
+        PortfolioBacktest.Settings settings;
+        try {
+            limits =
+                    new PortfolioLimits(
+                            symbolCap, grossCap, netCap, clusterCap, clusterCorrelation);
+            settings = new PortfolioBacktest.Settings(limits, covarianceDays, "kelly");
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("[Quiver/BAD_OPTION] " + e.getMessage(), e);
+        }
+        Map<String, String> configuration = host.batchConfiguration();
+        try (PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), configuration)) {
+            for (PluginRefusal r : plugins.refusals()) {
+                stderr.println("warning: " + r.message());
+            }
+            PortfolioSizingCapability policy =
+                    plugins.portfolioSizings().stream()
+                            .filter(p -> p.descriptor().name().equals(portfolioPolicy))
+                            .findFirst()
+                            .orElseThrow(
+                                    () ->
+                                            new IllegalArgumentException(
+                                                    "[Quiver/NOTHING_TO_RUN] no portfolio sizing"
+                                                            + " plugin named '"
+                                                            + portfolioPolicy
+                                                            + "' started (available: "
+                                                            + plugins.portfolioSizings().stream()
+                                                                    .map(p -> p.descriptor().name())
+                                                                    .toList()
+                                                            + ")"));
+            if (plugins.predictions().isEmpty() || plugins.sizings().isEmpty()) {
+                throw new IllegalArgumentException(
+                        "[Quiver/NOTHING_TO_RUN] the plugins folder "
+                                + host.pluginsDir()
+                                + " has no prediction or no sizing plugin that started");
+            }
+            List<PortfolioBacktest.SymbolRun> runs = new ArrayList<>();
+            for (BarData bars : series) {
+                stderr.printf(
+                        Locale.ROOT,
+                        "backtest %s (portfolio member): %,d bars, period %s%n",
+                        bars.symbol(),
+                        bars.size(),
+                        bars.period());
+                stderr.flush();
+                List<SizingContext> contexts = new ArrayList<>();
+                BacktestResult result =
+                        new WalkForwardBacktest(config)
+                                .withThreads(threads())
+                                .withStepListener(PortfolioBacktest.collecting("kelly", contexts))
+                                .run(
+                                        FeaturePipeline.compute(bars),
+                                        plugins.predictions(),
+                                        StrategyCommand.ensembleOf(plugins),
+                                        plugins.sizings(),
+                                        new RiskGuard(),
+                                        progress);
+                progress.finish();
+                runs.add(
+                        new PortfolioBacktest.SymbolRun(
+                                bars, result, contexts.toArray(SizingContext[]::new)));
+            }
+            PortfolioBacktest.Result result =
+                    new PortfolioBacktest(config, settings).run(runs, policy, progress);
+            progress.finish();
+            Path dir = out.resolve("portfolio");
+            try {
+                PortfolioReport.write(result, dir);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the report to " + dir, e);
+            }
+            stdout.println(PortfolioReport.render(result));
+            stdout.printf("report: %s%n", dir.toAbsolutePath());
+            stdout.flush();
+        }
+        return 0;
+    }
+
     private int runRollout(
             List<BarData> series,
             WalkForwardBacktest.Config config,

@@ -2,6 +2,7 @@ package dev.quiver.host.plugin;
 
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.PortfolioSizingCapability;
 import dev.quiver.api.sizing.SizingCapability;
 import java.io.IOException;
 import java.lang.ref.WeakReference;
@@ -35,6 +36,7 @@ final class InstalledPlugin {
     final List<PredictionCapability> predictions;
     final List<EnsembleCapability> ensembles;
     final List<SizingCapability> sizings;
+    final List<PortfolioSizingCapability> portfolioSizings;
 
     /** Its extension classes by {@code kind:name}, to make more instances of one. */
     final java.util.Map<String, PluginWiring.WiredExtension> extensionTypes;
@@ -60,6 +62,7 @@ final class InstalledPlugin {
             List<PredictionCapability> predictions,
             List<EnsembleCapability> ensembles,
             List<SizingCapability> sizings,
+            List<PortfolioSizingCapability> portfolioSizings,
             java.util.Map<String, PluginWiring.WiredExtension> extensionTypes,
             QuiverPluginManager manager,
             Path stagingDir,
@@ -72,6 +75,7 @@ final class InstalledPlugin {
         this.predictions = List.copyOf(predictions);
         this.ensembles = List.copyOf(ensembles);
         this.sizings = List.copyOf(sizings);
+        this.portfolioSizings = List.copyOf(portfolioSizings);
         this.extensionTypes = java.util.Map.copyOf(extensionTypes);
         this.manager = manager;
         this.stagingDir = stagingDir;
@@ -177,6 +181,7 @@ final class InstalledPlugin {
         all.addAll(predictions);
         all.addAll(ensembles);
         all.addAll(sizings);
+        all.addAll(portfolioSizings);
         for (AutoCloseable c : all) {
             try {
                 c.close();

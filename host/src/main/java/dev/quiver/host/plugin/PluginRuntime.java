@@ -2,6 +2,7 @@ package dev.quiver.host.plugin;
 
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.PortfolioSizingCapability;
 import dev.quiver.api.sizing.SizingCapability;
 import java.lang.ref.WeakReference;
 import java.nio.file.Files;
@@ -425,6 +426,16 @@ public final class PluginRuntime implements AutoCloseable {
     /** Every wired sizing policy, behind its plugin's guard, in plugin id order. */
     public List<SizingCapability> sizings() {
         return state().sizings();
+    }
+
+    /**
+     * Every wired portfolio sizing policy (api 1.4.0: one account across many symbols), in plugin
+     * id order.
+     *
+     * @return the policies, possibly empty
+     */
+    public List<PortfolioSizingCapability> portfolioSizings() {
+        return state().portfolioSizings();
     }
 
     /** The wired plugins' class loaders, by plugin id, for leak checks. */

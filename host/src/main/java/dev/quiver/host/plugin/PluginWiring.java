@@ -3,6 +3,7 @@ package dev.quiver.host.plugin;
 import dev.quiver.api.QuiverApi;
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.PortfolioSizingCapability;
 import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.capabilities.Capability;
 import dev.quiver.engine.feature.FeaturePipeline;
@@ -160,6 +161,7 @@ final class PluginWiring {
                 made.predictions,
                 made.ensembles,
                 made.sizings,
+                made.portfolioSizings,
                 made.types,
                 owner,
                 stagingDir,
@@ -172,6 +174,7 @@ final class PluginWiring {
         final List<PredictionCapability> predictions = new ArrayList<>();
         final List<EnsembleCapability> ensembles = new ArrayList<>();
         final List<SizingCapability> sizings = new ArrayList<>();
+        final List<PortfolioSizingCapability> portfolioSizings = new ArrayList<>();
         final List<String> names = new ArrayList<>();
         final Map<String, WiredExtension> types = new TreeMap<>();
         final List<PluginRefusal> refusals = new ArrayList<>();
@@ -196,6 +199,7 @@ final class PluginWiring {
             collect(PredictionCapability.class, predictions);
             collect(EnsembleCapability.class, ensembles);
             collect(SizingCapability.class, sizings);
+            collect(PortfolioSizingCapability.class, portfolioSizings);
             return null;
         }
 
@@ -301,12 +305,20 @@ final class PluginWiring {
         if (kind.equals("sizing") && extension instanceof SizingCapability z) {
             return GuardedSizing.of(z, guard, afterClose);
         }
+        if (kind.equals("portfolio") && extension instanceof PortfolioSizingCapability z) {
+            // Not behind a deadline guard yet (docs/portfolio.md): the host's PortfolioGuard
+            // enforces the caps on whatever it returns, and a throw sizes the account flat.
+            return z;
+        }
         return null;
     }
 
     private static String kindOf(Class<?> type) {
         if (type == PredictionCapability.class) {
             return "prediction";
+        }
+        if (type == PortfolioSizingCapability.class) {
+            return "portfolio";
         }
         return type == EnsembleCapability.class ? "ensemble" : "sizing";
     }
@@ -319,6 +331,9 @@ final class PluginWiring {
             return e.descriptor().name();
         }
         if (extension instanceof SizingCapability s) {
+            return s.descriptor().name();
+        }
+        if (extension instanceof PortfolioSizingCapability s) {
             return s.descriptor().name();
         }
         return extension.getClass().getSimpleName();

@@ -2,6 +2,7 @@ package dev.quiver.host.plugin;
 
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.PortfolioSizingCapability;
 import dev.quiver.api.sizing.SizingCapability;
 import java.lang.ref.WeakReference;
 import java.nio.file.Path;
@@ -41,6 +42,13 @@ record RuntimeState(
     List<SizingCapability> sizings() {
         var out = new ArrayList<SizingCapability>();
         wired.forEach(p -> out.addAll(p.sizings));
+        return List.copyOf(out);
+    }
+
+    /** Every wired portfolio sizing policy (api 1.4.0), in plugin id order. */
+    List<PortfolioSizingCapability> portfolioSizings() {
+        var out = new ArrayList<PortfolioSizingCapability>();
+        wired.forEach(p -> out.addAll(p.portfolioSizings));
         return List.copyOf(out);
     }
 

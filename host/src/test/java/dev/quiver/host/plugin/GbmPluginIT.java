@@ -38,7 +38,7 @@ class GbmPluginIT {
                 List.of(
                         "ensemble-gbm-1.3.0.zip",
                         "prediction-traditional-1.0.0.zip",
-                        "sizing-kelly-1.2.2.zip",
+                        "sizing-kelly-1.3.0.zip",
                         "sizing-adaptive-1.0.0.zip")) {
             Files.copy(DISTRIBUTION.resolve("plugins").resolve(zip), dir.resolve(zip));
         }

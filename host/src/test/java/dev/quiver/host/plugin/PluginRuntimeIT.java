@@ -50,6 +50,7 @@ class PluginRuntimeIT {
                     .containsExactlyInAnyOrder(
                             "ensemble:selector",
                             "ensemble:stack",
+                            "portfolio:kelly_portfolio",
                             "prediction:analogs",
                             "prediction:catboost",
                             "prediction:lightgbm",
@@ -68,6 +69,16 @@ class PluginRuntimeIT {
                             s ->
                                     assertThat(((Guarded) s).delegate().getClass().getClassLoader())
                                             .isNotSameAs(PluginRuntime.class.getClassLoader()));
+            // The portfolio sizing extension point (api 1.4.0) is wired from the plugin's own
+            // class loader like the others.
+            assertThat(runtime.portfolioSizings())
+                    .singleElement()
+                    .satisfies(
+                            p -> {
+                                assertThat(p.descriptor().name()).isEqualTo("kelly_portfolio");
+                                assertThat(p.getClass().getClassLoader())
+                                        .isNotSameAs(PluginRuntime.class.getClassLoader());
+                            });
             // Configuration reaches the plugin through the injected PluginContext.
             var fixed =
                     runtime.sizings().stream()

@@ -100,7 +100,7 @@ class BacktestTrackingIT {
         assertThat(params.get("feature_schema_hash").asText()).hasSize(64);
         assertThat(params.get("fee_bps").asText()).isEqualTo("10.0");
         assertThat(params.get("plugin.prediction-lstm").asText()).isEqualTo("1.0.0");
-        assertThat(params.get("plugin.sizing-kelly").asText()).isEqualTo("1.2.2");
+        assertThat(params.get("plugin.sizing-kelly").asText()).isEqualTo("1.3.0");
         assertThat(params.get("test_start").asText()).startsWith("20");
         assertThat(params.get("model.prediction-lstm").asText())
                 .isEqualTo("models:/" + lstm + "/" + registered.version());

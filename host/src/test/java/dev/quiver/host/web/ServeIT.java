@@ -104,7 +104,7 @@ class ServeIT {
                     .as(p.id())
                     .isEqualTo(p.version());
         }
-        assertThat(provenance.get("plugins").get("sizing-kelly").asText()).isEqualTo("1.2.2");
+        assertThat(provenance.get("plugins").get("sizing-kelly").asText()).isEqualTo("1.3.0");
         assertThat(provenance.get("feature_schema_hash").asText()).isNotBlank();
         assertThat(provenance.get("pipeline_generation").asLong()).isZero();
         assertThat(provenance.get("models").isObject()).isTrue();

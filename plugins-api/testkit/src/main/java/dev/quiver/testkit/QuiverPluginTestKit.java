@@ -5,6 +5,7 @@ import dev.quiver.api.PluginContext;
 import dev.quiver.api.QuiverApi;
 import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.PortfolioSizingCapability;
 import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.capabilities.Capability;
 import dev.quiver.capabilities.CapabilityHeaders;
@@ -264,6 +265,15 @@ public final class QuiverPluginTestKit {
                     declared,
                     capabilities,
                     failures);
+            exercise(
+                    manager,
+                    id,
+                    PortfolioSizingCapability.class,
+                    "portfolio",
+                    loader,
+                    declared,
+                    capabilities,
+                    failures);
             if (capabilities.isEmpty()) {
                 failures.add(
                         "extensions: the plugin provides no prediction, ensemble or sizing extension");
@@ -333,7 +343,9 @@ public final class QuiverPluginTestKit {
                             ? PredictionCapabilityContract.class
                             : type == SizingCapability.class
                                     ? SizingCapabilityContract.class
-                                    : EnsembleCapabilityContract.class;
+                                    : type == PortfolioSizingCapability.class
+                                            ? PortfolioSizingCapabilityContract.class
+                                            : EnsembleCapabilityContract.class;
             runContract(
                     contract,
                     () -> construct(cls, context(id, Map.of())),
@@ -349,6 +361,9 @@ public final class QuiverPluginTestKit {
         if (extension instanceof EnsembleCapability e) {
             return e.descriptor();
         }
+        if (extension instanceof PortfolioSizingCapability s) {
+            return s.descriptor();
+        }
         return ((SizingCapability) extension).descriptor();
     }
 
@@ -362,6 +377,7 @@ public final class QuiverPluginTestKit {
                 (proxy, method, args) -> {
                     if (method.getName().equals("newPrediction")
                             || method.getName().equals("newSizing")
+                            || method.getName().equals("newPortfolioSizing")
                             || method.getName().equals("newEnsemble")) {
                         return factory.get();
                     }
