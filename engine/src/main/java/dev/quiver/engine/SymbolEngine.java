@@ -9,6 +9,8 @@ import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.engine.gate.GateVerdict;
+import dev.quiver.engine.gate.InputGate;
 import dev.quiver.engine.risk.BreakerEvent;
 import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.engine.risk.GuardedDecision;
@@ -97,6 +99,9 @@ public final class SymbolEngine {
     private long expiresAtMillis = Long.MAX_VALUE;
     private String expiryReason;
     private long expiredDecisions;
+    private InputGate gate;
+    private GateVerdict lastGate;
+    private long gateAbstentions;
 
     /** The operator's halt in force (see {@link KillSwitch}), one line; {@code null} when none. */
     private String halt;
@@ -258,6 +263,10 @@ public final class SymbolEngine {
 
         Map<String, String> failures = failuresOfBar;
         failures.clear();
+        // The input gate judges the bar before anything is asked; the sources and the ensemble are
+        // still asked (their forecast is scored in the backtest, kept vs abstained), the policies
+        // are not.
+        lastGate = gate == null || frame == null ? null : gate.check(frame);
         List<Forecast> list = List.of();
         FusedSignal signal = null;
         String noSignal;
@@ -306,11 +315,20 @@ public final class SymbolEngine {
         if (expired) {
             expiredDecisions++;
         }
+        String gated =
+                !expired && lastGate != null && lastGate.abstain() ? lastGate.reason() : null;
+        if (gated != null) {
+            gateAbstentions++;
+        }
         PolicyStep[] out = new PolicyStep[books.length];
         Map<String, String> policyFailures = null;
         for (int p = 0; p < books.length; p++) {
             if (expired) {
                 out[p] = books[p].abstain(expiryReason, close);
+                continue;
+            }
+            if (gated != null) {
+                out[p] = books[p].abstain(gated, close);
                 continue;
             }
             Book b = books[p];
@@ -444,6 +462,45 @@ public final class SymbolEngine {
     public void expireAt(long millis, String reason) {
         this.expiresAtMillis = millis;
         this.expiryReason = reason;
+    }
+
+    /**
+     * Sets the input gate every decision bar passes before its policies are asked (see {@link
+     * InputGate}): a bar it fails abstains, every policy flat with the gate's reason. Kept across
+     * {@link #swapStrategy}: the caller sets the new strategy's gate with it.
+     *
+     * @param gate the gate, or {@code null} for none
+     */
+    public void gate(InputGate gate) {
+        this.gate = gate;
+    }
+
+    /**
+     * The input gate.
+     *
+     * @return the gate, or {@code null} when none is set
+     */
+    public InputGate gate() {
+        return gate;
+    }
+
+    /**
+     * The gate's verdict on the last stepped bar.
+     *
+     * @return the verdict, or {@code null} when no gate is set or the bar was not decided (warm-up)
+     */
+    public GateVerdict lastGate() {
+        return lastGate;
+    }
+
+    /**
+     * Bars on which the policies abstained because the input gate refused the bar (an expired
+     * strategy's bars count as expired only).
+     *
+     * @return count
+     */
+    public long gateAbstentions() {
+        return gateAbstentions;
     }
 
     /**

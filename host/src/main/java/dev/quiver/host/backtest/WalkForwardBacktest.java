@@ -14,6 +14,8 @@ import dev.quiver.engine.Strategy;
 import dev.quiver.engine.SymbolEngine;
 import dev.quiver.engine.TradingRules;
 import dev.quiver.engine.feature.FeatureMatrix;
+import dev.quiver.engine.gate.GateVerdict;
+import dev.quiver.engine.gate.InputGate;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.engine.risk.RiskGuard;
@@ -543,7 +545,55 @@ public final class WalkForwardBacktest {
                 method,
                 loop.engine.breakerEvents(),
                 loop.engine.stopExits(),
-                bootstrapIntervals ? intervals(results, holdResult, null) : Map.of());
+                bootstrapIntervals ? intervals(results, holdResult, null) : Map.of(),
+                loop.gateSummary(
+                        loop.engine.gate() == null
+                                ? "no input gate set"
+                                : gateMethod(loop.engine.gate(), description)));
+    }
+
+    /** The gate's settings in one line, for a pinned strategy's report. */
+    private static String gateMethod(InputGate gate, String where) {
+        InputGate.Limits l = gate.limits();
+        return String.format(
+                Locale.ROOT,
+                "gap > %d x %s, move > %s ATR(14), %s",
+                l.maxGapBars(),
+                l.interval(),
+                l.maxMoveAtr(),
+                gate.distribution() == null
+                        ? "distribution check off: " + gate.distributionOff()
+                        : String.format(
+                                Locale.ROOT,
+                                "Mahalanobis distance > %.2f (the %s quantile of its training"
+                                        + " span's distances, %d rows; %s)",
+                                gate.distribution().threshold(),
+                                gate.distribution().quantile(),
+                                gate.distribution().rows(),
+                                where));
+    }
+
+    /**
+     * The input gate of one fold: the default limits for the series' interval, the distribution
+     * fitted on the fold's training window (the bars its sources were fitted on).
+     *
+     * @param features the series' features
+     * @param trainFirst first training row
+     * @param trainLast last training row
+     * @return the gate; its distribution check off, with the reason, when the window cannot be
+     *     fitted (too few rows, a constant feature)
+     */
+    public static InputGate foldGate(FeatureMatrix features, int trainFirst, int trainLast) {
+        InputGate.Limits limits = InputGate.Limits.defaults(features.bars().period());
+        try {
+            return new InputGate(
+                    limits,
+                    GateFit.fit(features, trainFirst, trainLast, GateFit.DEFAULT_QUANTILE),
+                    null);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            return new InputGate(
+                    limits, null, "the training window could not be fitted: " + e.getMessage());
+        }
     }
 
     /**
@@ -704,6 +754,7 @@ public final class WalkForwardBacktest {
                         loop.engine.makeUnavailable(p, failed[p]);
                     }
                 }
+                loop.engine.gate(foldGate(features, fold.trainFirst(), fold.trainLast()));
                 for (int t = fold.testFirst(); t <= fold.testLast(); t++) {
                     loop.step(t);
                 }
@@ -815,7 +866,17 @@ public final class WalkForwardBacktest {
                         method,
                         loop.engine.breakerEvents(),
                         loop.engine.stopExits(),
-                        bootstrapIntervals ? intervals(results, holdResult, drawn) : Map.of());
+                        bootstrapIntervals ? intervals(results, holdResult, drawn) : Map.of(),
+                        loop.gateSummary(
+                                String.format(
+                                        Locale.ROOT,
+                                        "gap > %d x %s, move > %s ATR(14), Mahalanobis distance"
+                                                + " above the %s quantile of each fold's training"
+                                                + " window's own distances",
+                                        InputGate.Limits.DEFAULT_MAX_GAP_BARS,
+                                        bars.period(),
+                                        InputGate.Limits.DEFAULT_MAX_MOVE_ATR,
+                                        GateFit.DEFAULT_QUANTILE)));
         return new FinalFit(result, last, sourceFailures, policyFailures, ensembleRows);
     }
 
@@ -841,6 +902,13 @@ public final class WalkForwardBacktest {
         final SizingOutcomes outcomes;
         final Map<String, Integer> failureCounts = new LinkedHashMap<>();
         int noSignal;
+        final ForecastMetrics.Accumulator keptScores = new ForecastMetrics.Accumulator();
+        final ForecastMetrics.Accumulator abstainedScores = new ForecastMetrics.Accumulator();
+        int judged;
+        int abstained;
+        int gapAbstained;
+        int moveAbstained;
+        int distributionAbstained;
 
         private final BarData bars;
         private final int n;
@@ -924,8 +992,28 @@ public final class WalkForwardBacktest {
             hold.mark(bars.close[t], bars.startMillis[t]);
             holdEquity[k] = hold.equity();
             holdDrawdown[k] = hold.drawdown();
+            GateVerdict verdict = engine.lastGate();
+            boolean gated = verdict != null && verdict.abstain();
+            if (verdict != null) {
+                judged++;
+                if (gated) {
+                    abstained++;
+                    InputGate.Limits l = engine.gate().limits();
+                    gapAbstained += verdict.gapBars() > l.maxGapBars() ? 1 : 0;
+                    moveAbstained += verdict.moveAtr() > l.maxMoveAtr() ? 1 : 0;
+                    distributionAbstained +=
+                            !Double.isNaN(verdict.distance())
+                                            && !(verdict.distance() <= verdict.threshold())
+                                    ? 1
+                                    : 0;
+                }
+            }
             if (canFill) {
                 score(t, s.forecasts(), s.signal());
+                if (s.signal() != null && verdict != null) {
+                    (gated ? abstainedScores : keptScores)
+                            .add(s.signal().probabilityUp(), bars.close[t + 1] > bars.close[t]);
+                }
             }
             if (s.signal() == null) {
                 noSignal++;
@@ -939,6 +1027,19 @@ public final class WalkForwardBacktest {
                 reasons[p][k] = ps.decision().reason();
                 outcomes.saw(p, k, ps.context());
             }
+        }
+
+        /** What the input gate did on the test bars. */
+        GateSummary gateSummary(String method) {
+            return new GateSummary(
+                    judged,
+                    abstained,
+                    gapAbstained,
+                    moveAbstained,
+                    distributionAbstained,
+                    keptScores.result(),
+                    abstainedScores.result(),
+                    method);
         }
 
         /** Forecast scores of bar {@code t}, whose label (bar {@code t + 1}) exists. */

@@ -72,6 +72,7 @@ final class SessionAnswers {
             decisions.put(ps.policy(), d);
         }
         out.put("decisions", decisions);
+        out.put("gate", GateJson.of(s.engine().gate(), s.engine().lastGate()));
         out.put("account", accountFigures(s));
         Map<String, Object> provenance = new LinkedHashMap<>(s.strategy.bundle().provenance());
         provenance.put("feature_schema_hash", SCHEMA_HASH);
