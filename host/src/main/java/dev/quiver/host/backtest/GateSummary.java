@@ -35,6 +35,10 @@ public record GateSummary(
         return testBars == 0 ? Double.NaN : (double) abstained / testBars;
     }
 
+    private static String logLoss(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.4f", v) : "-";
+    }
+
     /**
      * One line for the text report.
      *
@@ -52,9 +56,9 @@ public record GateSummary(
                 gap,
                 move,
                 distribution,
-                TextReport.num(kept.logLoss()),
+                logLoss(kept.logLoss()),
                 kept.n(),
-                TextReport.num(abstainedForecasts.logLoss()),
+                logLoss(abstainedForecasts.logLoss()),
                 abstainedForecasts.n());
     }
 }

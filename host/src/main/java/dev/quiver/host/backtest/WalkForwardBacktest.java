@@ -275,6 +275,7 @@ public final class WalkForwardBacktest {
     private final Config config;
     private final boolean bootstrapIntervals;
     private final int threads;
+    private final boolean gate;
 
     /**
      * Creates a backtest that uses every core ({@link Runtime#availableProcessors()} threads).
@@ -282,13 +283,26 @@ public final class WalkForwardBacktest {
      * @param config the configuration
      */
     public WalkForwardBacktest(Config config) {
-        this(config, true, Runtime.getRuntime().availableProcessors());
+        this(config, true, Runtime.getRuntime().availableProcessors(), true);
     }
 
-    private WalkForwardBacktest(Config config, boolean bootstrapIntervals, int threads) {
+    private WalkForwardBacktest(
+            Config config, boolean bootstrapIntervals, int threads, boolean gate) {
         this.config = config;
         this.bootstrapIntervals = bootstrapIntervals;
         this.threads = threads;
+        this.gate = gate;
+    }
+
+    /**
+     * The same backtest without the input gate in the folds of {@link #run} (a comparison with a
+     * reference that has no such rule, e.g. ta4j; {@code backtest --no-input-gate}). {@link
+     * #runPinned} sets whatever gate its {@code setUp} sets.
+     *
+     * @return a copy whose folds decide every bar
+     */
+    public WalkForwardBacktest withoutGate() {
+        return new WalkForwardBacktest(config, bootstrapIntervals, threads, false);
     }
 
     /**
@@ -305,7 +319,7 @@ public final class WalkForwardBacktest {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, was " + threads);
         }
-        return new WalkForwardBacktest(config, bootstrapIntervals, threads);
+        return new WalkForwardBacktest(config, bootstrapIntervals, threads, gate);
     }
 
     /**
@@ -324,7 +338,7 @@ public final class WalkForwardBacktest {
      * @return a copy whose results carry no intervals
      */
     public WalkForwardBacktest withoutIntervals() {
-        return new WalkForwardBacktest(config, false, threads);
+        return new WalkForwardBacktest(config, false, threads, gate);
     }
 
     /**
@@ -754,7 +768,9 @@ public final class WalkForwardBacktest {
                         loop.engine.makeUnavailable(p, failed[p]);
                     }
                 }
-                loop.engine.gate(foldGate(features, fold.trainFirst(), fold.trainLast()));
+                if (gate) {
+                    loop.engine.gate(foldGate(features, fold.trainFirst(), fold.trainLast()));
+                }
                 for (int t = fold.testFirst(); t <= fold.testLast(); t++) {
                     loop.step(t);
                 }
@@ -868,15 +884,17 @@ public final class WalkForwardBacktest {
                         loop.engine.stopExits(),
                         bootstrapIntervals ? intervals(results, holdResult, drawn) : Map.of(),
                         loop.gateSummary(
-                                String.format(
-                                        Locale.ROOT,
-                                        "gap > %d x %s, move > %s ATR(14), Mahalanobis distance"
-                                                + " above the %s quantile of each fold's training"
-                                                + " window's own distances",
-                                        InputGate.Limits.DEFAULT_MAX_GAP_BARS,
-                                        bars.period(),
-                                        InputGate.Limits.DEFAULT_MAX_MOVE_ATR,
-                                        GateFit.DEFAULT_QUANTILE)));
+                                !gate
+                                        ? "no input gate (switched off)"
+                                        : String.format(
+                                                Locale.ROOT,
+                                                "gap > %d x %s, move > %s ATR(14), Mahalanobis distance"
+                                                        + " above the %s quantile of each fold's training"
+                                                        + " window's own distances",
+                                                InputGate.Limits.DEFAULT_MAX_GAP_BARS,
+                                                bars.period(),
+                                                InputGate.Limits.DEFAULT_MAX_MOVE_ATR,
+                                                GateFit.DEFAULT_QUANTILE)));
         return new FinalFit(result, last, sourceFailures, policyFailures, ensembleRows);
     }
 

@@ -159,6 +159,14 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
 
     @Mixin HostOptions host;
 
+    @picocli.CommandLine.Option(
+            names = "--no-input-gate",
+            description =
+                    "Decide every test bar: no input gate (gap, ATR move, distance to each fold's"
+                            + " training distribution), for a comparison. The report's input_gate"
+                            + " then says so.")
+    boolean noInputGate;
+
     @Spec CommandSpec spec;
 
     @Override
@@ -215,9 +223,9 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                         threads,
                         threads == 1 ? "" : "s");
                 stderr.flush();
+                WalkForwardBacktest walk = new WalkForwardBacktest(config).withThreads(threads);
                 BacktestResult result =
-                        new WalkForwardBacktest(config)
-                                .withThreads(threads)
+                        (noInputGate ? walk.withoutGate() : walk)
                                 .run(
                                         FeaturePipeline.compute(bars),
                                         plugins.predictions(),
