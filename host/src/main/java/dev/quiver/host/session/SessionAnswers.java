@@ -163,6 +163,7 @@ final class SessionAnswers {
         Bar last = s.session.lastBar();
         m.put("last_bar_time", last == null ? null : last.start().toString());
         m.put("expired_decisions", s.engine().expiredDecisions());
+        m.put("gate_abstentions", s.engine().gateAbstentions());
         m.put("halted", s.engine().halted() != null);
         return m;
     }

@@ -665,6 +665,9 @@ class SessionBadInputIT {
                         "G1",
                         List.of(new Bar(b.start(), b.open(), 1e308, b.low(), 1e308, b.volume())));
         assertAbstained(huge, "move: true range");
+        // counted per session: the 1e308 bar, and the first one if the distance check refused it
+        assertThat(session("G1").findValue("gate_abstentions").asInt())
+                .isEqualTo(1 + (ordinary.at("/gate/abstain").asBoolean() ? 1 : 0));
 
         open("G2", "g2-acct", "paper");
         step("G2", 0);
