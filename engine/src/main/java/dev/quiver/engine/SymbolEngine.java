@@ -41,10 +41,12 @@ import java.util.Map;
  *   <li><b>inside the bar</b> (paper mode): stop-loss, trailing stop, take-profit (a gap through a
  *       level fills at the open, else at the level; the stop is checked first);
  *   <li><b>close</b>: equity marked; the breakers see it;
- *   <li><b>decision</b> (when the bar has a feature frame): forecasts, fusion, then per policy the
- *       {@link SizingContext} (the book's equity and drawdown, the cap, {@code atr_pct_14}, the
- *       payoff ratio), the {@link RiskGuard}, the breakers; a target outside the rebalance band (or
- *       to or from flat) becomes the order for the next open.
+ *   <li><b>decision</b> (when the bar has a feature frame): the {@link InputGate} judges the bar
+ *       (when one is set), forecasts, fusion, then per policy the {@link SizingContext} (the book's
+ *       equity and drawdown, the cap, {@code atr_pct_14}, the payoff ratio), the {@link RiskGuard},
+ *       the breakers; a target outside the rebalance band (or to or from flat) becomes the order
+ *       for the next open. On an expired strategy's bar, or a bar the gate refused, every policy
+ *       abstains (flat, with the reason) instead of being asked.
  * </ol>
  *
  * <p>Not thread-safe: one thread steps an engine (a session is one writer); capabilities are called

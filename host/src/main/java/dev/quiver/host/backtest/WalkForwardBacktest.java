@@ -50,6 +50,12 @@ import java.util.Map;
  * No trade when the target is within {@code rebalanceBand} of the current weight, except going to
  * or from flat. Long only, no leverage.
  *
+ * <p>Input gate ({@link InputGate}, off with {@link #withoutGate}): before each fold the engine
+ * gets a gate whose training distribution is fitted ({@link GateFit}) on the fold's training
+ * window, the bars its sources were fitted on; a test bar it refuses abstains (every policy flat),
+ * its fused forecast is still made and scored apart ({@link BacktestResult#gate()}: kept vs
+ * abstained).
+ *
  * <p>Threads ({@link #withThreads}): the work that does not depend on the accounts (every source
  * fitted per fold and its forecasts of the fold's test bars, which are also the ensemble's
  * out-of-fold inputs) runs ahead on up to {@code threads} threads, each source's calls in order on
