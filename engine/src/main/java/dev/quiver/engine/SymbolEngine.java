@@ -11,6 +11,8 @@ import dev.quiver.api.sizing.OnlineCalibration;
 import dev.quiver.api.sizing.ScoredOutcome;
 import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.api.sizing.SizingContext;
+import dev.quiver.engine.gate.GateVerdict;
+import dev.quiver.engine.gate.InputGate;
 import dev.quiver.engine.risk.BreakerEvent;
 import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.engine.risk.GuardedDecision;
@@ -44,10 +46,12 @@ import java.util.Map;
  *       on its own label ({@code close[t] > close[t-1]}) and handed to every policy that
  *       recalibrates online ({@link OnlineCalibration#observe}), so it only ever sees realised
  *       outcomes (the breakers' scoring above is of trades, open to open, a different event);
- *   <li><b>decision</b> (when the bar has a feature frame): forecasts, fusion, then per policy the
- *       {@link SizingContext} (the book's equity and drawdown, the cap, {@code atr_pct_14}, the
- *       payoff ratio), the {@link RiskGuard}, the breakers; a target outside the rebalance band (or
- *       to or from flat) becomes the order for the next open.
+ *   <li><b>decision</b> (when the bar has a feature frame): the {@link InputGate} judges the bar
+ *       (when one is set), forecasts, fusion, then per policy the {@link SizingContext} (the book's
+ *       equity and drawdown, the cap, {@code atr_pct_14}, the payoff ratio), the {@link RiskGuard},
+ *       the breakers; a target outside the rebalance band (or to or from flat) becomes the order
+ *       for the next open. On an expired strategy's bar, or a bar the gate refused, every policy
+ *       abstains (flat, with the reason) instead of being asked.
  * </ol>
  *
  * <p>Not thread-safe: one thread steps an engine (a session is one writer); capabilities are called
@@ -106,6 +110,9 @@ public final class SymbolEngine {
     private long expiresAtMillis = Long.MAX_VALUE;
     private String expiryReason;
     private long expiredDecisions;
+    private InputGate gate;
+    private GateVerdict lastGate;
+    private long gateAbstentions;
 
     /** The operator's halt in force (see {@link KillSwitch}), one line; {@code null} when none. */
     private String halt;
@@ -296,6 +303,10 @@ public final class SymbolEngine {
 
         Map<String, String> failures = failuresOfBar;
         failures.clear();
+        // The input gate judges the bar before anything is asked; the sources and the ensemble are
+        // still asked (their forecast is scored in the backtest, kept vs abstained), the policies
+        // are not.
+        lastGate = gate == null || frame == null ? null : gate.check(frame);
         List<Forecast> list = List.of();
         FusedSignal signal = null;
         String noSignal;
@@ -345,11 +356,20 @@ public final class SymbolEngine {
         if (expired) {
             expiredDecisions++;
         }
+        String gated =
+                !expired && lastGate != null && lastGate.abstain() ? lastGate.reason() : null;
+        if (gated != null) {
+            gateAbstentions++;
+        }
         PolicyStep[] out = new PolicyStep[books.length];
         Map<String, String> policyFailures = null;
         for (int p = 0; p < books.length; p++) {
             if (expired) {
                 out[p] = books[p].abstain(expiryReason, close);
+                continue;
+            }
+            if (gated != null) {
+                out[p] = books[p].abstain(gated, close);
                 continue;
             }
             Book b = books[p];
@@ -507,6 +527,45 @@ public final class SymbolEngine {
     public void expireAt(long millis, String reason) {
         this.expiresAtMillis = millis;
         this.expiryReason = reason;
+    }
+
+    /**
+     * Sets the input gate every decision bar passes before its policies are asked (see {@link
+     * InputGate}): a bar it fails abstains, every policy flat with the gate's reason. Kept across
+     * {@link #swapStrategy}: the caller sets the new strategy's gate with it.
+     *
+     * @param gate the gate, or {@code null} for none
+     */
+    public void gate(InputGate gate) {
+        this.gate = gate;
+    }
+
+    /**
+     * The input gate.
+     *
+     * @return the gate, or {@code null} when none is set
+     */
+    public InputGate gate() {
+        return gate;
+    }
+
+    /**
+     * The gate's verdict on the last stepped bar.
+     *
+     * @return the verdict, or {@code null} when no gate is set or the bar was not decided (warm-up)
+     */
+    public GateVerdict lastGate() {
+        return lastGate;
+    }
+
+    /**
+     * Bars on which the policies abstained because the input gate refused the bar (an expired
+     * strategy's bars count as expired only).
+     *
+     * @return count
+     */
+    public long gateAbstentions() {
+        return gateAbstentions;
     }
 
     /**

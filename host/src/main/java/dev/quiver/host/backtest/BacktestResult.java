@@ -30,6 +30,8 @@ import java.util.Map;
  * @param stopExits per policy, the positions the host's stops closed
  * @param intervals per policy and buy-and-hold, 95% stationary-bootstrap intervals of Sharpe, max
  *     drawdown and the Sharpe difference against {@code fixed}
+ * @param gate how often the input gate abstained on the test bars, and the fused forecast's quality
+ *     on the kept and the abstained bars
  */
 public record BacktestResult(
         String dataset,
@@ -47,7 +49,8 @@ public record BacktestResult(
         String method,
         List<BreakerEvent> circuitBreakerEvents,
         Map<String, StopExits> stopExits,
-        Map<String, Bootstrap.Intervals> intervals) {
+        Map<String, Bootstrap.Intervals> intervals,
+        GateSummary gate) {
 
     /**
      * First test bar's start.

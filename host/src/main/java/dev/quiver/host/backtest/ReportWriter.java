@@ -151,7 +151,28 @@ public final class ReportWriter {
         result.forecastFailures().forEach(failures::put);
         eval.put("no_signal_bars", result.noSignalBars());
         eval.put("method", result.method());
+        GateSummary g = result.gate();
+        if (g != null) {
+            ObjectNode gate = root.putObject("input_gate");
+            gate.put("test_bars", g.testBars());
+            gate.put("abstained", g.abstained());
+            put(gate, "abstain_rate", g.abstainRate());
+            ObjectNode by = gate.putObject("abstained_by");
+            by.put("gap", g.gap());
+            by.put("move", g.move());
+            by.put("distribution", g.distribution());
+            gateForecast(gate.putObject("fused_kept"), g.kept());
+            gateForecast(gate.putObject("fused_abstained"), g.abstainedForecasts());
+            gate.put("method", g.method());
+        }
         return root;
+    }
+
+    private static void gateForecast(ObjectNode f, ForecastMetrics m) {
+        put(f, "log_loss", m.logLoss());
+        put(f, "brier", m.brier());
+        put(f, "hit_rate", m.hitRate());
+        f.put("n", m.n());
     }
 
     private static void pair(ObjectNode node, String key, double[] lowHigh) {
@@ -292,7 +313,15 @@ public final class ReportWriter {
                     .append(esc(result.training().getOrDefault(e.getKey(), "")))
                     .append("</td></tr>\n");
         }
-        h.append("</table>\n<p>ECE: expected calibration error over 10 equal-width bins of p")
+        h.append("</table>\n");
+        if (result.gate() != null) {
+            h.append("<p>")
+                    .append(esc(result.gate().line()))
+                    .append(" (")
+                    .append(esc(result.gate().method()))
+                    .append(").</p>\n");
+        }
+        h.append("<p>ECE: expected calibration error over 10 equal-width bins of p")
                 .append(" (Naeini, Cooper and Hauskrecht 2015; Guo et al. 2017).</p>\n");
         h.append(
                         "<img alt=\"reliability diagram of the fused signal\" src=\"data:image/png;base64,")

@@ -82,6 +82,9 @@ public final class TextReport {
                         Locale.ROOT,
                         "circuit breaker events: %d (report.json circuit_breaker_events)%n",
                         result.circuitBreakerEvents().size()));
+        if (result.gate() != null) {
+            out.append(result.gate().line()).append('\n');
+        }
         out.append("what the data says: ").append(seedParity(result)).append('\n');
         out.append(
                 String.format(

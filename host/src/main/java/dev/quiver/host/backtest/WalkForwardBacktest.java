@@ -15,6 +15,8 @@ import dev.quiver.engine.Strategy;
 import dev.quiver.engine.SymbolEngine;
 import dev.quiver.engine.TradingRules;
 import dev.quiver.engine.feature.FeatureMatrix;
+import dev.quiver.engine.gate.GateVerdict;
+import dev.quiver.engine.gate.InputGate;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.engine.risk.RiskGuard;
@@ -48,6 +50,12 @@ import java.util.Map;
  * for the series' last bar), costs {@code |notional| * (feeBps + slippageBps) / 1e4} on every fill.
  * No trade when the target is within {@code rebalanceBand} of the current weight, except going to
  * or from flat. Long only, no leverage.
+ *
+ * <p>Input gate ({@link InputGate}, off with {@link #withoutGate}): before each fold the engine
+ * gets a gate whose training distribution is fitted ({@link GateFit}) on the fold's training
+ * window, the bars its sources were fitted on; a test bar it refuses abstains (every policy flat),
+ * its fused forecast is still made and scored apart ({@link BacktestResult#gate()}: kept vs
+ * abstained).
  *
  * <p>Threads ({@link #withThreads}): the work that does not depend on the accounts (every source
  * fitted per fold and its forecasts of the fold's test bars, which are also the ensemble's
@@ -276,6 +284,7 @@ public final class WalkForwardBacktest {
     private final int threads;
     private final List<EnsembleCapability> compared;
     private final java.util.function.Consumer<Step> stepListener;
+    private final boolean gate;
 
     /**
      * Creates a backtest that uses every core ({@link Runtime#availableProcessors()} threads).
@@ -283,7 +292,7 @@ public final class WalkForwardBacktest {
      * @param config the configuration
      */
     public WalkForwardBacktest(Config config) {
-        this(config, true, Runtime.getRuntime().availableProcessors(), List.of(), null);
+        this(config, true, Runtime.getRuntime().availableProcessors(), List.of(), null, true);
     }
 
     private WalkForwardBacktest(
@@ -291,12 +300,14 @@ public final class WalkForwardBacktest {
             boolean bootstrapIntervals,
             int threads,
             List<EnsembleCapability> compared,
-            java.util.function.Consumer<Step> stepListener) {
+            java.util.function.Consumer<Step> stepListener,
+            boolean gate) {
         this.config = config;
         this.bootstrapIntervals = bootstrapIntervals;
         this.threads = threads;
         this.compared = compared;
         this.stepListener = stepListener;
+        this.gate = gate;
     }
 
     /**
@@ -318,7 +329,7 @@ public final class WalkForwardBacktest {
             throw new IllegalArgumentException("compared ensembles must have distinct names");
         }
         return new WalkForwardBacktest(
-                config, bootstrapIntervals, threads, List.copyOf(ensembles), stepListener);
+                config, bootstrapIntervals, threads, List.copyOf(ensembles), stepListener, gate);
     }
 
     /**
@@ -330,7 +341,20 @@ public final class WalkForwardBacktest {
      * @return a copy
      */
     public WalkForwardBacktest withStepListener(java.util.function.Consumer<Step> listener) {
-        return new WalkForwardBacktest(config, bootstrapIntervals, threads, compared, listener);
+        return new WalkForwardBacktest(
+                config, bootstrapIntervals, threads, compared, listener, gate);
+    }
+
+    /**
+     * The same backtest without the input gate in the folds of {@link #run} (a comparison with a
+     * reference that has no such rule, e.g. ta4j; {@code backtest --no-input-gate}). {@link
+     * #runPinned} sets whatever gate its {@code setUp} sets.
+     *
+     * @return a copy whose folds decide every bar
+     */
+    public WalkForwardBacktest withoutGate() {
+        return new WalkForwardBacktest(
+                config, bootstrapIntervals, threads, compared, stepListener, false);
     }
 
     /**
@@ -347,7 +371,8 @@ public final class WalkForwardBacktest {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, was " + threads);
         }
-        return new WalkForwardBacktest(config, bootstrapIntervals, threads, compared, stepListener);
+        return new WalkForwardBacktest(
+                config, bootstrapIntervals, threads, compared, stepListener, gate);
     }
 
     /**
@@ -366,7 +391,7 @@ public final class WalkForwardBacktest {
      * @return a copy whose results carry no intervals
      */
     public WalkForwardBacktest withoutIntervals() {
-        return new WalkForwardBacktest(config, false, threads, compared, stepListener);
+        return new WalkForwardBacktest(config, false, threads, compared, stepListener, gate);
     }
 
     /**
@@ -612,7 +637,55 @@ public final class WalkForwardBacktest {
                 method,
                 loop.engine.breakerEvents(),
                 loop.engine.stopExits(),
-                bootstrapIntervals ? intervals(results, holdResult, null) : Map.of());
+                bootstrapIntervals ? intervals(results, holdResult, null) : Map.of(),
+                loop.gateSummary(
+                        loop.engine.gate() == null
+                                ? "no input gate set"
+                                : gateMethod(loop.engine.gate(), description)));
+    }
+
+    /** The gate's settings in one line, for a pinned strategy's report. */
+    private static String gateMethod(InputGate gate, String where) {
+        InputGate.Limits l = gate.limits();
+        return String.format(
+                Locale.ROOT,
+                "gap > %d x %s, move > %s ATR(14), %s",
+                l.maxGapBars(),
+                l.interval(),
+                l.maxMoveAtr(),
+                gate.distribution() == null
+                        ? "distribution check off: " + gate.distributionOff()
+                        : String.format(
+                                Locale.ROOT,
+                                "Mahalanobis distance > %.2f (the %s quantile of its training"
+                                        + " span's distances, %d rows; %s)",
+                                gate.distribution().threshold(),
+                                gate.distribution().quantile(),
+                                gate.distribution().rows(),
+                                where));
+    }
+
+    /**
+     * The input gate of one fold: the default limits for the series' interval, the distribution
+     * fitted on the fold's training window (the bars its sources were fitted on).
+     *
+     * @param features the series' features
+     * @param trainFirst first training row
+     * @param trainLast last training row
+     * @return the gate; its distribution check off, with the reason, when the window cannot be
+     *     fitted (too few rows, a constant feature)
+     */
+    public static InputGate foldGate(FeatureMatrix features, int trainFirst, int trainLast) {
+        InputGate.Limits limits = InputGate.Limits.defaults(features.bars().period());
+        try {
+            return new InputGate(
+                    limits,
+                    GateFit.fit(features, trainFirst, trainLast, GateFit.DEFAULT_QUANTILE),
+                    null);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            return new InputGate(
+                    limits, null, "the training window could not be fitted: " + e.getMessage());
+        }
     }
 
     /**
@@ -778,6 +851,9 @@ public final class WalkForwardBacktest {
                     }
                 }
                 stopIfInterrupted();
+                if (gate) {
+                    loop.engine.gate(foldGate(features, fold.trainFirst(), fold.trainLast()));
+                }
                 for (int t = fold.testFirst(); t <= fold.testLast(); t++) {
                     if ((t & 31) == 0) {
                         stopIfInterrupted();
@@ -927,7 +1003,19 @@ public final class WalkForwardBacktest {
                         method,
                         loop.engine.breakerEvents(),
                         loop.engine.stopExits(),
-                        bootstrapIntervals ? intervals(results, holdResult, drawn) : Map.of());
+                        bootstrapIntervals ? intervals(results, holdResult, drawn) : Map.of(),
+                        loop.gateSummary(
+                                !gate
+                                        ? "no input gate (switched off)"
+                                        : String.format(
+                                                Locale.ROOT,
+                                                "gap > %d x %s, move > %s ATR(14), Mahalanobis distance"
+                                                        + " above the %s quantile of each fold's training"
+                                                        + " window's own distances",
+                                                InputGate.Limits.DEFAULT_MAX_GAP_BARS,
+                                                bars.period(),
+                                                InputGate.Limits.DEFAULT_MAX_MOVE_ATR,
+                                                GateFit.DEFAULT_QUANTILE)));
         return new FinalFit(result, last, sourceFailures, policyFailures, ensembleRows);
     }
 
@@ -964,6 +1052,13 @@ public final class WalkForwardBacktest {
         final SizingOutcomes outcomes;
         final Map<String, Integer> failureCounts = new LinkedHashMap<>();
         int noSignal;
+        final ForecastMetrics.Accumulator keptScores = new ForecastMetrics.Accumulator();
+        final ForecastMetrics.Accumulator abstainedScores = new ForecastMetrics.Accumulator();
+        int judged;
+        int abstained;
+        int gapAbstained;
+        int moveAbstained;
+        int distributionAbstained;
 
         private final BarData bars;
         private final int n;
@@ -1087,8 +1182,28 @@ public final class WalkForwardBacktest {
             hold.mark(bars.close[t], bars.startMillis[t]);
             holdEquity[k] = hold.equity();
             holdDrawdown[k] = hold.drawdown();
+            GateVerdict verdict = engine.lastGate();
+            boolean gated = verdict != null && verdict.abstain();
+            if (verdict != null) {
+                judged++;
+                if (gated) {
+                    abstained++;
+                    InputGate.Limits l = engine.gate().limits();
+                    gapAbstained += verdict.gapBars() > l.maxGapBars() ? 1 : 0;
+                    moveAbstained += verdict.moveAtr() > l.maxMoveAtr() ? 1 : 0;
+                    distributionAbstained +=
+                            !Double.isNaN(verdict.distance())
+                                            && !(verdict.distance() <= verdict.threshold())
+                                    ? 1
+                                    : 0;
+                }
+            }
             if (canFill) {
                 score(t, s.forecasts(), s.signal());
+                if (s.signal() != null && verdict != null) {
+                    (gated ? abstainedScores : keptScores)
+                            .add(s.signal().probabilityUp(), bars.close[t + 1] > bars.close[t]);
+                }
             }
             if (s.signal() == null) {
                 noSignal++;
@@ -1102,6 +1217,19 @@ public final class WalkForwardBacktest {
                 reasons[p][k] = ps.decision().reason();
                 outcomes.saw(p, k, ps.context());
             }
+        }
+
+        /** What the input gate did on the test bars. */
+        GateSummary gateSummary(String method) {
+            return new GateSummary(
+                    judged,
+                    abstained,
+                    gapAbstained,
+                    moveAbstained,
+                    distributionAbstained,
+                    keptScores.result(),
+                    abstainedScores.result(),
+                    method);
         }
 
         /** Forecast scores of bar {@code t}, whose label (bar {@code t + 1}) exists. */

@@ -145,6 +145,8 @@ public final class Bench {
                         new WalkForwardBacktest(config)
                                 .withThreads(1)
                                 .withoutIntervals()
+                                // ta4j's rule has no input gate: compared trade for trade
+                                .withoutGate()
                                 .run(
                                         FeaturePipeline.compute(bars),
                                         List.of(traditional),

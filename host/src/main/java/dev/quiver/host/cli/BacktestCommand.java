@@ -224,6 +224,14 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
 
     @Mixin HostOptions host;
 
+    @picocli.CommandLine.Option(
+            names = "--no-input-gate",
+            description =
+                    "Decide every test bar: no input gate (gap, ATR move, distance to each fold's"
+                            + " training distribution), for a comparison. The report's input_gate"
+                            + " then says so.")
+    boolean noInputGate;
+
     @Spec CommandSpec spec;
 
     @Override
@@ -287,7 +295,9 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                 List<EnsembleCapability> compared =
                         plugins.ensembles().stream().filter(e -> e != ensemble).toList();
                 BacktestResult result =
-                        new WalkForwardBacktest(config)
+                        (noInputGate
+                                        ? new WalkForwardBacktest(config).withoutGate()
+                                        : new WalkForwardBacktest(config))
                                 .withThreads(threads)
                                 .withComparedEnsembles(compared)
                                 .run(

@@ -72,6 +72,7 @@ final class SessionAnswers {
             decisions.put(ps.policy(), d);
         }
         out.put("decisions", decisions);
+        out.put("gate", GateJson.of(s.engine().gate(), s.engine().lastGate()));
         out.put("account", accountFigures(s));
         Map<String, Object> provenance = new LinkedHashMap<>(s.strategy.bundle().provenance());
         provenance.put("feature_schema_hash", SCHEMA_HASH);
@@ -162,6 +163,7 @@ final class SessionAnswers {
         Bar last = s.session.lastBar();
         m.put("last_bar_time", last == null ? null : last.start().toString());
         m.put("expired_decisions", s.engine().expiredDecisions());
+        m.put("gate_abstentions", s.engine().gateAbstentions());
         m.put("halted", s.engine().halted() != null);
         return m;
     }

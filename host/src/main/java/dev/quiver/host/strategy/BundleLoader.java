@@ -49,7 +49,9 @@ public final class BundleLoader {
 
         /**
          * Makes an engine abstain on bars past the bundle's expiry (see {@link
-         * StrategyBundle#expiresAt}).
+         * StrategyBundle#expiresAt}) and sets the bundle's input gate ({@link BundleGate#of}):
+         * every place that serves or replays a bundle calls this, so they all abstain on the same
+         * bars.
          *
          * @param engine the engine stepping this strategy
          * @param maxAgeOverride a maximum age that replaces the manifest's, or empty
@@ -60,6 +62,7 @@ public final class BundleLoader {
             engine.expireAt(
                     bundle.expiresAt(maxAgeOverride).toEpochMilli(),
                     bundle.expiryReason(maxAgeOverride));
+            engine.gate(BundleGate.of(bundle));
         }
 
         /** Closes every instance; the first failure is rethrown after all are closed. */

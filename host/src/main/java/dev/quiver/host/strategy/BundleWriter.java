@@ -6,6 +6,7 @@ import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.feature.FeatureSchema;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.sizing.SizingCapability;
+import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.host.backtest.BacktestResult;
@@ -236,6 +237,13 @@ public final class BundleWriter {
             m.set("left_out", leftOut);
         }
         m.set("settings", settings(ctx.config()));
+        m.set(
+                BundleGate.FIELD,
+                BundleGate.toJson(
+                        WalkForwardBacktest.foldGate(
+                                FeaturePipeline.compute(bars), fold.trainFirst(), fold.trainLast()),
+                        fold.trainStart().toString(),
+                        fold.trainEnd().toString()));
         m.set("walk_forward", walkForward(ctx.fit().result()));
 
         TreeMap<String, String> sha = new TreeMap<>();
@@ -345,6 +353,14 @@ public final class BundleWriter {
             num(n, "hit_rate", p.metrics().hitRate());
             n.put("trades", p.metrics().trades());
             num(n, "final_equity", p.metrics().finalEquity());
+        }
+        if (r.gate() != null) {
+            ObjectNode g = w.putObject("input_gate");
+            g.put("test_bars", r.gate().testBars());
+            g.put("abstained", r.gate().abstained());
+            num(g, "abstain_rate", r.gate().abstainRate());
+            num(g, "fused_log_loss_kept", r.gate().kept().logLoss());
+            num(g, "fused_log_loss_abstained", r.gate().abstainedForecasts().logLoss());
         }
         ObjectNode fc = w.putObject("forecasts");
         for (var e : r.forecasts().entrySet()) {

@@ -11,6 +11,7 @@ import dev.quiver.engine.market.BarData;
 import dev.quiver.engine.session.SymbolSession;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.session.FusedJson;
+import dev.quiver.host.session.GateJson;
 import dev.quiver.host.session.ServedStrategy;
 import dev.quiver.host.strategy.BundleLoader;
 import dev.quiver.host.strategy.StrategyBundle;
@@ -103,10 +104,11 @@ final class BundleDecisions implements AutoCloseable {
                             + need
                             + " to warm up");
         }
-        return answer(bars, l, step);
+        return answer(bars, l, step, GateJson.of(engine.gate(), engine.lastGate()));
     }
 
-    private static Map<String, Object> answer(BarData bars, BundleLoader.Loaded l, Step step) {
+    private static Map<String, Object> answer(
+            BarData bars, BundleLoader.Loaded l, Step step, Map<String, Object> gate) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("symbol", bars.symbol());
         out.put("bar_time", step.barTime().toString());
@@ -146,6 +148,7 @@ final class BundleDecisions implements AutoCloseable {
             decisions.put(ps.policy(), d);
         }
         out.put("decisions", decisions);
+        out.put("gate", gate);
         Map<String, Object> provenance = new LinkedHashMap<>(l.bundle().provenance());
         provenance.put(
                 "feature_schema",

@@ -15,6 +15,8 @@ import dev.quiver.engine.SymbolEngine;
 import dev.quiver.engine.feature.FeatureMatrix;
 import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.fusion.WeightedFusion;
+import dev.quiver.engine.gate.GateVerdict;
+import dev.quiver.engine.gate.InputGate;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.engine.risk.GuardedDecision;
 import dev.quiver.engine.risk.RiskGuard;
@@ -27,6 +29,7 @@ import dev.quiver.host.rollout.RolloutController;
 import dev.quiver.host.rollout.RolloutSpec;
 import dev.quiver.host.rollout.Transition;
 import dev.quiver.host.rollout.VariantOutput;
+import dev.quiver.host.session.GateJson;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -238,6 +241,15 @@ final class DecisionService {
                             + " to warm up");
         }
         FeatureFrame frame = features.frame(last);
+        // No bundle, so no training distribution: the gap and move checks only, against the
+        // posted window's median bar spacing.
+        InputGate gate =
+                new InputGate(
+                        InputGate.Limits.defaults(medianSpacing(bars)),
+                        null,
+                        "no strategy bundle serves (--strategy none): no training distribution");
+        GateVerdict verdict = gate.check(frame);
+        Map<String, Object> gateJson = GateJson.of(gate, verdict);
 
         // Rollouts: score the outcomes this request's bars reveal, before anything new is recorded.
         List<LiveRollouts.Active> active = rollouts.map(LiveRollouts::active).orElse(List.of());
@@ -309,7 +321,8 @@ final class DecisionService {
                 decision.put("overridden_by_risk_guard", false);
                 decisions.put(s.descriptor().name(), decision);
             }
-            return answer(bars, pipeline, null, decisions, failed, rolloutProvenance);
+            return answer(
+                    bars, pipeline, null, decisions, failed, rolloutProvenance, verdict, gateJson);
         }
 
         // The plugin's stacking ensemble when installed, else the first plugin ensemble, else the
@@ -396,7 +409,22 @@ final class DecisionService {
             m.put("weight", c.weight());
             contributions.add(m);
         }
-        return answer(bars, pipeline, fusedOut, decisions, failed, rolloutProvenance);
+        return answer(
+                bars, pipeline, fusedOut, decisions, failed, rolloutProvenance, verdict, gateJson);
+    }
+
+    /** The median distance between consecutive posted bars (one day for a single bar). */
+    static Duration medianSpacing(BarData bars) {
+        int n = bars.size();
+        if (n < 2) {
+            return Duration.ofDays(1);
+        }
+        long[] d = new long[n - 1];
+        for (int i = 1; i < n; i++) {
+            d[i - 1] = bars.startMillis[i] - bars.startMillis[i - 1];
+        }
+        java.util.Arrays.sort(d);
+        return Duration.ofMillis(d[(d.length - 1) / 2]);
     }
 
     /**
@@ -409,7 +437,19 @@ final class DecisionService {
             Map<String, Object> fusedOut,
             Map<String, Object> decisions,
             Map<String, String> failed,
-            List<Map<String, Object>> rolloutProvenance) {
+            List<Map<String, Object>> rolloutProvenance,
+            GateVerdict verdict,
+            Map<String, Object> gateJson) {
+        if (verdict.abstain()) {
+            // The gate refused the bar: every policy abstains (flat) with its reason.
+            for (Object d : decisions.values()) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> decision = (Map<String, Object>) d;
+                decision.put("fraction", 0.0);
+                decision.put("reason", verdict.reason());
+                decision.put("overridden_by_risk_guard", true);
+            }
+        }
         Map<String, Object> models = new LinkedHashMap<>();
         for (ServedModel m : pipeline.models().values()) {
             Map<String, Object> model = new LinkedHashMap<>();
@@ -447,6 +487,7 @@ final class DecisionService {
             out.put("no_signal", SymbolEngine.NO_FORECAST_REASON);
         }
         out.put("decisions", decisions);
+        out.put("gate", gateJson);
         out.put("provenance", provenance);
         return out;
     }

@@ -71,7 +71,22 @@ class ReportWriterTest {
                         "evaluation",
                         "bootstrap",
                         "seed_parity",
-                        "circuit_breaker_events");
+                        "circuit_breaker_events",
+                        "input_gate");
+        assertThat(keys(root.get("input_gate")))
+                .containsExactlyInAnyOrder(
+                        "test_bars",
+                        "abstained",
+                        "abstain_rate",
+                        "abstained_by",
+                        "fused_kept",
+                        "fused_abstained",
+                        "method");
+        JsonNode gate = root.get("input_gate");
+        assertThat(gate.get("test_bars").asInt())
+                .isEqualTo(root.at("/evaluation/test_bars_total").asInt());
+        assertThat(gate.at("/fused_kept/n").asInt() + gate.at("/fused_abstained/n").asInt())
+                .isEqualTo(root.at("/forecasts/fused/n").asInt());
         assertThat(root.get("circuit_breaker_events").isArray()).isTrue();
         for (JsonNode e : root.get("circuit_breaker_events")) {
             assertThat(keys(e))

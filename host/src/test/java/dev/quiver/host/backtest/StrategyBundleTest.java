@@ -9,8 +9,10 @@ import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.FeatureSchema;
 import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.fusion.WeightedFusion;
+import dev.quiver.engine.gate.InputGate;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
+import dev.quiver.host.strategy.BundleGate;
 import dev.quiver.host.strategy.BundleWriter;
 import dev.quiver.host.strategy.StrategyBundle;
 import java.nio.file.Files;
@@ -91,6 +93,56 @@ class StrategyBundleTest {
         assertThat(m.path("files").has("ensemble/fused.state.json")).isTrue();
         assertThatThrownBy(() -> BundleWriter.write(dir, List.of(), null, List.of(), null))
                 .hasMessageContaining("BUNDLE_EXISTS");
+    }
+
+    @Test
+    void aWrittenBundleDeclaresItsInputGateFittedOnTheFinalWindow() {
+        StrategyBundle b = StrategyBundle.open(dir);
+        InputGate gate = BundleGate.of(b);
+        assertThat(gate.distribution()).isNotNull();
+        assertThat(gate.distributionOff()).isNull();
+        assertThat(gate.limits().interval()).isEqualTo(Duration.ofDays(1));
+        assertThat(gate.limits().maxGapBars()).isEqualTo(InputGate.Limits.DEFAULT_MAX_GAP_BARS);
+        var m = b.manifest();
+        assertThat(gate.distribution().rows())
+                .isLessThanOrEqualTo(m.at("/settings/train_bars").asInt())
+                .isGreaterThan(100);
+        assertThat(m.at("/input_gate/distribution/first_bar").asText())
+                .isEqualTo(m.at("/components/ensemble/training/first_bar").asText());
+        assertThat(m.at("/input_gate/distribution/last_bar").asText())
+                .isEqualTo(m.at("/components/ensemble/training/last_bar").asText());
+        assertThat(gate.distribution().threshold()).isGreaterThan(0);
+        assertThat(m.at("/walk_forward/input_gate/test_bars").asInt()).isGreaterThan(0);
+        assertThat(m.at("/walk_forward/input_gate/abstained").isInt()).isTrue();
+    }
+
+    @Test
+    void aBundleFittedBeforeTheGateStillLoadsWithItsDistributionCheckOffAndSaysSo()
+            throws Exception {
+        Path manifest = dir.resolve(StrategyBundle.MANIFEST);
+        ObjectNode m = (ObjectNode) JSON.readTree(manifest.toFile());
+        m.remove("input_gate");
+        ((ObjectNode) m.path("walk_forward")).remove("input_gate");
+        JSON.writeValue(manifest.toFile(), m);
+        StrategyBundle b = StrategyBundle.open(dir);
+        InputGate gate = BundleGate.of(b);
+        assertThat(gate.distribution()).isNull();
+        assertThat(gate.distributionOff()).isEqualTo(BundleGate.OFF_REASON);
+        // the host's gap and move checks still apply, with the defaults for its interval
+        assertThat(gate.limits().interval()).isEqualTo(Duration.ofDays(1));
+        BarData bars = BundledData.SP500_DAILY.load().truncate(400);
+        var frame = FeaturePipeline.compute(bars).frame(399);
+        var verdict = gate.check(frame);
+        assertThat(verdict.distributionOff()).isEqualTo(BundleGate.OFF_REASON);
+        assertThat(verdict.distance()).isNaN();
+        assertThat(verdict.abstain()).isEqualTo(verdict.gapBars() > 7 || verdict.moveAtr() > 20);
+        // a damaged gate entry is refused naming the field
+        m.putObject("input_gate").put("interval", "PT4H").put("max_gap_bars", "seven");
+        JSON.writeValue(manifest.toFile(), m);
+        assertThatThrownBy(() -> BundleGate.of(StrategyBundle.open(dir)))
+                .isInstanceOf(QuiverInputException.class)
+                .hasMessageContaining("BAD_BUNDLE")
+                .hasMessageContaining("input_gate.max_gap_bars");
     }
 
     @Test

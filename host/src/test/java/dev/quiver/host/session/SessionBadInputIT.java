@@ -588,6 +588,104 @@ class SessionBadInputIT {
         return b;
     }
 
+    // ---- the input gate (issue 14 item 7) -------------------------------------------------------
+
+    /** {@code POST /v1/decisions} on the 300 bars up to the warm-up's end, then {@code last}. */
+    Answer decide(Bar last) throws Exception {
+        List<Bar> window = new ArrayList<>();
+        for (int i = first - 300; i < first; i++) {
+            window.add(btc.bar(i));
+        }
+        window.add(last);
+        ObjectNode body = ServeProcess.barsBody(window);
+        body.put("symbol", "BTC-USD");
+        return serve.post("/v1/decisions", body);
+    }
+
+    static void assertAbstained(Answer a, String check) {
+        assertThat(a.status()).as(a.toString()).isEqualTo(200);
+        JsonNode gate = a.body().get("gate");
+        assertThat(gate.get("abstain").asBoolean()).as(a.toString()).isTrue();
+        String reason = gate.get("reason").asText();
+        assertThat(reason).startsWith("input gate: ").contains(check).endsWith("-> flat (abstain)");
+        assertThat(a.body().get("decisions").size()).isGreaterThan(0);
+        a.body()
+                .get("decisions")
+                .forEach(
+                        d -> {
+                            assertThat(d.get("fraction").asDouble()).as(a.toString()).isZero();
+                            assertThat(d.get("reason").asText()).as(a.toString()).isEqualTo(reason);
+                        });
+    }
+
+    @Test
+    void aTenYearGapAndA1e308PriceAbstainWithTheirReasonsOverPostDecisions() throws Exception {
+        Bar b = btc.bar(first);
+        Answer ordinary = decide(b);
+        assertThat(ordinary.status()).as(ordinary.toString()).isEqualTo(200);
+        JsonNode g = ordinary.body().get("gate");
+        assertThat(g.get("gap_bars").asDouble()).isEqualTo(1.0);
+        assertThat(g.get("move_atr").asDouble()).isLessThan(20);
+        // the served bundle was fitted with the gate: its distribution check is on
+        assertThat(g.get("distribution").asText()).isEqualTo("on");
+        assertThat(g.get("abstain").asBoolean())
+                .as(ordinary.toString())
+                .isEqualTo(g.get("distance").asDouble() > g.get("threshold").asDouble());
+        System.out.println("gate on an ordinary BTC bar (2024-03-01T04:00Z): " + g);
+
+        Answer gap =
+                decide(
+                        new Bar(
+                                b.start().plus(Duration.ofDays(3652)),
+                                b.open(),
+                                b.high(),
+                                b.low(),
+                                b.close(),
+                                b.volume()));
+        assertAbstained(gap, "gap: ");
+        assertThat(gap.body().at("/gate/reason").asText()).contains("> max_gap_bars 7");
+        assertThat(gap.body().at("/gate/gap_bars").asDouble()).isGreaterThan(21_000);
+
+        Answer huge = decide(new Bar(b.start(), b.open(), 1e308, b.low(), 1e308, b.volume()));
+        assertAbstained(huge, "move: true range");
+        assertThat(huge.body().at("/gate/reason").asText())
+                .contains("> max_move_atr 20")
+                .contains("out of distribution")
+                .contains("log_return_1");
+    }
+
+    @Test
+    void aSessionBarAt1e308AbstainsWithItsReasonAndATenYearGapIsStillRefused() throws Exception {
+        open("G1", "g1-acct", "paper");
+        JsonNode ordinary = step("G1", 0).body();
+        assertThat(ordinary.at("/gate/distribution").asText()).isEqualTo("on");
+        Bar b = bar(1);
+        Answer huge =
+                serve.bars(
+                        "G1",
+                        List.of(new Bar(b.start(), b.open(), 1e308, b.low(), 1e308, b.volume())));
+        assertAbstained(huge, "move: true range");
+        // counted per session: the 1e308 bar, and the first one if the distance check refused it
+        assertThat(session("G1").findValue("gate_abstentions").asInt())
+                .isEqualTo(1 + (ordinary.at("/gate/abstain").asBoolean() ? 1 : 0));
+
+        open("G2", "g2-acct", "paper");
+        step("G2", 0);
+        Answer gap =
+                serve.bars(
+                        "G2",
+                        List.of(
+                                new Bar(
+                                        b.start().plus(Duration.ofDays(3652)),
+                                        b.open(),
+                                        b.high(),
+                                        b.low(),
+                                        b.close(),
+                                        b.volume())));
+        assertThat(gap.status()).as(gap.toString()).isEqualTo(409);
+        assertThat(gap.body().get("error").asText()).isEqualTo("BAR_GAP");
+    }
+
     void open(String symbol, String account, String mode) throws Exception {
         Answer a = serve.put("/v1/sessions/" + symbol, openBody(account, mode));
         assertThat(a.status()).as(a.toString()).isEqualTo(200);
