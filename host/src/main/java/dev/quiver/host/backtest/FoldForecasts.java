@@ -40,7 +40,13 @@ import java.util.function.Supplier;
  * runs lane work itself while it waits for a fold, so at most {@code threads} threads work at once.
  * The earliest fold is run first. With {@code threads == 1} nothing runs ahead: before each fold
  * the sources are fitted in order and each bar's forecasts are asked when the account pass reaches
- * it (the exact order of calls of the sequential backtest).
+ * it (the exact order of calls of the sequential backtest), except from sources with a batch path.
+ *
+ * <p><b>Batches.</b> A source whose {@code forecastBatchSize()} is above 1 (plugins-api 1.4.0: it
+ * keeps no state between forecasts) is asked for a fold's test bars in {@code forecastBatch} calls
+ * of that many bars, right after its fit on the fold, in either mode; a chunk whose batch call
+ * fails is asked again bar by bar, so the stored forecasts and the counted failures are the
+ * bar-by-bar run's.
  *
  * <p>A lane stops at a failure other than a capability's {@code RuntimeException} or {@code
  * LinkageError} (which are counted, as in the sequential run): the account pass rethrows it when it
@@ -59,6 +65,9 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
 
     /** Per bar, the forecasts of the bar in source order, assembled once. */
     private final List<Forecast>[] byBar;
+
+    /** Per source, its {@code forecastBatchSize()}, read once: above 1, it is asked in batches. */
+    private final int[] batchSize;
 
     /** Per source and fold, whether its fit succeeded (it is asked for that fold's bars). */
     private final boolean[][] active;
@@ -112,6 +121,10 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
         this.forecasts = new Forecast[p][lastBar + 1];
         this.byBar = (List<Forecast>[]) new List<?>[lastBar + 1];
         this.active = new boolean[p][folds.size()];
+        this.batchSize = new int[p];
+        for (int q = 0; q < p; q++) {
+            this.batchSize[q] = sources.get(q).forecastBatchSize();
+        }
         this.forecastFailures = new int[p];
         this.fitFailures = new int[p];
         this.firstFitFailure = new String[p];
@@ -338,10 +351,7 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
             if (!closed) {
                 fit(p, k);
                 if (active[p][k]) {
-                    Fold fold = folds.get(k);
-                    for (int t = fold.testFirst(); t <= fold.testLast() && !closed; t++) {
-                        forecasts[p][t] = forecast(p, features.frame(t));
-                    }
+                    forecastFold(p, folds.get(k));
                 }
             }
         } catch (RuntimeException | Error e) {
@@ -365,12 +375,58 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
         }
     }
 
-    /** Sequential mode: every source fitted on fold {@code k}, in order. */
+    /**
+     * Sequential mode: every source fitted on fold {@code k}, in order; a source with a batch path
+     * forecasts the fold's test bars right after its fit (it keeps no state between forecasts, so
+     * when it does so does not change what it returns).
+     */
     private void fitSequentially(int k) {
         for (int p = 0; p < sources.size(); p++) {
             fit(p, k);
+            if (batchSize[p] > 1 && active[p][k]) {
+                forecastFold(p, folds.get(k));
+            }
         }
         fittedFold = k;
+    }
+
+    /**
+     * Source {@code p}'s forecasts of the fold's test bars, in time order: frame by frame, or for a
+     * source with a batch path ({@code forecastBatchSize() > 1}) one {@code forecastBatch} call per
+     * chunk of that many bars. A chunk whose batch call fails (a refused bar in it, or any other
+     * failure) is asked again frame by frame, so each bar gets the forecast, or the counted
+     * failure, that the frame-by-frame run gives it.
+     */
+    private void forecastFold(int p, Fold fold) {
+        int size = batchSize[p];
+        if (size <= 1) {
+            for (int t = fold.testFirst(); t <= fold.testLast() && !closed; t++) {
+                forecasts[p][t] = forecast(p, features.frame(t));
+            }
+            return;
+        }
+        for (int first = fold.testFirst(); first <= fold.testLast() && !closed; first += size) {
+            int last = Math.min(fold.testLast(), first + size - 1);
+            List<FeatureFrame> frames = new ArrayList<>(last - first + 1);
+            for (int t = first; t <= last; t++) {
+                frames.add(features.frame(t));
+            }
+            List<Forecast> batch;
+            try {
+                batch = sources.get(p).forecastBatch(frames);
+            } catch (RuntimeException | LinkageError | StackOverflowError e) {
+                batch = null; // asked again frame by frame below, which counts the failures
+            }
+            if (batch != null && batch.size() == frames.size() && !batch.contains(null)) {
+                for (int t = first; t <= last; t++) {
+                    forecasts[p][t] = batch.get(t - first);
+                }
+            } else {
+                for (int t = first; t <= last && !closed; t++) {
+                    forecasts[p][t] = forecast(p, frames.get(t - first));
+                }
+            }
+        }
     }
 
     /** Fits source {@code p} on fold {@code k}; one that throws is out of the fold (counted). */
@@ -431,7 +487,7 @@ final class FoldForecasts implements Forecasts, AutoCloseable {
         if (threads == 1) {
             WalkForwardBacktest.stopIfInterrupted();
             for (int p = 0; p < sources.size(); p++) {
-                if (active[p][fittedFold]) {
+                if (active[p][fittedFold] && batchSize[p] <= 1) {
                     forecasts[p][i] = forecast(p, frame);
                 }
             }

@@ -240,6 +240,17 @@ public final class MainJobBench {
             return delegate.forecast(frame);
         }
 
+        @Override
+        public int forecastBatchSize() {
+            return delegate.forecastBatchSize();
+        }
+
+        @Override
+        public List<Forecast> forecastBatch(List<FeatureFrame> frames) {
+            calls.add(new Batch(frames));
+            return delegate.forecastBatch(frames);
+        }
+
         @SuppressWarnings("unchecked")
         double replay(Map<String, double[]> out) {
             String name = delegate.descriptor().name();
@@ -247,6 +258,12 @@ public final class MainJobBench {
             for (Object c : calls) {
                 if (c instanceof FeatureFrame f) {
                     sum += time(out, name + ".forecast", () -> delegate.forecast(f));
+                } else if (c instanceof Batch b) {
+                    sum +=
+                            time(
+                                    out,
+                                    name + ".forecastBatch",
+                                    () -> delegate.forecastBatch(b.frames()));
                 } else {
                     List<LabeledFrame> w = (List<LabeledFrame>) c;
                     sum += time(out, name + ".fit", () -> delegate.fit(w));
@@ -257,6 +274,9 @@ public final class MainJobBench {
     }
 
     private record Fuse(List<Forecast> forecasts, FeatureFrame frame) {}
+
+    /** One batch forecast call: its frames. */
+    private record Batch(List<FeatureFrame> frames) {}
 
     /** The ensemble, remembering its calls. */
     private static final class RecordedEnsemble implements EnsembleCapability {

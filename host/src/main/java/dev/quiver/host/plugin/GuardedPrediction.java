@@ -19,6 +19,7 @@ final class GuardedPrediction implements PredictionCapability, Guarded {
     private final CapabilityDescriptor descriptor;
     private final Long horizonBars;
     private final Runnable afterClose;
+    private final int batchSize;
     private final java.util.concurrent.atomic.AtomicBoolean closed =
             new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -43,6 +44,7 @@ final class GuardedPrediction implements PredictionCapability, Guarded {
         this.delegate = delegate;
         this.guard = guard;
         this.descriptor = delegate.descriptor();
+        this.batchSize = Math.max(1, delegate.forecastBatchSize());
         this.horizonBars = horizonBars;
         this.afterClose = afterClose;
     }
@@ -60,6 +62,56 @@ final class GuardedPrediction implements PredictionCapability, Guarded {
                 guard.policy().deadline(),
                 () -> delegate.forecast(frame),
                 f -> problem(f, frame));
+    }
+
+    /** The plugin's batch size, read once when the plugin is wired (below 1 counts as 1). */
+    @Override
+    public int forecastBatchSize() {
+        return batchSize;
+    }
+
+    /**
+     * The plugin's batch forecast under the guard, as one call whose deadline is the per-bar
+     * deadline times the number of frames (at most the fit deadline); the result must hold one
+     * forecast per frame, each valid for its frame as {@link #forecast}'s. A source without a batch
+     * path ({@link #forecastBatchSize()} 1) is asked frame by frame, each call guarded as {@link
+     * #forecast}.
+     */
+    @Override
+    public List<Forecast> forecastBatch(List<FeatureFrame> frames) {
+        if (batchSize == 1) {
+            return PredictionCapability.super.forecastBatch(frames);
+        }
+        java.time.Duration perBar = guard.policy().deadline();
+        java.time.Duration fitDeadline = guard.policy().fitDeadline();
+        java.time.Duration deadline =
+                perBar.toNanos() > fitDeadline.toNanos() / Math.max(1, frames.size())
+                        ? fitDeadline
+                        : perBar.multipliedBy(Math.max(1, frames.size()));
+        return guard.call(
+                descriptor.name(),
+                "forecastBatch",
+                deadline,
+                () -> delegate.forecastBatch(frames),
+                list -> {
+                    if (list.size() != frames.size()) {
+                        return "returned "
+                                + list.size()
+                                + " forecasts for "
+                                + frames.size()
+                                + " frames";
+                    }
+                    for (int i = 0; i < list.size(); i++) {
+                        String problem =
+                                list.get(i) == null
+                                        ? "returned null for frame " + i
+                                        : problem(list.get(i), frames.get(i));
+                        if (problem != null) {
+                            return problem;
+                        }
+                    }
+                    return null;
+                });
     }
 
     private String problem(Forecast f, FeatureFrame frame) {

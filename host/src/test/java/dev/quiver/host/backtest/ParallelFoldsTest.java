@@ -390,6 +390,89 @@ class ParallelFoldsTest {
     /**
      * Every figure of the report (throughput aside), every bar's curves and reasons, every trade.
      */
+    /**
+     * A stateless source with a batch path that refuses some bars (as lstm and catboost refuse
+     * their training span): with or without its batch path, on one thread or two, the report is the
+     * same; the batch path is used, and the chunks holding a refused bar are asked again bar by
+     * bar, so each refused bar is counted once as a failure, as in the bar-by-bar run.
+     */
+    @Test
+    void aBatchSourceGivesTheBarByBarRunsReportAndFailures() {
+        class Stateless implements PredictionCapability {
+            final int batchSize;
+            final AtomicInteger batches = new AtomicInteger();
+            final AtomicInteger refusedBatches = new AtomicInteger();
+
+            Stateless(int batchSize) {
+                this.batchSize = batchSize;
+            }
+
+            @Override
+            public CapabilityDescriptor descriptor() {
+                return new CapabilityDescriptor("s", "1.0.0", Map.of());
+            }
+
+            @Override
+            public Forecast forecast(FeatureFrame frame) {
+                // every 300th day (a few per fold) is refused
+                if (frame.bar().start().getEpochSecond() / 86_400 % 300 == 0) {
+                    throw new dev.quiver.api.error.QuiverInputException(
+                            "IN_TRAINING_SPAN", "bar", "source 's'", frame.bar().start(), "no");
+                }
+                double p = 1 / (1 + Math.exp(-(frame.get("rsi_14") - 50) / 10));
+                return new Forecast("s", frame.bar().start(), 1, p, Map.of());
+            }
+
+            @Override
+            public int forecastBatchSize() {
+                return batchSize;
+            }
+
+            @Override
+            public List<Forecast> forecastBatch(List<FeatureFrame> frames) {
+                batches.incrementAndGet();
+                try {
+                    return PredictionCapability.super.forecastBatch(frames);
+                } catch (RuntimeException e) {
+                    refusedBatches.incrementAndGet();
+                    throw e;
+                }
+            }
+        }
+        BacktestResult expected = null;
+        for (int threads : new int[] {1, 2}) {
+            for (int size : new int[] {1, 64}) {
+                Stateless source = new Stateless(size);
+                BacktestResult r =
+                        new WalkForwardBacktest(CONFIG)
+                                .withThreads(threads)
+                                .run(
+                                        FEATURES,
+                                        List.of(source, new Learning("a", n -> false, n -> false)),
+                                        new WeightedFusion(),
+                                        policies(),
+                                        new RiskGuard(),
+                                        Progress.NONE);
+                String what = "batch size " + size + ", " + threads + " threads";
+                assertThat(r.forecastFailures().get("s")).as(what + ": refused bars").isPositive();
+                if (size == 1) {
+                    assertThat(source.batches).as(what + ": batch calls").hasValue(0);
+                } else {
+                    assertThat(source.batches.get()).as(what + ": batch calls").isGreaterThan(10);
+                    assertThat(source.refusedBatches.get())
+                            .as(what + ": batches asked again bar by bar")
+                            .isPositive()
+                            .isLessThan(source.batches.get());
+                }
+                if (expected == null) {
+                    expected = r;
+                } else {
+                    assertSameResult(r, expected, what);
+                }
+            }
+        }
+    }
+
     static void assertSameResult(BacktestResult actual, BacktestResult expected, String what) {
         ObjectNode a = ReportWriter.json(actual);
         ObjectNode e = ReportWriter.json(expected);

@@ -65,6 +65,73 @@ class PluginGuardTest {
         return new GuardedPrediction(fake(body), guard, 1L);
     }
 
+    /** A source with a batch path whose batch result is {@code body} of the frames. */
+    static PredictionCapability batchFake(
+            java.util.function.Function<java.util.List<FeatureFrame>, java.util.List<Forecast>>
+                    body) {
+        return new PredictionCapability() {
+            @Override
+            public CapabilityDescriptor descriptor() {
+                return new CapabilityDescriptor("fake", "1.0.0", Map.of("horizon", "1"));
+            }
+
+            @Override
+            public Forecast forecast(FeatureFrame frame) {
+                return ok(frame);
+            }
+
+            @Override
+            public int forecastBatchSize() {
+                return 8;
+            }
+
+            @Override
+            public java.util.List<Forecast> forecastBatch(java.util.List<FeatureFrame> frames) {
+                return body.apply(frames);
+            }
+        };
+    }
+
+    @Test
+    void aBatchIsOneGuardedCallWhoseEveryForecastIsChecked() {
+        var frames = java.util.List.of(FX.frame(100), FX.frame(101), FX.frame(102));
+        var good =
+                new GuardedPrediction(
+                        batchFake(fs -> fs.stream().map(PluginGuardTest::ok).toList()), guard, 1L);
+        assertThat(good.forecastBatchSize()).isEqualTo(8);
+        assertThat(good.forecastBatch(frames))
+                .containsExactly(ok(frames.get(0)), ok(frames.get(1)), ok(frames.get(2)));
+        var declined =
+                new GuardedPrediction(
+                        batchFake(
+                                fs -> {
+                                    throw new QuiverInputException(
+                                            "IN_TRAINING_SPAN", "bar", "fake", 1, "declined");
+                                }),
+                        guard,
+                        1L);
+        assertThatThrownBy(() -> declined.forecastBatch(frames))
+                .isInstanceOf(QuiverInputException.class);
+        assertThat(guard.health().failures()).as("a declined batch is no failure").isZero();
+        var shortBatch =
+                new GuardedPrediction(batchFake(fs -> java.util.List.of(ok(fs.get(0)))), guard, 1L);
+        assertThatThrownBy(() -> shortBatch.forecastBatch(frames))
+                .isInstanceOf(PluginCallException.class)
+                .hasMessageContaining("returned 1 forecasts for 3 frames");
+        var misdated =
+                new GuardedPrediction(
+                        batchFake(
+                                fs ->
+                                        java.util.List.of(
+                                                ok(fs.get(0)), ok(fs.get(0)), ok(fs.get(2)))),
+                        guard,
+                        1L);
+        assertThatThrownBy(() -> misdated.forecastBatch(frames))
+                .isInstanceOf(PluginCallException.class)
+                .hasMessageContaining("not the decision bar " + frames.get(1).bar().start());
+        assertThat(guard.health().failures()).isEqualTo(2);
+    }
+
     @Test
     void aGoodCallPassesThroughOnThePluginsOwnThread() {
         var seen = new String[1];

@@ -2,8 +2,10 @@ package dev.quiver.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.feature.LabeledFrame;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
@@ -112,6 +114,33 @@ public interface PredictionCapabilityContract {
         try (PredictionCapability a = fitted(fx);
                 PredictionCapability b = fitted(fx)) {
             assertThat(run(a, fx, fx.size())).isEqualTo(run(b, fx, fx.size()));
+        }
+    }
+
+    /**
+     * {@code forecastBatch} (plugins-api 1.4.0) gives, frame for frame, the forecasts of {@code
+     * forecast} on a fresh instance fitted alike: probabilities within 1e-6, same bars and source.
+     */
+    @Test
+    default void batchForecastsEqualTheFrameByFrameOnes() {
+        var fx = FixtureSeries.btcUsd4h();
+        var frames = new ArrayList<FeatureFrame>();
+        for (int t = firstFrame(); t < fx.size(); t++) {
+            frames.add(fx.frame(t));
+        }
+        try (PredictionCapability a = fitted(fx);
+                PredictionCapability b = fitted(fx)) {
+            List<Forecast> one = run(a, fx, fx.size());
+            assertThat(b.forecastBatchSize()).isPositive();
+            List<Forecast> batch = b.forecastBatch(frames);
+            assertThat(batch).hasSameSizeAs(one);
+            for (int i = 0; i < one.size(); i++) {
+                assertThat(batch.get(i).barTime()).isEqualTo(one.get(i).barTime());
+                assertThat(batch.get(i).source()).isEqualTo(one.get(i).source());
+                assertThat(batch.get(i).probabilityUp())
+                        .as("frame %s", i)
+                        .isCloseTo(one.get(i).probabilityUp(), within(1e-6));
+            }
         }
     }
 

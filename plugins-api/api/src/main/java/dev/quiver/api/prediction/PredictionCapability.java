@@ -78,6 +78,48 @@ public interface PredictionCapability extends ExtensionPoint, AutoCloseable {
     }
 
     /**
+     * How many frames this source scores in one library call of {@link #forecastBatch}. Above 1, a
+     * caller that has many frames to forecast at once (the walk-forward's test bars of a fold) asks
+     * {@link #forecastBatch} instead of {@link #forecast} frame by frame. The default, 1, says this
+     * source has no batch path: callers then ask frame by frame, exactly as before this method.
+     *
+     * @return {@code >= 1}, the same on every call
+     * @since 1.4.0
+     */
+    default int forecastBatchSize() {
+        return 1;
+    }
+
+    /**
+     * Forecasts the decision bar of each of {@code frames}: one forecast per frame, in the frames'
+     * order, each the forecast {@link #forecast} gives for that frame (up to the rounding of the
+     * library's batched arithmetic: probabilities within 1e-6). Any number of frames is accepted;
+     * an implementation splits them into library calls of at most {@link #forecastBatchSize}
+     * frames.
+     *
+     * <p>A source that overrides this (and declares {@link #forecastBatchSize} above 1) keeps no
+     * state between forecasts and checks every frame before it scores any: if it would refuse one,
+     * it throws what {@link #forecast} throws for the first such frame, having forecast none, and
+     * the caller may then ask frame by frame (to learn which frames fail). The default calls {@link
+     * #forecast} on each frame in order and throws what the first failing call throws.
+     *
+     * @param frames features of the decision bars and their histories, typically consecutive bars
+     *     of one series in time order
+     * @return the forecasts, {@code frames.size()} of them, none null
+     * @throws QuiverInputException as {@link #forecast} for the first frame it refuses
+     * @throws CapabilityException if the source cannot forecast for another reason
+     * @throws IllegalStateException after {@link #close()}
+     * @since 1.4.0
+     */
+    default List<Forecast> forecastBatch(List<FeatureFrame> frames) {
+        java.util.ArrayList<Forecast> out = new java.util.ArrayList<>(frames.size());
+        for (FeatureFrame frame : frames) {
+            out.add(forecast(frame));
+        }
+        return out;
+    }
+
+    /**
      * Releases native resources. Idempotent; calls to {@link #forecast} after it fail with {@link
      * IllegalStateException}.
      */

@@ -40,8 +40,11 @@ final class LstmModel implements AutoCloseable {
     private final FloatBuffer input;
     private final OnnxTensor inputTensor;
     private final Map<String, OnnxTensor> feed;
+    private final boolean batchable;
 
-    private LstmModel(Sidecar sidecar, String modelName, OrtSession session) throws OrtException {
+    private LstmModel(Sidecar sidecar, String modelName, OrtSession session, boolean batchable)
+            throws OrtException {
+        this.batchable = batchable;
         this.sidecar = sidecar;
         this.modelName = modelName;
         this.session = session;
@@ -124,8 +127,8 @@ final class LstmModel implements AutoCloseable {
                     e);
         }
         try {
-            checkShapes(session, sidecar, modelName);
-            return new LstmModel(sidecar, modelName, session);
+            boolean batchable = checkShapes(session, sidecar, modelName);
+            return new LstmModel(sidecar, modelName, session, batchable);
         } catch (OrtException | RuntimeException e) {
             try {
                 session.close();
@@ -139,7 +142,8 @@ final class LstmModel implements AutoCloseable {
         }
     }
 
-    private static void checkShapes(OrtSession session, Sidecar s, String modelName)
+    /** Checks the shapes; returns whether the input's batch dimension is dynamic (-1). */
+    private static boolean checkShapes(OrtSession session, Sidecar s, String modelName)
             throws OrtException {
         long[] expectedIn = {-1, s.timesteps(), s.features().size()};
         long[] expectedOut = {-1, 2};
@@ -165,6 +169,8 @@ final class LstmModel implements AutoCloseable {
                             + "'");
         }
         checkTensor(outputs.get(s.outputName()), "output", expectedOut, modelName);
+        return ((TensorInfo) inputs.get(s.inputName()).getInfo()).getShape()[0] == -1
+                && ((TensorInfo) outputs.get(s.outputName()).getInfo()).getShape()[0] == -1;
     }
 
     private static void checkTensor(NodeInfo node, String role, long[] expected, String model) {
@@ -232,6 +238,49 @@ final class LstmModel implements AutoCloseable {
         } catch (OrtException e) {
             throw new IllegalStateException(
                     "[Quiver/CAPABILITY_FAILED] ONNX Runtime failed on " + modelName, e);
+        }
+    }
+
+    /**
+     * Whether the model takes a batch of windows in one run (its input and output declare a dynamic
+     * batch dimension, {@code -1}); a model exported with batch 1 is run window by window.
+     */
+    boolean batchable() {
+        return batchable;
+    }
+
+    /**
+     * Runs the model once on {@code windows} windows laid out in {@code batch}: {@code
+     * float[windows][timesteps][features]}, row-major, from position 0 (a direct buffer, wrapped
+     * without a copy).
+     *
+     * @param batch a direct buffer of at least {@code windows * timesteps * features} floats
+     * @param windows the batch size, {@code >= 1}; more than 1 only when {@link #batchable()}
+     * @return {@code [p_down, p_up]} per window, {@code float[windows * 2]}
+     */
+    float[] predict(FloatBuffer batch, int windows) {
+        int n = windows * sidecar.timesteps() * sidecar.features().size();
+        FloatBuffer view = batch.duplicate().position(0).limit(n).slice();
+        try (OnnxTensor tensor =
+                        OnnxTensor.createTensor(
+                                OrtEnvironment.getEnvironment(),
+                                view,
+                                new long[] {
+                                    windows, sidecar.timesteps(), sidecar.features().size()
+                                });
+                OrtSession.Result result = session.run(Map.of(sidecar.inputName(), tensor))) {
+            FloatBuffer out = ((OnnxTensor) result.get(0)).getFloatBuffer();
+            float[] p = new float[windows * 2];
+            out.get(p);
+            return p;
+        } catch (OrtException e) {
+            throw new IllegalStateException(
+                    "[Quiver/CAPABILITY_FAILED] ONNX Runtime failed on "
+                            + modelName
+                            + " (batch of "
+                            + windows
+                            + ")",
+                    e);
         }
     }
 
