@@ -75,6 +75,7 @@ class MainJobIT {
                         "prediction-analogs",
                         "prediction-catboost",
                         "prediction-lstm",
+                        "prediction-lstm3",
                         "prediction-traditional",
                         "sizing-fixed",
                         "sizing-kelly");

@@ -110,6 +110,31 @@ public final class ReportWriter {
             if (how != null) {
                 node.put("training", how);
             }
+            ClassMetrics c = e.getValue().classes();
+            if (c != null) {
+                ObjectNode classes = node.putObject("classes");
+                classes.put("labels", "down,sideways,up");
+                classes.put("sideways_band_atr_multiple", c.atrMultiple());
+                classes.put(
+                        "rule",
+                        "sideways iff |ln(close[t+1]/close[t])| < k * atr_pct_14[t], else up or"
+                                + " down by its sign; predicted = the most probable class");
+                classes.put("n", c.n());
+                put(classes, "accuracy", c.accuracy());
+                put(classes, "log_loss", c.logLoss());
+                String[] names = {"down", "sideways", "up"};
+                ObjectNode perClass = classes.putObject("per_class_accuracy");
+                ObjectNode share = classes.putObject("class_share");
+                ArrayNode matrix = classes.putArray("confusion_rows_true_columns_predicted");
+                for (int i = 0; i < 3; i++) {
+                    put(perClass, names[i], c.perClassAccuracy()[i]);
+                    put(share, names[i], c.classShare()[i]);
+                    ArrayNode row = matrix.addArray();
+                    for (int j = 0; j < 3; j++) {
+                        row.add(c.confusion()[i][j]);
+                    }
+                }
+            }
         }
         ForecastMetrics fused = result.forecasts().get(WalkForwardBacktest.FUSED);
         if (fused != null) {
@@ -294,6 +319,12 @@ public final class ReportWriter {
         }
         h.append("</table>\n<p>ECE: expected calibration error over 10 equal-width bins of p")
                 .append(" (Naeini, Cooper and Hauskrecht 2015; Guo et al. 2017).</p>\n");
+        String classes = TextReport.classTables(result);
+        if (!classes.isEmpty()) {
+            h.append("<h2>Three-class sources (test bars)</h2>\n<pre>")
+                    .append(esc(classes))
+                    .append("</pre>\n");
+        }
         h.append(
                         "<img alt=\"reliability diagram of the fused signal\" src=\"data:image/png;base64,")
                 .append(Base64.getEncoder().encodeToString(reliabilityPng))

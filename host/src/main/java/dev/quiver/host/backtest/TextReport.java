@@ -76,6 +76,10 @@ public final class TextReport {
                             f.n(),
                             failed == null ? "-" : failed.toString()));
         }
+        String classes = classTables(result);
+        if (!classes.isEmpty()) {
+            out.append('\n').append(classes);
+        }
         out.append('\n').append(bootstrapNote(result)).append('\n');
         out.append(
                 String.format(
@@ -88,6 +92,64 @@ public final class TextReport {
                         Locale.ROOT,
                         "%nthroughput: %.0f test bars/s%n",
                         result.throughputBarsPerSecond()));
+        return out.toString();
+    }
+
+    /**
+     * Per-class accuracy and the confusion matrix of every three-class source, or an empty string
+     * when there is none.
+     *
+     * @param result the result
+     * @return lines ending with a newline, or {@code ""}
+     */
+    static String classTables(BacktestResult result) {
+        StringBuilder out = new StringBuilder();
+        String[] names = {"down", "sideways", "up"};
+        for (Map.Entry<String, ForecastMetrics> e : result.forecasts().entrySet()) {
+            ClassMetrics c = e.getValue().classes();
+            if (c == null) {
+                continue;
+            }
+            int majority = 0;
+            for (int i = 1; i < 3; i++) {
+                if (c.classShare()[i] > c.classShare()[majority]) {
+                    majority = i;
+                }
+            }
+            out.append(
+                    String.format(
+                            Locale.ROOT,
+                            "%s, three classes (sideways iff |ln(close[t+1]/close[t])| < %s *"
+                                    + " atr_pct_14[t]), %d test bars: accuracy %s (always %s: %s),"
+                                    + " log-loss %.4f (uniform 1.0986)%n",
+                            e.getKey(),
+                            c.atrMultiple(),
+                            c.n(),
+                            pct(c.accuracy()),
+                            names[majority],
+                            pct(c.classShare()[majority]),
+                            c.logLoss()));
+            out.append(
+                    String.format(
+                            Locale.ROOT,
+                            "  %-14s%12s%12s%12s%16s%n",
+                            "true \\ pred",
+                            "down",
+                            "sideways",
+                            "up",
+                            "class accuracy"));
+            for (int i = 0; i < 3; i++) {
+                out.append(
+                        String.format(
+                                Locale.ROOT,
+                                "  %-14s%12d%12d%12d%16s%n",
+                                names[i],
+                                c.confusion()[i][0],
+                                c.confusion()[i][1],
+                                c.confusion()[i][2],
+                                pct(c.perClassAccuracy()[i])));
+            }
+        }
         return out.toString();
     }
 

@@ -4,6 +4,7 @@ import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.ensemble.FusedSignal;
 import dev.quiver.api.ensemble.LabeledForecasts;
 import dev.quiver.api.feature.LabeledFrame;
+import dev.quiver.api.prediction.DirectionForecast;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.sizing.SizingCapability;
@@ -848,6 +849,7 @@ public final class WalkForwardBacktest {
         private final String[] sources;
         private final int testFirst;
         private final double[] payoff;
+        private final double[] atrPct;
         private double holdPending = Double.NaN;
         java.util.function.Consumer<Step> listener;
 
@@ -867,6 +869,7 @@ public final class WalkForwardBacktest {
             this.sources = sources;
             this.testFirst = testFirst;
             this.payoff = payoff;
+            this.atrPct = features.column(SymbolEngine.VOLATILITY_FEATURE);
             this.engine =
                     new SymbolEngine(
                             bars.symbol(),
@@ -949,6 +952,14 @@ public final class WalkForwardBacktest {
                 for (int p = 0; p < sources.length; p++) {
                     if (sources[p].equals(f.source())) {
                         sourceScores[p].add(f.probabilityUp(), up);
+                        // A three-class source: its classes against the band it declared.
+                        var classes = DirectionForecast.of(f);
+                        if (classes.isPresent()) {
+                            sourceScores[p].addClasses(
+                                    classes.get(),
+                                    Math.log(bars.close[t + 1] / bars.close[t]),
+                                    atrPct[t]);
+                        }
                     }
                 }
             }

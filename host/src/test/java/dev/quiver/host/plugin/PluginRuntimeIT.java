@@ -39,6 +39,7 @@ class PluginRuntimeIT {
                             "prediction-analogs",
                             "prediction-catboost",
                             "prediction-lstm",
+                            "prediction-lstm3",
                             "prediction-traditional",
                             "sizing-fixed",
                             "sizing-kelly");
@@ -50,6 +51,7 @@ class PluginRuntimeIT {
                             "prediction:catboost",
                             "prediction:lightgbm",
                             "prediction:lstm",
+                            "prediction:lstm3",
                             "prediction:traditional",
                             "prediction:xgboost",
                             "sizing:fixed",
