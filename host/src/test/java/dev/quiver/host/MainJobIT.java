@@ -77,6 +77,7 @@ class MainJobIT {
                         "prediction-lstm",
                         "prediction-lstm3",
                         "prediction-traditional",
+                        "sizing-dqn",
                         "sizing-fixed",
                         "sizing-kelly");
         btcFull = run(BTC);
@@ -133,8 +134,8 @@ class MainJobIT {
         assertThat(cut.folds().get(0).testFirst()).isEqualTo(first);
         int k = t - first;
         assertThat(cut.testTimes()).hasSize(k + 1);
-        assertThat(cut.policies()).containsOnlyKeys("fixed", "kelly", "kelly_ml");
-        assertThat(btcFull.policies()).containsOnlyKeys("fixed", "kelly", "kelly_ml");
+        assertThat(cut.policies()).containsOnlyKeys("fixed", "kelly", "kelly_ml", "dqn");
+        assertThat(btcFull.policies()).containsOnlyKeys("fixed", "kelly", "kelly_ml", "dqn");
         List<String> names = new ArrayList<>(btcFull.policies().keySet());
         names.add(WalkForwardBacktest.BUY_AND_HOLD);
         for (String policy : names) {
@@ -217,10 +218,16 @@ class MainJobIT {
         assertThat(all)
                 .extracting(PolicyResult::name)
                 .containsExactlyInAnyOrder(
-                        "fixed", "kelly", "kelly_ml", WalkForwardBacktest.BUY_AND_HOLD);
+                        "fixed", "kelly", "kelly_ml", "dqn", WalkForwardBacktest.BUY_AND_HOLD);
         for (PolicyResult p : all) {
-            assertThat(p.trades()).as(p.name() + " trades").isNotEmpty();
-            assertThat(p.totalCosts()).as(p.name() + " costs").isPositive();
+            if (p.name().equals("dqn") && dataset.equals("sp500-daily")) {
+                // its training span ends 2020-12-31, after the series' last bar: flat throughout
+                assertThat(p.trades()).as("dqn trades on " + dataset).isEmpty();
+                assertThat(p.totalCosts()).isZero();
+            } else {
+                assertThat(p.trades()).as(p.name() + " trades").isNotEmpty();
+                assertThat(p.totalCosts()).as(p.name() + " costs").isPositive();
+            }
             double finalEquity = p.equity()[p.equity().length - 1];
             double expected = DEFAULTS.initialEquity() + p.grossPnl() - p.totalCosts();
             assertThat(finalEquity)
@@ -263,7 +270,12 @@ class MainJobIT {
         assertThat(root.get("bars").isInt()).isTrue();
         assertThat(root.get("bars").asInt()).isEqualTo(5031);
         assertThat(keys(root.get("policies")))
-                .containsExactly("buy_and_hold", "fixed", "kelly", "kelly_ml");
+                .containsExactly("buy_and_hold", "dqn", "fixed", "kelly", "kelly_ml");
+        // dqn is evaluated only after its training span, which ends after this series' last bar
+        assertThat(root.get("policies").get("dqn").get("trades").asInt()).isZero();
+        assertThat(root.get("later_bars")).hasSize(1);
+        assertThat(root.get("later_bars").get(0).get("policy").asText()).isEqualTo("dqn");
+        assertThat(root.get("later_bars").get(0).get("test_bars_after").asInt()).isZero();
         assertThat(root.get("circuit_breaker_events").isArray()).isTrue();
         for (String policy : List.of("fixed", "kelly", "kelly_ml", "buy_and_hold")) {
             assertThat(root.get("policies").get(policy).get("sharpe_ci").size()).isEqualTo(2);
@@ -285,12 +297,14 @@ class MainJobIT {
                         "fused",
                         "lightgbm",
                         "lstm",
+                        "lstm3",
                         "traditional",
                         "xgboost");
         for (String source :
                 List.of(
                         "traditional",
                         "lstm",
+                        "lstm3",
                         "catboost",
                         "xgboost",
                         "lightgbm",
@@ -305,6 +319,23 @@ class MainJobIT {
             assertThat(f.get("hit_rate").asDouble()).isBetween(0.0, 1.0);
             assertThat(f.get("log_loss").asDouble()).isPositive();
         }
+        // The three-class source: its confusion matrix covers exactly the bars it was scored on;
+        // the two-class ones carry none.
+        JsonNode classes = root.get("forecasts").get("lstm3").get("classes");
+        assertThat(classes.get("sideways_band_atr_multiple").asDouble()).isEqualTo(0.25);
+        int cells = 0;
+        for (JsonNode row : classes.get("confusion_rows_true_columns_predicted")) {
+            assertThat(row).hasSize(3);
+            for (JsonNode c : row) {
+                cells += c.asInt();
+            }
+        }
+        assertThat(cells)
+                .isEqualTo(classes.get("n").asInt())
+                .isEqualTo(root.get("forecasts").get("lstm3").get("n").asInt());
+        assertThat(keys(classes.get("per_class_accuracy")))
+                .containsExactly("down", "sideways", "up");
+        assertThat(root.get("forecasts").get("lstm").has("classes")).isFalse();
         assertThat(root.get("throughput_bars_per_s").isNumber()).isTrue();
         assertThat(root.get("throughput_bars_per_s").asDouble()).isPositive();
         String html = Files.readString(reportDir.resolve("report.html"), StandardCharsets.UTF_8);

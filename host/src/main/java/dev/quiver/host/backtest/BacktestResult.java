@@ -30,6 +30,9 @@ import java.util.Map;
  * @param stopExits per policy, the positions the host's stops closed
  * @param intervals per policy and buy-and-hold, 95% stationary-bootstrap intervals of Sharpe, max
  *     drawdown and the Sharpe difference against {@code fixed}
+ * @param laterBars for each policy trained once on a stated span (descriptor attribute {@code
+ *     trained_through}), the policy table on the test bars after that span only; empty when no
+ *     policy declares one
  */
 public record BacktestResult(
         String dataset,
@@ -47,7 +50,8 @@ public record BacktestResult(
         String method,
         List<BreakerEvent> circuitBreakerEvents,
         Map<String, StopExits> stopExits,
-        Map<String, Bootstrap.Intervals> intervals) {
+        Map<String, Bootstrap.Intervals> intervals,
+        List<LaterBars> laterBars) {
 
     /**
      * First test bar's start.

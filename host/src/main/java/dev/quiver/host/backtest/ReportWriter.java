@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -97,6 +98,28 @@ public final class ReportWriter {
             node.put("breaker", e.breaker().label());
             node.put("event", e.event().label());
             put(node, "value", e.value());
+        }
+        ArrayNode later = root.putArray("later_bars");
+        for (LaterBars l : result.laterBars()) {
+            ObjectNode node = later.addObject();
+            node.put("policy", l.policy());
+            node.put("trained_through", l.trainedThrough().toString());
+            node.put("test_bars_after", l.bars());
+            if (l.firstBar() < result.testTimes().length) {
+                node.put("from", Instant.ofEpochMilli(result.testTimes()[l.firstBar()]).toString());
+            }
+            ObjectNode rows = node.putObject("policies");
+            l.rows()
+                    .forEach(
+                            (name, r) -> {
+                                ObjectNode row = rows.putObject(name);
+                                put(row, "cagr", r.cagr());
+                                put(row, "sharpe", r.sharpe());
+                                pair(row, "sharpe_ci", r.sharpeCi());
+                                pair(row, "sharpe_diff_vs_fixed_ci", r.sharpeDiffVsFixedCi());
+                                put(row, "max_drawdown", r.maxDrawdown());
+                                put(row, "exposure", r.exposure());
+                            });
         }
         ObjectNode forecasts = root.putObject("forecasts");
         for (Map.Entry<String, ForecastMetrics> e : result.forecasts().entrySet()) {
@@ -319,6 +342,13 @@ public final class ReportWriter {
         }
         h.append("</table>\n<p>ECE: expected calibration error over 10 equal-width bins of p")
                 .append(" (Naeini, Cooper and Hauskrecht 2015; Guo et al. 2017).</p>\n");
+        for (LaterBars l : result.laterBars()) {
+            h.append("<h2>After ")
+                    .append(esc(l.policy()))
+                    .append("'s training span</h2>\n<pre>")
+                    .append(esc(TextReport.laterBars(result, l)))
+                    .append("</pre>\n");
+        }
         String classes = TextReport.classTables(result);
         if (!classes.isEmpty()) {
             h.append("<h2>Three-class sources (test bars)</h2>\n<pre>")

@@ -50,6 +50,9 @@ public final class TextReport {
         row(out, columns, "final equity", m -> String.format(Locale.ROOT, "%.0f", m.finalEquity()));
         row(out, columns, "total costs", m -> String.format(Locale.ROOT, "%.0f", m.totalCosts()));
         out.append('\n');
+        for (LaterBars later : result.laterBars()) {
+            out.append(laterBars(result, later)).append('\n');
+        }
         out.append(
                 String.format(
                         Locale.ROOT,
@@ -93,6 +96,70 @@ public final class TextReport {
                         "%nthroughput: %.0f test bars/s%n",
                         result.throughputBarsPerSecond()));
         return out.toString();
+    }
+
+    /**
+     * The policy table on the bars after one policy's stated training span.
+     *
+     * @param result the result
+     * @param later the later-bars table
+     * @return lines ending with a newline
+     */
+    static String laterBars(BacktestResult result, LaterBars later) {
+        StringBuilder out = new StringBuilder();
+        if (later.rows().isEmpty()) {
+            return out.append(
+                            String.format(
+                                    Locale.ROOT,
+                                    "%s was trained once on a stated span (through %s): this series"
+                                            + " has %d test bars after it, too few to evaluate it;"
+                                            + " its column above is not an out-of-sample"
+                                            + " figure.%n",
+                                    later.policy(),
+                                    later.trainedThrough(),
+                                    later.bars()))
+                    .toString();
+        }
+        out.append(
+                String.format(
+                        Locale.ROOT,
+                        "%s was trained once on a stated span (through %s); every policy on the %d"
+                                + " test bars after it only (%s ..), curves measured from there:%n",
+                        later.policy(),
+                        later.trainedThrough(),
+                        later.bars(),
+                        java.time.Instant.ofEpochMilli(result.testTimes()[later.firstBar()])));
+        out.append(String.format(Locale.ROOT, "%-14s", "metric"));
+        for (String name : later.rows().keySet()) {
+            out.append(String.format(Locale.ROOT, "%14s", name));
+        }
+        out.append('\n');
+        laterRow(out, later, "CAGR", r -> pct(r.cagr()));
+        laterRow(out, later, "Sharpe", r -> num(r.sharpe()));
+        laterRow(out, later, "Sharpe CI", r -> range(r.sharpeCi(), false));
+        laterRow(
+                out,
+                later,
+                "dSharpe v fix",
+                r ->
+                        r == later.rows().get(WalkForwardBacktest.BASELINE)
+                                ? "-"
+                                : range(r.sharpeDiffVsFixedCi(), false));
+        laterRow(out, later, "max drawdown", r -> pct(r.maxDrawdown()));
+        laterRow(out, later, "exposure", r -> pct(r.exposure()));
+        return out.toString();
+    }
+
+    private static void laterRow(
+            StringBuilder out,
+            LaterBars later,
+            String label,
+            Function<LaterBars.Row, String> value) {
+        out.append(String.format(Locale.ROOT, "%-14s", label));
+        for (LaterBars.Row r : later.rows().values()) {
+            out.append(String.format(Locale.ROOT, "%14s", value.apply(r)));
+        }
+        out.append('\n');
     }
 
     /**

@@ -544,7 +544,8 @@ public final class WalkForwardBacktest {
                 method,
                 loop.engine.breakerEvents(),
                 loop.engine.stopExits(),
-                bootstrapIntervals ? intervals(results, holdResult, null) : Map.of());
+                bootstrapIntervals ? intervals(results, holdResult, null) : Map.of(),
+                laterBars(strategy.policies(), testTimes, results, holdResult));
     }
 
     /**
@@ -816,7 +817,8 @@ public final class WalkForwardBacktest {
                         method,
                         loop.engine.breakerEvents(),
                         loop.engine.stopExits(),
-                        bootstrapIntervals ? intervals(results, holdResult, drawn) : Map.of());
+                        bootstrapIntervals ? intervals(results, holdResult, drawn) : Map.of(),
+                        laterBars(policies, testTimes, results, holdResult));
         return new FinalFit(result, last, sourceFailures, policyFailures, ensembleRows);
     }
 
@@ -1048,6 +1050,33 @@ public final class WalkForwardBacktest {
                 Bootstrap.SEED,
                 threads,
                 drawn);
+    }
+
+    /**
+     * The policy table on the bars after each stated training span a policy declares (descriptor
+     * attribute {@code trained_through}, an ISO-8601 instant).
+     */
+    private List<LaterBars> laterBars(
+            List<SizingCapability> policies,
+            long[] testTimes,
+            Map<String, PolicyResult> results,
+            PolicyResult hold) {
+        List<LaterBars> out = new ArrayList<>();
+        for (SizingCapability p : policies) {
+            String through = p.descriptor().attributes().get("trained_through");
+            if (through != null) {
+                out.add(
+                        LaterBars.of(
+                                p.descriptor().name(),
+                                Instant.parse(through),
+                                testTimes,
+                                results,
+                                hold,
+                                bootstrapIntervals,
+                                threads));
+            }
+        }
+        return List.copyOf(out);
     }
 
     /** Key of the ensemble's scores in {@link BacktestResult#forecasts()}. */

@@ -41,6 +41,7 @@ class PluginRuntimeIT {
                             "prediction-lstm",
                             "prediction-lstm3",
                             "prediction-traditional",
+                            "sizing-dqn",
                             "sizing-fixed",
                             "sizing-kelly");
             assertThat(runtime.plugins())
@@ -54,6 +55,7 @@ class PluginRuntimeIT {
                             "prediction:lstm3",
                             "prediction:traditional",
                             "prediction:xgboost",
+                            "sizing:dqn",
                             "sizing:fixed",
                             "sizing:kelly",
                             "sizing:kelly_ml");
