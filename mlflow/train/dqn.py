@@ -175,6 +175,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "quiver-train")
     parser.add_argument("--episodes", type=int, default=EPISODES)
+    parser.add_argument("--model-dir", type=Path, default=MODEL_DIR,
+                        help="where the model and sidecar go (default: the plugin's bundled model)")
+    parser.add_argument("--test-dir", type=Path, default=TEST_DIR,
+                        help="where the golden rows go (default: the plugin's test resources)")
     args = parser.parse_args()
     common.quiet_tensorflow()
     tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -279,8 +283,8 @@ def main() -> None:
     for k, v in evaluation.items():
         print(f"dqn: {k}: " + "; ".join(f"{n} {json.dumps(m)}" for n, m in v.items()))
 
-    MODEL_DIR.mkdir(parents=True, exist_ok=True)
-    onnx_path = MODEL_DIR / "dqn.onnx"
+    args.model_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = args.model_dir / "dqn.onnx"
     model.predict(np.zeros((1, len(INPUTS)), np.float32), verbose=0)
     model.export(str(onnx_path), format="onnx", verbose=False)
     graph = onnx.load(str(onnx_path))
@@ -339,10 +343,10 @@ def main() -> None:
         "command": "mlflow/venv.sh && ./mvnw -B -q -o package -DskipTests && mlflow/.venv/bin/python mlflow/train/dqn.py",
         "evaluation": evaluation,
     }
-    common.write_json(MODEL_DIR / "dqn.json", sidecar)
+    common.write_json(args.model_dir / "dqn.json", sidecar)
     rows = oos_states[:: max(1, len(oos_states) // 200)][:200]
     common.write_json(
-        TEST_DIR / "dqn-golden.json",
+        args.test_dir / "dqn-golden.json",
         {
             "what": "raw states [p_up, atr_pct_14, drawdown, payoff_ratio] (float64) of the greedy agent on"
             " out-of-sample bars; q[k] = onnxruntime's Q-values [flat, half, full] of row k; action[k]"
@@ -355,7 +359,7 @@ def main() -> None:
                        for r, q in zip(rows, lstm.run(sess, normalise(rows)))],
         },
     )
-    print(f"dqn: wrote {MODEL_DIR} and {TEST_DIR}")
+    print(f"dqn: wrote {args.model_dir} and {args.test_dir}")
 
 
 if __name__ == "__main__":

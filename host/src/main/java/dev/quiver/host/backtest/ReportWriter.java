@@ -99,7 +99,7 @@ public final class ReportWriter {
             node.put("event", e.event().label());
             put(node, "value", e.value());
         }
-        ArrayNode later = root.putArray("later_bars");
+        ArrayNode later = result.laterBars().isEmpty() ? null : root.putArray("later_bars");
         for (LaterBars l : result.laterBars()) {
             ObjectNode node = later.addObject();
             node.put("policy", l.policy());

@@ -112,9 +112,9 @@ public final class TextReport {
                             String.format(
                                     Locale.ROOT,
                                     "%s was trained once on a stated span (through %s): this series"
-                                            + " has %d test bars after it, too few to evaluate it;"
-                                            + " its column above is not an out-of-sample"
-                                            + " figure.%n",
+                                            + " has %d test bars after it, too few to evaluate it"
+                                            + " (its column above does not evaluate it"
+                                            + " either).%n",
                                     later.policy(),
                                     later.trainedThrough(),
                                     later.bars()))
