@@ -436,7 +436,7 @@ class MainJobIT {
     static void copyZips(Path from, Path to) throws IOException {
         try (Stream<Path> zips = Files.list(from)) {
             List<Path> all = zips.filter(p -> p.toString().endsWith(".zip")).toList();
-            assertThat(all).as("plugin zips in " + from).hasSize(7);
+            assertThat(all).as("plugin zips in " + from).hasSize(9);
             for (Path zip : all) {
                 Files.copy(zip, to.resolve(zip.getFileName()));
             }
