@@ -160,6 +160,11 @@ class MainJobIT {
         long mostDistinctTargets = 0;
         for (String policy : btcFull.policies().keySet()) {
             PolicyResult b = cut.policies().get(policy);
+            if (policy.equals("dqn")) {
+                // these 6,000 bars end in 2019, before its training span's end (2020-12-31): flat
+                assertThat(b.trades()).as("dqn trades up to t").isEmpty();
+                continue;
+            }
             assertThat(b.trades()).as(policy + " trades up to t").isNotEmpty();
             mostDistinctTargets =
                     Math.max(
