@@ -76,9 +76,11 @@ class MainJobIT {
                         "prediction-analogs",
                         "prediction-catboost",
                         "prediction-lstm",
+                        "prediction-lstm3",
                         "prediction-regime",
                         "prediction-traditional",
                         "sizing-adaptive",
+                        "sizing-dqn",
                         "sizing-fixed",
                         "sizing-kelly");
         btcFull = run(BTC);
@@ -135,8 +137,10 @@ class MainJobIT {
         assertThat(cut.folds().get(0).testFirst()).isEqualTo(first);
         int k = t - first;
         assertThat(cut.testTimes()).hasSize(k + 1);
-        assertThat(cut.policies()).containsOnlyKeys("fixed", "kelly", "kelly_ml", "kelly_ts");
-        assertThat(btcFull.policies()).containsOnlyKeys("fixed", "kelly", "kelly_ml", "kelly_ts");
+        assertThat(cut.policies())
+                .containsOnlyKeys("fixed", "kelly", "kelly_ml", "kelly_ts", "dqn");
+        assertThat(btcFull.policies())
+                .containsOnlyKeys("fixed", "kelly", "kelly_ml", "kelly_ts", "dqn");
         List<String> names = new ArrayList<>(btcFull.policies().keySet());
         names.add(WalkForwardBacktest.BUY_AND_HOLD);
         for (String policy : names) {
@@ -161,6 +165,11 @@ class MainJobIT {
         long mostDistinctTargets = 0;
         for (String policy : btcFull.policies().keySet()) {
             PolicyResult b = cut.policies().get(policy);
+            if (policy.equals("dqn")) {
+                // these 6,000 bars end in 2019, before its training span's end (2020-12-31): flat
+                assertThat(b.trades()).as("dqn trades up to t").isEmpty();
+                continue;
+            }
             assertThat(b.trades()).as(policy + " trades up to t").isNotEmpty();
             mostDistinctTargets =
                     Math.max(
@@ -219,10 +228,21 @@ class MainJobIT {
         assertThat(all)
                 .extracting(PolicyResult::name)
                 .containsExactlyInAnyOrder(
-                        "fixed", "kelly", "kelly_ml", "kelly_ts", WalkForwardBacktest.BUY_AND_HOLD);
+                        "fixed",
+                        "kelly",
+                        "kelly_ml",
+                        "kelly_ts",
+                        "dqn",
+                        WalkForwardBacktest.BUY_AND_HOLD);
         for (PolicyResult p : all) {
-            assertThat(p.trades()).as(p.name() + " trades").isNotEmpty();
-            assertThat(p.totalCosts()).as(p.name() + " costs").isPositive();
+            if (p.name().equals("dqn") && dataset.equals("sp500-daily")) {
+                // its training span ends 2020-12-31, after the series' last bar: flat throughout
+                assertThat(p.trades()).as("dqn trades on " + dataset).isEmpty();
+                assertThat(p.totalCosts()).isZero();
+            } else {
+                assertThat(p.trades()).as(p.name() + " trades").isNotEmpty();
+                assertThat(p.totalCosts()).as(p.name() + " costs").isPositive();
+            }
             double finalEquity = p.equity()[p.equity().length - 1];
             double expected = DEFAULTS.initialEquity() + p.grossPnl() - p.totalCosts();
             assertThat(finalEquity)
@@ -265,7 +285,12 @@ class MainJobIT {
         assertThat(root.get("bars").isInt()).isTrue();
         assertThat(root.get("bars").asInt()).isEqualTo(5031);
         assertThat(keys(root.get("policies")))
-                .containsExactly("buy_and_hold", "fixed", "kelly", "kelly_ml", "kelly_ts");
+                .containsExactly("buy_and_hold", "dqn", "fixed", "kelly", "kelly_ml", "kelly_ts");
+        // dqn is evaluated only after its training span, which ends after this series' last bar
+        assertThat(root.get("policies").get("dqn").get("trades").asInt()).isZero();
+        assertThat(root.get("later_bars")).hasSize(1);
+        assertThat(root.get("later_bars").get(0).get("policy").asText()).isEqualTo("dqn");
+        assertThat(root.get("later_bars").get(0).get("test_bars_after").asInt()).isZero();
         assertThat(root.get("circuit_breaker_events").isArray()).isTrue();
         for (String policy : List.of("fixed", "kelly", "kelly_ml", "kelly_ts", "buy_and_hold")) {
             assertThat(root.get("policies").get(policy).get("sharpe_ci").size()).isEqualTo(2);
@@ -289,6 +314,7 @@ class MainJobIT {
                         "fused@kelly_ts",
                         "lightgbm",
                         "lstm",
+                        "lstm3",
                         "random_forest",
                         "regime",
                         "traditional",
@@ -297,6 +323,7 @@ class MainJobIT {
                 List.of(
                         "traditional",
                         "lstm",
+                        "lstm3",
                         "catboost",
                         "xgboost",
                         "lightgbm",
@@ -315,6 +342,23 @@ class MainJobIT {
             assertThat(f.get("hit_rate").asDouble()).isBetween(0.0, 1.0);
             assertThat(f.get("log_loss").asDouble()).isPositive();
         }
+        // The three-class source: its confusion matrix covers exactly the bars it was scored on;
+        // the two-class ones carry none.
+        JsonNode classes = root.get("forecasts").get("lstm3").get("classes");
+        assertThat(classes.get("sideways_band_atr_multiple").asDouble()).isEqualTo(0.25);
+        int cells = 0;
+        for (JsonNode row : classes.get("confusion_rows_true_columns_predicted")) {
+            assertThat(row).hasSize(3);
+            for (JsonNode c : row) {
+                cells += c.asInt();
+            }
+        }
+        assertThat(cells)
+                .isEqualTo(classes.get("n").asInt())
+                .isEqualTo(root.get("forecasts").get("lstm3").get("n").asInt());
+        assertThat(keys(classes.get("per_class_accuracy")))
+                .containsExactly("down", "sideways", "up");
+        assertThat(root.get("forecasts").get("lstm").has("classes")).isFalse();
         assertThat(root.get("throughput_bars_per_s").isNumber()).isTrue();
         assertThat(root.get("throughput_bars_per_s").asDouble()).isPositive();
         String html = Files.readString(reportDir.resolve("report.html"), StandardCharsets.UTF_8);
@@ -415,7 +459,7 @@ class MainJobIT {
     static void copyZips(Path from, Path to) throws IOException {
         try (Stream<Path> zips = Files.list(from)) {
             List<Path> all = zips.filter(p -> p.toString().endsWith(".zip")).toList();
-            assertThat(all).as("plugin zips in " + from).hasSize(10);
+            assertThat(all).as("plugin zips in " + from).hasSize(12);
             for (Path zip : all) {
                 Files.copy(zip, to.resolve(zip.getFileName()));
             }

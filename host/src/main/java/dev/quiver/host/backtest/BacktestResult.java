@@ -32,6 +32,9 @@ import java.util.Map;
  *     drawdown and the Sharpe difference against {@code fixed}
  * @param gate how often the input gate abstained on the test bars, and the fused forecast's quality
  *     on the kept and the abstained bars
+ * @param laterBars for each policy trained once on a stated span (descriptor attribute {@code
+ *     trained_through}), the policy table on the test bars after that span only; empty when no
+ *     policy declares one
  */
 public record BacktestResult(
         String dataset,
@@ -50,7 +53,8 @@ public record BacktestResult(
         List<BreakerEvent> circuitBreakerEvents,
         Map<String, StopExits> stopExits,
         Map<String, Bootstrap.Intervals> intervals,
-        GateSummary gate) {
+        GateSummary gate,
+        List<LaterBars> laterBars) {
 
     /**
      * First test bar's start.

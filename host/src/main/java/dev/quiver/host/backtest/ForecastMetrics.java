@@ -16,6 +16,9 @@ package dev.quiver.host.backtest;
  * @param binMeanP per bin, mean predicted probability (NaN for an empty bin)
  * @param binFrequency per bin, observed share of up moves (NaN for an empty bin)
  * @param binCount per bin, number of bars
+ * @param classes for a three-class source (its forecasts carry {@code DirectionForecast}s),
+ *     per-class accuracy and the confusion matrix on the same bars; {@code null} for a two-class
+ *     source and for the ensemble
  */
 public record ForecastMetrics(
         double logLoss,
@@ -25,7 +28,8 @@ public record ForecastMetrics(
         double ece,
         double[] binMeanP,
         double[] binFrequency,
-        int[] binCount) {
+        int[] binCount,
+        ClassMetrics classes) {
 
     static final double CLIP = 1e-15;
 
@@ -41,6 +45,11 @@ public record ForecastMetrics(
         private final double[] sumP = new double[BINS];
         private final double[] sumY = new double[BINS];
         private final int[] count = new int[BINS];
+        private final ClassMetrics.Accumulator classes = new ClassMetrics.Accumulator();
+
+        void addClasses(dev.quiver.api.prediction.DirectionForecast f, double r, double atrPct) {
+            classes.add(f, r, atrPct);
+        }
 
         void add(double p, boolean up) {
             double q = Math.min(1 - CLIP, Math.max(CLIP, p));
@@ -76,7 +85,8 @@ public record ForecastMetrics(
                             Double.NaN,
                             meanP,
                             freq,
-                            count.clone())
+                            count.clone(),
+                            classes.result())
                     : new ForecastMetrics(
                             logLoss / n,
                             brier / n,
@@ -85,7 +95,8 @@ public record ForecastMetrics(
                             ece / n,
                             meanP,
                             freq,
-                            count.clone());
+                            count.clone(),
+                            classes.result());
         }
     }
 }

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -98,6 +99,28 @@ public final class ReportWriter {
             node.put("event", e.event().label());
             put(node, "value", e.value());
         }
+        ArrayNode later = result.laterBars().isEmpty() ? null : root.putArray("later_bars");
+        for (LaterBars l : result.laterBars()) {
+            ObjectNode node = later.addObject();
+            node.put("policy", l.policy());
+            node.put("trained_through", l.trainedThrough().toString());
+            node.put("test_bars_after", l.bars());
+            if (l.firstBar() < result.testTimes().length) {
+                node.put("from", Instant.ofEpochMilli(result.testTimes()[l.firstBar()]).toString());
+            }
+            ObjectNode rows = node.putObject("policies");
+            l.rows()
+                    .forEach(
+                            (name, r) -> {
+                                ObjectNode row = rows.putObject(name);
+                                put(row, "cagr", r.cagr());
+                                put(row, "sharpe", r.sharpe());
+                                pair(row, "sharpe_ci", r.sharpeCi());
+                                pair(row, "sharpe_diff_vs_fixed_ci", r.sharpeDiffVsFixedCi());
+                                put(row, "max_drawdown", r.maxDrawdown());
+                                put(row, "exposure", r.exposure());
+                            });
+        }
         ObjectNode forecasts = root.putObject("forecasts");
         for (Map.Entry<String, ForecastMetrics> e : result.forecasts().entrySet()) {
             ObjectNode node = forecasts.putObject(e.getKey());
@@ -109,6 +132,31 @@ public final class ReportWriter {
             String how = result.training().get(e.getKey());
             if (how != null) {
                 node.put("training", how);
+            }
+            ClassMetrics c = e.getValue().classes();
+            if (c != null) {
+                ObjectNode classes = node.putObject("classes");
+                classes.put("labels", "down,sideways,up");
+                classes.put("sideways_band_atr_multiple", c.atrMultiple());
+                classes.put(
+                        "rule",
+                        "sideways iff |ln(close[t+1]/close[t])| < k * atr_pct_14[t], else up or"
+                                + " down by its sign; predicted = the most probable class");
+                classes.put("n", c.n());
+                put(classes, "accuracy", c.accuracy());
+                put(classes, "log_loss", c.logLoss());
+                String[] names = {"down", "sideways", "up"};
+                ObjectNode perClass = classes.putObject("per_class_accuracy");
+                ObjectNode share = classes.putObject("class_share");
+                ArrayNode matrix = classes.putArray("confusion_rows_true_columns_predicted");
+                for (int i = 0; i < 3; i++) {
+                    put(perClass, names[i], c.perClassAccuracy()[i]);
+                    put(share, names[i], c.classShare()[i]);
+                    ArrayNode row = matrix.addArray();
+                    for (int j = 0; j < 3; j++) {
+                        row.add(c.confusion()[i][j]);
+                    }
+                }
             }
         }
         ForecastMetrics fused = result.forecasts().get(WalkForwardBacktest.FUSED);
@@ -323,6 +371,19 @@ public final class ReportWriter {
         }
         h.append("<p>ECE: expected calibration error over 10 equal-width bins of p")
                 .append(" (Naeini, Cooper and Hauskrecht 2015; Guo et al. 2017).</p>\n");
+        for (LaterBars l : result.laterBars()) {
+            h.append("<h2>After ")
+                    .append(esc(l.policy()))
+                    .append("'s training span</h2>\n<pre>")
+                    .append(esc(TextReport.laterBars(result, l)))
+                    .append("</pre>\n");
+        }
+        String classes = TextReport.classTables(result);
+        if (!classes.isEmpty()) {
+            h.append("<h2>Three-class sources (test bars)</h2>\n<pre>")
+                    .append(esc(classes))
+                    .append("</pre>\n");
+        }
         h.append(
                         "<img alt=\"reliability diagram of the fused signal\" src=\"data:image/png;base64,")
                 .append(Base64.getEncoder().encodeToString(reliabilityPng))

@@ -50,6 +50,9 @@ public final class TextReport {
         row(out, columns, "final equity", m -> String.format(Locale.ROOT, "%.0f", m.finalEquity()));
         row(out, columns, "total costs", m -> String.format(Locale.ROOT, "%.0f", m.totalCosts()));
         out.append('\n');
+        for (LaterBars later : result.laterBars()) {
+            out.append(laterBars(result, later)).append('\n');
+        }
         out.append(
                 String.format(
                         Locale.ROOT,
@@ -76,6 +79,10 @@ public final class TextReport {
                             f.n(),
                             failed == null ? "-" : failed.toString()));
         }
+        String classes = classTables(result);
+        if (!classes.isEmpty()) {
+            out.append('\n').append(classes);
+        }
         out.append('\n').append(bootstrapNote(result)).append('\n');
         out.append(
                 String.format(
@@ -91,6 +98,128 @@ public final class TextReport {
                         Locale.ROOT,
                         "%nthroughput: %.0f test bars/s%n",
                         result.throughputBarsPerSecond()));
+        return out.toString();
+    }
+
+    /**
+     * The policy table on the bars after one policy's stated training span.
+     *
+     * @param result the result
+     * @param later the later-bars table
+     * @return lines ending with a newline
+     */
+    static String laterBars(BacktestResult result, LaterBars later) {
+        StringBuilder out = new StringBuilder();
+        if (later.rows().isEmpty()) {
+            return out.append(
+                            String.format(
+                                    Locale.ROOT,
+                                    "%s was trained once on a stated span (through %s): this series"
+                                            + " has %d test bars after it, too few to evaluate it"
+                                            + " (its column above does not evaluate it"
+                                            + " either).%n",
+                                    later.policy(),
+                                    later.trainedThrough(),
+                                    later.bars()))
+                    .toString();
+        }
+        out.append(
+                String.format(
+                        Locale.ROOT,
+                        "%s was trained once on a stated span (through %s); every policy on the %d"
+                                + " test bars after it only (%s ..), curves measured from there:%n",
+                        later.policy(),
+                        later.trainedThrough(),
+                        later.bars(),
+                        java.time.Instant.ofEpochMilli(result.testTimes()[later.firstBar()])));
+        out.append(String.format(Locale.ROOT, "%-14s", "metric"));
+        for (String name : later.rows().keySet()) {
+            out.append(String.format(Locale.ROOT, "%14s", name));
+        }
+        out.append('\n');
+        laterRow(out, later, "CAGR", r -> pct(r.cagr()));
+        laterRow(out, later, "Sharpe", r -> num(r.sharpe()));
+        laterRow(out, later, "Sharpe CI", r -> range(r.sharpeCi(), false));
+        laterRow(
+                out,
+                later,
+                "dSharpe v fix",
+                r ->
+                        r == later.rows().get(WalkForwardBacktest.BASELINE)
+                                ? "-"
+                                : range(r.sharpeDiffVsFixedCi(), false));
+        laterRow(out, later, "max drawdown", r -> pct(r.maxDrawdown()));
+        laterRow(out, later, "exposure", r -> pct(r.exposure()));
+        return out.toString();
+    }
+
+    private static void laterRow(
+            StringBuilder out,
+            LaterBars later,
+            String label,
+            Function<LaterBars.Row, String> value) {
+        out.append(String.format(Locale.ROOT, "%-14s", label));
+        for (LaterBars.Row r : later.rows().values()) {
+            out.append(String.format(Locale.ROOT, "%14s", value.apply(r)));
+        }
+        out.append('\n');
+    }
+
+    /**
+     * Per-class accuracy and the confusion matrix of every three-class source, or an empty string
+     * when there is none.
+     *
+     * @param result the result
+     * @return lines ending with a newline, or {@code ""}
+     */
+    static String classTables(BacktestResult result) {
+        StringBuilder out = new StringBuilder();
+        String[] names = {"down", "sideways", "up"};
+        for (Map.Entry<String, ForecastMetrics> e : result.forecasts().entrySet()) {
+            ClassMetrics c = e.getValue().classes();
+            if (c == null) {
+                continue;
+            }
+            int majority = 0;
+            for (int i = 1; i < 3; i++) {
+                if (c.classShare()[i] > c.classShare()[majority]) {
+                    majority = i;
+                }
+            }
+            out.append(
+                    String.format(
+                            Locale.ROOT,
+                            "%s, three classes (sideways iff |ln(close[t+1]/close[t])| < %s *"
+                                    + " atr_pct_14[t]), %d test bars: accuracy %s (always %s: %s),"
+                                    + " log-loss %.4f (uniform 1.0986)%n",
+                            e.getKey(),
+                            c.atrMultiple(),
+                            c.n(),
+                            pct(c.accuracy()),
+                            names[majority],
+                            pct(c.classShare()[majority]),
+                            c.logLoss()));
+            out.append(
+                    String.format(
+                            Locale.ROOT,
+                            "  %-14s%12s%12s%12s%16s%n",
+                            "true \\ pred",
+                            "down",
+                            "sideways",
+                            "up",
+                            "class accuracy"));
+            for (int i = 0; i < 3; i++) {
+                out.append(
+                        String.format(
+                                Locale.ROOT,
+                                "  %-14s%12d%12d%12d%16s%n",
+                                names[i],
+                                c.confusion()[i][0],
+                                c.confusion()[i][1],
+                                c.confusion()[i][2],
+                                pct(c.perClassAccuracy()[i])));
+            }
+        }
         return out.toString();
     }
 

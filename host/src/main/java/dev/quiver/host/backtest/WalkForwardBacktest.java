@@ -4,6 +4,7 @@ import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.api.ensemble.FusedSignal;
 import dev.quiver.api.ensemble.LabeledForecasts;
 import dev.quiver.api.feature.LabeledFrame;
+import dev.quiver.api.prediction.DirectionForecast;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.sizing.OnlineCalibration;
@@ -641,7 +642,8 @@ public final class WalkForwardBacktest {
                 loop.gateSummary(
                         loop.engine.gate() == null
                                 ? "no input gate set"
-                                : gateMethod(loop.engine.gate(), description)));
+                                : gateMethod(loop.engine.gate(), description)),
+                laterBars(strategy.policies(), testTimes, results, holdResult));
     }
 
     /** The gate's settings in one line, for a pinned strategy's report. */
@@ -1015,7 +1017,8 @@ public final class WalkForwardBacktest {
                                                 InputGate.Limits.DEFAULT_MAX_GAP_BARS,
                                                 bars.period(),
                                                 InputGate.Limits.DEFAULT_MAX_MOVE_ATR,
-                                                GateFit.DEFAULT_QUANTILE)));
+                                                GateFit.DEFAULT_QUANTILE)),
+                        laterBars(policies, testTimes, results, holdResult));
         return new FinalFit(result, last, sourceFailures, policyFailures, ensembleRows);
     }
 
@@ -1066,6 +1069,7 @@ public final class WalkForwardBacktest {
         private final String[] sources;
         private final int testFirst;
         private final double[] payoff;
+        private final double[] atrPct;
         private double holdPending = Double.NaN;
         java.util.function.Consumer<Step> listener;
 
@@ -1085,6 +1089,7 @@ public final class WalkForwardBacktest {
             this.sources = sources;
             this.testFirst = testFirst;
             this.payoff = payoff;
+            this.atrPct = features.column(SymbolEngine.VOLATILITY_FEATURE);
             this.engine =
                     new SymbolEngine(
                             bars.symbol(),
@@ -1240,6 +1245,14 @@ public final class WalkForwardBacktest {
                 for (int p = 0; p < sources.length; p++) {
                     if (sources[p].equals(f.source())) {
                         sourceScores[p].add(f.probabilityUp(), up);
+                        // A three-class source: its classes against the band it declared.
+                        var classes = DirectionForecast.of(f);
+                        if (classes.isPresent()) {
+                            sourceScores[p].addClasses(
+                                    classes.get(),
+                                    Math.log(bars.close[t + 1] / bars.close[t]),
+                                    atrPct[t]);
+                        }
                     }
                 }
             }
@@ -1349,6 +1362,33 @@ public final class WalkForwardBacktest {
                 Bootstrap.SEED,
                 threads,
                 drawn);
+    }
+
+    /**
+     * The policy table on the bars after each stated training span a policy declares (descriptor
+     * attribute {@code trained_through}, an ISO-8601 instant).
+     */
+    private List<LaterBars> laterBars(
+            List<SizingCapability> policies,
+            long[] testTimes,
+            Map<String, PolicyResult> results,
+            PolicyResult hold) {
+        List<LaterBars> out = new ArrayList<>();
+        for (SizingCapability p : policies) {
+            String through = p.descriptor().attributes().get("trained_through");
+            if (through != null) {
+                out.add(
+                        LaterBars.of(
+                                p.descriptor().name(),
+                                Instant.parse(through),
+                                testTimes,
+                                results,
+                                hold,
+                                bootstrapIntervals,
+                                threads));
+            }
+        }
+        return List.copyOf(out);
     }
 
     /** Key of the ensemble's scores in {@link BacktestResult#forecasts()}. */

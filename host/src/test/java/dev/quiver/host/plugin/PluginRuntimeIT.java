@@ -40,9 +40,11 @@ class PluginRuntimeIT {
                             "prediction-analogs",
                             "prediction-catboost",
                             "prediction-lstm",
+                            "prediction-lstm3",
                             "prediction-regime",
                             "prediction-traditional",
                             "sizing-adaptive",
+                            "sizing-dqn",
                             "sizing-fixed",
                             "sizing-kelly");
             assertThat(runtime.plugins())
@@ -55,10 +57,12 @@ class PluginRuntimeIT {
                             "prediction:catboost",
                             "prediction:lightgbm",
                             "prediction:lstm",
+                            "prediction:lstm3",
                             "prediction:random_forest",
                             "prediction:regime",
                             "prediction:traditional",
                             "prediction:xgboost",
+                            "sizing:dqn",
                             "sizing:fixed",
                             "sizing:kelly",
                             "sizing:kelly_ml",
@@ -115,7 +119,7 @@ class PluginRuntimeIT {
                                                         + ".");
                             });
             // One unresolvable plugin does not abort the others.
-            assertThat(runtime.plugins()).hasSize(10);
+            assertThat(runtime.plugins()).hasSize(12);
         }
     }
 
@@ -172,7 +176,7 @@ class PluginRuntimeIT {
         copyZips(DISTRIBUTION.resolve("plugins"), dir);
         Files.writeString(dir.resolve("not-a-plugin.zip"), "this is text, not a zip");
         try (var runtime = PluginRuntime.start(dir, Map.of())) {
-            assertThat(runtime.plugins()).hasSize(10);
+            assertThat(runtime.plugins()).hasSize(12);
             assertThat(runtime.refusals())
                     .singleElement()
                     .satisfies(r -> assertThat(r.message()).contains("not-a-plugin"));
