@@ -85,6 +85,9 @@ class OnlineCalibrationTest {
         var halving = new Recording(true);
         BacktestResult r =
                 new WalkForwardBacktest(WalkForwardBacktest.Config.defaults())
+                        // Every test bar decided: on a bar the input gate refuses, the policies
+                        // are not asked, though its outcome is still observed (InputGateTest).
+                        .withoutGate()
                         .withoutIntervals()
                         .withThreads(1)
                         .run(
