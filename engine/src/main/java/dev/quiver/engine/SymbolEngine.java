@@ -363,13 +363,15 @@ public final class SymbolEngine {
         }
         PolicyStep[] out = new PolicyStep[books.length];
         Map<String, String> policyFailures = null;
+        // An abstention is flat, a reduction the halt allows; its reason still ends with the halt.
+        String haltNote = halt == null ? "" : "; " + halt + " (reductions only)";
         for (int p = 0; p < books.length; p++) {
             if (expired) {
-                out[p] = books[p].abstain(expiryReason, close);
+                out[p] = books[p].abstain(expiryReason + haltNote, close);
                 continue;
             }
             if (gated != null) {
-                out[p] = books[p].abstain(gated, close);
+                out[p] = books[p].abstain(gated + haltNote, close);
                 continue;
             }
             Book b = books[p];

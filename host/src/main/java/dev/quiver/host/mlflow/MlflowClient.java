@@ -204,6 +204,20 @@ public final class MlflowClient {
     }
 
     /**
+     * A metric name MLflow accepts: every character outside its allowed set (letters, digits,
+     * {@code _ - . / :} and space; MLflow's {@code mlflow/utils/validation.py}, {@code
+     * _VALID_PARAM_AND_METRIC_NAMES}) replaced by {@code _}, e.g. the report's {@code
+     * fused@kelly_ts} becomes {@code fused_kelly_ts} (the tracking server answers 400
+     * INVALID_PARAMETER_VALUE to the name as it is).
+     *
+     * @param name a figure's name
+     * @return the name MLflow stores it under
+     */
+    public static String metricName(String name) {
+        return name.replaceAll("[^A-Za-z0-9_\\-. /:]", "_");
+    }
+
+    /**
      * Key/value pairs of a {@code [{key, value}]} array (tags, params, latest metrics).
      *
      * @param array the array

@@ -129,7 +129,9 @@ class MetricsIT {
             try {
                 assertThat(get(server, "/metrics"))
                         .contains("quiver_decisions_total{kind=\"session\"} 0.0");
-                Instant until = Instant.parse("2021-01-01T00:00:00Z");
+                Instant until =
+                        Instant.parse(
+                                "2025-06-01T00:00:00Z"); // inside the bundle's training window
                 ObjectNode open = JSON.createObjectNode();
                 open.putObject("warmup")
                         .put("dataset", "btc-usd-4h")
@@ -143,24 +145,43 @@ class MetricsIT {
                 while (!btc.bar(next).start().isAfter(until)) {
                     next++;
                 }
-                ObjectNode body = JSON.createObjectNode();
-                bar(body.putArray("bars"), btc, next);
-                HttpResponse<String> r =
-                        post(server, "/v1/sessions/METRICS-USD/bars", body.toString());
-                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                // Bars one at a time until one passes the input gate (on a bar it refuses, every
+                // policy abstains without being asked): the sources and the ensemble are asked on
+                // every bar, the policies on the passed one only.
+                int posted = 0;
+                boolean passed = false;
+                while (!passed) {
+                    assertThat(posted)
+                            .as("a bar the embedded bundle's gate passes")
+                            .isLessThan(200);
+                    ObjectNode body = JSON.createObjectNode();
+                    bar(body.putArray("bars"), btc, next + posted);
+                    HttpResponse<String> r =
+                            post(server, "/v1/sessions/METRICS-USD/bars", body.toString());
+                    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                    posted++;
+                    passed = !JSON.readTree(r.body()).path("gate").path("abstain").asBoolean();
+                }
 
                 String after = get(server, "/metrics");
-                assertThat(after).contains("quiver_decisions_total{kind=\"session\"} 1.0");
+                assertThat(after)
+                        .contains("quiver_decisions_total{kind=\"session\"} " + (double) posted);
                 // no stateless decision was made: these calls are the session step's
                 for (String series :
                         List.of(
                                 "capability=\"prediction\",name=\"traditional\"",
-                                "capability=\"ensemble\",name=\"stack\"",
-                                "capability=\"sizing\",name=\"kelly_ml\"")) {
+                                "capability=\"ensemble\",name=\"stack\"")) {
                     assertThat(countBelow(after, series, Double.POSITIVE_INFINITY))
                             .as(series)
-                            .isEqualTo(1);
+                            .isEqualTo(posted);
                 }
+                assertThat(
+                                countBelow(
+                                        after,
+                                        "capability=\"sizing\",name=\"kelly_ml\"",
+                                        Double.POSITIVE_INFINITY))
+                        .as("kelly_ml, asked on the bar the gate passed only")
+                        .isEqualTo(1);
                 assertThat(lowestBound(after, "capability=\"sizing\",name=\"kelly_ml\""))
                         .isEqualTo(1e-6);
             } finally {
