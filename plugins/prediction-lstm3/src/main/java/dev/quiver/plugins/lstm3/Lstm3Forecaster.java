@@ -11,6 +11,8 @@ import dev.quiver.api.prediction.DirectionForecast;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.prediction.SidewaysBand;
+import dev.quiver.onnxmodels.ModelRefusedException;
+import dev.quiver.onnxmodels.WindowSidecar;
 import jakarta.inject.Inject;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -83,12 +85,12 @@ public final class Lstm3Forecaster implements PredictionCapability {
 
     Lstm3Forecaster(Lstm3Model model) {
         this.model = model;
-        Sidecar s = model.sidecar();
+        WindowSidecar s = model.sidecar();
         this.timesteps = s.timesteps();
         this.features = s.features().size();
         this.raw = new double[features];
-        this.band = new SidewaysBand(s.sidewaysAtrMultiple());
-        this.sidewaysUpShare = s.sidewaysUpShare();
+        this.band = new SidewaysBand(model.sidewaysAtrMultiple());
+        this.sidewaysUpShare = model.sidewaysUpShare();
         this.descriptor =
                 new CapabilityDescriptor(
                         NAME,
@@ -135,7 +137,7 @@ public final class Lstm3Forecaster implements PredictionCapability {
         accept(frame.schema());
         BarSeries history = frame.history();
         Instant barTime = frame.bar().start();
-        Sidecar s = model.sidecar();
+        WindowSidecar s = model.sidecar();
         if (history.symbol().equalsIgnoreCase(s.trainingSeries())
                 && !barTime.isBefore(s.trainingFirstBar())
                 && !barTime.isAfter(s.trainingLastBar())) {
@@ -190,7 +192,7 @@ public final class Lstm3Forecaster implements PredictionCapability {
         if (schema == acceptedSchema) {
             return;
         }
-        Sidecar s = model.sidecar();
+        WindowSidecar s = model.sidecar();
         String hash = schema.hash();
         if (!hash.equals(s.schemaHash())) {
             throw new QuiverInputException(
