@@ -5,9 +5,12 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.api.feature.FeatureSchema;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -145,6 +148,43 @@ public class WindowModel implements AutoCloseable {
     /** The model file's name. */
     public String modelName() {
         return modelName;
+    }
+
+    /**
+     * Where the model's features are in the host's schema, after checking that the schema is the
+     * one the model was trained on.
+     *
+     * @param schema the host's feature schema
+     * @param capability the capability serving the model, for messages, e.g. {@code "lstm"}
+     * @param trainingScript the script that retrains the model, e.g. {@code mlflow/train/lstm.py}
+     * @return per sidecar feature, its index in {@code schema}
+     * @throws QuiverInputException {@code SCHEMA_MISMATCH} if the schema's hash differs from the
+     *     sidecar's
+     */
+    public int[] featureIndex(FeatureSchema schema, String capability, String trainingScript) {
+        String hash = schema.hash();
+        if (!hash.equals(sidecar.schemaHash())) {
+            throw new QuiverInputException(
+                    "SCHEMA_MISMATCH",
+                    "schema",
+                    "capability '" + capability + "' (" + modelName + ")",
+                    schema.name() + " v" + schema.version() + " sha256=" + hash,
+                    "differs from the schema the model was trained on, "
+                            + sidecar.schemaName()
+                            + " v"
+                            + sidecar.schemaVersion()
+                            + " sha256="
+                            + sidecar.schemaHash()
+                            + "; retrain the model ("
+                            + trainingScript
+                            + ") on the host's features");
+        }
+        List<String> names = sidecar.features();
+        int[] index = new int[names.size()];
+        for (int i = 0; i < index.length; i++) {
+            index[i] = schema.indexOf(names.get(i));
+        }
+        return index;
     }
 
     /**

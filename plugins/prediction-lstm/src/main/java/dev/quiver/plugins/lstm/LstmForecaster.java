@@ -288,28 +288,7 @@ public final class LstmForecaster implements PredictionCapability {
         if (schema == acceptedSchema) {
             return;
         }
-        WindowSidecar s = model.sidecar();
-        String hash = schema.hash();
-        if (!hash.equals(s.schemaHash())) {
-            throw new QuiverInputException(
-                    "SCHEMA_MISMATCH",
-                    "schema",
-                    "capability 'lstm' (" + model.modelName() + ")",
-                    schema.name() + " v" + schema.version() + " sha256=" + hash,
-                    "differs from the schema the model was trained on, "
-                            + s.schemaName()
-                            + " v"
-                            + s.schemaVersion()
-                            + " sha256="
-                            + s.schemaHash()
-                            + "; retrain the model (mlflow/train/lstm.py) on the host's features");
-        }
-        List<String> names = s.features();
-        int[] index = new int[names.size()];
-        for (int i = 0; i < index.length; i++) {
-            index[i] = schema.indexOf(names.get(i));
-        }
-        featureIndex = index;
+        featureIndex = model.featureIndex(schema, "lstm", "mlflow/train/lstm.py");
         acceptedSchema = schema;
     }
 

@@ -17,7 +17,6 @@ import jakarta.inject.Inject;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import org.pf4j.Extension;
 
@@ -192,28 +191,7 @@ public final class Lstm3Forecaster implements PredictionCapability {
         if (schema == acceptedSchema) {
             return;
         }
-        WindowSidecar s = model.sidecar();
-        String hash = schema.hash();
-        if (!hash.equals(s.schemaHash())) {
-            throw new QuiverInputException(
-                    "SCHEMA_MISMATCH",
-                    "schema",
-                    "capability 'lstm3' (" + model.modelName() + ")",
-                    schema.name() + " v" + schema.version() + " sha256=" + hash,
-                    "differs from the schema the model was trained on, "
-                            + s.schemaName()
-                            + " v"
-                            + s.schemaVersion()
-                            + " sha256="
-                            + s.schemaHash()
-                            + "; retrain the model (mlflow/train/lstm3.py) on the host's features");
-        }
-        List<String> names = s.features();
-        int[] index = new int[names.size()];
-        for (int i = 0; i < index.length; i++) {
-            index[i] = schema.indexOf(names.get(i));
-        }
-        featureIndex = index;
+        featureIndex = model.featureIndex(schema, "lstm3", "mlflow/train/lstm3.py");
         acceptedSchema = schema;
     }
 
