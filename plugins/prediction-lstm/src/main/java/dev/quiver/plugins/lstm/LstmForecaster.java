@@ -9,6 +9,8 @@ import dev.quiver.api.feature.FeatureSchema;
 import dev.quiver.api.market.BarSeries;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.onnxmodels.ModelRefusedException;
+import dev.quiver.onnxmodels.WindowSidecar;
 import jakarta.inject.Inject;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -103,7 +105,7 @@ public final class LstmForecaster implements PredictionCapability {
                             + batchSize);
         }
         this.model = model;
-        Sidecar s = model.sidecar();
+        WindowSidecar s = model.sidecar();
         this.timesteps = s.timesteps();
         this.features = s.features().size();
         this.raw = new double[features];
@@ -218,7 +220,7 @@ public final class LstmForecaster implements PredictionCapability {
         accept(frame.schema());
         BarSeries history = frame.history();
         Instant barTime = frame.bar().start();
-        Sidecar s = model.sidecar();
+        WindowSidecar s = model.sidecar();
         if (history.symbol().equalsIgnoreCase(s.trainingSeries())
                 && !barTime.isBefore(s.trainingFirstBar())
                 && !barTime.isAfter(s.trainingLastBar())) {
@@ -286,28 +288,7 @@ public final class LstmForecaster implements PredictionCapability {
         if (schema == acceptedSchema) {
             return;
         }
-        Sidecar s = model.sidecar();
-        String hash = schema.hash();
-        if (!hash.equals(s.schemaHash())) {
-            throw new QuiverInputException(
-                    "SCHEMA_MISMATCH",
-                    "schema",
-                    "capability 'lstm' (" + model.modelName() + ")",
-                    schema.name() + " v" + schema.version() + " sha256=" + hash,
-                    "differs from the schema the model was trained on, "
-                            + s.schemaName()
-                            + " v"
-                            + s.schemaVersion()
-                            + " sha256="
-                            + s.schemaHash()
-                            + "; retrain the model (mlflow/train/lstm.py) on the host's features");
-        }
-        List<String> names = s.features();
-        int[] index = new int[names.size()];
-        for (int i = 0; i < index.length; i++) {
-            index[i] = schema.indexOf(names.get(i));
-        }
-        featureIndex = index;
+        featureIndex = model.featureIndex(schema, "lstm", "mlflow/train/lstm.py");
         acceptedSchema = schema;
     }
 

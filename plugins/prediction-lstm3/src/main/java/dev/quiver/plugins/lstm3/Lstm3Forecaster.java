@@ -11,11 +11,12 @@ import dev.quiver.api.prediction.DirectionForecast;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.api.prediction.SidewaysBand;
+import dev.quiver.onnxmodels.ModelRefusedException;
+import dev.quiver.onnxmodels.WindowSidecar;
 import jakarta.inject.Inject;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import org.pf4j.Extension;
 
@@ -83,12 +84,12 @@ public final class Lstm3Forecaster implements PredictionCapability {
 
     Lstm3Forecaster(Lstm3Model model) {
         this.model = model;
-        Sidecar s = model.sidecar();
+        WindowSidecar s = model.sidecar();
         this.timesteps = s.timesteps();
         this.features = s.features().size();
         this.raw = new double[features];
-        this.band = new SidewaysBand(s.sidewaysAtrMultiple());
-        this.sidewaysUpShare = s.sidewaysUpShare();
+        this.band = new SidewaysBand(model.sidewaysAtrMultiple());
+        this.sidewaysUpShare = model.sidewaysUpShare();
         this.descriptor =
                 new CapabilityDescriptor(
                         NAME,
@@ -135,7 +136,7 @@ public final class Lstm3Forecaster implements PredictionCapability {
         accept(frame.schema());
         BarSeries history = frame.history();
         Instant barTime = frame.bar().start();
-        Sidecar s = model.sidecar();
+        WindowSidecar s = model.sidecar();
         if (history.symbol().equalsIgnoreCase(s.trainingSeries())
                 && !barTime.isBefore(s.trainingFirstBar())
                 && !barTime.isAfter(s.trainingLastBar())) {
@@ -190,28 +191,7 @@ public final class Lstm3Forecaster implements PredictionCapability {
         if (schema == acceptedSchema) {
             return;
         }
-        Sidecar s = model.sidecar();
-        String hash = schema.hash();
-        if (!hash.equals(s.schemaHash())) {
-            throw new QuiverInputException(
-                    "SCHEMA_MISMATCH",
-                    "schema",
-                    "capability 'lstm3' (" + model.modelName() + ")",
-                    schema.name() + " v" + schema.version() + " sha256=" + hash,
-                    "differs from the schema the model was trained on, "
-                            + s.schemaName()
-                            + " v"
-                            + s.schemaVersion()
-                            + " sha256="
-                            + s.schemaHash()
-                            + "; retrain the model (mlflow/train/lstm3.py) on the host's features");
-        }
-        List<String> names = s.features();
-        int[] index = new int[names.size()];
-        for (int i = 0; i < index.length; i++) {
-            index[i] = schema.indexOf(names.get(i));
-        }
-        featureIndex = index;
+        featureIndex = model.featureIndex(schema, "lstm3", "mlflow/train/lstm3.py");
         acceptedSchema = schema;
     }
 

@@ -2,6 +2,7 @@ package dev.quiver.plugins.lstm3;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.quiver.onnxmodels.ModelRefusedException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

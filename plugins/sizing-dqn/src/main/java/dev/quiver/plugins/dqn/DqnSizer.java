@@ -6,6 +6,7 @@ import dev.quiver.api.error.CapabilityException;
 import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.api.sizing.SizingDecision;
+import dev.quiver.onnxmodels.ModelRefusedException;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
 import java.time.Instant;

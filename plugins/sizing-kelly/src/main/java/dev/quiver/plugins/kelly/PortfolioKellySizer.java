@@ -48,9 +48,7 @@ public final class PortfolioKellySizer implements PortfolioSizingCapability {
      */
     @Inject
     public PortfolioKellySizer(PluginContext context) {
-        this(
-                Settings.number(context.config("multiplier").orElse("0.25"), "multiplier"),
-                Settings.number(context.config("cap").orElse("1.0"), "cap"));
+        this(KellySettings.of(context));
     }
 
     /**
@@ -59,19 +57,13 @@ public final class PortfolioKellySizer implements PortfolioSizingCapability {
      * @throws QuiverInputException if a value is outside (0, 1]
      */
     public PortfolioKellySizer(double multiplier, double cap) {
-        Settings.unit(multiplier, "multiplier");
-        Settings.unit(cap, "cap");
-        this.multiplier = multiplier;
-        this.cap = cap;
-        this.descriptor =
-                new CapabilityDescriptor(
-                        "kelly_portfolio",
-                        "1.0.0",
-                        Map.of(
-                                "multiplier",
-                                Double.toString(multiplier),
-                                "cap",
-                                Double.toString(cap)));
+        this(new KellySettings(multiplier, cap));
+    }
+
+    private PortfolioKellySizer(KellySettings settings) {
+        this.multiplier = settings.multiplier();
+        this.cap = settings.cap();
+        this.descriptor = settings.descriptor("kelly_portfolio");
     }
 
     @Override

@@ -43,9 +43,7 @@ public final class QuarterKellySizer implements SizingCapability {
      */
     @Inject
     public QuarterKellySizer(PluginContext context) {
-        this(
-                Settings.number(context.config("multiplier").orElse("0.25"), "multiplier"),
-                Settings.number(context.config("cap").orElse("1.0"), "cap"));
+        this(KellySettings.of(context));
     }
 
     /**
@@ -54,19 +52,13 @@ public final class QuarterKellySizer implements SizingCapability {
      * @throws QuiverInputException if a value is outside (0, 1]
      */
     public QuarterKellySizer(double multiplier, double cap) {
-        Settings.unit(multiplier, "multiplier");
-        Settings.unit(cap, "cap");
-        this.multiplier = multiplier;
-        this.cap = cap;
-        this.descriptor =
-                new CapabilityDescriptor(
-                        "kelly",
-                        "1.0.0",
-                        Map.of(
-                                "multiplier",
-                                Double.toString(multiplier),
-                                "cap",
-                                Double.toString(cap)));
+        this(new KellySettings(multiplier, cap));
+    }
+
+    private QuarterKellySizer(KellySettings settings) {
+        this.multiplier = settings.multiplier();
+        this.cap = settings.cap();
+        this.descriptor = settings.descriptor("kelly");
     }
 
     /**

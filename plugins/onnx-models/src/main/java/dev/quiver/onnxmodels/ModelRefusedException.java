@@ -1,4 +1,4 @@
-package dev.quiver.plugins.lstm;
+package dev.quiver.onnxmodels;
 
 /**
  * A model file or its sidecar that the plugin will not serve: missing, truncated, tampered with, of
@@ -10,11 +10,20 @@ public final class ModelRefusedException extends IllegalArgumentException {
 
     private static final long serialVersionUID = 1L;
 
-    ModelRefusedException(String file, String problem, Throwable cause) {
+    /**
+     * @param file the model or sidecar file (or classpath resource)
+     * @param problem what is wrong and what was expected
+     * @param cause the underlying failure, or {@code null}
+     */
+    public ModelRefusedException(String file, String problem, Throwable cause) {
         super("[Quiver/MODEL_REFUSED] " + file + ": " + problem, cause);
     }
 
-    ModelRefusedException(String file, String problem) {
+    /**
+     * @param file the model or sidecar file (or classpath resource)
+     * @param problem what is wrong and what was expected
+     */
+    public ModelRefusedException(String file, String problem) {
         this(file, problem, null);
     }
 }

@@ -1,17 +1,36 @@
-package dev.quiver.plugins.lstm;
+package dev.quiver.onnxmodels;
+
+import static dev.quiver.onnxmodels.SidecarJson.doubles;
+import static dev.quiver.onnxmodels.SidecarJson.node;
+import static dev.quiver.onnxmodels.SidecarJson.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The JSON written beside {@code lstm.onnx} by {@code mlflow/train/lstm.py}: what the model expects
- * and how it was trained. Only the fields serving needs are read; every one is validated.
+ * The sidecar of a window model (written beside {@code lstm.onnx} by {@code mlflow/train/lstm.py},
+ * beside {@code lstm3.onnx} by {@code lstm3.py}): what the model expects and how it was trained.
+ * Only the fields serving needs are read; every one is validated.
+ *
+ * @param modelFile the model file's name, in the sidecar's folder
+ * @param modelSha256 the model file's lower-case hex sha256
+ * @param schemaName the feature schema trained on
+ * @param schemaVersion its version
+ * @param schemaHash its sha256
+ * @param features the input features, in the model's order
+ * @param timesteps the window length, in bars, {@code [1, 4096]}
+ * @param mean the z-score means, one per feature
+ * @param std the z-score scales, one per feature, finite and {@code > 0}
+ * @param clip z-scores are clipped to {@code [-clip, clip]}
+ * @param inputName the model's input tensor
+ * @param outputName the model's output tensor
+ * @param trainingSeries the series trained on
+ * @param trainingFirstBar the first bar trained on
+ * @param trainingLastBar the last bar trained on
  */
-record Sidecar(
+public record WindowSidecar(
         String modelFile,
         String modelSha256,
         String schemaName,
@@ -28,17 +47,22 @@ record Sidecar(
         Instant trainingFirstBar,
         Instant trainingLastBar) {
 
-    static Sidecar parse(byte[] json, String file) {
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(json);
-        } catch (IOException e) {
-            throw new ModelRefusedException(file, "is not valid JSON: " + e.getMessage(), e);
-        }
-        if (root == null || !"quiver-lstm-sidecar/1".equals(text(root, "format", file))) {
-            throw new ModelRefusedException(
-                    file, "format is not quiver-lstm-sidecar/1 (expected that sidecar format)");
-        }
+    /**
+     * Parses a sidecar whose format is {@code format}.
+     *
+     * @throws ModelRefusedException naming {@code file}, the field and the expectation
+     */
+    public static WindowSidecar parse(byte[] json, String file, String format) {
+        return parse(
+                SidecarJson.parse(json, file, format, " (expected that sidecar format)"), file);
+    }
+
+    /**
+     * Reads the fields of a parsed sidecar (its format already checked).
+     *
+     * @throws ModelRefusedException naming {@code file}, the field and the expectation
+     */
+    public static WindowSidecar parse(JsonNode root, String file) {
         JsonNode schema = node(root, "schema", file);
         List<String> features = new ArrayList<>();
         for (JsonNode f : node(root, "features", file)) {
@@ -66,14 +90,9 @@ record Sidecar(
                             + std.length
                             + " stds");
         }
-        for (double s : std) {
-            if (!(s > 0) || !Double.isFinite(s)) {
-                throw new ModelRefusedException(
-                        file, "normalisation std must be finite and > 0, found " + s);
-            }
-        }
+        SidecarJson.checkStd(std, file);
         JsonNode training = node(root, "training", file);
-        return new Sidecar(
+        return new WindowSidecar(
                 text(root, "model_file", file),
                 text(root, "model_sha256", file),
                 text(schema, "name", file),
@@ -89,25 +108,5 @@ record Sidecar(
                 text(training, "series", file),
                 Instant.parse(text(training, "first_bar", file)),
                 Instant.parse(text(training, "last_bar", file)));
-    }
-
-    private static JsonNode node(JsonNode parent, String field, String file) {
-        JsonNode n = parent.get(field);
-        if (n == null || n.isNull()) {
-            throw new ModelRefusedException(file, "field '" + field + "' is missing");
-        }
-        return n;
-    }
-
-    private static String text(JsonNode parent, String field, String file) {
-        return node(parent, field, file).asText();
-    }
-
-    private static double[] doubles(JsonNode array) {
-        double[] out = new double[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asDouble();
-        }
-        return out;
     }
 }
