@@ -78,6 +78,60 @@ public final class LgbmForecaster extends GbmSource {
     @Override
     Trained train(GbmFeatures.Matrix m, int fitRows) {
         int c = m.cols();
+        try {
+            return onBooster(
+                    m,
+                    fitRows,
+                    PARAMS,
+                    booster -> {
+                        int best = 0;
+                        double bestLoss = Double.POSITIVE_INFINITY;
+                        int rounds = fixedRounds > 0 ? fixedRounds : MAX_ROUNDS;
+                        for (int round = 0;
+                                round < rounds && (fixedRounds > 0 || round - best <= PATIENCE);
+                                round++) {
+                            boolean finished = booster.updateOneIter();
+                            double loss = booster.getEval(1)[0];
+                            if (loss < bestLoss || fixedRounds > 0) {
+                                bestLoss = loss;
+                                best = round;
+                            }
+                            if (finished) {
+                                break;
+                            }
+                        }
+                        String text =
+                                booster.saveModelToString(
+                                        0, best + 1, LGBMBooster.FeatureImportanceType.SPLIT);
+                        TreeEnsemble trees =
+                                LgbmText.parse(text, "lightgbm model text (in memory)", c);
+                        modelText = text;
+                        return new Trained(
+                                trees,
+                                best + 1,
+                                bestLoss,
+                                text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    });
+        } catch (LGBMException e) {
+            throw new CapabilityException(NAME, "LightGBM failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** What {@link #onBooster} runs on the booster. */
+    interface BoosterBody {
+        Trained apply(LGBMBooster booster) throws LGBMException;
+    }
+
+    /**
+     * Runs {@code body} on a LightGBM booster made with {@code params} over the first {@code
+     * fitRows} rows of {@code m}, the rest of its rows as the booster's validation data (its eval
+     * index 1), both datasets binned with {@code max_bin=255}; closes all three after.
+     *
+     * @throws LGBMException what LightGBM throws
+     */
+    static Trained onBooster(GbmFeatures.Matrix m, int fitRows, String params, BoosterBody body)
+            throws LGBMException {
+        int c = m.cols();
         LightGbmNative.ensureLoaded();
         try (LGBMDataset fit =
                         LGBMDataset.createFromMat(
@@ -92,37 +146,10 @@ public final class LgbmForecaster extends GbmSource {
                                 fit)) {
             fit.setField("label", m.y(0, fitRows));
             valid.setField("label", m.y(fitRows, m.rows()));
-            try (LGBMBooster booster = LGBMBooster.create(fit, PARAMS)) {
+            try (LGBMBooster booster = LGBMBooster.create(fit, params)) {
                 booster.addValidData(valid);
-                int best = 0;
-                double bestLoss = Double.POSITIVE_INFINITY;
-                int rounds = fixedRounds > 0 ? fixedRounds : MAX_ROUNDS;
-                for (int round = 0;
-                        round < rounds && (fixedRounds > 0 || round - best <= PATIENCE);
-                        round++) {
-                    boolean finished = booster.updateOneIter();
-                    double loss = booster.getEval(1)[0];
-                    if (loss < bestLoss || fixedRounds > 0) {
-                        bestLoss = loss;
-                        best = round;
-                    }
-                    if (finished) {
-                        break;
-                    }
-                }
-                String text =
-                        booster.saveModelToString(
-                                0, best + 1, LGBMBooster.FeatureImportanceType.SPLIT);
-                TreeEnsemble trees = LgbmText.parse(text, "lightgbm model text (in memory)", c);
-                modelText = text;
-                return new Trained(
-                        trees,
-                        best + 1,
-                        bestLoss,
-                        text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                return body.apply(booster);
             }
-        } catch (LGBMException e) {
-            throw new CapabilityException(NAME, "LightGBM failed: " + e.getMessage(), e);
         }
     }
 }

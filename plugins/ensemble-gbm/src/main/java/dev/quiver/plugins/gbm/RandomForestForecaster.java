@@ -5,7 +5,6 @@ import dev.quiver.api.error.CapabilityException;
 import dev.quiver.gbmtrees.ModelRefusedException;
 import dev.quiver.gbmtrees.TreeEnsemble;
 import io.github.metarank.lightgbm4j.LGBMBooster;
-import io.github.metarank.lightgbm4j.LGBMDataset;
 import io.github.metarank.lightgbm4j.LGBMException;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
@@ -80,39 +79,31 @@ public final class RandomForestForecaster extends GbmSource {
     @Override
     Trained train(GbmFeatures.Matrix m, int fitRows) {
         int c = m.cols();
-        LightGbmNative.ensureLoaded();
-        try (LGBMDataset fit =
-                        LGBMDataset.createFromMat(
-                                m.xDouble(0, fitRows), fitRows, c, true, "max_bin=255", null);
-                LGBMDataset valid =
-                        LGBMDataset.createFromMat(
-                                m.xDouble(fitRows, m.rows()),
-                                m.rows() - fitRows,
-                                c,
-                                true,
-                                "max_bin=255",
-                                fit)) {
-            fit.setField("label", m.y(0, fitRows));
-            valid.setField("label", m.y(fitRows, m.rows()));
-            try (LGBMBooster booster = LGBMBooster.create(fit, PARAMS)) {
-                booster.addValidData(valid);
-                int rounds = fixedRounds > 0 ? fixedRounds : TREES;
-                int grown = 0;
-                for (int round = 0; round < rounds; round++) {
-                    boolean finished = booster.updateOneIter();
-                    grown++;
-                    if (finished) {
-                        break;
-                    }
-                }
-                double loss = booster.getEval(1)[0];
-                String text =
-                        booster.saveModelToString(
-                                0, grown, LGBMBooster.FeatureImportanceType.SPLIT);
-                TreeEnsemble trees = LgbmText.parse(text, "lightgbm rf model text (in memory)", c);
-                modelText = text;
-                return new Trained(trees, grown, loss, text.getBytes(StandardCharsets.UTF_8));
-            }
+        try {
+            return LgbmForecaster.onBooster(
+                    m,
+                    fitRows,
+                    PARAMS,
+                    booster -> {
+                        int rounds = fixedRounds > 0 ? fixedRounds : TREES;
+                        int grown = 0;
+                        for (int round = 0; round < rounds; round++) {
+                            boolean finished = booster.updateOneIter();
+                            grown++;
+                            if (finished) {
+                                break;
+                            }
+                        }
+                        double loss = booster.getEval(1)[0];
+                        String text =
+                                booster.saveModelToString(
+                                        0, grown, LGBMBooster.FeatureImportanceType.SPLIT);
+                        TreeEnsemble trees =
+                                LgbmText.parse(text, "lightgbm rf model text (in memory)", c);
+                        modelText = text;
+                        return new Trained(
+                                trees, grown, loss, text.getBytes(StandardCharsets.UTF_8));
+                    });
         } catch (LGBMException e) {
             throw new CapabilityException(NAME, "LightGBM (rf) failed: " + e.getMessage(), e);
         }
