@@ -109,8 +109,9 @@ public final class MlflowClient {
      *
      * @param runId run id
      * @param params parameters (values are cut to MLflow's 6000 characters)
-     * @param metrics metrics, finite values only
+     * @param metrics metrics, finite values only; each name is logged as {@link #metricName}
      * @param timestampMs metric timestamp, epoch ms
+     * @throws IllegalArgumentException if two metric names become the same legal name
      */
     public void logBatch(
             String runId,
@@ -129,19 +130,12 @@ public final class MlflowClient {
             }
             http.post("runs/log-batch", body);
         }
-        List<Map.Entry<String, Double>> ms = new ArrayList<>(metrics.entrySet());
-        for (int i = 0; i < ms.size(); i += MAX_METRICS_PER_BATCH) {
-            ObjectNode body = MlflowHttp.JSON.createObjectNode().put("run_id", runId);
-            ArrayNode arr = body.putArray("metrics");
-            for (var e : ms.subList(i, Math.min(ms.size(), i + MAX_METRICS_PER_BATCH))) {
-                arr.addObject()
-                        .put("key", e.getKey())
-                        .put("value", e.getValue())
-                        .put("timestamp", timestampMs)
-                        .put("step", 0);
-            }
-            http.post("runs/log-batch", body);
-        }
+        postMetrics(
+                runId,
+                metrics.entrySet().stream()
+                        .map(e -> new Metric(e.getKey(), e.getValue(), 0))
+                        .toList(),
+                timestampMs);
     }
 
     /**
@@ -157,17 +151,41 @@ public final class MlflowClient {
      * Logs metric values at their steps, in batches within MLflow's limits.
      *
      * @param runId run id
-     * @param metrics the values; non-finite values are left out (MLflow stores no NaN for them)
+     * @param metrics the values; non-finite values are left out (MLflow stores no NaN for them);
+     *     each name is logged as {@link #metricName}
      * @param timestampMs metric timestamp, epoch ms
+     * @throws IllegalArgumentException if two metric names become the same legal name
      */
     public void logMetrics(String runId, List<Metric> metrics, long timestampMs) {
-        List<Metric> ms = metrics.stream().filter(m -> Double.isFinite(m.value())).toList();
-        for (int i = 0; i < ms.size(); i += MAX_METRICS_PER_BATCH) {
+        postMetrics(
+                runId,
+                metrics.stream().filter(m -> Double.isFinite(m.value())).toList(),
+                timestampMs);
+    }
+
+    private void postMetrics(String runId, List<Metric> metrics, long timestampMs) {
+        Map<String, String> givenByLegal = new LinkedHashMap<>();
+        for (Metric m : metrics) {
+            String legal = metricName(m.key());
+            String given = givenByLegal.putIfAbsent(legal, m.key());
+            if (given != null && !given.equals(m.key())) {
+                throw new IllegalArgumentException(
+                        "metrics '"
+                                + given
+                                + "' and '"
+                                + m.key()
+                                + "' would both be logged to MLflow as '"
+                                + legal
+                                + "'");
+            }
+        }
+        for (int i = 0; i < metrics.size(); i += MAX_METRICS_PER_BATCH) {
             ObjectNode body = MlflowHttp.JSON.createObjectNode().put("run_id", runId);
             ArrayNode arr = body.putArray("metrics");
-            for (Metric m : ms.subList(i, Math.min(ms.size(), i + MAX_METRICS_PER_BATCH))) {
+            for (Metric m :
+                    metrics.subList(i, Math.min(metrics.size(), i + MAX_METRICS_PER_BATCH))) {
                 arr.addObject()
-                        .put("key", m.key())
+                        .put("key", metricName(m.key()))
                         .put("value", m.value())
                         .put("timestamp", timestampMs)
                         .put("step", m.step());
@@ -208,7 +226,8 @@ public final class MlflowClient {
      * {@code _ - . / :} and space; MLflow's {@code mlflow/utils/validation.py}, {@code
      * _VALID_PARAM_AND_METRIC_NAMES}) replaced by {@code _}, e.g. the report's {@code
      * fused@kelly_ts} becomes {@code fused_kelly_ts} (the tracking server answers 400
-     * INVALID_PARAMETER_VALUE to the name as it is).
+     * INVALID_PARAMETER_VALUE to the name as it is). {@link #logBatch} and {@link #logMetrics} log
+     * every metric under this name.
      *
      * @param name a figure's name
      * @return the name MLflow stores it under

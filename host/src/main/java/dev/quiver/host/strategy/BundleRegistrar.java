@@ -187,9 +187,7 @@ public final class BundleRegistrar {
             for (var e : wf.path(group).properties()) {
                 for (var f : e.getValue().properties()) {
                     if (f.getValue().isNumber() && Double.isFinite(f.getValue().asDouble())) {
-                        out.put(
-                                MlflowClient.metricName("wf." + e.getKey() + "." + f.getKey()),
-                                f.getValue().asDouble());
+                        out.put("wf." + e.getKey() + "." + f.getKey(), f.getValue().asDouble());
                     }
                 }
             }

@@ -17,9 +17,9 @@ import java.util.stream.Stream;
  * and the report files as artifacts.
  *
  * <p>Metric names are the JSON paths of the figures, e.g. {@code policies.kelly.sharpe}, {@code
- * forecasts.fused.log_loss}, {@code evaluation.no_signal_bars}, in the characters MLflow accepts
- * ({@link MlflowClient#metricName}); null figures (undefined, e.g. a Sharpe ratio of a flat curve)
- * are left out. Fold tables (arrays) are not metrics; they travel in {@code report.json}.
+ * forecasts.fused.log_loss}, {@code evaluation.no_signal_bars} (logged in the characters MLflow
+ * accepts, {@link MlflowClient#metricName}); null figures (undefined, e.g. a Sharpe ratio of a flat
+ * curve) are left out. Fold tables (arrays) are not metrics; they travel in {@code report.json}.
  */
 public final class BacktestTracking {
 
@@ -54,7 +54,7 @@ public final class BacktestTracking {
                 walk(e.getValue(), path.isEmpty() ? e.getKey() : path + "." + e.getKey(), out);
             }
         } else if (node.isNumber() && Double.isFinite(node.asDouble())) {
-            out.put(MlflowClient.metricName(path), node.asDouble());
+            out.put(path, node.asDouble());
         }
     }
 
