@@ -6,10 +6,13 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.quiver.api.error.QuiverInputException;
+import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.feature.FeatureSchema;
+import dev.quiver.api.market.BarSeries;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
@@ -21,7 +24,7 @@ import java.util.Map;
  * <p>One reused direct {@link FloatBuffer} wrapped once in an {@link OnnxTensor} of shape {@code
  * [1, timesteps, features]} carries every input, so a call allocates no input tensor.
  *
- * <p>Not thread-safe: the owner serialises {@link #predict()} and {@link #close()}.
+ * <p>Not thread-safe: the owner serialises {@link #fill}, {@link #predict()} and {@link #close()}.
  */
 public class WindowModel implements AutoCloseable {
 
@@ -45,6 +48,8 @@ public class WindowModel implements AutoCloseable {
     private final OnnxTensor inputTensor;
     private final Map<String, OnnxTensor> feed;
     private final boolean batchable;
+    private final double[] raw;
+    private final float[] row;
 
     /**
      * @param sidecar the model's sidecar
@@ -66,6 +71,8 @@ public class WindowModel implements AutoCloseable {
         this.modelName = modelName;
         this.session = session;
         this.classes = classes;
+        this.raw = new double[sidecar.features().size()];
+        this.row = new float[sidecar.features().size()];
         int n = sidecar.timesteps() * sidecar.features().size();
         this.input =
                 ByteBuffer.allocateDirect(n * Float.BYTES)
@@ -201,6 +208,60 @@ public class WindowModel implements AutoCloseable {
         for (int i = 0; i < out.length; i++) {
             double z = (raw[i] - mean[i]) / std[i];
             out[i] = (float) Math.max(-clip, Math.min(clip, z));
+        }
+    }
+
+    /**
+     * Refuses a bar of the model's training span on its training series (case-insensitive): the
+     * model is never scored on bars it was fitted on. Declined input, not a failure.
+     *
+     * @param frame the decision bar and its history
+     * @param capability the capability serving the model, for messages, e.g. {@code "lstm"}
+     * @throws QuiverInputException {@code IN_TRAINING_SPAN} if the bar lies inside the sidecar's
+     *     training span (both ends included) of its training series
+     */
+    public void refuseTrainingSpan(FeatureFrame frame, String capability) {
+        BarSeries history = frame.history();
+        Instant barTime = frame.bar().start();
+        if (history.symbol().equalsIgnoreCase(sidecar.trainingSeries())
+                && !barTime.isBefore(sidecar.trainingFirstBar())
+                && !barTime.isAfter(sidecar.trainingLastBar())) {
+            throw new QuiverInputException(
+                    "IN_TRAINING_SPAN",
+                    "bar",
+                    "capability '" + capability + "' on " + history.symbol(),
+                    barTime,
+                    "lies inside the model's training span "
+                            + sidecar.trainingFirstBar()
+                            + ".."
+                            + sidecar.trainingLastBar()
+                            + "; it is not forecast, so no score includes a bar the model was"
+                            + " fitted on");
+        }
+    }
+
+    /**
+     * Writes the frame's window of the last {@code timesteps} feature rows, each picked by {@code
+     * featureIndex} and {@link #normalise normalised}, into {@code in} from {@code offset}: {@code
+     * timesteps * features} floats, row-major, oldest row first.
+     *
+     * @param frame the decision bar and its history
+     * @param featureIndex per sidecar feature, its index in the frame's schema ({@link
+     *     #featureIndex})
+     * @param in the destination, {@link #input()} or a batch buffer
+     * @param offset the float position of the window's first value in {@code in}
+     * @throws QuiverInputException {@code SHORT_HISTORY} if fewer than {@code timesteps} chained
+     *     feature rows end at the frame's bar
+     */
+    public void fill(FeatureFrame frame, int[] featureIndex, FloatBuffer in, int offset) {
+        int timesteps = sidecar.timesteps();
+        double[][] window = frame.window(timesteps);
+        for (int k = 0; k < timesteps; k++) {
+            for (int i = 0; i < raw.length; i++) {
+                raw[i] = window[k][featureIndex[i]];
+            }
+            normalise(raw, row);
+            in.put(offset + k * row.length, row);
         }
     }
 

@@ -6,7 +6,6 @@ import dev.quiver.api.error.CapabilityException;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.feature.FeatureSchema;
-import dev.quiver.api.market.BarSeries;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
 import dev.quiver.onnxmodels.ModelRefusedException;
@@ -63,8 +62,6 @@ public final class LstmForecaster implements PredictionCapability {
     private final CapabilityDescriptor descriptor;
     private final int timesteps;
     private final int features;
-    private final double[] raw;
-    private final float[] row;
     private final int batchSize;
     private FloatBuffer batch; // float[batchSize][timesteps][features], made on first batch
     private FeatureSchema acceptedSchema;
@@ -108,8 +105,6 @@ public final class LstmForecaster implements PredictionCapability {
         WindowSidecar s = model.sidecar();
         this.timesteps = s.timesteps();
         this.features = s.features().size();
-        this.raw = new double[features];
-        this.row = new float[features];
         this.batchSize = model.batchable() ? batchSize : 1;
         this.descriptor =
                 new CapabilityDescriptor(
@@ -146,7 +141,7 @@ public final class LstmForecaster implements PredictionCapability {
     @Override
     public synchronized Forecast forecast(FeatureFrame frame) {
         check(frame);
-        fill(frame, model.input(), 0);
+        model.fill(frame, featureIndex, model.input(), 0);
         float[] p = model.predict();
         return forecastOf(frame.bar().start(), p[0], p[1]);
     }
@@ -199,7 +194,7 @@ public final class LstmForecaster implements PredictionCapability {
             for (int r = 0; r < n; r++) {
                 FeatureFrame frame = frames.get(first + r);
                 check(frame);
-                fill(frame, batch, r * timesteps * features);
+                model.fill(frame, featureIndex, batch, r * timesteps * features);
             }
             float[] p = model.predict(batch, n);
             for (int r = 0; r < n; r++) {
@@ -218,42 +213,7 @@ public final class LstmForecaster implements PredictionCapability {
                             + frame.bar().start());
         }
         accept(frame.schema());
-        BarSeries history = frame.history();
-        Instant barTime = frame.bar().start();
-        WindowSidecar s = model.sidecar();
-        if (history.symbol().equalsIgnoreCase(s.trainingSeries())
-                && !barTime.isBefore(s.trainingFirstBar())
-                && !barTime.isAfter(s.trainingLastBar())) {
-            // Declined input, not a failure: the model is never scored on bars it was fitted on.
-            throw new QuiverInputException(
-                    "IN_TRAINING_SPAN",
-                    "bar",
-                    "capability 'lstm' on " + history.symbol(),
-                    barTime,
-                    "lies inside the model's training span "
-                            + s.trainingFirstBar()
-                            + ".."
-                            + s.trainingLastBar()
-                            + "; it is not forecast, so no score includes a bar the model was"
-                            + " fitted on");
-        }
-    }
-
-    /**
-     * Writes the frame's normalised window, {@code timesteps * features} floats row-major, into
-     * {@code in} from {@code offset}.
-     *
-     * @throws QuiverInputException with code {@code SHORT_HISTORY} if the window is short
-     */
-    private void fill(FeatureFrame frame, FloatBuffer in, int offset) {
-        double[][] window = frame.window(timesteps);
-        for (int k = 0; k < timesteps; k++) {
-            for (int i = 0; i < features; i++) {
-                raw[i] = window[k][featureIndex[i]];
-            }
-            model.normalise(raw, row);
-            in.put(offset + k * features, row);
-        }
+        model.refuseTrainingSpan(frame, NAME);
     }
 
     private static Forecast forecastOf(Instant barTime, float pDown, float pUp) {

@@ -6,7 +6,6 @@ import dev.quiver.api.error.CapabilityException;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.feature.FeatureSchema;
-import dev.quiver.api.market.BarSeries;
 import dev.quiver.api.prediction.DirectionForecast;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
@@ -14,7 +13,6 @@ import dev.quiver.api.prediction.SidewaysBand;
 import dev.quiver.onnxmodels.ModelRefusedException;
 import dev.quiver.onnxmodels.WindowSidecar;
 import jakarta.inject.Inject;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Map;
@@ -58,8 +56,6 @@ public final class Lstm3Forecaster implements PredictionCapability {
     private final Lstm3Model model;
     private final CapabilityDescriptor descriptor;
     private final int timesteps;
-    private final int features;
-    private final double[] raw;
     private final SidewaysBand band;
     private final double sidewaysUpShare;
     private FeatureSchema acceptedSchema;
@@ -86,8 +82,6 @@ public final class Lstm3Forecaster implements PredictionCapability {
         this.model = model;
         WindowSidecar s = model.sidecar();
         this.timesteps = s.timesteps();
-        this.features = s.features().size();
-        this.raw = new double[features];
         this.band = new SidewaysBand(model.sidewaysAtrMultiple());
         this.sidewaysUpShare = model.sidewaysUpShare();
         this.descriptor =
@@ -134,35 +128,9 @@ public final class Lstm3Forecaster implements PredictionCapability {
                             + frame.bar().start());
         }
         accept(frame.schema());
-        BarSeries history = frame.history();
+        model.refuseTrainingSpan(frame, NAME);
+        model.fill(frame, featureIndex, model.input(), 0);
         Instant barTime = frame.bar().start();
-        WindowSidecar s = model.sidecar();
-        if (history.symbol().equalsIgnoreCase(s.trainingSeries())
-                && !barTime.isBefore(s.trainingFirstBar())
-                && !barTime.isAfter(s.trainingLastBar())) {
-            // Declined input, not a failure: the model is never scored on bars it was fitted on.
-            throw new QuiverInputException(
-                    "IN_TRAINING_SPAN",
-                    "bar",
-                    "capability 'lstm3' on " + history.symbol(),
-                    barTime,
-                    "lies inside the model's training span "
-                            + s.trainingFirstBar()
-                            + ".."
-                            + s.trainingLastBar()
-                            + "; it is not forecast, so no score includes a bar the model was"
-                            + " fitted on");
-        }
-        double[][] window = frame.window(timesteps);
-        FloatBuffer in = model.input();
-        float[] row = new float[features];
-        for (int k = 0; k < timesteps; k++) {
-            for (int i = 0; i < features; i++) {
-                raw[i] = window[k][featureIndex[i]];
-            }
-            model.normalise(raw, row);
-            in.put(k * features, row);
-        }
         float[] p = model.predict();
         // Softmax output; float rounding may step past [0, 1] by a few ulps, anything more is a
         // broken model and is refused rather than clamped.
