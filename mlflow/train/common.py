@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -38,6 +41,15 @@ TRAIN_FIRST = "2016-05-28T20:00:00Z"  # first warm bar (index 64)
 TRAIN_LAST = "2018-12-31T20:00:00Z"   # inclusive; its label (next bar's close) is 2019-01-01T00:00Z
 VALIDATION_FROM = "2018-07-01T00:00:00Z"  # early-stopping slice: the last six months of the span
 SEED = 42
+
+# The LSTM windows (lstm.py, lstm3.py; dqn.py reads lstm3's): TIMESTEPS consecutive rows of FEATURES,
+# z-scored with statistics of the training span only, clipped to +-CLIP.
+TIMESTEPS = 32
+UNITS = 16
+CLIP = 5.0
+GOLDEN_STARTS = ["2019-06-01", "2021-06-01", "2023-06-01", "2025-06-01"]
+GOLDEN_BLOCK = 50
+OTHER_SERIES = ["sp500-daily", "nasdaq-daily"]
 
 
 def export(dataset: str, out_dir: Path) -> Path:
@@ -132,6 +144,211 @@ def register(args, model: Path, sidecar: Path, plugin: str, source: str,
         for k in ("log_loss", "brier", "hit_rate", "n"):
             cmd += ["--metric", f"{_metric_key(span + ' ' + k)}={figures[k]}"]
     subprocess.run(cmd, check=True)
+
+
+def normalise(rows: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """z = clip((x - mean) / std, -5, 5) in float64, then float32: exactly what Java does."""
+    return np.clip((rows - mean) / std, -CLIP, CLIP).astype(np.float32)
+
+
+def windows(z: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    idx = ends[:, None] + np.arange(-TIMESTEPS + 1, 1)[None, :]
+    return z[idx]
+
+
+@dataclass(frozen=True)
+class SpanWindows:
+    """The training series as LSTM windows: `ends` are the last rows of every full window; the
+    training span's labelled ones split into fit and validation (early stopping), the labelled ones
+    after the span out-of-sample."""
+    schema: dict
+    table: pd.DataFrame
+    x: np.ndarray  # raw feature rows, float64, FEATURES order
+    mean: np.ndarray
+    std: np.ndarray
+    z: np.ndarray
+    ends: np.ndarray
+    in_span: np.ndarray  # per end: in the training span and labelled
+    fit_ends: np.ndarray
+    val_ends: np.ndarray
+    oos_ends: np.ndarray
+
+
+def span_windows(work: Path, labelled: Callable[[pd.DataFrame], np.ndarray]) -> SpanWindows:
+    """Exports TRAIN_SERIES's features, fits the normalisation on the training span and splits the
+    windows; `labelled(table)` says per row whether it has a label."""
+    schema, table = read_export(export(TRAIN_SERIES, work))
+    x = table[FEATURES].to_numpy(np.float64)
+    train_rows = span_mask(table, TRAIN_FIRST, TRAIN_LAST)
+    mean = x[train_rows].mean(axis=0)
+    std = x[train_rows].std(axis=0)
+    z = normalise(x, mean, std)
+    has_label = labelled(table)
+    ends = np.arange(TIMESTEPS - 1, len(table))
+    in_span = train_rows[ends] & has_label[ends]
+    is_val = (table["timestamp"] >= VALIDATION_FROM).to_numpy()[ends]
+    after = (table["timestamp"] > TRAIN_LAST).to_numpy()
+    return SpanWindows(schema, table, x, mean, std, z, ends, in_span,
+                       fit_ends=ends[in_span & ~is_val], val_ends=ends[in_span & is_val],
+                       oos_ends=ends[after[ends] & has_label[ends]])
+
+
+def other_windows(work: Path, w: SpanWindows,
+                  labelled: Callable[[pd.DataFrame], np.ndarray]) -> Iterator[tuple]:
+    """(name, table, z, labelled ends) of each series never trained on, normalised as `w`."""
+    for other in OTHER_SERIES:
+        _, t2 = read_export(export(other, work))
+        z2 = normalise(t2[FEATURES].to_numpy(np.float64), w.mean, w.std)
+        e2 = np.arange(TIMESTEPS - 1, len(t2))
+        yield other, t2, z2, e2[labelled(t2)[e2]]
+
+
+def deterministic_tensorflow() -> None:
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.config.experimental.enable_op_determinism()
+
+
+def build_lstm(seed: int, classes: int, output_name: str):
+    """Keras LSTM(UNITS) -> Dense(classes, softmax) over a window, Adam 1e-3."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input((TIMESTEPS, len(FEATURES)), name="window"),
+            keras.layers.LSTM(UNITS, name="lstm"),
+            keras.layers.Dense(classes, activation="softmax", name=output_name),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def fit(model, w: SpanWindows, y: np.ndarray, epochs: int) -> None:
+    """Trains on the fit windows with early stopping on the validation windows; y: class per row."""
+    import keras
+
+    model.fit(
+        windows(w.z, w.fit_ends),
+        y[w.fit_ends].astype(np.int64),
+        validation_data=(windows(w.z, w.val_ends), y[w.val_ends].astype(np.int64)),
+        epochs=epochs,
+        batch_size=256,
+        shuffle=True,
+        verbose=2,
+        callbacks=[keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True)],
+    )
+
+
+def export_onnx(model, path: Path) -> None:
+    model.predict(np.zeros((1,) + model.input_shape[1:], np.float32), verbose=0)
+    model.export(str(path), format="onnx", verbose=False)
+
+
+def session(path: Path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def run(sess, x: np.ndarray) -> np.ndarray:
+    return sess.run(None, {sess.get_inputs()[0].name: x})[0]
+
+
+def export_checked(model, path: Path, w: SpanWindows, name: str):
+    """Exports the model to ONNX, checks the graph, prints onnxruntime's largest difference from
+    Keras on the first 512 out-of-sample windows; returns (graph, session)."""
+    import onnx
+
+    export_onnx(model, path)
+    graph = onnx.load(str(path))
+    onnx.checker.check_model(graph)
+    sess = session(path)
+    keras_out = model.predict(windows(w.z, w.oos_ends[:512]), verbose=0)
+    ort_diff = float(np.abs(run(sess, windows(w.z, w.oos_ends[:512])) - keras_out).max())
+    print(f"{name}: onnx {path.stat().st_size} bytes, |onnxruntime - keras| max {ort_diff:.2e}")
+    return graph, sess
+
+
+def normalisation(w: SpanWindows) -> dict:
+    return {
+        "method": "z = clip((x - mean) / std, -clip, clip) in float64, then float32",
+        "mean": w.mean.tolist(),
+        "std": w.std.tolist(),
+        "clip": CLIP,
+        "fitted_on": "training span rows only",
+    }
+
+
+def training(w: SpanWindows, model) -> dict:
+    return {
+        "series": TRAIN_SERIES,
+        "first_bar": TRAIN_FIRST,
+        "last_bar": TRAIN_LAST,
+        "validation_from": VALIDATION_FROM,
+        "windows": int(len(w.fit_ends)),
+        "validation_windows": int(len(w.val_ends)),
+        "seed": SEED,
+        "epochs_run": len(model.history.history["loss"]),
+    }
+
+
+def framework(graph) -> dict:
+    import keras
+    import onnx
+    import onnxruntime as ort
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": ort.__version__,
+        "exporter": "keras Model.export(format='onnx')",
+        "onnx_ir_version": graph.ir_version,
+        "onnx_opset": [o.version for o in graph.opset_import if o.domain in ("", "ai.onnx")][0],
+    }
+
+
+def golden(w: SpanWindows, sess, what: str) -> dict:
+    """For the Java parity test: GOLDEN_BLOCK consecutive windows from each of GOLDEN_STARTS, their
+    raw rows and onnxruntime's outputs."""
+    import onnxruntime as ort
+
+    table = w.table
+    ts = table["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy()
+    blocks = []
+    for start in GOLDEN_STARTS:
+        first_end = int(np.argmax(table["timestamp"] >= start))
+        block_ends = np.arange(first_end, first_end + GOLDEN_BLOCK)
+        raw = w.x[first_end - TIMESTEPS + 1 : first_end + GOLDEN_BLOCK]
+        blocks.append(
+            {
+                "first_end_bar_index": int(table["bar_index"][first_end]),
+                "first_end_bar": ts[first_end],
+                "end_bars": [ts[e] for e in block_ends],
+                "raw_rows": raw.tolist(),
+                "p": run(sess, windows(w.z, block_ends)).astype(np.float64).tolist(),
+            }
+        )
+    return {
+        "what": what,
+        "features": FEATURES,
+        "timesteps": TIMESTEPS,
+        "onnxruntime": ort.__version__,
+        "blocks": blocks,
+    }
 
 
 def quiet_tensorflow() -> None:

@@ -27,20 +27,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import common
-import lstm
+
+common.quiet_tensorflow()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import pandas as pd  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 TRAIN_FIRST = "2019-01-01T00:00:00Z"
 TRAIN_LAST = "2020-12-31T20:00:00Z"
@@ -80,13 +79,13 @@ def lstm3_p_up(table: pd.DataFrame) -> np.ndarray:
     """The committed three-class LSTM's p_up (an up close) at every bar, NaN before its window."""
     side = json.loads((LSTM3_MODEL / "lstm3.json").read_text())
     x = table[side["features"]].to_numpy(np.float64)
-    z = lstm.normalise(x, np.array(side["normalisation"]["mean"]), np.array(side["normalisation"]["std"]))
-    sess = lstm.session(LSTM3_MODEL / side["model_file"])
+    z = common.normalise(x, np.array(side["normalisation"]["mean"]), np.array(side["normalisation"]["std"]))
+    sess = common.session(LSTM3_MODEL / side["model_file"])
     ends = np.arange(side["timesteps"] - 1, len(table))
     p = np.full(len(table), np.nan)
     for i in range(0, len(ends), 2048):
         e = ends[i: i + 2048]
-        q = lstm.run(sess, lstm.windows(z, e)).astype(np.float64)
+        q = common.run(sess, common.windows(z, e)).astype(np.float64)
         p[e] = np.minimum(1.0, q[:, 2] + q[:, 1] * side["p_up_close"]["sideways_up_share"])
     return p
 
@@ -180,10 +179,7 @@ def main() -> None:
     parser.add_argument("--test-dir", type=Path, default=TEST_DIR,
                         help="where the golden rows go (default: the plugin's test resources)")
     args = parser.parse_args()
-    common.quiet_tensorflow()
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    tf.config.experimental.enable_op_determinism()
+    common.deterministic_tensorflow()
 
     schema, table = common.read_export(common.export(common.TRAIN_SERIES, args.work))
     bars = pd.read_csv(BARS_CSV, float_precision="round_trip")
@@ -212,7 +208,7 @@ def main() -> None:
     mean[2], std[2] = 0.0, 0.1  # drawdown: declared scale, it depends on the agent
 
     def normalise(s: np.ndarray) -> np.ndarray:
-        return np.clip((s - mean) / std, -lstm.CLIP, lstm.CLIP).astype(np.float32)
+        return np.clip((s - mean) / std, -common.CLIP, common.CLIP).astype(np.float32)
 
     print(f"dqn: training span {ts[first]}..{ts[last]} ({last - first + 1} bars), "
           f"evaluation {ts[eval_first]}..{ts[eval_last]} ({eval_last - eval_first + 1} bars)")
@@ -285,13 +281,12 @@ def main() -> None:
 
     args.model_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = args.model_dir / "dqn.onnx"
-    model.predict(np.zeros((1, len(INPUTS)), np.float32), verbose=0)
-    model.export(str(onnx_path), format="onnx", verbose=False)
+    common.export_onnx(model, onnx_path)
     graph = onnx.load(str(onnx_path))
     onnx.checker.check_model(graph)
-    sess = lstm.session(onnx_path)
+    sess = common.session(onnx_path)
     z = normalise(oos_states)
-    diff = float(np.abs(lstm.run(sess, z) - forward(final, z)).max())
+    diff = float(np.abs(common.run(sess, z) - forward(final, z)).max())
     print(f"dqn: onnx {onnx_path.stat().st_size} bytes, |onnxruntime - numpy forward| max {diff:.2e}")
 
     sidecar = {
@@ -303,7 +298,7 @@ def main() -> None:
             "method": "z = clip((x - mean) / std, -clip, clip) in float64, then float32",
             "mean": mean.tolist(),
             "std": std.tolist(),
-            "clip": lstm.CLIP,
+            "clip": common.CLIP,
             "fitted_on": "training span (p_up, atr_pct_14, payoff_ratio); drawdown declared (0, 0.1)",
         },
         "input": {"name": graph.graph.input[0].name, "shape": [-1, len(INPUTS)], "dtype": "float32"},
@@ -330,16 +325,7 @@ def main() -> None:
             "seed": common.SEED,
         },
         "schema": schema,
-        "framework": {
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "onnx": onnx.__version__,
-            "onnxruntime": ort.__version__,
-            "exporter": "keras Model.export(format='onnx')",
-            "onnx_ir_version": graph.ir_version,
-            "onnx_opset": [o.version for o in graph.opset_import if o.domain in ("", "ai.onnx")][0],
-        },
+        "framework": common.framework(graph),
         "command": "mlflow/venv.sh && ./mvnw -B -q -o package -DskipTests && mlflow/.venv/bin/python mlflow/train/dqn.py",
         "evaluation": evaluation,
     }
@@ -354,9 +340,9 @@ def main() -> None:
             "inputs": INPUTS,
             "onnxruntime": ort.__version__,
             "raw_states": rows.tolist(),
-            "q": lstm.run(sess, normalise(rows)).astype(np.float64).tolist(),
+            "q": common.run(sess, normalise(rows)).astype(np.float64).tolist(),
             "action": [int(np.argmax(q)) if has_edge(r) else 0
-                       for r, q in zip(rows, lstm.run(sess, normalise(rows)))],
+                       for r, q in zip(rows, common.run(sess, normalise(rows)))],
         },
     )
     print(f"dqn: wrote {args.model_dir} and {args.test_dir}")
