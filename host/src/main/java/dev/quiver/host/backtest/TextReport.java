@@ -1,6 +1,7 @@
 package dev.quiver.host.backtest;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -12,13 +13,15 @@ public final class TextReport {
     private TextReport() {}
 
     /**
-     * Renders the side-by-side table.
+     * Renders the side-by-side table: the policies by name (whatever order the plugins loaded in),
+     * then buy and hold.
      *
      * @param result a backtest result
      * @return lines separated by {@code \n}, ending with one
      */
     public static String render(BacktestResult result) {
         List<PolicyResult> columns = new ArrayList<>(result.policies().values());
+        columns.sort(Comparator.comparing(PolicyResult::name));
         columns.add(result.buyAndHold());
         StringBuilder out = new StringBuilder();
         out.append(

@@ -16,7 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -188,6 +190,41 @@ class ReportWriterTest {
             assertThat(text).contains(row);
         }
         assertThat(text).contains("log-loss").contains("fused");
+    }
+
+    @Test
+    void textReportOrdersPoliciesByNameWhateverOrderTheyLoadedIn() {
+        Map<String, PolicyResult> reversed = new LinkedHashMap<>();
+        reversed.put("kelly", result.policies().get("kelly"));
+        reversed.put("fixed", result.policies().get("fixed"));
+        BacktestResult loadedKellyFirst =
+                new BacktestResult(
+                        result.dataset(),
+                        result.bars(),
+                        result.config(),
+                        result.folds(),
+                        result.testTimes(),
+                        reversed,
+                        result.buyAndHold(),
+                        result.forecasts(),
+                        result.forecastFailures(),
+                        result.training(),
+                        result.noSignalBars(),
+                        result.throughputBarsPerSecond(),
+                        result.method(),
+                        result.circuitBreakerEvents(),
+                        result.stopExits(),
+                        result.intervals(),
+                        result.gate(),
+                        result.laterBars());
+        String header =
+                TextReport.render(loadedKellyFirst)
+                        .lines()
+                        .filter(l -> l.startsWith("metric"))
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(header.split(" +")).containsExactly("metric", "fixed", "kelly", "buy_and_hold");
+        assertThat(TextReport.render(loadedKellyFirst)).isEqualTo(TextReport.render(result));
     }
 
     @Test
