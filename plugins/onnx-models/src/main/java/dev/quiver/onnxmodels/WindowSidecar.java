@@ -7,7 +7,9 @@ import static dev.quiver.onnxmodels.SidecarJson.text;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The sidecar of a window model (written beside {@code lstm.onnx} by {@code mlflow/train/lstm.py},
@@ -108,5 +110,22 @@ public record WindowSidecar(
                 text(training, "series", file),
                 Instant.parse(text(training, "first_bar", file)),
                 Instant.parse(text(training, "last_bar", file)));
+    }
+
+    /**
+     * What a capability serving the model states about it in its descriptor: {@code timesteps},
+     * {@code schema_hash}, {@code trained_on}, {@code trained_from} and {@code trained_through}
+     * (instants in ISO-8601).
+     *
+     * @return the descriptor attributes, a new mutable map the capability adds its own to
+     */
+    public Map<String, String> descriptorAttributes() {
+        Map<String, String> out = new HashMap<>();
+        out.put("timesteps", String.valueOf(timesteps));
+        out.put("schema_hash", schemaHash);
+        out.put("trained_on", trainingSeries);
+        out.put("trained_from", trainingFirstBar.toString());
+        out.put("trained_through", trainingLastBar.toString());
+        return out;
     }
 }

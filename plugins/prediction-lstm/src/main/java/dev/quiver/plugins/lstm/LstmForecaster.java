@@ -106,18 +106,10 @@ public final class LstmForecaster implements PredictionCapability {
         this.timesteps = s.timesteps();
         this.features = s.features().size();
         this.batchSize = model.batchable() ? batchSize : 1;
-        this.descriptor =
-                new CapabilityDescriptor(
-                        NAME,
-                        "1.0.0",
-                        Map.of(
-                                "horizon", "1",
-                                "calibrated", "false",
-                                "timesteps", String.valueOf(timesteps),
-                                "schema_hash", s.schemaHash(),
-                                "trained_on", s.trainingSeries(),
-                                "trained_from", s.trainingFirstBar().toString(),
-                                "trained_through", s.trainingLastBar().toString()));
+        Map<String, String> attributes = s.descriptorAttributes();
+        attributes.put("horizon", "1");
+        attributes.put("calibrated", "false");
+        this.descriptor = new CapabilityDescriptor(NAME, "1.0.0", attributes);
     }
 
     @Override

@@ -49,7 +49,15 @@ class LstmForecasterTest implements PredictionCapabilityContract {
                     .containsEntry("timesteps", "32")
                     .containsEntry("trained_on", "btc-usd-4h")
                     .containsEntry("trained_through", "2018-12-31T20:00:00Z")
-                    .containsEntry("schema_hash", FixtureSeries.btcUsd4h().schema().hash());
+                    .containsEntry("schema_hash", FixtureSeries.btcUsd4h().schema().hash())
+                    .containsOnlyKeys(
+                            "horizon",
+                            "calibrated",
+                            "timesteps",
+                            "schema_hash",
+                            "trained_on",
+                            "trained_from",
+                            "trained_through");
         }
     }
 

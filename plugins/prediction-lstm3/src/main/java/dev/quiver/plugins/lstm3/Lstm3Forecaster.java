@@ -55,7 +55,6 @@ public final class Lstm3Forecaster implements PredictionCapability {
 
     private final Lstm3Model model;
     private final CapabilityDescriptor descriptor;
-    private final int timesteps;
     private final SidewaysBand band;
     private final double sidewaysUpShare;
     private FeatureSchema acceptedSchema;
@@ -81,23 +80,14 @@ public final class Lstm3Forecaster implements PredictionCapability {
     Lstm3Forecaster(Lstm3Model model) {
         this.model = model;
         WindowSidecar s = model.sidecar();
-        this.timesteps = s.timesteps();
         this.band = new SidewaysBand(model.sidewaysAtrMultiple());
         this.sidewaysUpShare = model.sidewaysUpShare();
-        this.descriptor =
-                new CapabilityDescriptor(
-                        NAME,
-                        "1.0.0",
-                        Map.of(
-                                "horizon", "1",
-                                "calibrated", "false",
-                                "classes", "down,sideways,up",
-                                "sideways_band_atr_multiple", String.valueOf(band.atrMultiple()),
-                                "timesteps", String.valueOf(timesteps),
-                                "schema_hash", s.schemaHash(),
-                                "trained_on", s.trainingSeries(),
-                                "trained_from", s.trainingFirstBar().toString(),
-                                "trained_through", s.trainingLastBar().toString()));
+        Map<String, String> attributes = s.descriptorAttributes();
+        attributes.put("horizon", "1");
+        attributes.put("calibrated", "false");
+        attributes.put("classes", "down,sideways,up");
+        attributes.put("sideways_band_atr_multiple", String.valueOf(band.atrMultiple()));
+        this.descriptor = new CapabilityDescriptor(NAME, "1.0.0", attributes);
     }
 
     @Override

@@ -56,7 +56,17 @@ class Lstm3ForecasterTest implements PredictionCapabilityContract {
                     .containsEntry("sideways_band_atr_multiple", "0.25")
                     .containsEntry("trained_on", "btc-usd-4h")
                     .containsEntry("trained_through", "2018-12-31T20:00:00Z")
-                    .containsEntry("schema_hash", FixtureSeries.btcUsd4h().schema().hash());
+                    .containsEntry("schema_hash", FixtureSeries.btcUsd4h().schema().hash())
+                    .containsOnlyKeys(
+                            "horizon",
+                            "calibrated",
+                            "classes",
+                            "sideways_band_atr_multiple",
+                            "timesteps",
+                            "schema_hash",
+                            "trained_on",
+                            "trained_from",
+                            "trained_through");
         }
     }
 
