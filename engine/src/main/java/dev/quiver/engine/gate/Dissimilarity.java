@@ -2,6 +2,8 @@ package dev.quiver.engine.gate;
 
 import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.feature.FeatureSchema;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -207,9 +209,26 @@ public record Dissimilarity(
         List<String> out = new ArrayList<>(count);
         for (int k = 0; k < Math.min(count, order.length); k++) {
             int j = order[k];
-            out.add(String.format(Locale.ROOT, "%s z=%+.2f", features.get(j), z[j]));
+            out.add(zText(features.get(j), z[j]));
         }
         return out;
+    }
+
+    /**
+     * {@code String.format(Locale.ROOT, "%s z=%+.2f", feature, z)}, the same text without a {@link
+     * java.util.Formatter} (this runs for every bar the gate judges): the shortest decimal of
+     * {@code |z|} ({@link Double#toString}, the digits {@code Formatter} rounds too) rounded half
+     * up to 2 places, signed by {@code z}'s sign bit.
+     */
+    static String zText(String feature, double z) {
+        if (!Double.isFinite(z)) {
+            return String.format(Locale.ROOT, "%s z=%+.2f", feature, z);
+        }
+        String digits =
+                new BigDecimal(Double.toString(Math.abs(z)))
+                        .setScale(2, RoundingMode.HALF_UP)
+                        .toPlainString();
+        return feature + (Math.copySign(1.0, z) < 0 ? " z=-" : " z=+") + digits;
     }
 
     private static double abs(double v) {

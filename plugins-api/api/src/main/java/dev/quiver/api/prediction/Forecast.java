@@ -1,5 +1,6 @@
 package dev.quiver.api.prediction;
 
+import dev.quiver.api.NamedValues;
 import dev.quiver.api.Stable;
 import dev.quiver.api.error.QuiverInputException;
 import java.time.Instant;
@@ -14,7 +15,7 @@ import java.util.Map;
  * @param horizonBars forecast horizon in bars, {@code >= 1}
  * @param probabilityUp probability of an up move, in {@code [0, 1]}
  * @param details named diagnostic values (e.g. the indicator inputs), finite; copied into an
- *     unmodifiable map (iteration order unspecified)
+ *     unmodifiable map (iteration order unspecified); a {@link NamedValues} is kept as it is
  * @since 1.0.0
  */
 @Stable(since = "1.0.0")
@@ -56,20 +57,30 @@ public record Forecast(
                     horizonBars,
                     "must be >= 1");
         }
-        details = details == null ? Map.of() : Map.copyOf(details);
-        // A plain loop, not forEach with a capturing lambda: this runs once per forecast, and the
-        // loop's entries need not be allocated.
-        for (Map.Entry<String, Double> e : details.entrySet()) {
-            double v = e.getValue();
-            if (!Double.isFinite(v)) {
-                throw new QuiverInputException(
-                        "BAD_FORECAST",
-                        "details." + e.getKey(),
-                        where(source, barTime),
-                        v,
-                        "is not finite");
+        if (details instanceof NamedValues named) {
+            // Immutable already: kept as it is, its values checked unboxed.
+            for (int i = 0; i < named.size(); i++) {
+                if (!Double.isFinite(named.value(i))) {
+                    throw notFinite(named.name(i), named.value(i), source, barTime);
+                }
+            }
+        } else {
+            details = details == null ? Map.of() : Map.copyOf(details);
+            // A plain loop, not forEach with a capturing lambda: this runs once per forecast, and
+            // the loop's entries need not be allocated.
+            for (Map.Entry<String, Double> e : details.entrySet()) {
+                double v = e.getValue();
+                if (!Double.isFinite(v)) {
+                    throw notFinite(e.getKey(), v, source, barTime);
+                }
             }
         }
+    }
+
+    private static QuiverInputException notFinite(
+            String name, double value, String source, Instant barTime) {
+        return new QuiverInputException(
+                "BAD_FORECAST", "details." + name, where(source, barTime), value, "is not finite");
     }
 
     private static String where(String source, Instant barTime) {

@@ -1,5 +1,6 @@
 package dev.quiver.api.sizing;
 
+import dev.quiver.api.NamedValues;
 import dev.quiver.api.Stable;
 import dev.quiver.api.error.QuiverInputException;
 import java.util.Map;
@@ -10,7 +11,8 @@ import java.util.Map;
  * @param fraction target position as a fraction of equity, finite and {@code >= 0} (0 = flat)
  * @param reason one line a person can read, e.g. {@code quarter-Kelly p=0.56 b=1.10 -> 0.040}
  * @param inputs the numbers the decision was made from (e.g. {@code p}, {@code b}), finite; copied
- *     into an unmodifiable map (iteration order unspecified)
+ *     into an unmodifiable map (iteration order unspecified); a {@link NamedValues} is kept as it
+ *     is
  * @since 1.0.0
  */
 @Stable(since = "1.0.0")
@@ -35,18 +37,27 @@ public record SizingDecision(double fraction, String reason, Map<String, Double>
             throw new QuiverInputException(
                     "BAD_SIZING", "reason", "sizing decision", reason, "is blank");
         }
-        inputs = inputs == null ? Map.of() : Map.copyOf(inputs);
-        // A plain loop, not forEach with a capturing lambda: this runs once per decision.
-        for (Map.Entry<String, Double> e : inputs.entrySet()) {
-            double v = e.getValue();
-            if (!Double.isFinite(v)) {
-                throw new QuiverInputException(
-                        "BAD_SIZING",
-                        "inputs." + e.getKey(),
-                        "sizing decision",
-                        v,
-                        "is not finite");
+        if (inputs instanceof NamedValues named) {
+            // Immutable already: kept as it is, its values checked unboxed.
+            for (int i = 0; i < named.size(); i++) {
+                if (!Double.isFinite(named.value(i))) {
+                    throw notFinite(named.name(i), named.value(i));
+                }
+            }
+        } else {
+            inputs = inputs == null ? Map.of() : Map.copyOf(inputs);
+            // A plain loop, not forEach with a capturing lambda: this runs once per decision.
+            for (Map.Entry<String, Double> e : inputs.entrySet()) {
+                double v = e.getValue();
+                if (!Double.isFinite(v)) {
+                    throw notFinite(e.getKey(), v);
+                }
             }
         }
+    }
+
+    private static QuiverInputException notFinite(String name, double value) {
+        return new QuiverInputException(
+                "BAD_SIZING", "inputs." + name, "sizing decision", value, "is not finite");
     }
 }

@@ -9,6 +9,7 @@ import dev.quiver.api.PluginContext;
 import dev.quiver.api.error.CapabilityException;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.FeatureFrame;
+import dev.quiver.api.feature.FeatureSchema;
 import dev.quiver.api.feature.LabeledFrame;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
@@ -65,6 +66,11 @@ abstract class GbmSource implements PredictionCapability {
     private final double[] row = new double[GbmFeatures.NAMES.size()];
     private TreeEnsemble trees;
     private Fitted fitted;
+
+    /** The last schema whose hash matched {@link #matchedFitted}'s (under the lock). */
+    private FeatureSchema matchedSchema;
+
+    private Fitted matchedFitted;
     private final boolean pinned;
     private CapabilityDescriptor descriptor;
     private boolean closed;
@@ -221,7 +227,11 @@ abstract class GbmSource implements PredictionCapability {
                     null);
         }
         Fitted f = fitted;
-        if (pinned && !frame.schema().hash().equals(f.schemaHash())) {
+        // The schema's SHA-256 is computed once per schema instance and fitted model (the host
+        // hands every frame of a series the same schema), not on every bar.
+        if (pinned
+                && !(frame.schema() == matchedSchema && f == matchedFitted)
+                && !frame.schema().hash().equals(f.schemaHash())) {
             throw new QuiverInputException(
                     "SCHEMA_MISMATCH",
                     "schema",
@@ -235,6 +245,10 @@ abstract class GbmSource implements PredictionCapability {
                             + f.schemaVersion()
                             + " hash "
                             + f.schemaHash());
+        }
+        if (pinned) {
+            matchedSchema = frame.schema();
+            matchedFitted = f;
         }
         if (pinned
                 && frame.history().symbol().equalsIgnoreCase(f.series())

@@ -1,6 +1,7 @@
 package dev.quiver.plugins.traditional;
 
 import dev.quiver.api.CapabilityDescriptor;
+import dev.quiver.api.NamedValues;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.feature.FeatureSchema;
@@ -55,6 +56,13 @@ public final class TraditionalForecaster implements PredictionCapability {
     private static final CapabilityDescriptor DESCRIPTOR =
             new CapabilityDescriptor(
                     "traditional", "1.0.0", Map.of("horizon", "1", "calibrated", "false"));
+
+    /**
+     * Names of the details, fixed once: each forecast's details are one array of values, not a map
+     * of boxed values built per bar.
+     */
+    private static final NamedValues.Names DETAILS =
+            NamedValues.names(RSI, MACD_HIST_PCT, PERCENT_B, ATR_PCT, "score");
 
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -121,17 +129,7 @@ public final class TraditionalForecaster implements PredictionCapability {
                 frame.bar().start(),
                 1,
                 logistic(score),
-                Map.of(
-                        RSI,
-                        rsi,
-                        MACD_HIST_PCT,
-                        macdHistPct,
-                        PERCENT_B,
-                        percentB,
-                        ATR_PCT,
-                        atrPct,
-                        "score",
-                        score));
+                DETAILS.of(rsi, macdHistPct, percentB, atrPct, score));
     }
 
     /** Marks the forecaster closed. Idempotent; it holds no native resources. */

@@ -1,6 +1,7 @@
 package dev.quiver.plugins.fixed;
 
 import dev.quiver.api.CapabilityDescriptor;
+import dev.quiver.api.NamedValues;
 import dev.quiver.api.PluginContext;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.sizing.SizingCapability;
@@ -26,8 +27,12 @@ public final class FixedFractionSizer implements SizingCapability {
     private static final CapabilityDescriptor DESCRIPTOR =
             new CapabilityDescriptor("fixed", "1.0.0", Map.of("long-only", "true"));
 
+    /** Names of a decision's inputs: one array of values per decision, no boxed map. */
+    private static final NamedValues.Names FLAT = NamedValues.names("p");
+
+    private static final NamedValues.Names LONG = NamedValues.names("p", "fraction");
+
     private final double fraction;
-    private final Double boxedFraction;
 
     /**
      * Reads the configured fraction.
@@ -54,7 +59,6 @@ public final class FixedFractionSizer implements SizingCapability {
                     "is not in (0, 1]");
         }
         this.fraction = fraction;
-        this.boxedFraction = fraction;
     }
 
     private static double parse(String text) {
@@ -79,7 +83,7 @@ public final class FixedFractionSizer implements SizingCapability {
     public SizingDecision size(SizingContext context) {
         double p = context.signal().probabilityUp();
         if (p <= 0.5) {
-            return new SizingDecision(0, "flat: p <= 0.5", Map.of("p", p));
+            return new SizingDecision(0, "flat: p <= 0.5", FLAT.of(p));
         }
         double f = Math.min(fraction, context.maxFraction());
         return new SizingDecision(
@@ -87,6 +91,6 @@ public final class FixedFractionSizer implements SizingCapability {
                 f < fraction
                         ? "fixed fraction, capped by the host: p > 0.5"
                         : "fixed fraction: p > 0.5",
-                Map.of("p", p, "fraction", boxedFraction));
+                LONG.of(p, fraction));
     }
 }
