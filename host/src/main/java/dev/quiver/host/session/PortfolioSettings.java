@@ -13,7 +13,7 @@ import dev.quiver.engine.portfolio.PortfolioLimits;
  *
  * @param policy the portfolio sizing policy's name, e.g. {@code kelly_portfolio}
  * @param limits the account's caps (per symbol, gross, net, correlation cluster)
- * @param covarianceDays rolling window of daily returns for the covariance, {@code >= 20}
+ * @param covarianceDays rolling window of daily returns for the covariance, in {@code [20, 3650]}
  */
 public record PortfolioSettings(String policy, PortfolioLimits limits, int covarianceDays) {
 
@@ -33,8 +33,11 @@ public record PortfolioSettings(String policy, PortfolioLimits limits, int covar
         if (limits == null) {
             throw bad("portfolio", null, "has no limits");
         }
-        if (covarianceDays < 20) {
-            throw bad("portfolio.covariance_days", covarianceDays, "must be a whole number >= 20");
+        if (covarianceDays < 20 || covarianceDays > 3650) {
+            throw bad(
+                    "portfolio.covariance_days",
+                    covarianceDays,
+                    "must be a whole number of days in [20, 3650]");
         }
     }
 
@@ -81,7 +84,10 @@ public record PortfolioSettings(String policy, PortfolioLimits limits, int covar
         JsonNode cd = n.get("covariance_days");
         if (cd != null) {
             if (!cd.isIntegralNumber() || !cd.canConvertToInt()) {
-                throw bad("portfolio.covariance_days", cd, "must be a whole number >= 20");
+                throw bad(
+                        "portfolio.covariance_days",
+                        cd,
+                        "must be a whole number of days in [20, 3650]");
             }
             days = cd.intValue();
         }
