@@ -30,8 +30,16 @@ public final class Bootstrap {
      * @param maxDrawdown max drawdown (positive fraction) [low, high]
      * @param sharpeDiffVsBaseline Sharpe of this policy minus the baseline's, [low, high]; NaNs for
      *     the baseline itself
+     * @param cagr compound annual growth rate [low, high], {@code prod(1 + r)^(barsPerYear / n) -
+     *     1} of each resample ({@link PerformanceMetrics#cagr} over the resample's span)
+     * @param sortino annualised Sortino ratio [low, high] ({@link PerformanceMetrics#sortino})
      */
-    public record Intervals(double[] sharpe, double[] maxDrawdown, double[] sharpeDiffVsBaseline) {}
+    public record Intervals(
+            double[] sharpe,
+            double[] maxDrawdown,
+            double[] sharpeDiffVsBaseline,
+            double[] cagr,
+            double[] sortino) {}
 
     private Bootstrap() {}
 
@@ -118,6 +126,8 @@ public final class Bootstrap {
         double[][] sharpe = new double[m][resamples];
         double[][] dd = new double[m][resamples];
         double[][] diff = new double[m][resamples];
+        double[][] cagr = new double[m][resamples];
+        double[][] sortino = new double[m][resamples];
         Blocks[] draws =
                 drawn != null
                                 && drawn.n == n
@@ -132,13 +142,15 @@ public final class Bootstrap {
             chunks[c] =
                     () -> {
                         double[] sample = new double[n];
-                        double[] stats = new double[2];
+                        double[] stats = new double[4];
                         for (int s = from; s < to; s++) {
                             for (int i = 0; i < m; i++) {
                                 draws[s].copy(r[i], sample);
                                 sharpeAndMaxDrawdown(sample, barsPerYear, stats);
                                 sharpe[i][s] = stats[0];
                                 dd[i][s] = stats[1];
+                                cagr[i][s] = stats[2];
+                                sortino[i][s] = stats[3];
                             }
                             for (int i = 0; i < m; i++) {
                                 diff[i][s] =
@@ -157,7 +169,9 @@ public final class Bootstrap {
                             percentiles(dd[i]),
                             i == base || base < 0
                                     ? new double[] {Double.NaN, Double.NaN}
-                                    : percentiles(diff[i])));
+                                    : percentiles(diff[i]),
+                            percentiles(cagr[i]),
+                            percentiles(sortino[i])));
         }
         return out;
     }
@@ -288,15 +302,22 @@ public final class Bootstrap {
      * @param x per-bar returns, at least 2
      * @param barsPerYear annualisation
      * @param out {@code out[0]} the annualised Sharpe (NaN if the sd is 0), {@code out[1]} the max
-     *     drawdown, a fraction in [0, 1]
+     *     drawdown, a fraction in [0, 1]; when {@code out} has 4 slots also {@code out[2]} the CAGR
+     *     ({@code prod(1 + x)^(barsPerYear / n) - 1}) and {@code out[3]} the annualised Sortino
+     *     ratio ({@link PerformanceMetrics#sortino}: the same mean, the same sum of squared losses
+     *     in the same order, so the same value to the bit; NaN without a loss)
      */
     static void sharpeAndMaxDrawdown(double[] x, double barsPerYear, double[] out) {
         double sum = 0.0;
+        double down = 0;
         double e = 1;
         double peak = 1;
         double max = 0;
         for (double v : x) {
             sum += v;
+            if (v < 0) {
+                down += v * v;
+            }
             e *= 1 + v;
             peak = Math.max(peak, e);
             max = Math.max(max, 1 - e / peak);
@@ -318,6 +339,11 @@ public final class Bootstrap {
         double sd = Math.sqrt((accum - (accum2 * accum2 / len)) / (len - 1.0));
         out[0] = sd > 0 ? mean / sd * Math.sqrt(barsPerYear) : Double.NaN;
         out[1] = max;
+        if (out.length >= 4) {
+            out[2] = PerformanceMetrics.cagr(1, e, len / barsPerYear);
+            double dd = Math.sqrt(down / len);
+            out[3] = dd > 0 ? mean / dd * Math.sqrt(barsPerYear) : Double.NaN;
+        }
     }
 
     static double maxDrawdownOfReturns(double[] r) {

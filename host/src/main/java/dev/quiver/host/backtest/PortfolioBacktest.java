@@ -1,20 +1,13 @@
 package dev.quiver.host.backtest;
 
-import dev.quiver.api.sizing.PortfolioMember;
 import dev.quiver.api.sizing.PortfolioSizingCapability;
-import dev.quiver.api.sizing.PortfolioSizingContext;
-import dev.quiver.api.sizing.PortfolioSizingDecision;
 import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.engine.PolicyStep;
 import dev.quiver.engine.Step;
 import dev.quiver.engine.market.BarData;
-import dev.quiver.engine.portfolio.BreakerState;
-import dev.quiver.engine.portfolio.LedoitWolf;
 import dev.quiver.engine.portfolio.PointInTime;
-import dev.quiver.engine.portfolio.PortfolioGuard;
+import dev.quiver.engine.portfolio.PortfolioBook;
 import dev.quiver.engine.portfolio.PortfolioLimits;
-import dev.quiver.engine.risk.CircuitBreakers;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -28,7 +21,9 @@ import java.util.function.Consumer;
  * forecasts of {@link WalkForwardBacktest}, read through {@link
  * WalkForwardBacktest#withStepListener}: nothing is refitted here), the open set sized jointly by a
  * {@link PortfolioSizingCapability} on a rolling, point-in-time, Ledoit-Wolf-shrunk covariance of
- * daily returns, then limited by {@link PortfolioGuard}.
+ * daily returns, then limited by {@link dev.quiver.engine.portfolio.PortfolioGuard}. The account
+ * and the joint decision are {@link PortfolioBook}'s, the stepper live portfolio accounts drive
+ * too.
  *
  * <p>Time: every bar has an open event (at its start) and a close event (at start + period); events
  * run in time order, closes before opens at the same instant. At a close the account is marked, the
@@ -148,7 +143,8 @@ public final class PortfolioBacktest {
      * @param dayMillis the daily marks (UTC midnights), epoch ms
      * @param curves equity at each mark: portfolio, sum of single runs, equal-weight buy-and-hold
      * @param metrics per curve
-     * @param intervals per curve, 95% stationary-bootstrap intervals of Sharpe and max drawdown
+     * @param intervals per curve, 95% stationary-bootstrap intervals of CAGR, Sharpe, Sortino and
+     *     max drawdown
      * @param perSymbol per symbol
      * @param meanGrossExposure mean of the gross weight at the daily marks
      * @param turnover annualised, traded notional over mean equity per year
@@ -234,32 +230,19 @@ public final class PortfolioBacktest {
         long[][] events = events(bars, testFirst);
 
         double initial = config.initialEquity();
-        double cash = initial;
-        double[] units = new double[m];
-        double[] price = new double[m];
-        Arrays.fill(price, Double.NaN);
-        double[] pending = new double[m];
-        Arrays.fill(pending, Double.NaN);
-        double[] pnl = new double[m];
-        double[] traded = new double[m];
-        double[] costs = new double[m];
-        SizingContext[] latest = new SizingContext[m];
-        int[] latestBar = new int[m];
-        boolean[] done = new boolean[m];
-
-        CircuitBreakers.Config breakers = config.breakers();
-        double peak = initial;
-        boolean ddTripped = false;
-        long ddTrippedAt = 0;
-        long lossDay = Long.MIN_VALUE;
-        double dayStartEquity = initial;
-        boolean dailyTripped = false;
-        int trips = 0;
-        List<String> breakerEvents = new ArrayList<>();
-
-        long covDay = Long.MIN_VALUE;
-        int[] covIndex = new int[0];
-        double[][] cov = new double[0][0];
+        PortfolioBook book =
+                new PortfolioBook(
+                        new PortfolioBook.Settings(
+                                initial,
+                                config.costs(),
+                                config.breakers(),
+                                settings.limits(),
+                                settings.covarianceDays(),
+                                config.rebalanceBand()),
+                        policy);
+        for (int j = 0; j < m; j++) {
+            book.join(names[j], bars[j].period());
+        }
 
         long firstMark = (events[0][0] / DAY + 1) * DAY;
         List<Long> marks = new ArrayList<>();
@@ -267,8 +250,6 @@ public final class PortfolioBacktest {
         List<double[]> markWeights = new ArrayList<>();
         long nextMark = firstMark;
 
-        int decisions = 0;
-        int guardChanges = 0;
         Decision last = null;
 
         for (int e = 0; e < events.length; e++) {
@@ -277,209 +258,36 @@ public final class PortfolioBacktest {
             int j = (int) events[e][2];
             int t = (int) events[e][3];
             while (time >= nextMark) {
-                double eq = equity(cash, units, price);
                 marks.add(nextMark);
-                markEquity.add(eq);
+                markEquity.add(book.equity());
                 double[] w = new double[m];
                 for (int i = 0; i < m; i++) {
-                    w[i] = units[i] == 0 ? 0 : units[i] * price[i] / eq;
+                    w[i] = book.weight(i);
                 }
                 markWeights.add(w);
                 nextMark += DAY;
             }
             if (type == 1) { // open of bar t: move the price, fill the pending target
-                double p = bars[j].open[t];
-                if (!Double.isNaN(price[j])) {
-                    pnl[j] += units[j] * (p - price[j]);
-                }
-                price[j] = p;
-                if (!Double.isNaN(pending[j])) {
-                    double eq = equity(cash, units, price);
-                    double target = pending[j] * eq / p;
-                    double notional = (target - units[j]) * p;
-                    double cost = config.costs().costOf(notional);
-                    cash -= notional + cost;
-                    units[j] = target;
-                    traded[j] += Math.abs(notional);
-                    costs[j] += cost;
-                    pnl[j] -= cost;
-                    pending[j] = Double.NaN;
-                }
-                continue;
-            }
-            // close of bar t
-            double p = bars[j].close[t];
-            if (!Double.isNaN(price[j])) {
-                pnl[j] += units[j] * (p - price[j]);
-            }
-            price[j] = p;
-            latest[j] = runs.get(j).contexts()[t - testFirst[j]];
-            latestBar[j] = t;
-            if (t == bars[j].size() - 1) { // the series ends: sell at its last close
-                double notional = -units[j] * p;
-                double cost = config.costs().costOf(notional);
-                cash -= notional + cost;
-                traded[j] += Math.abs(notional);
-                costs[j] += cost;
-                pnl[j] -= cost;
-                units[j] = 0;
-                pending[j] = Double.NaN;
-                done[j] = true;
-            }
-            double eq = equity(cash, units, price);
-            // account breakers
-            if (breakers != null) {
-                long day = Math.floorDiv(time, DAY);
-                if (day != lossDay) {
-                    lossDay = day;
-                    dayStartEquity = eq;
-                    dailyTripped = false;
-                }
-                if (ddTripped
-                        && breakers.drawdownRearm() == CircuitBreakers.DrawdownRearm.COOLDOWN
-                        && time - ddTrippedAt >= breakers.drawdownCooldownDays() * DAY) {
-                    ddTripped = false;
-                    peak = eq;
-                    breakerEvents.add(
-                            Instant.ofEpochMilli(time) + " max_drawdown re-armed (cooldown)");
-                }
-                peak = Math.max(peak, eq);
-                if (!ddTripped && 1 - eq / peak > breakers.maxDrawdown()) {
-                    ddTripped = true;
-                    ddTrippedAt = time;
-                    trips++;
-                    breakerEvents.add(
-                            Instant.ofEpochMilli(time)
-                                    + " max_drawdown tripped: equity "
-                                    + Math.round(eq)
-                                    + ", peak "
-                                    + Math.round(peak));
-                }
-                if (!dailyTripped && 1 - eq / dayStartEquity > breakers.dailyLoss()) {
-                    dailyTripped = true;
-                    trips++;
-                    breakerEvents.add(
-                            Instant.ofEpochMilli(time)
-                                    + " daily_loss tripped: equity "
-                                    + Math.round(eq)
-                                    + ", day start "
-                                    + Math.round(dayStartEquity));
-                }
-            }
-            // covariance, once per UTC day, of the symbols with a full window of closed bars
-            long today = Math.floorDiv(time, DAY);
-            if (today != covDay) {
-                covDay = today;
-                long[] grid = new long[settings.covarianceDays() + 1];
-                for (int k = 0; k < grid.length; k++) {
-                    grid[k] = (today - settings.covarianceDays() + k) * DAY;
-                }
-                List<Integer> eligible = new ArrayList<>();
-                for (int i = 0; i < m; i++) {
-                    if (!done[i] && PointInTime.CLOSED_BY.visibleIndex(bars[i], grid[0]) >= 0) {
-                        eligible.add(i);
-                    }
-                }
-                covIndex = eligible.stream().mapToInt(Integer::intValue).toArray();
-                if (covIndex.length > 0) {
-                    BarData[] sub = new BarData[covIndex.length];
-                    for (int k = 0; k < sub.length; k++) {
-                        sub[k] = bars[covIndex[k]];
-                    }
-                    cov =
-                            LedoitWolf.estimate(
-                                            PointInTime.gridReturns(
-                                                    sub, grid, PointInTime.CLOSED_BY))
-                                    .covariance();
-                }
-            }
-            // the open set: symbols with a covariance row and a current signal
-            List<Integer> open = new ArrayList<>();
-            List<Integer> rows = new ArrayList<>();
-            for (int k = 0; k < covIndex.length; k++) {
-                int i = covIndex[k];
-                if (!done[i] && latest[i] != null && meanGain[i][latestBar[i]] > 0) {
-                    open.add(i);
-                    rows.add(k);
-                }
-            }
-            BreakerState state =
-                    ddTripped || dailyTripped ? BreakerState.FLATTEN : BreakerState.ARMED;
-            double[] targets = new double[m]; // symbols outside the open set go flat
-            if (!open.isEmpty()) {
-                int n = open.size();
-                double[][] c = new double[n][n];
-                List<PortfolioMember> members = new ArrayList<>(n);
-                double[] current = new double[n];
-                for (int a = 0; a < n; a++) {
-                    int i = open.get(a);
-                    for (int b = 0; b < n; b++) {
-                        c[a][b] = cov[rows.get(a)][rows.get(b)];
-                    }
-                    current[a] = units[i] == 0 ? 0 : Math.max(0, units[i] * price[i] / eq);
-                    SizingContext own = latest[i];
-                    SizingContext ctx =
-                            new SizingContext(
-                                    own.signal(),
-                                    eq,
-                                    Math.max(0, Math.min(0.999999, 1 - eq / peak)),
-                                    settings.limits().perSymbolCap(),
-                                    own.volatility(),
-                                    own.payoffRatio());
-                    members.add(
-                            new PortfolioMember(
-                                    names[i],
-                                    ctx,
-                                    meanGain[i][latestBar[i]],
-                                    (double) DAY / bars[i].period().toMillis(),
-                                    current[a]));
-                }
-                double[] proposed = new double[n];
-                try {
-                    PortfolioSizingDecision d =
-                            policy.size(
-                                    new PortfolioSizingContext(
-                                            members, c, settings.limits().grossCap()));
-                    for (int a = 0; a < n; a++) {
-                        proposed[a] =
-                                a < d.decisions().size()
-                                        ? d.decisions().get(a).fraction()
-                                        : Double.NaN;
-                    }
-                } catch (RuntimeException ex) {
-                    Arrays.fill(proposed, Double.NaN); // the guard makes it flat and says so
-                }
-                PortfolioGuard.Allocation alloc =
-                        PortfolioGuard.apply(proposed, c, current, settings.limits(), state);
-                decisions++;
-                if (!alloc.notes().isEmpty()) {
-                    guardChanges++;
-                }
-                for (int a = 0; a < n; a++) {
-                    targets[open.get(a)] = alloc.allocation()[a];
-                }
-                if (last == null || n >= last.symbols().size()) {
+                book.open(j, bars[j].open[t]);
+            } else { // close of bar t: mark, breakers, the joint decision
+                PortfolioBook.Decision d =
+                        book.close(
+                                j,
+                                time,
+                                bars[j].close[t],
+                                runs.get(j).contexts()[t - testFirst[j]],
+                                meanGain[j][t],
+                                t == bars[j].size() - 1,
+                                i -> bars[i]);
+                if (d != null && (last == null || d.symbols().size() >= last.symbols().size())) {
                     last =
                             new Decision(
                                     time,
-                                    open.stream().map(i -> names[i]).toList(),
-                                    c,
-                                    proposed,
-                                    alloc.allocation(),
-                                    alloc.notes());
-                }
-            }
-            for (int i = 0; i < m; i++) {
-                if (done[i]) {
-                    continue;
-                }
-                double w = units[i] == 0 ? 0 : units[i] * price[i] / eq;
-                double target = targets[i];
-                boolean toOrFromFlat = (target == 0) != (w == 0);
-                if (toOrFromFlat || Math.abs(target - w) > config.rebalanceBand()) {
-                    pending[i] = target;
-                } else {
-                    pending[i] = Double.NaN;
+                                    d.symbols(),
+                                    d.sized(),
+                                    d.proposed(),
+                                    d.allocation(),
+                                    d.notes());
                 }
             }
             if (progress != null && ((e + 1) % 2_000 == 0 || e == events.length - 1)) {
@@ -487,7 +295,11 @@ public final class PortfolioBacktest {
                 progress.update("portfolio", (e + 1 + 1_999) / 2_000, chunks, e + 1, events.length);
             }
         }
-        double finalEquity = equity(cash, units, price);
+        PortfolioBook.State state = book.snapshot();
+        double[] pnl = state.pnl();
+        double[] traded = state.traded();
+        double[] costs = state.costs();
+        double finalEquity = book.equity();
         marks.add(nextMark);
         markEquity.add(finalEquity);
         markWeights.add(new double[m]);
@@ -577,10 +389,10 @@ public final class PortfolioBacktest {
                 perSymbol,
                 grossSum / markWeights.size(),
                 metrics.get(PORTFOLIO).turnover(),
-                decisions,
-                guardChanges,
-                trips,
-                List.copyOf(breakerEvents),
+                state.decisions(),
+                state.guardChanges(),
+                state.trips(),
+                state.breakerEvents(),
                 last,
                 "one account over "
                         + String.join(", ", names)
@@ -622,42 +434,12 @@ public final class PortfolioBacktest {
         return out.toArray(long[][]::new);
     }
 
-    private static double equity(double cash, double[] units, double[] price) {
-        double e = cash;
-        for (int i = 0; i < units.length; i++) {
-            if (units[i] != 0) {
-                e += units[i] * price[i];
-            }
-        }
-        return e;
-    }
-
     /**
      * Trailing mean of the positive one-bar simple returns over {@code window} bars through bar t
      * (point-in-time); 0 where there is none.
      */
     static double[] trailingMeanGain(BarData bars, int window) {
-        int n = bars.size();
-        double[] out = new double[n];
-        double sum = 0;
-        int count = 0;
-        for (int t = 1; t < n; t++) {
-            double r = bars.close[t] / bars.close[t - 1] - 1;
-            if (r > 0) {
-                sum += r;
-                count++;
-            }
-            int drop = t - window;
-            if (drop >= 1) {
-                double old = bars.close[drop] / bars.close[drop - 1] - 1;
-                if (old > 0) {
-                    sum -= old;
-                    count--;
-                }
-            }
-            out[t] = count > 0 ? Math.max(0, sum / count) : 0;
-        }
-        return out;
+        return PortfolioBook.trailingMeanGain(bars.close, window);
     }
 
     /**

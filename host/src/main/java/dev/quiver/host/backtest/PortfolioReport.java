@@ -48,14 +48,16 @@ public final class PortfolioReport {
         out.append(
                 String.format(
                         Locale.ROOT,
-                        "%-26s%10s%9s%9s%9s%14s%14s%13s%n",
+                        "%-26s%10s%16s%9s%14s%9s%14s%9s%14s%13s%n",
                         "curve",
                         "CAGR",
+                        "CAGR 95% CI",
                         "Sharpe",
+                        "95% CI",
                         "Sortino",
+                        "95% CI",
                         "max DD",
-                        "Sharpe 95% CI",
-                        "max DD 95% CI",
+                        "95% CI",
                         "final equity"));
         for (Map.Entry<String, PerformanceMetrics> e : r.metrics().entrySet()) {
             PerformanceMetrics m = e.getValue();
@@ -63,13 +65,15 @@ public final class PortfolioReport {
             out.append(
                     String.format(
                             Locale.ROOT,
-                            "%-26s%10s%9s%9s%9s%14s%14s%13.0f%n",
+                            "%-26s%10s%16s%9s%14s%9s%14s%9s%14s%13.0f%n",
                             e.getKey(),
                             TextReport.pct(m.cagr()),
+                            ci == null ? "n/a" : percentRange(ci.cagr()),
                             num2(m.sharpe()),
-                            num2(m.sortino()),
-                            TextReport.pct(m.maxDrawdown()),
                             ci == null ? "n/a" : TextReport.range(ci.sharpe(), false),
+                            num2(m.sortino()),
+                            ci == null ? "n/a" : TextReport.range(ci.sortino(), false),
+                            TextReport.pct(m.maxDrawdown()),
                             ci == null ? "n/a" : TextReport.range(ci.maxDrawdown(), true),
                             m.finalEquity()));
         }
@@ -151,7 +155,9 @@ public final class PortfolioReport {
             c.put("final_equity", m.finalEquity());
             Bootstrap.Intervals ci = r.intervals().get(e.getKey());
             if (ci != null) {
+                c.putPOJO("cagr_ci95", ci.cagr());
                 c.putPOJO("sharpe_ci95", ci.sharpe());
+                c.putPOJO("sortino_ci95", ci.sortino());
                 c.putPOJO("max_drawdown_ci95", ci.maxDrawdown());
             }
         }
@@ -223,5 +229,13 @@ public final class PortfolioReport {
     /** For tests: the curve names in order. */
     static List<String> curveNames(PortfolioBacktest.Result r) {
         return List.copyOf(r.curves().keySet());
+    }
+
+    /** A 95% interval of a rate in percent with one decimal, e.g. {@code -1.2..3.4%}. */
+    private static String percentRange(double[] lowHigh) {
+        if (!Double.isFinite(lowHigh[0]) || !Double.isFinite(lowHigh[1])) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, "%.1f..%.1f%%", 100 * lowHigh[0], 100 * lowHigh[1]);
     }
 }

@@ -24,6 +24,12 @@ final class LiveSession {
     final int acting;
     int breakerEventsSeen;
 
+    /**
+     * The portfolio account this session is a member of (its bars re-size every member), or null
+     * for a single-symbol account.
+     */
+    LivePortfolio portfolio;
+
     /** Which opening of the symbol this is, from 1 (set once stored or replayed). */
     long generation = 1;
 

@@ -73,7 +73,17 @@ final class SessionAnswers {
         }
         out.put("decisions", decisions);
         out.put("gate", GateJson.of(s.engine().gate(), s.engine().lastGate()));
-        out.put("account", accountFigures(s));
+        LivePortfolio p = s.portfolio;
+        if (p != null) {
+            // A portfolio member: the account is the portfolio's; the policies above keep
+            // single-symbol paper books of this session beside it.
+            synchronized (p) {
+                out.put("account", p.figures(false));
+                out.put("portfolio", p.answer(s.settings.symbol()));
+            }
+        } else {
+            out.put("account", accountFigures(s));
+        }
         Map<String, Object> provenance = new LinkedHashMap<>(s.strategy.bundle().provenance());
         provenance.put("feature_schema_hash", SCHEMA_HASH);
         provenance.put("failed_sources", step.failures());
@@ -141,9 +151,22 @@ final class SessionAnswers {
         settings.put("max_gap_bars", s.settings.maxGapBars());
         settings.put("policy", s.settings.policy());
         settings.put("warmup_bars", s.settings.warmupBars());
+        if (s.settings.portfolio() != null) {
+            com.fasterxml.jackson.databind.node.ObjectNode ps =
+                    new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+            s.settings.portfolio().toJson(ps);
+            settings.put("portfolio", ps);
+        }
         out.put("settings", settings);
         out.put("strategy", s.strategy.bundle().provenance());
-        out.put("account", accountFigures(s));
+        LivePortfolio p = s.portfolio;
+        if (p != null) {
+            synchronized (p) {
+                out.put("account", p.figures(false));
+            }
+        } else {
+            out.put("account", accountFigures(s));
+        }
         Step last = s.session.lastStep();
         if (last != null) {
             out.put("last_decision", decision(s, last, rollouts));

@@ -1,9 +1,11 @@
 package dev.quiver.host.session;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.api.market.Bar;
+import dev.quiver.api.sizing.PortfolioSizingCapability;
 import dev.quiver.engine.EngineListener;
 import dev.quiver.engine.Step;
 import dev.quiver.engine.SymbolEngine;
@@ -77,6 +79,9 @@ public final class SessionManager implements AutoCloseable {
     private final StrategyCatalog strategies;
     private final Clock clock;
     private final Map<String, LiveSession> sessions = new ConcurrentHashMap<>();
+
+    /** The portfolio accounts with an open member session, by account id. */
+    private final Map<String, LivePortfolio> portfolios = new ConcurrentHashMap<>();
 
     /** Open sessions whose replay failed: quarantined, refusing work, until closed. */
     private final Map<String, FailedSession> failed = new ConcurrentHashMap<>();
@@ -335,6 +340,8 @@ public final class SessionManager implements AutoCloseable {
      * @param staleAfterIntervals the session's own stale-bar limit in intervals ({@code 0}: none,
      *     for a replay of history), or {@code -1} for the manager's ({@link
      *     #staleAfterIntervals(int)})
+     * @param portfolio the portfolio settings when the session joins a portfolio account (sized
+     *     jointly with the account's other sessions), or {@code null}
      */
     public record OpenRequest(
             String symbol,
@@ -346,7 +353,47 @@ public final class SessionManager implements AutoCloseable {
             int maxGapBars,
             String policy,
             List<Bar> warmup,
-            int staleAfterIntervals) {
+            int staleAfterIntervals,
+            PortfolioSettings portfolio) {
+
+        /**
+         * A request of a single-symbol account.
+         *
+         * @param symbol see the record
+         * @param account see the record
+         * @param currency see the record
+         * @param startingEquity see the record
+         * @param mode see the record
+         * @param interval see the record
+         * @param maxGapBars see the record
+         * @param policy see the record
+         * @param warmup see the record
+         * @param staleAfterIntervals see the record
+         */
+        public OpenRequest(
+                String symbol,
+                String account,
+                String currency,
+                double startingEquity,
+                AccountMode mode,
+                Duration interval,
+                int maxGapBars,
+                String policy,
+                List<Bar> warmup,
+                int staleAfterIntervals) {
+            this(
+                    symbol,
+                    account,
+                    currency,
+                    startingEquity,
+                    mode,
+                    interval,
+                    maxGapBars,
+                    policy,
+                    warmup,
+                    staleAfterIntervals,
+                    null);
+        }
 
         /**
          * A request with the service's stale-bar limit.
@@ -381,7 +428,8 @@ public final class SessionManager implements AutoCloseable {
                     maxGapBars,
                     policy,
                     warmup,
-                    -1);
+                    -1,
+                    null);
         }
     }
 
@@ -432,6 +480,8 @@ public final class SessionManager implements AutoCloseable {
                     s.session.barCount(),
                     s.session.state());
         }
+        recoverPortfolios();
+        out.removeIf(symbol -> !sessions.containsKey(symbol));
         return out;
     }
 
@@ -509,8 +559,10 @@ public final class SessionManager implements AutoCloseable {
                     throw other.refusal("account", accountId);
                 }
             }
+            LivePortfolio joining = r.portfolio() == null ? null : portfolios.get(accountId);
             for (LiveSession other : sessions.values()) {
-                if (other.account.id().equals(accountId)) {
+                if (other.account.id().equals(accountId)
+                        && (joining == null || other.portfolio != joining)) {
                     throw new QuiverInputException(
                             "SESSION_CONFLICT",
                             "account",
@@ -518,11 +570,16 @@ public final class SessionManager implements AutoCloseable {
                             accountId,
                             "is the account of session "
                                     + other.settings.symbol()
-                                    + "; one symbol per account (portfolio accounts are not"
-                                    + " built yet)");
+                                    + "; one symbol per account, unless every session on it is"
+                                    + " opened with the same \"portfolio\" settings (a portfolio"
+                                    + " account, docs/portfolio.md)");
                 }
             }
-            if (store.account(accountId).isPresent()) {
+            PortfolioSizingCapability portfolioPolicy = null;
+            if (r.portfolio() != null) {
+                portfolioPolicy = portfolioPolicy(r, joining);
+            }
+            if (joining == null && store.account(accountId).isPresent()) {
                 // Its fills and events are its session's: a new session on it would start from
                 // the starting equity live but replay the old fills after a restart.
                 throw new QuiverInputException(
@@ -554,7 +611,10 @@ public final class SessionManager implements AutoCloseable {
             }
             long now = clock.millis();
             AccountRow account =
-                    new AccountRow(accountId, r.currency(), r.startingEquity(), r.mode(), now);
+                    joining != null
+                            ? joining.account
+                            : new AccountRow(
+                                    accountId, r.currency(), r.startingEquity(), r.mode(), now);
             SessionSettings settings =
                     new SessionSettings(
                             r.symbol(),
@@ -564,35 +624,76 @@ public final class SessionManager implements AutoCloseable {
                             policy,
                             r.warmup().size(),
                             probe.bundle().id(),
-                            r.staleAfterIntervals());
+                            r.staleAfterIntervals(),
+                            r.portfolio());
             live = build(settings, account, probe); // closes probe if it throws
+            LivePortfolio portfolio =
+                    joining != null
+                            ? joining
+                            : r.portfolio() == null
+                                    ? null
+                                    : new LivePortfolio(
+                                            account, r.portfolio(), probe.rules(), portfolioPolicy);
             try {
                 live.session.warmUp(r.warmup());
                 List<BarRow> rows = new ArrayList<>(r.warmup().size());
                 for (Bar b : r.warmup()) {
                     rows.add(row(b));
                 }
-                SessionRow opened =
-                        store.inTransaction(
-                                tx -> {
-                                    AccountRow stored = tx.createAccount(account);
-                                    SessionRow o =
-                                            tx.openNextGeneration(
-                                                    SessionRow.open(
-                                                            r.symbol(),
-                                                            stored.id(),
-                                                            settings.toJson(),
-                                                            now));
-                                    tx.appendBars(r.symbol(), rows);
-                                    halt.opened(tx, live);
-                                    return o;
-                                });
+                java.util.function.Supplier<SessionRow> commit =
+                        () ->
+                                store.inTransaction(
+                                        tx -> {
+                                            if (joining == null) {
+                                                tx.createAccount(account);
+                                            }
+                                            SessionRow o =
+                                                    tx.openNextGeneration(
+                                                            SessionRow.open(
+                                                                    r.symbol(),
+                                                                    account.id(),
+                                                                    settings.toJson(),
+                                                                    now));
+                                            tx.appendBars(r.symbol(), rows);
+                                            halt.opened(tx, live);
+                                            if (portfolio != null) {
+                                                tx.appendEvent(
+                                                        portfolio.event(
+                                                                r.symbol(),
+                                                                now,
+                                                                "engine",
+                                                                "session joined the portfolio"
+                                                                        + " account",
+                                                                null));
+                                            }
+                                            return o;
+                                        });
+                SessionRow opened;
+                if (portfolio == null) {
+                    opened = commit.get();
+                } else {
+                    synchronized (portfolio) {
+                        portfolio.join(r.symbol(), r.interval(), r.warmup());
+                        try {
+                            opened = commit.get();
+                        } catch (RuntimeException e) {
+                            if (joining != null) {
+                                reload(joining);
+                            }
+                            throw e;
+                        }
+                    }
+                }
                 live.generation = opened.generation();
             } catch (RuntimeException e) {
                 live.strategy.close();
                 throw e;
             }
             halt.applyCurrent(live);
+            live.portfolio = portfolio;
+            if (portfolio != null) {
+                portfolios.put(accountId, portfolio);
+            }
             sessions.put(r.symbol(), live);
             return SessionAnswers.state(live, rollouts);
         }
@@ -608,7 +709,9 @@ public final class SessionManager implements AutoCloseable {
                         r.maxGapBars(),
                         r.policy() == null ? existing.settings.policy() : r.policy(),
                         r.warmup().size(),
-                        existing.settings.bundle());
+                        existing.settings.bundle(),
+                        existing.settings.staleAfterIntervals(),
+                        r.portfolio());
         existing.settings.requireSame(asked);
         AccountRow a = existing.account;
         String differs =
@@ -701,12 +804,28 @@ public final class SessionManager implements AutoCloseable {
                 }
                 CallFailureEvents.of(s, b, clock.millis()).ifPresent(audit::add);
                 BarRow row = row(b);
-                store.inTransaction(
-                        tx -> {
-                            tx.appendBars(symbol, List.of(row));
-                            audit.forEach(tx::appendEvent);
-                            return null;
-                        });
+                LivePortfolio p = s.portfolio;
+                if (p == null) {
+                    store.inTransaction(
+                            tx -> {
+                                tx.appendBars(symbol, List.of(row));
+                                audit.forEach(tx::appendEvent);
+                                return null;
+                            });
+                } else {
+                    // The account's book and the store move together, one member bar at a time.
+                    // (a failure rebuilds the session and reloads the account from the store)
+                    synchronized (p) {
+                        JsonNode joint = p.onBar(symbol, b, last, s.engine().halted() != null);
+                        audit.add(p.event(symbol, clock.millis(), "engine", null, joint));
+                        store.inTransaction(
+                                tx -> {
+                                    tx.appendBars(symbol, List.of(row));
+                                    audit.forEach(tx::appendEvent);
+                                    return null;
+                                });
+                    }
+                }
                 s.breakerEventsSeen = events;
                 if (r != null) {
                     r.afterBar(s, previous, b, last);
@@ -816,6 +935,11 @@ public final class SessionManager implements AutoCloseable {
         } catch (RuntimeException e) {
             rebuild(symbol);
             throw e;
+        }
+        if (s.portfolio != null) {
+            synchronized (s.portfolio) {
+                s.portfolio.history(symbol, plan.window());
+            }
         }
         Map<String, Object> out = SessionAnswers.state(s, rollouts);
         out.put("rewarm", plan.answer());
@@ -953,6 +1077,28 @@ public final class SessionManager implements AutoCloseable {
                 () -> session(symbol),
                 s -> {
                     Map<String, Object> last = SessionAnswers.state(s, rollouts);
+                    LivePortfolio p = s.portfolio;
+                    if (p != null) {
+                        synchronized (p) {
+                            try {
+                                p.leave(symbol);
+                                store.appendEvent(
+                                        p.event(
+                                                symbol,
+                                                clock.millis(),
+                                                "engine",
+                                                "session closed: its position is sold at its last"
+                                                        + " price",
+                                                null));
+                            } catch (RuntimeException e) {
+                                reload(p);
+                                throw e;
+                            }
+                            if (p.openMembers().isEmpty()) {
+                                portfolios.remove(p.id(), p);
+                            }
+                        }
+                    }
                     store.closeSession(symbol, clock.millis());
                     s.retired = true;
                     sessions.remove(symbol, s);
@@ -970,6 +1116,12 @@ public final class SessionManager implements AutoCloseable {
      * @throws QuiverInputException {@code UNKNOWN_ACCOUNT}
      */
     public Map<String, Object> account(String id) {
+        LivePortfolio p = portfolios.get(id);
+        if (p != null) {
+            synchronized (p) {
+                return p.figures();
+            }
+        }
         return locked(() -> sessionOfAccount(id), s -> accountWithFills(s, id));
     }
 
@@ -1087,6 +1239,10 @@ public final class SessionManager implements AutoCloseable {
      */
     public Map<String, Object> rearm(
             String accountId, String breaker, String actor, String reason) {
+        LivePortfolio p = portfolios.get(accountId);
+        if (p != null) {
+            return rearmPortfolio(p, breaker, actor, reason);
+        }
         return locked(
                 () -> sessionOfAccount(accountId),
                 s -> rearm(s, accountId, breaker, actor, reason));
@@ -1232,6 +1388,233 @@ public final class SessionManager implements AutoCloseable {
         sessions.clear();
     }
 
+    // ---- portfolio accounts --------------------------------------------------------------------
+
+    /**
+     * The portfolio policy a request names, after checking the request against the portfolio
+     * account it joins (if any).
+     */
+    private PortfolioSizingCapability portfolioPolicy(OpenRequest r, LivePortfolio joining) {
+        String where = "session " + r.symbol();
+        if (r.account() == null) {
+            throw new QuiverInputException(
+                    "BAD_SESSION",
+                    "account",
+                    where,
+                    null,
+                    "is required with \"portfolio\": the account id the portfolio's sessions"
+                            + " share");
+        }
+        if (r.mode() != AccountMode.PAPER) {
+            throw new QuiverInputException(
+                    "BAD_SESSION",
+                    "mode",
+                    where,
+                    r.mode().sql(),
+                    "a portfolio account is a paper account (targets fill at each symbol's next"
+                            + " open); fills from an execution system are for single-symbol"
+                            + " accounts");
+        }
+        if (joining != null) {
+            String field = joining.settings.differs(r.portfolio());
+            if (field != null) {
+                throw new QuiverInputException(
+                        "SESSION_CONFLICT",
+                        field,
+                        where,
+                        r.portfolio(),
+                        "differs from the settings of portfolio account "
+                                + joining.id()
+                                + " ("
+                                + joining.settings
+                                + "); every session on it names the same");
+            }
+            AccountRow a = joining.account;
+            if (!a.currency().equals(r.currency())) {
+                throw new QuiverInputException(
+                        "SESSION_CONFLICT",
+                        "currency",
+                        where,
+                        r.currency(),
+                        "differs from portfolio account " + a.id() + "'s " + a.currency());
+            }
+            if (Double.compare(a.startingEquity(), r.startingEquity()) != 0) {
+                throw new QuiverInputException(
+                        "SESSION_CONFLICT",
+                        "starting_equity",
+                        where,
+                        r.startingEquity(),
+                        "differs from portfolio account "
+                                + a.id()
+                                + "'s "
+                                + a.startingEquity()
+                                + " (one account, one starting equity)");
+            }
+            if (joining.member(r.symbol())) {
+                throw new QuiverInputException(
+                        "SESSION_CONFLICT",
+                        "symbol",
+                        where,
+                        r.symbol(),
+                        "left portfolio account "
+                                + a.id()
+                                + " when its session closed; a symbol does not join an account"
+                                + " twice (use a new account id)");
+            }
+        }
+        List<PortfolioSizingCapability> loaded = strategies.portfolioPolicies();
+        for (PortfolioSizingCapability c : loaded) {
+            if (c.descriptor().name().equals(r.portfolio().policy())) {
+                return c;
+            }
+        }
+        throw new QuiverInputException(
+                "BAD_SESSION",
+                "portfolio.policy",
+                where,
+                r.portfolio().policy(),
+                "is not a loaded portfolio sizing policy "
+                        + loaded.stream().map(c -> c.descriptor().name()).toList());
+    }
+
+    /**
+     * Puts a portfolio account back as the store has it: its last stored state, its members' stored
+     * bars, each open member's last step (its latest signal, payoff and volatility).
+     */
+    private void reload(LivePortfolio p) {
+        synchronized (p) {
+            StoredEvent lastEvent =
+                    store.lastEvent(p.id(), LivePortfolio.KIND, null)
+                            .orElseThrow(
+                                    () ->
+                                            new IllegalStateException(
+                                                    "portfolio account "
+                                                            + p.id()
+                                                            + " has no stored state ("
+                                                            + LivePortfolio.KIND
+                                                            + " event)"));
+            JsonNode detail = detail(lastEvent);
+            Map<String, LiveSession> members = new LinkedHashMap<>();
+            for (LiveSession s : sessions.values()) {
+                if (s.account.id().equals(p.id()) && !s.retired) {
+                    members.put(s.settings.symbol(), s);
+                }
+            }
+            Map<String, List<Bar>> history = new LinkedHashMap<>();
+            Map<String, JsonNode> decisions = new LinkedHashMap<>();
+            long latestSeq = Long.MIN_VALUE;
+            JsonNode latest = null;
+            for (JsonNode m : detail.path("members")) {
+                String symbol = m.path("symbol").asText();
+                if (members.containsKey(symbol)) {
+                    history.put(symbol, storedBars(symbol));
+                }
+                Optional<StoredEvent> own = store.lastEvent(p.id(), LivePortfolio.KIND, symbol);
+                if (own.isPresent()) {
+                    JsonNode d = detail(own.get()).get("decision");
+                    JsonNode decision = d == null || d.isNull() ? null : d;
+                    decisions.put(symbol, decision);
+                    if (decision != null && own.get().seq() > latestSeq) {
+                        latestSeq = own.get().seq();
+                        latest = decision;
+                    }
+                }
+            }
+            p.reset();
+            p.restore(detail, history, decisions);
+            p.lastDecision(latest);
+            for (LiveSession s : members.values()) {
+                if (p.member(s.settings.symbol())) {
+                    p.observe(s.settings.symbol(), s.session.lastStep());
+                    s.portfolio = p;
+                }
+            }
+        }
+    }
+
+    /**
+     * Rebuilds the portfolio accounts of the open sessions after their replay ({@link #recover}).
+     * An account that cannot be put back quarantines its member sessions.
+     */
+    private void recoverPortfolios() {
+        Map<String, List<LiveSession>> byAccount = new LinkedHashMap<>();
+        for (LiveSession s : sessions.values()) {
+            if (s.settings.portfolio() != null) {
+                byAccount.computeIfAbsent(s.account.id(), k -> new ArrayList<>()).add(s);
+            }
+        }
+        for (Map.Entry<String, List<LiveSession>> e : byAccount.entrySet()) {
+            LiveSession first = e.getValue().get(0);
+            PortfolioSettings settings = first.settings.portfolio();
+            try {
+                PortfolioSizingCapability policy =
+                        strategies.portfolioPolicies().stream()
+                                .filter(c -> c.descriptor().name().equals(settings.policy()))
+                                .findFirst()
+                                .orElseThrow(
+                                        () ->
+                                                new IllegalStateException(
+                                                        "portfolio policy '"
+                                                                + settings.policy()
+                                                                + "' of account "
+                                                                + e.getKey()
+                                                                + " is not loaded"));
+                LivePortfolio p =
+                        new LivePortfolio(first.account, settings, first.strategy.rules(), policy);
+                reload(p);
+                portfolios.put(e.getKey(), p);
+                LOG.info(
+                        "portfolio account {} recovered: members {}, equity {}",
+                        e.getKey(),
+                        p.book.symbols(),
+                        p.book.equity());
+            } catch (RuntimeException x) {
+                for (LiveSession s : e.getValue()) {
+                    sessions.remove(s.settings.symbol(), s);
+                    s.retired = true;
+                    s.closeInstances();
+                    store.session(s.settings.symbol()).ifPresent(row -> quarantine(row, x));
+                }
+            }
+        }
+    }
+
+    private Map<String, Object> rearmPortfolio(
+            LivePortfolio p, String breaker, String actor, String reason) {
+        String where = "re-arm " + p.id();
+        if (!"max_drawdown".equals(breaker)) {
+            throw new QuiverInputException(
+                    "BAD_REARM",
+                    "breaker",
+                    where,
+                    breaker,
+                    "a portfolio account's operator re-arm is for max_drawdown (daily_loss re-arms"
+                            + " the next UTC day)");
+        }
+        if (Text.blank(reason)) {
+            throw new QuiverInputException("BAD_REARM", "reason", where, reason, "is required");
+        }
+        if (Text.blank(actor)) {
+            throw new QuiverInputException("BAD_REARM", "actor", where, actor, "is required");
+        }
+        synchronized (p) {
+            long now = clock.millis();
+            boolean tripped = p.book.rearmDrawdown(now, reason);
+            if (tripped) {
+                try {
+                    store.appendEvent(p.event(null, now, actor, reason, null));
+                } catch (RuntimeException e) {
+                    reload(p);
+                    throw e;
+                }
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("rearmed", tripped);
+            m.put("account", p.figures());
+            return m;
+        }
+    }
+
     // ---- replay --------------------------------------------------------------------------------
 
     static void swap(LiveSession s, BundleLoader.Loaded next) {
@@ -1255,6 +1638,10 @@ public final class SessionManager implements AutoCloseable {
             } catch (RuntimeException e) {
                 quarantine(row.get(), e);
             }
+        }
+        if (old != null && old.portfolio != null) {
+            // the account's book may be ahead of the store too: its last stored state
+            reload(old.portfolio);
         }
     }
 

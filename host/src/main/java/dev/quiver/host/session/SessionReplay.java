@@ -109,9 +109,10 @@ final class SessionReplay {
         for (StoredEvent e : store.events(s.account.id())) {
             String kind = e.event().kind();
             boolean mine = e.event().symbol().orElse(row.symbol()).equals(row.symbol());
-            if (kind.equals(SessionManager.FILL)
-                    || kind.equals(SessionManager.REARM)
-                    || kind.equals(SessionManager.SWAP)
+            // A portfolio account's events name the member session they belong to.
+            if ((mine && kind.equals(SessionManager.FILL))
+                    || (mine && kind.equals(SessionManager.REARM))
+                    || (mine && kind.equals(SessionManager.SWAP))
                     || (mine && ServiceHalt.isCommand(kind))
                     || (mine && kind.equals(SessionManager.REWARM_REQUIRED))
                     || (mine && kind.equals(SessionManager.REWARMED))) {

@@ -21,6 +21,8 @@ import java.time.Duration;
  * @param staleAfterIntervals this session's own stale-bar limit in intervals (0: no check, for a
  *     replay of history), or {@code -1} for the service's ({@code
  *     quiver.session.stale-after-intervals})
+ * @param portfolio how the account's sessions are sized together, or {@code null} for a
+ *     single-symbol account (docs/portfolio.md)
  */
 public record SessionSettings(
         String symbol,
@@ -30,7 +32,8 @@ public record SessionSettings(
         String policy,
         int warmupBars,
         String bundle,
-        int staleAfterIntervals) {
+        int staleAfterIntervals,
+        PortfolioSettings portfolio) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -53,7 +56,40 @@ public record SessionSettings(
             String policy,
             int warmupBars,
             String bundle) {
-        this(symbol, account, interval, maxGapBars, policy, warmupBars, bundle, -1);
+        this(symbol, account, interval, maxGapBars, policy, warmupBars, bundle, -1, null);
+    }
+
+    /**
+     * Settings of a single-symbol account.
+     *
+     * @param symbol see the record
+     * @param account see the record
+     * @param interval see the record
+     * @param maxGapBars see the record
+     * @param policy see the record
+     * @param warmupBars see the record
+     * @param bundle see the record
+     * @param staleAfterIntervals see the record
+     */
+    public SessionSettings(
+            String symbol,
+            String account,
+            Duration interval,
+            int maxGapBars,
+            String policy,
+            int warmupBars,
+            String bundle,
+            int staleAfterIntervals) {
+        this(
+                symbol,
+                account,
+                interval,
+                maxGapBars,
+                policy,
+                warmupBars,
+                bundle,
+                staleAfterIntervals,
+                null);
     }
 
     String toJson() {
@@ -67,6 +103,9 @@ public record SessionSettings(
         n.put("bundle", bundle);
         if (staleAfterIntervals >= 0) {
             n.put("stale_after_intervals", staleAfterIntervals);
+        }
+        if (portfolio != null) {
+            portfolio.toJson(n.putObject("portfolio"));
         }
         try {
             return JSON.writeValueAsString(n);
@@ -97,7 +136,10 @@ public record SessionSettings(
                     n.path("policy").asText(),
                     n.path("warmup_bars").asInt(),
                     n.path("bundle").asText(),
-                    n.path("stale_after_intervals").asInt(-1));
+                    n.path("stale_after_intervals").asInt(-1),
+                    n.hasNonNull("portfolio")
+                            ? PortfolioSettings.fromJson(n.get("portfolio"))
+                            : null);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("stored session settings are not JSON: " + json, e);
         }
@@ -115,6 +157,19 @@ public record SessionSettings(
         check("interval", interval, other.interval);
         check("max_gap_bars", maxGapBars, other.maxGapBars);
         check("policy", policy, other.policy);
+        if (portfolio != null || other.portfolio != null) {
+            String field = portfolio == null ? "portfolio" : portfolio.differs(other.portfolio);
+            if (field != null) {
+                throw new QuiverInputException(
+                        "SESSION_CONFLICT",
+                        field,
+                        "session " + symbol,
+                        other.portfolio,
+                        "differs from the open session's portfolio settings "
+                                + portfolio
+                                + "; close it first (DELETE)");
+            }
+        }
     }
 
     private void check(String field, Object mine, Object theirs) {

@@ -41,6 +41,16 @@ public interface StrategyCatalog {
     }
 
     /**
+     * The portfolio sizing policies the loaded plugins provide (what a portfolio account may name,
+     * e.g. {@code kelly_portfolio}).
+     *
+     * @return the policies; empty when none is loaded
+     */
+    default java.util.List<dev.quiver.api.sizing.PortfolioSizingCapability> portfolioPolicies() {
+        return java.util.List.of();
+    }
+
+    /**
      * A catalog of bundle folders (ids are paths) whose current bundle can be replaced.
      *
      * @param initial the bundle served at start
@@ -108,6 +118,11 @@ public interface StrategyCatalog {
          */
         public void remember(StrategyBundle bundle) {
             known.put(bundle.id(), bundle);
+        }
+
+        @Override
+        public java.util.List<dev.quiver.api.sizing.PortfolioSizingCapability> portfolioPolicies() {
+            return runtime.portfolioSizings();
         }
 
         @Override

@@ -729,6 +729,46 @@ final class JdbcOperations implements StateOperations {
     }
 
     @Override
+    public Optional<StoredEvent> lastEvent(String accountId, String kind, String symbol) {
+        Objects.requireNonNull(accountId, "accountId");
+        Objects.requireNonNull(kind, "kind");
+        return sql(
+                "lastEvent(" + accountId + ", " + kind + ", " + symbol + ")",
+                () -> {
+                    try (PreparedStatement ps =
+                            connection.prepareStatement(
+                                    "SELECT seq, "
+                                            + EVENT_COLUMNS
+                                            + " FROM events WHERE account_id = ? AND kind = ?"
+                                            + (symbol == null ? "" : " AND symbol = ?")
+                                            + " ORDER BY seq DESC LIMIT 1")) {
+                        ps.setString(1, accountId);
+                        ps.setString(2, kind);
+                        if (symbol != null) {
+                            ps.setString(3, symbol);
+                        }
+                        try (ResultSet rs = ps.executeQuery()) {
+                            if (!rs.next()) {
+                                return Optional.<StoredEvent>empty();
+                            }
+                            return Optional.of(
+                                    new StoredEvent(
+                                            rs.getLong(1),
+                                            new EventRow(
+                                                    rs.getString(2),
+                                                    Optional.ofNullable(rs.getString(3)),
+                                                    rs.getString(4),
+                                                    Optional.ofNullable(rs.getString(5)),
+                                                    rs.getString(6),
+                                                    rs.getLong(7),
+                                                    rs.getString(8),
+                                                    Optional.ofNullable(rs.getString(9)))));
+                        }
+                    }
+                });
+    }
+
+    @Override
     public List<StoredEvent> events(String accountId) {
         Objects.requireNonNull(accountId, "accountId");
         return sql(

@@ -186,6 +186,17 @@ public interface StateOperations {
      */
     List<StoredEvent> events(String accountId);
 
+    /**
+     * The last event of one kind of an account, optionally of one symbol (e.g. a portfolio
+     * account's last state, {@code portfolio_decision}).
+     *
+     * @param accountId the account
+     * @param kind the event kind
+     * @param symbol the symbol, or {@code null} for any
+     * @return the event with the highest sequence number, or empty when there is none
+     */
+    Optional<StoredEvent> lastEvent(String accountId, String kind, String symbol);
+
     // ---- kill switch (schema 5)
 
     /**

@@ -392,6 +392,11 @@ public final class StateStore implements StateOperations, AutoCloseable {
     }
 
     @Override
+    public Optional<StoredEvent> lastEvent(String accountId, String kind, String symbol) {
+        return single("lastEvent", tx -> tx.lastEvent(accountId, kind, symbol));
+    }
+
+    @Override
     public long appendHalt(HaltRow halt) {
         return single("appendHalt", tx -> tx.appendHalt(halt));
     }

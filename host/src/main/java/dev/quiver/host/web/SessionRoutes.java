@@ -9,6 +9,7 @@ import dev.quiver.host.data.BadBarPolicy;
 import dev.quiver.host.data.BarCsvReader;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.session.PortfolioSettings;
 import dev.quiver.host.session.ServedStrategy;
 import dev.quiver.host.session.SessionManager;
 import dev.quiver.host.session.Text;
@@ -318,7 +319,10 @@ final class SessionRoutes {
                                 maxGap,
                                 text(b, "policy", null),
                                 warmup(b.get("warmup")),
-                                staleAfter));
+                                staleAfter,
+                                b.hasNonNull("portfolio")
+                                        ? PortfolioSettings.fromJson(b.get("portfolio"))
+                                        : null));
     }
 
     /** {@code {"bars": [...]}}, {@code {"dataset": ID, "until": TIME}} or {@code {"csv": PATH}}. */

@@ -40,6 +40,12 @@ class BootstrapTest {
             double dd = PerformanceMetrics.maxDrawdown(eq);
             assertThat(sharpe).isBetween(ci.get(name).sharpe()[0], ci.get(name).sharpe()[1]);
             assertThat(dd).isBetween(ci.get(name).maxDrawdown()[0], ci.get(name).maxDrawdown()[1]);
+            // CAGR over the curve's own span (n bars at 252 a year) and Sortino
+            double cagr = PerformanceMetrics.cagr(eq[0], eq[n], n / 252.0);
+            double sortino = PerformanceMetrics.sortino(r, 252);
+            assertThat(cagr).isBetween(ci.get(name).cagr()[0], ci.get(name).cagr()[1]);
+            assertThat(sortino).isBetween(ci.get(name).sortino()[0], ci.get(name).sortino()[1]);
+            assertThat(ci.get(name).cagr()[1]).isGreaterThan(ci.get(name).cagr()[0]);
         }
         assertThat(ci.get("fixed").sharpeDiffVsBaseline()[0]).isNaN();
         double[] d = ci.get("kelly").sharpeDiffVsBaseline();
@@ -91,6 +97,8 @@ class BootstrapTest {
                 assertThat(a.sharpeDiffVsBaseline())
                         .as(name + " " + threads)
                         .containsExactly(b.sharpeDiffVsBaseline());
+                assertThat(a.cagr()).as(name + " " + threads).containsExactly(b.cagr());
+                assertThat(a.sortino()).as(name + " " + threads).containsExactly(b.sortino());
             }
         }
     }
@@ -146,6 +154,8 @@ class BootstrapTest {
         double[][] sharpe = new double[m][resamples];
         double[][] dd = new double[m][resamples];
         double[][] diff = new double[m][resamples];
+        double[][] cagr = new double[m][resamples];
+        double[][] sortino = new double[m][resamples];
         SplittableRandom rng = new SplittableRandom(seed);
         int[] idx = new int[n];
         double p = 1.0 / Bootstrap.blockLength(n);
@@ -164,6 +174,12 @@ class BootstrapTest {
                 }
                 sharpe[i][s] = PerformanceMetrics.sharpe(sample, barsPerYear);
                 dd[i][s] = Bootstrap.maxDrawdownOfReturns(sample);
+                double growth = 1;
+                for (double v : sample) {
+                    growth *= 1 + v;
+                }
+                cagr[i][s] = PerformanceMetrics.cagr(1, growth, n / barsPerYear);
+                sortino[i][s] = PerformanceMetrics.sortino(sample, barsPerYear);
             }
             for (int i = 0; i < m; i++) {
                 diff[i][s] = base >= 0 ? sharpe[i][s] - sharpe[base][s] : Double.NaN;
@@ -178,7 +194,9 @@ class BootstrapTest {
                             Bootstrap.percentiles(dd[i]),
                             i == base
                                     ? new double[] {Double.NaN, Double.NaN}
-                                    : Bootstrap.percentiles(diff[i])));
+                                    : Bootstrap.percentiles(diff[i]),
+                            Bootstrap.percentiles(cagr[i]),
+                            Bootstrap.percentiles(sortino[i])));
         }
         return out;
     }
@@ -191,7 +209,7 @@ class BootstrapTest {
     @Test
     void fusedStatisticsEqualTheSharpeAndDrawdownToTheBit() {
         SplittableRandom rng = new SplittableRandom(3);
-        double[] out = new double[2];
+        double[] out = new double[4];
         for (int k = 0; k < 300; k++) {
             int n = 2 + rng.nextInt(k < 200 ? 50 : 20_000);
             double scale = Math.pow(10, -4 + rng.nextInt(4));
@@ -204,6 +222,17 @@ class BootstrapTest {
             assertThat(out[1])
                     .as("max drawdown, n=" + n)
                     .isEqualTo(Bootstrap.maxDrawdownOfReturns(r));
+            // boxed: NaN (no loss in the sample) equals NaN
+            assertThat(Double.valueOf(out[3]))
+                    .as("sortino, n=" + n)
+                    .isEqualTo(Double.valueOf(PerformanceMetrics.sortino(r, 2190)));
+            double growth = 1;
+            for (double v : r) {
+                growth *= 1 + v;
+            }
+            assertThat(out[2])
+                    .as("cagr, n=" + n)
+                    .isEqualTo(PerformanceMetrics.cagr(1, growth, n / 2190.0));
         }
         Bootstrap.sharpeAndMaxDrawdown(new double[] {0.01, 0.01, 0.01}, 252, out);
         assertThat(out[0]).isNaN(); // sd 0

@@ -145,7 +145,18 @@ class PortfolioBacktestTest {
                         PortfolioBacktest.EQUAL_WEIGHT_HOLD);
         PortfolioReport.write(r, dir);
         JsonNode json = new ObjectMapper().readTree(dir.resolve("report.json").toFile());
-        assertThat(json.get("curves").get("portfolio").get("sharpe_ci95")).hasSize(2);
+        JsonNode portfolio = json.get("curves").get("portfolio");
+        for (String ci : new String[] {"cagr_ci95", "sharpe_ci95", "sortino_ci95"}) {
+            assertThat(portfolio.get(ci)).as(ci).hasSize(2);
+            assertThat(portfolio.get(ci).get(0).asDouble())
+                    .as(ci + " low <= high")
+                    .isLessThanOrEqualTo(portfolio.get(ci).get(1).asDouble());
+        }
+        // the point estimate of CAGR lies inside its bootstrap interval
+        assertThat(portfolio.get("cagr").asDouble())
+                .isBetween(
+                        portfolio.get("cagr_ci95").get(0).asDouble(),
+                        portfolio.get("cagr_ci95").get(1).asDouble());
         assertThat(json.get("per_symbol")).hasSize(2);
         assertThat(json.get("last_decision").get("covariance_per_day")).hasSize(2);
         assertThat(Files.size(dir.resolve("equity.png"))).isGreaterThan(1_000);

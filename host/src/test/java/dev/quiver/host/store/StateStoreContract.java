@@ -654,6 +654,35 @@ abstract class StateStoreContract {
     // ---- events
 
     @Test
+    void theLastEventOfAKindIsFoundPerAccountAndSymbol() {
+        StateStore s = withSession();
+        s.createAccount(new AccountRow("acct-2", "USD", 1.0, AccountMode.PAPER, 1L));
+        java.util.function.BiFunction<String, String, EventRow> state =
+                (account, symbol) ->
+                        new EventRow(
+                                account,
+                                Optional.ofNullable(symbol),
+                                "portfolio_decision",
+                                Optional.empty(),
+                                "{}",
+                                5L,
+                                "engine",
+                                Optional.empty());
+        assertThat(s.lastEvent("acct-1", "portfolio_decision", null)).isEmpty();
+        long a = s.appendEvent(state.apply("acct-1", "BTC"));
+        long b = s.appendEvent(state.apply("acct-1", "SPX"));
+        s.appendEvent(state.apply("acct-2", "BTC"));
+        s.appendEvent(event("breaker_tripped", 10L));
+        assertThat(s.lastEvent("acct-1", "portfolio_decision", null).orElseThrow().seq())
+                .isEqualTo(b);
+        assertThat(s.lastEvent("acct-1", "portfolio_decision", "BTC").orElseThrow().seq())
+                .isEqualTo(a);
+        assertThat(s.lastEvent("acct-1", "portfolio_decision", "ETH")).isEmpty();
+        assertThat(s.lastEvent("acct-1", "breaker_tripped", null).orElseThrow().event().kind())
+                .isEqualTo("breaker_tripped");
+    }
+
+    @Test
     void eventsAreAppendedInOrderWithTheirOptionalFields() {
         StateStore s = withSession();
         s.createAccount(new AccountRow("acct-2", "USD", 1.0, AccountMode.PAPER, 1L));
