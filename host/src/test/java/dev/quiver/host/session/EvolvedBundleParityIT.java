@@ -4,12 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.quiver.api.market.Bar;
+import dev.quiver.engine.PolicyStep;
+import dev.quiver.engine.Step;
+import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.engine.trading.Stops;
 import dev.quiver.host.backtest.Progress;
 import dev.quiver.host.backtest.WalkForwardBacktest;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.strategy.BundleLoader;
 import dev.quiver.host.strategy.EvolvedSizing;
 import dev.quiver.host.strategy.StrategyBundle;
 import dev.quiver.host.strategy.StrategyFitter;
@@ -29,19 +33,20 @@ import org.junit.jupiter.api.io.TempDir;
  * What {@code evolve-params} registers is what serves: a bundle fitted (as the job fits it, {@link
  * StrategyFitter} with the judged sources and the set's {@link EvolvedSizing.Rule}) with an evolved
  * Kelly fraction, maximum position and leverage rule, on the first 1,500 S&amp;P 500 days. {@code
- * quiver serve --strategy} of that bundle, fed the next days one request at a time, decides every
- * bar as {@code backtest --strategy} (the walk-forward driver, no refits) of the same bundle: the
- * same fused p_up and the same fraction and equity for every policy (|diff| &lt;= 1e-9); and the
- * served {@code kelly} fractions are the rule's (recomputed here from the decision's inputs by the
- * declared formula), capped at the evolved maximum position, not the plugin's quarter Kelly.
+ * quiver serve --strategy} of that bundle, fed the next 100 days one request at a time, decides
+ * every bar as the walk-forward driver's replay of the same bundle (no refits; what {@code backtest
+ * --strategy} runs): the same fused p_up and the same fraction and equity for every policy (|diff|
+ * &lt;= 1e-9); and the served {@code kelly} fractions are the rule's (recomputed here from the
+ * decision's inputs by the declared formula) under the evolved maximum position, not the plugin's
+ * quarter Kelly.
  */
 class EvolvedBundleParityIT {
 
     static final int FITTED_BARS = 1500;
 
-    static final int LIVE_BARS = 150;
+    static final int LIVE_BARS = 100;
 
-    static final double MAX_POSITION = 0.4;
+    static final double MAX_POSITION = 0.2;
 
     static final EvolvedSizing.Rule RULE = new EvolvedSizing.Rule("kelly", 0.6, 2.5, 1.5);
 
@@ -68,6 +73,7 @@ class EvolvedBundleParityIT {
                         new Stops(2.5, 4, 3.5),
                         d.breakers());
         Path bundle = work.resolve("evolved-bundle");
+        List<String[]> expected = new ArrayList<>();
         try (PluginRuntime runtime =
                 PluginRuntime.start(
                         ServeProcess.DISTRIBUTION.resolve("plugins"),
@@ -86,27 +92,26 @@ class EvolvedBundleParityIT {
                             Optional.of(RULE)),
                     Optional.empty(),
                     Progress.NONE);
+            // The walk-forward driver's replay of the bundle, no refits: what backtest --strategy
+            // runs (BacktestCommand), here on the fitted days and the live ones only.
+            try (BundleLoader.Loaded loaded =
+                    BundleLoader.load(StrategyBundle.open(bundle), runtime)) {
+                new WalkForwardBacktest(WalkForwardBacktest.Config.defaults())
+                        .runPinned(
+                                FeaturePipeline.compute(sp500.truncate(FITTED_BARS + LIVE_BARS)),
+                                loaded.strategy(),
+                                loaded.rules(),
+                                FITTED_BARS,
+                                "evolved bundle",
+                                Progress.NONE,
+                                step -> expected.add(row(step)),
+                                engine -> loaded.applyExpiry(engine, Optional.empty()));
+            }
         }
         JsonNode settings = StrategyBundle.open(bundle).settings();
         assertThat(settings.path("max_fraction").asDouble()).isEqualTo(MAX_POSITION);
         assertThat(settings.at("/evolved_sizing/kelly_fraction").asDouble()).isEqualTo(0.6);
-        String show = ServeProcess.run(work, "show", "strategy", "show", bundle.toString());
-        assertThat(show)
-                .contains("trading: max position 0.4, stops 2.5/4.0/3.5 ATR")
-                .contains("evolved sizing of kelly: Kelly fraction 0.6, leverage up to 2.5x");
-
-        ServeProcess.run(
-                work,
-                "backtest",
-                "backtest",
-                "--strategy",
-                bundle.toString(),
-                "--dataset",
-                "sp500-daily",
-                "--out",
-                work.resolve("bt").toString());
-        List<String[]> expected =
-                StrategyParityIT.readCsv(work.resolve("bt/sp500-daily/decisions.csv"));
+        assertThat(expected).hasSize(LIVE_BARS);
         assertThat(expected.get(0)[0]).isEqualTo(sp500.bar(FITTED_BARS).start().toString());
 
         try (ServeProcess serve =
@@ -151,6 +156,7 @@ class EvolvedBundleParityIT {
                 JsonNode kelly = dec.at("/decisions/kelly");
                 double f = kelly.path("fraction").asDouble();
                 assertThat(f).isLessThanOrEqualTo(MAX_POSITION);
+                assertThat(kelly.at("/inputs/max_fraction").asDouble()).isEqualTo(MAX_POSITION);
                 if (dec.path("fused").isNull() || kelly.path("overridden_by_risk").asBoolean()) {
                     continue;
                 }
@@ -196,6 +202,20 @@ class EvolvedBundleParityIT {
             assertThat(ruled).as("bars kelly traded").isPositive();
             assertThat(unlikeQuarterKelly).as("bars unlike the plugin's own sizing").isPositive();
         }
+    }
+
+    /**
+     * A step as a row of {@code decisions.csv}: time, fused p_up, then fraction, equity per policy.
+     */
+    private static String[] row(Step s) {
+        List<String> r = new ArrayList<>();
+        r.add(s.barTime().toString());
+        r.add(s.signal() == null ? "" : Double.toString(s.signal().probabilityUp()));
+        for (PolicyStep p : s.policies()) {
+            r.add(Double.toString(p.decision().fraction()));
+            r.add(Double.toString(p.equity()));
+        }
+        return r.toArray(new String[0]);
     }
 
     private static org.assertj.core.data.Offset<Double> within(double d) {
