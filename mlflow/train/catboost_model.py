@@ -33,8 +33,13 @@ def main() -> None:
                         help="where the model and sidecar go (default: the plugin's bundled model;"
                              " elsewhere, e.g. for a version to register, the plugin's golden test"
                              " files are left alone)")
+    parser.add_argument("--iterations", type=int, default=400,
+                        help="the most trees CatBoost grows (default 400; early stopping usually"
+                             " ends it sooner). Fewer make a quick, weaker model, e.g. for a test")
     common.add_registry_args(parser)
     args = parser.parse_args()
+    if args.iterations < 1:
+        parser.error(f"--iterations must be >= 1, was {args.iterations}")
     model_dir = args.model_dir
     bundled = model_dir.resolve() == MODEL_DIR.resolve()
 
@@ -50,7 +55,7 @@ def main() -> None:
     print(f"catboost: {fit.sum()} training rows, {val.sum()} validation rows, {oos.sum()} out-of-sample rows")
 
     model = catboost.CatBoostClassifier(
-        iterations=400,
+        iterations=args.iterations,
         depth=4,
         learning_rate=0.03,
         l2_leaf_reg=10,
@@ -61,7 +66,7 @@ def main() -> None:
         od_wait=50,
         use_best_model=True,
         allow_writing_files=False,
-        verbose=100,
+        verbose=max(1, min(100, args.iterations // 4)),
     )
     def frame(rows: np.ndarray) -> pd.DataFrame:  # feature names travel inside the .cbm
         return pd.DataFrame(rows, columns=common.FEATURES)

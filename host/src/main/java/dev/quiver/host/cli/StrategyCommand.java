@@ -495,6 +495,31 @@ final class StrategyCommand implements Runnable {
                                         : c.files().size() + " file(s)"));
             }
             lines.forEach(l -> s.append(l).append(System.lineSeparator()));
+            var st = b.settings();
+            s.append(
+                    String.format(
+                            Locale.ROOT,
+                            "  trading: max position %s, stops %s/%s/%s ATR (loss/profit/trailing)%n",
+                            st.path("max_fraction").asText(),
+                            st.path("stops").path("stop_loss_atr").asText(),
+                            st.path("stops").path("take_profit_atr").asText(),
+                            st.path("stops").path("trailing_atr").asText()));
+            var ev = st.path(dev.quiver.host.strategy.EvolvedSizing.FIELD);
+            if (ev.isObject()) {
+                s.append(
+                        String.format(
+                                Locale.ROOT,
+                                "  evolved sizing of %s: Kelly fraction %s, leverage up to %sx,"
+                                        + " cut above %s%% ATR%n",
+                                ev.path("policy").asText(),
+                                ev.path("kelly_fraction").isNull()
+                                        ? "none (the policy's own)"
+                                        : ev.path("kelly_fraction").asText(),
+                                ev.path("leverage_max").asText(),
+                                ev.path("leverage_atr_pct").isNull()
+                                        ? "no"
+                                        : ev.path("leverage_atr_pct").asText()));
+            }
             var wf = m.path("walk_forward");
             s.append(
                     String.format(

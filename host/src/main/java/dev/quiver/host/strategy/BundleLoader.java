@@ -23,8 +23,10 @@ import java.util.Map;
  * Turns a verified {@link StrategyBundle} into a {@link Strategy} of fresh capability instances:
  * each source created by its plugin with {@code <name>.model} pointing at the bundle's sidecar (a
  * rule-based source as it is), the ensemble and every learning policy restored from their state
- * files. Every call makes new instances, so each session (and each bundle version during a swap)
- * has its own; the caller closes them.
+ * files, and the policy an evolved sizing rule names ({@code settings.evolved_sizing}, {@link
+ * EvolvedSizing}) wrapped in it, as the fit that wrote the bundle sized. Every call makes new
+ * instances, so each session (and each bundle version during a swap) has its own; the caller closes
+ * them.
  */
 public final class BundleLoader {
 
@@ -102,6 +104,7 @@ public final class BundleLoader {
             pluginVersions.put(p.id(), p.version());
         }
         bundle.checkCompatible(FeaturePipeline.SCHEMA, pluginVersions, capabilityVersions(runtime));
+        java.util.Optional<EvolvedSizing.Rule> rule = EvolvedSizing.Rule.of(bundle);
         List<AutoCloseable> made = new ArrayList<>();
         try {
             List<PredictionCapability> sources = new ArrayList<>();
@@ -149,9 +152,32 @@ public final class BundleLoader {
                                     "learns (has fitted state) but the bundle ships none for it:"
                                             + " it would decide unfitted");
                         }
-                        policies.add(s);
+                        if (rule.isPresent() && rule.get().policy().equals(c.name())) {
+                            try {
+                                policies.add(EvolvedSizing.wrap(s, rule.get()));
+                            } catch (IllegalArgumentException e) {
+                                throw bad(
+                                        bundle,
+                                        c,
+                                        "cannot take the evolved sizing rule: " + e.getMessage());
+                            }
+                        } else {
+                            policies.add(s);
+                        }
                     }
                 }
+            }
+            if (rule.isPresent()
+                    && policies.stream()
+                            .noneMatch(x -> x.descriptor().name().equals(rule.get().policy()))) {
+                throw new QuiverInputException(
+                        "BAD_BUNDLE",
+                        "settings." + EvolvedSizing.FIELD + ".policy",
+                        "strategy bundle " + bundle.id(),
+                        rule.get().policy(),
+                        "names a sizing policy the bundle does not have (its policies: "
+                                + policies.stream().map(x -> x.descriptor().name()).toList()
+                                + ")");
             }
             return new Loaded(
                     bundle,

@@ -46,7 +46,8 @@ import java.util.stream.Stream;
  *                              "files": [...], "training": {...}}],
  *                 "ensemble": {...}, "policies": [...]},
  *  "left_out": {name: why},
- *  "settings": {costs, cap, band, payoff window, stops, breakers, walk-forward windows},
+ *  "settings": {costs, cap, band, payoff window, stops, breakers, walk-forward windows,
+ *               "evolved_sizing" (only when fitted with one: EvolvedSizing.Rule)},
  *  "walk_forward": {"folds", "test_from", "test_to", "policies": {...}, "forecasts": {...}},
  *  "files": {relative path: sha256}}
  * }</pre>
@@ -72,6 +73,8 @@ public final class BundleWriter {
      * @param pluginVersions loaded plugin id to version
      * @param maxAge the bundle's maximum age
      * @param created when it was fitted
+     * @param sizingRule the evolved sizing rule the fit sized with ({@link EvolvedSizing}),
+     *     recorded as {@code settings.evolved_sizing}; empty for none
      */
     public record Context(
             BarData bars,
@@ -81,7 +84,42 @@ public final class BundleWriter {
             String apiVersion,
             Map<String, String> pluginVersions,
             Duration maxAge,
-            Instant created) {}
+            Instant created,
+            java.util.Optional<EvolvedSizing.Rule> sizingRule) {
+
+        /**
+         * A context without an evolved sizing rule.
+         *
+         * @param bars the series the bundle was fitted on
+         * @param config the walk-forward configuration (windows, costs, stops, breakers)
+         * @param fit the walk-forward result and the final fit's window
+         * @param schema the feature schema
+         * @param apiVersion the plugins API version the host runs
+         * @param pluginVersions loaded plugin id to version
+         * @param maxAge the bundle's maximum age
+         * @param created when it was fitted
+         */
+        public Context(
+                BarData bars,
+                WalkForwardBacktest.Config config,
+                WalkForwardBacktest.FinalFit fit,
+                FeatureSchema schema,
+                String apiVersion,
+                Map<String, String> pluginVersions,
+                Duration maxAge,
+                Instant created) {
+            this(
+                    bars,
+                    config,
+                    fit,
+                    schema,
+                    apiVersion,
+                    pluginVersions,
+                    maxAge,
+                    created,
+                    java.util.Optional.empty());
+        }
+    }
 
     /**
      * Writes the bundle.
@@ -213,7 +251,8 @@ public final class BundleWriter {
         components.set("ensemble", e);
 
         ArrayNode policyNodes = components.putArray("policies");
-        for (SizingCapability p : policies) {
+        for (SizingCapability wrapped : policies) {
+            SizingCapability p = wrapped instanceof EvolvedSizing ev ? ev.inner() : wrapped;
             String name = p.descriptor().name();
             ObjectNode c = component(name, p, p.descriptor().version(), ctx, plugins);
             List<Path> files = List.of();
@@ -236,7 +275,9 @@ public final class BundleWriter {
         if (!leftOut.isEmpty()) {
             m.set("left_out", leftOut);
         }
-        m.set("settings", settings(ctx.config()));
+        ObjectNode settings = settings(ctx.config());
+        ctx.sizingRule().ifPresent(r -> settings.set(EvolvedSizing.FIELD, r.toJson()));
+        m.set("settings", settings);
         m.set(
                 BundleGate.FIELD,
                 BundleGate.toJson(

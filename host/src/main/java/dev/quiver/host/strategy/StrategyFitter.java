@@ -2,6 +2,8 @@ package dev.quiver.host.strategy;
 
 import dev.quiver.api.QuiverApi;
 import dev.quiver.api.ensemble.EnsembleCapability;
+import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.fusion.WeightedFusion;
 import dev.quiver.engine.market.BarData;
@@ -15,6 +17,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,6 +46,10 @@ public final class StrategyFitter {
      *     {@code <out>-report}
      * @param maxAge the bundle's maximum age after which decisions abstain
      * @param created the bundle's creation time (its age counts from here)
+     * @param sources the prediction sources to fit, by name; empty for every wired one
+     * @param sizingRule an evolved sizing rule ({@link EvolvedSizing}): the policy it names sizes
+     *     through it in the walk-forward, the smoke cases and (recorded in the manifest) wherever
+     *     the bundle serves; empty for none
      */
     public record Request(
             BarData series,
@@ -51,7 +58,46 @@ public final class StrategyFitter {
             int threads,
             Path out,
             Duration maxAge,
-            Instant created) {}
+            Instant created,
+            List<String> sources,
+            Optional<EvolvedSizing.Rule> sizingRule) {
+
+        /** Copies the list. */
+        public Request {
+            sources = List.copyOf(sources);
+        }
+
+        /**
+         * Every wired source, no evolved sizing rule.
+         *
+         * @param series the whole series (smoke cases may come from bars after {@code fitted})
+         * @param fitted the bars the bundle is fitted on: a prefix of {@code series}
+         * @param config the walk-forward settings
+         * @param threads fold threads, {@code >= 1}
+         * @param out the bundle folder to create (must not exist)
+         * @param maxAge the bundle's maximum age after which decisions abstain
+         * @param created the bundle's creation time
+         */
+        public Request(
+                BarData series,
+                BarData fitted,
+                WalkForwardBacktest.Config config,
+                int threads,
+                Path out,
+                Duration maxAge,
+                Instant created) {
+            this(
+                    series,
+                    fitted,
+                    config,
+                    threads,
+                    out,
+                    maxAge,
+                    created,
+                    List.of(),
+                    Optional.empty());
+        }
+    }
 
     /**
      * Where and how to register the bundle.
@@ -106,7 +152,8 @@ public final class StrategyFitter {
      * @param registration where to register it; empty: only write it
      * @param progress per-fold progress of the walk-forward
      * @return the bundle, its report and registration
-     * @throws IllegalArgumentException if the plugins offer no prediction or no sizing
+     * @throws IllegalArgumentException if the plugins offer no prediction or no sizing, a named
+     *     source is not wired, or the sizing rule's policy is not wired or cannot take it
      * @throws UncheckedIOException if the report or smoke file cannot be written
      * @throws dev.quiver.host.mlflow.MlflowException if registering fails
      */
@@ -122,15 +169,42 @@ public final class StrategyFitter {
         }
         EnsembleCapability ensemble = ensembleOf(plugins);
         BarData bars = request.fitted();
+        List<PredictionCapability> sources = plugins.predictions();
+        if (!request.sources().isEmpty()) {
+            sources = new ArrayList<>();
+            for (String name : request.sources()) {
+                sources.add(
+                        plugins.predictions().stream()
+                                .filter(c -> c.descriptor().name().equals(name))
+                                .findFirst()
+                                .orElseThrow(
+                                        () ->
+                                                new IllegalArgumentException(
+                                                        "[Quiver/NOTHING_TO_RUN] source '"
+                                                                + name
+                                                                + "' is not a wired prediction")));
+            }
+        }
+        // The walk-forward sizes the rule's policy through the rule (the same wrapper the bundle's
+        // loader puts around it); the bundle records the plugin's policy and the rule.
+        List<SizingCapability> sizing = new ArrayList<>();
+        boolean ruled = false;
+        for (SizingCapability p : plugins.sizings()) {
+            var rule = request.sizingRule().filter(r -> r.policy().equals(p.descriptor().name()));
+            sizing.add(rule.isPresent() ? EvolvedSizing.wrap(p, rule.get()) : p);
+            ruled |= rule.isPresent();
+        }
+        if (request.sizingRule().isPresent() && !ruled) {
+            throw new IllegalArgumentException(
+                    "[Quiver/NOTHING_TO_RUN] the evolved sizing rule's policy '"
+                            + request.sizingRule().get().policy()
+                            + "' is not a wired sizing policy");
+        }
         WalkForwardBacktest.FinalFit fit =
                 new WalkForwardBacktest(request.config())
                         .withThreads(request.threads())
                         .runAndFitFinal(
-                                FeaturePipeline.compute(bars),
-                                plugins.predictions(),
-                                ensemble,
-                                plugins.sizings(),
-                                progress);
+                                FeaturePipeline.compute(bars), sources, ensemble, sizing, progress);
         Map<String, String> versions = new TreeMap<>();
         for (LoadedPlugin p : plugins.plugins()) {
             versions.put(p.id(), p.version());
@@ -138,7 +212,7 @@ public final class StrategyFitter {
         StrategyBundle bundle =
                 BundleWriter.write(
                         request.out(),
-                        plugins.predictions(),
+                        sources,
                         ensemble,
                         plugins.sizings(),
                         new BundleWriter.Context(
@@ -149,7 +223,8 @@ public final class StrategyFitter {
                                 QuiverApi.VERSION,
                                 versions,
                                 request.maxAge(),
-                                request.created()));
+                                request.created(),
+                                request.sizingRule()));
         Path out = request.out();
         Path report = out.resolve("..").resolve(out.getFileName() + "-report").normalize();
         try {

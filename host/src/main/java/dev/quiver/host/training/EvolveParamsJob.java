@@ -21,6 +21,7 @@ import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowException;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.strategy.BundleRegistrar;
+import dev.quiver.host.strategy.EvolvedSizing;
 import dev.quiver.host.strategy.StrategyFitter;
 import dev.quiver.host.strategy.StrategySmoke;
 import java.nio.file.Files;
@@ -291,7 +292,9 @@ public final class EvolveParamsJob implements JobKind {
                                 features,
                                 predictors,
                                 ensemble,
-                                List.of(new EvolvedSizing(policy, params)),
+                                List.of(
+                                        EvolvedSizing.wrap(
+                                                policy, params.rule(policy.descriptor().name()))),
                                 new RiskGuard(),
                                 progress);
         return r.policies().get(policy.descriptor().name()).metrics();
@@ -680,7 +683,7 @@ public final class EvolveParamsJob implements JobKind {
             }
             runs.ifPresent(x -> r.put("mlflow_run_id", x.parentRunId()));
             if (p.hasNonNull("register") && better) {
-                registerBest(p, context, span, config, best, r);
+                registerBest(p, context, span, config, best, wanted, policyName, r);
                 outcome.put("registered", r.path("registered").asText());
             }
             ended = "FINISHED";
@@ -700,6 +703,8 @@ public final class EvolveParamsJob implements JobKind {
             BarData span,
             WalkForwardBacktest.Config config,
             TradeParams best,
+            List<String> sources,
+            String policyName,
             ObjectNode r)
             throws java.io.IOException {
         context.progress(0.9, "fitting a strategy bundle with the best set: " + best);
@@ -727,7 +732,9 @@ public final class EvolveParamsJob implements JobKind {
                                     1,
                                     out,
                                     Duration.ofDays(30),
-                                    Instant.now()),
+                                    Instant.now(),
+                                    sources,
+                                    Optional.of(best.rule(policyName))),
                             Optional.of(
                                     new StrategyFitter.Registration(
                                             registrar.orElseThrow().get(),
@@ -742,8 +749,14 @@ public final class EvolveParamsJob implements JobKind {
         r.put("bundle", f.bundle().dir().toString());
         r.put(
                 "served_by_the_bundle",
-                "stops and max position (the bundle's settings); the Kelly fraction and leverage"
-                        + " rule are recorded as run parameters evolved.*, not applied by serving");
+                "the judged sources "
+                        + sources
+                        + ", stops and max position (settings.stops, settings.max_fraction) and"
+                        + " policy '"
+                        + policyName
+                        + "' with the Kelly fraction and leverage rule"
+                        + " (settings.evolved_sizing), sized by the same EvolvedSizing as the"
+                        + " search");
         f.registered()
                 .ifPresent(
                         reg -> {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.engine.trading.Stops;
 import dev.quiver.host.backtest.WalkForwardBacktest;
+import dev.quiver.host.strategy.EvolvedSizing;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -159,6 +160,16 @@ record TradeParams(
         } catch (IllegalArgumentException e) {
             throw TrainingService.bad(field, o, e.getMessage());
         }
+    }
+
+    /**
+     * The set's sizing part for a policy: its Kelly fraction and leverage rule.
+     *
+     * @param policy the sizing policy's name
+     * @return the rule a bundle records and serves ({@code settings.evolved_sizing})
+     */
+    EvolvedSizing.Rule rule(String policy) {
+        return new EvolvedSizing.Rule(policy, kellyFraction, leverageMax, leverageAtrPct);
     }
 
     /**

@@ -39,7 +39,9 @@ import java.util.regex.Pattern;
  * needs the service's MLflow registry); {@code aliases} (default {@code ["challenger"]}); for the
  * Java sources {@code dataset} (default {@code btc-usd-4h}), {@code train_bars} (default 1000),
  * {@code smoke_dataset} (default {@code sp500-daily}, or {@code nasdaq-daily} when training on it);
- * for the LSTM {@code epochs} (default the script's, 40). Files go to {@code <work>/<job id>/}.
+ * for the LSTM {@code epochs} (default the script's, 40); for CatBoost {@code iterations} (the most
+ * trees, default the script's 400; early stopping usually ends it sooner). Files go to {@code
+ * <work>/<job id>/}.
  */
 public final class TrainSourceJob implements JobKind {
 
@@ -62,12 +64,13 @@ public final class TrainSourceJob implements JobKind {
                     "dataset",
                     "train_bars",
                     "smoke_dataset",
-                    "epochs");
+                    "epochs",
+                    "iterations");
 
     /** CatBoost's verbose line, every 100 iterations: {@code 100:\tlearn: 0.69 ...}. */
     private static final Pattern CATBOOST_ITERATION = Pattern.compile("^(\\d+):\\s+learn:");
 
-    /** CatBoost's iterations in {@code catboost_model.py}. */
+    /** CatBoost's most iterations in {@code catboost_model.py} (its {@code --iterations}). */
     private static final int CATBOOST_ITERATIONS = 400;
 
     /** Keras' epoch line (verbose 2): {@code Epoch 3/40}. */
@@ -187,8 +190,15 @@ public final class TrainSourceJob implements JobKind {
                                 + " another");
             }
             JobParams.count(p, "train_bars", 1000, 50);
-            if (p.has("epochs")) {
-                throw TrainingService.bad("epochs", p.get("epochs"), "is for source lstm only");
+            for (String f : List.of("epochs", "iterations")) {
+                if (p.has(f)) {
+                    throw TrainingService.bad(
+                            f,
+                            p.get(f),
+                            "is for source "
+                                    + (f.equals("epochs") ? "lstm" : "catboost")
+                                    + " only");
+                }
             }
         } else {
             for (String f : List.of("dataset", "train_bars", "smoke_dataset")) {
@@ -201,6 +211,13 @@ public final class TrainSourceJob implements JobKind {
                                     + " script trains on its own stated span (btc-usd-4h"
                                     + " 2016-05-28..2018-12-31)");
                 }
+            }
+            if (p.has("iterations")) {
+                if (!source.equals("catboost")) {
+                    throw TrainingService.bad(
+                            "iterations", p.get("iterations"), "is for source catboost only");
+                }
+                JobParams.count(p, "iterations", CATBOOST_ITERATIONS, 1);
             }
             if (p.has("epochs")) {
                 if (!source.equals("lstm")) {
@@ -332,6 +349,11 @@ public final class TrainSourceJob implements JobKind {
             cmd.add("--epochs");
             cmd.add(p.get("epochs").asText());
         }
+        int iterations = p.path("iterations").asInt(CATBOOST_ITERATIONS);
+        if (p.has("iterations")) {
+            cmd.add("--iterations");
+            cmd.add(Integer.toString(iterations));
+        }
         if (p.hasNonNull("register")) {
             cmd.add("--tracking-uri");
             cmd.add(trackingUri.orElseThrow());
@@ -366,10 +388,8 @@ public final class TrainSourceJob implements JobKind {
                                 if (c.find()) {
                                     int i = Integer.parseInt(c.group(1));
                                     done[0] =
-                                            Math.max(
-                                                    done[0],
-                                                    0.1 + 0.75 * i / (double) CATBOOST_ITERATIONS);
-                                    note = "iteration " + i + "/" + CATBOOST_ITERATIONS;
+                                            Math.max(done[0], 0.1 + 0.75 * i / (double) iterations);
+                                    note = "iteration " + i + "/" + iterations;
                                 } else if (k.find()) {
                                     int e = Integer.parseInt(k.group(1));
                                     int of = Integer.parseInt(k.group(2));

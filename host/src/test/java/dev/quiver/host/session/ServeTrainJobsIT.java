@@ -29,10 +29,10 @@ import org.junit.jupiter.api.io.TempDir;
  * bin/quiver serve}, a child JVM), the real MLflow server and a SQLite state store: an XGBoost job
  * registers a version that {@code serve --model} accepts (kind, tags, smoke cases that the pinned
  * model reproduces) with {@code @challenger}, never {@code @champion}; a CatBoost job runs the real
- * script {@code mlflow/train/catboost_model.py} as a child process, here with a Python that lacks
- * catboost (CI installs no training venv: see docs/training.md), and fails with the tail of the
- * script's stderr; an {@code evolve-params} job asked with the CLI succeeds; a schedule of a new
- * kind is accepted; bad requests name their field.
+ * script {@code mlflow/train/catboost_model.py} as a child process with the pinned CatBoost venv
+ * the build installs ({@code mlflow/catboost-venv.sh}), few trees ({@code iterations} 20), and
+ * registers its version with {@code @challenger} in the real MLflow; an {@code evolve-params} job
+ * asked with the CLI succeeds; a schedule of a new kind is accepted; bad requests name their field.
  */
 class ServeTrainJobsIT {
 
@@ -60,19 +60,30 @@ class ServeTrainJobsIT {
         return j;
     }
 
-    /** The MLflow server's venv (installed by the build): numpy and pandas, no catboost. */
-    private static Path pythonWithoutCatboost() {
-        String venv = System.getenv("QUIVER_MLFLOW_VENV");
-        Path v =
-                venv != null
-                        ? Path.of(venv)
-                        : ServeProcess.DISTRIBUTION
-                                .toAbsolutePath()
-                                .getParent()
-                                .getParent()
-                                .getParent()
-                                .resolve("mlflow/.server-venv");
-        return v.resolve("bin/python");
+    /**
+     * The pinned CatBoost training venv's Python: runs the build's installer ({@code
+     * mlflow/catboost-venv.sh}, a no-op when the venv matches the lock) and reads the path it
+     * prints.
+     */
+    private Path catboostPython() throws Exception {
+        String script = System.getProperty("quiver.catboost.script");
+        assertThat(script)
+                .as("system property quiver.catboost.script (set by host/pom.xml)")
+                .isNotNull();
+        Path out = work.resolve("venv.out");
+        Path err = work.resolve("venv.err");
+        Process p =
+                new ProcessBuilder("bash", script)
+                        .redirectOutput(out.toFile())
+                        .redirectError(err.toFile())
+                        .start();
+        if (!p.waitFor(10, java.util.concurrent.TimeUnit.MINUTES) || p.exitValue() != 0) {
+            p.destroyForcibly();
+            throw new AssertionError(script + " failed:\n" + Files.readString(err));
+        }
+        List<String> lines = Files.readAllLines(out);
+        assertThat(lines).as(script + " prints the venv's python").isNotEmpty();
+        return Path.of(lines.get(lines.size() - 1).strip());
     }
 
     @Test
@@ -80,7 +91,7 @@ class ServeTrainJobsIT {
         long t0 = System.nanoTime();
         String uri = LocalMlflow.uri();
         String name = "it-train-source-" + System.nanoTime();
-        Path python = pythonWithoutCatboost();
+        Path python = catboostPython();
         assertThat(Files.isExecutable(python)).as(python.toString()).isTrue();
         try (ServeProcess serve =
                 ServeProcess.start(
@@ -150,20 +161,58 @@ class ServeTrainJobsIT {
                 }
             }
 
-            // CatBoost: the real script as a child process; its Python has no catboost, so it
-            // exits non-zero and the job fails with the end of its stderr.
+            // CatBoost: the real script as a child process under the pinned CatBoost venv, with
+            // few trees (the job's iterations), registered as the challenger of its own model.
+            long c0 = System.nanoTime();
+            String cbName = name + "-catboost";
             ServeProcess.Answer cb =
                     serve.post(
                             "/v1/training/jobs",
-                            job("train-source", Map.of("source", "catboost", "register", name)));
+                            job(
+                                    "train-source",
+                                    Map.of(
+                                            "source",
+                                            "catboost",
+                                            "iterations",
+                                            20,
+                                            "register",
+                                            cbName)));
             assertThat(cb.status()).as(cb.toString()).isEqualTo(202);
-            JsonNode failed = await(serve, cb.body().path("id").asText(), Duration.ofMinutes(3));
-            assertThat(failed.path("state").asText()).as(failed.toString()).isEqualTo("failed");
-            assertThat(failed.path("error").asText())
-                    .contains("catboost_model.py exited with 1")
-                    .contains("No module named 'catboost'");
-            assertThat(mlflow.versionByAlias(name, "challenger").path("version").asText())
+            JsonNode cbDone = await(serve, cb.body().path("id").asText(), Duration.ofMinutes(5));
+            assertThat(cbDone.path("state").asText())
+                    .as(cbDone + "\n" + serve.stderr())
+                    .isEqualTo("succeeded");
+            assertThat(cbDone.at("/result/registered").asText())
+                    .isEqualTo("models:/" + cbName + "/1");
+            assertThat(cbDone.at("/result/exit_code").asInt()).isZero();
+            assertThat(cbDone.at("/result/training/params/iterations").asInt()).isEqualTo(20);
+            assertThat(cbDone.at("/result/training/series").asText()).isEqualTo("btc-usd-4h");
+            JsonNode oos = cbDone.at("/result/evaluation/btc-usd-4h out-of-sample 2019-01-01..");
+            assertThat(oos.path("n").asInt()).isGreaterThan(10_000);
+            assertThat(oos.path("log_loss").asDouble()).isBetween(0.6, 0.8);
+            System.out.printf(
+                    "ServeTrainJobsIT: catboost job (child process, 20 iterations) %.1f s,"
+                            + " out-of-sample log-loss %.4f (base rate %.4f), %s%n",
+                    (System.nanoTime() - c0) / 1e9,
+                    oos.path("log_loss").asDouble(),
+                    oos.path("log_loss_base_rate").asDouble(),
+                    cbDone.at("/result/registered").asText());
+            assertThat(mlflow.versionByAlias(cbName, "challenger").path("version").asText())
                     .isEqualTo("1");
+            assertThatThrownBy(() -> mlflow.versionByAlias(cbName, "champion"))
+                    .isInstanceOf(MlflowException.class);
+            ResolvedModel cbVersion =
+                    new ModelResolver(Optional.of(mlflow), work.resolve("cache"))
+                            .resolve("models:/" + cbName + "@challenger");
+            assertThat(cbVersion.tags()).containsKey(ModelStore.TAG_SMOKE);
+            assertThat(
+                            MlflowClient.byKey(
+                                            mlflow.getRun(cbVersion.runId())
+                                                    .path("data")
+                                                    .path("params"))
+                                    .get("iterations")
+                                    .asText())
+                    .isEqualTo("20");
 
             // evolve-params through the CLI: a small seeded search on the S&P 500's first half.
             String cli =
@@ -304,6 +353,10 @@ class ServeTrainJobsIT {
                     serve,
                     job("train-source", Map.of("source", "catboost", "train_bars", 500)),
                     "train_bars");
+            assertField(
+                    serve,
+                    job("train-source", Map.of("source", "lstm", "iterations", 20)),
+                    "iterations");
             assertField(serve, job("evolve-params", Map.of("population", -1)), "population");
             assertField(serve, job("evolve-params", Map.of("sources", List.of())), "sources");
         }
