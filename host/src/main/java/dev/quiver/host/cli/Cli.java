@@ -70,7 +70,8 @@ public final class Cli implements Runnable {
                     PrintWriter err = commandLine.getErr();
                     if (e instanceof QuiverInputException
                             || e instanceof IllegalArgumentException
-                            || e instanceof StrategyRefusedException) {
+                            || e instanceof StrategyRefusedException
+                            || e instanceof dev.quiver.host.registry.ModelRefusedException) {
                         // The message names what was wrong and where; a stack trace adds nothing.
                         err.println(e.getMessage());
                         err.flush();

@@ -6,6 +6,8 @@ import dev.quiver.host.mlflow.MlflowHttp;
 import dev.quiver.host.registry.AliasHistory;
 import dev.quiver.host.registry.ModelRegistrar;
 import dev.quiver.host.registry.ModelResolver;
+import dev.quiver.host.registry.ModelSigner;
+import dev.quiver.host.registry.ModelTrust;
 import dev.quiver.host.registry.ModelUri;
 import dev.quiver.host.registry.ResolvedModel;
 import dev.quiver.host.registry.SmokeSet;
@@ -35,6 +37,7 @@ import picocli.CommandLine.Spec;
             ModelsCommand.Alias.class,
             ModelsCommand.Resolve.class,
             ModelsCommand.AsOf.class,
+            ModelsCommand.Keygen.class,
             ModelsTrainCommand.class
         })
 final class ModelsCommand implements Runnable {
@@ -320,6 +323,69 @@ final class ModelsCommand implements Runnable {
             spec.commandLine().getOut().printf("models:/%s@%s -> %s%n", name, alias, version);
             spec.commandLine().getOut().flush();
             return 0;
+        }
+    }
+
+    /** {@code quiver models keygen}. */
+    @Command(
+            name = "keygen",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Make this installation's model signing key (Ed25519): registrations sign"
+                            + " every version with it, and its public key goes to the trusted"
+                            + " model keys, so this host then serves only signed versions."
+                            + " See docs/model-signing.md.")
+    static final class Keygen implements Callable<Integer> {
+        @Option(
+                names = "--key",
+                paramLabel = "FILE",
+                description =
+                        "Private key file (default: quiver.models.signing-key, else"
+                                + " QUIVER_HOME/config/model-signing-key.pem). Must not exist.")
+        Path key;
+
+        @Option(
+                names = "--trusted-keys",
+                paramLabel = "DIR",
+                description =
+                        "Folder the public key is added to (default: quiver.models.trusted-keys,"
+                                + " else QUIVER_HOME/config/trusted-model-keys).")
+        Path trustedKeys;
+
+        @Spec CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            Path k = key != null ? key : ModelSigner.keyFile().orElseThrow(Keygen::noHome);
+            Path t =
+                    trustedKeys != null
+                            ? trustedKeys
+                            : ModelTrust.trustedKeysFolder().orElseThrow(Keygen::noHome);
+            if (java.nio.file.Files.exists(k)) {
+                throw new IllegalArgumentException(
+                        "[Quiver/BAD_OPTION] --key "
+                                + k
+                                + ": a model signing key is already there; versions it signed"
+                                + " would no longer verify if it were replaced (move it away first"
+                                + " if that is what you want)");
+            }
+            ModelSigner signer = ModelSigner.generate(k, t);
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf(
+                    "model signing key %s%n  private key: %s (keep it to the registrar)%n"
+                            + "  public key:  %s (copy it into trusted-model-keys/ of every host"
+                            + " that serves these models)%n",
+                    signer.keyId(),
+                    k.toAbsolutePath(),
+                    t.toAbsolutePath().resolve("model-key-" + signer.keyId() + ".pem"));
+            out.flush();
+            return 0;
+        }
+
+        private static IllegalArgumentException noHome() {
+            return new IllegalArgumentException(
+                    "[Quiver/NO_HOME] quiver.home is not set: run through bin/quiver, or pass --key"
+                            + " and --trusted-keys");
         }
     }
 

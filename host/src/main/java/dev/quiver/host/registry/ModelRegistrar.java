@@ -14,7 +14,8 @@ import java.util.Optional;
  * Registers a model file (and its sidecar) as a new version of a registered model: a run in the
  * {@code quiver-models} experiment, an MLflow 3 logged model holding the files (uploaded through
  * the server's artifact proxy), and a model version pointing at it, tagged with the model file,
- * format, size, sha256, feature schema hash, training span and data set (taken from the sidecar).
+ * format, size, sha256, feature schema hash, training span and data set (taken from the sidecar),
+ * and signed ({@link ModelSigner}) when a signing key is configured.
  */
 public final class ModelRegistrar {
 
@@ -22,14 +23,27 @@ public final class ModelRegistrar {
     public static final String EXPERIMENT = "quiver-models";
 
     private final MlflowClient client;
+    private final Optional<ModelSigner> signer;
+
+    /**
+     * A registrar that signs with the configured key ({@link ModelSigner#configured()}), if any.
+     *
+     * @param client the registry
+     * @throws IllegalArgumentException if the configured signing key cannot be read
+     */
+    public ModelRegistrar(MlflowClient client) {
+        this(client, ModelSigner.configured());
+    }
 
     /**
      * A registrar.
      *
      * @param client the registry
+     * @param signer signs each version it registers ({@link ModelTrust}), or empty: unsigned
      */
-    public ModelRegistrar(MlflowClient client) {
+    public ModelRegistrar(MlflowClient client, Optional<ModelSigner> signer) {
         this.client = client;
+        this.signer = signer;
     }
 
     /**
@@ -174,6 +188,9 @@ public final class ModelRegistrar {
             SmokeSet set = SmokeSet.read(smoke.get());
             files.put(SmokeSet.FILE_NAME, smoke.get());
             tags.putAll(smokeTags(smoke.get(), set));
+        }
+        if (signer.isPresent()) {
+            tags.putAll(signer.get().sign(tags, sidecar));
         }
         Registered r = registerFiles(name, files, tags, training);
         for (String alias : aliases) {

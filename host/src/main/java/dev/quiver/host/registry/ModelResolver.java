@@ -44,8 +44,18 @@ public final class ModelResolver {
      * @param cacheDir the cache (with a registry) or the local model directory (without)
      */
     public ModelResolver(Optional<MlflowClient> client, Path cacheDir) {
+        this(client, new ModelStore(cacheDir));
+    }
+
+    /**
+     * A resolver over a store with its own signature trust.
+     *
+     * @param client the registry, or empty for the embedded local model directory
+     * @param store the cache (with a registry) or the local model directory (without)
+     */
+    public ModelResolver(Optional<MlflowClient> client, ModelStore store) {
         this.client = client;
-        this.store = new ModelStore(cacheDir);
+        this.store = store;
     }
 
     /**
@@ -197,7 +207,7 @@ public final class ModelResolver {
                 String path = f.path("path").asText();
                 c.http().download(location, path, staging.resolve(path));
             }
-            ModelStore.Verified checked = ModelStore.verify(model, staging, tags);
+            ModelStore.Verified checked = ModelStore.verify(model, staging, tags, store.trust());
             Path dir =
                     store.install(
                             staging,

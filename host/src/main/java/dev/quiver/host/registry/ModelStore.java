@@ -93,15 +93,44 @@ public final class ModelStore {
     /** Non-model files a version folder may carry. */
     private static final List<String> OTHER_ALLOWED = List.of(".json", ".csv", ".md");
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ModelStore.class);
+
+    /** Versions already warned about as unsigned (model sha256), so a poll does not repeat it. */
+    private static final java.util.Set<String> WARNED_UNSIGNED =
+            java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private final Path root;
+    private final ModelTrust trust;
+
+    /**
+     * A store rooted at a folder (created when first written), checking signatures as the host is
+     * configured ({@link ModelTrust#configured()}).
+     *
+     * @param root the folder
+     * @throws IllegalArgumentException if the model trust configuration is invalid
+     */
+    public ModelStore(Path root) {
+        this(root, ModelTrust.configured());
+    }
 
     /**
      * A store rooted at a folder (created when first written).
      *
      * @param root the folder
+     * @param trust the signatures it accepts
      */
-    public ModelStore(Path root) {
+    public ModelStore(Path root, ModelTrust trust) {
         this.root = root.toAbsolutePath().normalize();
+        this.trust = trust;
+    }
+
+    /**
+     * The signatures this store accepts.
+     *
+     * @return the trust
+     */
+    public ModelTrust trust() {
+        return trust;
     }
 
     /**
@@ -192,6 +221,21 @@ public final class ModelStore {
      * @throws ModelRefusedException with the first problem found
      */
     static Verified verify(String model, Path dir, Map<String, String> tags) {
+        return verify(model, dir, tags, ModelTrust.NONE);
+    }
+
+    /**
+     * Verifies a version folder as {@link #verify(String, Path, Map)} and, right after the model
+     * file's size and sha256 and before any parser reads it, its signature ({@link ModelTrust}).
+     *
+     * @param model for messages, e.g. {@code models:/quiver-lstm/2}
+     * @param dir the folder
+     * @param tags the version's tags
+     * @param trust the signatures accepted
+     * @return the model file, sidecar, sha256 and format
+     * @throws ModelRefusedException with the first problem found
+     */
+    static Verified verify(String model, Path dir, Map<String, String> tags, ModelTrust trust) {
         String file = containedName(model, "tag " + TAG_MODEL_FILE, tags.get(TAG_MODEL_FILE));
         ModelFormat format =
                 ModelFormat.byFileName(file)
@@ -262,6 +306,7 @@ public final class ModelStore {
                                 + want
                                 + " (checksum mismatch)");
             }
+            checkSignature(model, dir, tags, trust, sha);
             Optional<String> problem = format.contentProblem(modelFile);
             if (problem.isEmpty()) {
                 problem = format.structureProblem(modelFile, tags.get(TAG_TASK));
@@ -306,6 +351,29 @@ public final class ModelStore {
             throw new ModelRefusedException(model, "cannot read " + dir + ": " + e, e);
         } catch (NumberFormatException e) {
             throw new ModelRefusedException(model, "tag " + TAG_SIZE + " is not a number", e);
+        }
+    }
+
+    /** The signature, from bytes and tags only: no parser has seen the files yet. */
+    private static void checkSignature(
+            String model, Path dir, Map<String, String> tags, ModelTrust trust, String sha)
+            throws IOException {
+        String sidecarName = tags.get(TAG_SIDECAR);
+        String sidecarSha = "";
+        if (sidecarName != null && !sidecarName.isEmpty()) {
+            Path s = dir.resolve(containedName(model, "tag " + TAG_SIDECAR, sidecarName));
+            if (!Files.isRegularFile(s)) {
+                throw new ModelRefusedException(model, "sidecar " + sidecarName + " is missing");
+            }
+            sidecarSha = sha256(s);
+        }
+        if (trust.check(model, tags, sidecarSha).isEmpty() && WARNED_UNSIGNED.add(sha)) {
+            LOG.warn(
+                    "{}: served without a checked signature ({}); see docs/model-signing.md",
+                    model,
+                    trust.hasKeys()
+                            ? ModelTrust.UNSIGNED_KEY + "=allow"
+                            : "this host trusts no model key");
         }
     }
 
@@ -389,7 +457,7 @@ public final class ModelStore {
             Map<String, String> tags = new TreeMap<>();
             m.path("tags").properties().forEach(e -> tags.put(e.getKey(), e.getValue().asText()));
             String model = "models:/" + name + "/" + version;
-            Verified v = verify(model, dir, tags);
+            Verified v = verify(model, dir, tags, trust);
             return Optional.of(
                     new ResolvedModel(
                             requested,

@@ -145,6 +145,22 @@ class HostileModelsIT {
      */
     void writeVersion(Path root, String name, int version, Served s, HostileModelCorpus.Mutant m)
             throws IOException {
+        writeVersion(root, name, version, s, m, Map.of());
+    }
+
+    /**
+     * {@link #writeVersion(Path, String, int, Served, HostileModelCorpus.Mutant)} with extra tags:
+     * the signature tags a registrar wrote for the original (an attacker who rewrites the checksum
+     * tags cannot sign the mutant).
+     */
+    void writeVersion(
+            Path root,
+            String name,
+            int version,
+            Served s,
+            HostileModelCorpus.Mutant m,
+            Map<String, String> signature)
+            throws IOException {
         Path dir = Files.createDirectories(root.resolve(name).resolve(Integer.toString(version)));
         Path model = dir.resolve(m.fileName());
         Files.write(model, m.bytes());
@@ -168,6 +184,7 @@ class HostileModelsIT {
         tags.put(ModelStore.TAG_SMOKE_SHA256, ModelStore.sha256(dir.resolve(SmokeSet.FILE_NAME)));
         tags.put(ModelStore.TAG_PLUGIN, s.pluginId());
         tags.put(ModelStore.TAG_TASK, ModelFormat.TASK_CLASSIFIER);
+        tags.putAll(signature);
         tags.putAll(m.extraTags());
         ObjectNode meta = JSON.createObjectNode();
         meta.put("name", name).put("version", Integer.toString(version)).put("run_id", "hostile");
@@ -182,16 +199,30 @@ class HostileModelsIT {
      */
     List<Outcome> vet(ModelFormat format, List<HostileModelCorpus.Mutant> mutants, String store)
             throws IOException {
+        return vet(format, mutants, store, ModelTrust.NONE, Map.of());
+    }
+
+    /**
+     * {@link #vet(ModelFormat, List, String)} by a store that accepts the signatures {@code trust}
+     * does, every version carrying the tags {@code signature}.
+     */
+    List<Outcome> vet(
+            ModelFormat format,
+            List<HostileModelCorpus.Mutant> mutants,
+            String store,
+            ModelTrust trust,
+            Map<String, String> signature)
+            throws IOException {
         Served s = served.get(format);
         Path root = Files.createDirectories(work.resolve(store + "-" + format.tag()));
-        ModelResolver resolver = new ModelResolver(Optional.empty(), root);
+        ModelResolver resolver = new ModelResolver(Optional.empty(), new ModelStore(root, trust));
         String name = "hostile-" + format.tag();
         List<Outcome> outcomes = new ArrayList<>();
         List<Integer> toChild = new ArrayList<>();
         List<SmokeCheck.Candidate> candidates = new ArrayList<>();
         for (int i = 0; i < mutants.size(); i++) {
             HostileModelCorpus.Mutant m = mutants.get(i);
-            writeVersion(root, name, i + 1, s, m);
+            writeVersion(root, name, i + 1, s, m, signature);
             try {
                 ResolvedModel r = resolver.resolve("models:/" + name + "/" + (i + 1));
                 toChild.add(i);
@@ -204,12 +235,14 @@ class HostileModelsIT {
             }
         }
         List<SmokeCheck.Result> results =
-                SmokeCheck.inChildJvm(
-                        pluginPath(s),
-                        s.pluginId(),
-                        s.capability(),
-                        candidates,
-                        Duration.ofSeconds(60));
+                candidates.isEmpty()
+                        ? List.of()
+                        : SmokeCheck.inChildJvm(
+                                pluginPath(s),
+                                s.pluginId(),
+                                s.capability(),
+                                candidates,
+                                Duration.ofSeconds(60));
         for (int k = 0; k < toChild.size(); k++) {
             int i = toChild.get(k);
             SmokeCheck.Result r = results.get(k);
@@ -333,6 +366,144 @@ class HostileModelsIT {
                     .as(s.capability() + " original: " + ok.get(0).reason())
                     .isEqualTo("PROMOTED");
         }
+    }
+
+    /**
+     * The full pipeline with signed versions (what a host that trusts a model key runs): the
+     * registrar signed each original; every mutant carries the original's signature tags but its
+     * own checksum and size tags, as an attacker who can write the registry's tags but holds no
+     * trusted key would leave it. All 217 are refused in verification, before any parser reads the
+     * model file and before any child JVM; none is promoted; the signed originals pass. A mutant
+     * whose signature is stripped is refused as unsigned, one signed with a key the host does not
+     * trust as from an unknown signer.
+     */
+    @Test
+    void signedVersionsRefuseEveryMutantBeforeAnyParserAndTheSignedOriginalsPass()
+            throws Exception {
+        Path keys = work.resolve("model-keys");
+        ModelSigner signer =
+                ModelSigner.generate(keys.resolve("signing-key.pem"), keys.resolve("trusted"));
+        ModelSigner stranger =
+                ModelSigner.generate(keys.resolve("stranger-key.pem"), keys.resolve("stranger"));
+        ModelTrust trust =
+                new ModelTrust(
+                        ModelTrust.readKeys(keys.resolve("trusted")),
+                        true,
+                        keys.resolve("trusted").toString());
+        List<HostileModelCorpus.Original> all =
+                served.values().stream().map(Served::original).toList();
+        List<Outcome> outcomes = new ArrayList<>();
+        long t0 = System.nanoTime();
+        Map<String, Integer> byCheck = new TreeMap<>();
+        for (Served s : served.values()) {
+            HostileModelCorpus.Mutant original =
+                    HostileModelCorpus.Mutant.of(
+                            "original", "original", s.original().fileName(), s.original().bytes());
+            Path scratch = Files.createDirectories(work.resolve("signing-" + s.capability()));
+            writeVersion(scratch, "m", 1, s, original);
+            Map<String, String> signature = signAs(scratch.resolve("m/1"), s, signer, false);
+
+            // The signed original passes the host's verification with signatures required.
+            Path good = Files.createDirectories(work.resolve("signed-good-" + s.capability()));
+            writeVersion(good, "m", 1, s, original, signature);
+            ResolvedModel ok =
+                    new ModelResolver(Optional.empty(), new ModelStore(good, trust))
+                            .resolve("models:/m/1");
+            assertThat(ok.tags()).containsEntry(ModelTrust.TAG_SIGNING_KEY, signer.keyId());
+
+            List<HostileModelCorpus.Original> others =
+                    all.stream().filter(o -> o != s.original()).toList();
+            List<HostileModelCorpus.Mutant> mutants = HostileModelCorpus.of(s.original(), others);
+            for (Outcome o : vet(s.original().format(), mutants, "signed", trust, signature)) {
+                outcomes.add(o);
+                byCheck.merge(checkOf(o.reason()), 1, Integer::sum);
+            }
+        }
+        long promoted = outcomes.stream().filter(o -> o.stage().equals("PROMOTED")).count();
+        System.out.printf(
+                "signed pipeline: %d of %d mutants refused, %d promoted, in %.1f s; by check %s%n",
+                outcomes.stream().filter(o -> !o.stage().equals("PROMOTED")).count(),
+                outcomes.size(),
+                promoted,
+                (System.nanoTime() - t0) / 1e9,
+                byCheck);
+        assertThat(outcomes).hasSizeGreaterThanOrEqualTo(200);
+        var softly = new org.assertj.core.api.SoftAssertions();
+        for (Outcome o : outcomes) {
+            softly.assertThat(o.stage())
+                    .as(o.mutant().id() + ": " + o.reason())
+                    .isEqualTo("verify");
+            // Refused by the signature, or by a check that reads names and tags only (allow-list,
+            // containment, a sidecar that is not there): never by a parser.
+            softly.assertThat(checkOf(o.reason()))
+                    .as(o.mutant().id() + ": " + o.reason())
+                    .isIn("signature", "names and tags");
+        }
+        for (String id : VALID_DIFFERENT_MODELS.keySet()) {
+            Outcome o =
+                    outcomes.stream()
+                            .filter(x -> x.mutant().id().equals(id))
+                            .findFirst()
+                            .orElseThrow();
+            softly.assertThat(o.reason()).as(id).contains("MODEL_SIGNATURE_INVALID");
+        }
+        softly.assertAll();
+
+        // The attacker's other moves on the six mutants no parser can tell apart: strip the
+        // signature (unsigned), or sign with a key of their own (unknown signer).
+        Served cb = served.get(ModelFormat.CATBOOST_CBM);
+        Path root = Files.createDirectories(work.resolve("signed-attacks"));
+        ModelResolver resolver = new ModelResolver(Optional.empty(), new ModelStore(root, trust));
+        int v = 0;
+        for (Outcome o : outcomes) {
+            if (!VALID_DIFFERENT_MODELS.containsKey(o.mutant().id())) {
+                continue;
+            }
+            writeVersion(root, "attack", ++v, cb, o.mutant());
+            String unsigned = "models:/attack/" + v;
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> resolver.resolve(unsigned))
+                    .as(o.mutant().id() + " unsigned")
+                    .hasMessageContaining("MODEL_UNSIGNED");
+            writeVersion(root, "attack", ++v, cb, o.mutant());
+            signAs(root.resolve("attack").resolve(Integer.toString(v)), cb, stranger, true);
+            String foreign = "models:/attack/" + v;
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> resolver.resolve(foreign))
+                    .as(o.mutant().id() + " signed by a stranger")
+                    .hasMessageContaining("MODEL_SIGNER_UNKNOWN");
+        }
+        assertThat(v).isEqualTo(2 * VALID_DIFFERENT_MODELS.size());
+    }
+
+    /** Which check refused a version: its signature, or one that reads names and tags only. */
+    private static String checkOf(String reason) {
+        if (reason.contains("MODEL_SIGNATURE_INVALID")) {
+            return "signature";
+        }
+        if (reason.contains("is not an accepted format")
+                || reason.contains("is not a plain file name")
+                || reason.contains("is a folder or link")
+                || reason.contains("is missing")) {
+            return "names and tags";
+        }
+        return "other: " + reason;
+    }
+
+    /**
+     * Signs a written version as a registrar would ({@link ModelSigner#sign}: its tags and sidecar
+     * file), returning the signature tags; with {@code write}, also puts them into its {@code
+     * quiver-version.json}.
+     */
+    private Map<String, String> signAs(Path dir, Served s, ModelSigner by, boolean write)
+            throws IOException {
+        ObjectNode meta = (ObjectNode) JSON.readTree(dir.resolve(ModelStore.VERSION_FILE).toFile());
+        Map<String, String> tags = new TreeMap<>();
+        meta.path("tags").properties().forEach(e -> tags.put(e.getKey(), e.getValue().asText()));
+        Map<String, String> signature = by.sign(tags, Optional.of(dir.resolve(s.sidecarName())));
+        if (write) {
+            signature.forEach(((ObjectNode) meta.path("tags"))::put);
+            JSON.writeValue(dir.resolve(ModelStore.VERSION_FILE).toFile(), meta);
+        }
+        return signature;
     }
 
     @Test

@@ -205,6 +205,69 @@ class ModelRegistryIT {
         }
     }
 
+    /**
+     * Signed registration through the real MLflow server (RELIABILITY.md P15): a registrar with the
+     * installation's key signs the version; a host trusting that key serves it, from the registry
+     * and again from its cache; a bit flip registered with checksum tags rewritten to match, an
+     * unsigned version and one signed by another key are refused with their reason.
+     */
+    @Test
+    void signedVersionsServeAndAChangedUnsignedOrForeignOneIsRefused(@TempDir Path tmp)
+            throws IOException {
+        ModelSigner signer =
+                ModelSigner.generate(tmp.resolve("signing-key.pem"), tmp.resolve("trusted"));
+        ModelSigner stranger =
+                ModelSigner.generate(tmp.resolve("stranger-key.pem"), tmp.resolve("other"));
+        ModelRegistrar signing = new ModelRegistrar(client, Optional.of(signer));
+        ModelTrust trust =
+                new ModelTrust(ModelTrust.readKeys(tmp.resolve("trusted")), true, "trusted");
+        Path cache = tmp.resolve("cache");
+        var resolver = new ModelResolver(Optional.of(client), new ModelStore(cache, trust));
+        String name = unique("quiver-signed");
+        var good =
+                signing.register(
+                        name, CATBOOST, Optional.of(CATBOOST_SIDECAR), List.of("champion"));
+        var tags = MlflowClient.byKey(client.modelVersion(name, good.version()).path("tags"));
+        assertThat(tags.get(ModelTrust.TAG_SIGNING_KEY).asText()).isEqualTo(signer.keyId());
+        String champion = "models:/" + name + "@champion";
+        assertThat(resolver.resolve(champion).origin()).isEqualTo("registry");
+        assertThat(resolver.cached(champion, "restart")).isPresent();
+
+        // The attacker can write files and tags, not sign: one bit flipped, the checksum, size
+        // and sidecar rewritten to match, the original's signature kept.
+        byte[] bytes = Files.readAllBytes(CATBOOST);
+        bytes[bytes.length / 2] ^= 0x01;
+        Path flipped = tmp.resolve("flipped/catboost.cbm");
+        Files.createDirectories(flipped.getParent());
+        Files.write(flipped, bytes);
+        Path sidecar = tmp.resolve("flipped/catboost.json");
+        var node =
+                (com.fasterxml.jackson.databind.node.ObjectNode)
+                        ModelStore.JSON.readTree(CATBOOST_SIDECAR.toFile());
+        node.put("model_sha256", ModelStore.sha256(flipped));
+        ModelStore.JSON.writeValue(sidecar.toFile(), node);
+        Map<String, String> forged = new LinkedHashMap<>(good.tags());
+        forged.put(ModelStore.TAG_SHA256, ModelStore.sha256(flipped));
+        forged.put(ModelStore.TAG_SIZE, Long.toString(bytes.length));
+        expectRefused(
+                resolver,
+                name,
+                Map.of("catboost.cbm", flipped, "catboost.json", sidecar),
+                forged,
+                "MODEL_SIGNATURE_INVALID");
+
+        Map<String, String> unsigned = ModelRegistrar.tagsFor(CATBOOST, Optional.empty());
+        expectRefused(resolver, name, Map.of("catboost.cbm", CATBOOST), unsigned, "MODEL_UNSIGNED");
+
+        Map<String, String> foreign = new LinkedHashMap<>(unsigned);
+        foreign.putAll(stranger.sign(unsigned, Optional.empty()));
+        expectRefused(
+                resolver, name, Map.of("catboost.cbm", CATBOOST), foreign, "MODEL_SIGNER_UNKNOWN");
+
+        client.setAlias(name, "champion", good.version());
+        assertThat(resolver.resolve(champion).version()).isEqualTo(good.version());
+    }
+
     private void expectRefused(
             ModelResolver resolver,
             String name,
