@@ -26,9 +26,10 @@ import java.util.TreeMap;
  *
  * <p>Rules, per look {@code k = 1, 2, ...} at {@code n = k * min_samples}: with {@code alpha_k =
  * alpha / 2^k}, roll back if the challenger is worse at {@code p_worse < alpha_k}, else promote one
- * stage if it is better at {@code p_better < alpha_k}, else carry on. Each transition starts a
- * fresh stage: the next stage must earn its own verdict on its own outcomes. See {@link
- * Significance}.
+ * stage if it is better at {@code p_better < alpha_k}, else carry on; at look {@code max_looks}
+ * (when declared) no verdict rolls back instead: the challenger did not show itself better within
+ * the horizon. Each transition starts a fresh stage: the next stage must earn its own verdict on
+ * its own outcomes. See {@link Significance}.
  *
  * <p>Thread-safe: every method is synchronized.
  */
@@ -487,6 +488,29 @@ public final class RolloutController {
                                     t.test(),
                                     t.statistic(),
                                     t.pBetter(),
+                                    alpha,
+                                    look,
+                                    n),
+                            figures(t, t.pBetter(), alpha, look),
+                            n,
+                            now));
+        }
+        int horizon = spec.rules().maxLooks();
+        if (horizon > 0 && look >= horizon) {
+            return List.of(
+                    transition(
+                            Stage.ROLLED_BACK,
+                            "rule",
+                            String.format(
+                                    java.util.Locale.ROOT,
+                                    "no verdict on %s within max_looks %d: mean difference %+.5f, %s t = %.3f, p_better = %.3g and p_worse = %.3g, neither < alpha %.3g (look %d, n = %d); the champion stays",
+                                    spec.rules().metric().id(),
+                                    horizon,
+                                    t.meanDifference(),
+                                    t.test(),
+                                    t.statistic(),
+                                    t.pBetter(),
+                                    t.pWorse(),
                                     alpha,
                                     look,
                                     n),

@@ -220,6 +220,11 @@ public record RolloutSpec(
      * @param costBps cost per side for the P&amp;L metric, basis points of notional, {@code >= 0}
      * @param automatic whether the rules act; false leaves every transition to an operator (the
      *     figures and tests are still computed and shown)
+     * @param maxLooks the stage's horizon, in looks (the planned number of analyses K of a group
+     *     sequential design): when look {@code K} (at {@code K * minSamples} samples) gives no
+     *     verdict either way, the rules roll back (the challenger did not show itself better; the
+     *     champion stays), so a rollout of two versions too alike to tell apart ends instead of
+     *     running on; {@code 0} for no horizon (the default; absent in JSON), else {@code >= 1}
      */
     public record Rules(
             Metric metric,
@@ -227,7 +232,8 @@ public record RolloutSpec(
             TestKind test,
             double alpha,
             double costBps,
-            boolean automatic) {}
+            boolean automatic,
+            int maxLooks) {}
 
     /** The capability name (and plugin) of a {@link Kind#STRATEGY} rollout: the whole strategy. */
     public static final String STRATEGY_CAPABILITY = "strategy";
@@ -461,7 +467,14 @@ public record RolloutSpec(
         r.object(
                 rulesNode,
                 "rules",
-                Set.of("metric", "min_samples", "test", "alpha", "cost_bps", "automatic"));
+                Set.of(
+                        "metric",
+                        "min_samples",
+                        "max_looks",
+                        "test",
+                        "alpha",
+                        "cost_bps",
+                        "automatic"));
         String metricText = r.text(rulesNode, "rules.metric", null, null);
         Metric metric =
                 Metric.byId(metricText)
@@ -484,6 +497,14 @@ public record RolloutSpec(
             throw r.bad(
                     "rules.min_samples",
                     "must be an integer >= " + MIN_SAMPLES_FLOOR + " (value: " + ms + ")");
+        }
+        int maxLooks = 0;
+        if (rulesNode.has("max_looks")) {
+            JsonNode mx = rulesNode.get("max_looks");
+            if (!mx.canConvertToInt() || !mx.isIntegralNumber() || mx.asInt() < 1) {
+                throw r.bad("rules.max_looks", "must be an integer >= 1 (value: " + mx + ")");
+            }
+            maxLooks = mx.asInt();
         }
         TestKind test = TestKind.AUTO;
         if (rulesNode.has("test")) {
@@ -530,7 +551,7 @@ public record RolloutSpec(
                 mode,
                 routingKey,
                 canaryPercent,
-                new Rules(metric, ms.asInt(), test, alpha, costBps, automatic));
+                new Rules(metric, ms.asInt(), test, alpha, costBps, automatic, maxLooks));
     }
 
     /** A path the request names; one this file system cannot hold (a NUL, say) is refused. */
@@ -630,13 +651,17 @@ public record RolloutSpec(
         n.set("challenger", challenger.toJson());
         n.put("mode", mode.id());
         n.putObject("routing").put("key", routingKey.id()).put("canary_percent", canaryPercent);
-        n.putObject("rules")
-                .put("metric", rules.metric().id())
-                .put("min_samples", rules.minSamples())
-                .put("test", rules.test().id())
-                .put("alpha", rules.alpha())
-                .put("cost_bps", rules.costBps())
-                .put("automatic", rules.automatic());
+        ObjectNode r =
+                n.putObject("rules")
+                        .put("metric", rules.metric().id())
+                        .put("min_samples", rules.minSamples())
+                        .put("test", rules.test().id())
+                        .put("alpha", rules.alpha())
+                        .put("cost_bps", rules.costBps())
+                        .put("automatic", rules.automatic());
+        if (rules.maxLooks() > 0) {
+            r.put("max_looks", rules.maxLooks());
+        }
         return n;
     }
 

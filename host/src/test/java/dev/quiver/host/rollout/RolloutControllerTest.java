@@ -147,6 +147,37 @@ class RolloutControllerTest {
     }
 
     @Test
+    void withAHorizonTwoVersionsTooAlikeToTellApartEndRolledBackAtTheLastLook() {
+        RolloutSpec spec =
+                RolloutSpecTest.spec(
+                        s ->
+                                s.replace("\"min_samples\": 300", "\"min_samples\": 200")
+                                        .replace(
+                                                "\"automatic\": true",
+                                                "\"automatic\": true, \"max_looks\": 3"));
+        RolloutController c = RolloutController.start(spec, Instant.EPOCH);
+        // the challenger differs from the champion by a hair
+        replay(c, "BTC-USD", 100, 2500, (p, y) -> p + 1e-4);
+        assertThat(c.transitions())
+                .singleElement()
+                .satisfies(
+                        t -> {
+                            assertThat(t.from()).isEqualTo("shadow");
+                            assertThat(t.to()).isEqualTo("rolled_back");
+                            assertThat(t.actor()).isEqualTo("rule");
+                            assertThat(t.stageSamples()).isEqualTo(600);
+                            assertThat(t.reason())
+                                    .startsWith("no verdict on log_loss within max_looks 3")
+                                    .endsWith("(look 3, n = 600); the champion stays");
+                        });
+        assertThat(c.route("BTC-USD")).isEqualTo(Role.CHAMPION);
+        // without the horizon the same pair carries on past look 3
+        RolloutController open = RolloutController.start(spec(200), Instant.EPOCH);
+        replay(open, "BTC-USD", 100, 2500, (p, y) -> p + 1e-4);
+        assertThat(open.transitions()).isEmpty();
+    }
+
+    @Test
     void anOutcomeIsScoredOnlyOnceItsBarIsLater() {
         RolloutController c = RolloutController.start(spec(100), Instant.EPOCH);
         Instant t = Instant.ofEpochMilli(btc.startMillis[500]);

@@ -41,7 +41,8 @@ class RolloutSpecTest {
         assertThat(s.canaryBuckets()).isEqualTo(1000);
         assertThat(s.rules())
                 .isEqualTo(
-                        new RolloutSpec.Rules(Metric.LOG_LOSS, 300, TestKind.AUTO, 0.05, 15, true));
+                        new RolloutSpec.Rules(
+                                Metric.LOG_LOSS, 300, TestKind.AUTO, 0.05, 15, true, 0));
     }
 
     @Test
@@ -54,6 +55,15 @@ class RolloutSpecTest {
                                         "\"challenger\": {\"plugin_zip\": \"/opt/p/prediction-lstm-1.1.0.zip\", \"config\": {\"k\": 50}}"));
         assertThat(RolloutSpec.parse(s.toJson(), "again", null)).isEqualTo(s);
         assertThat(s.challenger().config()).containsEntry("k", "50");
+        RolloutSpec horizon =
+                spec(
+                        x ->
+                                x.replace(
+                                        "\"automatic\": true",
+                                        "\"automatic\": true, \"max_looks\": 4"));
+        assertThat(horizon.rules().maxLooks()).isEqualTo(4);
+        assertThat(RolloutSpec.parse(horizon.toJson(), "again", null)).isEqualTo(horizon);
+        assertThat(s.rules().maxLooks()).isZero();
     }
 
     @ParameterizedTest(name = "{0}")
@@ -79,6 +89,8 @@ class RolloutSpecTest {
                 "\"alpha\": 0.05|\"alpha\": 0.7|rules.alpha",
                 "\"cost_bps\": 15|\"cost_bps\": -1|rules.cost_bps",
                 "\"automatic\": true|\"automatic\": \"yes\"|rules.automatic",
+                "\"automatic\": true|\"automatic\": true, \"max_looks\": 0|rules.max_looks",
+                "\"automatic\": true|\"automatic\": true, \"max_looks\": 2.5|rules.max_looks",
                 "\"automatic\": true|\"automatic\": true, \"min_sample\": 3|rules.min_sample",
                 "\"mode\": \"shadow\",|\"mode\": \"shadow\", \"modes\": 1,|modes",
             })
