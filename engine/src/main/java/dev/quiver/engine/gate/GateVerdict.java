@@ -30,8 +30,8 @@ public record GateVerdict(
         double moveAtr,
         String distributionOff) {
 
-    /** Copies the list. */
+    /** Copies the list (the gate's own names, worked out when first read, are kept as they are). */
     public GateVerdict {
-        deviant = List.copyOf(deviant);
+        deviant = deviant instanceof LazyDeviant ? deviant : List.copyOf(deviant);
     }
 }

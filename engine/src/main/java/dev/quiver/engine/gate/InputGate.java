@@ -209,7 +209,7 @@ public final class InputGate {
             double[] row = frame.toArray();
             distance = distribution.distance(row, idx);
             threshold = distribution.threshold();
-            deviant = distribution.mostDeviant(row, idx, Dissimilarity.DEVIANT_SHOWN);
+            deviant = new LazyDeviant(distribution, row, idx, Dissimilarity.DEVIANT_SHOWN);
             if (!(distance <= threshold)) {
                 failed.add(
                         String.format(

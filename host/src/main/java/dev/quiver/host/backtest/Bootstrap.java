@@ -123,43 +123,24 @@ public final class Bootstrap {
         }
         int n = r[0].length;
         int base = names.indexOf(baseline);
-        double[][] sharpe = new double[m][resamples];
-        double[][] dd = new double[m][resamples];
-        double[][] diff = new double[m][resamples];
-        double[][] cagr = new double[m][resamples];
-        double[][] sortino = new double[m][resamples];
-        Blocks[] draws =
+        Draws d =
                 drawn != null
                                 && drawn.n == n
                                 && drawn.seed == seed
                                 && drawn.blocks.length == resamples
-                        ? drawn.blocks
-                        : draw(n, resamples, seed);
-        Runnable[] chunks = new Runnable[Math.max(1, Math.min(threads, resamples))];
-        for (int c = 0; c < chunks.length; c++) {
-            int from = (int) ((long) resamples * c / chunks.length);
-            int to = (int) ((long) resamples * (c + 1) / chunks.length);
-            chunks[c] =
-                    () -> {
-                        double[] sample = new double[n];
-                        double[] stats = new double[4];
-                        for (int s = from; s < to; s++) {
-                            for (int i = 0; i < m; i++) {
-                                draws[s].copy(r[i], sample);
-                                sharpeAndMaxDrawdown(sample, barsPerYear, stats);
-                                sharpe[i][s] = stats[0];
-                                dd[i][s] = stats[1];
-                                cagr[i][s] = stats[2];
-                                sortino[i][s] = stats[3];
-                            }
-                            for (int i = 0; i < m; i++) {
-                                diff[i][s] =
-                                        base >= 0 ? sharpe[i][s] - sharpe[base][s] : Double.NaN;
-                            }
-                        }
-                    };
+                        ? drawn
+                        : draws(n, resamples, seed);
+        double[][][] stats = resampled(r, barsPerYear, d, threads);
+        double[][] sharpe = stats[0];
+        double[][] dd = stats[1];
+        double[][] cagr = stats[2];
+        double[][] sortino = stats[3];
+        double[][] diff = new double[m][resamples];
+        for (int i = 0; i < m; i++) {
+            for (int s = 0; s < resamples; s++) {
+                diff[i][s] = base >= 0 ? sharpe[i][s] - sharpe[base][s] : Double.NaN;
+            }
         }
-        runAll(chunks);
         Map<String, Intervals> out = new LinkedHashMap<>();
         for (int i = 0; i < m; i++) {
             out.put(
@@ -174,6 +155,72 @@ public final class Bootstrap {
                             percentiles(sortino[i])));
         }
         return out;
+    }
+
+    /**
+     * Every curve's annualised Sharpe and max drawdown on every resample, computed on up to {@code
+     * threads} threads; each value depends on its resample's draws only and lands in its own slot.
+     * Curves are measured three at a time by {@link #measure3}; a curve whose returns could make
+     * the compounded equity not positive and finite ({@link #positiveCompounding}), or a lane that
+     * overflowed, by {@link #sharpeAndMaxDrawdown} on the copied resample. Either way the values
+     * are {@link #sharpeAndMaxDrawdown}'s, to the bit.
+     *
+     * @param r per curve, its returns, equal lengths (the draws' {@code n}), at least 2
+     * @param barsPerYear annualisation
+     * @param draws the resamples' draws
+     * @param threads threads that may work at once (the caller's included), {@code >= 1}
+     * @return {@code [0]} the Sharpe ratios, {@code [1]} the max drawdowns, {@code [2]} the CAGRs,
+     *     {@code [3]} the Sortino ratios, each {@code [curve][resample]}
+     */
+    static double[][][] resampled(double[][] r, double barsPerYear, Draws draws, int threads) {
+        int m = r.length;
+        int n = draws.n;
+        Blocks[] blocks = draws.blocks;
+        int resamples = blocks.length;
+        double[][] sharpe = new double[m][resamples];
+        double[][] dd = new double[m][resamples];
+        double[][] cagr = new double[m][resamples];
+        double[][] sortino = new double[m][resamples];
+        boolean[] grouped = new boolean[m];
+        for (int i = 0; i < m; i++) {
+            grouped[i] = positiveCompounding(r[i]);
+        }
+        Runnable[] chunks = new Runnable[Math.max(1, Math.min(threads, resamples))];
+        for (int c = 0; c < chunks.length; c++) {
+            int from = (int) ((long) resamples * c / chunks.length);
+            int to = (int) ((long) resamples * (c + 1) / chunks.length);
+            chunks[c] =
+                    () -> {
+                        double[] sample = new double[n];
+                        double[] one = new double[4];
+                        double[] three = new double[15];
+                        for (int s = from; s < to; s++) {
+                            for (int g = 0; g < m; g += 3) {
+                                int i1 = Math.min(g + 1, m - 1);
+                                int i2 = Math.min(g + 2, m - 1);
+                                measure3(blocks[s], r[g], r[i1], r[i2], barsPerYear, three);
+                                for (int lane = 0; lane < 3 && g + lane < m; lane++) {
+                                    int i = g + lane;
+                                    if (grouped[i] && three[6 + lane] == 0) {
+                                        sharpe[i][s] = three[2 * lane];
+                                        dd[i][s] = three[2 * lane + 1];
+                                        cagr[i][s] = three[9 + lane];
+                                        sortino[i][s] = three[12 + lane];
+                                    } else {
+                                        blocks[s].copy(r[i], sample);
+                                        sharpeAndMaxDrawdown(sample, barsPerYear, one);
+                                        sharpe[i][s] = one[0];
+                                        dd[i][s] = one[1];
+                                        cagr[i][s] = one[2];
+                                        sortino[i][s] = one[3];
+                                    }
+                                }
+                            }
+                        }
+                    };
+        }
+        runAll(chunks);
+        return new double[][][] {sharpe, dd, cagr, sortino};
     }
 
     /**
@@ -199,6 +246,203 @@ public final class Bootstrap {
     }
 
     /**
+     * Whether every return is finite and above -1, so that the compounded equity of any resample
+     * stays positive (or underflows to 0) and {@link #measure3}'s drawdown equals {@link
+     * #maxDrawdownOfReturns}.
+     */
+    private static boolean positiveCompounding(double[] r) {
+        for (double v : r) {
+            if (!(v > -1) || !Double.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@link #sharpeAndMaxDrawdown} of three curves' returns resampled by the same blocks, without
+     * copying the resample: one walk over the blocks per pass, the three curves' sums side by side
+     * (independent chains the processor overlaps, where one curve's pass waits on each addition).
+     * Each curve's floating-point operations are {@link #sharpeAndMaxDrawdown}'s in the same order,
+     * so its values are the same to the bit, with one exception handled by the caller: the drawdown
+     * is taken per run of bars under one peak, at the run's lowest equity (the largest {@code 1 - e
+     * / peak} for a fixed peak, division and subtraction being monotonic), which equals the per-bar
+     * maximum while the equity is positive and finite ({@link #positiveCompounding}); a lane whose
+     * peak overflowed is flagged.
+     *
+     * @param b the resample's blocks
+     * @param r0 first curve's returns
+     * @param r1 second curve's returns (may be {@code r0} again when fewer curves are left)
+     * @param r2 third curve's returns (idem)
+     * @param barsPerYear annualisation
+     * @param out {@code [sharpe0, dd0, sharpe1, dd1, sharpe2, dd2, flag0, flag1, flag2, cagr0,
+     *     cagr1, cagr2, sortino0, sortino1, sortino2]}, a flag 1 when that lane's peak is not
+     *     finite (measure it with {@link #sharpeAndMaxDrawdown}); the CAGR and Sortino ratio as
+     *     {@link #sharpeAndMaxDrawdown}'s {@code out[2]} and {@code out[3]}, to the bit
+     */
+    private static void measure3(
+            Blocks b, double[] r0, double[] r1, double[] r2, double barsPerYear, double[] out) {
+        int n = r0.length;
+        int[] at = b.at();
+        int[] start = b.start();
+        double s0 = 0.0;
+        double s1 = 0.0;
+        double s2 = 0.0;
+        double e0 = 1;
+        double e1 = 1;
+        double e2 = 1;
+        double p0 = 1;
+        double p1 = 1;
+        double p2 = 1;
+        double t0 = 1;
+        double t1 = 1;
+        double t2 = 1;
+        double m0 = 0;
+        double m1 = 0;
+        double m2 = 0;
+        double w0 = 0;
+        double w1 = 0;
+        double w2 = 0;
+        for (int k = 0; k < at.length; k++) {
+            int end = k + 1 < at.length ? at[k + 1] : n;
+            int t = at[k];
+            int j = start[k];
+            while (t < end) {
+                int stop = j + Math.min(end - t, n - j);
+                t += stop - j;
+                for (int q = j; q < stop; q++) {
+                    double v0 = r0[q];
+                    double v1 = r1[q];
+                    double v2 = r2[q];
+                    s0 += v0;
+                    s1 += v1;
+                    s2 += v2;
+                    if (v0 < 0) {
+                        w0 += v0 * v0;
+                    }
+                    if (v1 < 0) {
+                        w1 += v1 * v1;
+                    }
+                    if (v2 < 0) {
+                        w2 += v2 * v2;
+                    }
+                    e0 *= 1 + v0;
+                    e1 *= 1 + v1;
+                    e2 *= 1 + v2;
+                    if (e0 > p0) {
+                        double d = 1 - t0 / p0;
+                        m0 = d > m0 ? d : m0;
+                        p0 = e0;
+                        t0 = e0;
+                    } else if (e0 < t0) {
+                        t0 = e0;
+                    }
+                    if (e1 > p1) {
+                        double d = 1 - t1 / p1;
+                        m1 = d > m1 ? d : m1;
+                        p1 = e1;
+                        t1 = e1;
+                    } else if (e1 < t1) {
+                        t1 = e1;
+                    }
+                    if (e2 > p2) {
+                        double d = 1 - t2 / p2;
+                        m2 = d > m2 ? d : m2;
+                        p2 = e2;
+                        t2 = e2;
+                    } else if (e2 < t2) {
+                        t2 = e2;
+                    }
+                }
+                j = 0;
+            }
+        }
+        double d0 = 1 - t0 / p0;
+        double d1 = 1 - t1 / p1;
+        double d2 = 1 - t2 / p2;
+        out[1] = d0 > m0 ? d0 : m0;
+        out[3] = d1 > m1 ? d1 : m1;
+        out[5] = d2 > m2 ? d2 : m2;
+        out[6] = Double.isFinite(p0) ? 0 : 1;
+        out[7] = Double.isFinite(p1) ? 0 : 1;
+        out[8] = Double.isFinite(p2) ? 0 : 1;
+        double len = n;
+        double x0 = s0 / len;
+        double x1 = s1 / len;
+        double x2 = s2 / len;
+        double c0 = 0;
+        double c1 = 0;
+        double c2 = 0;
+        for (int k = 0; k < at.length; k++) {
+            int end = k + 1 < at.length ? at[k + 1] : n;
+            int t = at[k];
+            int j = start[k];
+            while (t < end) {
+                int stop = j + Math.min(end - t, n - j);
+                t += stop - j;
+                for (int q = j; q < stop; q++) {
+                    c0 += r0[q] - x0;
+                    c1 += r1[q] - x1;
+                    c2 += r2[q] - x2;
+                }
+                j = 0;
+            }
+        }
+        double mean0 = x0 + (c0 / len);
+        double mean1 = x1 + (c1 / len);
+        double mean2 = x2 + (c2 / len);
+        double a0 = 0.0;
+        double a1 = 0.0;
+        double a2 = 0.0;
+        double b0 = 0.0;
+        double b1 = 0.0;
+        double b2 = 0.0;
+        for (int k = 0; k < at.length; k++) {
+            int end = k + 1 < at.length ? at[k + 1] : n;
+            int t = at[k];
+            int j = start[k];
+            while (t < end) {
+                int stop = j + Math.min(end - t, n - j);
+                t += stop - j;
+                for (int q = j; q < stop; q++) {
+                    double dev0 = r0[q] - mean0;
+                    double dev1 = r1[q] - mean1;
+                    double dev2 = r2[q] - mean2;
+                    a0 += dev0 * dev0;
+                    a1 += dev1 * dev1;
+                    a2 += dev2 * dev2;
+                    b0 += dev0;
+                    b1 += dev1;
+                    b2 += dev2;
+                }
+                j = 0;
+            }
+        }
+        out[0] = sharpe(mean0, a0, b0, len, barsPerYear);
+        out[2] = sharpe(mean1, a1, b1, len, barsPerYear);
+        out[4] = sharpe(mean2, a2, b2, len, barsPerYear);
+        out[9] = PerformanceMetrics.cagr(1, e0, len / barsPerYear);
+        out[10] = PerformanceMetrics.cagr(1, e1, len / barsPerYear);
+        out[11] = PerformanceMetrics.cagr(1, e2, len / barsPerYear);
+        out[12] = sortino(mean0, w0, len, barsPerYear);
+        out[13] = sortino(mean1, w1, len, barsPerYear);
+        out[14] = sortino(mean2, w2, len, barsPerYear);
+    }
+
+    /** The annualised Sortino ratio from the mean and the sum of squared losses (NaN without). */
+    private static double sortino(double mean, double down, double len, double barsPerYear) {
+        double dd = Math.sqrt(down / len);
+        return dd > 0 ? mean / dd * Math.sqrt(barsPerYear) : Double.NaN;
+    }
+
+    /** The annualised Sharpe from {@link #sharpeAndMaxDrawdown}'s third pass (NaN if sd is 0). */
+    private static double sharpe(
+            double mean, double accum, double accum2, double len, double barsPerYear) {
+        double sd = Math.sqrt((accum - (accum2 * accum2 / len)) / (len - 1.0));
+        return sd > 0 ? mean / sd * Math.sqrt(barsPerYear) : Double.NaN;
+    }
+
+    /**
      * Every resample's draws for returns of length {@code n}, made ahead of {@link #intervals}.
      *
      * @param n returns per resample (equity points - 1), {@code >= 1}
@@ -220,6 +464,17 @@ public final class Bootstrap {
             this.n = n;
             this.seed = seed;
             this.blocks = blocks;
+        }
+
+        /**
+         * Resample {@code s} of {@code r}: {@code sample[t] = r[index of t]}.
+         *
+         * @param s the resample
+         * @param r returns of length {@code n}
+         * @param sample filled, length {@code n}
+         */
+        void copy(int s, double[] r, double[] sample) {
+            blocks[s].copy(r, sample);
         }
     }
 
@@ -309,10 +564,10 @@ public final class Bootstrap {
      */
     static void sharpeAndMaxDrawdown(double[] x, double barsPerYear, double[] out) {
         double sum = 0.0;
-        double down = 0;
         double e = 1;
         double peak = 1;
         double max = 0;
+        double down = 0;
         for (double v : x) {
             sum += v;
             if (v < 0) {
@@ -336,13 +591,11 @@ public final class Bootstrap {
             accum += dev * dev;
             accum2 += dev;
         }
-        double sd = Math.sqrt((accum - (accum2 * accum2 / len)) / (len - 1.0));
-        out[0] = sd > 0 ? mean / sd * Math.sqrt(barsPerYear) : Double.NaN;
+        out[0] = sharpe(mean, accum, accum2, len, barsPerYear);
         out[1] = max;
         if (out.length >= 4) {
             out[2] = PerformanceMetrics.cagr(1, e, len / barsPerYear);
-            double dd = Math.sqrt(down / len);
-            out[3] = dd > 0 ? mean / dd * Math.sqrt(barsPerYear) : Double.NaN;
+            out[3] = sortino(mean, down, len, barsPerYear);
         }
     }
 

@@ -62,12 +62,13 @@ import java.util.Map;
  * fitted per fold and its forecasts of the fold's test bars, which are also the ensemble's
  * out-of-fold inputs) runs ahead on up to {@code threads} threads, each source's calls in order on
  * one thread at a time (see {@code FoldForecasts}); the account pass (policy fits, fusion, sizing,
- * the engine's books) runs on the calling thread, bar after bar. The ensemble's fit before a fold
- * does not depend on the accounts either: it is queued for a worker while the calling thread fits
- * the policies (and run by the calling thread if no worker has taken it), and the bootstrap's draws
- * (which depend on the number of test bars only) are made by a worker once the lanes have no work
- * left. Each capability still sees the sequential run's calls in the same order, one at a time, so
- * the result is the same whatever the number of threads.
+ * the engine's books) runs on the calling thread, bar after bar. The ensemble's fit before a fold,
+ * the compared ensembles' fits and the fold's input gate do not depend on the accounts either: they
+ * are queued for a worker while the calling thread fits the policies (and run by the calling thread
+ * if no worker has taken them), and the bootstrap's draws (which depend on the number of test bars
+ * only) are made by a worker once the lanes have no work left. Each capability still sees the
+ * sequential run's calls in the same order, one at a time, so the result is the same whatever the
+ * number of threads.
  */
 public final class WalkForwardBacktest {
 
@@ -281,11 +282,44 @@ public final class WalkForwardBacktest {
     }
 
     private final Config config;
-    private final boolean bootstrapIntervals;
-    private final int threads;
-    private final List<EnsembleCapability> compared;
-    private final java.util.function.Consumer<Step> stepListener;
-    private final boolean gate;
+    private final Options options;
+
+    /**
+     * What the {@code with...} copies change, beside the configuration.
+     *
+     * @param bootstrapIntervals whether results carry the bootstrap intervals
+     * @param threads threads that may work at once, {@code >= 1}
+     * @param compared ensembles scored beside the deciding one
+     * @param stepListener told each test bar's step, or {@code null}
+     * @param gate whether {@link #run}'s folds have an input gate
+     */
+    private record Options(
+            boolean bootstrapIntervals,
+            int threads,
+            List<EnsembleCapability> compared,
+            java.util.function.Consumer<Step> stepListener,
+            boolean gate) {
+
+        Options withIntervals(boolean on) {
+            return new Options(on, threads, compared, stepListener, gate);
+        }
+
+        Options withThreads(int n) {
+            return new Options(bootstrapIntervals, n, compared, stepListener, gate);
+        }
+
+        Options withCompared(List<EnsembleCapability> ensembles) {
+            return new Options(bootstrapIntervals, threads, ensembles, stepListener, gate);
+        }
+
+        Options withListener(java.util.function.Consumer<Step> listener) {
+            return new Options(bootstrapIntervals, threads, compared, listener, gate);
+        }
+
+        Options withGate(boolean on) {
+            return new Options(bootstrapIntervals, threads, compared, stepListener, on);
+        }
+    }
 
     /**
      * Creates a backtest that uses every core ({@link Runtime#availableProcessors()} threads).
@@ -293,22 +327,15 @@ public final class WalkForwardBacktest {
      * @param config the configuration
      */
     public WalkForwardBacktest(Config config) {
-        this(config, true, Runtime.getRuntime().availableProcessors(), List.of(), null, true);
+        this(
+                config,
+                new Options(
+                        true, Runtime.getRuntime().availableProcessors(), List.of(), null, true));
     }
 
-    private WalkForwardBacktest(
-            Config config,
-            boolean bootstrapIntervals,
-            int threads,
-            List<EnsembleCapability> compared,
-            java.util.function.Consumer<Step> stepListener,
-            boolean gate) {
+    private WalkForwardBacktest(Config config, Options options) {
         this.config = config;
-        this.bootstrapIntervals = bootstrapIntervals;
-        this.threads = threads;
-        this.compared = compared;
-        this.stepListener = stepListener;
-        this.gate = gate;
+        this.options = options;
     }
 
     /**
@@ -329,8 +356,7 @@ public final class WalkForwardBacktest {
                 != ensembles.size()) {
             throw new IllegalArgumentException("compared ensembles must have distinct names");
         }
-        return new WalkForwardBacktest(
-                config, bootstrapIntervals, threads, List.copyOf(ensembles), stepListener, gate);
+        return new WalkForwardBacktest(config, options.withCompared(List.copyOf(ensembles)));
     }
 
     /**
@@ -342,8 +368,7 @@ public final class WalkForwardBacktest {
      * @return a copy
      */
     public WalkForwardBacktest withStepListener(java.util.function.Consumer<Step> listener) {
-        return new WalkForwardBacktest(
-                config, bootstrapIntervals, threads, compared, listener, gate);
+        return new WalkForwardBacktest(config, options.withListener(listener));
     }
 
     /**
@@ -354,8 +379,7 @@ public final class WalkForwardBacktest {
      * @return a copy whose folds decide every bar
      */
     public WalkForwardBacktest withoutGate() {
-        return new WalkForwardBacktest(
-                config, bootstrapIntervals, threads, compared, stepListener, false);
+        return new WalkForwardBacktest(config, options.withGate(false));
     }
 
     /**
@@ -372,8 +396,7 @@ public final class WalkForwardBacktest {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, was " + threads);
         }
-        return new WalkForwardBacktest(
-                config, bootstrapIntervals, threads, compared, stepListener, gate);
+        return new WalkForwardBacktest(config, options.withThreads(threads));
     }
 
     /**
@@ -382,7 +405,7 @@ public final class WalkForwardBacktest {
      * @return {@code >= 1}
      */
     public int threads() {
-        return threads;
+        return options.threads();
     }
 
     /**
@@ -392,7 +415,7 @@ public final class WalkForwardBacktest {
      * @return a copy whose results carry no intervals
      */
     public WalkForwardBacktest withoutIntervals() {
-        return new WalkForwardBacktest(config, false, threads, compared, stepListener, gate);
+        return new WalkForwardBacktest(config, options.withIntervals(false));
     }
 
     /**
@@ -522,6 +545,7 @@ public final class WalkForwardBacktest {
             java.util.function.Consumer<Step> onStep,
             java.util.function.Consumer<SymbolEngine> setUp) {
         long started = System.nanoTime();
+        boolean bootstrapIntervals = options.bootstrapIntervals();
         BarData bars = features.bars();
         int n = bars.size();
         if (fromIndex < features.firstWarmIndex() || fromIndex >= n) {
@@ -716,6 +740,10 @@ public final class WalkForwardBacktest {
             Progress progress,
             boolean finalFit) {
         long started = System.nanoTime();
+        int threads = options.threads();
+        boolean bootstrapIntervals = options.bootstrapIntervals();
+        List<EnsembleCapability> compared = options.compared();
+        boolean gate = options.gate();
         if (predictors.isEmpty() || policies.isEmpty()) {
             throw new IllegalArgumentException("need at least one predictor and one policy");
         }
@@ -802,7 +830,7 @@ public final class WalkForwardBacktest {
                             payoff,
                             new SizingOutcomes(config, policyNames, testCount));
             loop.compare(compared);
-            loop.listener = stepListener;
+            loop.listener = options.stepListener();
             cache.start();
             // The bootstrap's draws depend on the number of test bars only: made by a worker
             // once the lanes have no work left (while the account pass finishes).
@@ -830,21 +858,27 @@ public final class WalkForwardBacktest {
                 if (oof.isEmpty()) {
                     priorFolds++;
                 }
-                // The ensemble's fit does not depend on the accounts: a worker runs it while this
-                // thread fits the policies (the ensemble is not called again before the join).
-                FoldForecasts.Side<Void> ensembleFit =
+                // The ensemble's fit, the compared ensembles' fits and the fold's input gate do not
+                // depend on the accounts: a worker runs them while this thread fits the policies
+                // (neither the ensembles nor the gate are used again before the join). Each
+                // ensemble still gets its calls in the sequential run's order.
+                TestLoop comparing = loop;
+                FoldForecasts.Side<InputGate> ensembleFit =
                         cache.beside(
                                 () -> {
                                     ensemble.fit(oof);
-                                    return null;
+                                    comparing.fitCompared(oof);
+                                    return gate
+                                            ? foldGate(
+                                                    features, fold.trainFirst(), fold.trainLast())
+                                            : null;
                                 },
                                 true);
                 if (threads == 1) {
                     cache.join(ensembleFit); // the sequential order of calls
                 }
                 String[] failed = loop.outcomes.fit(policies, fold, testFirst, bars);
-                cache.join(ensembleFit);
-                loop.fitCompared(oof);
+                InputGate fitted = cache.join(ensembleFit);
                 for (int p = 0; p < failed.length; p++) {
                     if (failed[p] == null) {
                         loop.engine.makeAvailable(p);
@@ -854,7 +888,7 @@ public final class WalkForwardBacktest {
                 }
                 stopIfInterrupted();
                 if (gate) {
-                    loop.engine.gate(foldGate(features, fold.trainFirst(), fold.trainLast()));
+                    loop.engine.gate(fitted);
                 }
                 for (int t = fold.testFirst(); t <= fold.testLast(); t++) {
                     if ((t & 31) == 0) {
@@ -1360,7 +1394,7 @@ public final class WalkForwardBacktest {
                 hold.metrics().barsPerYear(),
                 Bootstrap.RESAMPLES,
                 Bootstrap.SEED,
-                threads,
+                options.threads(),
                 drawn);
     }
 
@@ -1384,8 +1418,8 @@ public final class WalkForwardBacktest {
                                 testTimes,
                                 results,
                                 hold,
-                                bootstrapIntervals,
-                                threads));
+                                options.bootstrapIntervals(),
+                                options.threads()));
             }
         }
         return List.copyOf(out);

@@ -239,6 +239,62 @@ class BootstrapTest {
         assertThat(out[1]).isZero();
     }
 
+    /**
+     * Every resample's Sharpe, drawdown, CAGR and Sortino ratio, measured three curves at a time
+     * over the blocks, equal the copied resample's {@link Bootstrap#sharpeAndMaxDrawdown} to the
+     * bit: for 1 to 7 curves (lanes left over), curves with deep drawdowns, a flat one (sd 0), one
+     * with a -100% return and one with a non-finite return (both measured one by one), on 1 and 3
+     * threads.
+     */
+    @Test
+    void theCurvesMeasuredTogetherEqualEachResampleMeasuredAloneToTheBit() {
+        SplittableRandom rng = new SplittableRandom(17);
+        int n = 1_777;
+        double[][] pool = new double[9][n];
+        for (int i = 0; i < 7; i++) {
+            double scale = Math.pow(10, -3 + i % 3);
+            for (int t = 0; t < n; t++) {
+                pool[i][t] = scale * (rng.nextDouble() - 0.49);
+            }
+        }
+        java.util.Arrays.fill(pool[4], 0.002); // flat: sd 0, Sharpe NaN
+        pool[5][300] = -1; // equity to zero
+        pool[6][40] = Double.POSITIVE_INFINITY;
+        Bootstrap.Draws draws = Bootstrap.draws(n, 97, 23);
+        double[] sample = new double[n];
+        double[] one = new double[4];
+        int compared = 0;
+        for (int m = 1; m <= 7; m++) {
+            double[][] r = new double[m][];
+            for (int i = 0; i < m; i++) {
+                r[i] = pool[(i * 5 + m) % 7];
+            }
+            for (int threads : new int[] {1, 3}) {
+                double[][][] stats = Bootstrap.resampled(r, 2190, draws, threads);
+                for (int i = 0; i < m; i++) {
+                    for (int s = 0; s < 97; s++) {
+                        draws.copy(s, r[i], sample);
+                        Bootstrap.sharpeAndMaxDrawdown(sample, 2190, one);
+                        assertThat(Double.doubleToLongBits(stats[0][i][s]))
+                                .as("sharpe, m=%d curve %d resample %d", m, i, s)
+                                .isEqualTo(Double.doubleToLongBits(one[0]));
+                        assertThat(Double.doubleToLongBits(stats[1][i][s]))
+                                .as("drawdown, m=%d curve %d resample %d", m, i, s)
+                                .isEqualTo(Double.doubleToLongBits(one[1]));
+                        assertThat(Double.doubleToLongBits(stats[2][i][s]))
+                                .as("cagr, m=%d curve %d resample %d", m, i, s)
+                                .isEqualTo(Double.doubleToLongBits(one[2]));
+                        assertThat(Double.doubleToLongBits(stats[3][i][s]))
+                                .as("sortino, m=%d curve %d resample %d", m, i, s)
+                                .isEqualTo(Double.doubleToLongBits(one[3]));
+                        compared++;
+                    }
+                }
+            }
+        }
+        assertThat(compared).isEqualTo(2 * 97 * 28);
+    }
+
     @Test
     void blockLengthIsTheCubeRoot() {
         assertThat(Bootstrap.blockLength(19_625)).isEqualTo(27);

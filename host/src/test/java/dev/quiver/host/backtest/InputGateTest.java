@@ -141,6 +141,11 @@ class InputGateTest {
         assertThat(v.distance()).isLessThanOrEqualTo(v.threshold());
         assertThat(v.abstain()).isFalse();
         assertThat(v.reason()).isNull();
+        // A passed bar's most deviant features, worked out when read: the distribution's own.
+        assertThat(v.deviant())
+                .hasSize(3)
+                .containsExactlyElementsOf(
+                        fitted.mostDeviant(features.frame(1001).toArray(), idx, 3));
         assertThat(step.policies())
                 .allSatisfy(p -> assertThat(p.decision().reason()).doesNotContain("input gate"));
         assertThat(ok.engine().gateAbstentions()).isZero();
