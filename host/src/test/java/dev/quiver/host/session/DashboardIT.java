@@ -560,6 +560,10 @@ class DashboardIT {
                 }
                 shot(driver, "training");
                 audit(driver, "training");
+                ((JavascriptExecutor) driver)
+                        .executeScript(
+                                "document.getElementById('training-drift').scrollIntoView()");
+                shot(driver, "training-drift");
 
                 List<String> errors = new ArrayList<>();
                 for (LogEntry e : driver.manage().logs().get(LogType.BROWSER)) {
