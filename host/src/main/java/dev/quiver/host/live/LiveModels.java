@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -386,17 +387,41 @@ public final class LiveModels implements AutoCloseable {
     }
 
     /**
-     * What each binding serves and how polling goes, for {@code GET /v1/models}.
+     * What each binding serves and how polling goes, for {@code GET /v1/models}, with the alias
+     * moves observed ({@code alias_moves}, newest first) when the binding follows an alias.
      *
      * @return one JSON-ready map per binding
      */
     public List<Map<String, Object>> status() {
         List<Map<String, Object>> out = new ArrayList<>();
         for (BoundModel s : bound) {
-            out.add(s.status());
+            Map<String, Object> m = s.status();
+            s.binding
+                    .model()
+                    .alias()
+                    .ifPresent(alias -> m.put("alias_moves", aliasMoves(s.binding, alias)));
+            out.add(m);
         }
         return out;
     }
+
+    /** The binding's alias moves this service observed, newest first, at most {@value #MOVES}. */
+    private List<Map<String, Object>> aliasMoves(ModelBinding binding, String alias) {
+        List<AliasHistory.Move> moves = history.moves(binding.model().name(), alias);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int i = moves.size() - 1; i >= 0 && out.size() < MOVES; i--) {
+            AliasHistory.Move m = moves.get(i);
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("observed_at", m.observedAt().toString());
+            x.put("from", m.from().orElse(null));
+            x.put("to", m.to());
+            out.add(x);
+        }
+        return out;
+    }
+
+    /** Alias moves {@link #status()} lists per binding. */
+    static final int MOVES = 20;
 
     /**
      * Whether some alias could not be checked lately, for {@code /health/ready}: the service keeps

@@ -300,23 +300,29 @@ public final class SessionManager implements AutoCloseable {
     }
 
     /**
-     * {@link #history} as columns for charts ({@link HistoryColumns}: time, close, p_up, agreement,
-     * each source's p_up, each policy's order flag, equity and drawdown), read straight from the
-     * journal, with the full entries of the last 30 bars.
+     * {@link #history} as columns for charts ({@link HistoryColumns}: time, and of close, p_up,
+     * agreement, each source's p_up, each policy's order flag, equity and drawdown those asked
+     * for), read straight from the journal, with the full entries of the last 30 bars.
      *
      * @param symbol the session
      * @param limit the most bars wanted, {@code >= 1}
+     * @param fields the columns wanted beside time
+     * @param actingOnly only the acting policy's columns (else every policy's)
      * @return {@code symbol}, {@code account}, {@code generation}, {@code acting_policy}, {@code
      *     policies}, {@code kept_bars}, {@code count}, {@code columns}, {@code recent}
      * @throws QuiverInputException {@code UNKNOWN_SESSION}, {@code BAD_REQUEST} naming {@code
      *     limit}
      */
-    public Map<String, Object> historyColumns(String symbol, int limit) {
+    public Map<String, Object> historyColumns(
+            String symbol,
+            int limit,
+            java.util.Set<HistoryColumns.Field> fields,
+            boolean actingOnly) {
         if (limit < 1) {
             throw new QuiverInputException(
                     "BAD_REQUEST", "limit", "history of " + symbol, limit, "must be >= 1");
         }
-        return locked(() -> session(symbol), s -> HistoryColumns.of(s, limit));
+        return locked(() -> session(symbol), s -> HistoryColumns.of(s, limit, fields, actingOnly));
     }
 
     /** Strategy rollouts run on these sessions from now on ({@link StrategyRollouts#connect}). */

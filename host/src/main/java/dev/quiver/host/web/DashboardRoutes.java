@@ -3,6 +3,7 @@ package dev.quiver.host.web;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.quiver.api.error.QuiverInputException;
 import dev.quiver.host.rollout.RolloutStore;
+import dev.quiver.host.session.HistoryColumns;
 import dev.quiver.host.session.ServedStrategy;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -125,6 +126,9 @@ final class DashboardRoutes {
             throw bad("format", format, "is not one of entries, columns");
         }
         if (!"columns".equals(format)) {
+            if (ctx.queryParam("fields") != null || ctx.queryParam("policies") != null) {
+                throw bad("format", format, "must be columns with fields or policies");
+            }
             return served.sessions().history(symbol, limit);
         }
         // The Live page's first load waits for this answer (10,000 bars: 1.75 MB): how long the
@@ -132,8 +136,15 @@ final class DashboardRoutes {
         // prints it), floats are written by Jackson's fast writer (Schubfach), and a client on
         // this machine gets it uncompressed (gzip costs the server more than it saves on
         // loopback; any other client still gets it compressed).
+        java.util.Set<HistoryColumns.Field> fields =
+                HistoryColumns.Field.parse(ctx.queryParam("fields"));
+        String policies = ctx.queryParam("policies");
+        if (policies != null && !policies.equals("all") && !policies.equals("acting")) {
+            throw bad("policies", policies, "is not one of all, acting");
+        }
         long started = System.nanoTime();
-        Map<String, Object> columns = served.sessions().historyColumns(symbol, limit);
+        Map<String, Object> columns =
+                served.sessions().historyColumns(symbol, limit, fields, "acting".equals(policies));
         long built = System.nanoTime();
         byte[] body;
         try {

@@ -118,7 +118,16 @@ public final class QuiverServer implements AutoCloseable {
                             config.jetty.modifyServer(
                                     server -> server.setErrorHandler(new JettyErrors()));
                             config.jetty.modifyServletContextHandler(
-                                    handler -> handler.setErrorHandler(new JettyErrors()));
+                                    handler -> {
+                                        handler.setErrorHandler(new JettyErrors());
+                                        // A chunked body over the limit: 413 as a declared one.
+                                        handler.addFilter(
+                                                new org.eclipse.jetty.servlet.FilterHolder(
+                                                        new BodyLimit(config.http.maxRequestSize)),
+                                                "/*",
+                                                java.util.EnumSet.of(
+                                                        jakarta.servlet.DispatcherType.REQUEST));
+                                    });
                         });
         ActionGuard guard = ActionGuard.of(host, dashboard.apiToken());
         app.before(ctx -> guard.check(ctx, (c, status, body) -> json(c, status, body)));

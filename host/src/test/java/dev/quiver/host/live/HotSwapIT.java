@@ -325,6 +325,14 @@ class HotSwapIT {
                             .moves().stream().filter(m -> m.model().equals(name)).toList();
             String stateUrl = "jdbc:sqlite:" + stateDir(cache).resolve("state.db");
             assertThat(moves).extracting(AliasHistory.Move::to).containsExactly(v1, v2, v1);
+            // The same moves in the binding's status (the dashboard's Models page), newest first.
+            JsonNode listed = s.binding().get("alias_moves");
+            assertThat(listed).as(String.valueOf(listed)).hasSize(3);
+            assertThat(listed.get(0).get("to").asText()).isEqualTo(v1);
+            assertThat(listed.get(0).get("from").asText()).isEqualTo(v2);
+            assertThat(listed.get(2).get("from").isNull()).isTrue();
+            assertThat(listed.get(0).get("observed_at").asText())
+                    .isEqualTo(moves.get(2).observedAt().toString());
             Instant whileV2 = moves.get(1).observedAt();
             var asOf = new StringWriter();
             assertThat(

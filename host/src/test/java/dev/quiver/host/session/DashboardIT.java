@@ -204,17 +204,41 @@ class DashboardIT {
             JsonNode lastEntry = entries.get("entries").get(STEPPED_BARS - 1);
             assertThat(columns.at("/columns/time").get(STEPPED_BARS - 1).asLong())
                     .isEqualTo(Instant.parse(lastEntry.get("bar_time").asText()).getEpochSecond());
-            // Single precision in the columns: equal to the entry's figure as a float.
-            assertThat(columns.at("/columns/p_up").get(STEPPED_BARS - 1).floatValue())
-                    .isEqualTo((float) lastEntry.get("p_up").asDouble());
+            // Probabilities to 4 decimals, equity at single precision: the entry's figure so
+            // rounded.
+            assertThat(columns.at("/columns/p_up").get(STEPPED_BARS - 1).asDouble())
+                    .isEqualTo(Math.round(lastEntry.get("p_up").asDouble() * 1e4) / 1e4);
             assertThat(
                             columns.at("/columns/policies/kelly_ml/equity")
                                     .get(STEPPED_BARS - 1)
                                     .floatValue())
                     .isEqualTo((float) lastEntry.at("/policies/kelly_ml/equity").asDouble());
+            // What the Live page asks for: its columns only, the acting policy's only; the same
+            // values.
+            JsonNode live =
+                    serve.ok(
+                            "GET",
+                            "/v1/sessions/"
+                                    + SYMBOL
+                                    + "/history?limit="
+                                    + STEPPED_BARS
+                                    + "&format=columns&fields=close,p_up,agreement,sources,ordered"
+                                    + "&policies=acting",
+                            null);
+            assertThat(live.at("/columns/policies").size()).isEqualTo(1);
+            assertThat(live.at("/columns/policies/kelly_ml/equity").isMissingNode()).isTrue();
+            assertThat(live.at("/columns/sources"))
+                    .isEqualTo(columns.at("/columns/sources"))
+                    .hasSizeGreaterThan(1);
+            assertThat(live.at("/columns/policies/kelly_ml/ordered"))
+                    .isEqualTo(columns.at("/columns/policies/kelly_ml/ordered"));
             System.out.printf(
-                    "DashboardIT: history of %,d bars: %,d bytes as columns, %,d as entries%n",
-                    STEPPED_BARS, columns.toString().length(), entries.toString().length());
+                    "DashboardIT: history of %,d bars: %,d bytes as the Live page's columns, %,d as"
+                            + " all columns, %,d as entries%n",
+                    STEPPED_BARS,
+                    live.toString().length(),
+                    columns.toString().length(),
+                    entries.toString().length());
             Files.createDirectories(SCREENSHOTS);
             WebDriver driver = browser();
             try {
@@ -269,9 +293,13 @@ class DashboardIT {
                         .as("the page was not reloaded")
                         .isEqualTo("kept");
                 Object painted =
-                        ((JavascriptExecutor) driver)
-                                .executeScript(
-                                        "return window.__quiver.painted[arguments[0]]", pushed);
+                        wait.until(
+                                d ->
+                                        ((JavascriptExecutor) d)
+                                                .executeScript(
+                                                        "return window.__quiver.painted[arguments[0]]"
+                                                                + " || null",
+                                                        pushed));
                 System.out.printf(
                         "DashboardIT: decision of %s painted %d ms after its POST returned%n",
                         pushed, ((Number) painted).longValue() - postReturned);
@@ -510,8 +538,32 @@ class DashboardIT {
                 System.out.printf(
                         "DashboardIT: training job shown and cancelled through the page in %d ms%n",
                         (System.nanoTime() - trainingStart) / 1_000_000);
+                // Drift per feature: the session's PSI and KS as GET /v1/training/drift measures
+                // them (the bars and the bundle do not change in between).
+                JsonNode drift = serve.ok("GET", "/v1/training/drift?symbol=" + SYMBOL, null);
+                JsonNode features = drift.at("/sessions/0/features");
+                assertThat(features.size()).as(drift.toString()).isGreaterThan(1);
+                By driftRows = By.cssSelector("#training-drift tr[data-feature]");
+                wait.until(d -> d.findElements(driftRows).size() == features.size());
+                for (WebElement r : driver.findElements(driftRows)) {
+                    JsonNode f = features.get(r.getDomAttribute("data-feature"));
+                    assertThat(f).as(r.getText()).isNotNull();
+                    assertThat(
+                                    Double.parseDouble(
+                                            r.findElement(By.cssSelector("[data-value]"))
+                                                    .getDomAttribute("data-value")))
+                            .isEqualTo(f.get("psi").asDouble());
+                    assertThat(r.getText())
+                            .contains(
+                                    String.format(
+                                            java.util.Locale.US, "%.3f", f.get("ks").asDouble()));
+                }
                 shot(driver, "training");
                 audit(driver, "training");
+                ((JavascriptExecutor) driver)
+                        .executeScript(
+                                "document.getElementById('training-drift').scrollIntoView()");
+                shot(driver, "training-drift");
 
                 List<String> errors = new ArrayList<>();
                 for (LogEntry e : driver.manage().logs().get(LogType.BROWSER)) {

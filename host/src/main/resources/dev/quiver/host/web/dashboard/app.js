@@ -1,16 +1,19 @@
 // The Quiver dashboard: one page app over the service's JSON API, live by server-sent events
 // (one EventSource per page, /v1/events/{page}). Plain ES module, no build step; charts by uPlot
 // (window.uPlot, from its WebJar). Times are shown in UTC with the zone; numbers with units.
-import { live } from "./pages/live.js";
-import { account } from "./pages/account.js";
-import { models } from "./pages/models.js";
-import { plugins } from "./pages/plugins.js";
-import { rollouts } from "./pages/rollouts.js";
-import { reports } from "./pages/reports.js";
-import { training } from "./pages/training.js";
 import { api, setAbout, utc } from "./lib.js";
 
-const PAGES = { live, account, models, plugins, rollouts, reports, training };
+// Each page's module is fetched when the page is first shown (the first load asks only for the
+// one it shows: fewer requests beside the page's data on the browser's six connections).
+const PAGES = {
+  live: () => import("./pages/live.js").then((m) => m.live),
+  account: () => import("./pages/account.js").then((m) => m.account),
+  models: () => import("./pages/models.js").then((m) => m.models),
+  plugins: () => import("./pages/plugins.js").then((m) => m.plugins),
+  rollouts: () => import("./pages/rollouts.js").then((m) => m.rollouts),
+  reports: () => import("./pages/reports.js").then((m) => m.reports),
+  training: () => import("./pages/training.js").then((m) => m.training),
+};
 const main = document.getElementById("page");
 let current = null;
 
@@ -20,7 +23,7 @@ function tickClock() {
 
 async function route(ev) {
   const [name, ...rest] = (location.hash.replace(/^#\/?/, "") || "live").split("/");
-  const page = PAGES[name] ? name : "live";
+  const page = Object.hasOwn(PAGES, name) ? name : "live";
   for (const a of document.querySelectorAll("header nav a")) {
     if (a.dataset.page === page) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
@@ -33,9 +36,12 @@ async function route(ev) {
   // Keyboard and screen-reader users land on the new page's content, not back on the nav bar.
   if (ev) main.focus({ preventScroll: true });
   document.title = `Quiver · ${page[0].toUpperCase()}${page.slice(1)}`;
-  const view = PAGES[page](main, rest.map(decodeURIComponent));
-  current = view;
+  const asked = location.hash;
   try {
+    const make = await PAGES[page]();
+    if (location.hash !== asked) return; // navigated on while the module loaded
+    const view = make(main, rest.map(decodeURIComponent));
+    current = view;
     await view.ready;
   } catch (e) {
     showError(main, e);

@@ -75,9 +75,12 @@ export function utc(iso) {
   return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "").replace(/Z$/, "") + " UTC";
 }
 
+const FORMATS = {};
 export function num(x, digits = 2) {
   if (x === null || x === undefined || Number.isNaN(x)) return "—";
-  return Number(x).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  // One formatter per digit count (toLocaleString builds a new one on every call).
+  const f = FORMATS[digits] || (FORMATS[digits] = new Intl.NumberFormat("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+  return f.format(Number(x));
 }
 
 /** A fraction as percent: 0.1234 -> "12.34 %" */

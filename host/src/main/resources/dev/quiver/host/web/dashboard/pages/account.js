@@ -33,7 +33,7 @@ export function account(main, args) {
       el("section", { class: "card", "aria-label": "Daily P&L" }, el("h2", {}, "Daily P&L (UTC days)"), pnlDiv),
       fills);
 
-    const history = await api(`/v1/sessions/${encodeURIComponent(symbol)}/history?limit=10000&format=columns`);
+    const history = await api(`/v1/sessions/${encodeURIComponent(symbol)}/history?limit=10000&format=columns&fields=equity,drawdown&policies=acting`);
     const acting = history.acting_policy;
     const book = history.columns.policies[acting] || { equity: [], drawdown: [] };
     const xs = history.columns.time.slice(), eq = book.equity.slice();

@@ -6,25 +6,28 @@ import { answer, api, chart, color, el, figure, num, pct, seconds, stream, table
 const RECENT = 30;
 /** Bars of history the page draws: all the service keeps per session. */
 const HISTORY = 10000;
+/** The columns the page draws (index.html asks for the same). */
+const LIVE_COLUMNS = "format=columns&fields=close,p_up,agreement,sources,ordered&policies=acting";
 
 export function live(main, args) {
   const disposers = [];
   // Where the first load's time goes (the browser test prints it): performance.now() marks.
   const timing = {};
-  const historyOf = (sym) => fetch(`/v1/sessions/${encodeURIComponent(sym)}/history?limit=${HISTORY}&format=columns`,
+  const historyOf = (sym) => fetch(`/v1/sessions/${encodeURIComponent(sym)}/history?limit=${HISTORY}&${LIVE_COLUMNS}`,
     { headers: { Accept: "application/json" }, credentials: "omit" });
   const stateOf = (sym) => api(`/v1/sessions/${encodeURIComponent(sym)}`);
   const ready = (async () => {
-    // A linked symbol (#/live/BTC): its history and state are asked for with the sessions list,
-    // not after it (a failed guess is dropped and asked again below). On the first load
-    // index.html asked for them already, before the modules loaded.
+    // The history and state are asked for with the sessions list, not after it: on the first
+    // load index.html asked for them already, before the modules loaded (for the link's symbol,
+    // else the first open session's); on a later navigation to a linked symbol, here. A guess
+    // that turns out wrong is dropped and asked again below.
     timing.page_started = performance.now();
     const early = takeEarly();
     let guess = null;
-    if (early && early.history && early.symbol === args[0]) {
-      guess = { symbol: early.symbol, history: early.history, state: early.state.then((r) => answer(r)) };
+    if (early) {
+      guess = { symbol: early.symbol, history: early.history, state: early.state.then((r) => r && answer(r)) };
     } else if (args[0]) {
-      guess = { symbol: args[0], history: historyOf(args[0]), state: stateOf(args[0]) };
+      guess = { symbol: Promise.resolve(args[0]), history: historyOf(args[0]), state: stateOf(args[0]) };
     }
     if (guess) { guess.history.catch(() => {}); guess.state.catch(() => {}); }
     const list = await (early ? early.sessions.then((r) => answer(r)) : api("/v1/sessions"));
@@ -49,7 +52,7 @@ export function live(main, args) {
 
     // The history (columnar: one array per series, drawn with one setData per chart) and the
     // session's state, asked for together.
-    const guessed = guess && guess.symbol === symbol;
+    const guessed = guess !== null && (await guess.symbol) === symbol;
     let state = guessed ? guess.state : stateOf(symbol);
     state.catch(() => {}); // awaited below; a failure is shown there, not as an unhandled one
     const history = await answer(await (guessed ? guess.history : historyOf(symbol)), timing);
@@ -141,9 +144,13 @@ export function live(main, args) {
         prob.setData([xs, pUp, agree, ...per]);
         recentBody.prepend(row(e, true));
         while (recentBody.children.length > RECENT) recentBody.lastChild.remove();
-        window.__quiver = window.__quiver || {};
-        window.__quiver.painted = window.__quiver.painted || {};
-        window.__quiver.painted[e.bar_time] = Date.now();
+        // When it shows: the animation frame that paints the new point and row (uPlot draws on
+        // a microtask after setData, before this frame), wall clock for the browser test.
+        requestAnimationFrame(() => {
+          window.__quiver = window.__quiver || {};
+          window.__quiver.painted = window.__quiver.painted || {};
+          window.__quiver.painted[e.bar_time] = Date.now();
+        });
         refresh();
       },
       plugins: () => refresh(),

@@ -46,7 +46,14 @@ export function models(main) {
       el("p", { class: "muted" }, `Pipeline generation ${m.pipeline_generation}; open model instances ${m.open_model_instances}; decisions in flight ${m.decisions_in_flight}.`),
       (m.bindings || []).length === 0
         ? el("p", { class: "muted" }, "No --model binding (the strategy bundle carries its own fitted models).")
-        : m.bindings.map((b) => el("div", {}, el("h2", {}, `${b.capability} ← ${b.requested}`), kv(b)))));
+        : m.bindings.map(binding)));
+    const retired = m.retired_generations || [];
+    parts.push(el("section", { class: "card", id: "swaps", "aria-label": "Swap history" },
+      el("h2", {}, "Swap history: pipeline generations retired by a swap"),
+      retired.length === 0 ? el("p", { class: "muted" }, "No swap since the service started.")
+        : table(["num:Generation", "num:Decisions served", "num:In flight at close", "Closed (UTC)", "Close failed"],
+          retired.map((r) => el("tr", {}, el("td", { class: "num" }, r.generation), el("td", { class: "num" }, r.decisions),
+            el("td", { class: "num" }, r.in_flight_at_close), el("td", {}, utc(r.closed_at)), el("td", {}, r.close_failed ? "yes" : "no"))))));
     body.replaceChildren(...parts);
   };
   const ready = (async () => {
@@ -57,4 +64,23 @@ export function models(main) {
     disposers.push(() => s.close());
   })();
   return { ready, dispose: () => disposers.forEach((d) => d()) };
+}
+
+/** One --model binding: what serves and since when, the alias's moves, the versions refused. */
+function binding(b) {
+  const serving = b.serving || {};
+  const moves = b.alias_moves;
+  return el("div", { class: "binding", dataset: { capability: b.capability } },
+    el("h3", {}, `${b.capability} ← ${b.requested}`),
+    el("p", {}, `Serving version ${serving.version ?? "—"} (run ${serving.run_id ?? "—"}, ${serving.format ?? "?"}) since ${utc(serving.since)}; `,
+      `${b.swaps ?? 0} swap(s); last poll ${utc(b.last_poll)}: ${b.last_poll_result ?? "—"}.`),
+    moves === undefined ? null : el("h4", {}, "Alias moves observed (newest first)"),
+    moves === undefined ? null : moves.length === 0 ? el("p", { class: "muted" }, "None recorded yet.")
+      : table(["Observed (UTC)", "From version", "To version"], moves.map((x) =>
+        el("tr", {}, el("td", {}, utc(x.observed_at)), el("td", {}, x.from ?? "—"), el("td", {}, x.to)))),
+    el("h4", {}, "Versions refused"),
+    (b.refused || []).length === 0 ? el("p", { class: "muted" }, "None.")
+      : table(["Version", "Reason", "Detail", "At (UTC)"], b.refused.map((r) =>
+        el("tr", {}, el("td", {}, r.version), el("td", {}, r.reason), el("td", { class: "reason" }, r.detail), el("td", {}, utc(r.at))))),
+    el("details", {}, el("summary", {}, "Every field"), kv(b)));
 }
