@@ -9,7 +9,9 @@ set -euo pipefail
 dist=$(cd "$1" && pwd)
 archive="$dist/lib/quiver.jsa"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pid=""
+# never leave the training run behind, whatever stops this script
+trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 rm -f "$archive"
 QUIVER_CDS=off JAVA_OPTS="-XX:ArchiveClassesAtExit=$archive -Xlog:cds=off -Xlog:cds+dynamic=off" \
   "$dist/bin/quiver" serve --strategy none --port 0 --fit-on none --watch-interval-ms 0 \
@@ -38,7 +40,17 @@ printf 'GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r
 head -c 200 <&3 >/dev/null || true
 exec 3<&-
 kill -TERM "$pid"
+# the JVM writes the archive on its way out; give it 120 s, then stop it hard
+for _ in $(seq 1 1200); do
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$pid" 2>/dev/null; then
+  echo "cds-archive: quiver serve did not exit within 120 s of SIGTERM" >&2
+  exit 1
+fi
 wait "$pid" || true
+pid=""
 if [ ! -s "$archive" ]; then
   echo "cds-archive: no archive written at $archive" >&2
   cat "$work/err.log" >&2

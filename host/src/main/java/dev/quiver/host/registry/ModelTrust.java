@@ -99,7 +99,8 @@ public final class ModelTrust {
      *
      * @return the configuration
      * @throws IllegalArgumentException if {@value #UNSIGNED_KEY} is neither {@code refuse} nor
-     *     {@code allow}, or a key file cannot be read as an Ed25519 public key
+     *     {@code allow}, a key file cannot be read as an Ed25519 public key, or {@value
+     *     #TRUSTED_KEYS_KEY} names a folder that does not exist or holds no key
      */
     public static ModelTrust configured() {
         return configured(System::getProperty);
@@ -109,6 +110,21 @@ public final class ModelTrust {
     static ModelTrust configured(java.util.function.UnaryOperator<String> property) {
         Optional<Path> folder = trustedKeysFolder(property);
         Map<String, PublicKey> keys = folder.map(ModelTrust::readKeys).orElse(Map.of());
+        String named = property.apply(TRUSTED_KEYS_KEY);
+        if (named != null && !named.isBlank() && keys.isEmpty()) {
+            // a folder named on purpose that holds no key is a mistake, not a wish to trust nobody
+            throw new IllegalArgumentException(
+                    "[Quiver/BAD_CONFIG] "
+                            + TRUSTED_KEYS_KEY
+                            + "="
+                            + named
+                            + ": "
+                            + (Files.isDirectory(Path.of(named))
+                                    ? "the folder holds no *.pem public key"
+                                    : "no such folder")
+                            + "; name a folder of trusted Ed25519 public keys (quiver models keygen"
+                            + " writes one), or leave the setting out");
+        }
         String unsigned = Optional.ofNullable(property.apply(UNSIGNED_KEY)).orElse("");
         boolean refuse =
                 switch (unsigned.trim().toLowerCase(Locale.ROOT)) {

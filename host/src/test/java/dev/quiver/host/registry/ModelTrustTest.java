@@ -109,9 +109,18 @@ class ModelTrustTest {
         assertThatThrownBy(() -> ModelTrust.configured(props::get))
                 .hasMessageContaining(ModelTrust.UNSIGNED_KEY + "=sometimes");
         props.put(ModelTrust.UNSIGNED_KEY, "refuse");
+        // a trusted-keys folder named on purpose must exist and hold a key: a typo must not
+        // turn the signature check off
+        props.put(ModelTrust.TRUSTED_KEYS_KEY, dir.resolve("mistyped").toString());
+        assertThatThrownBy(() -> ModelTrust.configured(props::get))
+                .hasMessageStartingWith("[Quiver/BAD_CONFIG] " + ModelTrust.TRUSTED_KEYS_KEY)
+                .hasMessageContaining("no such folder");
+        Files.createDirectories(dir.resolve("empty"));
         props.put(ModelTrust.TRUSTED_KEYS_KEY, dir.resolve("empty").toString());
-        assertThat(ModelTrust.configured(props::get).hasKeys()).isFalse();
-        assertThat(ModelTrust.configured(props::get).refusesUnsigned()).isTrue();
+        assertThatThrownBy(() -> ModelTrust.configured(props::get))
+                .hasMessageContaining("holds no *.pem public key");
+        props.put(ModelTrust.TRUSTED_KEYS_KEY, trusted.toString());
+        assertThat(ModelTrust.configured(props::get).hasKeys()).isTrue();
         props.remove(ModelTrust.TRUSTED_KEYS_KEY);
         Files.writeString(trusted.resolve("broken.pem"), "not a key");
         assertThatThrownBy(() -> ModelTrust.configured(props::get))
