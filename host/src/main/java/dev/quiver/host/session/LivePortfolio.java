@@ -53,6 +53,12 @@ final class LivePortfolio {
     private final List<Duration> intervals = new ArrayList<>();
     private final List<List<Bar>> bars = new ArrayList<>();
 
+    /**
+     * The trading rules the book was built with (costs, breakers, rebalance band, payoff window):
+     * every member's strategy must carry the same.
+     */
+    final TradingRules rules;
+
     /** Per member, the JSON of the last decision its bar triggered. */
     private final Map<String, JsonNode> lastDecisions = new HashMap<>();
 
@@ -65,6 +71,7 @@ final class LivePortfolio {
             TradingRules rules,
             PortfolioSizingCapability policy) {
         this.account = account;
+        this.rules = rules;
         this.settings = settings;
         this.payoffWindowBars = rules.payoffWindowBars();
         this.policy = policy;

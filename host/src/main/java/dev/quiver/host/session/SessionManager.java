@@ -611,6 +611,22 @@ public final class SessionManager implements AutoCloseable {
                             policy,
                             "is not a policy of the served strategy " + names);
                 }
+                if (joining != null && !joining.rules.equals(probe.rules())) {
+                    // one account, one book: its costs, breakers and band are the strategy's
+                    throw new QuiverInputException(
+                            "SESSION_CONFLICT",
+                            "strategy",
+                            "session " + r.symbol(),
+                            probe.bundle().id(),
+                            "carries trading rules "
+                                    + probe.rules()
+                                    + " that differ from portfolio account "
+                                    + joining.id()
+                                    + "'s "
+                                    + joining.rules
+                                    + "; every session on one account serves a strategy with the"
+                                    + " same costs, breakers and rebalance band");
+                }
             } catch (RuntimeException e) {
                 probe.close();
                 throw e;
