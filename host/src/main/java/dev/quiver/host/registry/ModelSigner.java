@@ -80,7 +80,8 @@ public final class ModelSigner {
      *
      * @param pem the file
      * @return the signer
-     * @throws IllegalArgumentException if the file holds no Ed25519 key pair
+     * @throws IllegalArgumentException if the file holds no Ed25519 key pair, or its public key is
+     *     not its private key's
      */
     public static ModelSigner read(Path pem) {
         try {
@@ -93,6 +94,20 @@ public final class ModelSigner {
                     kf.generatePublic(
                             new java.security.spec.X509EncodedKeySpec(
                                     ModelTrust.pemBody(text, "PUBLIC KEY")));
+            // the pair must match, or every version signed with it would be refused by every host
+            byte[] probe = pem.toString().getBytes(StandardCharsets.UTF_8);
+            java.security.Signature sign = java.security.Signature.getInstance("Ed25519");
+            sign.initSign(priv);
+            sign.update(probe);
+            byte[] signature = sign.sign();
+            java.security.Signature verify = java.security.Signature.getInstance("Ed25519");
+            verify.initVerify(pub);
+            verify.update(probe);
+            if (!verify.verify(signature)) {
+                throw new IllegalArgumentException(
+                        "the PUBLIC KEY is not the PRIVATE KEY's (a signature made with the private"
+                                + " key does not verify with it)");
+            }
             return new ModelSigner(priv, pub);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + pem, e);

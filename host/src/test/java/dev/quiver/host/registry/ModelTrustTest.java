@@ -91,6 +91,20 @@ class ModelTrustTest {
         assertThatThrownBy(() -> ModelStore.verify("models:/m/1", v, foreign, trust))
                 .hasMessageContaining("MODEL_SIGNER_UNKNOWN")
                 .hasMessageContaining(stranger.keyId());
+
+        // A signing key file whose PUBLIC KEY block is another pair's: refused when read, not
+        // left to sign versions every host would refuse.
+        String own = Files.readString(dir.resolve("keys/signing.pem"));
+        String other = Files.readString(dir.resolve("keys/stranger.pem"));
+        int at = own.indexOf("-----BEGIN PUBLIC KEY-----");
+        int from = other.indexOf("-----BEGIN PUBLIC KEY-----");
+        assertThat(at).isPositive();
+        assertThat(from).isPositive();
+        Path mixed = dir.resolve("keys/mixed.pem");
+        Files.writeString(mixed, own.substring(0, at) + other.substring(from));
+        assertThatThrownBy(() -> ModelSigner.read(mixed))
+                .hasMessageStartingWith("[Quiver/BAD_CONFIG] model signing key " + mixed)
+                .hasMessageContaining("the PUBLIC KEY is not the PRIVATE KEY's");
     }
 
     @Test
