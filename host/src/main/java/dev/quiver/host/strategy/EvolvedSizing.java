@@ -131,13 +131,12 @@ public class EvolvedSizing implements SizingCapability {
             if (policy == null || !policy.isTextual()) {
                 throw bad(bundle, field + ".policy", policy, "is not a policy name");
             }
+            // read each number first: its own refusal names its own field
+            double kelly = number(bundle, o, "kelly_fraction", Double.NaN);
+            double leverage = number(bundle, o, "leverage_max", Double.NaN);
+            double atrPct = number(bundle, o, "leverage_atr_pct", Double.POSITIVE_INFINITY);
             try {
-                return Optional.of(
-                        new Rule(
-                                policy.asText(),
-                                number(bundle, o, "kelly_fraction", Double.NaN),
-                                number(bundle, o, "leverage_max", Double.NaN),
-                                number(bundle, o, "leverage_atr_pct", Double.POSITIVE_INFINITY)));
+                return Optional.of(new Rule(policy.asText(), kelly, leverage, atrPct));
             } catch (IllegalArgumentException e) {
                 throw bad(bundle, field, o, e.getMessage());
             }
