@@ -18,7 +18,8 @@ import java.util.Map;
  * @param firstBar index into the test bars of the first bar after it; {@code bars} counts from it
  * @param bars test bars after the span; fewer than 3 (e.g. a series that ends before it) leaves
  *     {@code rows} empty: nothing is evaluated
- * @param rows per policy and {@code buy_and_hold}, in the main table's order
+ * @param rows per policy and {@code buy_and_hold}, in the report's policy order (the terminal shows
+ *     them by name, as its main table)
  */
 public record LaterBars(
         String policy, Instant trainedThrough, int firstBar, int bars, Map<String, Row> rows) {

@@ -20,8 +20,10 @@ public final class TextReport {
      * @return lines separated by {@code \n}, ending with one
      */
     public static String render(BacktestResult result) {
-        List<PolicyResult> columns = new ArrayList<>(result.policies().values());
-        columns.sort(Comparator.comparing(PolicyResult::name));
+        List<PolicyResult> columns = new ArrayList<>();
+        for (String name : columnOrder(result.policies().keySet(), result.buyAndHold().name())) {
+            columns.add(result.policies().get(name));
+        }
         columns.add(result.buyAndHold());
         StringBuilder out = new StringBuilder();
         out.append(
@@ -136,33 +138,49 @@ public final class TextReport {
                         later.bars(),
                         java.time.Instant.ofEpochMilli(result.testTimes()[later.firstBar()])));
         out.append(String.format(Locale.ROOT, "%-14s", "metric"));
-        for (String name : later.rows().keySet()) {
+        List<LaterBars.Row> rows = new ArrayList<>();
+        for (String name : columnOrder(later.rows().keySet(), result.buyAndHold().name())) {
             out.append(String.format(Locale.ROOT, "%14s", name));
+            rows.add(later.rows().get(name));
         }
         out.append('\n');
-        laterRow(out, later, "CAGR", r -> pct(r.cagr()));
-        laterRow(out, later, "Sharpe", r -> num(r.sharpe()));
-        laterRow(out, later, "Sharpe CI", r -> range(r.sharpeCi(), false));
+        laterRow(out, rows, "CAGR", r -> pct(r.cagr()));
+        laterRow(out, rows, "Sharpe", r -> num(r.sharpe()));
+        laterRow(out, rows, "Sharpe CI", r -> range(r.sharpeCi(), false));
         laterRow(
                 out,
-                later,
+                rows,
                 "dSharpe v fix",
                 r ->
                         r == later.rows().get(WalkForwardBacktest.BASELINE)
                                 ? "-"
                                 : range(r.sharpeDiffVsFixedCi(), false));
-        laterRow(out, later, "max drawdown", r -> pct(r.maxDrawdown()));
-        laterRow(out, later, "exposure", r -> pct(r.exposure()));
+        laterRow(out, rows, "max drawdown", r -> pct(r.maxDrawdown()));
+        laterRow(out, rows, "exposure", r -> pct(r.exposure()));
         return out.toString();
+    }
+
+    /**
+     * The terminal's column order, the same in every table: the policies by name (whatever order
+     * the plugins loaded in), then buy and hold.
+     */
+    private static List<String> columnOrder(java.util.Collection<String> names, String hold) {
+        List<String> out = new ArrayList<>(names);
+        out.remove(hold);
+        out.sort(Comparator.naturalOrder());
+        if (names.contains(hold)) {
+            out.add(hold);
+        }
+        return out;
     }
 
     private static void laterRow(
             StringBuilder out,
-            LaterBars later,
+            List<LaterBars.Row> rows,
             String label,
             Function<LaterBars.Row, String> value) {
         out.append(String.format(Locale.ROOT, "%-14s", label));
-        for (LaterBars.Row r : later.rows().values()) {
+        for (LaterBars.Row r : rows) {
             out.append(String.format(Locale.ROOT, "%14s", value.apply(r)));
         }
         out.append('\n');

@@ -177,6 +177,28 @@ class ThreeClassAndLaterBarsTest {
         assertThat(classes.get("confusion_rows_true_columns_predicted").size()).isEqualTo(3);
         String text = TextReport.render(result);
         System.out.print(TextReport.laterBars(result, later));
+        // the terminal orders the later-bars columns as the main table, whatever the rows' order
+        java.util.Map<String, LaterBars.Row> reversed = new java.util.LinkedHashMap<>();
+        List<String> keys = new java.util.ArrayList<>(later.rows().keySet());
+        java.util.Collections.reverse(keys);
+        keys.forEach(key -> reversed.put(key, later.rows().get(key)));
+        LaterBars shuffled =
+                new LaterBars(
+                        later.policy(),
+                        later.trainedThrough(),
+                        later.firstBar(),
+                        later.bars(),
+                        reversed);
+        assertThat(TextReport.laterBars(result, shuffled))
+                .isEqualTo(TextReport.laterBars(result, later));
+        String header =
+                TextReport.laterBars(result, shuffled)
+                        .lines()
+                        .filter(l -> l.startsWith("metric"))
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(header.split(" +"))
+                .containsExactly("metric", "fixed", "stated", WalkForwardBacktest.BUY_AND_HOLD);
         assertThat(text).contains("stated was trained once on a stated span (through 2010-12-31");
     }
 }
