@@ -64,6 +64,13 @@ public final class MainJobBench {
      * @param bareCpuSeconds the process's CPU time during the bare calls' replay
      * @param loadAverage the system load average (1 min) when the main job started, or negative if
      *     unavailable
+     * @param threadCpu where the job's CPU went, seconds per group of threads ({@code
+     *     account_pass}: the calling thread, which runs the account pass; {@code workers}: the
+     *     walk-forward's and the bootstrap's workers; {@code jit}; {@code gc}; {@code other}), and
+     *     {@code account_pass_wait}, the seconds the account pass was runnable but waiting for a
+     *     core (the machine's load); empty where Linux's per-thread scheduler statistics are not
+     *     readable
+     * @param timeline the same, per {@value ThreadTimes#PERIOD_MS} ms interval of the job
      */
     public record Result(
             String dataset,
@@ -77,7 +84,25 @@ public final class MainJobBench {
             BacktestResult result,
             double cpuSeconds,
             double bareCpuSeconds,
-            double loadAverage) {
+            double loadAverage,
+            Map<String, Double> threadCpu,
+            List<Interval> timeline) {
+
+        /**
+         * The account pass's wall time split: on a CPU, runnable but waiting for one (the machine's
+         * load), and neither (blocked: waiting for a fold's forecasts or a worker's result, or in
+         * I/O).
+         *
+         * @return {@code [cpu_s, runqueue_s, blocked_s]}, or {@code null} without thread figures
+         */
+        public double[] accountPassSplit() {
+            if (threadCpu.isEmpty()) {
+                return null;
+            }
+            double cpu = threadCpu.get("account_pass");
+            double wait = threadCpu.get("account_pass_wait");
+            return new double[] {cpu, wait, Math.max(0, wallSeconds - cpu - wait)};
+        }
 
         /**
          * CPU time of the main job over the CPU time of its bare calls' replay: how much more the
@@ -110,6 +135,17 @@ public final class MainJobBench {
             return testBars / wallSeconds;
         }
     }
+
+    /**
+     * One interval of the job's timeline.
+     *
+     * @param endSeconds seconds since the job started, at the interval's end
+     * @param cpuSeconds per group of threads (as {@link Result#threadCpu}), CPU seconds in the
+     *     interval
+     * @param accountWaitSeconds the account pass's run-queue wait in the interval
+     */
+    public record Interval(
+            double endSeconds, Map<String, Double> cpuSeconds, double accountWaitSeconds) {}
 
     private MainJobBench() {}
 
@@ -144,6 +180,7 @@ public final class MainJobBench {
         }
 
         double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        ThreadTimes times = ThreadTimes.start();
         long c0 = processCpuNanos();
         long t0 = System.nanoTime();
         FeatureMatrix features = FeaturePipeline.compute(bars);
@@ -159,6 +196,13 @@ public final class MainJobBench {
                                 progress);
         double wall = (System.nanoTime() - t0) / 1e9;
         long c1 = processCpuNanos();
+        Map<String, Double> threadCpu = Map.of();
+        List<Interval> timeline = List.of();
+        if (times != null) {
+            threadCpu = times.totals();
+            times.close();
+            timeline = times.timeline();
+        }
 
         Map<String, double[]> calls = new LinkedHashMap<>();
         double bare = 0;
@@ -182,7 +226,9 @@ public final class MainJobBench {
                 result,
                 (c1 - c0) / 1e9,
                 (c2 - c1) / 1e9,
-                load);
+                load,
+                threadCpu,
+                timeline);
     }
 
     /** The process's CPU time, nanoseconds; -1 when the JVM does not report it. */

@@ -113,8 +113,20 @@ final class BenchCommand implements Callable<Integer> {
                             + " test_bars_per_s, threads} with ratio = wall_s / (bare_calls_s /"
                             + " threads), and main_job_cpu{cpu_s, bare_cpu_s, cpu_ratio,"
                             + " load_average}: the process's CPU time during the job and during"
-                            + " the bare calls (not moved by the machine's load as wall_s is).")
+                            + " the bare calls (not moved by the machine's load as wall_s is),"
+                            + " and main_job_threads{...}: where the job's CPU went per group of"
+                            + " threads and how the account pass spent its wall time (on a CPU,"
+                            + " waiting for one, blocked), from Linux's per-thread scheduler"
+                            + " statistics.")
     boolean mainJob;
+
+    @Option(
+            names = "--timeline",
+            description =
+                    "With --main-job: also print the job's timeline, one line per second: CPU"
+                            + " seconds of the account pass, the workers, the JIT and the GC, and"
+                            + " the account pass's wait for a core.")
+    boolean timeline;
 
     @Option(
             names = "--threads",
@@ -580,6 +592,43 @@ final class BenchCommand implements Callable<Integer> {
         return last.identicalTrades() ? 0 : 1;
     }
 
+    /** The job's timeline, one line per second (the sampler's intervals summed). */
+    private static void printTimeline(PrintWriter o, List<MainJobBench.Interval> intervals) {
+        o.printf(
+                Locale.ROOT,
+                "  timeline (CPU seconds per second of the job; wait = the account pass runnable,"
+                        + " waiting for a core):%n"
+                        + "    %5s %8s %8s %8s %8s %8s%n",
+                "t_s",
+                "account",
+                "wait",
+                "workers",
+                "jit",
+                "gc");
+        double[] acc = new double[5];
+        int second = 1;
+        for (MainJobBench.Interval i : intervals) {
+            acc[0] += i.cpuSeconds().get("account_pass");
+            acc[1] += i.accountWaitSeconds();
+            acc[2] += i.cpuSeconds().get("workers");
+            acc[3] += i.cpuSeconds().get("jit");
+            acc[4] += i.cpuSeconds().get("gc");
+            if (i.endSeconds() >= second || i == intervals.get(intervals.size() - 1)) {
+                o.printf(
+                        Locale.ROOT,
+                        "    %5d %8.2f %8.2f %8.2f %8.2f %8.2f%n",
+                        second,
+                        acc[0],
+                        acc[1],
+                        acc[2],
+                        acc[3],
+                        acc[4]);
+                java.util.Arrays.fill(acc, 0);
+                second = (int) Math.floor(i.endSeconds()) + 1;
+            }
+        }
+    }
+
     private int mainJobBench() {
         int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         if (n < 1) {
@@ -640,6 +689,25 @@ final class BenchCommand implements Callable<Integer> {
                 r.bareCpuSeconds(),
                 r.cpuRatio(),
                 r.loadAverage());
+        double[] split = r.accountPassSplit();
+        if (split != null) {
+            Map<String, Double> c = r.threadCpu();
+            o.printf(
+                    Locale.ROOT,
+                    "main_job_threads{account_pass_cpu_s=%.2f, account_pass_runqueue_s=%.2f,"
+                            + " account_pass_blocked_s=%.2f, workers_cpu_s=%.2f, jit_cpu_s=%.2f,"
+                            + " gc_cpu_s=%.2f, other_cpu_s=%.2f}%n",
+                    split[0],
+                    split[1],
+                    split[2],
+                    c.get("workers"),
+                    c.get("jit"),
+                    c.get("gc"),
+                    c.get("other"));
+        }
+        if (timeline) {
+            printTimeline(o, r.timeline());
+        }
         o.printf(
                 Locale.ROOT,
                 "  ratio = wall_s / (bare_calls_s / threads), target <= 1.5; cpu_ratio = the"
@@ -673,6 +741,23 @@ final class BenchCommand implements Callable<Integer> {
             m.put("bare_cpu_s", r.bareCpuSeconds());
             m.put("cpu_ratio", r.cpuRatio());
             m.put("load_average", r.loadAverage());
+            if (split != null) {
+                Map<String, Object> th = new LinkedHashMap<>(r.threadCpu());
+                th.put("account_pass_blocked", split[2]);
+                m.put("thread_cpu_s", th);
+                m.put(
+                        "timeline",
+                        r.timeline().stream()
+                                .map(
+                                        i -> {
+                                            Map<String, Object> row = new LinkedHashMap<>();
+                                            row.put("t_s", i.endSeconds());
+                                            row.putAll(i.cpuSeconds());
+                                            row.put("account_pass_wait", i.accountWaitSeconds());
+                                            return row;
+                                        })
+                                .toList());
+            }
             m.put("cores", Runtime.getRuntime().availableProcessors());
             Map<String, Object> calls = new LinkedHashMap<>();
             r.bareCalls()
