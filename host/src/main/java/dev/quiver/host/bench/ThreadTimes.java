@@ -19,7 +19,8 @@ import java.util.Map;
  * so threads that end before the job does (the walk-forward's workers, the bootstrap's helpers) are
  * counted up to their last sample; the per-interval deltas make a timeline: which group of threads
  * was on a CPU, and how long the account pass waited for a core (the machine's load) or for
- * something else (a fold's forecasts, a join). Empty on a system without these files.
+ * something else (a fold's forecasts, a join). Empty on a system without these files. The sampler's
+ * own CPU (a few dozen small file reads per period) counts in the process's, as {@code other}.
  */
 final class ThreadTimes implements AutoCloseable {
 
