@@ -646,6 +646,9 @@ public final class CircuitBreakers {
         BreakerEvent e =
                 new BreakerEvent(Instant.ofEpochMilli(millis), policy, breaker, kind, value, why);
         events.add(e);
+        if (!LOG.isInfoEnabled()) {
+            return; // the formatted value below is built only for a line that is written
+        }
         LOG.info(
                 "{} circuit breaker {} {} for policy '{}' at {}: value {} ({})",
                 kind == BreakerEvent.Kind.ARMED ? "tripped:" : "reset:",

@@ -20,6 +20,13 @@ final class GuardedPrediction implements PredictionCapability, Guarded {
     private final Long horizonBars;
     private final Runnable afterClose;
     private final int batchSize;
+
+    /** The per-bar deadline, the body and the check of {@link #forecast}, built once. */
+    private final java.time.Duration deadline;
+
+    private final PluginGuard.Body<FeatureFrame, Forecast> forecastBody;
+    private final PluginGuard.Check<FeatureFrame, Forecast> forecastCheck;
+
     private final java.util.concurrent.atomic.AtomicBoolean closed =
             new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -47,6 +54,9 @@ final class GuardedPrediction implements PredictionCapability, Guarded {
         this.batchSize = Math.max(1, delegate.forecastBatchSize());
         this.horizonBars = horizonBars;
         this.afterClose = afterClose;
+        this.deadline = guard.policy().deadline();
+        this.forecastBody = delegate::forecast;
+        this.forecastCheck = (frame, f) -> problem(f, frame);
     }
 
     @Override
@@ -57,11 +67,7 @@ final class GuardedPrediction implements PredictionCapability, Guarded {
     @Override
     public Forecast forecast(FeatureFrame frame) {
         return guard.call(
-                descriptor.name(),
-                "forecast",
-                guard.policy().deadline(),
-                () -> delegate.forecast(frame),
-                f -> problem(f, frame));
+                descriptor.name(), "forecast", deadline, frame, forecastBody, forecastCheck);
     }
 
     /** The plugin's batch size, read once when the plugin is wired (below 1 counts as 1). */

@@ -50,7 +50,15 @@ class GuardedSizing implements SizingCapability, Guarded {
         Calibrating(SizingCapability delegate, PluginGuard guard, Runnable afterClose) {
             super(delegate, guard, afterClose);
             this.calibration = (OnlineCalibration) delegate;
+            this.observeBody =
+                    o -> {
+                        calibration.observe(o);
+                        return Boolean.TRUE;
+                    };
         }
+
+        /** The body of {@link #observe} (a per-bar call), built once. */
+        private final PluginGuard.Body<ScoredOutcome, Boolean> observeBody;
 
         /** Rare (once per engine): on the plugin's pool in watchdog mode, with the fit deadline. */
         @Override
@@ -74,11 +82,9 @@ class GuardedSizing implements SizingCapability, Guarded {
                             descriptor().name(),
                             "observe",
                             guardOf().policy().deadline(),
-                            () -> {
-                                calibration.observe(outcome);
-                                return Boolean.TRUE;
-                            },
-                            ok -> null);
+                            outcome,
+                            observeBody,
+                            (o, ok) -> null);
         }
 
         @Override
@@ -110,7 +116,24 @@ class GuardedSizing implements SizingCapability, Guarded {
         this.delegate = delegate;
         this.guard = guard;
         this.descriptor = delegate.descriptor();
+        this.deadline = guard.policy().deadline();
+        this.sizeBody = delegate::size;
     }
+
+    /** The per-bar deadline and the body of {@link #size}, built once. */
+    private final java.time.Duration deadline;
+
+    private final PluginGuard.Body<SizingContext, SizingDecision> sizeBody;
+
+    /** A fraction above the context's cap is garbage. */
+    private static final PluginGuard.Check<SizingContext, SizingDecision> SIZE_CHECK =
+            (context, d) ->
+                    d.fraction() > context.maxFraction()
+                            ? "returned fraction "
+                                    + d.fraction()
+                                    + ", above the host cap "
+                                    + context.maxFraction()
+                            : null;
 
     @Override
     public CapabilityDescriptor descriptor() {
@@ -119,18 +142,7 @@ class GuardedSizing implements SizingCapability, Guarded {
 
     @Override
     public SizingDecision size(SizingContext context) {
-        return guard.call(
-                descriptor.name(),
-                "size",
-                guard.policy().deadline(),
-                () -> delegate.size(context),
-                d ->
-                        d.fraction() > context.maxFraction()
-                                ? "returned fraction "
-                                        + d.fraction()
-                                        + ", above the host cap "
-                                        + context.maxFraction()
-                                : null);
+        return guard.call(descriptor.name(), "size", deadline, context, sizeBody, SIZE_CHECK);
     }
 
     @Override
