@@ -478,33 +478,25 @@ final class SessionRoutes {
     }
 
     private static JsonNode body(Context ctx) {
-        // Parsed from the request's bytes: no String decoded first (Jackson reads UTF-8 itself).
-        byte[] bytes = ctx.bodyAsBytes();
-        if (blank(bytes)) {
-            return JSON.createObjectNode();
-        }
+        // Parsed from the request's stream with Jackson's own recycled buffers: no copy of the
+        // body into a byte array first. The declared-length limit is Javalin's, as its body
+        // readers apply it (a chunked body's is BodyLimit's stream).
+        io.javalin.http.servlet.MaxRequestSize.INSTANCE.throwContentTooLargeIfContentTooLarge(ctx);
         try {
-            JsonNode n = JSON.readTree(bytes);
-            if (n == null || !n.isObject()) {
+            JsonNode n = JSON.readTree(ctx.req().getInputStream());
+            if (n == null || n.isMissingNode()) {
+                // empty, or only JSON whitespace
+                return JSON.createObjectNode();
+            }
+            if (!n.isObject()) {
                 throw bad("body", null, "must be a JSON object");
             }
             return n;
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw bad("body", null, "is not valid JSON: " + e.getOriginalMessage());
         } catch (java.io.IOException e) {
-            // readTree(byte[]) declares it; reading an array in memory has no other I/O to fail
             throw new java.io.UncheckedIOException(e);
         }
-    }
-
-    /** Whether a body is empty or only JSON whitespace (space, tab, line feed, carriage return). */
-    private static boolean blank(byte[] bytes) {
-        for (byte c : bytes) {
-            if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static String text(JsonNode b, String field, String otherwise) {
