@@ -220,7 +220,16 @@ public final class SessionManager implements AutoCloseable {
     @FunctionalInterface
     public interface StepObserver {
         /** Observes nothing. */
-        StepObserver NONE = (symbol, entry) -> {};
+        StepObserver NONE =
+                new StepObserver() {
+                    @Override
+                    public void stepped(String symbol, Map<String, Object> entry) {}
+
+                    @Override
+                    public boolean listening() {
+                        return false;
+                    }
+                };
 
         /**
          * Called on the session's stepping thread after the bar was committed, the session's
@@ -230,6 +239,16 @@ public final class SessionManager implements AutoCloseable {
          * @param entry the bar's history entry, as {@link #history} lists it
          */
         void stepped(String symbol, Map<String, Object> entry);
+
+        /**
+         * Whether anyone listens now: while not, a stepped bar builds no history entry for it
+         * (asked once per bar, on the stepping thread, so must be cheap).
+         *
+         * @return false to skip {@link #stepped} for this bar
+         */
+        default boolean listening() {
+            return true;
+        }
     }
 
     /**
@@ -251,7 +270,11 @@ public final class SessionManager implements AutoCloseable {
     }
 
     private void notify(LiveSession s, Bar bar, Step step) {
+        StepObserver observer = this.observer;
         try {
+            if (!observer.listening()) {
+                return;
+            }
             observer.stepped(s.settings.symbol(), SessionAnswers.historyEntry(s, bar, step));
         } catch (RuntimeException e) {
             // The bar is committed and answered; an observer's fault must not refuse it.

@@ -124,11 +124,7 @@ final class EventStreams implements AutoCloseable {
      * @param pages the pages whose streams carry it
      */
     void publish(String name, Object data, Page... pages) {
-        boolean any = false;
-        for (Page p : pages) {
-            any |= !clients.get(p).isEmpty();
-        }
-        if (!any) {
+        if (!listening(pages)) {
             return;
         }
         sender.execute(
@@ -140,6 +136,22 @@ final class EventStreams implements AutoCloseable {
                         }
                     }
                 });
+    }
+
+    /**
+     * Whether any page of {@code pages} has a client connected now (an event published to them
+     * would be sent to someone).
+     *
+     * @param pages the pages
+     * @return true if some page has a client
+     */
+    boolean listening(Page... pages) {
+        for (Page p : pages) {
+            if (!clients.get(p).isEmpty()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void send(Page p, SseClient c, String name, String text) {

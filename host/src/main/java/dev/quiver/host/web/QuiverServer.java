@@ -24,6 +24,7 @@ import dev.quiver.host.rollout.RolloutSpecException;
 import dev.quiver.host.rollout.RolloutStore;
 import dev.quiver.host.rollout.Transition;
 import dev.quiver.host.session.ServedStrategy;
+import dev.quiver.host.session.SessionManager;
 import dev.quiver.host.training.TrainingService;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -57,6 +58,21 @@ public final class QuiverServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(QuiverServer.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String JSON_TYPE = "application/json";
+
+    /**
+     * Writes answers: {@link RolloutStore#JSON}'s mapping, with Jackson's shortest-digits double
+     * writer (Schubfach) instead of {@link Double#toString}, which this JDK runs slower; the
+     * numbers read back to the same doubles.
+     */
+    private static final com.fasterxml.jackson.databind.ObjectWriter ANSWERS =
+            RolloutStore.JSON
+                    .writer()
+                    .with(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER);
+
+    /** The dashboard pages a session's stepped bar is published to. */
+    private static final EventStreams.Page[] DECISION_PAGES = {
+        EventStreams.Page.LIVE, EventStreams.Page.ACCOUNT, EventStreams.Page.ROLLOUTS
+    };
 
     private final PluginRuntime runtime;
     private final PrometheusMeterRegistry metrics;
@@ -114,6 +130,7 @@ public final class QuiverServer implements AutoCloseable {
                             config.staticFiles.enableWebjars();
                             // A method a known path does not declare: 405 with Allow, not 404.
                             config.http.prefer405over404 = true;
+                            config.http.customCompression(compression());
                             // Jetty's own refusals (bad URI 400, 414, 431) as JSON too.
                             config.jetty.modifyServer(
                                     server -> server.setErrorHandler(new JettyErrors()));
@@ -144,13 +161,21 @@ public final class QuiverServer implements AutoCloseable {
                 s ->
                         s.sessions()
                                 .observer(
-                                        (symbol, entry) ->
+                                        new SessionManager.StepObserver() {
+                                            @Override
+                                            public void stepped(
+                                                    String symbol, Map<String, Object> entry) {
                                                 events.publish(
                                                         "decision",
                                                         Map.of("symbol", symbol, "entry", entry),
-                                                        EventStreams.Page.LIVE,
-                                                        EventStreams.Page.ACCOUNT,
-                                                        EventStreams.Page.ROLLOUTS)));
+                                                        DECISION_PAGES);
+                                            }
+
+                                            @Override
+                                            public boolean listening() {
+                                                return events.listening(DECISION_PAGES);
+                                            }
+                                        }));
         rollouts.ifPresent(
                 r ->
                         r.manager()
@@ -1147,12 +1172,25 @@ public final class QuiverServer implements AutoCloseable {
     private static void json(Context ctx, int status, Object body) {
         try {
             // UTF-8 bytes straight from the generator: no String to build and encode again.
-            ctx.status(status)
-                    .contentType(JSON_TYPE)
-                    .result(RolloutStore.JSON.writeValueAsBytes(body));
+            ctx.status(status).contentType(JSON_TYPE).result(ANSWERS.writeValueAsBytes(body));
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Javalin's default compression (gzip, level 6, answers over 1500 bytes to clients that accept
+     * it) with JSON declared compressible up front: Javalin then takes an answer's content type
+     * from that list instead of scanning it, case-insensitively, against each excluded type on
+     * every answer over the size (a JSON answer was never among the excluded ones, so which answers
+     * are compressed does not change).
+     */
+    static io.javalin.compression.CompressionStrategy compression() {
+        io.javalin.compression.CompressionStrategy s =
+                new io.javalin.compression.CompressionStrategy(
+                        null, new io.javalin.compression.Gzip(6));
+        s.setAllowedMimeTypes(List.of(JSON_TYPE));
+        return s;
     }
 
     private static String resource(String name) {

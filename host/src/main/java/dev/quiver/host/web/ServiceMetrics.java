@@ -57,7 +57,8 @@ final class ServiceMetrics implements EngineListener {
             List.of("bad_request", "not_found", "conflict", "internal");
 
     private final MeterRegistry registry;
-    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+    // By kind, then name: found per call without building a key.
+    private final Map<String, Map<String, Timer>> timers = new ConcurrentHashMap<>();
     private final Map<String, Counter> decisions = new ConcurrentHashMap<>();
     private final Map<String, Counter> errors = new ConcurrentHashMap<>();
 
@@ -91,17 +92,23 @@ final class ServiceMetrics implements EngineListener {
      * @return its timer
      */
     Timer timer(String kind, String name) {
-        return timers.computeIfAbsent(
-                kind + '\u0000' + name,
-                k ->
-                        Timer.builder("quiver.capability.call")
-                                .description("Latency of one call into a capability")
-                                .tag("capability", kind)
-                                .tag("name", name)
-                                .serviceLevelObjectives(CALL_BUCKETS.toArray(Duration[]::new))
-                                .minimumExpectedValue(CALL_BUCKETS.get(0))
-                                .maximumExpectedValue(CALL_BUCKETS.get(CALL_BUCKETS.size() - 1))
-                                .register(registry));
+        Map<String, Timer> named = timers.get(kind);
+        if (named == null) {
+            named = timers.computeIfAbsent(kind, k -> new ConcurrentHashMap<>());
+        }
+        Timer t = named.get(name);
+        return t != null ? t : named.computeIfAbsent(name, n -> register(kind, n));
+    }
+
+    private Timer register(String kind, String name) {
+        return Timer.builder("quiver.capability.call")
+                .description("Latency of one call into a capability")
+                .tag("capability", kind)
+                .tag("name", name)
+                .serviceLevelObjectives(CALL_BUCKETS.toArray(Duration[]::new))
+                .minimumExpectedValue(CALL_BUCKETS.get(0))
+                .maximumExpectedValue(CALL_BUCKETS.get(CALL_BUCKETS.size() - 1))
+                .register(registry);
     }
 
     /** Times one call. */

@@ -123,12 +123,7 @@ final class SessionRoutes {
                         r.call(
                                 ctx,
                                 json,
-                                () ->
-                                        r.live()
-                                                .bars(
-                                                        ctx.pathParam("symbol"),
-                                                        DecisionService.bars(
-                                                                body(ctx).get("bars")))));
+                                () -> r.live().bars(ctx.pathParam("symbol"), postedBars(ctx))));
         app.post("/v1/sessions/{symbol}/rewarm", ctx -> r.call(ctx, json, () -> r.rewarm(ctx)));
         app.get(
                 "/v1/sessions/{symbol}/generations",
@@ -478,8 +473,33 @@ final class SessionRoutes {
     }
 
     private static JsonNode body(Context ctx) {
-        // Parsed from the request's bytes: no String decoded first (Jackson reads UTF-8 itself).
-        byte[] bytes = ctx.bodyAsBytes();
+        return tree(bytes(ctx));
+    }
+
+    /**
+     * The request's body. Read here, not through {@code ctx.bodyAsBytes()} (which copies it through
+     * an 8 KiB buffer and a growing stream): a declared length is read into an array of that size.
+     * The limits are Javalin's, as its body readers apply them (a declared length over {@code
+     * maxRequestSize}: 413), and a chunked body's is {@link BodyLimit}'s stream.
+     */
+    private static byte[] bytes(Context ctx) {
+        io.javalin.http.servlet.MaxRequestSize.INSTANCE.throwContentTooLargeIfContentTooLarge(ctx);
+        try {
+            java.io.InputStream in = ctx.req().getInputStream();
+            int declared = ctx.req().getContentLength();
+            if (declared < 0) {
+                return in.readAllBytes();
+            }
+            byte[] b = new byte[declared];
+            int n = in.readNBytes(b, 0, declared);
+            return n == declared ? b : java.util.Arrays.copyOf(b, n);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** A body as a JSON object; an empty (or blank) body is {@code {}}. */
+    private static JsonNode tree(byte[] bytes) {
         if (blank(bytes)) {
             return JSON.createObjectNode();
         }
@@ -495,6 +515,17 @@ final class SessionRoutes {
             // readTree(byte[]) declares it; reading an array in memory has no other I/O to fail
             throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    /**
+     * {@code POST /v1/sessions/{symbol}/bars}' bars: streamed by {@link BarsBody} when the body is
+     * the common well-formed case, else read as a tree by {@link DecisionService#bars}, which names
+     * what is wrong.
+     */
+    private static List<Bar> postedBars(Context ctx) {
+        byte[] raw = bytes(ctx);
+        List<Bar> bars = BarsBody.read(JSON.getFactory(), raw);
+        return bars != null ? bars : DecisionService.bars(tree(raw).get("bars"));
     }
 
     /** Whether a body is empty or only JSON whitespace (space, tab, line feed, carriage return). */
