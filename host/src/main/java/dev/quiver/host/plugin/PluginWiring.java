@@ -308,9 +308,44 @@ final class PluginWiring {
         if (kind.equals("portfolio") && extension instanceof PortfolioSizingCapability z) {
             // Not behind a deadline guard yet (docs/portfolio.md): the host's PortfolioGuard
             // enforces the caps on whatever it returns, and a throw sizes the account flat.
-            return z;
+            return new OwnedPortfolioSizing(z, afterClose);
         }
         return null;
+    }
+
+    /** A portfolio policy whose {@code close} also runs its owner's clean-up, once. */
+    private static final class OwnedPortfolioSizing implements PortfolioSizingCapability {
+        private final PortfolioSizingCapability extension;
+        private final Runnable afterClose;
+        private final java.util.concurrent.atomic.AtomicBoolean closed =
+                new java.util.concurrent.atomic.AtomicBoolean();
+
+        OwnedPortfolioSizing(PortfolioSizingCapability extension, Runnable afterClose) {
+            this.extension = extension;
+            this.afterClose = afterClose;
+        }
+
+        @Override
+        public dev.quiver.api.CapabilityDescriptor descriptor() {
+            return extension.descriptor();
+        }
+
+        @Override
+        public dev.quiver.api.sizing.PortfolioSizingDecision size(
+                dev.quiver.api.sizing.PortfolioSizingContext context) {
+            return extension.size(context);
+        }
+
+        @Override
+        public void close() {
+            if (closed.compareAndSet(false, true)) {
+                try {
+                    closeQuietly(extension);
+                } finally {
+                    afterClose.run();
+                }
+            }
+        }
     }
 
     private static String kindOf(Class<?> type) {

@@ -35,6 +35,13 @@ import java.util.Optional;
  * the decision made go to the state store as one {@code portfolio_decision} event, in the bar's
  * transaction; a restart (or a failed commit) puts back the last one stored. Guarded by its own
  * monitor, taken after a member session's.
+ *
+ * <p>It owns its policy instance (made for this account alone, {@link
+ * StrategyCatalog#newPortfolioPolicy}; {@link #close} closes it): accounts share no policy state.
+ *
+ * <p>A member whose session is quarantined ({@code failed_recovery}) is frozen in the book ({@link
+ * PortfolioBook#freeze}): its position is held at its last price and counts against the gross and
+ * net caps; it is never sized; closing its session sells it at its last price.
  */
 final class LivePortfolio {
 
@@ -213,6 +220,21 @@ final class LivePortfolio {
     void observe(String symbol, Step last) {
         int j = index.get(symbol);
         book.observe(j, contextOf(last), meanGain(bars.get(j)));
+    }
+
+    /**
+     * Freezes a member whose session is quarantined, or thaws it ({@link PortfolioBook#freeze}).
+     *
+     * @param symbol the member
+     * @param reason why, or null to thaw
+     */
+    void freeze(String symbol, String reason) {
+        book.freeze(index.get(symbol), reason);
+    }
+
+    /** Closes the account's own policy instance. */
+    void close() {
+        policy.close();
     }
 
     /** The member's session closed: its position is sold at its last price. */
@@ -435,6 +457,10 @@ final class LivePortfolio {
         d.binding().forEach(binding::add);
         ArrayNode notes = o.putArray("guard_notes");
         d.notes().forEach(notes::add);
+        if (!d.frozen().isEmpty()) {
+            ArrayNode frozen = o.putArray("frozen");
+            d.frozen().forEach(frozen::add);
+        }
         return o;
     }
 
@@ -463,6 +489,9 @@ final class LivePortfolio {
             x.put("weight", book.weight(i));
             x.put("pending_target", Double.isNaN(s.pending()[i]) ? null : s.pending()[i]);
             x.put("left", s.done()[i]);
+            if (book.frozen(i) != null) {
+                x.put("frozen", book.frozen(i));
+            }
             out.put(symbols.get(i), x);
         }
         return out;
@@ -512,6 +541,7 @@ final class LivePortfolio {
             x.put("pnl", s.pnl()[i]);
             x.put("costs", s.costs()[i]);
             x.put("left", s.done()[i]);
+            x.put("frozen", book.frozen(i));
             members.add(x);
         }
         m.put("gross_exposure", gross);
