@@ -247,6 +247,23 @@ class PortfolioBookTest {
         assertThat(book.snapshot().cash()).isGreaterThan(cash);
     }
 
+    @Test
+    void theIncrementalMeanGainIsTheBatchOneBitForBit() {
+        for (long seed = 1; seed <= 3; seed++) {
+            BarData d = walk("A", Duration.ofHours(4), 3_000, seed, 0);
+            for (int window : new int[] {1, 20, 250}) {
+                double[] batch = PortfolioBook.trailingMeanGain(d.close, window);
+                TrailingMeanGain acc = new TrailingMeanGain(window);
+                for (int t = 0; t < d.size(); t++) {
+                    double v = acc.add(d.close[t]);
+                    assertThat(Double.doubleToRawLongBits(v))
+                            .as("seed %d window %d bar %d", seed, window, t)
+                            .isEqualTo(Double.doubleToRawLongBits(batch[t]));
+                }
+            }
+        }
+    }
+
     /** The frozen member's weight a decision counted, read back from its provenance line. */
     static double weightAt(PortfolioBook.Decision d) {
         String line = d.frozen().get(0);

@@ -9,6 +9,7 @@ import dev.quiver.api.sizing.PortfolioSizingCapability;
 import dev.quiver.engine.EngineListener;
 import dev.quiver.engine.Step;
 import dev.quiver.engine.SymbolEngine;
+import dev.quiver.engine.TradingRules;
 import dev.quiver.engine.risk.BreakerEvent;
 import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.engine.session.SymbolSession;
@@ -1694,10 +1695,27 @@ public final class SessionManager implements AutoCloseable {
             LiveSession first = e.getValue().get(0);
             PortfolioSettings settings = first.settings.portfolio();
             try {
+                // the rules in force are the ones stored with the book's state (a member's bundle
+                // may have been swapped for one with other costs or breakers since)
+                TradingRules rules =
+                        store.lastEvent(e.getKey(), LivePortfolio.KIND, null)
+                                .map(
+                                        stored ->
+                                                LivePortfolio.storedRules(
+                                                        detail(stored), first.strategy.rules()))
+                                .orElse(first.strategy.rules());
+                if (!rules.equals(first.strategy.rules())) {
+                    LOG.warn(
+                            "portfolio account {} keeps the trading rules stored with its book"
+                                    + " ({}); its member {} serves a strategy with {}",
+                            e.getKey(),
+                            rules,
+                            first.settings.symbol(),
+                            first.strategy.rules());
+                }
                 PortfolioSizingCapability policy =
                         ownPortfolioPolicy(settings.policy(), e.getKey());
-                LivePortfolio p =
-                        new LivePortfolio(first.account, settings, first.strategy.rules(), policy);
+                LivePortfolio p = new LivePortfolio(first.account, settings, rules, policy);
                 try {
                     reload(p);
                 } catch (RuntimeException x) {

@@ -111,13 +111,12 @@ abstract class PortfolioLifecycleContract {
 
     /** A store and a recovered manager on the test's database: a (re)start of the service. */
     SessionManager start() {
+        return start(TestStrategies.portfolioCatalog(bundle, new TestStrategies.EqualPortfolio()));
+    }
+
+    SessionManager start(StrategyCatalog catalog) {
         StateStore store = store();
-        SessionManager m =
-                new SessionManager(
-                        store,
-                        TestStrategies.portfolioCatalog(
-                                bundle, new TestStrategies.EqualPortfolio()),
-                        CLOCK);
+        SessionManager m = new SessionManager(store, catalog, CLOCK);
         opened.add(m);
         m.recover();
         return m;
@@ -367,6 +366,50 @@ abstract class PortfolioLifecycleContract {
                     .contains("no stored state");
         }
         sql(trigger.get(trigger.size() - 1));
+    }
+
+    @Test
+    void aRestartAfterTheBundleChangedKeepsTheRulesStoredWithTheBook() throws Exception {
+        List<Pending> stream = stream(List.of(BTC_USD, SPX_D));
+        SessionManager m = start();
+        open(m, "pf", BTC_USD);
+        open(m, "pf", SPX_D);
+        int next = stepUntil(m, stream, 0, x -> account(x, "pf").path("decisions").asInt() > 5);
+        double inForce = dev.quiver.host.strategy.BundleLoader.rules(bundle).costs().rate();
+        // the served bundle now charges other costs (as a swapped bundle may)
+        SessionManager again =
+                start(
+                        TestStrategies.portfolioCatalog(
+                                bundle,
+                                new TestStrategies.EqualPortfolio(),
+                                r ->
+                                        new dev.quiver.engine.TradingRules(
+                                                new dev.quiver.engine.trading.CostModel(100, 100),
+                                                r.maxFraction(),
+                                                r.rebalanceBand(),
+                                                r.payoffWindowBars(),
+                                                r.stops(),
+                                                r.breakers())));
+        assertThat(again.failedRecoveries()).isEmpty();
+        int fills = 0;
+        for (int k = next; k < next + 120 && fills < 5; k++) {
+            Pending p = stream.get(k);
+            JsonNode before = member(account(again, "pf"), p.symbol());
+            again.bars(p.symbol(), List.of(p.bar()));
+            JsonNode after = member(account(again, "pf"), p.symbol());
+            double traded =
+                    Math.abs(after.path("units").asDouble() - before.path("units").asDouble())
+                            * p.bar().open();
+            if (traded > 0) {
+                fills++;
+                double rate =
+                        (after.path("costs").asDouble() - before.path("costs").asDouble()) / traded;
+                assertThat(rate)
+                        .as("cost rate of a fill of %s at %s", p.symbol(), p.bar().start())
+                        .isCloseTo(inForce, org.assertj.core.api.Assertions.within(1e-9));
+            }
+        }
+        assertThat(fills).as("fills after the restart").isPositive();
     }
 
     @Test

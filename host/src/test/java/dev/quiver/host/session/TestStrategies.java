@@ -262,6 +262,18 @@ final class TestStrategies {
      */
     static StrategyCatalog portfolioCatalog(
             StrategyBundle bundle, dev.quiver.api.sizing.PortfolioSizingCapability shared) {
+        return portfolioCatalog(bundle, shared, java.util.function.UnaryOperator.identity());
+    }
+
+    /**
+     * As {@link #portfolioCatalog(StrategyBundle,
+     * dev.quiver.api.sizing.PortfolioSizingCapability)}, serving the bundle with its trading rules
+     * changed by {@code rules} (as a swap to a bundle with other costs would).
+     */
+    static StrategyCatalog portfolioCatalog(
+            StrategyBundle bundle,
+            dev.quiver.api.sizing.PortfolioSizingCapability shared,
+            java.util.function.UnaryOperator<dev.quiver.engine.TradingRules> rules) {
         StrategyCatalog plain = catalog(bundle);
         return new StrategyCatalog() {
             @Override
@@ -271,7 +283,9 @@ final class TestStrategies {
 
             @Override
             public BundleLoader.Loaded load(String id) {
-                return plain.load(id);
+                BundleLoader.Loaded l = plain.load(id);
+                return new BundleLoader.Loaded(
+                        l.bundle(), l.strategy(), rules.apply(l.rules()), 10_000, List.of());
             }
 
             @Override
