@@ -254,12 +254,14 @@ class PortfolioBookTest {
             for (int window : new int[] {1, 20, 250}) {
                 double[] batch = PortfolioBook.trailingMeanGain(d.close, window);
                 TrailingMeanGain acc = new TrailingMeanGain(window);
+                long[] got = new long[d.size()];
+                long[] want = new long[d.size()];
                 for (int t = 0; t < d.size(); t++) {
-                    double v = acc.add(d.close[t]);
-                    assertThat(Double.doubleToRawLongBits(v))
-                            .as("seed %d window %d bar %d", seed, window, t)
-                            .isEqualTo(Double.doubleToRawLongBits(batch[t]));
+                    got[t] = Double.doubleToRawLongBits(acc.add(d.close[t]));
+                    want[t] = Double.doubleToRawLongBits(batch[t]);
                 }
+                assertThat(got).as("seed %d window %d", seed, window).containsExactly(want);
+                assertThat(acc.value()).isEqualTo(batch[d.size() - 1]);
             }
         }
     }
