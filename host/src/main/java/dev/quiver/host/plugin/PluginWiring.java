@@ -308,9 +308,17 @@ final class PluginWiring {
         if (kind.equals("portfolio") && extension instanceof PortfolioSizingCapability z) {
             // Not behind a deadline guard yet (docs/portfolio.md): the host's PortfolioGuard
             // enforces the caps on whatever it returns, and a throw sizes the account flat.
-            return new OwnedPortfolioSizing(z, afterClose);
+            return z;
         }
         return null;
+    }
+
+    /**
+     * A new instance's portfolio policy (no deadline guard yet), whose {@code close} closes the
+     * extension and then runs {@code afterClose}, once.
+     */
+    static PortfolioSizingCapability owned(PortfolioSizingCapability z, Runnable afterClose) {
+        return new OwnedPortfolioSizing(z, afterClose);
     }
 
     /** A portfolio policy whose {@code close} also runs its owner's clean-up, once. */
