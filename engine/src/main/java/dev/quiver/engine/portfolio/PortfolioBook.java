@@ -120,6 +120,8 @@ public final class PortfolioBook {
      * @param targets every member's target after this decision (0 outside the open set), in member
      *     order of the book
      * @param ordered per member of the book, whether the target became an order for its next open
+     * @param frozen one line per frozen member ({@link #freeze}): its symbol, its weight (held, and
+     *     counted against the gross and net caps of this decision) and the reason; empty when none
      */
     public record Decision(
             long time,
@@ -137,7 +139,8 @@ public final class PortfolioBook {
             List<String> notes,
             String breakers,
             double[] targets,
-            boolean[] ordered) {}
+            boolean[] ordered,
+            List<String> frozen) {}
 
     /**
      * The mutable state of the book, for a store to keep and {@link #restore} to put back (the
@@ -216,6 +219,7 @@ public final class PortfolioBook {
     private int decisions;
     private int guardChanges;
     private boolean halted;
+    private String[] frozen = new String[0];
 
     /**
      * A book with no members yet and all its equity in cash.
@@ -262,6 +266,7 @@ public final class PortfolioBook {
         done = Arrays.copyOf(done, m);
         latest = Arrays.copyOf(latest, m);
         latestGain = Arrays.copyOf(latestGain, m);
+        frozen = Arrays.copyOf(frozen, m);
         return m - 1;
     }
 
@@ -352,9 +357,38 @@ public final class PortfolioBook {
         List<Integer> rows = new ArrayList<>();
         for (int k = 0; k < covIndex.length; k++) {
             int i = covIndex[k];
-            if (!done[i] && latest[i] != null && latestGain[i] > 0) {
+            if (!done[i] && frozen[i] == null && latest[i] != null && latestGain[i] > 0) {
                 open.add(i);
                 rows.add(k);
+            }
+        }
+        // Frozen members keep their positions: the open set is sized in the room they leave under
+        // the gross and net caps.
+        double frozenGross = 0;
+        double frozenNet = 0;
+        List<String> frozenLines = new ArrayList<>();
+        for (int i = 0; i < m; i++) {
+            if (!done[i] && frozen[i] != null) {
+                double w = units[i] == 0 ? 0 : units[i] * price[i] / eq;
+                frozenGross += Math.abs(w);
+                frozenNet += w;
+                frozenLines.add(names.get(i) + " frozen at weight " + w + ": " + frozen[i]);
+            }
+        }
+        PortfolioLimits limits = settings.limits();
+        boolean noRoom = false;
+        if (frozenGross != 0) {
+            double gross = limits.grossCap() - frozenGross;
+            double net = limits.netCap() - Math.abs(frozenNet);
+            noRoom = !(gross > 0) || !(net > 0);
+            if (!noRoom) {
+                limits =
+                        new PortfolioLimits(
+                                limits.perSymbolCap(),
+                                gross,
+                                net,
+                                limits.clusterCap(),
+                                limits.clusterCorrelation());
             }
         }
         BreakerState state =
@@ -392,9 +426,7 @@ public final class PortfolioBook {
             List<Map<String, Double>> inputs = new ArrayList<>(n);
             try {
                 PortfolioSizingDecision d =
-                        policy.size(
-                                new PortfolioSizingContext(
-                                        members, c, settings.limits().grossCap()));
+                        policy.size(new PortfolioSizingContext(members, c, limits.grossCap()));
                 for (int a = 0; a < n; a++) {
                     SizingDecision one = a < d.decisions().size() ? d.decisions().get(a) : null;
                     proposed[a] = one == null ? Double.NaN : one.fraction();
@@ -415,7 +447,18 @@ public final class PortfolioBook {
                 }
             }
             PortfolioGuard.Allocation alloc =
-                    PortfolioGuard.apply(proposed, c, current, settings.limits(), state);
+                    PortfolioGuard.apply(proposed, c, current, limits, state);
+            if (noRoom) {
+                List<String> notes = new ArrayList<>(alloc.notes());
+                notes.add(
+                        "frozen members hold "
+                                + frozenGross
+                                + " of equity, the whole gross or net cap: every open member"
+                                + " flat");
+                alloc =
+                        new PortfolioGuard.Allocation(
+                                alloc.proposed(), new double[n], alloc.cluster(), notes);
+            }
             decisions++;
             if (!alloc.notes().isEmpty()) {
                 guardChanges++;
@@ -437,7 +480,7 @@ public final class PortfolioBook {
                             List.copyOf(inputs),
                             alloc.allocation(),
                             alloc.cluster(),
-                            binding(symbols, alloc, c, state),
+                            binding(symbols, alloc, limits, state),
                             alloc.notes(),
                             switch (state) {
                                 case FLATTEN -> "flatten";
@@ -445,11 +488,12 @@ public final class PortfolioBook {
                                 case ARMED -> "armed";
                             },
                             targets,
-                            new boolean[m]);
+                            new boolean[m],
+                            List.copyOf(frozenLines));
         }
         boolean[] ordered = made == null ? new boolean[m] : made.ordered();
         for (int i = 0; i < m; i++) {
-            if (done[i]) {
+            if (done[i] || frozen[i] != null) {
                 continue;
             }
             double w = units[i] == 0 ? 0 : units[i] * price[i] / eq;
@@ -488,6 +532,38 @@ public final class PortfolioBook {
         units[j] = 0;
         pending[j] = Double.NaN;
         done[j] = true;
+        frozen[j] = null;
+    }
+
+    /**
+     * Freezes member {@code j} (its driver can no longer trust or step it: live, its session was
+     * quarantined), or thaws it. A frozen member keeps its position, valued at its last price and
+     * counted in the equity; it is left out of the open set (never sized, no new risk), its pending
+     * target is dropped and no order is made for it; its weight counts against the gross and net
+     * caps, so the open members are sized in the room it leaves (none left: every open member is
+     * flat, and the decision says so); each decision names it with the reason ({@link
+     * Decision#frozen}). It leaves the book, sold at its last price, by {@link #leave}. Not part of
+     * {@link #snapshot}: like {@link #haltNewRisk}, the driver sets it (after a {@link #restore}
+     * too).
+     *
+     * @param j the member
+     * @param reason why, in words; {@code null} thaws it (it is sized again from its next close)
+     */
+    public void freeze(int j, String reason) {
+        frozen[j] = reason;
+        if (reason != null) {
+            pending[j] = Double.NaN;
+        }
+    }
+
+    /**
+     * Why member {@code i} is frozen.
+     *
+     * @param i the member
+     * @return the reason, or {@code null} when it is not frozen
+     */
+    public String frozen(int i) {
+        return frozen[i];
     }
 
     /**
@@ -609,12 +685,11 @@ public final class PortfolioBook {
     }
 
     /** The limits active at the final allocation (a relative tolerance of 1e-9 of the cap). */
-    private List<String> binding(
+    private static List<String> binding(
             List<String> symbols,
             PortfolioGuard.Allocation alloc,
-            double[][] covariance,
+            PortfolioLimits l,
             BreakerState state) {
-        PortfolioLimits l = settings.limits();
         double[] f = alloc.allocation();
         List<String> out = new ArrayList<>();
         if (state == BreakerState.FLATTEN) {

@@ -183,6 +183,96 @@ class PortfolioBookTest {
         assertThat(otherResized).as("a member's target moved by the other's bar").isPositive();
     }
 
+    @Test
+    void aFrozenMemberKeepsItsPositionIsNeverSizedAndCountsAgainstTheCapsUntilItLeaves() {
+        BarData[] data = {
+            walk("A", Duration.ofDays(1), 200, 1, 0), walk("B", Duration.ofHours(12), 400, 2, 2)
+        };
+        List<Event> events = new ArrayList<>();
+        for (int j = 0; j < 2; j++) {
+            for (int i = 0; i < data[j].size(); i++) {
+                events.add(new Event(j, i, PointInTime.closeMillis(data[j], i)));
+            }
+        }
+        events.sort(Comparator.comparingLong(Event::close).thenComparingInt(Event::member));
+        double[][] gains = {
+            PortfolioBook.trailingMeanGain(data[0].close, 20),
+            PortfolioBook.trailingMeanGain(data[1].close, 20)
+        };
+        SplittableRandom rng = new SplittableRandom(7);
+        PortfolioBook book = book();
+        int e = 0;
+        // until A holds a position
+        for (; e < events.size() && !(book.weight(0) > 0.05); e++) {
+            Event ev = events.get(e);
+            step(book, data, ev, context(rng, Instant.ofEpochMilli(ev.close())), gains);
+        }
+        assertThat(book.weight(0)).as("A holds a position before the freeze").isGreaterThan(0.05);
+        double units = book.snapshot().units()[0];
+        book.freeze(0, "session quarantined: replay failed");
+        assertThat(book.snapshot().pending()[0]).isNaN();
+        int decisions = 0;
+        for (; e < events.size(); e++) {
+            Event ev = events.get(e);
+            PortfolioBook.Decision d =
+                    step(book, data, ev, context(rng, Instant.ofEpochMilli(ev.close())), gains);
+            assertThat(book.snapshot().units()[0]).as("A's units at event %d", e).isEqualTo(units);
+            assertThat(book.snapshot().pending()[0]).isNaN();
+            if (d != null) {
+                decisions++;
+                assertThat(d.symbols()).doesNotContain("A");
+                assertThat(d.targets()[0]).isZero();
+                assertThat(d.ordered()[0]).isFalse();
+                assertThat(d.frozen())
+                        .singleElement()
+                        .asString()
+                        .startsWith("A frozen at weight ")
+                        .endsWith(": session quarantined: replay failed");
+                double frozenWeight = weightAt(d);
+                double gross = frozenWeight;
+                for (double f : d.allocation()) {
+                    gross += f;
+                }
+                assertThat(gross)
+                        .as("open allocation + frozen weight at event %d", e)
+                        .isLessThanOrEqualTo(LIMITS.grossCap() + 1e-12);
+            }
+        }
+        assertThat(decisions).isPositive();
+        double cash = book.snapshot().cash();
+        book.leave(0);
+        assertThat(book.snapshot().units()[0]).isZero();
+        assertThat(book.done(0)).isTrue();
+        assertThat(book.frozen(0)).isNull();
+        assertThat(book.snapshot().cash()).isGreaterThan(cash);
+    }
+
+    @Test
+    void theIncrementalMeanGainIsTheBatchOneBitForBit() {
+        for (long seed = 1; seed <= 3; seed++) {
+            BarData d = walk("A", Duration.ofHours(4), 3_000, seed, 0);
+            for (int window : new int[] {1, 20, 250}) {
+                double[] batch = PortfolioBook.trailingMeanGain(d.close, window);
+                TrailingMeanGain acc = new TrailingMeanGain(window);
+                long[] got = new long[d.size()];
+                long[] want = new long[d.size()];
+                for (int t = 0; t < d.size(); t++) {
+                    got[t] = Double.doubleToRawLongBits(acc.add(d.close[t]));
+                    want[t] = Double.doubleToRawLongBits(batch[t]);
+                }
+                assertThat(got).as("seed %d window %d", seed, window).containsExactly(want);
+                assertThat(acc.value()).isEqualTo(batch[d.size() - 1]);
+            }
+        }
+    }
+
+    /** The frozen member's weight a decision counted, read back from its provenance line. */
+    static double weightAt(PortfolioBook.Decision d) {
+        String line = d.frozen().get(0);
+        return Double.parseDouble(
+                line.substring("A frozen at weight ".length(), line.indexOf(':')));
+    }
+
     static PortfolioBook.Decision step(
             PortfolioBook book, BarData[] data, Event ev, SizingContext ctx, double[][] gains) {
         int j = ev.member();

@@ -152,7 +152,7 @@ public final class Bootstrap {
                                     ? new double[] {Double.NaN, Double.NaN}
                                     : percentiles(diff[i]),
                             percentiles(cagr[i]),
-                            percentiles(sortino[i])));
+                            percentilesWithInfinity(sortino[i])));
         }
         return out;
     }
@@ -429,10 +429,17 @@ public final class Bootstrap {
         out[14] = sortino(mean2, w2, len, barsPerYear);
     }
 
-    /** The annualised Sortino ratio from the mean and the sum of squared losses (NaN without). */
+    /**
+     * The annualised Sortino ratio from the mean and the sum of squared losses: {@link
+     * PerformanceMetrics#sortino} to the bit where there is a loss; without one, {@code +Infinity}
+     * for a positive mean (a resample that never loses: the ratio's limit, kept so that the
+     * percentiles count it instead of dropping it) and NaN for a zero mean (all flat: undefined).
+     */
     private static double sortino(double mean, double down, double len, double barsPerYear) {
         double dd = Math.sqrt(down / len);
-        return dd > 0 ? mean / dd * Math.sqrt(barsPerYear) : Double.NaN;
+        return dd > 0
+                ? mean / dd * Math.sqrt(barsPerYear)
+                : mean > 0 ? Double.POSITIVE_INFINITY : Double.NaN;
     }
 
     /** The annualised Sharpe from {@link #sharpeAndMaxDrawdown}'s third pass (NaN if sd is 0). */
@@ -618,6 +625,29 @@ public final class Bootstrap {
             return new double[] {Double.NaN, Double.NaN};
         }
         return new double[] {quantile(v, 0.025), quantile(v, 0.975)};
+    }
+
+    /**
+     * The 2.5% and 97.5% percentiles of the values that are not NaN, {@code +Infinity} counted as
+     * the largest (a Sortino ratio of a resample without a loss): a percentile whose interpolation
+     * reaches an infinite value is {@code +Infinity}. On finite values, {@link #percentiles}.
+     */
+    static double[] percentilesWithInfinity(double[] values) {
+        double[] v = Arrays.stream(values).filter(x -> !Double.isNaN(x)).sorted().toArray();
+        if (v.length == 0) {
+            return new double[] {Double.NaN, Double.NaN};
+        }
+        return new double[] {quantileWithInfinity(v, 0.025), quantileWithInfinity(v, 0.975)};
+    }
+
+    private static double quantileWithInfinity(double[] sorted, double q) {
+        double h = (sorted.length - 1) * q;
+        int lo = (int) Math.floor(h);
+        int hi = Math.min(sorted.length - 1, lo + 1);
+        if (Double.isInfinite(sorted[lo]) || (h > lo && Double.isInfinite(sorted[hi]))) {
+            return h > lo ? sorted[hi] : sorted[lo];
+        }
+        return quantile(sorted, q);
     }
 
     private static double quantile(double[] sorted, double q) {

@@ -272,6 +272,13 @@ public final class TextReport {
 
     /** {@code [low, high]} as {@code low..high}, percent or plain; {@code -} when undefined. */
     static String range(double[] lowHigh, boolean percent) {
+        if (Double.isFinite(lowHigh[0]) && lowHigh[1] == Double.POSITIVE_INFINITY) {
+            // the upper bound of a Sortino interval whose resamples often have no loss
+            return (percent
+                            ? String.format(Locale.ROOT, "%.0f%%", 100 * lowHigh[0])
+                            : String.format(Locale.ROOT, "%.2f", lowHigh[0]))
+                    + "..inf";
+        }
         if (!Double.isFinite(lowHigh[0]) || !Double.isFinite(lowHigh[1])) {
             return "-";
         }

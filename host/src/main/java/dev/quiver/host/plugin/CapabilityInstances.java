@@ -30,7 +30,7 @@ final class CapabilityInstances {
      * A new instance of the wired capability {@code kind:capabilityName}, owned by the caller.
      *
      * @param s the runtime's state, or null once it is closed
-     * @param kind {@code prediction}, {@code ensemble} or {@code sizing}
+     * @param kind {@code prediction}, {@code ensemble}, {@code sizing} or {@code portfolio}
      * @param overrides plugin-local configuration keys without the plugin id; they win
      * @throws IllegalArgumentException if no wired plugin provides it, or its constructor threw
      * @throws IllegalStateException if {@code s} is null (the runtime is closed)
@@ -69,6 +69,10 @@ final class CapabilityInstances {
                 };
         Object guarded =
                 PluginWiring.guarded(kind, extension, guard, wired.capability(), afterClose);
+        if (guarded instanceof dev.quiver.api.sizing.PortfolioSizingCapability z) {
+            // not behind the guard yet: its close still closes the extension and the guard
+            guarded = PluginWiring.owned(z, afterClose);
+        }
         if (guarded == null) {
             PluginWiring.closeQuietly(extension);
             guard.close();

@@ -259,6 +259,20 @@ public final class PluginRuntime implements AutoCloseable {
         return newInstance("sizing", capabilityName, Map.of());
     }
 
+    /**
+     * A new instance of a wired plugin's portfolio sizing policy, owned by the caller: the live
+     * service gives each portfolio account its own, so that accounts share no policy state whatever
+     * the plugin keeps (docs/portfolio.md). Closing it closes the extension.
+     *
+     * @param capabilityName the policy's name, e.g. {@code kelly_portfolio}
+     * @return the new instance, in {@link NewInstance#capability()}
+     * @throws IllegalArgumentException if no wired plugin provides that policy
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public NewInstance newPortfolioSizing(String capabilityName) {
+        return newInstance("portfolio", capabilityName, Map.of());
+    }
+
     private NewInstance newInstance(
             String kind, String capabilityName, Map<String, String> overrides) {
         return instances.create(state, kind, capabilityName, overrides);

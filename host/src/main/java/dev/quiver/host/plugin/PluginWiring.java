@@ -313,6 +313,49 @@ final class PluginWiring {
         return null;
     }
 
+    /**
+     * A new instance's portfolio policy (no deadline guard yet), whose {@code close} closes the
+     * extension and then runs {@code afterClose}, once.
+     */
+    static PortfolioSizingCapability owned(PortfolioSizingCapability z, Runnable afterClose) {
+        return new OwnedPortfolioSizing(z, afterClose);
+    }
+
+    /** A portfolio policy whose {@code close} also runs its owner's clean-up, once. */
+    private static final class OwnedPortfolioSizing implements PortfolioSizingCapability {
+        private final PortfolioSizingCapability extension;
+        private final Runnable afterClose;
+        private final java.util.concurrent.atomic.AtomicBoolean closed =
+                new java.util.concurrent.atomic.AtomicBoolean();
+
+        OwnedPortfolioSizing(PortfolioSizingCapability extension, Runnable afterClose) {
+            this.extension = extension;
+            this.afterClose = afterClose;
+        }
+
+        @Override
+        public dev.quiver.api.CapabilityDescriptor descriptor() {
+            return extension.descriptor();
+        }
+
+        @Override
+        public dev.quiver.api.sizing.PortfolioSizingDecision size(
+                dev.quiver.api.sizing.PortfolioSizingContext context) {
+            return extension.size(context);
+        }
+
+        @Override
+        public void close() {
+            if (closed.compareAndSet(false, true)) {
+                try {
+                    closeQuietly(extension);
+                } finally {
+                    afterClose.run();
+                }
+            }
+        }
+    }
+
     private static String kindOf(Class<?> type) {
         if (type == PredictionCapability.class) {
             return "prediction";

@@ -12,6 +12,8 @@ import dev.quiver.engine.Step;
 import dev.quiver.engine.TradingRules;
 import dev.quiver.engine.market.BarData;
 import dev.quiver.engine.portfolio.PortfolioBook;
+import dev.quiver.engine.portfolio.TrailingMeanGain;
+import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.host.store.AccountRow;
 import dev.quiver.host.store.EventRow;
 import java.time.Duration;
@@ -35,6 +37,13 @@ import java.util.Optional;
  * the decision made go to the state store as one {@code portfolio_decision} event, in the bar's
  * transaction; a restart (or a failed commit) puts back the last one stored. Guarded by its own
  * monitor, taken after a member session's.
+ *
+ * <p>It owns its policy instance (made for this account alone, {@link
+ * StrategyCatalog#newPortfolioPolicy}; {@link #close} closes it): accounts share no policy state.
+ *
+ * <p>A member whose session is quarantined ({@code failed_recovery}) is frozen in the book ({@link
+ * PortfolioBook#freeze}): its position is held at its last price and counts against the gross and
+ * net caps; it is never sized; closing its session sells it at its last price.
  */
 final class LivePortfolio {
 
@@ -52,6 +61,9 @@ final class LivePortfolio {
     private final Map<String, Integer> index = new HashMap<>();
     private final List<Duration> intervals = new ArrayList<>();
     private final List<List<Bar>> bars = new ArrayList<>();
+
+    /** Per member, its trailing mean gain through its last bar, kept one close at a time. */
+    private final List<TrailingMeanGain> gains = new ArrayList<>();
 
     /**
      * The trading rules the book was built with (costs, breakers, rebalance band, payoff window):
@@ -92,6 +104,7 @@ final class LivePortfolio {
         index.clear();
         intervals.clear();
         bars.clear();
+        gains.clear();
         lastDecisions.clear();
         lastDecision = null;
     }
@@ -133,15 +146,22 @@ final class LivePortfolio {
         index.put(symbol, j);
         intervals.add(interval);
         bars.add(new ArrayList<>(history));
+        TrailingMeanGain g = new TrailingMeanGain(payoffWindowBars);
+        for (Bar b : history) {
+            g.add(b.close());
+        }
+        gains.add(g);
         return j;
     }
 
     /** Bars a member took without a step (a re-warm's), for its covariance and mean gain. */
     void history(String symbol, List<Bar> more) {
-        List<Bar> own = bars.get(index.get(symbol));
+        int j = index.get(symbol);
+        List<Bar> own = bars.get(j);
         for (Bar b : more) {
             if (own.isEmpty() || b.start().isAfter(own.get(own.size() - 1).start())) {
                 own.add(b);
+                gains.get(j).add(b.close());
             }
         }
     }
@@ -160,6 +180,7 @@ final class LivePortfolio {
         int j = index.get(symbol);
         List<Bar> own = bars.get(j);
         own.add(bar);
+        double meanGain = gains.get(j).add(bar.close());
         book.haltNewRisk(halted);
         book.open(j, bar.open());
         long close = bar.start().plus(intervals.get(j)).toEpochMilli();
@@ -169,7 +190,7 @@ final class LivePortfolio {
                         close,
                         bar.close(),
                         contextOf(step),
-                        meanGain(own),
+                        meanGain,
                         false,
                         i -> new BarData(book.symbols().get(i), intervals.get(i), bars.get(i)));
         JsonNode json = d == null ? null : decisionJson(d);
@@ -197,22 +218,28 @@ final class LivePortfolio {
         return null;
     }
 
-    private double meanGain(List<Bar> own) {
-        double[] close = new double[own.size()];
-        for (int i = 0; i < close.length; i++) {
-            close[i] = own.get(i).close();
-        }
-        double[] g = PortfolioBook.trailingMeanGain(close, payoffWindowBars);
-        return g.length == 0 ? 0 : g[g.length - 1];
-    }
-
     /**
      * Re-observes every member's latest state after a restore: the context of its session's last
      * step and its mean gain through its last bar.
      */
     void observe(String symbol, Step last) {
         int j = index.get(symbol);
-        book.observe(j, contextOf(last), meanGain(bars.get(j)));
+        book.observe(j, contextOf(last), gains.get(j).value());
+    }
+
+    /**
+     * Freezes a member whose session is quarantined, or thaws it ({@link PortfolioBook#freeze}).
+     *
+     * @param symbol the member
+     * @param reason why, or null to thaw
+     */
+    void freeze(String symbol, String reason) {
+        book.freeze(index.get(symbol), reason);
+    }
+
+    /** Closes the account's own policy instance. */
+    void close() {
+        policy.close();
     }
 
     /** The member's session closed: its position is sold at its last price. */
@@ -272,6 +299,7 @@ final class LivePortfolio {
         }
         st.put("decisions", s.decisions());
         st.put("guard_changes", s.guardChanges());
+        d.set("rules", rulesJson(rules));
         d.set("decision", decision);
         return new EventRow(
                 account.id(),
@@ -339,6 +367,79 @@ final class LivePortfolio {
                         st.path("decisions").asInt(),
                         st.path("guard_changes").asInt()));
         this.lastDecisions.putAll(lastDecisions);
+    }
+
+    /** The book's trading rules as stored with every state: the rules in force. */
+    private static ObjectNode rulesJson(TradingRules r) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("fee_bps", r.costs().feeBps());
+        o.put("slippage_bps", r.costs().slippageBps());
+        o.put("rebalance_band", r.rebalanceBand());
+        o.put("payoff_window_bars", r.payoffWindowBars());
+        CircuitBreakers.Config b = r.breakers();
+        if (b == null) {
+            o.putNull("breakers");
+        } else {
+            o.putObject("breakers")
+                    .put("max_drawdown", b.maxDrawdown())
+                    .put("daily_loss", b.dailyLoss())
+                    .put("min_hit_rate", b.minHitRate())
+                    .put("hit_rate_window", b.hitRateWindow())
+                    .put("drawdown_cooldown_days", b.drawdownCooldownDays())
+                    .put("drawdown_rearm", b.drawdownRearm().name());
+        }
+        return o;
+    }
+
+    /**
+     * The trading rules a stored state was made with (after a strategy swap the members' current
+     * bundle may carry others): its costs, breakers, rebalance band and payoff window, with the
+     * position cap and stops of {@code current} (a session's, not the book's). A state stored
+     * before the rules were stored with it has none: then {@code current}'s.
+     *
+     * @param detail a {@link #KIND} event's detail
+     * @param current the rules of the member that rebuilds the account
+     * @return the rules in force
+     * @throws IllegalStateException naming the field if the stored rules cannot be read
+     */
+    static TradingRules storedRules(JsonNode detail, TradingRules current) {
+        JsonNode o = detail.get("rules");
+        if (o == null || o.isNull()) {
+            return current;
+        }
+        try {
+            JsonNode b = o.path("breakers");
+            CircuitBreakers.Config breakers =
+                    b.isNull() || b.isMissingNode()
+                            ? null
+                            : new CircuitBreakers.Config(
+                                    number(b, "max_drawdown"),
+                                    number(b, "daily_loss"),
+                                    number(b, "min_hit_rate"),
+                                    (int) number(b, "hit_rate_window"),
+                                    number(b, "drawdown_cooldown_days"),
+                                    CircuitBreakers.DrawdownRearm.valueOf(
+                                            b.path("drawdown_rearm").asText()));
+            return new TradingRules(
+                    new dev.quiver.engine.trading.CostModel(
+                            number(o, "fee_bps"), number(o, "slippage_bps")),
+                    current.maxFraction(),
+                    number(o, "rebalance_band"),
+                    (int) number(o, "payoff_window_bars"),
+                    current.stops(),
+                    breakers);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException(
+                    "the stored trading rules of the portfolio account cannot be read: " + o, e);
+        }
+    }
+
+    private static double number(JsonNode o, String field) {
+        JsonNode v = o.get(field);
+        if (v == null || !v.isNumber()) {
+            throw new IllegalArgumentException("field '" + field + "' is missing or not a number");
+        }
+        return v.asDouble();
     }
 
     /** The account's last decision, as stored with its latest event, for a restore. */
@@ -435,6 +536,10 @@ final class LivePortfolio {
         d.binding().forEach(binding::add);
         ArrayNode notes = o.putArray("guard_notes");
         d.notes().forEach(notes::add);
+        if (!d.frozen().isEmpty()) {
+            ArrayNode frozen = o.putArray("frozen");
+            d.frozen().forEach(frozen::add);
+        }
         return o;
     }
 
@@ -463,6 +568,9 @@ final class LivePortfolio {
             x.put("weight", book.weight(i));
             x.put("pending_target", Double.isNaN(s.pending()[i]) ? null : s.pending()[i]);
             x.put("left", s.done()[i]);
+            if (book.frozen(i) != null) {
+                x.put("frozen", book.frozen(i));
+            }
             out.put(symbols.get(i), x);
         }
         return out;
@@ -512,6 +620,7 @@ final class LivePortfolio {
             x.put("pnl", s.pnl()[i]);
             x.put("costs", s.costs()[i]);
             x.put("left", s.done()[i]);
+            x.put("frozen", book.frozen(i));
             members.add(x);
         }
         m.put("gross_exposure", gross);

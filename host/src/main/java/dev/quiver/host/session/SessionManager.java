@@ -9,6 +9,7 @@ import dev.quiver.api.sizing.PortfolioSizingCapability;
 import dev.quiver.engine.EngineListener;
 import dev.quiver.engine.Step;
 import dev.quiver.engine.SymbolEngine;
+import dev.quiver.engine.TradingRules;
 import dev.quiver.engine.risk.BreakerEvent;
 import dev.quiver.engine.risk.CircuitBreakers;
 import dev.quiver.engine.session.SymbolSession;
@@ -604,9 +605,8 @@ public final class SessionManager implements AutoCloseable {
                                     + " account, docs/portfolio.md)");
                 }
             }
-            PortfolioSizingCapability portfolioPolicy = null;
             if (r.portfolio() != null) {
-                portfolioPolicy = portfolioPolicy(r, joining);
+                portfolioPolicy(r, joining);
             }
             if (joining == null && store.account(accountId).isPresent()) {
                 // Its fills and events are its session's: a new session on it would start from
@@ -672,13 +672,23 @@ public final class SessionManager implements AutoCloseable {
                             r.staleAfterIntervals(),
                             r.portfolio());
             live = build(settings, account, probe); // closes probe if it throws
-            LivePortfolio portfolio =
-                    joining != null
-                            ? joining
-                            : r.portfolio() == null
-                                    ? null
-                                    : new LivePortfolio(
-                                            account, r.portfolio(), probe.rules(), portfolioPolicy);
+            LivePortfolio portfolio;
+            try {
+                portfolio =
+                        joining != null
+                                ? joining
+                                : r.portfolio() == null
+                                        ? null
+                                        : new LivePortfolio(
+                                                account,
+                                                r.portfolio(),
+                                                probe.rules(),
+                                                ownPortfolioPolicy(
+                                                        r.portfolio().policy(), accountId));
+            } catch (RuntimeException e) {
+                live.strategy.close();
+                throw e;
+            }
             try {
                 live.session.warmUp(r.warmup());
                 List<BarRow> rows = new ArrayList<>(r.warmup().size());
@@ -723,7 +733,7 @@ public final class SessionManager implements AutoCloseable {
                             opened = commit.get();
                         } catch (RuntimeException e) {
                             if (joining != null) {
-                                reload(joining);
+                                reloadAfter(joining, e);
                             }
                             throw e;
                         }
@@ -732,6 +742,9 @@ public final class SessionManager implements AutoCloseable {
                 live.generation = opened.generation();
             } catch (RuntimeException e) {
                 live.strategy.close();
+                if (joining == null && portfolio != null) {
+                    portfolio.close();
+                }
                 throw e;
             }
             halt.applyCurrent(live);
@@ -877,8 +890,9 @@ public final class SessionManager implements AutoCloseable {
                 }
                 notify(s, b, last);
             } catch (RuntimeException e) {
-                // The engine may be ahead of the store: rebuild it from what was committed.
-                rebuild(symbol);
+                // The engine may be ahead of the store: rebuild it from what was committed. A
+                // rebuild that fails too never replaces this error (rebuild attaches its own).
+                rebuild(symbol, e);
                 throw e;
             }
         }
@@ -978,7 +992,7 @@ public final class SessionManager implements AutoCloseable {
         try {
             s.session.rewarm(plan.window());
         } catch (RuntimeException e) {
-            rebuild(symbol);
+            rebuild(symbol, e);
             throw e;
         }
         if (s.portfolio != null) {
@@ -1110,7 +1124,11 @@ public final class SessionManager implements AutoCloseable {
         synchronized (opening) {
             FailedSession f = failed.get(symbol);
             if (f != null) {
-                SessionRow closed = store.closeSession(symbol, clock.millis());
+                LivePortfolio p = portfolios.get(f.row().accountId());
+                SessionRow closed =
+                        p != null && p.member(symbol) && !p.left(symbol)
+                                ? closeMember(p, symbol, "quarantined session closed")
+                                : store.closeSession(symbol, clock.millis());
                 failed.remove(symbol, f);
                 Map<String, Object> last = f.state();
                 last.put("state", "closed");
@@ -1124,33 +1142,52 @@ public final class SessionManager implements AutoCloseable {
                     Map<String, Object> last = SessionAnswers.state(s, rollouts);
                     LivePortfolio p = s.portfolio;
                     if (p != null) {
-                        synchronized (p) {
-                            try {
-                                p.leave(symbol);
-                                store.appendEvent(
-                                        p.event(
-                                                symbol,
-                                                clock.millis(),
-                                                "engine",
-                                                "session closed: its position is sold at its last"
-                                                        + " price",
-                                                null));
-                            } catch (RuntimeException e) {
-                                reload(p);
-                                throw e;
-                            }
-                            if (p.openMembers().isEmpty()) {
-                                portfolios.remove(p.id(), p);
-                            }
-                        }
+                        closeMember(p, symbol, "session closed");
+                    } else {
+                        store.closeSession(symbol, clock.millis());
                     }
-                    store.closeSession(symbol, clock.millis());
                     s.retired = true;
                     sessions.remove(symbol, s);
                     s.closeInstances();
                     last.put("state", "closed");
                     return last;
                 });
+    }
+
+    /**
+     * A portfolio member's session closes: its position is sold at its last price, and the book's
+     * state and the session's close are committed in one transaction (all or nothing: a failure
+     * puts the book back as stored and throws the failure). The account ends with its last member.
+     */
+    private SessionRow closeMember(LivePortfolio p, String symbol, String why) {
+        synchronized (p) {
+            long now = clock.millis();
+            SessionRow closed;
+            try {
+                p.leave(symbol);
+                EventRow event =
+                        p.event(
+                                symbol,
+                                now,
+                                "engine",
+                                why + ": its position is sold at its last price",
+                                null);
+                closed =
+                        store.inTransaction(
+                                tx -> {
+                                    tx.appendEvent(event);
+                                    return tx.closeSession(symbol, now);
+                                });
+            } catch (RuntimeException e) {
+                reloadAfter(p, e);
+                throw e;
+            }
+            if (p.openMembers().isEmpty()) {
+                portfolios.remove(p.id(), p);
+                p.close();
+            }
+            return closed;
+        }
     }
 
     /**
@@ -1431,15 +1468,21 @@ public final class SessionManager implements AutoCloseable {
             }
         }
         sessions.clear();
+        for (LivePortfolio p : portfolios.values()) {
+            synchronized (p) {
+                p.close();
+            }
+        }
+        portfolios.clear();
     }
 
     // ---- portfolio accounts --------------------------------------------------------------------
 
     /**
-     * The portfolio policy a request names, after checking the request against the portfolio
-     * account it joins (if any).
+     * Checks a request against the portfolio account it joins (if any) and that the policy it names
+     * is loaded.
      */
-    private PortfolioSizingCapability portfolioPolicy(OpenRequest r, LivePortfolio joining) {
+    private void portfolioPolicy(OpenRequest r, LivePortfolio joining) {
         String where = "session " + r.symbol();
         if (r.account() == null) {
             throw new QuiverInputException(
@@ -1510,7 +1553,7 @@ public final class SessionManager implements AutoCloseable {
         List<PortfolioSizingCapability> loaded = strategies.portfolioPolicies();
         for (PortfolioSizingCapability c : loaded) {
             if (c.descriptor().name().equals(r.portfolio().policy())) {
-                return c;
+                return;
             }
         }
         throw new QuiverInputException(
@@ -1520,6 +1563,29 @@ public final class SessionManager implements AutoCloseable {
                 r.portfolio().policy(),
                 "is not a loaded portfolio sizing policy "
                         + loaded.stream().map(c -> c.descriptor().name()).toList());
+    }
+
+    /**
+     * A new instance of the portfolio policy {@code name} for one account alone (accounts share no
+     * policy state).
+     *
+     * @throws IllegalStateException if no loaded plugin provides it
+     */
+    private PortfolioSizingCapability ownPortfolioPolicy(String name, String accountId) {
+        return strategies
+                .newPortfolioPolicy(name)
+                .orElseThrow(
+                        () ->
+                                new IllegalStateException(
+                                        "portfolio policy '"
+                                                + name
+                                                + "' of account "
+                                                + accountId
+                                                + " is not loaded (loaded: "
+                                                + strategies.portfolioPolicies().stream()
+                                                        .map(c -> c.descriptor().name())
+                                                        .toList()
+                                                + ")"));
     }
 
     /**
@@ -1574,6 +1640,66 @@ public final class SessionManager implements AutoCloseable {
                     s.portfolio = p;
                 }
             }
+            // A member whose session is not served (quarantined) is frozen: its position held at
+            // its last price, never sized, until its session is closed (docs/portfolio.md).
+            for (String symbol : p.openMembers()) {
+                if (!members.containsKey(symbol)) {
+                    FailedSession f = failed.get(symbol);
+                    p.freeze(
+                            symbol,
+                            "session quarantined ("
+                                    + FailedSession.STATE
+                                    + "): "
+                                    + (f == null ? "its session is not served" : f.reason()));
+                }
+            }
+        }
+    }
+
+    /**
+     * Puts a portfolio account back after {@code first} failed (its book may be ahead of the
+     * store). If that fails too, {@code first} stays the error (the reload's is attached to it as
+     * suppressed, and logged with it) and the account's member sessions are quarantined with a
+     * reason naming both, so they refuse work instead of serving a book the store does not have.
+     */
+    private void reloadAfter(LivePortfolio p, RuntimeException first) {
+        try {
+            reload(p);
+        } catch (RuntimeException again) {
+            first.addSuppressed(again);
+            RuntimeException why =
+                    new IllegalStateException(
+                            "portfolio account "
+                                    + p.id()
+                                    + " could not be put back from the store after a failed"
+                                    + " write ("
+                                    + first
+                                    + ")",
+                            again);
+            LOG.error(
+                    "portfolio account {}: putting the book back after a failed write failed too;"
+                            + " its sessions are quarantined. First error:",
+                    p.id(),
+                    first);
+            portfolios.remove(p.id(), p);
+            for (LiveSession s : List.copyOf(sessions.values())) {
+                if (s.portfolio == p || s.account.id().equals(p.id())) {
+                    sessions.remove(s.settings.symbol(), s);
+                    s.retired = true;
+                    s.closeInstances();
+                    store.session(s.settings.symbol())
+                            .filter(SessionRow::isOpen)
+                            .ifPresentOrElse(
+                                    row -> quarantine(row, why),
+                                    () ->
+                                            LOG.error(
+                                                    "session {} of portfolio account {} has no"
+                                                            + " open row to quarantine",
+                                                    s.settings.symbol(),
+                                                    p.id()));
+                }
+            }
+            p.close();
         }
     }
 
@@ -1592,21 +1718,33 @@ public final class SessionManager implements AutoCloseable {
             LiveSession first = e.getValue().get(0);
             PortfolioSettings settings = first.settings.portfolio();
             try {
+                // the rules in force are the ones stored with the book's state (a member's bundle
+                // may have been swapped for one with other costs or breakers since)
+                TradingRules rules =
+                        store.lastEvent(e.getKey(), LivePortfolio.KIND, null)
+                                .map(
+                                        stored ->
+                                                LivePortfolio.storedRules(
+                                                        detail(stored), first.strategy.rules()))
+                                .orElse(first.strategy.rules());
+                if (!rules.equals(first.strategy.rules())) {
+                    LOG.warn(
+                            "portfolio account {} keeps the trading rules stored with its book"
+                                    + " ({}); its member {} serves a strategy with {}",
+                            e.getKey(),
+                            rules,
+                            first.settings.symbol(),
+                            first.strategy.rules());
+                }
                 PortfolioSizingCapability policy =
-                        strategies.portfolioPolicies().stream()
-                                .filter(c -> c.descriptor().name().equals(settings.policy()))
-                                .findFirst()
-                                .orElseThrow(
-                                        () ->
-                                                new IllegalStateException(
-                                                        "portfolio policy '"
-                                                                + settings.policy()
-                                                                + "' of account "
-                                                                + e.getKey()
-                                                                + " is not loaded"));
-                LivePortfolio p =
-                        new LivePortfolio(first.account, settings, first.strategy.rules(), policy);
-                reload(p);
+                        ownPortfolioPolicy(settings.policy(), e.getKey());
+                LivePortfolio p = new LivePortfolio(first.account, settings, rules, policy);
+                try {
+                    reload(p);
+                } catch (RuntimeException x) {
+                    p.close();
+                    throw x;
+                }
                 portfolios.put(e.getKey(), p);
                 LOG.info(
                         "portfolio account {} recovered: members {}, equity {}",
@@ -1649,7 +1787,7 @@ public final class SessionManager implements AutoCloseable {
                 try {
                     store.appendEvent(p.event(null, now, actor, reason, null));
                 } catch (RuntimeException e) {
-                    reload(p);
+                    reloadAfter(p, e);
                     throw e;
                 }
             }
@@ -1670,23 +1808,43 @@ public final class SessionManager implements AutoCloseable {
         old.close();
     }
 
-    private void rebuild(String symbol) {
+    /**
+     * Rebuilds a session from the store after {@code first} failed (the engine may be ahead of the
+     * store). Never throws in place of {@code first}: what fails here is attached to it
+     * (suppressed), logged with it, and a session that cannot be rebuilt is quarantined with a
+     * reason naming {@code first} too.
+     */
+    private void rebuild(String symbol, RuntimeException first) {
+        LOG.warn("session {}: rebuilding from the store after a failure", symbol, first);
         LiveSession old = sessions.remove(symbol);
         if (old != null) {
             old.retired = true;
             old.closeInstances();
         }
-        Optional<SessionRow> row = store.session(symbol).filter(r -> r.closedMs().isEmpty());
-        if (row.isPresent()) {
-            try {
-                sessions.put(symbol, replay(row.get()));
-            } catch (RuntimeException e) {
-                quarantine(row.get(), e);
+        try {
+            Optional<SessionRow> row = store.session(symbol).filter(r -> r.closedMs().isEmpty());
+            if (row.isPresent()) {
+                try {
+                    sessions.put(symbol, replay(row.get()));
+                } catch (RuntimeException e) {
+                    first.addSuppressed(e);
+                    quarantine(
+                            row.get(),
+                            new IllegalStateException(
+                                    "rebuilt from the store after a failure (" + first + ")", e));
+                }
             }
+        } catch (RuntimeException e) {
+            first.addSuppressed(e);
+            LOG.error(
+                    "session {}: the store could not be read to rebuild it after a failure; it is"
+                            + " not served until a restart. First error:",
+                    symbol,
+                    first);
         }
         if (old != null && old.portfolio != null) {
             // the account's book may be ahead of the store too: its last stored state
-            reload(old.portfolio);
+            reloadAfter(old.portfolio, first);
         }
     }
 

@@ -106,7 +106,9 @@ final class SessionReplay {
         s.fillIds.addAll(fills.keySet());
         Map<Long, List<StoredEvent>> commands = new LinkedHashMap<>();
         Map<Long, CallFailures> failures = new HashMap<>();
-        for (StoredEvent e : store.events(s.account.id())) {
+        // A portfolio account's book states (one per member bar) are not the session's inputs:
+        // the database leaves them out, so a replay does not read the account's whole history.
+        for (StoredEvent e : store.eventsExcept(s.account.id(), LivePortfolio.KIND)) {
             String kind = e.event().kind();
             boolean mine = e.event().symbol().orElse(row.symbol()).equals(row.symbol());
             // A portfolio account's events name the member session they belong to.

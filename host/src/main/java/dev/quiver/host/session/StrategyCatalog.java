@@ -51,6 +51,18 @@ public interface StrategyCatalog {
     }
 
     /**
+     * A new instance of the portfolio sizing policy {@code name}, owned by the caller (who closes
+     * it): one per portfolio account, so that accounts share no policy state (docs/portfolio.md).
+     *
+     * @param name the policy's name, e.g. {@code kelly_portfolio}
+     * @return the instance, or empty when no loaded plugin provides that policy
+     */
+    default java.util.Optional<dev.quiver.api.sizing.PortfolioSizingCapability> newPortfolioPolicy(
+            String name) {
+        return java.util.Optional.empty();
+    }
+
+    /**
      * A catalog of bundle folders (ids are paths) whose current bundle can be replaced.
      *
      * @param initial the bundle served at start
@@ -123,6 +135,18 @@ public interface StrategyCatalog {
         @Override
         public java.util.List<dev.quiver.api.sizing.PortfolioSizingCapability> portfolioPolicies() {
             return runtime.portfolioSizings();
+        }
+
+        @Override
+        public java.util.Optional<dev.quiver.api.sizing.PortfolioSizingCapability>
+                newPortfolioPolicy(String name) {
+            if (runtime.portfolioSizings().stream()
+                    .noneMatch(c -> c.descriptor().name().equals(name))) {
+                return java.util.Optional.empty();
+            }
+            return java.util.Optional.of(
+                    (dev.quiver.api.sizing.PortfolioSizingCapability)
+                            runtime.newPortfolioSizing(name).capability());
         }
 
         @Override

@@ -771,15 +771,31 @@ final class JdbcOperations implements StateOperations {
     @Override
     public List<StoredEvent> events(String accountId) {
         Objects.requireNonNull(accountId, "accountId");
+        return events(accountId, null);
+    }
+
+    @Override
+    public List<StoredEvent> eventsExcept(String accountId, String kind) {
+        Objects.requireNonNull(accountId, "accountId");
+        Objects.requireNonNull(kind, "kind");
+        return events(accountId, kind);
+    }
+
+    private List<StoredEvent> events(String accountId, String except) {
         return sql(
-                "events(" + accountId + ")",
+                "events(" + accountId + (except == null ? "" : ", except " + except) + ")",
                 () -> {
                     try (PreparedStatement ps =
                             connection.prepareStatement(
                                     "SELECT seq, "
                                             + EVENT_COLUMNS
-                                            + " FROM events WHERE account_id = ? ORDER BY seq")) {
+                                            + " FROM events WHERE account_id = ?"
+                                            + (except == null ? "" : " AND kind <> ?")
+                                            + " ORDER BY seq")) {
                         ps.setString(1, accountId);
+                        if (except != null) {
+                            ps.setString(2, except);
+                        }
                         List<StoredEvent> out = new ArrayList<>();
                         try (ResultSet rs = ps.executeQuery()) {
                             while (rs.next()) {

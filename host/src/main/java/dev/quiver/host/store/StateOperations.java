@@ -187,6 +187,16 @@ public interface StateOperations {
     List<StoredEvent> events(String accountId);
 
     /**
+     * The events of an account but those of one kind, filtered by the database (e.g. a session's
+     * replay, which needs none of a portfolio account's {@code portfolio_decision} states).
+     *
+     * @param accountId the account
+     * @param kind the kind left out
+     * @return its other events in append order (by sequence number); empty when none
+     */
+    List<StoredEvent> eventsExcept(String accountId, String kind);
+
+    /**
      * The last event of one kind of an account, optionally of one symbol (e.g. a portfolio
      * account's last state, {@code portfolio_decision}).
      *

@@ -392,6 +392,11 @@ public final class StateStore implements StateOperations, AutoCloseable {
     }
 
     @Override
+    public List<StoredEvent> eventsExcept(String accountId, String kind) {
+        return single("eventsExcept", tx -> tx.eventsExcept(accountId, kind));
+    }
+
+    @Override
     public Optional<StoredEvent> lastEvent(String accountId, String kind, String symbol) {
         return single("lastEvent", tx -> tx.lastEvent(accountId, kind, symbol));
     }

@@ -179,7 +179,7 @@ class BootstrapTest {
                     growth *= 1 + v;
                 }
                 cagr[i][s] = PerformanceMetrics.cagr(1, growth, n / barsPerYear);
-                sortino[i][s] = PerformanceMetrics.sortino(sample, barsPerYear);
+                sortino[i][s] = sortinoOfResample(sample, barsPerYear);
             }
             for (int i = 0; i < m; i++) {
                 diff[i][s] = base >= 0 ? sharpe[i][s] - sharpe[base][s] : Double.NaN;
@@ -196,7 +196,7 @@ class BootstrapTest {
                                     ? new double[] {Double.NaN, Double.NaN}
                                     : Bootstrap.percentiles(diff[i]),
                             Bootstrap.percentiles(cagr[i]),
-                            Bootstrap.percentiles(sortino[i])));
+                            Bootstrap.percentilesWithInfinity(sortino[i])));
         }
         return out;
     }
@@ -225,7 +225,7 @@ class BootstrapTest {
             // boxed: NaN (no loss in the sample) equals NaN
             assertThat(Double.valueOf(out[3]))
                     .as("sortino, n=" + n)
-                    .isEqualTo(Double.valueOf(PerformanceMetrics.sortino(r, 2190)));
+                    .isEqualTo(Double.valueOf(sortinoOfResample(r, 2190)));
             double growth = 1;
             for (double v : r) {
                 growth *= 1 + v;
@@ -300,5 +300,52 @@ class BootstrapTest {
         assertThat(Bootstrap.blockLength(19_625)).isEqualTo(27);
         assertThat(Bootstrap.blockLength(3_961)).isEqualTo(16);
         assertThat(Bootstrap.blockLength(1)).isEqualTo(1);
+    }
+
+    /**
+     * A resample's Sortino ratio as the bootstrap counts it: {@link PerformanceMetrics#sortino}
+     * (NaN without a loss), except that a resample without a loss and with a positive mean is
+     * {@code +Infinity}.
+     */
+    static double sortinoOfResample(double[] r, double barsPerYear) {
+        double s = PerformanceMetrics.sortino(r, barsPerYear);
+        double sum = 0;
+        for (double x : r) {
+            sum += x;
+        }
+        return Double.isNaN(s) && sum > 0 ? Double.POSITIVE_INFINITY : s;
+    }
+
+    /**
+     * Returns that rarely lose: one small loss in 300 bars, so over a third of the resamples (those
+     * that miss the loss's block) have no loss and an infinite Sortino ratio. They are counted as
+     * {@code +Infinity}, not dropped: the upper bound is {@code +Infinity} (dropped, it was the
+     * 97.5% of the finite ones, biased low), the lower bound finite and the other intervals as
+     * before; the report prints the upper bound as {@code inf}.
+     */
+    @Test
+    void resamplesWithoutALossCountAsAnInfiniteSortinoRatio() {
+        int n = 300;
+        double[] eq = new double[n + 1];
+        eq[0] = 100;
+        for (int t = 1; t <= n; t++) {
+            eq[t] = eq[t - 1] * (t == 150 ? 0.9995 : 1 + 0.0005 + 0.0001 * (t % 7));
+        }
+        Bootstrap.Intervals ci =
+                Bootstrap.intervals(Map.of("p", eq), "none", 252, 1000, 42).get("p");
+        assertThat(ci.sortino()[1]).isEqualTo(Double.POSITIVE_INFINITY);
+        assertThat(ci.sortino()[0]).isFinite().isPositive();
+        assertThat(ci.sharpe()[1]).isFinite();
+        assertThat(TextReport.range(ci.sortino(), false)).endsWith("..inf");
+        // the same resamples with the no-loss ones dropped: a finite, lower upper bound
+        // (linear interpolation: h = (n - 1) q; [1, 2] gives 1.025 and 1.975, [1, 2, inf] 1.05
+        // and, for 97.5% at h = 1.95 between 2 and inf, inf)
+        assertThat(Bootstrap.percentiles(new double[] {1, 2, Double.POSITIVE_INFINITY})[1])
+                .isCloseTo(1.975, org.assertj.core.api.Assertions.within(1e-12));
+        double[] counted =
+                Bootstrap.percentilesWithInfinity(
+                        new double[] {1, 2, Double.POSITIVE_INFINITY, Double.NaN});
+        assertThat(counted[0]).isCloseTo(1.05, org.assertj.core.api.Assertions.within(1e-12));
+        assertThat(counted[1]).isEqualTo(Double.POSITIVE_INFINITY);
     }
 }

@@ -215,6 +215,94 @@ final class TestStrategies {
         return StrategyBundle.open(dir);
     }
 
+    /**
+     * A portfolio policy {@code equal} that keeps state, as a plugin may: each member gets {@code
+     * min(maxFraction, grossCap / n)}, and every decision's reason and inputs carry the instance's
+     * call number ({@code equal call 7}), computed through an instance scratch array. One instance
+     * per account decides the same whatever other accounts do; a shared one does not.
+     */
+    static final class EqualPortfolio implements dev.quiver.api.sizing.PortfolioSizingCapability {
+        private int calls;
+        private double[] scratch = new double[0];
+
+        @Override
+        public CapabilityDescriptor descriptor() {
+            return CapabilityDescriptor.of("equal", "1.0.0");
+        }
+
+        @Override
+        public dev.quiver.api.sizing.PortfolioSizingDecision size(
+                dev.quiver.api.sizing.PortfolioSizingContext context) {
+            int call = ++calls;
+            int n = context.members().size();
+            scratch = new double[n];
+            for (int i = 0; i < n; i++) {
+                scratch[i] =
+                        Math.min(
+                                context.members().get(i).context().maxFraction(),
+                                context.grossCap() / n);
+                Thread.yield();
+            }
+            List<SizingDecision> out = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                out.add(
+                        new SizingDecision(
+                                scratch[i],
+                                "equal call " + call,
+                                Map.of("call", (double) call, "n", (double) n)));
+            }
+            return new dev.quiver.api.sizing.PortfolioSizingDecision(out);
+        }
+    }
+
+    /**
+     * A catalog serving {@code bundle} as {@link #catalog}, with the portfolio policy {@code equal}
+     * ({@link EqualPortfolio}): {@code shared} is the instance listed as loaded (as a plugin
+     * runtime lists its wired extensions); {@code newPortfolioPolicy} makes a fresh one.
+     */
+    static StrategyCatalog portfolioCatalog(
+            StrategyBundle bundle, dev.quiver.api.sizing.PortfolioSizingCapability shared) {
+        return portfolioCatalog(bundle, shared, java.util.function.UnaryOperator.identity());
+    }
+
+    /**
+     * As {@link #portfolioCatalog(StrategyBundle,
+     * dev.quiver.api.sizing.PortfolioSizingCapability)}, serving the bundle with its trading rules
+     * changed by {@code rules} (as a swap to a bundle with other costs would).
+     */
+    static StrategyCatalog portfolioCatalog(
+            StrategyBundle bundle,
+            dev.quiver.api.sizing.PortfolioSizingCapability shared,
+            java.util.function.UnaryOperator<dev.quiver.engine.TradingRules> rules) {
+        StrategyCatalog plain = catalog(bundle);
+        return new StrategyCatalog() {
+            @Override
+            public StrategyBundle current() {
+                return bundle;
+            }
+
+            @Override
+            public BundleLoader.Loaded load(String id) {
+                BundleLoader.Loaded l = plain.load(id);
+                return new BundleLoader.Loaded(
+                        l.bundle(), l.strategy(), rules.apply(l.rules()), 10_000, List.of());
+            }
+
+            @Override
+            public List<dev.quiver.api.sizing.PortfolioSizingCapability> portfolioPolicies() {
+                return List.of(shared);
+            }
+
+            @Override
+            public java.util.Optional<dev.quiver.api.sizing.PortfolioSizingCapability>
+                    newPortfolioPolicy(String name) {
+                return name.equals("equal")
+                        ? java.util.Optional.of(new EqualPortfolio())
+                        : java.util.Optional.empty();
+            }
+        };
+    }
+
     /** A catalog serving {@code bundle} with fresh test instances on every load. */
     static StrategyCatalog catalog(StrategyBundle bundle) {
         return new StrategyCatalog() {

@@ -715,6 +715,9 @@ abstract class StateStoreContract {
         assertThat(s.events("acct-1"))
                 .containsExactly(new StoredEvent(a, tripped), new StoredEvent(c, command));
         assertThat(s.events("acct-2")).containsExactly(new StoredEvent(b, other));
+        assertThat(s.eventsExcept("acct-1", "breaker_tripped"))
+                .containsExactly(new StoredEvent(c, command));
+        assertThat(s.eventsExcept("acct-1", "none")).hasSize(2);
         assertThatThrownBy(
                         () ->
                                 s.appendEvent(

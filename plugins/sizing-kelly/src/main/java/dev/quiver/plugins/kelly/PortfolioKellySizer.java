@@ -32,6 +32,11 @@ import org.pf4j.Extension;
  *
  * <p>Configuration: {@code sizing-kelly.multiplier} (default 0.25) and {@code sizing-kelly.cap}
  * (default 1.0), as for {@code kelly}.
+ *
+ * <p>Thread-safe and stateless: its fields are final settings and every call works on arrays of its
+ * own, so one instance may size several accounts at once ({@code PortfolioKellySizerTest}). The
+ * live service gives each portfolio account its own instance all the same, since the extension
+ * point does not promise this of every policy.
  */
 @Extension
 public final class PortfolioKellySizer implements PortfolioSizingCapability {

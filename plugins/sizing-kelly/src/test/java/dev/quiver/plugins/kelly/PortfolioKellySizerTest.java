@@ -9,7 +9,12 @@ import dev.quiver.api.sizing.PortfolioSizingContext;
 import dev.quiver.api.sizing.SizingDecision;
 import dev.quiver.testkit.Fixtures;
 import dev.quiver.testkit.PortfolioSizingCapabilityContract;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 class PortfolioKellySizerTest implements PortfolioSizingCapabilityContract {
@@ -70,5 +75,72 @@ class PortfolioKellySizerTest implements PortfolioSizingCapabilityContract {
         assertThat(d.decisions().get(0).fraction()).isCloseTo(0.5, within(1e-12));
         assertThat(d.decisions().get(0).reason())
                 .isEqualTo("correlation-adjusted fractional Kelly capped");
+    }
+
+    /**
+     * The class keeps no mutable state (final settings; every call allocates its own arrays), so
+     * one instance may serve several accounts at once: 4 threads sizing 300 random accounts in
+     * different orders through one instance answer bit for bit what each account gets alone. A
+     * scratch array or cached result kept in a field would make them disagree.
+     */
+    @Test
+    void oneInstanceSizesConcurrentAccountsAsEachAlone() throws Exception {
+        SplittableRandom rng = new SplittableRandom(15);
+        List<PortfolioSizingContext> accounts = new ArrayList<>();
+        for (int a = 0; a < 300; a++) {
+            int n = 1 + rng.nextInt(4);
+            List<PortfolioMember> members = new ArrayList<>();
+            double[][] cov = new double[n][n];
+            for (int i = 0; i < n; i++) {
+                members.add(
+                        new PortfolioMember(
+                                "s" + i,
+                                Fixtures.sizing(0.45 + 0.2 * rng.nextDouble(), 1.0, 1.0),
+                                0.005 + 0.01 * rng.nextDouble(),
+                                1,
+                                0));
+                cov[i][i] = 1e-4 * (1 + 4 * rng.nextDouble());
+            }
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < i; j++) {
+                    cov[i][j] = cov[j][i] = 0.6 * Math.sqrt(cov[i][i] * cov[j][j]);
+                }
+            }
+            accounts.add(new PortfolioSizingContext(members, cov, 0.8 + rng.nextDouble()));
+        }
+        List<double[]> alone = new ArrayList<>();
+        for (PortfolioSizingContext c : accounts) {
+            alone.add(fractions(new PortfolioKellySizer(0.25, 1.0), c));
+        }
+        PortfolioKellySizer shared = new PortfolioKellySizer(0.25, 1.0);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<List<double[]>>> runs = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int offset = t * 75;
+                runs.add(
+                        pool.submit(
+                                () -> {
+                                    double[][] out = new double[accounts.size()][];
+                                    for (int k = 0; k < 3 * accounts.size(); k++) {
+                                        int a = (offset + k) % accounts.size();
+                                        out[a] = fractions(shared, accounts.get(a));
+                                    }
+                                    return List.of(out);
+                                }));
+            }
+            for (Future<List<double[]>> run : runs) {
+                List<double[]> got = run.get();
+                for (int a = 0; a < accounts.size(); a++) {
+                    assertThat(got.get(a)).as("account %d", a).containsExactly(alone.get(a));
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static double[] fractions(PortfolioKellySizer sizer, PortfolioSizingContext c) {
+        return sizer.size(c).decisions().stream().mapToDouble(SizingDecision::fraction).toArray();
     }
 }

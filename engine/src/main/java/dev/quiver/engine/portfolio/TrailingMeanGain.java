@@ -1,0 +1,77 @@
+package dev.quiver.engine.portfolio;
+
+import java.util.Arrays;
+
+/**
+ * {@link PortfolioBook#trailingMeanGain} one close at a time: the trailing mean of the positive
+ * one-bar simple returns over {@code window} bars, through the last close added. It performs the
+ * same floating-point operations in the same order as the batch method (a running sum from the
+ * first close on), so after the same closes its {@link #value()} is the batch method's last value
+ * bit for bit, at a constant cost per close instead of one pass over the whole history.
+ *
+ * <p>Not thread-safe.
+ */
+public final class TrailingMeanGain {
+
+    private final int window;
+    private double[] close = new double[64];
+    private int n;
+    private double sum;
+    private int count;
+    private double value;
+
+    /**
+     * An empty accumulator.
+     *
+     * @param window bars, {@code >= 1}
+     * @throws IllegalArgumentException if {@code window < 1}
+     */
+    public TrailingMeanGain(int window) {
+        if (window < 1) {
+            throw new IllegalArgumentException("mean-gain window " + window + " bars: at least 1");
+        }
+        this.window = window;
+    }
+
+    /**
+     * Adds the next close.
+     *
+     * @param next the close, after every close added before
+     * @return the mean gain through it, a fraction per bar, {@code >= 0} (0 where there is none)
+     */
+    public double add(double next) {
+        if (n == close.length) {
+            close = Arrays.copyOf(close, 2 * n);
+        }
+        close[n] = next;
+        int t = n++;
+        if (t == 0) {
+            value = 0;
+            return value;
+        }
+        double r = close[t] / close[t - 1] - 1;
+        if (r > 0) {
+            sum += r;
+            count++;
+        }
+        int drop = t - window;
+        if (drop >= 1) {
+            double old = close[drop] / close[drop - 1] - 1;
+            if (old > 0) {
+                sum -= old;
+                count--;
+            }
+        }
+        value = count > 0 ? Math.max(0, sum / count) : 0;
+        return value;
+    }
+
+    /**
+     * The mean gain through the last close added.
+     *
+     * @return a fraction per bar, {@code >= 0}; 0 before two closes
+     */
+    public double value() {
+        return value;
+    }
+}
