@@ -351,14 +351,19 @@ final class ServeCommand implements Callable<Integer> {
         Optional<String> reference = strategyReference();
         StrategyResolver strategies =
                 new StrategyResolver(client(trackingUri), ModelsCommand.modelsDir(modelCache));
-        // Beside the plugins' start (RELIABILITY.md P8: a restart within 10 s), on one thread of
-        // its own: the state store, then the strategy bundle's resolution (registry or cache,
-        // checksums and files checked). Neither needs a plugin; every check still runs before the
-        // port opens. The thread ends when the start does.
+        // Beside the plugins' start (RELIABILITY.md P8: a restart within 10 s), on two threads of
+        // their own: the state store, the strategy bundle's resolution (registry or cache,
+        // checksums and files checked), the smoke features. None needs a plugin; every check
+        // still runs before the port opens. The threads end when the start does.
+        java.util.concurrent.atomic.AtomicInteger threads =
+                new java.util.concurrent.atomic.AtomicInteger();
         ExecutorService beside =
-                Executors.newSingleThreadExecutor(
+                Executors.newFixedThreadPool(
+                        2,
                         r -> {
-                            Thread t = new Thread(r, "quiver-serve-start");
+                            Thread t =
+                                    new Thread(
+                                            r, "quiver-serve-start-" + threads.incrementAndGet());
                             t.setDaemon(true);
                             return t;
                         });
