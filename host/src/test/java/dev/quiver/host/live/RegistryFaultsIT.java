@@ -85,9 +85,10 @@ class RegistryFaultsIT {
      * phase (their failures are still checked): the decision path's code is then compiled, so each
      * phase's p99 is a warm JVM's, comparable with the baseline's (measured after the same
      * warm-up). Without it the first phase after a start had p99 250-375 ms against ~20 ms; after
-     * 500 the baseline's p99 was still 60 ms against 10-30 ms for the phases after it.
+     * 500 the baseline's p99 was still 60 ms against 10-30 ms for the phases after it, after 1,500
+     * 43 ms against 9-46 ms (load 20); 1,000 keeps the added test time near 35 s for both tests.
      */
-    static final int WARM_UP = 1_500;
+    static final int WARM_UP = 1_000;
 
     static final int THREADS = 4;
     static final String USER = "quiver-fault-it";
@@ -1073,6 +1074,11 @@ class RegistryFaultsIT {
                     it.printf(
                             "%s: listening after %.1f s; its log lines as they appeared:%n%s",
                             label, seconds(started), String.join("\n", timeline));
+                    // Where the start spent its time, as serve says once its port is open.
+                    Files.readString(e, StandardCharsets.UTF_8)
+                            .lines()
+                            .filter(l -> l.startsWith("serve: started in"))
+                            .forEach(l -> it.printf("%s: %s", label, l));
                     return new Serve(p, o, e, Integer.parseInt(m.group(1)));
                 }
                 if (!p.isAlive()) {
