@@ -2,8 +2,11 @@
 # Writes the distribution's class data sharing archive (AppCDS, JDK 17 dynamic archive):
 # a training run of `bin/quiver serve` with the distribution's own plugins, stopped with SIGTERM
 # once it listens and has answered /health/ready; the JVM writes the classes it loaded from the
-# JDK and lib/*.jar to lib/quiver.jsa at exit. bin/quiver uses the archive when it is there and
-# matches this JVM and these jars, and starts without it otherwise (silently: -Xlog:cds=off).
+# JDK and lib/*.jar to lib/quiver.jsa at exit. A tracking URI (port 1, nothing listens) makes it
+# build its registry clients: the JDK's HTTP client and the TLS classes it loads when it is built
+# (about 450 classes a restart from the model cache loaded outside the archive) are archived too.
+# bin/quiver uses the archive when it is there and matches this JVM and these jars, and starts
+# without it otherwise (silently: -Xlog:cds=off).
 # Usage: cds-archive.sh DIST   (DIST = the assembled distribution folder, e.g. host/target/quiver)
 set -euo pipefail
 dist=$(cd "$1" && pwd)
@@ -16,7 +19,8 @@ rm -f "$archive"
 QUIVER_CDS=off JAVA_OPTS="-XX:ArchiveClassesAtExit=$archive -Xlog:cds=off -Xlog:cds+dynamic=off" \
   "$dist/bin/quiver" serve --strategy none --port 0 --fit-on none --watch-interval-ms 0 \
   --state-url "jdbc:sqlite:$work/state.db" --rollouts-dir "$work/rollouts" \
-  --reports-dir "$work/reports" --model-cache "$work/models" >"$work/out.log" 2>"$work/err.log" &
+  --reports-dir "$work/reports" --model-cache "$work/models" \
+  --tracking-uri http://127.0.0.1:1 >"$work/out.log" 2>"$work/err.log" &
 pid=$!
 port=""
 for _ in $(seq 1 1800); do

@@ -12,8 +12,7 @@ import picocli.CommandLine.Command;
         name = "quiver",
         mixinStandardHelpOptions = true,
         versionProvider = Cli.Version.class,
-        description =
-                "Quiver: trading-signal capabilities as plugins, fused, sized and backtested.",
+        description = Cli.DESCRIPTION,
         subcommands = {
             BacktestCommand.class,
             BenchCommand.class,
@@ -30,6 +29,29 @@ import picocli.CommandLine.Command;
         })
 public final class Cli implements Runnable {
 
+    static final String DESCRIPTION =
+            "Quiver: trading-signal capabilities as plugins, fused, sized and backtested.";
+
+    /**
+     * The root command when the first argument names a subcommand: only that subcommand is built.
+     * Picocli inspects every command it is given (options, types, descriptions) by reflection; all
+     * twelve with their own subcommands took 0.6-0.7 s of CPU on each start, a third of it when
+     * only the one that runs is built (RELIABILITY.md P8: the restart of {@code quiver serve}).
+     */
+    @Command(
+            name = "quiver",
+            mixinStandardHelpOptions = true,
+            versionProvider = Cli.Version.class,
+            description = DESCRIPTION)
+    static final class One implements Runnable {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public void run() {
+            spec.commandLine().usage(spec.commandLine().getOut());
+        }
+    }
+
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
@@ -44,7 +66,7 @@ public final class Cli implements Runnable {
      * @return exit code: 0 ok, 1 failure, 2 bad input or usage
      */
     public static int execute(String... args) {
-        return commandLine().execute(args);
+        return commandLine(args).execute(args);
     }
 
     /**
@@ -57,14 +79,38 @@ public final class Cli implements Runnable {
      * @return exit code: 0 ok, 1 failure, 2 bad input or usage
      */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = commandLine();
+        CommandLine cl = commandLine(args);
         cl.setOut(out);
         cl.setErr(err);
         return cl.execute(args);
     }
 
     static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Cli());
+        return handlingErrors(new CommandLine(new Cli()));
+    }
+
+    /**
+     * The command line for these arguments: when the first names one of {@link Cli}'s subcommands,
+     * a root with only that subcommand (the same options, help and errors below it); else the whole
+     * command line ({@code quiver --help}, {@code --version}, a mistyped subcommand).
+     */
+    static CommandLine commandLine(String... args) {
+        if (args.length > 0) {
+            for (Class<?> sub : Cli.class.getAnnotation(Command.class).subcommands()) {
+                Command c = sub.getAnnotation(Command.class);
+                if (c != null
+                        && (c.name().equals(args[0])
+                                || java.util.Arrays.asList(c.aliases()).contains(args[0]))) {
+                    CommandLine cl = new CommandLine(new One());
+                    cl.addSubcommand(sub);
+                    return handlingErrors(cl);
+                }
+            }
+        }
+        return commandLine();
+    }
+
+    private static CommandLine handlingErrors(CommandLine cl) {
         cl.setExecutionExceptionHandler(
                 (e, commandLine, parseResult) -> {
                     PrintWriter err = commandLine.getErr();

@@ -4,12 +4,14 @@ import dev.quiver.engine.market.BarData;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.live.LiveModels;
 import dev.quiver.host.live.ModelBinding;
+import dev.quiver.host.live.SmokeCheck;
 import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.mlflow.MlflowHttp;
 import dev.quiver.host.plugin.PluginRefusal;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.registry.AliasHistory;
 import dev.quiver.host.registry.ModelResolver;
+import dev.quiver.host.registry.SmokeSet;
 import dev.quiver.host.rollout.LiveRollouts;
 import dev.quiver.host.rollout.RolloutManager;
 import dev.quiver.host.rollout.RolloutStore;
@@ -43,8 +45,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -340,29 +347,198 @@ final class ServeCommand implements Callable<Integer> {
                     "[Quiver/BAD_OPTION] --watch-interval-ms must be 0 (off) or at least 10, was "
                             + watchIntervalMillis);
         }
-        // Live service: plugin calls keep their own threads and deadlines (the default isolation).
-        PluginRuntime plugins = PluginRuntime.start(host.pluginsDir(), host.configuration());
+        StartTimeline timeline = new StartTimeline();
+        Optional<String> reference = strategyReference();
+        StrategyResolver strategies =
+                new StrategyResolver(client(trackingUri), ModelsCommand.modelsDir(modelCache));
+        // Beside the plugins' start (RELIABILITY.md P8: a restart within 10 s), on two threads of
+        // their own: the state store, the strategy bundle's resolution (registry or cache,
+        // checksums and files checked), the smoke features. None needs a plugin; every check
+        // still runs before the port opens. The threads end when the start does.
+        java.util.concurrent.atomic.AtomicInteger threads =
+                new java.util.concurrent.atomic.AtomicInteger();
+        ExecutorService beside =
+                Executors.newFixedThreadPool(
+                        2,
+                        r -> {
+                            Thread t =
+                                    new Thread(
+                                            r, "quiver-serve-start-" + threads.incrementAndGet());
+                            t.setDaemon(true);
+                            return t;
+                        });
+        try {
+            Future<StateStore> storeOpening =
+                    beside.submit(
+                            () -> {
+                                long t0 = System.nanoTime();
+                                StateStore s =
+                                        StateStore.open(
+                                                StateStore.configuredUrl(stateUrl),
+                                                HostOptions.home());
+                                timeline.beside("state store", System.nanoTime() - t0);
+                                return s;
+                            });
+            Future<Optional<ResolvedStrategy>> strategyResolving =
+                    beside.submit(
+                            () -> {
+                                long t0 = System.nanoTime();
+                                Optional<ResolvedStrategy> r = reference.map(strategies::resolve);
+                                if (r.isPresent()) {
+                                    timeline.beside("strategy resolution", System.nanoTime() - t0);
+                                }
+                                return r;
+                            });
+            // The smoke check of a cached model version computes the features of the bundled
+            // dataset its cases were recorded on (about 1 s of CPU for the BTC series): begun
+            // here for the bound names' cached versions, so their check (still run in full
+            // before the port opens) finds them computed.
+            if (!models.isEmpty()) {
+                beside.submit(
+                        () -> {
+                            long t0 = System.nanoTime();
+                            Set<String> datasets = smokeDatasets();
+                            datasets.forEach(SmokeCheck::prepare);
+                            if (!datasets.isEmpty()) {
+                                timeline.beside(
+                                        "smoke features " + datasets, System.nanoTime() - t0);
+                            }
+                        });
+            }
+            // Live service: plugin calls keep their own threads and deadlines (the default
+            // isolation).
+            PluginRuntime plugins;
+            try {
+                plugins = PluginRuntime.start(host.pluginsDir(), host.configuration());
+            } catch (RuntimeException | Error e) {
+                closeWhenOpened(storeOpening);
+                throw e;
+            }
+            timeline.mark("plugins");
+            return serve(
+                    out,
+                    err,
+                    timeline,
+                    plugins,
+                    storeOpening,
+                    strategyResolving,
+                    reference,
+                    strategies,
+                    beside);
+        } finally {
+            beside.shutdown();
+        }
+    }
+
+    /**
+     * The bundled datasets the smoke files of the bound names' cached versions were recorded on
+     * ({@code CACHE/NAME/VERSION/smoke.json}, {@link dev.quiver.host.registry.ModelStore}). Only a
+     * head start: a binding or file that cannot be read here is left to the start's own checks,
+     * which name the problem.
+     */
+    private Set<String> smokeDatasets() {
+        Path cache = ModelsCommand.modelsDir(modelCache);
+        Set<String> datasets = new java.util.TreeSet<>();
+        for (String m : models) {
+            try {
+                Path dir = cache.resolve(ModelBinding.parse(m).model().name());
+                if (!java.nio.file.Files.isDirectory(dir)) {
+                    continue;
+                }
+                try (var versions = java.nio.file.Files.list(dir)) {
+                    for (Path v : versions.toList()) {
+                        Path smoke = v.resolve(SmokeSet.FILE_NAME);
+                        if (java.nio.file.Files.isRegularFile(smoke)) {
+                            String d = SmokeSet.read(smoke).dataset();
+                            if (BundledData.byId(d).isPresent()) {
+                                datasets.add(d);
+                            }
+                        }
+                    }
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                log.debug("serve: no head start for the smoke features of {}: {}", m, e.toString());
+            }
+        }
+        return datasets;
+    }
+
+    /** Waits for a task of the start and returns its result, or throws what it threw. */
+    private static <T> T join(Future<T> task) {
+        try {
+            return task.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while quiver serve was starting", e);
+        }
+    }
+
+    /** On a failed start: closes what a task of the start opened (once it has), never throwing. */
+    private static void closeWhenOpened(Future<? extends AutoCloseable> task) {
+        try {
+            AutoCloseable c = task.get();
+            if (c != null) {
+                c.close();
+            }
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            // The start failed already; its own exception is the one to report.
+            log.debug("serve: closing after a failed start: {}", e.toString());
+        }
+    }
+
+    private Integer serve(
+            PrintWriter out,
+            PrintWriter err,
+            StartTimeline timeline,
+            PluginRuntime plugins,
+            Future<StateStore> storeOpening,
+            Future<Optional<ResolvedStrategy>> strategyResolving,
+            Optional<String> reference,
+            StrategyResolver strategies,
+            ExecutorService beside)
+            throws InterruptedException {
         for (PluginRefusal r : plugins.refusals()) {
             err.println("warning: " + r.message());
         }
         err.flush();
         BarData history = null;
         if (!fitOn.equals("none")) {
-            history =
-                    BundledData.byId(fitOn)
-                            .orElseThrow(
-                                    () ->
-                                            new IllegalArgumentException(
-                                                    "[Quiver/BAD_OPTION] --fit-on "
-                                                            + fitOn
-                                                            + " is not one of "
-                                                            + BundledData.ids()
-                                                            + " or none"))
-                            .load();
-            SourceFitting.fit(plugins.predictions(), history, fitBars)
-                    .forEach((name, what) -> err.println("serve: source '" + name + "' " + what));
-            err.flush();
+            try {
+                history =
+                        BundledData.byId(fitOn)
+                                .orElseThrow(
+                                        () ->
+                                                new IllegalArgumentException(
+                                                        "[Quiver/BAD_OPTION] --fit-on "
+                                                                + fitOn
+                                                                + " is not one of "
+                                                                + BundledData.ids()
+                                                                + " or none"))
+                                .load();
+                SourceFitting.fit(plugins.predictions(), history, fitBars)
+                        .forEach(
+                                (name, what) ->
+                                        err.println("serve: source '" + name + "' " + what));
+                err.flush();
+                timeline.mark("fitting");
+            } catch (RuntimeException e) {
+                closeWhenOpened(storeOpening);
+                plugins.close();
+                throw e;
+            }
         }
+        Future<LiveModels> modelsOpening = null;
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         LiveModels live = null;
         QuiverServer server;
@@ -372,13 +548,13 @@ final class ServeCommand implements Callable<Integer> {
         Optional<ServedStrategy> served = Optional.empty();
         StrategyCatalog.Folders servedCatalog = null;
         try {
-            // The state store: sessions, rollouts and the alias history.
-            store = StateStore.open(StateStore.configuredUrl(stateUrl), HostOptions.home());
-            Optional<String> reference = strategyReference();
-            StrategyResolver strategies =
-                    new StrategyResolver(client(trackingUri), ModelsCommand.modelsDir(modelCache));
+            // The state store: sessions, rollouts and the alias history (opened beside the
+            // plugins).
+            store = join(storeOpening);
+            Optional<ResolvedStrategy> resolvedStrategy = join(strategyResolving);
+            timeline.mark("state store and strategy resolution (after the plugins)");
             if (reference.isPresent()) {
-                ResolvedStrategy resolved = strategies.resolve(reference.get());
+                ResolvedStrategy resolved = resolvedStrategy.orElseThrow();
                 StrategyBundle bundle = resolved.bundle();
                 if (!resolved.note().isBlank()) {
                     err.println("serve: strategy " + bundle.id() + ": " + resolved.note());
@@ -433,6 +609,51 @@ final class ServeCommand implements Callable<Integer> {
                         recovered.size(),
                         recovered);
                 err.flush();
+                timeline.mark("strategy and sessions");
+            }
+            if (!models.isEmpty() && served.isPresent()) {
+                throw new IllegalArgumentException(
+                        "[Quiver/BAD_OPTION] --model "
+                                + models
+                                + " binds a model version to the plugin pipeline, which decides"
+                                + " only when no strategy bundle serves; this service serves "
+                                + served.get().bundle().id()
+                                + " (its sources are the bundle's). Add --strategy none to serve"
+                                + " the bound models (unfitted fusion, said so in every answer), or"
+                                + " register a bundle that contains them");
+            }
+            if (!models.isEmpty()) {
+                List<ModelBinding> bindings = models.stream().map(ModelBinding::parse).toList();
+                AliasHistory aliasHistory = new AliasHistory(store);
+                aliasHistory
+                        .importFile(ModelsCommand.modelsDir(modelCache))
+                        .ifPresent(
+                                i ->
+                                        err.printf(
+                                                "serve: imported %d alias move(s) from %s into the"
+                                                        + " state store %s%n",
+                                                i.moves(), i.file(), aliasHistory.where()));
+                // The bound models (registry or cache, every check, the instances built and
+                // smoke-checked) load beside the rollouts; the port opens after both.
+                modelsOpening =
+                        beside.submit(
+                                () -> {
+                                    long t0 = System.nanoTime();
+                                    LiveModels opened =
+                                            LiveModels.open(
+                                                    plugins,
+                                                    client(trackingUri),
+                                                    ModelsCommand.modelsDir(modelCache),
+                                                    aliasHistory,
+                                                    metrics,
+                                                    bindings,
+                                                    LiveModels.Settings.every(
+                                                            duration(
+                                                                    "--poll-interval",
+                                                                    pollInterval)));
+                                    timeline.beside("models", System.nanoTime() - t0);
+                                    return opened;
+                                });
             }
             ModelResolver resolver = ModelsCommand.resolver(trackingUri, modelCache);
             Path dir = rolloutsDir != null ? rolloutsDir : HostOptions.home().resolve("rollouts");
@@ -481,38 +702,9 @@ final class ServeCommand implements Callable<Integer> {
                         a.controller().id(), a.controller().stage().id());
             }
             err.flush();
-            if (!models.isEmpty() && served.isPresent()) {
-                throw new IllegalArgumentException(
-                        "[Quiver/BAD_OPTION] --model "
-                                + models
-                                + " binds a model version to the plugin pipeline, which decides"
-                                + " only when no strategy bundle serves; this service serves "
-                                + served.get().bundle().id()
-                                + " (its sources are the bundle's). Add --strategy none to serve"
-                                + " the bound models (unfitted fusion, said so in every answer), or"
-                                + " register a bundle that contains them");
-            }
-            if (!models.isEmpty()) {
-                List<ModelBinding> bindings = models.stream().map(ModelBinding::parse).toList();
-                AliasHistory aliasHistory = new AliasHistory(store);
-                aliasHistory
-                        .importFile(ModelsCommand.modelsDir(modelCache))
-                        .ifPresent(
-                                i ->
-                                        err.printf(
-                                                "serve: imported %d alias move(s) from %s into the"
-                                                        + " state store %s%n",
-                                                i.moves(), i.file(), aliasHistory.where()));
-                live =
-                        LiveModels.open(
-                                plugins,
-                                client(trackingUri),
-                                ModelsCommand.modelsDir(modelCache),
-                                aliasHistory,
-                                metrics,
-                                bindings,
-                                LiveModels.Settings.every(
-                                        duration("--poll-interval", pollInterval)));
+            timeline.mark("rollouts");
+            if (modelsOpening != null) {
+                live = join(modelsOpening);
                 for (var b : live.status()) {
                     @SuppressWarnings("unchecked")
                     var serving = (java.util.Map<String, Object>) b.get("serving");
@@ -526,9 +718,11 @@ final class ServeCommand implements Callable<Integer> {
                             serving.get("origin"));
                 }
                 err.flush();
+                timeline.mark("models (after the rollouts)");
             }
             // Training jobs (issue 12): db-scheduler on the same database, one low-priority thread.
             training = startTraining(store, metrics, served, rollouts);
+            timeline.mark("training");
             server =
                     QuiverServer.start(
                             plugins,
@@ -545,6 +739,7 @@ final class ServeCommand implements Callable<Integer> {
                                     Optional.ofNullable(
                                                     System.getenv(DashboardSettings.TOKEN_VARIABLE))
                                             .filter(t -> !t.isBlank())));
+            timeline.mark("HTTP server");
         } catch (RuntimeException e) {
             if (training != null) {
                 training.close();
@@ -552,6 +747,8 @@ final class ServeCommand implements Callable<Integer> {
             served.ifPresent(x -> x.sessions().close());
             if (live != null) {
                 live.close();
+            } else if (modelsOpening != null) {
+                closeWhenOpened(modelsOpening);
             }
             if (rollouts != null) {
                 rollouts.close();
@@ -559,6 +756,8 @@ final class ServeCommand implements Callable<Integer> {
             // Last: the rollouts write their pending state to it as they close.
             if (store != null) {
                 store.close();
+            } else {
+                closeWhenOpened(storeOpening);
             }
             plugins.close();
             throw e;
@@ -605,6 +804,9 @@ final class ServeCommand implements Callable<Integer> {
                         },
                         "quiver-serve-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        beside.shutdown();
+        err.println("serve: " + timeline.summary());
+        err.flush();
         out.printf("quiver serve: listening on http://%s:%d/%n", bindHost, server.port());
         out.printf(
                 "quiver serve: dashboard at http://%s:%d/ (Live, Account, Models, Plugins,"
