@@ -183,17 +183,25 @@ public final class MainJobBench {
         ThreadTimes times = ThreadTimes.start();
         long c0 = processCpuNanos();
         long t0 = System.nanoTime();
-        FeatureMatrix features = FeaturePipeline.compute(bars);
-        BacktestResult result =
-                new WalkForwardBacktest(config)
-                        .withThreads(threads)
-                        .run(
-                                features,
-                                List.copyOf(recordedSources),
-                                recordedEnsemble,
-                                List.copyOf(recordedPolicies),
-                                new RiskGuard(),
-                                progress);
+        BacktestResult result;
+        try {
+            FeatureMatrix features = FeaturePipeline.compute(bars);
+            result =
+                    new WalkForwardBacktest(config)
+                            .withThreads(threads)
+                            .run(
+                                    features,
+                                    List.copyOf(recordedSources),
+                                    recordedEnsemble,
+                                    List.copyOf(recordedPolicies),
+                                    new RiskGuard(),
+                                    progress);
+        } catch (RuntimeException | Error e) {
+            if (times != null) {
+                times.close(); // its sampler thread stops with the failed job
+            }
+            throw e;
+        }
         double wall = (System.nanoTime() - t0) / 1e9;
         long c1 = processCpuNanos();
         Map<String, Double> threadCpu = Map.of();

@@ -398,7 +398,13 @@ final class ServeCommand implements Callable<Integer> {
                         () -> {
                             long t0 = System.nanoTime();
                             Set<String> datasets = smokeDatasets();
-                            datasets.forEach(SmokeCheck::prepare);
+                            try {
+                                datasets.forEach(SmokeCheck::prepare);
+                            } catch (RuntimeException e) {
+                                // only a head start: the smoke check before the port opens
+                                // computes them again and names the problem
+                                log.debug("serve: smoke features of {} not prepared", datasets, e);
+                            }
                             if (!datasets.isEmpty()) {
                                 timeline.beside(
                                         "smoke features " + datasets, System.nanoTime() - t0);
@@ -425,6 +431,10 @@ final class ServeCommand implements Callable<Integer> {
                     reference,
                     strategies,
                     beside);
+        } catch (RuntimeException | Error | InterruptedException e) {
+            // a failed start stops what still runs beside it (a download, the smoke features)
+            beside.shutdownNow();
+            throw e;
         } finally {
             beside.shutdown();
         }
@@ -622,39 +632,6 @@ final class ServeCommand implements Callable<Integer> {
                                 + " the bound models (unfitted fusion, said so in every answer), or"
                                 + " register a bundle that contains them");
             }
-            if (!models.isEmpty()) {
-                List<ModelBinding> bindings = models.stream().map(ModelBinding::parse).toList();
-                AliasHistory aliasHistory = new AliasHistory(store);
-                aliasHistory
-                        .importFile(ModelsCommand.modelsDir(modelCache))
-                        .ifPresent(
-                                i ->
-                                        err.printf(
-                                                "serve: imported %d alias move(s) from %s into the"
-                                                        + " state store %s%n",
-                                                i.moves(), i.file(), aliasHistory.where()));
-                // The bound models (registry or cache, every check, the instances built and
-                // smoke-checked) load beside the rollouts; the port opens after both.
-                modelsOpening =
-                        beside.submit(
-                                () -> {
-                                    long t0 = System.nanoTime();
-                                    LiveModels opened =
-                                            LiveModels.open(
-                                                    plugins,
-                                                    client(trackingUri),
-                                                    ModelsCommand.modelsDir(modelCache),
-                                                    aliasHistory,
-                                                    metrics,
-                                                    bindings,
-                                                    LiveModels.Settings.every(
-                                                            duration(
-                                                                    "--poll-interval",
-                                                                    pollInterval)));
-                                    timeline.beside("models", System.nanoTime() - t0);
-                                    return opened;
-                                });
-            }
             ModelResolver resolver = ModelsCommand.resolver(trackingUri, modelCache);
             Path dir = rolloutsDir != null ? rolloutsDir : HostOptions.home().resolve("rollouts");
             RolloutStore rolloutStore = new RolloutStore(store);
@@ -679,6 +656,41 @@ final class ServeCommand implements Callable<Integer> {
                             host.configuration(),
                             Optional.of(resolver),
                             dir.resolve("variants"));
+            if (!models.isEmpty()) {
+                List<ModelBinding> bindings = models.stream().map(ModelBinding::parse).toList();
+                AliasHistory aliasHistory = new AliasHistory(store);
+                aliasHistory
+                        .importFile(ModelsCommand.modelsDir(modelCache))
+                        .ifPresent(
+                                i ->
+                                        err.printf(
+                                                "serve: imported %d alias move(s) from %s into the"
+                                                        + " state store %s%n",
+                                                i.moves(), i.file(), aliasHistory.where()));
+                // The bound models (registry or cache, every check, the instances built and
+                // smoke-checked) load beside the rest of the start; the port opens after them.
+                // Not beside LiveRollouts.open: a resumed rollout resolves versions into the same
+                // model cache, whose version folders two resolvers must not publish at once.
+                modelsOpening =
+                        beside.submit(
+                                () -> {
+                                    long t0 = System.nanoTime();
+                                    LiveModels opened =
+                                            LiveModels.open(
+                                                    plugins,
+                                                    client(trackingUri),
+                                                    ModelsCommand.modelsDir(modelCache),
+                                                    aliasHistory,
+                                                    metrics,
+                                                    bindings,
+                                                    LiveModels.Settings.every(
+                                                            duration(
+                                                                    "--poll-interval",
+                                                                    pollInterval)));
+                                    timeline.beside("models", System.nanoTime() - t0);
+                                    return opened;
+                                });
+            }
             if (served.isPresent()) {
                 // Strategy rollouts: a challenger bundle beside the served one, on the sessions.
                 StrategyRollouts.connect(

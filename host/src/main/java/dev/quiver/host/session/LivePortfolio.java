@@ -177,6 +177,10 @@ final class LivePortfolio {
      * @return the decision's JSON, or {@code null} when no member could be sized
      */
     JsonNode onBar(String symbol, Bar bar, Step step, boolean halted) {
+        if (quarantined != null) {
+            throw new IllegalStateException(
+                    "portfolio account " + id() + " is quarantined: " + quarantined);
+        }
         int j = index.get(symbol);
         List<Bar> own = bars.get(j);
         own.add(bar);
@@ -235,6 +239,19 @@ final class LivePortfolio {
      */
     void freeze(String symbol, String reason) {
         book.freeze(index.get(symbol), reason);
+    }
+
+    /** Why the account was taken out of service, or null while it serves. */
+    private volatile String quarantined;
+
+    /**
+     * Takes the account out of service: every later member bar is refused at the book (its session
+     * is quarantined too).
+     *
+     * @param reason why
+     */
+    void quarantine(String reason) {
+        this.quarantined = reason;
     }
 
     /** Closes the account's own policy instance. */

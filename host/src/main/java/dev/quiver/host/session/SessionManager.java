@@ -673,19 +673,22 @@ public final class SessionManager implements AutoCloseable {
                             r.portfolio());
             live = build(settings, account, probe); // closes probe if it throws
             LivePortfolio portfolio;
+            PortfolioSizingCapability own = null;
             try {
+                if (joining == null && r.portfolio() != null) {
+                    own = ownPortfolioPolicy(r.portfolio().policy(), accountId);
+                }
                 portfolio =
                         joining != null
                                 ? joining
                                 : r.portfolio() == null
                                         ? null
                                         : new LivePortfolio(
-                                                account,
-                                                r.portfolio(),
-                                                probe.rules(),
-                                                ownPortfolioPolicy(
-                                                        r.portfolio().policy(), accountId));
+                                                account, r.portfolio(), probe.rules(), own);
             } catch (RuntimeException e) {
+                if (own != null) {
+                    own.close();
+                }
                 live.strategy.close();
                 throw e;
             }
@@ -1681,25 +1684,84 @@ public final class SessionManager implements AutoCloseable {
                             + " its sessions are quarantined. First error:",
                     p.id(),
                     first);
-            portfolios.remove(p.id(), p);
-            for (LiveSession s : List.copyOf(sessions.values())) {
-                if (s.portfolio == p || s.account.id().equals(p.id())) {
-                    sessions.remove(s.settings.symbol(), s);
-                    s.retired = true;
-                    s.closeInstances();
-                    store.session(s.settings.symbol())
-                            .filter(SessionRow::isOpen)
-                            .ifPresentOrElse(
-                                    row -> quarantine(row, why),
-                                    () ->
-                                            LOG.error(
-                                                    "session {} of portfolio account {} has no"
-                                                            + " open row to quarantine",
-                                                    s.settings.symbol(),
-                                                    p.id()));
+            List<LiveSession> members = new ArrayList<>();
+            // Under the account's monitor (the order is session, then account): a member stepping
+            // on another thread is refused at the book from now on, and the policy is closed
+            // while no member uses it. Each member is quarantined at once and retired under its
+            // own monitor (retire), so no plugin instance is closed while its session steps.
+            synchronized (p) {
+                p.quarantine(why.getMessage());
+                portfolios.remove(p.id(), p);
+                for (LiveSession s : List.copyOf(sessions.values())) {
+                    if ((s.portfolio == p || s.account.id().equals(p.id()))
+                            && sessions.remove(s.settings.symbol(), s)) {
+                        members.add(s);
+                        quarantineRow(s, first).ifPresent(row -> quarantine(row, why));
+                    }
                 }
+                p.close();
             }
-            p.close();
+            members.forEach(this::retire);
+        }
+    }
+
+    /**
+     * The row to quarantine a session by: its stored open row, or, when the store cannot be read
+     * (the read's failure attached to {@code first}), one made from the session in memory (its
+     * opening time unknown: 0, which no answer shows). Empty, with the reason logged, when the
+     * store has no open row for it (closed meanwhile).
+     */
+    private Optional<SessionRow> quarantineRow(LiveSession s, RuntimeException first) {
+        String symbol = s.settings.symbol();
+        try {
+            Optional<SessionRow> row = store.session(symbol).filter(SessionRow::isOpen);
+            if (row.isEmpty()) {
+                LOG.error(
+                        "session {} (account {}) has no open row to quarantine",
+                        symbol,
+                        s.account.id());
+            }
+            return row;
+        } catch (RuntimeException e) {
+            first.addSuppressed(e);
+            return Optional.of(
+                    new SessionRow(
+                            symbol,
+                            s.account.id(),
+                            s.settings.toJson(),
+                            0L,
+                            java.util.OptionalLong.empty(),
+                            s.generation));
+        }
+    }
+
+    /**
+     * Retires a session taken out of service: at once when this thread holds its monitor, else on a
+     * thread of its own once the session's current step (if any) is over, so its plugin instances
+     * are never closed under a running call. Not under another monitor: the thread waits for the
+     * session's alone.
+     */
+    private void retire(LiveSession s) {
+        Runnable work =
+                () -> {
+                    synchronized (s) {
+                        s.retired = true;
+                        try {
+                            s.closeInstances();
+                        } catch (RuntimeException e) {
+                            LOG.error(
+                                    "session {}: closing its plugin instances failed",
+                                    s.settings.symbol(),
+                                    e);
+                        }
+                    }
+                };
+        if (Thread.holdsLock(s)) {
+            work.run();
+        } else {
+            Thread t = new Thread(work, "quiver-retire-" + s.settings.symbol());
+            t.setDaemon(true);
+            t.start();
         }
     }
 
@@ -1738,7 +1800,13 @@ public final class SessionManager implements AutoCloseable {
                 }
                 PortfolioSizingCapability policy =
                         ownPortfolioPolicy(settings.policy(), e.getKey());
-                LivePortfolio p = new LivePortfolio(first.account, settings, rules, policy);
+                LivePortfolio p;
+                try {
+                    p = new LivePortfolio(first.account, settings, rules, policy);
+                } catch (RuntimeException x) {
+                    policy.close();
+                    throw x;
+                }
                 try {
                     reload(p);
                 } catch (RuntimeException x) {
@@ -1821,6 +1889,10 @@ public final class SessionManager implements AutoCloseable {
             old.retired = true;
             old.closeInstances();
         }
+        if (old == null && failed.containsKey(symbol)) {
+            // quarantined meanwhile (its portfolio account could not be put back): not replayed
+            return;
+        }
         try {
             Optional<SessionRow> row = store.session(symbol).filter(r -> r.closedMs().isEmpty());
             if (row.isPresent()) {
@@ -1836,11 +1908,26 @@ public final class SessionManager implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             first.addSuppressed(e);
-            LOG.error(
-                    "session {}: the store could not be read to rebuild it after a failure; it is"
-                            + " not served until a restart. First error:",
-                    symbol,
-                    first);
+            if (old != null) {
+                // the store cannot be read: quarantined from memory, so it shows with its reason
+                quarantineRow(old, first)
+                        .ifPresent(
+                                r ->
+                                        quarantine(
+                                                r,
+                                                new IllegalStateException(
+                                                        "the store could not be read to rebuild"
+                                                                + " it after a failure ("
+                                                                + first
+                                                                + ")",
+                                                        e)));
+            } else {
+                LOG.error(
+                        "session {}: the store could not be read to rebuild it after a failure;"
+                                + " it is not served until a restart. First error:",
+                        symbol,
+                        first);
+            }
         }
         if (old != null && old.portfolio != null) {
             // the account's book may be ahead of the store too: its last stored state

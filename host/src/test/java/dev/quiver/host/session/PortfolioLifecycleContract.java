@@ -286,6 +286,15 @@ abstract class PortfolioLifecycleContract {
                     .contains("injected")
                     .contains("no stored state");
         }
+        // the other member is not rebuilt behind the quarantine: its next bar is refused
+        Pending other =
+                stream.subList(next + 1, stream.size()).stream()
+                        .filter(x -> !x.symbol().equals(p.symbol()))
+                        .findFirst()
+                        .orElseThrow();
+        assertThatThrownBy(() -> m.bars(other.symbol(), List.of(other.bar())))
+                .hasMessageContaining("is quarantined");
+        assertThat(m.failedRecoveries()).containsOnlyKeys("BTC-USD", "SPX");
         sql(trigger.get(trigger.size() - 1));
     }
 }
