@@ -873,25 +873,10 @@ public final class PortfolioBook {
      * @return per bar the mean gain, a fraction per bar
      */
     public static double[] trailingMeanGain(double[] close, int window) {
-        int n = close.length;
-        double[] out = new double[n];
-        double sum = 0;
-        int count = 0;
-        for (int t = 1; t < n; t++) {
-            double r = close[t] / close[t - 1] - 1;
-            if (r > 0) {
-                sum += r;
-                count++;
-            }
-            int drop = t - window;
-            if (drop >= 1) {
-                double old = close[drop] / close[drop - 1] - 1;
-                if (old > 0) {
-                    sum -= old;
-                    count--;
-                }
-            }
-            out[t] = count > 0 ? Math.max(0, sum / count) : 0;
+        TrailingMeanGain gain = new TrailingMeanGain(window);
+        double[] out = new double[close.length];
+        for (int t = 0; t < close.length; t++) {
+            out[t] = gain.add(close[t]);
         }
         return out;
     }

@@ -1,21 +1,19 @@
 package dev.quiver.engine.portfolio;
 
-import java.util.Arrays;
-
 /**
  * {@link PortfolioBook#trailingMeanGain} one close at a time: the trailing mean of the positive
  * one-bar simple returns over {@code window} bars, through the last close added. It performs the
- * same floating-point operations in the same order as the batch method (a running sum from the
- * first close on), so after the same closes its {@link #value()} is the batch method's last value
- * bit for bit, at a constant cost per close instead of one pass over the whole history.
+ * floating-point operations the batch method is made of (a running sum from the first close on), at
+ * a constant cost per close and in constant memory: it keeps the last {@code window + 2} closes,
+ * all that the newest return and the one leaving the window need.
  *
  * <p>Not thread-safe.
  */
 public final class TrailingMeanGain {
 
     private final int window;
-    private double[] close = new double[64];
-    private int n;
+    private final double[] ring;
+    private long n;
     private double sum;
     private int count;
     private double value;
@@ -31,6 +29,11 @@ public final class TrailingMeanGain {
             throw new IllegalArgumentException("mean-gain window " + window + " bars: at least 1");
         }
         this.window = window;
+        this.ring = new double[Math.addExact(window, 2)];
+    }
+
+    private double close(long t) {
+        return ring[(int) (t % ring.length)];
     }
 
     /**
@@ -40,23 +43,20 @@ public final class TrailingMeanGain {
      * @return the mean gain through it, a fraction per bar, {@code >= 0} (0 where there is none)
      */
     public double add(double next) {
-        if (n == close.length) {
-            close = Arrays.copyOf(close, 2 * n);
-        }
-        close[n] = next;
-        int t = n++;
+        long t = n++;
+        ring[(int) (t % ring.length)] = next;
         if (t == 0) {
             value = 0;
             return value;
         }
-        double r = close[t] / close[t - 1] - 1;
+        double r = close(t) / close(t - 1) - 1;
         if (r > 0) {
             sum += r;
             count++;
         }
-        int drop = t - window;
+        long drop = t - window;
         if (drop >= 1) {
-            double old = close[drop] / close[drop - 1] - 1;
+            double old = close(drop) / close(drop - 1) - 1;
             if (old > 0) {
                 sum -= old;
                 count--;

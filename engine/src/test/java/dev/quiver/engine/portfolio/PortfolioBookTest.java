@@ -247,12 +247,42 @@ class PortfolioBookTest {
         assertThat(book.snapshot().cash()).isGreaterThan(cash);
     }
 
+    /**
+     * The running-sum mean gain over the whole close array, as the engine computed it before the
+     * accumulator (the reference its ring of {@code window + 2} closes must equal bit for bit).
+     */
+    static double[] runningSumMeanGain(double[] close, int window) {
+        double[] out = new double[close.length];
+        double sum = 0;
+        int count = 0;
+        for (int t = 1; t < close.length; t++) {
+            double r = close[t] / close[t - 1] - 1;
+            if (r > 0) {
+                sum += r;
+                count++;
+            }
+            int drop = t - window;
+            if (drop >= 1) {
+                double old = close[drop] / close[drop - 1] - 1;
+                if (old > 0) {
+                    sum -= old;
+                    count--;
+                }
+            }
+            out[t] = count > 0 ? Math.max(0, sum / count) : 0;
+        }
+        return out;
+    }
+
     @Test
     void theIncrementalMeanGainIsTheBatchOneBitForBit() {
         for (long seed = 1; seed <= 3; seed++) {
             BarData d = walk("A", Duration.ofHours(4), 3_000, seed, 0);
             for (int window : new int[] {1, 20, 250}) {
-                double[] batch = PortfolioBook.trailingMeanGain(d.close, window);
+                double[] batch = runningSumMeanGain(d.close, window);
+                assertThat(PortfolioBook.trailingMeanGain(d.close, window))
+                        .as("the batch method, seed %d window %d", seed, window)
+                        .containsExactly(batch);
                 TrailingMeanGain acc = new TrailingMeanGain(window);
                 long[] got = new long[d.size()];
                 long[] want = new long[d.size()];
