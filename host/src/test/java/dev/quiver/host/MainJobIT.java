@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.quiver.api.ensemble.EnsembleCapability;
 import dev.quiver.engine.feature.FeaturePipeline;
 import dev.quiver.engine.fusion.WeightedFusion;
 import dev.quiver.engine.market.BarData;
@@ -14,11 +16,16 @@ import dev.quiver.host.backtest.BacktestResult;
 import dev.quiver.host.backtest.Fold;
 import dev.quiver.host.backtest.PolicyResult;
 import dev.quiver.host.backtest.Progress;
+import dev.quiver.host.backtest.ReportWriter;
 import dev.quiver.host.backtest.WalkForwardBacktest;
+import dev.quiver.host.bench.MainJobBench;
 import dev.quiver.host.cli.Cli;
+import dev.quiver.host.data.BadBarPolicy;
+import dev.quiver.host.data.BarCsvReader;
 import dev.quiver.host.data.BundledData;
 import dev.quiver.host.plugin.LoadedPlugin;
 import dev.quiver.host.plugin.PluginRuntime;
+import dev.quiver.host.strategy.StrategyFitter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -363,6 +370,43 @@ class MainJobIT {
         assertThat(root.get("throughput_bars_per_s").asDouble()).isPositive();
         String html = Files.readString(reportDir.resolve("report.html"), StandardCharsets.UTF_8);
         assertThat(html).contains("<html").contains("kelly").contains("buy_and_hold");
+
+        // quiver bench --main-job times this very job: its run on the same bars, with plugins
+        // started as the command starts them, writes the same report figure for figure (the
+        // throughput aside), so its recording wrappers hide nothing from the walk-forward (the
+        // recalibrating policy's fused@kelly_ts, the compared ensemble's fused/selector).
+        BarData sp500 = new BarCsvReader(BadBarPolicy.FAIL).read(csv, "sp500").data();
+        Path benchPlugins = Files.createDirectory(dir.resolve("bench-plugins"));
+        copyZips(DISTRIBUTION.resolve("plugins"), benchPlugins);
+        MainJobBench.Result bench;
+        try (PluginRuntime fresh = PluginRuntime.start(benchPlugins, distributionConfig())) {
+            EnsembleCapability ensemble = StrategyFitter.ensembleOf(fresh);
+            bench =
+                    MainJobBench.run(
+                            sp500,
+                            fresh.predictions(),
+                            ensemble,
+                            StrategyFitter.comparedEnsembles(fresh, ensemble),
+                            fresh.sizings(),
+                            DEFAULTS,
+                            Runtime.getRuntime().availableProcessors(),
+                            Progress.NONE);
+        }
+        Path benchReport = new ReportWriter().write(bench.result(), dir.resolve("bench"));
+        ObjectNode fromBench =
+                (ObjectNode)
+                        new ObjectMapper()
+                                .readTree(benchReport.resolveSibling("report.json").toFile());
+        ObjectNode fromCommand = (ObjectNode) root;
+        fromBench.remove("throughput_bars_per_s");
+        fromCommand.remove("throughput_bars_per_s");
+        assertThat(fromBench)
+                .as("the bench's main job against quiver backtest")
+                .isEqualTo(fromCommand);
+        assertThat(bench.bareCalls())
+                .as("bare calls replayed")
+                .containsKeys(
+                        "kelly_ts.observe", "kelly_ts.calibrate", "selector.fit", "selector.fuse");
     }
 
     @Test

@@ -8,6 +8,8 @@ import dev.quiver.api.feature.FeatureFrame;
 import dev.quiver.api.feature.LabeledFrame;
 import dev.quiver.api.prediction.Forecast;
 import dev.quiver.api.prediction.PredictionCapability;
+import dev.quiver.api.sizing.OnlineCalibration;
+import dev.quiver.api.sizing.ScoredOutcome;
 import dev.quiver.api.sizing.SizingCapability;
 import dev.quiver.api.sizing.SizingContext;
 import dev.quiver.api.sizing.SizingDecision;
@@ -28,10 +30,14 @@ import java.util.Map;
 /**
  * {@code quiver bench --main-job}: the main job (features and the walk-forward backtest with its
  * intervals, as {@code quiver backtest} runs it, report writing aside) timed on a bundled series,
- * and in the same run the bare library calls it made: every fit, forecast, fuse and size call, with
+ * and in the same run the bare library calls it made: every fit, forecast, fuse and size call (and
+ * the online recalibration's {@code reset}, {@code observe} and {@code calibrate} of a policy that
+ * implements {@link OnlineCalibration}), of the ensemble that trades and of the compared ones, with
  * the arguments the main job passed, called again directly on the same capability instances, one
  * after the other on one thread, each timed alone and summed. Each instance gets exactly the
- * sequence of calls it had in the main job, so it computes the same things.
+ * sequence of calls it had in the main job, so it computes the same things. The recording wrappers
+ * expose what the instances implement (a recalibrating policy stays one), so the job is {@code
+ * quiver backtest}'s, figure for figure ({@code MainJobIT} compares the two reports).
  *
  * <p>{@code ratio = wall_s / (bare_calls_s / threads)}: how far the main job is from its library
  * calls spread perfectly over the threads it used (1.0); what is above it is Quiver's own work
@@ -154,7 +160,9 @@ public final class MainJobBench {
      *
      * @param bars the series
      * @param sources the sources
-     * @param ensemble the ensemble
+     * @param ensemble the ensemble that trades
+     * @param compared the other ensembles, scored beside it as {@code quiver backtest} does ({@code
+     *     BacktestCommand.comparedEnsembles}); never size or trade
      * @param policies the sizing policies
      * @param config the walk-forward configuration
      * @param threads threads for the backtest, {@code >= 1}
@@ -165,6 +173,7 @@ public final class MainJobBench {
             BarData bars,
             List<PredictionCapability> sources,
             EnsembleCapability ensemble,
+            List<EnsembleCapability> compared,
             List<SizingCapability> policies,
             WalkForwardBacktest.Config config,
             int threads,
@@ -174,9 +183,16 @@ public final class MainJobBench {
             recordedSources.add(new RecordedPrediction(s));
         }
         RecordedEnsemble recordedEnsemble = new RecordedEnsemble(ensemble);
+        List<RecordedEnsemble> recordedCompared = new ArrayList<>();
+        for (EnsembleCapability e : compared) {
+            recordedCompared.add(new RecordedEnsemble(e));
+        }
         List<RecordedSizing> recordedPolicies = new ArrayList<>();
         for (SizingCapability p : policies) {
-            recordedPolicies.add(new RecordedSizing(p));
+            recordedPolicies.add(
+                    p instanceof OnlineCalibration
+                            ? new RecordedCalibratingSizing(p)
+                            : new RecordedSizing(p));
         }
 
         double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
@@ -189,6 +205,7 @@ public final class MainJobBench {
             result =
                     new WalkForwardBacktest(config)
                             .withThreads(threads)
+                            .withComparedEnsembles(List.copyOf(recordedCompared))
                             .run(
                                     features,
                                     List.copyOf(recordedSources),
@@ -218,6 +235,9 @@ public final class MainJobBench {
             bare += s.replay(calls);
         }
         bare += recordedEnsemble.replay(calls);
+        for (RecordedEnsemble e : recordedCompared) {
+            bare += e.replay(calls);
+        }
         for (RecordedSizing p : recordedPolicies) {
             bare += p.replay(calls);
         }
@@ -375,9 +395,9 @@ public final class MainJobBench {
     }
 
     /** A policy, remembering its calls. */
-    private static final class RecordedSizing implements SizingCapability {
-        private final SizingCapability delegate;
-        private final List<Object> calls = new ArrayList<>();
+    private static class RecordedSizing implements SizingCapability {
+        final SizingCapability delegate;
+        final List<Object> calls = new ArrayList<>();
 
         RecordedSizing(SizingCapability delegate) {
             this.delegate = delegate;
@@ -407,12 +427,60 @@ public final class MainJobBench {
             for (Object c : calls) {
                 if (c instanceof SizingContext ctx) {
                     sum += time(out, name + ".size", () -> delegate.size(ctx));
+                } else if (c instanceof ScoredOutcome o) {
+                    OnlineCalibration cal = (OnlineCalibration) delegate;
+                    sum += time(out, name + ".observe", () -> cal.observe(o));
+                } else if (c instanceof Calibrate q) {
+                    OnlineCalibration cal = (OnlineCalibration) delegate;
+                    sum += time(out, name + ".calibrate", () -> cal.calibrate(q.probabilityUp()));
+                } else if (c == RESET) {
+                    OnlineCalibration cal = (OnlineCalibration) delegate;
+                    sum += time(out, name + ".reset", cal::reset);
                 } else {
                     List<SizingOutcome> h = (List<SizingOutcome>) c;
                     sum += time(out, name + ".fit", () -> delegate.fit(h));
                 }
             }
             return sum;
+        }
+    }
+
+    /** A {@code calibrate} call: its argument. */
+    private record Calibrate(double probabilityUp) {}
+
+    /** A {@code reset} call. */
+    private static final Object RESET = new Object();
+
+    /**
+     * A policy that recalibrates online, remembering its {@code reset}, {@code observe} and {@code
+     * calibrate} calls among its others, in order: it stays an {@link OnlineCalibration}, so the
+     * walk-forward calls and scores it as it does the policy itself.
+     */
+    private static final class RecordedCalibratingSizing extends RecordedSizing
+            implements OnlineCalibration {
+        private final OnlineCalibration calibration;
+
+        RecordedCalibratingSizing(SizingCapability delegate) {
+            super(delegate);
+            this.calibration = (OnlineCalibration) delegate;
+        }
+
+        @Override
+        public void reset() {
+            calls.add(RESET);
+            calibration.reset();
+        }
+
+        @Override
+        public void observe(ScoredOutcome outcome) {
+            calls.add(outcome);
+            calibration.observe(outcome);
+        }
+
+        @Override
+        public double calibrate(double probabilityUp) {
+            calls.add(new Calibrate(probabilityUp));
+            return calibration.calibrate(probabilityUp);
         }
     }
 }

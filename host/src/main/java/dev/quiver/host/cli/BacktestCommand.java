@@ -34,6 +34,7 @@ import dev.quiver.host.rollout.VariantRuntime;
 import dev.quiver.host.strategy.BundleLoader;
 import dev.quiver.host.strategy.ResolvedStrategy;
 import dev.quiver.host.strategy.StrategyBundle;
+import dev.quiver.host.strategy.StrategyFitter;
 import dev.quiver.host.strategy.StrategyResolver;
 import dev.quiver.host.tracking.BacktestTracking;
 import java.io.IOException;
@@ -291,9 +292,8 @@ final class BacktestCommand extends WalkForwardOptions implements Callable<Integ
                         threads,
                         threads == 1 ? "" : "s");
                 stderr.flush();
-                // Every other installed ensemble is scored beside it (fused/<name>), never trades.
                 List<EnsembleCapability> compared =
-                        plugins.ensembles().stream().filter(e -> e != ensemble).toList();
+                        StrategyFitter.comparedEnsembles(plugins, ensemble);
                 BacktestResult result =
                         (noInputGate
                                         ? new WalkForwardBacktest(config).withoutGate()

@@ -26,6 +26,7 @@ import dev.quiver.host.mlflow.MlflowClient;
 import dev.quiver.host.plugin.PluginRuntime;
 import dev.quiver.host.strategy.BundleLoader;
 import dev.quiver.host.strategy.StrategyBundle;
+import dev.quiver.host.strategy.StrategyFitter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -651,11 +652,13 @@ final class BenchCommand implements Callable<Integer> {
                     bars.symbol(),
                     n,
                     n == 1 ? "" : "s");
+            EnsembleCapability ensemble = StrategyCommand.ensembleOf(plugins);
             r =
                     MainJobBench.run(
                             bars,
                             plugins.predictions(),
-                            StrategyCommand.ensembleOf(plugins),
+                            ensemble,
+                            StrategyFitter.comparedEnsembles(plugins, ensemble),
                             plugins.sizings(),
                             WalkForwardBacktest.Config.defaults(),
                             n,

@@ -279,6 +279,20 @@ public final class StrategyFitter {
     }
 
     /**
+     * The ensembles {@code quiver backtest} scores beside the one that trades ({@link
+     * #ensembleOf}): every other installed ensemble, reported as {@code fused/<name>}; they never
+     * size or trade. {@code quiver bench --main-job} runs the same job with them.
+     *
+     * @param plugins the started plugins
+     * @param ensemble the ensemble that trades
+     * @return the others, in the plugins' order
+     */
+    public static List<EnsembleCapability> comparedEnsembles(
+            PluginRuntime plugins, EnsembleCapability ensemble) {
+        return plugins.ensembles().stream().filter(e -> e != ensemble).toList();
+    }
+
+    /**
      * The ensemble a fit uses: the plugin ensemble named {@code stack}, else the first plugin
      * ensemble, else the built-in equal-weight fusion.
      *
