@@ -887,10 +887,18 @@ class HotSwapIT {
         final Map<Long, String> versionOfGeneration = new ConcurrentHashMap<>();
         final CountDownLatch done;
 
-        Load(Service service, Map<String, Double> expected, int threads) {
+        /**
+         * The client threads' POSTs: Jetty's client, one connection per thread (the JDK's HTTP/1.1
+         * pool can fail a POST on a reused connection, JDK-8338569/JDK-8357639, and this load
+         * allows 0 errors).
+         */
+        final dev.quiver.host.web.HttpCalls calls;
+
+        Load(Service service, Map<String, Double> expected, int threads) throws Exception {
             this.service = service;
             this.expected = Map.copyOf(expected);
             this.done = new CountDownLatch(threads);
+            this.calls = new dev.quiver.host.web.HttpCalls(threads, Duration.ofSeconds(30));
             for (int t = 0; t < threads; t++) {
                 Thread c = new Thread(this::run, "client-" + t);
                 c.setDaemon(true);
@@ -899,30 +907,21 @@ class HotSwapIT {
         }
 
         private void run() {
-            HttpRequest request =
-                    HttpRequest.newBuilder(
-                                    URI.create(
-                                            "http://127.0.0.1:"
-                                                    + service.server.port()
-                                                    + "/v1/decisions"))
-                            .header("Content-Type", "application/json")
-                            .timeout(Duration.ofSeconds(30))
-                            .POST(HttpRequest.BodyPublishers.ofString(loadBody))
-                            .build();
+            String uri = "http://127.0.0.1:" + service.server.port() + "/v1/decisions";
             try {
                 while (!stop.get()) {
                     long sent = System.nanoTime();
-                    HttpResponse<String> r;
+                    dev.quiver.host.web.HttpCalls.Reply r;
                     try {
-                        r = http.send(request, HttpResponse.BodyHandlers.ofString());
-                    } catch (java.net.http.HttpTimeoutException e) {
+                        r = calls.send("POST", uri, loadBody);
+                    } catch (dev.quiver.host.web.HttpCalls.TimedOut e) {
                         timeouts.incrementAndGet();
                         failures.add("timeout: " + e);
                         continue;
                     }
                     long doneAt = System.nanoTime();
-                    if (r.statusCode() != 200) {
-                        failures.add(r.statusCode() + " " + r.body());
+                    if (r.status() != 200) {
+                        failures.add(r.status() + " " + r.body());
                         continue;
                     }
                     JsonNode d = JSON.readTree(r.body());
@@ -976,11 +975,12 @@ class HotSwapIT {
         }
 
         /** Stops the clients and waits for them. */
-        void stop() throws InterruptedException {
+        void stop() throws InterruptedException, IOException {
             stop.set(true);
             assertThat(done.await(60, java.util.concurrent.TimeUnit.SECONDS))
                     .as("client threads stopped")
                     .isTrue();
+            calls.close();
         }
     }
 

@@ -5,11 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.quiver.api.market.Bar;
+import dev.quiver.host.web.HttpCalls;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +19,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** {@code bin/quiver serve} of the built distribution as a child JVM, and JSON calls to it. */
+/**
+ * {@code bin/quiver serve} of the built distribution as a child JVM, and JSON calls to it through
+ * {@link HttpCalls} (Eclipse Jetty's client, not {@code java.net.http}, whose HTTP/1.1 pool can
+ * fail a POST on a reused connection: JDK-8338569, JDK-8357639; these tests count what the service
+ * did, so a POST is never retried).
+ */
 final class ServeProcess implements AutoCloseable {
 
     static final Path DISTRIBUTION = Path.of(System.getProperty("quiver.distribution"));
@@ -30,10 +32,22 @@ final class ServeProcess implements AutoCloseable {
             Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)/");
     static final ObjectMapper JSON = new ObjectMapper();
 
+    /** A call's timeout (connection, queueing, request and the whole answer). */
+    private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
+
+    /**
+     * Connections to the service the client may open at once: at least the most calls the tests
+     * make at the same time (RolloutCrashIT: {@code CLIENTS} = 8 threads posting decisions;
+     * SessionCrashIT: 8 client threads and the test thread re-arming a breaker), so that no call
+     * waits in the client's queue for a connection (a queued call's wait counts against its
+     * timeout). Jetty's default is 64 too; it is set here so the bound is stated.
+     */
+    static final int MAX_CONNECTIONS = 64;
+
     private final Process process;
     private final Path out;
     private final Path err;
-    private final HttpClient http = HttpClient.newHttpClient();
+    private final HttpCalls http;
     final int port;
 
     private ServeProcess(Process process, Path out, Path err) throws Exception {
@@ -41,6 +55,7 @@ final class ServeProcess implements AutoCloseable {
         this.out = out;
         this.err = err;
         this.port = awaitListening(Duration.ofSeconds(240));
+        this.http = new HttpCalls(MAX_CONNECTIONS, CALL_TIMEOUT);
     }
 
     /** Starts {@code serve --port 0} with the extra arguments, logs in {@code work}. */
@@ -233,33 +248,29 @@ final class ServeProcess implements AutoCloseable {
      * JSON writer would not make).
      */
     Answer call(String method, String path, Object body) throws IOException, InterruptedException {
-        HttpRequest.Builder b =
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                        .timeout(Duration.ofSeconds(60))
-                        .header("Content-Type", "application/json");
-        HttpRequest.BodyPublisher p =
-                body == null
-                        ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(
-                                body instanceof String text ? text : JSON.writeValueAsString(body));
-        HttpResponse<String> r =
-                http.send(b.method(method, p).build(), HttpResponse.BodyHandlers.ofString());
-        return new Answer(r.statusCode(), JSON.readTree(r.body().isEmpty() ? "{}" : r.body()));
+        HttpCalls.Reply r =
+                http.send(
+                        method,
+                        uri(path),
+                        body == null
+                                ? null
+                                : body instanceof String text
+                                        ? text
+                                        : JSON.writeValueAsString(body));
+        return new Answer(r.status(), JSON.readTree(r.body().isEmpty() ? "{}" : r.body()));
     }
 
     /** A GET whose answer is text (e.g. {@code /metrics}); fails unless it answers 200. */
     String text(String path) throws IOException, InterruptedException {
-        HttpResponse<String> r =
-                http.send(
-                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                                .timeout(Duration.ofSeconds(60))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 200) {
-            throw new AssertionError(
-                    "GET " + path + " answered " + r.statusCode() + ": " + r.body());
+        HttpCalls.Reply r = http.send("GET", uri(path), null);
+        if (r.status() != 200) {
+            throw new AssertionError("GET " + path + " answered " + r.status() + ": " + r.body());
         }
         return r.body();
+    }
+
+    private String uri(String path) {
+        return "http://127.0.0.1:" + port + path;
     }
 
     Answer get(String path) throws IOException, InterruptedException {
@@ -325,9 +336,17 @@ final class ServeProcess implements AutoCloseable {
         }
     }
 
-    /** SIGTERM, waits for a clean stop. */
+    /** SIGTERM, waits for a clean stop; then stops the HTTP client. */
     @Override
     public void close() throws IOException {
+        try {
+            stopProcess();
+        } finally {
+            http.close();
+        }
+    }
+
+    private void stopProcess() throws IOException {
         if (process.isAlive()) {
             process.destroy();
             try {

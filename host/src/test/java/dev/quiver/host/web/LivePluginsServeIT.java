@@ -77,17 +77,21 @@ class LivePluginsServeIT {
         List<String> failures = Collections.synchronizedList(new ArrayList<>());
         AtomicBoolean stop = new AtomicBoolean();
         ExecutorService clients = Executors.newFixedThreadPool(CLIENTS);
-        try (var runtime = PluginRuntime.start(dir, Map.of());
+        // The client threads' POSTs go through Jetty's client (HttpCalls: the JDK's HTTP/1.1 pool
+        // can fail a POST on a reused connection, JDK-8338569/JDK-8357639, and this test fails
+        // on one failed decision); one connection per client thread.
+        try (var calls = new HttpCalls(CLIENTS, Duration.ofSeconds(60));
+                var runtime = PluginRuntime.start(dir, Map.of());
                 var server = QuiverServer.start(runtime, "127.0.0.1", 0, 1.0)) {
             PluginFolderWatcher watcher = server.watchPlugins(Duration.ofMillis(50), t -> {});
-            URI decisions = URI.create("http://127.0.0.1:" + server.port() + "/v1/decisions");
+            String decisions = "http://127.0.0.1:" + server.port() + "/v1/decisions";
             var running = new ArrayList<Future<?>>();
             for (int c = 0; c < CLIENTS; c++) {
                 running.add(
                         clients.submit(
                                 () -> {
                                     while (!stop.get()) {
-                                        post(decisions, body, answers, failures);
+                                        post(calls, decisions, body, answers, failures);
                                     }
                                 }));
             }
@@ -205,18 +209,13 @@ class LivePluginsServeIT {
         return out.toString();
     }
 
-    void post(URI uri, String body, List<Answer> answers, List<String> failures) {
+    void post(
+            HttpCalls calls, String uri, String body, List<Answer> answers, List<String> failures) {
         long started = System.nanoTime();
         try {
-            HttpResponse<String> r =
-                    http.send(
-                            HttpRequest.newBuilder(uri)
-                                    .header("Content-Type", "application/json")
-                                    .POST(HttpRequest.BodyPublishers.ofString(body))
-                                    .build(),
-                            HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 200) {
-                failures.add(r.statusCode() + " " + r.body());
+            HttpCalls.Reply r = calls.send("POST", uri, body);
+            if (r.status() != 200) {
+                failures.add(r.status() + " " + r.body());
                 return;
             }
             JsonNode d = JSON.readTree(r.body());
