@@ -162,7 +162,7 @@ public final class MainJobBench {
      * @param sources the sources
      * @param ensemble the ensemble that trades
      * @param compared the other ensembles, scored beside it as {@code quiver backtest} does ({@code
-     *     BacktestCommand.comparedEnsembles}); never size or trade
+     *     StrategyFitter.comparedEnsembles}); never size or trade
      * @param policies the sizing policies
      * @param config the walk-forward configuration
      * @param threads threads for the backtest, {@code >= 1}
