@@ -30,6 +30,9 @@ final class ThreadTimes implements AutoCloseable {
     /** Groups of threads, in print order. */
     static final List<String> GROUPS = List.of("account_pass", "workers", "jit", "gc", "other");
 
+    /** The key of the account pass's run-queue wait in {@link #since}'s answer. */
+    private static final String ACCOUNT_WAIT = "account_pass_wait";
+
     /** One sample of one thread: name, CPU and run-queue wait, nanoseconds since it started. */
     record Task(String name, long cpuNanos, long waitNanos) {}
 
@@ -74,20 +77,8 @@ final class ThreadTimes implements AutoCloseable {
                 return;
             }
             Map<String, Task> now = snapshot();
-            Map<String, Double> cpu = new LinkedHashMap<>();
-            for (String g : GROUPS) {
-                cpu.put(g, 0.0);
-            }
-            double wait = 0;
-            for (Map.Entry<String, Task> e : now.entrySet()) {
-                Task t = e.getValue();
-                Task p = previous.get(e.getKey());
-                long dc = t.cpuNanos() - (p == null ? 0 : p.cpuNanos());
-                cpu.merge(group(e.getKey(), t.name()), dc / 1e9, Double::sum);
-                if (e.getKey().equals(accountTid)) {
-                    wait = (t.waitNanos() - (p == null ? 0 : p.waitNanos())) / 1e9;
-                }
-            }
+            Map<String, Double> cpu = since(now, previous);
+            double wait = cpu.remove(ACCOUNT_WAIT);
             synchronized (this) {
                 timeline.add(
                         new MainJobBench.Interval((System.nanoTime() - started) / 1e9, cpu, wait));
@@ -117,21 +108,30 @@ final class ThreadTimes implements AutoCloseable {
      */
     synchronized Map<String, Double> totals() {
         last.putAll(snapshot());
+        return since(last, first);
+    }
+
+    /**
+     * CPU seconds per group of threads from {@code before} to {@code now} (a thread absent from
+     * {@code before} counted from 0), and under {@value #ACCOUNT_WAIT} the account pass's run-queue
+     * wait in seconds.
+     */
+    private Map<String, Double> since(Map<String, Task> now, Map<String, Task> before) {
         Map<String, Double> out = new LinkedHashMap<>();
         for (String g : GROUPS) {
             out.put(g, 0.0);
         }
         double wait = 0;
-        for (Map.Entry<String, Task> e : last.entrySet()) {
+        for (Map.Entry<String, Task> e : now.entrySet()) {
             Task t = e.getValue();
-            Task p = first.get(e.getKey());
+            Task p = before.get(e.getKey());
             long dc = t.cpuNanos() - (p == null ? 0 : p.cpuNanos());
             out.merge(group(e.getKey(), t.name()), dc / 1e9, Double::sum);
             if (e.getKey().equals(accountTid)) {
                 wait = (t.waitNanos() - (p == null ? 0 : p.waitNanos())) / 1e9;
             }
         }
-        out.put("account_pass_wait", wait);
+        out.put(ACCOUNT_WAIT, wait);
         return out;
     }
 
