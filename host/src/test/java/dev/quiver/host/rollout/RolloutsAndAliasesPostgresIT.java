@@ -2,7 +2,6 @@ package dev.quiver.host.rollout;
 
 import dev.quiver.host.store.LocalPostgres;
 import java.sql.SQLException;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The {@link RolloutsAndAliasesContract} on the real PostgreSQL server the build starts ({@code
@@ -13,17 +12,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 class RolloutsAndAliasesPostgresIT extends RolloutsAndAliasesContract {
 
-    private static final AtomicInteger DATABASES = new AtomicInteger();
-
     private String database;
 
     @Override
     String freshDatabaseUrl() throws SQLException {
-        database =
-                "quiver_rollouts_it_"
-                        + ProcessHandle.current().pid()
-                        + "_"
-                        + DATABASES.incrementAndGet();
+        database = LocalPostgres.uniqueName("quiver_rollouts_it_");
         return LocalPostgres.freshDatabase(database);
     }
 

@@ -2,7 +2,6 @@ package dev.quiver.host.session;
 
 import dev.quiver.host.store.LocalPostgres;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The {@link PortfolioLifecycleContract} on a real PostgreSQL server ({@code postgres/server.sh},
@@ -10,17 +9,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 class PortfolioLifecyclePostgresIT extends PortfolioLifecycleContract {
 
-    private static final AtomicInteger DATABASES = new AtomicInteger();
-
     private String database;
 
     @Override
     String freshDatabaseUrl() throws Exception {
-        database =
-                "quiver_portfolio_"
-                        + ProcessHandle.current().pid()
-                        + "_"
-                        + DATABASES.incrementAndGet();
+        database = LocalPostgres.uniqueName("quiver_portfolio_");
         return LocalPostgres.freshDatabase(database);
     }
 

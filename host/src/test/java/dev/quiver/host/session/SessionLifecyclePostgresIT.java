@@ -1,7 +1,6 @@
 package dev.quiver.host.session;
 
 import dev.quiver.host.store.LocalPostgres;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The {@link SessionLifecycleContract} on a real PostgreSQL server ({@code postgres/server.sh},
@@ -9,17 +8,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 class SessionLifecyclePostgresIT extends SessionLifecycleContract {
 
-    private static final AtomicInteger DATABASES = new AtomicInteger();
-
     private String database;
 
     @Override
     String freshDatabaseUrl() throws Exception {
-        database =
-                "quiver_lifecycle_"
-                        + ProcessHandle.current().pid()
-                        + "_"
-                        + DATABASES.incrementAndGet();
+        database = LocalPostgres.uniqueName("quiver_lifecycle_");
         return LocalPostgres.freshDatabase(database);
     }
 

@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
 /**
@@ -41,6 +42,19 @@ public final class LocalPostgres {
     }
 
     private static final Pattern DATABASE = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+
+    private static final AtomicInteger NAMES = new AtomicInteger();
+
+    /**
+     * A database name no other test of any JVM on this server uses: {@code prefix}, this JVM's pid,
+     * {@code _}, and a counter of this JVM.
+     *
+     * @param prefix lower case letters, digits and {@code _}, e.g. {@code quiver_it_}
+     * @return the name, for {@link #freshDatabase} and {@link #dropDatabase}
+     */
+    public static String uniqueName(String prefix) {
+        return prefix + ProcessHandle.current().pid() + "_" + NAMES.incrementAndGet();
+    }
 
     /**
      * Creates a new, empty database on the server (dropping one of that name first).

@@ -3,7 +3,6 @@ package dev.quiver.host.store;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.SQLException;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -12,13 +11,11 @@ import org.junit.jupiter.api.Test;
  */
 class PostgresStateStoreIT extends StateStoreContract {
 
-    private static final AtomicInteger DATABASES = new AtomicInteger();
-
     private String database;
 
     @Override
     String freshDatabaseUrl() throws SQLException {
-        database = "quiver_it_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet();
+        database = LocalPostgres.uniqueName("quiver_it_");
         return LocalPostgres.freshDatabase(database);
     }
 

@@ -2,7 +2,6 @@ package dev.quiver.host.training;
 
 import dev.quiver.host.store.LocalPostgres;
 import java.sql.SQLException;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The {@link TrainingJobsContract} on the real PostgreSQL server the build starts ({@code
@@ -10,17 +9,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 class TrainingJobsPostgresIT extends TrainingJobsContract {
 
-    private static final AtomicInteger DATABASES = new AtomicInteger();
-
     private String database;
 
     @Override
     String freshDatabaseUrl() throws SQLException {
-        database =
-                "quiver_training_it_"
-                        + ProcessHandle.current().pid()
-                        + "_"
-                        + DATABASES.incrementAndGet();
+        database = LocalPostgres.uniqueName("quiver_training_it_");
         return LocalPostgres.freshDatabase(database);
     }
 
